@@ -1,0 +1,165 @@
+package org.florence2j.bindings;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One native shared library, searched for once and bound lazily.
+ *
+ * <p>Finding a library never throws: {@link #find} records what it tried, and the first {@link #downcall} on a
+ * missing library throws {@link NativeLibraryException} naming every place searched and the property or
+ * environment variable that points at another copy (tinygrad's late, clear failure). A missing symbol names the
+ * symbol and the file actually loaded.
+ *
+ * <p>Libraries are loaded into the global arena: a shared library, once {@code dlopen}ed, lives as long as the
+ * process, whatever owns the handles made from it.
+ */
+public final class NativeLibrary {
+    private final String displayName;
+    private final String hint;
+    private final List<String> searched;
+    private final SymbolLookup lookup;
+    private final Path loadedFrom;
+    private final Throwable lastFailure;
+
+    private NativeLibrary(
+            String displayName,
+            String hint,
+            List<String> searched,
+            SymbolLookup lookup,
+            Path loadedFrom,
+            Throwable lastFailure) {
+        this.displayName = displayName;
+        this.hint = hint;
+        this.searched = List.copyOf(searched);
+        this.lookup = lookup;
+        this.loadedFrom = loadedFrom;
+        this.lastFailure = lastFailure;
+    }
+
+    /**
+     * Searches for a library, in order: the explicit path in {@code -D<propertyName>} or {@code $<envName>}
+     * (a file, or a folder holding one of {@code fileNames}), then each folder of {@code extraFolders}, then
+     * {@code java.library.path}, then the operating system's loader by bare file name.
+     *
+     * @param displayName  the human name used in errors, e.g. {@code "cuBLAS"}
+     * @param fileNames    the file names to try, most specific first, e.g. {@code libcublas.so.12}
+     * @param propertyName the system property naming an explicit path
+     * @param envName      the environment variable naming an explicit path
+     * @param extraFolders further folders to try before {@code java.library.path}
+     * @param hint         what a user can do when nothing is found, appended to the error
+     */
+    public static NativeLibrary find(
+            String displayName,
+            List<String> fileNames,
+            String propertyName,
+            String envName,
+            List<Path> extraFolders,
+            String hint) {
+        List<String> searched = new ArrayList<>();
+        Throwable lastFailure = null;
+        List<Path> candidates = new ArrayList<>();
+        String explicit = Optional.ofNullable(System.getProperty(propertyName)).orElse(System.getenv(envName));
+        if (explicit != null && !explicit.isBlank()) {
+            Path path = Path.of(explicit);
+            if (Files.isDirectory(path)) {
+                fileNames.forEach(name -> candidates.add(path.resolve(name)));
+            } else {
+                candidates.add(path);
+            }
+        }
+        for (Path folder : extraFolders) {
+            fileNames.forEach(name -> candidates.add(folder.resolve(name)));
+        }
+        String libraryPath = System.getProperty("java.library.path", "");
+        for (String folder : libraryPath.split(java.io.File.pathSeparator)) {
+            if (!folder.isBlank()) {
+                fileNames.forEach(name -> candidates.add(Path.of(folder, name)));
+            }
+        }
+        for (Path candidate : candidates) {
+            searched.add(candidate.toString());
+            if (!Files.isRegularFile(candidate)) {
+                continue;
+            }
+            try {
+                SymbolLookup lookup = SymbolLookup.libraryLookup(candidate, Arena.global());
+                return new NativeLibrary(displayName, hint, searched, lookup, candidate, null);
+            } catch (IllegalArgumentException e) {
+                lastFailure = e;
+            }
+        }
+        for (String name : fileNames) {
+            searched.add(name + " (system loader)");
+            try {
+                SymbolLookup lookup = SymbolLookup.libraryLookup(name, Arena.global());
+                return new NativeLibrary(displayName, hint, searched, lookup, Path.of(name), null);
+            } catch (IllegalArgumentException e) {
+                lastFailure = e;
+            }
+        }
+        return new NativeLibrary(displayName, hint, searched, null, null, lastFailure);
+    }
+
+    /** Whether the library was found and loaded. */
+    public boolean isAvailable() {
+        return lookup != null;
+    }
+
+    /** The file that was loaded, if any. */
+    public Optional<Path> loadedFrom() {
+        return Optional.ofNullable(loadedFrom);
+    }
+
+    /** Every candidate tried while searching, in order. */
+    public List<String> searched() {
+        return searched;
+    }
+
+    /** The error the first use would throw; empty when the library is loaded. */
+    public Optional<NativeLibraryException> failure() {
+        return isAvailable() ? Optional.empty() : Optional.of(notFound());
+    }
+
+    /**
+     * Looks up {@code symbol} and makes a downcall handle for it.
+     *
+     * @throws NativeLibraryException if the library was not found or does not export the symbol
+     */
+    public MethodHandle downcall(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
+        return Linker.nativeLinker().downcallHandle(address(symbol), descriptor, options);
+    }
+
+    /**
+     * The address of {@code symbol}.
+     *
+     * @throws NativeLibraryException if the library was not found or does not export the symbol
+     */
+    public MemorySegment address(String symbol) {
+        if (lookup == null) {
+            throw notFound();
+        }
+        return lookup.find(symbol)
+                .orElseThrow(() -> new NativeLibraryException(
+                        displayName,
+                        searched,
+                        displayName + ": symbol '" + symbol + "' not found in " + loadedFrom
+                                + "; the library is too old or not the expected build. " + hint));
+    }
+
+    private NativeLibraryException notFound() {
+        String message = displayName + " not found; searched: " + searched + ". " + hint;
+        return lastFailure == null
+                ? new NativeLibraryException(displayName, searched, message)
+                : new NativeLibraryException(displayName, searched, message, lastFailure);
+    }
+}

@@ -1,0 +1,73 @@
+package org.florence2j.config;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/**
+ * The BART language model's {@code text_config}, including the generation settings the reference's
+ * {@code generate()} takes from it (the separate {@code generation_config.json} is not used).
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record TextConfig(
+        @JsonProperty("vocab_size") int vocabSize,
+        @JsonProperty("d_model") int dModel,
+        @JsonProperty("encoder_layers") int encoderLayers,
+        @JsonProperty("decoder_layers") int decoderLayers,
+        @JsonProperty("encoder_attention_heads") int encoderAttentionHeads,
+        @JsonProperty("decoder_attention_heads") int decoderAttentionHeads,
+        @JsonProperty("encoder_ffn_dim") int encoderFfnDim,
+        @JsonProperty("decoder_ffn_dim") int decoderFfnDim,
+        @JsonProperty("max_position_embeddings") int maxPositionEmbeddings,
+        @JsonProperty("activation_function") String activationFunction,
+        @JsonProperty("normalize_before") boolean normalizeBefore,
+        @JsonProperty("scale_embedding") boolean scaleEmbedding,
+        @JsonProperty("add_final_layer_norm") boolean addFinalLayerNorm,
+        @JsonProperty("bos_token_id") int bosTokenId,
+        @JsonProperty("eos_token_id") int eosTokenId,
+        @JsonProperty("pad_token_id") int padTokenId,
+        @JsonProperty("decoder_start_token_id") int decoderStartTokenId,
+        @JsonProperty("forced_bos_token_id") Integer forcedBosTokenId,
+        @JsonProperty("forced_eos_token_id") Integer forcedEosTokenId,
+        @JsonProperty("num_beams") Integer numBeams,
+        @JsonProperty("no_repeat_ngram_size") Integer noRepeatNgramSize,
+        @JsonProperty("early_stopping") Boolean earlyStopping,
+        @JsonProperty("length_penalty") Double lengthPenalty) {
+
+    public TextConfig {
+        if (vocabSize <= 0 || dModel <= 0 || encoderLayers <= 0 || decoderLayers <= 0) {
+            throw new IllegalArgumentException("text_config: vocab_size, d_model, encoder_layers and decoder_layers"
+                    + " must be positive");
+        }
+        if (encoderAttentionHeads <= 0 || dModel % encoderAttentionHeads != 0) {
+            throw new IllegalArgumentException("text_config: d_model " + dModel
+                    + " is not divisible by encoder_attention_heads " + encoderAttentionHeads);
+        }
+        if (decoderAttentionHeads <= 0 || dModel % decoderAttentionHeads != 0) {
+            throw new IllegalArgumentException("text_config: d_model " + dModel
+                    + " is not divisible by decoder_attention_heads " + decoderAttentionHeads);
+        }
+        if (activationFunction == null) {
+            activationFunction = "gelu";
+        }
+        if (!activationFunction.equals("gelu")) {
+            throw new IllegalArgumentException("text_config.activation_function '" + activationFunction
+                    + "' is not supported (Florence-2 uses exact 'gelu')");
+        }
+        if (normalizeBefore) {
+            throw new IllegalArgumentException("text_config.normalize_before=true is not supported"
+                    + " (Florence-2's BART is post-LayerNorm)");
+        }
+        if (numBeams == null) {
+            numBeams = 1;
+        }
+        if (noRepeatNgramSize == null) {
+            noRepeatNgramSize = 0;
+        }
+        if (earlyStopping == null) {
+            earlyStopping = false;
+        }
+        if (lengthPenalty == null) {
+            lengthPenalty = 1.0;
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package org.florence2j.backend;
+
+import java.lang.foreign.Arena;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The operations Florence-2 needs, on one device. Model code receives a {@code Backend} and never knows which one
+ * runs it.
+ *
+ * <p>Conventions (every implementation follows them; {@code ReferenceBackend} is the oracle):
+ * <ul>
+ *   <li>Destination passing: outputs come first and are given; no op allocates. Each op checks shapes and dtypes
+ *       at the top and throws {@link IllegalArgumentException} naming the op and the offending shapes.</li>
+ *   <li>Tensors are contiguous and row-major. Activations are {@code [batch, tokens, channels]}; feature maps are
+ *       token-major ({@code tokens = height × width}, row by row), i.e. NHWC.</li>
+ *   <li>Activations are {@link DType#F32} unless an op says otherwise; weights may be F32, F16 or BF16 in the
+ *       backend's own uploaded form (see {@link #upload}).</li>
+ *   <li>Linear weights use PyTorch's {@code [outFeatures, inFeatures]} layout; conv weights use
+ *       {@code [outChannels, inChannels / groups, kernel, kernel]}.</li>
+ *   <li>An output may alias an input only where the op says so.</li>
+ *   <li>Ops on a closed backend, or on tensors whose arena is closed, throw {@link IllegalStateException}.</li>
+ * </ul>
+ */
+public interface Backend extends AutoCloseable {
+    /** The device this backend computes on. */
+    Device device();
+
+    /** Allocates a zeroed tensor on this backend's device whose lifetime is {@code owner}'s. */
+    Tensor allocate(DType dtype, Shape shape, Arena owner);
+
+    /**
+     * Makes a device copy of a host tensor (e.g. a memory-mapped weight), converted to {@code dtype}, owned by
+     * {@code owner}. A host backend may return {@code host} itself when no conversion is needed.
+     */
+    Tensor upload(Tensor host, DType dtype, Arena owner);
+
+    /** Copies a device tensor into a host tensor of the same shape, converting to the host tensor's dtype. */
+    void download(Tensor src, Tensor hostDst);
+
+    /** {@code out = src}, same shape and element count; converts dtype when they differ. */
+    void copy(Tensor out, Tensor src);
+
+    /**
+     * Linear layer: {@code out[r, o] = Σ_i x[r, i] · weight[o, i] + bias[o]}.
+     *
+     * @param out    {@code [..., outFeatures]}
+     * @param x      {@code [..., inFeatures]}, same leading dimensions as {@code out}
+     * @param weight {@code [outFeatures, inFeatures]}
+     * @param bias   {@code [outFeatures]} or {@code null}
+     */
+    void linear(Tensor out, Tensor x, Tensor weight, Tensor bias);
+
+    /**
+     * Batched matrix product {@code out[b] = a[b] · b[b]} (or {@code b[0]} for every batch when {@code b} has
+     * batch 1).
+     *
+     * @param out {@code [batch, m, n]}
+     * @param a   {@code [batch, m, k]}
+     * @param b   {@code [batch or 1, k, n]}
+     */
+    void matmul(Tensor out, Tensor a, Tensor b);
+
+    /**
+     * LayerNorm over the last dimension: {@code (x - mean) / sqrt(var + eps) · weight + bias}, biased variance.
+     * {@code out} may alias {@code x}.
+     */
+    void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps);
+
+    /** Exact (erf) GELU, element-wise. {@code out} may alias {@code x}. */
+    void gelu(Tensor out, Tensor x);
+
+    /** Softmax over the last dimension. {@code out} may alias {@code x}. */
+    void softmax(Tensor out, Tensor x);
+
+    /**
+     * {@code out = a + b}. {@code b}'s shape equals {@code a}'s or is a suffix of it (broadcast over the leading
+     * dimensions, e.g. a {@code [tokens, channels]} position table added to {@code [batch, tokens, channels]}).
+     * {@code out} may alias {@code a}.
+     */
+    void add(Tensor out, Tensor a, Tensor b);
+
+    /**
+     * Multi-head attention over packed projections, unmasked:
+     * {@code out = softmax(q·kᵀ·scale)·v} per head.
+     *
+     * @param out   {@code [batch, tokens, channels]}
+     * @param qkv   {@code [batch, tokens, 3·channels]}: q, k, v side by side along the last dimension, each
+     *              {@code heads × headDim} with heads outermost (the reference's
+     *              {@code reshape(B, N, 3, heads, headDim)})
+     * @param heads number of heads; must divide {@code channels}
+     * @param scale multiplies q·kᵀ (the reference scales q by {@code headDim^-0.5} before the product)
+     */
+    void selfAttention(Tensor out, Tensor qkv, int heads, float scale);
+
+    /**
+     * Multi-head attention with separate query and key/value tensors, for the BART decoder (self-attention over a
+     * KV cache) and cross-attention (over the encoder's K/V, shared by every beam of an image).
+     *
+     * @param out      {@code [batch, queryTokens, channels]}
+     * @param q        {@code [batch, queryTokens, channels]}, heads outermost in the channel dimension
+     * @param k        {@code [kvBatch, capacity, channels]}; only the first {@code kvTokens} rows are read;
+     *                 {@code batch} must be a multiple of {@code kvBatch}, and query row {@code b} uses key row
+     *                 {@code b / (batch / kvBatch)} (beams of one image share its cross K/V)
+     * @param v        same shape as {@code k}
+     * @param kvTokens number of valid key/value rows, {@code 1 ≤ kvTokens ≤ capacity}
+     * @param heads    number of heads
+     * @param scale    multiplies q·kᵀ
+     * @param mask     which keys each query may see
+     */
+    void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale, AttentionMask mask);
+
+    /**
+     * DaViT channel attention (the reference's {@code ChannelAttention}): per batch and group,
+     * {@code attn = softmax((q·scale)ᵀ·k)} over channels of the group, {@code out = (attn·vᵀ)ᵀ}.
+     *
+     * @param out    {@code [batch, tokens, channels]}
+     * @param qkv    {@code [batch, tokens, 3·channels]}, packed as {@code reshape(B, N, 3, groups, channels/groups)}
+     * @param groups channel groups; must divide {@code channels}
+     * @param scale  multiplies q; the reference uses {@code tokens^-0.5} (tokens, not the head dimension)
+     */
+    void channelAttention(Tensor out, Tensor qkv, int groups, float scale);
+
+    /**
+     * Zero-pads a feature map to a multiple of the window and cuts it into windows (the reference's
+     * {@code F.pad} then {@code window_partition}).
+     *
+     * @param out    {@code [batch · windowsDown · windowsAcross, window · window, channels]}, windows ordered row by
+     *               row, tokens within a window row by row
+     * @param x      {@code [batch, height · width, channels]}
+     * @param height feature-map height
+     * @param width  feature-map width
+     * @param window window side
+     */
+    void windowPartition(Tensor out, Tensor x, int height, int width, int window);
+
+    /**
+     * Inverse of {@link #windowPartition}: reassembles windows and crops the padding ({@code window_reverse} then
+     * {@code x[:, :H, :W, :]}).
+     */
+    void windowReverse(Tensor out, Tensor windows, int height, int width, int window);
+
+    /**
+     * 2-D convolution on a token-major feature map with zero padding.
+     *
+     * @param out     {@code [batch, outHeight · outWidth, outChannels]}, {@code outHeight = (height + 2·padding -
+     *                kernel) / stride + 1}
+     * @param x       {@code [batch, height · width, inChannels]}
+     * @param weight  {@code [outChannels, inChannels, kernel, kernel]}
+     * @param bias    {@code [outChannels]} or {@code null}
+     */
+    void conv2d(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias, int stride, int padding);
+
+    /**
+     * Depthwise 3×3 convolution (stride 1, padding 1, one filter per channel) with its input added back:
+     * {@code out = x + dwconv(x)} (the reference's residual {@code PreNorm(None, DepthWiseConv2d)}).
+     *
+     * @param out    {@code [batch, height · width, channels]}; must not alias {@code x}
+     * @param x      {@code [batch, height · width, channels]}
+     * @param weight {@code [channels, 1, 3, 3]}
+     * @param bias   {@code [channels]}
+     */
+    void depthwiseConv3x3Residual(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias);
+
+    /**
+     * Channel-first to token-major: {@code [batch, channels, height, width]} to {@code [batch, height·width,
+     * channels]} (pixel values into the first patch embedding).
+     */
+    void channelsLast(Tensor out, Tensor x);
+
+    /** Mean over tokens: {@code out[b, 0, c] = mean_t x[b, t, c]}; {@code out} is {@code [batch, 1, channels]}. */
+    void meanTokens(Tensor out, Tensor x);
+
+    /**
+     * Embedding lookup: {@code out[b, t] = table[ids[b, t]]}.
+     *
+     * @param out   {@code [batch, tokens, channels]}
+     * @param table {@code [vocabulary, channels]}
+     * @param ids   {@link DType#I32} {@code [batch, tokens]}, host or device; an id outside the vocabulary is an
+     *              {@link IllegalArgumentException}
+     */
+    void embedding(Tensor out, Tensor table, Tensor ids);
+
+    /**
+     * Concatenation along tokens: {@code [batch, tokensA, channels] ++ [batch, tokensB, channels]}.
+     */
+    void concatTokens(Tensor out, Tensor a, Tensor b);
+
+    /**
+     * Copies {@code src} {@code [batch, tokens, channels]} into rows {@code [position, position + tokens)} of
+     * {@code cache} {@code [batch, capacity, channels]} (appending to a KV cache).
+     */
+    void writeRows(Tensor cache, Tensor src, int position);
+
+    /**
+     * Beam reordering: {@code out[b] = src[sourceRows[b]]} along the outermost dimension, first
+     * {@code rowsPrefix} rows of the second dimension only (the filled part of a cache). {@code out} must not alias
+     * {@code src}.
+     *
+     * @param sourceRows one source index per row of {@code out}
+     */
+    void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix);
+
+    /** Waits until every op issued so far has finished (a no-op on synchronous backends). */
+    void synchronize();
+
+    /** Releases everything the backend holds (primitive caches, handles). Idempotent. */
+    @Override
+    void close();
+}
