@@ -2,8 +2,10 @@ package org.florence2j.image;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,12 +29,19 @@ import org.florence2j.InvalidInputException;
  * either. Pixels are converted to RGB as described in {@link RgbConversion}: alpha is dropped, not composited.
  *
  * <p>The pixel limit is checked from the header, before any pixel is decoded, so an image claiming to be huge
- * costs neither memory nor time. A decoder warning (for example a JPEG whose data stops early, which ImageIO would
- * otherwise fill with grey) is treated as corruption, as PIL refuses truncated files.
+ * costs neither memory nor time. Truncated files are refused, as PIL refuses them: most decoders throw, but the
+ * JPEG decoder only warns (and fills the missing part with grey), so its truncation warnings are treated as errors,
+ * and the WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front.
  */
 public final class ImageLoader {
     /** Images above this many pixels are refused unless the caller sets another limit: 64 megapixels. */
     public static final long DEFAULT_MAX_PIXELS = 64L * 1000 * 1000;
+
+    /**
+     * Decoder warnings that mean pixels are missing. Other warnings (a CMYK JPEG without ICC profile, extraneous
+     * bytes between JPEG markers) leave a whole image, which PIL would also return, so they are let through.
+     */
+    private static final List<String> TRUNCATION_WARNINGS = List.of("truncated", "premature end");
 
     private final long maxPixels;
 
@@ -133,6 +142,9 @@ public final class ImageLoader {
         List<String> warnings = new ArrayList<>();
         BufferedImage image;
         try {
+            if (format.equals("WEBP")) {
+                requireWholeRiff(stream, name);
+            }
             reader.setInput(stream, true, true);
             checkSize(reader.getWidth(0), reader.getHeight(0), name);
             reader.addIIOReadWarningListener(new WarningCollector(warnings));
@@ -144,12 +156,35 @@ public final class ImageLoader {
             throw new InvalidInputException(name + " is not a valid " + format + " image (corrupt or truncated): "
                     + e, e);
         }
-        if (!warnings.isEmpty()) {
-            throw new InvalidInputException(name + " is not a valid " + format + " image (corrupt or truncated): "
-                    + String.join("; ", warnings));
+        for (String warning : warnings) {
+            String lowerCase = warning.toLowerCase(Locale.ROOT);
+            if (TRUNCATION_WARNINGS.stream().anyMatch(lowerCase::contains)) {
+                throw new InvalidInputException(name + " is not a valid " + format + " image (truncated): "
+                        + String.join("; ", warnings));
+            }
         }
         checkSize(image.getWidth(), image.getHeight(), name);
         return RgbConversion.toRgb(image);
+    }
+
+    /** A RIFF file (WebP) starts "RIFF", then its length after these 8 bytes (little-endian); all must be there. */
+    private static void requireWholeRiff(ImageInputStream stream, String name) throws IOException {
+        stream.mark();
+        try {
+            stream.setByteOrder(ByteOrder.LITTLE_ENDIAN);
+            stream.skipBytes(4);
+            long declared = 8 + stream.readUnsignedInt();
+            stream.seek(declared - 1);
+            if (stream.read() < 0) {
+                throw new InvalidInputException(name + " is not a valid WEBP image (truncated): its header declares "
+                        + declared + " bytes");
+            }
+        } catch (EOFException e) {
+            throw new InvalidInputException(name + " is not a valid WEBP image (truncated header)", e);
+        } finally {
+            stream.reset();
+            stream.setByteOrder(ByteOrder.BIG_ENDIAN);
+        }
     }
 
     private void checkSize(int width, int height, String name) {
