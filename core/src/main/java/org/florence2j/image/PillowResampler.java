@@ -1,5 +1,7 @@
 package org.florence2j.image;
 
+import java.util.stream.IntStream;
+
 /**
  * Resizes an {@link RgbImage} exactly as Pillow's {@code Image.resize(size, resample)} does for a mode-"RGB" image,
  * byte for byte: the reference's {@code CLIPImageProcessor} hands its uint8 image to PIL for the resize, so any
@@ -16,6 +18,9 @@ package org.florence2j.image;
 public final class PillowResampler {
     /** Pillow's {@code PRECISION_BITS}: 32 bits minus 8 for the result minus 2 of headroom for overshoot. */
     static final int PRECISION_BITS = 32 - 8 - 2;
+
+    /** Multiply-adds per pass above which rows are computed in parallel. */
+    private static final long PARALLEL_WORK = 1L << 22;
 
     /** The resampling filters this class reproduces, with Pillow's {@code Image.Resampling} ids. */
     public enum Filter {
@@ -156,7 +161,7 @@ public final class PillowResampler {
     private static byte[] resampleHorizontal(byte[] in, int inWidth, int firstRow, int rowCount, Coefficients c,
             int outWidth) {
         byte[] out = new byte[rowCount * outWidth * 3];
-        for (int row = 0; row < rowCount; row++) {
+        rows(rowCount, (long) outWidth * c.taps()).forEach(row -> {
             int inRow = (firstRow + row) * inWidth * 3;
             int outRow = row * outWidth * 3;
             for (int x = 0; x < outWidth; x++) {
@@ -176,7 +181,7 @@ public final class PillowResampler {
                 out[outRow + x * 3 + 1] = clip8(g);
                 out[outRow + x * 3 + 2] = clip8(b);
             }
-        }
+        });
         return out;
     }
 
@@ -184,7 +189,7 @@ public final class PillowResampler {
     private static byte[] resampleVertical(byte[] in, int width, int rowOffset, Coefficients c, int outHeight) {
         int rowBytes = width * 3;
         byte[] out = new byte[outHeight * rowBytes];
-        for (int y = 0; y < outHeight; y++) {
+        rows(outHeight, (long) rowBytes * c.taps()).forEach(y -> {
             int base = y * c.taps();
             int firstRow = c.first()[y] - rowOffset;
             for (int i = 0; i < rowBytes; i++) {
@@ -194,8 +199,18 @@ public final class PillowResampler {
                 }
                 out[y * rowBytes + i] = clip8(sum);
             }
-        }
+        });
         return out;
+    }
+
+    /**
+     * Output rows {@code [0, count)}, spread over the common fork-join pool when the pass is big enough to gain
+     * from it (a phone photo to 768x768 is ~10^8 multiply-adds). Each row is written by one task and depends only
+     * on the input, so the result is the same either way.
+     */
+    private static IntStream rows(int count, long workPerRow) {
+        IntStream rows = IntStream.range(0, count);
+        return count * workPerRow >= PARALLEL_WORK ? rows.parallel() : rows;
     }
 
     // Pillow's clip8: the arithmetic shift drops the fraction (the bias added up front made it round), then clamp.

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * R, G and B without gamma, 16-bit samples keep their high byte.
  */
 class ImageDecodingTest {
-    private static final Path IMAGES = ImageProcessorGoldenTest.resource("/images");
+    private static final Path IMAGES = TestImages.resource("/images");
     private static final ImageLoader LOADER = new ImageLoader();
 
     /** JPEG at quality 1.0 on these small patterns: measured worst error 9 (4:2:0 chroma on the colour image). */

@@ -13,13 +13,14 @@ import java.util.Arrays;
 import java.util.zip.CRC32;
 import org.florence2j.InvalidInputException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Every way an image input can be bad ends in an {@link InvalidInputException} that names the input. */
 class ImageLoaderErrorTest {
-    private static final Path IMAGES = ImageProcessorGoldenTest.resource("/images");
+    private static final Path IMAGES = TestImages.resource("/images");
     private static final ImageLoader LOADER = new ImageLoader();
 
     @TempDir
@@ -90,7 +91,7 @@ class ImageLoaderErrorTest {
         new ImageLoader(TestImages.WIDTH * TestImages.HEIGHT).load(IMAGES.resolve("rgb.png"));
     }
 
-    private static void assertRefused(org.junit.jupiter.api.function.Executable load, String name, String reason) {
+    private static void assertRefused(Executable load, String name, String reason) {
         InvalidInputException e = assertThrows(InvalidInputException.class, load);
         assertTrue(e.getMessage().contains(name), () -> "message does not name '" + name + "': " + e.getMessage());
         assertTrue(e.getMessage().contains(reason), () -> "message does not say '" + reason + "': " + e.getMessage());

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.lang.foreign.Arena;
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ImageProcessorGoldenTest {
     private static final double PIXEL_VALUES_ATOL = 1e-6;
 
-    private static final Path GOLDEN = resource("/golden/tiny");
+    private static final Path GOLDEN = TestImages.resource("/golden/tiny");
     private static final ImageProcessor PROCESSOR = ImageProcessor.load(GOLDEN.resolve("model"));
 
     @ParameterizedTest
@@ -122,11 +121,4 @@ class ImageProcessorGoldenTest {
         }
     }
 
-    static Path resource(String name) {
-        try {
-            return Path.of(ImageProcessorGoldenTest.class.getResource(name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.IIOImage;
@@ -23,15 +24,21 @@ import javax.imageio.stream.ImageOutputStream;
 
 /**
  * The small test images under {@code src/test/resources/images/} and the pixels each must decode to. Every image
- * is {@value #WIDTH}x{@value #HEIGHT} and draws {@link #red}, {@link #green}, {@link #blue} (smooth, so JPEG stays
- * close). The files were written once by {@link #main} (run from the {@code core} folder with the test
- * classpath); they are committed so the tests read real files rather than re-encoding them.
+ * is {@value #WIDTH}x{@value #HEIGHT}. Colour images draw {@link #red}, {@link #green}, {@link #blue} (smooth, so
+ * JPEG stays close); grayscale ones {@link #gray}; palette ones {@link #paletteIndex}; the hand-written WebP and
+ * the CMYK JPEG have patterns of their own. The files were written once by {@link #main} (run from the
+ * {@code core} folder with the test classpath); they are committed so the tests read files as they are stored.
  */
 final class TestImages {
     static final int WIDTH = 24;
     static final int HEIGHT = 16;
     /** Entries of the palette images; the palette colours are {@link #paletteColor}. */
     static final int PALETTE_SIZE = 16;
+
+    /** Channel values of the lossless WebP: each pixel picks one of two values per channel by a bit pattern. */
+    static final int[] WEBP_RED = {10, 230};
+    static final int[] WEBP_GREEN = {40, 200};
+    static final int[] WEBP_BLUE = {90, 160};
 
     private TestImages() {}
 
@@ -67,6 +74,15 @@ final class TestImages {
     /** Palette entry {@code i} as 0xRRGGBB. */
     static int paletteColor(int i) {
         return (i * 16) << 16 | (255 - i * 8) << 8 | (i * 37) & 0xFF;
+    }
+
+    /** A test resource folder or file as a path, e.g. {@code "/images"}. */
+    static Path resource(String name) {
+        try {
+            return Path.of(TestImages.class.getResource(name).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The RGB image the colour test images must decode to. */
@@ -217,11 +233,6 @@ final class TestImages {
         }
         return new BufferedImage(model, raster, false, null);
     }
-
-    /** Channel values of the lossless WebP: each pixel picks one of two values per channel by a bit pattern. */
-    static final int[] WEBP_RED = {10, 230};
-    static final int[] WEBP_GREEN = {40, 200};
-    static final int[] WEBP_BLUE = {90, 160};
 
     static int webpRed(int x, int y) {
         return WEBP_RED[y & 1];
