@@ -197,8 +197,10 @@ public final class ImageProjector {
         Tensor rows = ctx.allocate(Shape.of(1, tokens, half));    // [1, tokens, half]: row[y]
         backend.embedding(columns, columnEmbeddings, Tensor.ofInts(Shape.of(1, tokens), ctx.arena(), xs));
         backend.embedding(rows, rowEmbeddings, Tensor.ofInts(Shape.of(1, tokens), ctx.arena(), ys));
+        // A channel concat of two halves is a token concat with each token as its own batch row.
+        Shape perToken = Shape.of(tokens, 1, half);
         Tensor table = ctx.allocate(Shape.of(tokens, 2, half)); // [tokens, 2, half] = [tokens, channels]
-        backend.concatTokens(table, columns.reshape(Shape.of(tokens, 1, half)), rows.reshape(Shape.of(tokens, 1, half)));
+        backend.concatTokens(table, columns.reshape(perToken), rows.reshape(perToken));
         return table.reshape(Shape.of(tokens, channels));
     }
 
