@@ -19,11 +19,13 @@ import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
 import org.florence2j.model.ForwardContext;
 import org.florence2j.model.RecordingTaps;
+import org.florence2j.model.Taps;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -93,6 +95,37 @@ class VisionGoldenTest {
                 Tensor recorded = taps.get(name);
                 assertNotNull(recorded, "tap " + name + " was not recorded");
                 Tolerance.assertStageClose(caseFile.getFileName() + " " + name, golden.tensor(name), recorded);
+            }
+        }
+    }
+
+    @Test
+    void aBatchOfImagesGivesEachImagesFeatures() throws IOException {
+        List<Path> cases = images().toList();
+        try (Arena request = Arena.ofConfined()) {
+            ForwardContext ctx = new ForwardContext(backend, request, Taps.NONE);
+            List<SafetensorsFile> goldens = new ArrayList<>();
+            try {
+                for (Path file : cases) {
+                    goldens.add(SafetensorsFile.open(file));
+                }
+                Shape single = goldens.get(0).tensor("pixel_values").shape(); // [1, 3, height, width]
+                Tensor batch = Tensor.allocateHost(DType.F32, single.withDim(0, cases.size()), request);
+                for (int i = 0; i < cases.size(); i++) {
+                    backend.copy(batch.narrow(i, 1), goldens.get(i).tensor("pixel_values"));
+                }
+                Tensor tokens = ctx.allocate(davit.outputShape(cases.size(), single.dim(2), single.dim(3)));
+                davit.forward(ctx, batch, tokens);
+                Tensor features = ctx.allocate(projector.outputShape(cases.size(), tokens.shape().dim(1)));
+                projector.forward(ctx, tokens, features);
+                Tensor host = Tensor.allocateHost(DType.F32, features.shape(), request);
+                backend.download(features, host);
+                for (int i = 0; i < cases.size(); i++) {
+                    Tolerance.assertStageClose("batch row " + i + " (" + cases.get(i).getFileName()
+                            + ") image_features", goldens.get(i).tensor("image_features"), host.narrow(i, 1));
+                }
+            } finally {
+                goldens.forEach(SafetensorsFile::close);
             }
         }
     }
