@@ -61,6 +61,15 @@ public final class Dnnl {
     public static final int QUERY_WEIGHTS_MD = 131;
     public static final int QUERY_DST_MD = 133;
     public static final int QUERY_SCRATCHPAD_MD = 136;
+    public static final int QUERY_STRIDES = 14;
+    public static final int QUERY_NDIMS_S32 = 256;
+    public static final int QUERY_DIMS = 257;
+    public static final int QUERY_DATA_TYPE = 258;
+    public static final int QUERY_FORMAT_KIND = 262;
+    public static final int QUERY_INNER_NBLKS_S32 = 263;
+
+    /** {@code dnnl_blocked}: a plain or blocked layout (the kind whose strides can be queried). */
+    public static final int FORMAT_KIND_BLOCKED = 2;
 
     /** {@code DNNL_ARG_*} execution argument indices. */
     public static final int ARG_SRC = 1;
@@ -318,6 +327,57 @@ public final class Dnnl {
             return (long) MemoryDescGetSize.H.invokeExact(memoryDesc);
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    private static final class MemoryDescQuery {
+        static final MethodHandle H = dnnl("dnnl_memory_desc_query",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+    }
+
+    /**
+     * {@code dnnl_status_t dnnl_memory_desc_query(const_dnnl_memory_desc_t memory_desc, dnnl_query_t what,
+     * void *result)}; {@code result} receives an int, or a pointer to a {@code dnnl_dims_t} for dims/strides.
+     */
+    public static void memoryDescQuery(MemorySegment memoryDesc, int what, MemorySegment result) {
+        try {
+            check((int) MemoryDescQuery.H.invokeExact(memoryDesc, what, result), "dnnl_memory_desc_query");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Bytes from the first to one past the last element a memory descriptor addresses: for a plain strided
+     * layout that is {@code (1 + Σ (dim - 1)·stride) · elementSize}, which for a view into a larger array is less
+     * than {@link #memoryDescGetSize} (outermost dim × outermost stride); other layouts use the latter.
+     */
+    public static long memoryDescSpanBytes(MemorySegment memoryDesc) {
+        long size = memoryDescGetSize(memoryDesc);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment result = arena.allocate(ADDRESS);
+            memoryDescQuery(memoryDesc, QUERY_FORMAT_KIND, result);
+            int formatKind = result.get(JAVA_INT, 0);
+            memoryDescQuery(memoryDesc, QUERY_INNER_NBLKS_S32, result);
+            if (formatKind != FORMAT_KIND_BLOCKED || result.get(JAVA_INT, 0) != 0) {
+                return size;
+            }
+            memoryDescQuery(memoryDesc, QUERY_NDIMS_S32, result);
+            int ndims = result.get(JAVA_INT, 0);
+            memoryDescQuery(memoryDesc, QUERY_DATA_TYPE, result);
+            int elementBytes = switch (result.get(JAVA_INT, 0)) {
+                case DATA_TYPE_F16, DATA_TYPE_BF16 -> 2;
+                default -> 4;
+            };
+            memoryDescQuery(memoryDesc, QUERY_DIMS, result);
+            MemorySegment dims = result.get(ADDRESS, 0).reinterpret(JAVA_LONG.byteSize() * MAX_NDIMS);
+            memoryDescQuery(memoryDesc, QUERY_STRIDES, result);
+            MemorySegment strides = result.get(ADDRESS, 0).reinterpret(JAVA_LONG.byteSize() * MAX_NDIMS);
+            long lastElement = 0;
+            for (int axis = 0; axis < ndims; axis++) {
+                lastElement += (dims.getAtIndex(JAVA_LONG, axis) - 1) * strides.getAtIndex(JAVA_LONG, axis);
+            }
+            return Math.min(size, (lastElement + 1) * elementBytes);
         }
     }
 

@@ -153,7 +153,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             args = arena.allocate(Dnnl.EXEC_ARG, argCount);
             for (int i = 0; i < argIds.length; i++) {
                 MemorySegment desc = Dnnl.primitiveDescQueryMd(primitiveDesc, QUERY_EXEC_ARG_MD, argIds[i]);
-                argByteSizes[i] = Dnnl.memoryDescGetSize(desc);
+                argByteSizes[i] = Dnnl.memoryDescSpanBytes(desc);
                 memories[i] = Dnnl.memoryCreate(desc, engine, MemorySegment.NULL);
                 setArg(i, argIds[i], memories[i]);
             }
@@ -173,7 +173,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             args.set(ValueLayout.ADDRESS, base + 8, memory);
         }
 
-        /** Bytes the primitive expects for argument {@code index} (in its own layout). */
+        /** Bytes argument {@code index} spans from its first element (in the primitive's layout). */
         long argByteSize(int index) {
             return argByteSizes[index];
         }
