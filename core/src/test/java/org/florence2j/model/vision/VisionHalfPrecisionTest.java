@@ -19,7 +19,6 @@ import org.florence2j.config.Florence2Config;
 import org.florence2j.model.ForwardContext;
 import org.florence2j.model.RecordingTaps;
 import org.florence2j.tensor.DType;
-import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
