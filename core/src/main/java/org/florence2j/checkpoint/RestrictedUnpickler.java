@@ -241,7 +241,9 @@ final class RestrictedUnpickler {
             throw fail("persistent id is not ('storage', type, key, location, numel)");
         }
         List<Object> items = tuple.items();
-        DType dtype = STORAGE_TYPES.get(items.get(1));
+        // Checked as a Global before the map lookup: hashing an arbitrary (possibly self-containing) object could
+        // recurse without end.
+        DType dtype = items.get(1) instanceof Global global ? STORAGE_TYPES.get(global) : null;
         if (dtype == null) {
             throw fail("persistent id names storage type " + describe(items.get(1)) + ", not one of "
                     + STORAGE_TYPES.keySet());
