@@ -1,7 +1,6 @@
 package org.florence2j.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +26,6 @@ public final class Checkpoints {
     public static final String SAFETENSORS_FILE = "model.safetensors";
     /** The PyTorch zip checkpoint. */
     public static final String PYTORCH_FILE = "pytorch_model.bin";
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private Checkpoints() {}
 
@@ -75,15 +72,7 @@ public final class Checkpoints {
     }
 
     private static Layout layout(Path configFile) {
-        JsonNode config;
-        try {
-            config = JSON.readTree(Files.readString(configFile));
-        } catch (IOException e) {
-            throw new CheckpointException(configFile, null, -1, "cannot be read as JSON: " + e.getMessage(), e);
-        }
-        if (config == null || !config.isObject()) {
-            throw new CheckpointException(configFile, null, -1, "is not a JSON object");
-        }
+        JsonNode config = JsonFiles.readObject(configFile);
         if (NativeConfigReader.isNative(config)) {
             return Layout.NATIVE;
         }

@@ -142,8 +142,8 @@ public final class PytorchCheckpoint implements Checkpoint {
         long[] size = ref.size();
         long[] stride = ref.stride();
         String where = "(storage '" + ref.storage().key() + "', " + ref.storage().numel()
-                + " elements; storage_offset " + ref.storageOffset() + ", size " + Arrays.toString(size) + ", stride " + Arrays.toString(stride)
-                + "; data.pkl byte " + ref.byteOffset() + ")";
+                + " elements; storage_offset " + ref.storageOffset() + ", size " + Arrays.toString(size)
+                + ", stride " + Arrays.toString(stride) + "; data.pkl byte " + ref.byteOffset() + ")";
         int[] dims = new int[size.length];
         long lastElement = ref.storageOffset();
         try {

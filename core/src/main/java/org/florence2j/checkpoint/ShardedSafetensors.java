@@ -1,8 +1,6 @@
 package org.florence2j.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,8 +20,6 @@ import org.florence2j.tensor.Tensor;
 public final class ShardedSafetensors implements Checkpoint {
     /** The index file {@code save_pretrained} writes next to the shards. */
     public static final String INDEX_FILE = "model.safetensors.index.json";
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path index;
     private final List<SafetensorsFile> shards;
@@ -73,13 +69,8 @@ public final class ShardedSafetensors implements Checkpoint {
     }
 
     private static JsonNode weightMap(Path index) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(index));
-        } catch (IOException e) {
-            throw new CheckpointException(index, null, -1, "cannot be read as JSON: " + e.getMessage(), e);
-        }
-        JsonNode weightMap = root == null ? null : root.get("weight_map");
+        JsonNode root = JsonFiles.readObject(index);
+        JsonNode weightMap = root.get("weight_map");
         if (weightMap == null || !weightMap.isObject() || weightMap.isEmpty()) {
             throw new CheckpointException(index, null, -1, "has no \"weight_map\" object of tensor -> shard file");
         }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.florence2j.checkpoint.CheckpointException;
+import org.florence2j.checkpoint.JsonFiles;
 
 /**
  * Reads the {@code config.json} of transformers' native Florence-2 ({@code Florence2Config} in
@@ -48,12 +49,12 @@ public final class NativeConfigReader {
      * @throws CheckpointException naming the file at fault when one is unreadable, not JSON, or inconsistent
      */
     public static Florence2Config read(Path configFile, Path generationConfigFile) {
-        JsonNode config = readJson(configFile);
+        JsonNode config = JsonFiles.readObject(configFile);
         if (!Files.isRegularFile(generationConfigFile)) {
             throw new CheckpointException(generationConfigFile, null, -1, "is missing: the native Florence-2"
                     + " format keeps the token ids (" + String.join(", ", REQUIRED_IDS) + ") there");
         }
-        JsonNode generation = readJson(generationConfigFile);
+        JsonNode generation = JsonFiles.readObject(generationConfigFile);
         try {
             return parse(config, generation);
         } catch (IllegalArgumentException e) {
@@ -107,17 +108,5 @@ public final class NativeConfigReader {
             }
         }
         return 0;
-    }
-
-    private static JsonNode readJson(Path file) {
-        try {
-            JsonNode root = JSON.readTree(Files.readString(file));
-            if (root == null || !root.isObject()) {
-                throw new CheckpointException(file, null, -1, "is not a JSON object");
-            }
-            return root;
-        } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be read as JSON: " + e.getMessage(), e);
-        }
     }
 }

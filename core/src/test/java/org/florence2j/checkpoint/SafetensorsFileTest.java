@@ -115,7 +115,8 @@ class SafetensorsFileTest {
         }
     }
 
-    private static void compare(Path file, String name, JsonNode entry, ByteBuffer bytes, int dataStart, Tensor actual) {
+    private static void compare(Path file, String name, JsonNode entry, ByteBuffer bytes, int dataStart,
+                                Tensor actual) {
         assertEquals(entry.get("dtype").asText(), actual.dtype().safetensorsName(), name);
         int begin = dataStart + entry.get("data_offsets").get(0).asInt();
         int count = (int) actual.elementCount();
@@ -217,6 +218,9 @@ class SafetensorsFileTest {
                 "{\"m\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,16]}}", new byte[16]);
         assertCheckpointError(() -> SafetensorsFile.open(file), "size.safetensors", "tensor 'm'", "[0,16)",
                 "16 bytes", "needs 24");
+        Path overflow = safetensors(dir.resolve("overflow.safetensors"), "{\"m\":{\"dtype\":\"F32\","
+                + "\"shape\":[2147483647,2147483647,2147483647,8],\"data_offsets\":[0,0]}}", new byte[0]);
+        assertCheckpointError(() -> SafetensorsFile.open(overflow), "tensor 'm'", "needs over 2^63");
     }
 
     @Test

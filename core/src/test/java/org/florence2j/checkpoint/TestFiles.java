@@ -3,6 +3,7 @@ package org.florence2j.checkpoint;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
+import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Assertions;
 
 /** Writers of small checkpoint files with known bytes, for reader tests; independent of the readers. */
@@ -35,6 +37,22 @@ final class TestFiles {
         ByteBuffer buffer = ByteBuffer.allocate(8 + text.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
         buffer.putLong(text.length).put(text).put(data);
         return write(file, buffer.array());
+    }
+
+    /** Writes {@code tensors} as a safetensors file, in map order, with {@code {"format":"pt"}} metadata. */
+    static Path safetensors(Path file, Map<String, Tensor> tensors) {
+        StringBuilder header = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\"}");
+        ByteArrayOutputStream data = new ByteArrayOutputStream();
+        for (Map.Entry<String, Tensor> entry : tensors.entrySet()) {
+            Tensor tensor = entry.getValue();
+            long begin = data.size();
+            data.writeBytes(tensor.memory().toArray(ValueLayout.JAVA_BYTE));
+            header.append(",\"").append(entry.getKey()).append("\":{\"dtype\":\"")
+                    .append(tensor.dtype().safetensorsName()).append("\",\"shape\":")
+                    .append(tensor.shape()).append(",\"data_offsets\":[").append(begin).append(',')
+                    .append(data.size()).append("]}");
+        }
+        return safetensors(file, header.append('}').toString(), data.toByteArray());
     }
 
     /** Little-endian float32 bytes of {@code values}. */
