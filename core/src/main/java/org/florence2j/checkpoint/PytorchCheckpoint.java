@@ -170,6 +170,13 @@ public final class PytorchCheckpoint implements Checkpoint {
                     shape.elementCount() * elementBytes);
             return Tensor.wrap(dtype, shape, Device.cpu(), view);
         }
+        // A strided view can repeat elements (stride 0); its copy is bounded by the stored data, so that a few
+        // bytes of pickle cannot demand gigabytes of memory.
+        if (shape.elementCount() > ref.storage().numel()) {
+            throw new CheckpointException(file, name, ref.byteOffset(), "is a strided view of more elements ("
+                    + shape.elementCount() + ") than its storage holds; florence2j copies strided tensors and"
+                    + " refuses to enlarge them " + where);
+        }
         return gather(dtype, shape, ref, storage, arena);
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.florence2j.checkpoint.LoadedCheckpoint.Format;
 import org.florence2j.checkpoint.LoadedCheckpoint.Layout;
 import org.florence2j.tensor.DType;
@@ -90,7 +91,7 @@ class CheckpointsTest {
                 .string("model.multi_modal_projector.image_proj_norm.bias")
                 .tensor("FloatStorage", "0", 2, 0, new long[] {2}, new long[] {1}).op('u').op('.').bytes();
         TestFiles.write(folder.resolve("pytorch_model.bin"), TestFiles.torchZip(pickle,
-                java.util.Map.of("0", TestFiles.floats(1f, 2f))));
+                Map.of("0", TestFiles.floats(1f, 2f))));
         try (LoadedCheckpoint loaded = Checkpoints.open(folder)) {
             assertEquals(Layout.NATIVE, loaded.layout());
             assertEquals(Format.PYTORCH_BIN, loaded.format());

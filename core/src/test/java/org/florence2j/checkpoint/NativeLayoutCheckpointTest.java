@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Optional;
@@ -151,7 +152,7 @@ class NativeLayoutCheckpointTest {
 
     @Test
     void nativeConfigNeedsTheTokenIds() throws IOException {
-        Path generation = java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"num_beams\":3}");
+        Path generation = Files.writeString(dir.resolve("generation_config.json"), "{\"num_beams\":3}");
         assertCheckpointError(() -> NativeConfigReader.read(golden("tiny-native/model/config.json"), generation),
                 "config.json", "bos_token_id is in neither generation_config.json nor text_config");
         Path absent = dir.resolve("absent/generation_config.json");

@@ -5,19 +5,23 @@ import static org.florence2j.checkpoint.TestFiles.floats;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
 import org.florence2j.checkpoint.TestFiles.Pickle;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
@@ -78,7 +82,7 @@ class PytorchCheckpointTest {
         MemorySegment half = f16.memory();
         for (int i = 0; i < values.length; i++) {
             short expected = Float.floatToFloat16(values[i]);
-            short actual = half.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i);
+            short actual = half.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i);
             if (expected != actual) {
                 throw new AssertionError(name + "[" + i + "]: f32 " + values[i] + " rounds to f16 bits 0x"
                         + Integer.toHexString(expected & 0xFFFF) + " but the file holds 0x"
@@ -179,6 +183,9 @@ class PytorchCheckpointTest {
         byte[] hugeStride = singleTensor(6, 0, new long[] {2, 2}, new long[] {Integer.MAX_VALUE, 1});
         Path file2 = write("stride.bin", TestFiles.torchZip(hugeStride, Map.of("0", new byte[24])));
         assertCheckpointError(() -> PytorchCheckpoint.open(file2), "tensor 'w'", "reaches past the end");
+        byte[] expanded = singleTensor(1, 0, new long[] {Integer.MAX_VALUE}, new long[] {0});
+        Path expandedFile = write("expand.bin", TestFiles.torchZip(expanded, Map.of("0", new byte[4])));
+        assertCheckpointError(() -> PytorchCheckpoint.open(expandedFile), "tensor 'w'", "strided view of more");
         byte[] wrongNumel = singleTensor(100, 0, new long[] {2}, new long[] {1});
         Path file3 = write("numel.bin", TestFiles.torchZip(wrongNumel, Map.of("0", new byte[24])));
         assertCheckpointError(() -> PytorchCheckpoint.open(file3), "tensor 'w'", "'archive/data/0' holds 24 bytes",
@@ -197,7 +204,7 @@ class PytorchCheckpointTest {
     void truncatedAndCorruptZips() {
         byte[] valid = smallArchive();
         for (int length : new int[] {0, 10, 21, valid.length / 2, valid.length - 23, valid.length - 1}) {
-            Path file = write("cut" + length + ".bin", java.util.Arrays.copyOf(valid, length));
+            Path file = write("cut" + length + ".bin", Arrays.copyOf(valid, length));
             assertCheckpointError(() -> PytorchCheckpoint.open(file), "cut" + length + ".bin");
         }
         byte[] badDirectory = valid.clone();
@@ -216,7 +223,7 @@ class PytorchCheckpointTest {
     @Test
     void compressedEntriesAndOddLayoutsAreRefused() throws IOException {
         Path compressed = dir.resolve("deflated.bin");
-        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(compressed))) {
+        try (var zip = new ZipOutputStream(Files.newOutputStream(compressed))) {
             zip.putNextEntry(new ZipEntry("archive/data.pkl"));
             zip.write(new Pickle().proto().op('}').op('.').bytes());
             zip.closeEntry();
@@ -252,7 +259,7 @@ class PytorchCheckpointTest {
         var bin = PytorchCheckpoint.open(write("small.bin", smallArchive()));
         Tensor a = bin.tensor("a");
         bin.close();
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.getFloat(0));
+        assertThrows(IllegalStateException.class, () -> a.getFloat(0));
     }
 
     private byte[] smallArchive() {
@@ -276,7 +283,7 @@ class PytorchCheckpointTest {
 
     private static int lastIndexOf(byte[] bytes, byte[] pattern) {
         for (int i = bytes.length - pattern.length; i >= 0; i--) {
-            if (java.util.Arrays.equals(bytes, i, i + pattern.length, pattern, 0, pattern.length)) {
+            if (Arrays.equals(bytes, i, i + pattern.length, pattern, 0, pattern.length)) {
                 return i;
             }
         }
