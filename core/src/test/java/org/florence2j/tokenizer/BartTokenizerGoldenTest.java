@@ -28,11 +28,16 @@ class BartTokenizerGoldenTest {
     static final Path MODEL = GOLDEN.resolve("model");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    static BartTokenizer tokenizer;
+    /** Loaded once for all tokenizer test classes (loading parses 1.3 MB of JSON). */
+    static final class Shared {
+        static final BartTokenizer TOKENIZER = BartTokenizer.load(MODEL);
+    }
+
+    private static BartTokenizer tokenizer;
 
     @BeforeAll
     static void load() {
-        tokenizer = BartTokenizer.load(MODEL);
+        tokenizer = Shared.TOKENIZER;
     }
 
     static JsonNode read(String name) {
