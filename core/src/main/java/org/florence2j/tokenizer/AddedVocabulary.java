@@ -69,13 +69,13 @@ final class AddedVocabulary {
             }
             if (token.lstrip()) {
                 int newStart = start;
-                while (newStart > from && isWhiteSpace(text.charAt(newStart - 1))) {
+                while (newStart > from && ByteLevelBpe.isWhiteSpace(text.charAt(newStart - 1))) {
                     newStart--;
                 }
                 start = Math.max(newStart, pieceStart);
             }
             if (token.rstrip()) {
-                while (stop < to && isWhiteSpace(text.charAt(stop))) {
+                while (stop < to && ByteLevelBpe.isWhiteSpace(text.charAt(stop))) {
                     stop++;
                 }
             }
@@ -96,16 +96,6 @@ final class AddedVocabulary {
 
     private static boolean startsWithWordChar(String text, int start, int to) {
         return start < to && WORD_CHAR.matcher(text).region(start, text.offsetByCodePoints(start, 1)).matches();
-    }
-
-    /**
-     * Unicode White_Space, which Rust's {@code \s} (used by the reference's lstrip/rstrip) matches; every such char is
-     * in the BMP. Java's {@code Character.isWhitespace} differs (it excludes U+00A0, U+2007, U+202F).
-     */
-    static boolean isWhiteSpace(char c) {
-        return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680
-                || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F
-                || c == 0x3000;
     }
 
     /** A char trie over token contents; a BitSet of first chars lets most positions fail in one lookup. */

@@ -5,8 +5,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The byte-level BPE model of GPT-2/RoBERTa/BART: the ByteLevel pre-tokenizer (GPT-2 split regex, then every UTF-8
@@ -19,15 +17,6 @@ import java.util.regex.Pattern;
  * {@value #CACHE_MAX_WORD_CHARS} chars), in a concurrent map so one instance serves many threads.
  */
 final class ByteLevelBpe {
-    /**
-     * The GPT-2 split pattern, verbatim. UNICODE_CHARACTER_CLASS makes {@code \s} the Unicode White_Space property,
-     * as in the reference's Oniguruma and Python {@code regex}; plain Java {@code \s} is ASCII only and would keep a
-     * no-break space (U+00A0) out of whitespace runs.
-     */
-    static final Pattern SPLIT = Pattern.compile(
-            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
-            Pattern.UNICODE_CHARACTER_CLASS);
-
     static final int CACHE_CAPACITY = 10_000;
     static final int CACHE_MAX_WORD_CHARS = 256;
 
@@ -108,16 +97,104 @@ final class ByteLevelBpe {
         return id >= 0 && id < idToToken.length ? idToToken[id] : null;
     }
 
-    /**
-     * Splits {@code text[start, end)} with the GPT-2 regex (the range is its own string: a lookahead does not see past
-     * {@code end}) and appends the BPE ids of every piece.
-     */
+    /** Splits {@code text[start, end)} as the GPT-2 regex does and appends the BPE ids of every piece. */
     void encode(String text, int start, int end, IdList out) {
-        Matcher matcher = SPLIT.matcher(text);
-        matcher.region(start, end);
-        while (matcher.find()) {
-            encodeWord(text.substring(matcher.start(), matcher.end()), out);
+        for (int p = start; p < end; ) {
+            int q = nextSplit(text, p, end);
+            encodeWord(text.substring(p, q), out);
+            p = q;
         }
+    }
+
+    /**
+     * The end of the piece starting at {@code p} under the GPT-2 split regex
+     * {@code 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+}, alternatives tried in
+     * order, with {@code \s} = Unicode White_Space as in the reference's Oniguruma; {@code end} ends the string.
+     * Hand-written because {@code java.util.regex} costs several times the BPE itself; ByteLevelBpeTest checks it
+     * against the regex on random text.
+     */
+    static int nextSplit(String text, int p, int end) {
+        char c = text.charAt(p);
+        if (c == '\'' && p + 1 < end) {
+            int contraction = contractionEnd(text, p + 1, end);
+            if (contraction > 0) {
+                return contraction;
+            }
+        }
+        int body = c == ' ' && p + 1 < end ? p + 1 : p;
+        int cp = text.codePointAt(body);
+        int kind = kind(cp);
+        if (kind != SPACE) {
+            // " ?\p{L}+", " ?\p{N}+" or " ?[^\s\p{L}\p{N}]+": a run of one kind, after an optional ASCII space.
+            int q = body + Character.charCount(cp);
+            while (q < end) {
+                int next = text.codePointAt(q);
+                if (kind(next) != kind) {
+                    break;
+                }
+                q += Character.charCount(next);
+            }
+            return q;
+        }
+        int q = p + 1;
+        while (q < end && isWhiteSpace(text.charAt(q))) {
+            q++;
+        }
+        // "\s+(?!\S)" gives back the run's last char when a non-space follows, unless that leaves nothing ("\s+").
+        return q == end || q - p == 1 ? q : q - 1;
+    }
+
+    private static final int SPACE = 0;
+    private static final int LETTER = 1;
+    private static final int NUMBER = 2;
+    private static final int OTHER = 3;
+
+    private static int kind(int cp) {
+        if (cp < 0x80) {
+            if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') {
+                return LETTER;
+            }
+            if (cp >= '0' && cp <= '9') {
+                return NUMBER;
+            }
+            return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) ? SPACE : OTHER;
+        }
+        if (cp <= 0xFFFF && isWhiteSpace((char) cp)) {
+            return SPACE;
+        }
+        if (Character.isLetter(cp)) {
+            return LETTER;
+        }
+        return switch (Character.getType(cp)) {
+            case Character.DECIMAL_DIGIT_NUMBER, Character.LETTER_NUMBER, Character.OTHER_NUMBER -> NUMBER;
+            default -> OTHER;
+        };
+    }
+
+    /** After an apostrophe at {@code from - 1}: the end of {@code s t re ve m ll d}, or -1. */
+    private static int contractionEnd(String text, int from, int end) {
+        char a = text.charAt(from);
+        if (a == 's' || a == 't' || a == 'm' || a == 'd') {
+            return from + 1;
+        }
+        if (from + 1 < end) {
+            char b = text.charAt(from + 1);
+            if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) {
+                return from + 2;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Unicode White_Space, which {@code \s} matches in the reference's regex engines (Oniguruma for the split, Rust's
+     * regex for lstrip/rstrip); every such char is in the BMP. Java's {@code Character.isWhitespace} differs (it
+     * excludes U+00A0, U+2007, U+202F and includes U+001C..U+001F).
+     */
+    static boolean isWhiteSpace(char c) {
+        return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680
+                || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F
+                || c == 0x3000;
     }
 
     private void encodeWord(String word, IdList out) {
@@ -209,6 +286,12 @@ final class ByteLevelBpe {
      * {@code String::from_utf8_lossy} (which the reference's ByteLevel decoder calls) does.
      */
     static String decodeLossy(byte[] bytes, int length) {
+        String fast = new String(bytes, 0, length, StandardCharsets.UTF_8);
+        // The JDK's decoder is exact on well-formed input, and on ill-formed input it always emits a U+FFFD; only
+        // then does the replacement count need Rust's rule below.
+        if (fast.indexOf('\uFFFD') < 0) {
+            return fast;
+        }
         StringBuilder out = new StringBuilder(length);
         int i = 0;
         while (i < length) {

@@ -9,18 +9,59 @@ import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** The pieces of {@link ByteLevelBpe} whose reference behaviour the golden strings only touch lightly. */
 class ByteLevelBpeTest {
+    /**
+     * The GPT-2 split pattern, verbatim, as the oracle for the hand-written splitter. UNICODE_CHARACTER_CLASS makes
+     * {@code \s} Unicode White_Space, as in the reference's Oniguruma (plain Java {@code \s} is ASCII only).
+     */
+    private static final Pattern GPT2_SPLIT = Pattern.compile(
+            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
+            Pattern.UNICODE_CHARACTER_CLASS);
+    /** Chars where the split rules meet: every White_Space char, near-spaces, apostrophes, marks, digits. */
+    private static final String TRICKY = " \t\n\r\u000B\f\u001C\u001F\u0085\u00A0\u1680\u2000\u2007\u200A\u200B"
+            + "\u2028\u2029\u202F\u205F\u3000\uFEFF\u0301''’sdtmlrevSa1٣²Ⅻ.,-<>";
 
-    private static List<String> split(String text) {
+    private static List<String> regexSplit(String text) {
         List<String> pieces = new ArrayList<>();
-        Matcher m = ByteLevelBpe.SPLIT.matcher(text);
+        Matcher m = GPT2_SPLIT.matcher(text);
         while (m.find()) {
             pieces.add(m.group());
         }
         return pieces;
+    }
+
+    private static List<String> split(String text) {
+        List<String> pieces = new ArrayList<>();
+        for (int p = 0; p < text.length(); ) {
+            int q = ByteLevelBpe.nextSplit(text, p, text.length());
+            pieces.add(text.substring(p, q));
+            p = q;
+        }
+        return pieces;
+    }
+
+    @Test
+    void splitterMatchesTheGpt2Regex() {
+        Random random = new Random(11);
+        for (int round = 0; round < 20_000; round++) {
+            StringBuilder text = new StringBuilder();
+            for (int i = random.nextInt(16); i > 0; i--) {
+                if (random.nextInt(3) > 0) {
+                    text.append(TRICKY.charAt(random.nextInt(TRICKY.length())));
+                } else {
+                    int cp = random.nextInt(4) == 0 ? random.nextInt(0x110000) : random.nextInt(0x3100);
+                    if (cp < 0xD800 || cp > 0xDFFF) {
+                        text.appendCodePoint(cp);
+                    }
+                }
+            }
+            String s = text.toString();
+            assertEquals(regexSplit(s), split(s), () -> BartTokenizerGoldenTest.quoted(s));
+        }
     }
 
     @Test
@@ -34,6 +75,20 @@ class ByteLevelBpeTest {
         assertEquals(List.of("hello", "  ", " world", "  "), split("hello   world  "));
         assertEquals(List.of("😀", " 👍🏽"), split("😀 👍🏽"));
         assertEquals(List.of(" 12", "\u00A0", "34٣"), split(" 12\u00A034٣"));
+    }
+
+    @Test
+    void splitterMatchesTheGpt2RegexOnEveryCodePointPair() {
+        // Every assigned-or-not BMP code point after a space and before a letter, and alone.
+        for (int cp = 0; cp < 0x10000; cp++) {
+            if (cp >= 0xD800 && cp <= 0xDFFF) {
+                continue;
+            }
+            String c = Character.toString(cp);
+            for (String s : List.of(c, " " + c + "a", c + c + " ", "'" + c)) {
+                assertEquals(regexSplit(s), split(s), () -> BartTokenizerGoldenTest.quoted(s));
+            }
+        }
     }
 
     @Test
