@@ -273,8 +273,8 @@ public final class BartTokenizer {
             if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
                 i++;
             } else if (Character.isSurrogate(c)) {
-                throw new InvalidInputException(String.format(
-                        "text holds an unpaired surrogate U+%04X at char index %d; it cannot be tokenized", (int) c, i));
+                throw new InvalidInputException(String.format("text holds an unpaired surrogate U+%04X at char index %d;"
+                        + " it has no UTF-8 form and cannot be tokenized", (int) c, i));
             }
         }
     }
