@@ -1,0 +1,875 @@
+package org.florence2j.backend.ref;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import org.florence2j.backend.AttentionMask;
+import org.florence2j.backend.Backend;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The oracle {@link Backend}: plain Java loops on host memory, written to be obviously correct rather than fast,
+ * against which every other backend is tested. It mirrors the reference's modules in
+ * {@code modeling_florence2.py} (Florence-2 commit {@code 00d2f15}): {@code WindowAttention} with
+ * {@code window_partition}/{@code window_reverse}, {@code ChannelAttention}, {@code DepthWiseConv2d},
+ * {@code ConvEmbed}, and BART's attention.
+ *
+ * <p>How it reads the contract where {@link Backend} leaves room:
+ * <ul>
+ *   <li>Outputs and activation inputs must be {@link DType#F32} host tensors. Weight inputs (linear weight and
+ *       bias, layer-norm weight and bias, conv weights and biases, the embedding table, {@code matmul}'s
+ *       right-hand side and {@code add}'s second operand, which may be a weight such as a position table) may be
+ *       any floating dtype and are read through {@link Tensor#getFloat}, so the model can run directly on
+ *       memory-mapped 16-bit checkpoints.</li>
+ *   <li>Every op reads its inputs completely before writing its output, so aliasing is always computed right;
+ *       but an output that overlaps an input where the op does not allow it is rejected with
+ *       {@link IllegalArgumentException}, so that model code that would break a faster backend fails here
+ *       too.</li>
+ *   <li>Sums are accumulated in {@code double}.</li>
+ *   <li>{@link #attention} with a causal mask requires {@code pastTokens + queryTokens <= kvTokens}: a query
+ *       whose own position is not yet in the cache is a caller bug.</li>
+ *   <li>{@link #copy} and {@link #download} convert between F32, F16 and BF16 (BF16 rounds to nearest even, as
+ *       PyTorch does); {@link #upload} returns the host tensor itself when the dtype already matches.</li>
+ * </ul>
+ */
+public final class ReferenceBackend implements Backend {
+    private static final ValueLayout.OfFloat F32_LE =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final double SQRT_HALF = Math.sqrt(0.5);
+    private static final double TWO_OVER_SQRT_PI = 2.0 / Math.sqrt(Math.PI);
+    // Below this |z| erf's power series is accurate to ~1e-15; above it erfc's continued fraction converges fast.
+    private static final double ERF_SERIES_LIMIT = 2.5;
+
+    private boolean closed;
+
+    @Override
+    public Device device() {
+        return Device.cpu();
+    }
+
+    @Override
+    public Tensor allocate(DType dtype, Shape shape, Arena owner) {
+        requireOpen();
+        return Tensor.allocateHost(dtype, shape, owner);
+    }
+
+    @Override
+    public Tensor upload(Tensor host, DType dtype, Arena owner) {
+        requireOpen();
+        require(host.device().isHost() && (host.dtype() == dtype || isConvertible(host.dtype(), dtype)),
+                "upload", "host", host, "to " + dtype);
+        if (host.dtype() == dtype) {
+            if (!host.isAlive()) {
+                throw new IllegalStateException("upload: " + describe(host) + " used after its arena was closed");
+            }
+            return host;
+        }
+        Tensor converted = Tensor.allocateHost(dtype, host.shape(), owner);
+        convert(converted, host);
+        return converted;
+    }
+
+    @Override
+    public void download(Tensor src, Tensor hostDst) {
+        requireOpen();
+        require(src.shape().equals(hostDst.shape()) && hostDst.device().isHost()
+                && (src.dtype() == hostDst.dtype() || isConvertible(src.dtype(), hostDst.dtype())),
+                "download", "src", src, "hostDst", hostDst);
+        convert(hostDst, src);
+    }
+
+    @Override
+    public void copy(Tensor out, Tensor src) {
+        requireOpen();
+        require(src.shape().equals(out.shape())
+                && (src.dtype() == out.dtype() || isConvertible(src.dtype(), out.dtype())),
+                "copy", "out", out, "src", src);
+        convert(out, src);
+    }
+
+    @Override
+    public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        requireOpen();
+        int inFeatures = x.shape().last();
+        int outFeatures = out.shape().last();
+        require(isF32(out) && isF32(x) && isFloat(weight) && (bias == null || isFloat(bias))
+                && sameLeadingDims(out.shape(), x.shape())
+                && weight.shape().equals(Shape.of(outFeatures, inFeatures))
+                && (bias == null || bias.shape().equals(Shape.of(outFeatures))),
+                "linear", "out", out, "x", x, "weight", weight, "bias", bias);
+        requireNoOverlap("linear", out, x, weight, bias);
+        float[] input = x.toFloatArray();
+        float[] weights = weight.toFloatArray();
+        float[] biases = bias == null ? new float[outFeatures] : bias.toFloatArray();
+        long rows = x.shape().rows();
+        float[] result = new float[Math.toIntExact(rows * outFeatures)];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < outFeatures; o++) {
+                double sum = biases[o];
+                for (int i = 0; i < inFeatures; i++) {
+                    sum += (double) input[r * inFeatures + i] * weights[o * inFeatures + i];
+                }
+                result[r * outFeatures + o] = (float) sum;
+            }
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void matmul(Tensor out, Tensor a, Tensor b) {
+        requireOpen();
+        require(isF32(out) && isF32(a) && isFloat(b) && out.shape().rank() == 3 && a.shape().rank() == 3
+                && b.shape().rank() == 3 && a.shape().dim(0) == out.shape().dim(0)
+                && (b.shape().dim(0) == 1 || b.shape().dim(0) == a.shape().dim(0))
+                && a.shape().dim(1) == out.shape().dim(1) && a.shape().dim(2) == b.shape().dim(1)
+                && b.shape().dim(2) == out.shape().dim(2),
+                "matmul", "out", out, "a", a, "b", b);
+        requireNoOverlap("matmul", out, a, b);
+        int batch = a.shape().dim(0);
+        int m = a.shape().dim(1);
+        int k = a.shape().dim(2);
+        int n = b.shape().dim(2);
+        float[] left = a.toFloatArray();
+        float[] right = b.toFloatArray();
+        float[] result = new float[batch * m * n];
+        for (int bi = 0; bi < batch; bi++) {
+            int rightBatch = b.shape().dim(0) == 1 ? 0 : bi;
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double sum = 0;
+                    for (int p = 0; p < k; p++) {
+                        sum += (double) left[(bi * m + i) * k + p] * right[(rightBatch * k + p) * n + j];
+                    }
+                    result[(bi * m + i) * n + j] = (float) sum;
+                }
+            }
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
+        requireOpen();
+        int channels = x.shape().last();
+        require(isF32(out) && isF32(x) && isFloat(weight) && bias != null && isFloat(bias)
+                && out.shape().equals(x.shape()) && weight.shape().equals(Shape.of(channels))
+                && bias.shape().equals(Shape.of(channels)),
+                "layerNorm", "out", out, "x", x, "weight", weight, "bias", bias);
+        requireNoOverlap("layerNorm", out, weight, bias);
+        float[] values = x.toFloatArray();
+        float[] gamma = weight.toFloatArray();
+        float[] beta = bias.toFloatArray();
+        for (int r = 0; r < values.length / channels; r++) {
+            int base = r * channels;
+            double sum = 0;
+            for (int c = 0; c < channels; c++) {
+                sum += values[base + c];
+            }
+            double mean = sum / channels;
+            double squares = 0;
+            for (int c = 0; c < channels; c++) {
+                double centered = values[base + c] - mean;
+                squares += centered * centered;
+            }
+            // Biased variance (divide by channels), as torch.nn.LayerNorm.
+            double invStd = 1.0 / Math.sqrt(squares / channels + eps);
+            for (int c = 0; c < channels; c++) {
+                values[base + c] = (float) ((values[base + c] - mean) * invStd * gamma[c] + beta[c]);
+            }
+        }
+        store(out, values);
+    }
+
+    @Override
+    public void gelu(Tensor out, Tensor x) {
+        requireOpen();
+        require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "gelu", "out", out, "x", x);
+        float[] values = x.toFloatArray();
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) gelu(values[i]);
+        }
+        store(out, values);
+    }
+
+    @Override
+    public void softmax(Tensor out, Tensor x) {
+        requireOpen();
+        require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "softmax", "out", out, "x", x);
+        float[] values = x.toFloatArray();
+        int width = x.shape().last();
+        for (int base = 0; base < values.length; base += width) {
+            softmaxInPlace(values, base, width);
+        }
+        store(out, values);
+    }
+
+    @Override
+    public void add(Tensor out, Tensor a, Tensor b) {
+        requireOpen();
+        require(isF32(out) && isF32(a) && isFloat(b) && out.shape().equals(a.shape())
+                && isSuffix(b.shape(), a.shape()),
+                "add", "out", out, "a", a, "b", b);
+        requireNoOverlap("add", out, b);
+        float[] left = a.toFloatArray();
+        float[] right = b.toFloatArray();
+        for (int i = 0; i < left.length; i++) {
+            left[i] = (float) ((double) left[i] + right[i % right.length]);
+        }
+        store(out, left);
+    }
+
+    @Override
+    public void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
+        requireOpen();
+        Shape shape = out.shape();
+        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && heads > 0 && shape.last() % heads == 0
+                && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
+                "selfAttention", "out", out, "qkv", qkv, "heads " + heads);
+        requireNoOverlap("selfAttention", out, qkv);
+        int batch = shape.dim(0);
+        int tokens = shape.dim(1);
+        int channels = shape.dim(2);
+        float[] packed = qkv.toFloatArray();
+        float[] result = new float[batch * tokens * channels];
+        // The reference's reshape(B, N, 3, heads, headDim): q, k, v are consecutive blocks of `channels` within a
+        // token's row, each split into heads of headDim.
+        for (int b = 0; b < batch; b++) {
+            int rowBase = b * tokens * 3 * channels;
+            attendHeads(result, b * tokens * channels, packed, rowBase, 3 * channels, packed, rowBase + channels,
+                    packed, rowBase + 2 * channels, 3 * channels, tokens, tokens, channels, heads, scale,
+                    AttentionMask.none());
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
+            AttentionMask mask) {
+        requireOpen();
+        Shape shape = out.shape();
+        require(isF32(out) && isF32(q) && isF32(k) && isF32(v) && shape.rank() == 3 && q.shape().equals(shape)
+                && k.shape().rank() == 3 && k.shape().equals(v.shape()) && k.shape().last() == shape.last()
+                && shape.dim(0) % k.shape().dim(0) == 0 && kvTokens >= 1 && kvTokens <= k.shape().dim(1)
+                && heads > 0 && shape.last() % heads == 0
+                && (!mask.causal() || mask.pastTokens() + shape.dim(1) <= kvTokens),
+                "attention", "out", out, "q", q, "k", k, "v", v,
+                "kvTokens " + kvTokens + ", heads " + heads + ", " + mask);
+        requireNoOverlap("attention", out, q, k, v);
+        int batch = shape.dim(0);
+        int queryTokens = shape.dim(1);
+        int channels = shape.dim(2);
+        int capacity = k.shape().dim(1);
+        int beamsPerKv = batch / k.shape().dim(0);
+        float[] queries = q.toFloatArray();
+        float[] keys = k.toFloatArray();
+        float[] values = v.toFloatArray();
+        float[] result = new float[batch * queryTokens * channels];
+        for (int b = 0; b < batch; b++) {
+            int kvBase = (b / beamsPerKv) * capacity * channels;
+            attendHeads(result, b * queryTokens * channels, queries, b * queryTokens * channels, channels,
+                    keys, kvBase, values, kvBase, channels, queryTokens, kvTokens, channels, heads, scale, mask);
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
+        requireOpen();
+        Shape shape = out.shape();
+        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && groups > 0 && shape.last() % groups == 0
+                && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
+                "channelAttention", "out", out, "qkv", qkv, "groups " + groups);
+        requireNoOverlap("channelAttention", out, qkv);
+        int batch = shape.dim(0);
+        int tokens = shape.dim(1);
+        int channels = shape.dim(2);
+        int groupChannels = channels / groups;
+        float[] packed = qkv.toFloatArray();
+        float[] result = new float[batch * tokens * channels];
+        double[] attn = new double[groupChannels * groupChannels];
+        for (int b = 0; b < batch; b++) {
+            for (int g = 0; g < groups; g++) {
+                // ChannelAttention: reshape(B, N, 3, groups, C/groups), so channel i of group g of q/k/v for
+                // token n sits at [n, part·C + g·Cg + i].
+                int qOffset = b * tokens * 3 * channels + g * groupChannels;
+                int kOffset = qOffset + channels;
+                int vOffset = qOffset + 2 * channels;
+                // attn[i, j] = Σ_n (q[n, i]·scale)·k[n, j]: q is scaled before the product, as the reference.
+                for (int i = 0; i < groupChannels; i++) {
+                    for (int j = 0; j < groupChannels; j++) {
+                        double sum = 0;
+                        for (int n = 0; n < tokens; n++) {
+                            int row = n * 3 * channels;
+                            sum += (double) (packed[qOffset + row + i] * scale) * packed[kOffset + row + j];
+                        }
+                        attn[i * groupChannels + j] = sum;
+                    }
+                    softmaxInPlace(attn, i * groupChannels, groupChannels);
+                }
+                // out[n, i] = Σ_j attn[i, j]·v[n, j]: the reference's (attn @ vᵀ)ᵀ, then groups side by side.
+                for (int n = 0; n < tokens; n++) {
+                    int row = n * 3 * channels;
+                    for (int i = 0; i < groupChannels; i++) {
+                        double sum = 0;
+                        for (int j = 0; j < groupChannels; j++) {
+                            sum += attn[i * groupChannels + j] * packed[vOffset + row + j];
+                        }
+                        result[(b * tokens + n) * channels + g * groupChannels + i] = (float) sum;
+                    }
+                }
+            }
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void windowPartition(Tensor out, Tensor x, int height, int width, int window) {
+        requireOpen();
+        int down = window > 0 ? ceilDiv(height, window) : 0;
+        int across = window > 0 ? ceilDiv(width, window) : 0;
+        require(isF32(out) && isF32(x) && x.shape().rank() == 3 && out.shape().rank() == 3 && window > 0
+                && height > 0 && width > 0 && x.shape().dim(1) == height * width
+                && out.shape().equals(Shape.of(x.shape().dim(0) * down * across, window * window, x.shape().last())),
+                "windowPartition", "out", out, "x", x, "height " + height + ", width " + width + ", window " + window);
+        requireNoOverlap("windowPartition", out, x);
+        int batch = x.shape().dim(0);
+        int channels = x.shape().last();
+        float[] map = x.toFloatArray();
+        // Positions beyond the map stay zero: the reference's F.pad on the right and bottom.
+        float[] windows = new float[Math.toIntExact(out.elementCount())];
+        forEachWindowToken(batch, height, width, window, (mapToken, windowToken) ->
+                System.arraycopy(map, mapToken * channels, windows, windowToken * channels, channels));
+        store(out, windows);
+    }
+
+    @Override
+    public void windowReverse(Tensor out, Tensor windows, int height, int width, int window) {
+        requireOpen();
+        int down = window > 0 ? ceilDiv(height, window) : 0;
+        int across = window > 0 ? ceilDiv(width, window) : 0;
+        require(isF32(out) && isF32(windows) && out.shape().rank() == 3 && windows.shape().rank() == 3
+                && window > 0 && height > 0 && width > 0 && out.shape().dim(1) == height * width
+                && windows.shape().equals(
+                        Shape.of(out.shape().dim(0) * down * across, window * window, out.shape().last())),
+                "windowReverse", "out", out, "windows", windows,
+                "height " + height + ", width " + width + ", window " + window);
+        requireNoOverlap("windowReverse", out, windows);
+        int batch = out.shape().dim(0);
+        int channels = out.shape().last();
+        float[] cut = windows.toFloatArray();
+        float[] map = new float[Math.toIntExact(out.elementCount())];
+        // Tokens of the padding are dropped: the reference's x[:, :H, :W, :] after window_reverse.
+        forEachWindowToken(batch, height, width, window, (mapToken, windowToken) ->
+                System.arraycopy(cut, windowToken * channels, map, mapToken * channels, channels));
+        store(out, map);
+    }
+
+    @Override
+    public void conv2d(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias, int stride,
+            int padding) {
+        requireOpen();
+        Shape w = weight.shape();
+        int kernel = w.rank() == 4 ? w.dim(3) : 0;
+        int outHeight = stride > 0 ? Math.floorDiv(height + 2 * padding - kernel, stride) + 1 : 0;
+        int outWidth = stride > 0 ? Math.floorDiv(width + 2 * padding - kernel, stride) + 1 : 0;
+        require(isF32(out) && isF32(x) && isFloat(weight) && (bias == null || isFloat(bias))
+                && x.shape().rank() == 3 && out.shape().rank() == 3 && w.rank() == 4 && w.dim(2) == kernel
+                && stride > 0 && padding >= 0 && height > 0 && width > 0 && outHeight > 0 && outWidth > 0
+                && x.shape().dim(1) == height * width && w.dim(1) == x.shape().last()
+                && out.shape().equals(Shape.of(x.shape().dim(0), outHeight * outWidth, w.dim(0)))
+                && (bias == null || bias.shape().equals(Shape.of(w.dim(0)))),
+                "conv2d", "out", out, "x", x, "weight", weight, "bias", bias,
+                "height " + height + ", width " + width + ", stride " + stride + ", padding " + padding);
+        requireNoOverlap("conv2d", out, x, weight, bias);
+        int batch = x.shape().dim(0);
+        int inChannels = w.dim(1);
+        int outChannels = w.dim(0);
+        float[] input = x.toFloatArray();
+        float[] filters = weight.toFloatArray();
+        float[] biases = bias == null ? new float[outChannels] : bias.toFloatArray();
+        float[] result = new float[Math.toIntExact(out.elementCount())];
+        for (int b = 0; b < batch; b++) {
+            for (int oy = 0; oy < outHeight; oy++) {
+                for (int ox = 0; ox < outWidth; ox++) {
+                    for (int o = 0; o < outChannels; o++) {
+                        double sum = biases[o];
+                        for (int ky = 0; ky < kernel; ky++) {
+                            int y = oy * stride - padding + ky;
+                            for (int kx = 0; kx < kernel; kx++) {
+                                int xx = ox * stride - padding + kx;
+                                if (y < 0 || y >= height || xx < 0 || xx >= width) {
+                                    continue; // zero padding
+                                }
+                                int inBase = ((b * height + y) * width + xx) * inChannels;
+                                for (int i = 0; i < inChannels; i++) {
+                                    // torch layout [out, in, ky, kx]
+                                    double filter = filters[((o * inChannels + i) * kernel + ky) * kernel + kx];
+                                    sum += input[inBase + i] * filter;
+                                }
+                            }
+                        }
+                        result[((b * outHeight + oy) * outWidth + ox) * outChannels + o] = (float) sum;
+                    }
+                }
+            }
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void depthwiseConv3x3Residual(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias) {
+        requireOpen();
+        int channels = x.shape().last();
+        require(isF32(out) && isF32(x) && isFloat(weight) && bias != null && isFloat(bias)
+                && x.shape().rank() == 3 && out.shape().equals(x.shape()) && height > 0 && width > 0
+                && x.shape().dim(1) == height * width && weight.shape().equals(Shape.of(channels, 1, 3, 3))
+                && bias.shape().equals(Shape.of(channels)),
+                "depthwiseConv3x3Residual", "out", out, "x", x, "weight", weight, "bias", bias,
+                "height " + height + ", width " + width);
+        requireNoOverlap("depthwiseConv3x3Residual", out, x, weight, bias);
+        int batch = x.shape().dim(0);
+        float[] input = x.toFloatArray();
+        float[] filters = weight.toFloatArray();
+        float[] biases = bias.toFloatArray();
+        float[] result = new float[input.length];
+        for (int b = 0; b < batch; b++) {
+            for (int y = 0; y < height; y++) {
+                for (int xx = 0; xx < width; xx++) {
+                    int token = (b * height + y) * width + xx;
+                    for (int c = 0; c < channels; c++) {
+                        // DepthWiseConv2d: groups = channels, kernel 3, padding 1, stride 1, bias.
+                        double sum = biases[c];
+                        for (int ky = 0; ky < 3; ky++) {
+                            int sy = y - 1 + ky;
+                            for (int kx = 0; kx < 3; kx++) {
+                                int sx = xx - 1 + kx;
+                                if (sy >= 0 && sy < height && sx >= 0 && sx < width) {
+                                    sum += (double) input[((b * height + sy) * width + sx) * channels + c]
+                                            * filters[(c * 3 + ky) * 3 + kx];
+                                }
+                            }
+                        }
+                        // SpatialBlock's PreNorm(None, DepthWiseConv2d) adds its input back.
+                        result[token * channels + c] = (float) (input[token * channels + c] + sum);
+                    }
+                }
+            }
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void channelsLast(Tensor out, Tensor x) {
+        requireOpen();
+        Shape s = x.shape();
+        require(isF32(out) && isF32(x) && s.rank() == 4
+                && out.shape().equals(Shape.of(s.dim(0), s.dim(2) * s.dim(3), s.dim(1))),
+                "channelsLast", "out", out, "x", x);
+        requireNoOverlap("channelsLast", out, x);
+        int batch = s.dim(0);
+        int channels = s.dim(1);
+        int tokens = s.dim(2) * s.dim(3);
+        float[] input = x.toFloatArray();
+        float[] result = new float[input.length];
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < channels; c++) {
+                for (int t = 0; t < tokens; t++) {
+                    result[(b * tokens + t) * channels + c] = input[(b * channels + c) * tokens + t];
+                }
+            }
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void meanTokens(Tensor out, Tensor x) {
+        requireOpen();
+        Shape s = x.shape();
+        require(isF32(out) && isF32(x) && s.rank() == 3 && out.shape().equals(s.withDim(1, 1)),
+                "meanTokens", "out", out, "x", x);
+        requireNoOverlap("meanTokens", out, x);
+        int batch = s.dim(0);
+        int tokens = s.dim(1);
+        int channels = s.dim(2);
+        float[] input = x.toFloatArray();
+        float[] result = new float[batch * channels];
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < channels; c++) {
+                double sum = 0;
+                for (int t = 0; t < tokens; t++) {
+                    sum += input[(b * tokens + t) * channels + c];
+                }
+                result[b * channels + c] = (float) (sum / tokens);
+            }
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void embedding(Tensor out, Tensor table, Tensor ids) {
+        requireOpen();
+        Shape s = out.shape();
+        require(isF32(out) && isFloat(table) && ids.dtype() == DType.I32 && ids.device().isHost()
+                && s.rank() == 3 && table.shape().rank() == 2 && table.shape().last() == s.last()
+                && ids.shape().equals(Shape.of(s.dim(0), s.dim(1))),
+                "embedding", "out", out, "table", table, "ids", ids);
+        requireNoOverlap("embedding", out, table, ids);
+        int vocabulary = table.shape().dim(0);
+        int channels = s.last();
+        long[] tokenIds = ids.toLongArray();
+        float[] result = new float[Math.toIntExact(out.elementCount())];
+        for (int t = 0; t < tokenIds.length; t++) {
+            long id = tokenIds[t];
+            if (id < 0 || id >= vocabulary) {
+                throw new IllegalArgumentException("embedding: id " + id + " at position " + t
+                        + " outside the vocabulary [0, " + vocabulary + ") of table " + describe(table));
+            }
+            // Reads only the rows used: the table can be a large memory-mapped 16-bit checkpoint tensor.
+            for (int c = 0; c < channels; c++) {
+                result[t * channels + c] = table.getFloat(id * channels + c);
+            }
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void concatTokens(Tensor out, Tensor a, Tensor b) {
+        requireOpen();
+        Shape sa = a.shape();
+        require(isF32(out) && isF32(a) && isF32(b) && sa.rank() == 3 && b.shape().rank() == 3
+                && b.shape().dim(0) == sa.dim(0) && b.shape().last() == sa.last()
+                && out.shape().equals(sa.withDim(1, sa.dim(1) + b.shape().dim(1))),
+                "concatTokens", "out", out, "a", a, "b", b);
+        requireNoOverlap("concatTokens", out, a, b);
+        int batch = sa.dim(0);
+        int rowA = sa.dim(1) * sa.last();
+        int rowB = b.shape().dim(1) * sa.last();
+        float[] first = a.toFloatArray();
+        float[] second = b.toFloatArray();
+        float[] result = new float[first.length + second.length];
+        for (int i = 0; i < batch; i++) {
+            System.arraycopy(first, i * rowA, result, i * (rowA + rowB), rowA);
+            System.arraycopy(second, i * rowB, result, i * (rowA + rowB) + rowA, rowB);
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void writeRows(Tensor cache, Tensor src, int position) {
+        requireOpen();
+        Shape c = cache.shape();
+        Shape s = src.shape();
+        require(isF32(cache) && isF32(src) && c.rank() == 3 && s.rank() == 3 && s.dim(0) == c.dim(0)
+                && s.last() == c.last() && position >= 0 && position + s.dim(1) <= c.dim(1),
+                "writeRows", "cache", cache, "src", src, "position " + position);
+        requireNoOverlap("writeRows", cache, src);
+        int rowElements = s.dim(1) * s.last();
+        float[] rows = src.toFloatArray();
+        for (int b = 0; b < s.dim(0); b++) {
+            long cacheBase = ((long) b * c.dim(1) + position) * c.last();
+            for (int i = 0; i < rowElements; i++) {
+                cache.setFloat(cacheBase + i, rows[b * rowElements + i]);
+            }
+        }
+    }
+
+    @Override
+    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+        requireOpen();
+        Shape o = out.shape();
+        Shape s = src.shape();
+        boolean rowsValid = sourceRows != null && sourceRows.length == o.dim(0)
+                && Arrays.stream(sourceRows).allMatch(row -> row >= 0 && row < s.dim(0));
+        require(isF32(out) && isF32(src) && o.rank() >= 2 && o.equals(s.withDim(0, o.dim(0))) && rowsValid
+                && rowsPrefix >= 0 && rowsPrefix <= o.dim(1),
+                "gatherRows", "out", out, "src", src,
+                "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
+        requireNoOverlap("gatherRows", out, src);
+        long innerElements = o.elementCount() / ((long) o.dim(0) * o.dim(1));
+        long prefixElements = rowsPrefix * innerElements;
+        long outerElements = o.dim(1) * innerElements;
+        for (int b = 0; b < sourceRows.length; b++) {
+            for (long i = 0; i < prefixElements; i++) {
+                out.setFloat(b * outerElements + i, src.getFloat(sourceRows[b] * outerElements + i));
+            }
+        }
+    }
+
+    @Override
+    public void synchronize() {
+        requireOpen();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    /**
+     * Exact GELU, {@code x·Φ(x)} with the standard normal CDF computed in double to about 1e-15 relative, also in
+     * the far negative tail where {@code 1 + erf} would cancel. The scalar other backends' GELU is checked against.
+     */
+    public static double gelu(double x) {
+        return x * 0.5 * erfc(-x * SQRT_HALF);
+    }
+
+    /** The error function, to about 1e-15. */
+    static double erf(double z) {
+        if (Math.abs(z) < ERF_SERIES_LIMIT) {
+            // erf(z) = 2/√π · e^{-z²} · Σ_n (2z²)^n · z / (1·3·…·(2n+1)); every term positive, so no cancellation.
+            double term = z;
+            double sum = z;
+            for (int n = 1; Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+                term *= 2 * z * z / (2 * n + 1);
+                sum += term;
+            }
+            return TWO_OVER_SQRT_PI * Math.exp(-z * z) * sum;
+        }
+        return Math.signum(z) * (1 - erfcContinuedFraction(Math.abs(z)));
+    }
+
+    /** The complementary error function {@code 1 - erf(z)}, accurate relative to its own value for large z. */
+    static double erfc(double z) {
+        if (z >= ERF_SERIES_LIMIT) {
+            return erfcContinuedFraction(z);
+        }
+        if (z <= -ERF_SERIES_LIMIT) {
+            return 2 - erfcContinuedFraction(-z);
+        }
+        return 1 - erf(z);
+    }
+
+    /**
+     * erfc(z) = e^{-z²}/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))) for z > 0, by the modified Lentz method.
+     */
+    private static double erfcContinuedFraction(double z) {
+        double tiny = 1e-300;
+        double f = z;
+        double c = z;
+        double d = 0;
+        for (int n = 1; n < 500; n++) {
+            double a = n / 2.0;
+            d = z + a * d;
+            d = 1 / (Math.abs(d) < tiny ? tiny : d);
+            c = z + a / c;
+            if (Math.abs(c) < tiny) {
+                c = tiny;
+            }
+            double delta = c * d;
+            f *= delta;
+            if (Math.abs(delta - 1) < 1e-16) {
+                break;
+            }
+        }
+        return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+    }
+
+    /**
+     * Attention for every head of one batch row. Row {@code t} of q starts at {@code qBase + t·qStride}; rows of k
+     * and v likewise with {@code kvStride}; heads are consecutive {@code headDim} slices of a row.
+     */
+    private static void attendHeads(float[] out, int outBase, float[] q, int qBase, int qStride, float[] k,
+            int kBase, float[] v, int vBase, int kvStride, int queryTokens, int kvTokens, int channels, int heads,
+            float scale, AttentionMask mask) {
+        int headDim = channels / heads;
+        double[] scores = new double[kvTokens];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < queryTokens; i++) {
+                int visible = mask.causal() ? mask.pastTokens() + i + 1 : kvTokens;
+                int qRow = qBase + i * qStride + h * headDim;
+                for (int j = 0; j < visible; j++) {
+                    int kRow = kBase + j * kvStride + h * headDim;
+                    double dot = 0;
+                    for (int d = 0; d < headDim; d++) {
+                        dot += (double) q[qRow + d] * k[kRow + d];
+                    }
+                    scores[j] = dot * scale;
+                }
+                softmaxInPlace(scores, 0, visible);
+                for (int d = 0; d < headDim; d++) {
+                    double sum = 0;
+                    for (int j = 0; j < visible; j++) {
+                        sum += scores[j] * v[vBase + j * kvStride + h * headDim + d];
+                    }
+                    out[outBase + i * channels + h * headDim + d] = (float) sum;
+                }
+            }
+        }
+    }
+
+    private static void softmaxInPlace(float[] values, int base, int width) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < width; i++) {
+            max = Math.max(max, values[base + i]);
+        }
+        double[] exps = new double[width];
+        double sum = 0;
+        for (int i = 0; i < width; i++) {
+            exps[i] = Math.exp(values[base + i] - max);
+            sum += exps[i];
+        }
+        for (int i = 0; i < width; i++) {
+            values[base + i] = (float) (exps[i] / sum);
+        }
+    }
+
+    private static void softmaxInPlace(double[] values, int base, int width) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < width; i++) {
+            max = Math.max(max, values[base + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < width; i++) {
+            values[base + i] = Math.exp(values[base + i] - max);
+            sum += values[base + i];
+        }
+        for (int i = 0; i < width; i++) {
+            values[base + i] /= sum;
+        }
+    }
+
+    /** Visits every real map token with its index in the padded, windowed layout. */
+    private static void forEachWindowToken(int batch, int height, int width, int window, TokenPair visitor) {
+        int down = ceilDiv(height, window);
+        int across = ceilDiv(width, window);
+        for (int b = 0; b < batch; b++) {
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < width; x++) {
+                    // window_partition: view(B, Hp/w, w, Wp/w, w, C).permute(0, 1, 3, 2, 4, 5).
+                    int windowIndex = (b * down + y / window) * across + x / window;
+                    int withinWindow = (y % window) * window + x % window;
+                    visitor.accept((b * height + y) * width + x, windowIndex * window * window + withinWindow);
+                }
+            }
+        }
+    }
+
+    @FunctionalInterface
+    private interface TokenPair {
+        void accept(int mapToken, int windowToken);
+    }
+
+    private static int ceilDiv(int value, int divisor) {
+        return (value + divisor - 1) / divisor;
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("ReferenceBackend used after close");
+        }
+    }
+
+    /** Writes F32 values into an F32 host tensor. */
+    private static void store(Tensor out, float[] values) {
+        MemorySegment.copy(values, 0, out.memory(), F32_LE, 0, values.length);
+    }
+
+    /** Element-wise dtype conversion between host tensors of equal element count. */
+    private static void convert(Tensor out, Tensor src) {
+        if (out.dtype() == src.dtype()) {
+            MemorySegment.copy(src.memory(), 0, out.memory(), 0, src.byteSize());
+            return;
+        }
+        MemorySegment memory = out.memory();
+        for (long i = 0; i < src.elementCount(); i++) {
+            float value = src.getFloat(i);
+            switch (out.dtype()) {
+                case F32 -> memory.setAtIndex(F32_LE, i, value);
+                case F16 -> memory.setAtIndex(I16_LE, i, Float.floatToFloat16(value));
+                case BF16 -> memory.setAtIndex(I16_LE, i, toBfloat16(value));
+                default -> throw new IllegalArgumentException("no conversion to " + out.dtype());
+            }
+        }
+    }
+
+    /** Round-to-nearest-even F32 → BF16, NaN kept quiet, as PyTorch's {@code c10::BFloat16} conversion. */
+    static short toBfloat16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if (Float.isNaN(value)) {
+            return (short) ((bits >>> 16) | 0x0040);
+        }
+        int roundingBias = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + roundingBias) >>> 16);
+    }
+
+    private static boolean isConvertible(DType from, DType to) {
+        return isFloatType(from) && (to == DType.F32 || to == DType.F16 || to == DType.BF16);
+    }
+
+    private static boolean isFloatType(DType dtype) {
+        return dtype == DType.F32 || dtype == DType.F16 || dtype == DType.BF16 || dtype == DType.F64;
+    }
+
+    private static boolean isF32(Tensor tensor) {
+        return tensor != null && tensor.dtype() == DType.F32 && tensor.device().isHost();
+    }
+
+    private static boolean isFloat(Tensor tensor) {
+        return tensor != null && isFloatType(tensor.dtype()) && tensor.device().isHost();
+    }
+
+    private static boolean sameLeadingDims(Shape a, Shape b) {
+        return a.rank() == b.rank() && a.withDim(-1, 1).equals(b.withDim(-1, 1));
+    }
+
+    private static boolean isSuffix(Shape suffix, Shape shape) {
+        int offset = shape.rank() - suffix.rank();
+        if (offset < 0) {
+            return false;
+        }
+        for (int i = 0; i < suffix.rank(); i++) {
+            if (suffix.dim(i) != shape.dim(offset + i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Throws {@link IllegalArgumentException} "op: name dtype[shape] on device, …" unless {@code valid}. Labels
+     * are names followed by their tensor (null prints as "null"), or free text such as "heads 3".
+     */
+    private static void require(boolean valid, String op, Object... labelsAndTensors) {
+        if (!valid) {
+            throw new IllegalArgumentException(op + ": invalid arguments " + describeAll(labelsAndTensors));
+        }
+    }
+
+    private static void requireNoOverlap(String op, Tensor out, Tensor... inputs) {
+        for (Tensor input : inputs) {
+            if (input != null && out.memory().asOverlappingSlice(input.memory()).isPresent()) {
+                throw new IllegalArgumentException(op + ": output " + describe(out) + " overlaps input "
+                        + describe(input) + ", which this op does not allow");
+            }
+        }
+    }
+
+    private static String describeAll(Object... labelsAndTensors) {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < labelsAndTensors.length; i++) {
+            Object item = labelsAndTensors[i];
+            boolean isLabel = i + 1 < labelsAndTensors.length && item instanceof String
+                    && (labelsAndTensors[i + 1] instanceof Tensor || labelsAndTensors[i + 1] == null);
+            if (isLabel) {
+                text.append(item).append(' ').append(describe((Tensor) labelsAndTensors[++i]));
+            } else {
+                text.append(item);
+            }
+            if (i + 1 < labelsAndTensors.length) {
+                text.append(", ");
+            }
+        }
+        return text.toString();
+    }
+
+    private static String describe(Tensor tensor) {
+        return tensor == null ? "null" : tensor.dtype() + "" + tensor.shape() + " on " + tensor.device();
+    }
+}
