@@ -58,7 +58,7 @@ public final class BartEncoder {
 
     /** Scratch for inputs of up to {@code maxTokens} tokens, owned by {@code arena}. */
     public Workspace newWorkspace(Backend backend, Arena arena, int maxTokens) {
-        return new Workspace(Scratch.allocate(backend, arena, (long) maxTokens * (5L * channels + ffn)));
+        return new Workspace(Scratch.allocate(backend, arena, (long) maxTokens * (7L * channels + ffn)), maxTokens);
     }
 
     /**
@@ -85,9 +85,43 @@ public final class BartEncoder {
     /** Encoder scratch sized once; {@link #buffers} hands out views for one input length. */
     public final class Workspace {
         private final Scratch scratch;
+        private final int maxTokens;
 
-        private Workspace(Scratch scratch) {
+        private Workspace(Scratch scratch, int maxTokens) {
             this.scratch = scratch;
+            this.maxTokens = maxTokens;
+        }
+
+        /** The longest input this workspace holds. */
+        public int maxTokens() {
+            return maxTokens;
+        }
+
+        /** A buffer for the encoder's input, {@code [1, tokens, channels]}. */
+        public Tensor input(int tokens) {
+            return scratch.slice(tokens(tokens) * (5L * channels + ffn), 1, tokens, channels);
+        }
+
+        /**
+         * A temporary {@code [1, tokens, channels]} disjoint from {@link #input} and {@link #output} of at least
+         * {@code tokens} tokens, overwritten by the next {@link #forward} (where the prompt embeddings wait before
+         * being concatenated).
+         */
+        public Tensor temporary(int tokens) {
+            return scratch.slice(0, 1, (int) tokens(tokens), channels);
+        }
+
+        /** A buffer for the encoder's output, {@code [1, tokens, channels]}. */
+        public Tensor output(int tokens) {
+            return scratch.slice(tokens(tokens) * (6L * channels + ffn), 1, tokens, channels);
+        }
+
+        private long tokens(int tokens) {
+            if (tokens > maxTokens) {
+                throw new IllegalArgumentException("encoder input of " + tokens + " tokens exceeds the workspace ("
+                        + maxTokens + ")");
+            }
+            return tokens;
         }
 
         BartEncoderLayer.EncoderBuffers buffers(int tokens) {
