@@ -125,6 +125,16 @@ public final class NativeLibrary {
         return searched;
     }
 
+    /**
+     * This library with {@code notes} put before the candidates it searched, for places a caller looked
+     * before calling {@link #find} (e.g. a copy bundled in a jar that was not on the class path).
+     */
+    public NativeLibrary withSearchedPrefix(List<String> notes) {
+        List<String> all = new ArrayList<>(notes);
+        all.addAll(searched);
+        return new NativeLibrary(displayName, hint, all, lookup, loadedFrom, lastFailure);
+    }
+
     /** The error the first use would throw; empty when the library is loaded. */
     public Optional<NativeLibraryException> failure() {
         return isAvailable() ? Optional.empty() : Optional.of(notFound());

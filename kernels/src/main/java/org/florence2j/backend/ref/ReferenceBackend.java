@@ -451,7 +451,8 @@ public final class ReferenceBackend implements Backend {
                             for (int kx = 0; kx < 3; kx++) {
                                 int sx = xx - 1 + kx;
                                 if (sy >= 0 && sy < height && sx >= 0 && sx < width) {
-                                    sum += (double) input[((b * height + sy) * width + sx) * channels + c]
+                                    int source = ((b * height + sy) * width + sx) * channels + c;
+                                    sum += (double) input[source]
                                             * filters[(c * 3 + ky) * 3 + kx];
                                 }
                             }

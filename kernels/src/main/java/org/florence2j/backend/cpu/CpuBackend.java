@@ -1,0 +1,786 @@
+package org.florence2j.backend.cpu;
+
+import static org.florence2j.bindings.Dnnl.DATA_TYPE_F32;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+import org.florence2j.backend.AttentionMask;
+import org.florence2j.backend.Backend;
+import org.florence2j.bindings.Dnnl;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The CPU {@link Backend}: oneDNN primitives (matmul, convolution, layer normalization, softmax, eltwise, binary,
+ * reorder) for the arithmetic, created once per shape and cached in a {@link DnnlPrimitiveCache}, and Java loops
+ * ({@link VectorKernels}, {@link MemorySegment#copy}) for data movement.
+ *
+ * <p>Attention never permutes: the per-head views of a packed {@code [batch, tokens, 3·channels]} projection are
+ * strided oneDNN memory descriptors, so q·kᵀ and p·v are batched matmuls reading the projection in place and
+ * writing the output in its final {@code [batch, tokens, channels]} layout. Scores go to a scratch buffer the
+ * backend owns, at most {@link #SCORES_CHUNK_BYTES} per pass.
+ *
+ * <p>Weights stay in host memory: {@link #upload} returns an F32 host tensor as is (memory-mapped weights are
+ * used in place) and converts other dtypes. Compute is F32.
+ *
+ * <p>Ops are serialised ({@code synchronized}): cached primitives carry per-call state (data handles). oneDNN
+ * parallelises inside each op over OpenMP threads.
+ */
+public final class CpuBackend implements Backend {
+    /** Bytes of attention scores computed per pass; bounds scratch memory and keeps scores near the cache. */
+    static final long SCORES_CHUNK_BYTES = 8L << 20;
+
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final int threads;
+    private final ThreadLocal<Boolean> threadsSet = ThreadLocal.withInitial(() -> false);
+    private final MemorySegment engine;
+    private final MemorySegment stream;
+    private final DnnlPrimitiveCache cache;
+    private Arena scratchArena = Arena.ofShared();
+    private MemorySegment scratch = MemorySegment.NULL;
+    private boolean closed;
+
+    /**
+     * Opens a CPU backend.
+     *
+     * @param threads OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default ({@code OMP_NUM_THREADS} or
+     *                every core)
+     * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
+     */
+    public CpuBackend(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0: " + threads);
+        }
+        Dnnl.requireLoaded();
+        this.threads = threads;
+        this.engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
+        this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
+        this.cache = new DnnlPrimitiveCache(engine);
+    }
+
+    /** Opens a CPU backend with the OpenMP default thread count. */
+    public CpuBackend() {
+        this(0);
+    }
+
+    @Override
+    public Device device() {
+        return Device.cpu();
+    }
+
+    /** Number of cached oneDNN primitives (tests check reuse). */
+    public synchronized int cachedPrimitives() {
+        ensureOpen();
+        return cache.size();
+    }
+
+    @Override
+    public Tensor allocate(DType dtype, Shape shape, Arena owner) {
+        ensureOpen();
+        return Tensor.allocateHost(dtype, shape, owner);
+    }
+
+    @Override
+    public Tensor upload(Tensor host, DType dtype, Arena owner) {
+        ensureOpen();
+        requireHost("upload", host);
+        if (host.dtype() == dtype) {
+            return host;
+        }
+        Tensor copy = Tensor.allocateHost(dtype, host.shape(), owner);
+        convertInto("upload", copy, host);
+        return copy;
+    }
+
+    @Override
+    public void download(Tensor src, Tensor hostDst) {
+        ensureOpen();
+        convertInto("download", hostDst, src);
+    }
+
+    @Override
+    public void copy(Tensor out, Tensor src) {
+        ensureOpen();
+        convertInto("copy", out, src);
+    }
+
+    private static void convertInto(String op, Tensor out, Tensor src) {
+        require(out.elementCount() == src.elementCount(), op, "element counts differ", out, src);
+        if (out.dtype() == src.dtype()) {
+            MemorySegment.copy(src.memory(), 0, out.memory(), 0, src.byteSize());
+            return;
+        }
+        require(out.dtype().isFloatingPoint() && src.dtype().isFloatingPoint() && out.dtype() != DType.F64
+                && src.dtype() != DType.F64, op, "converts only between F32, F16 and BF16", out, src);
+        VectorKernels.convert(out.memory(), out.dtype(), 0, src.memory(), src.dtype(), 0, src.elementCount());
+    }
+
+    @Override
+    public synchronized void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        ensureOpen();
+        require(weight.shape().rank() == 2 && x.shape().last() == weight.shape().dim(1)
+                && out.shape().last() == weight.shape().dim(0) && out.shape().rows() == x.shape().rows()
+                && out.shape().rank() == x.shape().rank()
+                && (bias == null || bias.shape().equals(Shape.of(weight.shape().dim(0)))),
+                "linear", "expected out [..., outFeatures], x [..., inFeatures], weight [outFeatures, inFeatures],"
+                        + " bias [outFeatures]", out, x, weight, bias);
+        requireF32("linear", out, x, bias);
+        long rows = x.shape().rows();
+        long in = x.shape().last();
+        long outFeatures = out.shape().last();
+        int weightType = floatType("linear", weight);
+        boolean hasBias = bias != null;
+        var primitive = cache.get(List.of("linear", rows, in, outFeatures, weightType, hasBias), b -> {
+            // [outFeatures, inFeatures] row-major is the [inFeatures, outFeatures] weight matmul wants, with
+            // transposed strides: no copy of the weight.
+            MemorySegment pd = Dnnl.matmulPrimitiveDescCreate(engine,
+                    b.dense(DATA_TYPE_F32, rows, in),
+                    b.desc(weightType, new long[] {in, outFeatures}, new long[] {1, in}),
+                    hasBias ? b.dense(DATA_TYPE_F32, 1, outFeatures) : MemorySegment.NULL,
+                    b.dense(DATA_TYPE_F32, rows, outFeatures), b.attr(null));
+            return hasBias
+                    ? b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST)
+                    : b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
+        });
+        if (hasBias) {
+            primitive.execute(stream(), x.memory(), weight.memory(), bias.memory(), out.memory());
+        } else {
+            primitive.execute(stream(), x.memory(), weight.memory(), out.memory());
+        }
+    }
+
+    @Override
+    public synchronized void matmul(Tensor out, Tensor a, Tensor b) {
+        ensureOpen();
+        require(out.shape().rank() == 3 && a.shape().rank() == 3 && b.shape().rank() == 3
+                && a.shape().dim(0) == out.shape().dim(0) && a.shape().dim(1) == out.shape().dim(1)
+                && a.shape().dim(2) == b.shape().dim(1) && b.shape().dim(2) == out.shape().dim(2)
+                && (b.shape().dim(0) == 1 || b.shape().dim(0) == a.shape().dim(0)),
+                "matmul", "expected out [batch, m, n], a [batch, m, k], b [batch or 1, k, n]", out, a, b);
+        requireF32("matmul", out, a, b);
+        long batch = a.shape().dim(0);
+        long m = a.shape().dim(1);
+        long k = a.shape().dim(2);
+        long n = b.shape().dim(2);
+        long batchB = b.shape().dim(0);
+        var primitive = cache.get(List.of("matmul", batch, m, k, n, batchB), builder -> builder.primitive(
+                Dnnl.matmulPrimitiveDescCreate(engine, builder.dense(DATA_TYPE_F32, batch, m, k),
+                        builder.dense(DATA_TYPE_F32, batchB, k, n), MemorySegment.NULL,
+                        builder.dense(DATA_TYPE_F32, batch, m, n), builder.attr(null)),
+                Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
+        primitive.execute(stream(), a.memory(), b.memory(), out.memory());
+    }
+
+    @Override
+    public synchronized void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
+        ensureOpen();
+        Shape channels = Shape.of(x.shape().last());
+        require(out.shape().equals(x.shape()) && weight.shape().equals(channels) && bias.shape().equals(channels),
+                "layerNorm", "expected out = x [..., channels], weight and bias [channels]", out, x, weight, bias);
+        requireF32("layerNorm", out, x, weight, bias);
+        long rows = x.shape().rows();
+        long width = x.shape().last();
+        var primitive = cache.get(List.of("layerNorm", rows, width, Float.floatToIntBits(eps)), b -> b.primitive(
+                Dnnl.layerNormalizationForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE,
+                        b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width),
+                        MemorySegment.NULL, eps, Dnnl.USE_SCALE | Dnnl.USE_SHIFT, b.attr(null)),
+                Dnnl.ARG_SRC, Dnnl.ARG_SCALE, Dnnl.ARG_SHIFT, Dnnl.ARG_DST));
+        primitive.execute(stream(), x.memory(), weight.memory(), bias.memory(), out.memory());
+    }
+
+    @Override
+    public synchronized void gelu(Tensor out, Tensor x) {
+        ensureOpen();
+        require(out.shape().equals(x.shape()), "gelu", "expected out and x of one shape", out, x);
+        requireF32("gelu", out, x);
+        long count = x.elementCount();
+        var primitive = cache.get(List.of("gelu", count), b -> b.primitive(
+                Dnnl.eltwiseForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.ELTWISE_GELU_ERF,
+                        b.dense(DATA_TYPE_F32, count), b.dense(DATA_TYPE_F32, count), 0f, 0f, b.attr(null)),
+                Dnnl.ARG_SRC, Dnnl.ARG_DST));
+        primitive.execute(stream(), x.memory(), out.memory());
+    }
+
+    @Override
+    public synchronized void softmax(Tensor out, Tensor x) {
+        ensureOpen();
+        require(out.shape().equals(x.shape()), "softmax", "expected out and x of one shape", out, x);
+        requireF32("softmax", out, x);
+        softmaxRows(x.memory(), out.memory(), x.shape().rows(), x.shape().last());
+    }
+
+    /** Softmax over the last dimension of a dense {@code [rows, width]} F32 array. */
+    private void softmaxRows(MemorySegment x, MemorySegment out, long rows, long width) {
+        var primitive = cache.get(List.of("softmax", rows, width), b -> b.primitive(
+                Dnnl.softmaxForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.SOFTMAX_ACCURATE,
+                        b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width), 1, b.attr(null)),
+                Dnnl.ARG_SRC, Dnnl.ARG_DST));
+        primitive.execute(stream(), x, out);
+    }
+
+    @Override
+    public synchronized void add(Tensor out, Tensor a, Tensor b) {
+        ensureOpen();
+        int[] aDims = a.shape().dims();
+        int[] bDims = b.shape().dims();
+        boolean suffix = bDims.length <= aDims.length;
+        for (int i = 1; suffix && i <= bDims.length; i++) {
+            suffix = aDims[aDims.length - i] == bDims[bDims.length - i];
+        }
+        require(out.shape().equals(a.shape()) && suffix, "add",
+                "expected out = a, b equal to a or a suffix of it", out, a, b);
+        requireF32("add", out, a, b);
+        long inner = b.elementCount();
+        long outer = a.elementCount() / inner;
+        var primitive = cache.get(List.of("add", outer, inner), builder -> builder.primitive(
+                Dnnl.binaryPrimitiveDescCreate(engine, Dnnl.BINARY_ADD, builder.dense(DATA_TYPE_F32, outer, inner),
+                        builder.dense(DATA_TYPE_F32, 1, inner), builder.dense(DATA_TYPE_F32, outer, inner),
+                        builder.attr(null)),
+                Dnnl.ARG_SRC, Dnnl.ARG_SRC_1, Dnnl.ARG_DST));
+        primitive.execute(stream(), a.memory(), b.memory(), out.memory());
+    }
+
+    @Override
+    public synchronized void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
+        ensureOpen();
+        require(qkv.shape().rank() == 3 && out.shape().rank() == 3 && out.shape().dim(0) == qkv.shape().dim(0)
+                && out.shape().dim(1) == qkv.shape().dim(1) && qkv.shape().last() == 3 * out.shape().last()
+                && heads > 0 && out.shape().last() % heads == 0, "selfAttention",
+                "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], heads dividing channels"
+                        + " (heads " + heads + ")", out, qkv);
+        requireF32("selfAttention", out, qkv);
+        int batch = qkv.shape().dim(0);
+        long tokens = qkv.shape().dim(1);
+        long channels = out.shape().last();
+        long qkvRow = 3 * channels;
+        // Each batch row is one attention group of `tokens` queries over `tokens` keys.
+        attend(new Attention(batch, heads, channels / heads, tokens, tokens, tokens * qkvRow, qkvRow,
+                        tokens * qkvRow, qkvRow, tokens * channels, channels, scale, AttentionMask.none(), tokens),
+                qkv.memory(), 0, qkv.memory(), channels * 4, qkv.memory(), 2 * channels * 4, out.memory());
+    }
+
+    @Override
+    public synchronized void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads,
+            float scale, AttentionMask mask) {
+        ensureOpen();
+        Shape qs = q.shape();
+        Shape ks = k.shape();
+        require(qs.rank() == 3 && ks.rank() == 3 && out.shape().equals(qs) && v.shape().equals(ks)
+                && ks.last() == qs.last() && qs.dim(0) % ks.dim(0) == 0 && kvTokens >= 1 && kvTokens <= ks.dim(1)
+                && heads > 0 && qs.last() % heads == 0, "attention",
+                "expected out = q [batch, queryTokens, channels], k = v [kvBatch, capacity, channels], kvBatch"
+                        + " dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity, heads (" + heads
+                        + ") dividing channels", out, q, k, v);
+        requireF32("attention", out, q, k, v);
+        int kvBatch = ks.dim(0);
+        long queryTokens = qs.dim(1);
+        long channels = qs.last();
+        // The queries of every batch row sharing one K/V row are contiguous: one group of
+        // (batch / kvBatch) · queryTokens query rows per K/V row.
+        long groupRows = (qs.dim(0) / kvBatch) * queryTokens;
+        long kvRowStride = (long) ks.dim(1) * channels;
+        attend(new Attention(kvBatch, heads, channels / heads, groupRows, kvTokens, groupRows * channels, channels,
+                        kvRowStride, channels, groupRows * channels, channels, scale, mask, queryTokens),
+                q.memory(), 0, k.memory(), 0, v.memory(), 0, out.memory());
+    }
+
+    /**
+     * One attention problem in strides (elements): {@code groups} independent groups, each {@code queryRows}
+     * queries over {@code keyRows} keys, per head.
+     *
+     * @param queryGroupStride  elements between groups in q (and their row stride in {@code queryRowStride})
+     * @param keyGroupStride    elements between groups in k and v
+     * @param outGroupStride    elements between groups in out
+     * @param queryTokens       query tokens per batch row (the causal position of query row r is r mod this)
+     */
+    private record Attention(int groups, long heads, long headDim, long queryRows, long keyRows,
+            long queryGroupStride, long queryRowStride, long keyGroupStride, long keyRowStride, long outGroupStride,
+            long outRowStride, float scale, AttentionMask mask, long queryTokens) {}
+
+    private void attend(Attention a, MemorySegment q, long qByteOffset, MemorySegment k, long kByteOffset,
+            MemorySegment v, long vByteOffset, MemorySegment out) {
+        long scoresPerGroup = a.heads() * a.queryRows() * a.keyRows();
+        int passes = (int) Math.max(1, Math.min(a.groups(), (scoresPerGroup * 4 * a.groups() + SCORES_CHUNK_BYTES - 1)
+                / SCORES_CHUNK_BYTES));
+        int chunk = (a.groups() + passes - 1) / passes;
+        MemorySegment scores = scratch(chunk * scoresPerGroup * 4);
+        for (int first = 0; first < a.groups(); first += chunk) {
+            long count = Math.min(chunk, a.groups() - first);
+            MemorySegment chunkScores = scores.asSlice(0, count * scoresPerGroup * 4);
+            var scoresPrimitive = cache.get(List.of("attentionScores", a, count), b -> {
+                MemorySegment postOps = b.postOps();
+                Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, a.scale(), 0f);
+                return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
+                        b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.queryRows(), a.headDim()},
+                                new long[] {a.queryGroupStride(), a.headDim(), a.queryRowStride(), 1}),
+                        b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.headDim(), a.keyRows()},
+                                new long[] {a.keyGroupStride(), a.headDim(), 1, a.keyRowStride()}),
+                        MemorySegment.NULL,
+                        b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()), b.attr(postOps)),
+                        Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
+            });
+            scoresPrimitive.execute(stream(), q.asSlice(qByteOffset + first * a.queryGroupStride() * 4),
+                    k.asSlice(kByteOffset + first * a.keyGroupStride() * 4), chunkScores);
+            if (a.mask().causal()) {
+                maskCausal(chunkScores, count * a.heads(), a);
+            }
+            softmaxRows(chunkScores, chunkScores, count * a.heads() * a.queryRows(), a.keyRows());
+            var valuesPrimitive = cache.get(List.of("attentionValues", a, count), b -> b.primitive(
+                    Dnnl.matmulPrimitiveDescCreate(engine,
+                            b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()),
+                            b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.keyRows(), a.headDim()},
+                                    new long[] {a.keyGroupStride(), a.headDim(), a.keyRowStride(), 1}),
+                            MemorySegment.NULL,
+                            b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.queryRows(), a.headDim()},
+                                    new long[] {a.outGroupStride(), a.headDim(), a.outRowStride(), 1}),
+                            b.attr(null)),
+                    Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
+            valuesPrimitive.execute(stream(), chunkScores, v.asSlice(vByteOffset + first * a.keyGroupStride() * 4),
+                    out.asSlice(first * a.outGroupStride() * 4));
+        }
+    }
+
+    /** Hides keys after each query's absolute position (pastTokens + its token index) before the softmax. */
+    private static void maskCausal(MemorySegment scores, long matrices, Attention a) {
+        for (long matrix = 0; matrix < matrices; matrix++) {
+            for (long row = 0; row < a.queryRows(); row++) {
+                long lastVisible = a.mask().pastTokens() + row % a.queryTokens();
+                long hidden = a.keyRows() - 1 - lastVisible;
+                if (hidden > 0) {
+                    VectorKernels.fillNegativeInfinity(scores, (matrix * a.queryRows() + row) * a.keyRows()
+                            + lastVisible + 1, hidden);
+                }
+            }
+        }
+    }
+
+    @Override
+    public synchronized void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
+        ensureOpen();
+        require(qkv.shape().rank() == 3 && out.shape().rank() == 3 && out.shape().dim(0) == qkv.shape().dim(0)
+                && out.shape().dim(1) == qkv.shape().dim(1) && qkv.shape().last() == 3 * out.shape().last()
+                && groups > 0 && out.shape().last() % groups == 0, "channelAttention",
+                "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], groups (" + groups
+                        + ") dividing channels", out, qkv);
+        requireF32("channelAttention", out, qkv);
+        long batch = qkv.shape().dim(0);
+        long tokens = qkv.shape().dim(1);
+        long channels = out.shape().last();
+        long groupChannels = channels / groups;
+        long qkvBatch = tokens * 3 * channels;
+        long qkvRow = 3 * channels;
+        MemorySegment scores = scratch(batch * groups * groupChannels * groupChannels * 4);
+        // attn = softmax((q·scale)ᵀ·k): [groupChannels, tokens] x [tokens, groupChannels] per batch and group.
+        var scoresPrimitive = cache.get(List.of("channelScores", batch, tokens, channels, groups, scale), b -> {
+            MemorySegment postOps = b.postOps();
+            Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, scale, 0f);
+            return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
+                    b.desc(DATA_TYPE_F32, new long[] {batch, groups, groupChannels, tokens},
+                            new long[] {qkvBatch, groupChannels, 1, qkvRow}),
+                    b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
+                            new long[] {qkvBatch, groupChannels, qkvRow, 1}),
+                    MemorySegment.NULL,
+                    b.dense(DATA_TYPE_F32, batch, groups, groupChannels, groupChannels), b.attr(postOps)),
+                    Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
+        });
+        MemorySegment qkvMemory = qkv.memory();
+        scoresPrimitive.execute(stream(), qkvMemory, qkvMemory.asSlice(channels * 4), scores);
+        softmaxRows(scores, scores, batch * groups * groupChannels, groupChannels);
+        // out = (attn·vᵀ)ᵀ = v·attnᵀ: [tokens, groupChannels] x [groupChannels, groupChannels].
+        var valuesPrimitive = cache.get(List.of("channelValues", batch, tokens, channels, groups), b -> b.primitive(
+                Dnnl.matmulPrimitiveDescCreate(engine,
+                        b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
+                                new long[] {qkvBatch, groupChannels, qkvRow, 1}),
+                        b.desc(DATA_TYPE_F32, new long[] {batch, groups, groupChannels, groupChannels},
+                                new long[] {groups * groupChannels * groupChannels, groupChannels * groupChannels,
+                                        1, groupChannels}),
+                        MemorySegment.NULL,
+                        b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
+                                new long[] {tokens * channels, groupChannels, channels, 1}),
+                        b.attr(null)),
+                Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
+        valuesPrimitive.execute(stream(), qkvMemory.asSlice(2 * channels * 4), scores, out.memory());
+    }
+
+    @Override
+    public synchronized void windowPartition(Tensor out, Tensor x, int height, int width, int window) {
+        ensureOpen();
+        WindowGrid grid = WindowGrid.check("windowPartition", out, x, height, width, window);
+        grid.copy(out.memory(), x.memory(), true);
+    }
+
+    @Override
+    public synchronized void windowReverse(Tensor out, Tensor windows, int height, int width, int window) {
+        ensureOpen();
+        WindowGrid grid = WindowGrid.check("windowReverse", windows, out, height, width, window);
+        grid.copy(windows.memory(), out.memory(), false);
+    }
+
+    /** The window layout of a feature map, checked against the map and window tensors. */
+    private record WindowGrid(int batch, int height, int width, int window, int channels) {
+        static WindowGrid check(String op, Tensor windows, Tensor map, int height, int width, int window) {
+            Shape m = map.shape();
+            boolean ok = m.rank() == 3 && window > 0 && height > 0 && width > 0
+                    && m.dim(1) == (long) height * width;
+            if (ok) {
+                long across = (width + window - 1) / window;
+                long down = (height + window - 1) / window;
+                ok = windows.shape().equals(Shape.of(Math.toIntExact(m.dim(0) * down * across), window * window,
+                        m.last()));
+            }
+            require(ok, op, "expected map [batch, height·width, channels] and windows [batch·windowsDown·"
+                    + "windowsAcross, window², channels] for height " + height + ", width " + width + ", window "
+                    + window, windows, map);
+            requireF32(op, windows, map);
+            return new WindowGrid(m.dim(0), height, width, window, m.last());
+        }
+
+        /**
+         * Copies every window row between the two layouts; with {@code toWindows} the padding rows and columns
+         * of the windows are zeroed, otherwise they are dropped (the crop).
+         */
+        void copy(MemorySegment windows, MemorySegment map, boolean toWindows) {
+            long pixelBytes = channels * 4L;
+            int down = (height + window - 1) / window;
+            int across = (width + window - 1) / window;
+            long windowRowBytes = window * pixelBytes;
+            for (int b = 0; b < batch; b++) {
+                for (int wy = 0; wy < down; wy++) {
+                    for (int wx = 0; wx < across; wx++) {
+                        long windowIndex = ((long) b * down + wy) * across + wx;
+                        int x0 = wx * window;
+                        long validBytes = Math.min(window, width - x0) * pixelBytes;
+                        for (int ty = 0; ty < window; ty++) {
+                            int y = wy * window + ty;
+                            long windowOffset = (windowIndex * window + ty) * windowRowBytes;
+                            if (y >= height) {
+                                if (toWindows) {
+                                    windows.asSlice(windowOffset, windowRowBytes).fill((byte) 0);
+                                }
+                                continue;
+                            }
+                            long mapOffset = (((long) b * height + y) * width + x0) * pixelBytes;
+                            if (toWindows) {
+                                MemorySegment.copy(map, mapOffset, windows, windowOffset, validBytes);
+                                if (validBytes < windowRowBytes) {
+                                    windows.asSlice(windowOffset + validBytes, windowRowBytes - validBytes)
+                                            .fill((byte) 0);
+                                }
+                            } else {
+                                MemorySegment.copy(windows, windowOffset, map, mapOffset, validBytes);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public synchronized void conv2d(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias,
+            int stride, int padding) {
+        ensureOpen();
+        Shape ws = weight.shape();
+        boolean ok = ws.rank() == 4 && ws.dim(2) == ws.dim(3) && x.shape().rank() == 3 && out.shape().rank() == 3
+                && stride > 0 && padding >= 0 && x.shape().dim(1) == (long) height * width
+                && x.shape().last() == ws.dim(1) && out.shape().last() == ws.dim(0)
+                && out.shape().dim(0) == x.shape().dim(0) && (bias == null || bias.shape().equals(Shape.of(ws.dim(0))));
+        int kernel = ok ? ws.dim(2) : 0;
+        int outHeight = (height + 2 * padding - kernel) / stride + 1;
+        int outWidth = (width + 2 * padding - kernel) / stride + 1;
+        require(ok && outHeight > 0 && outWidth > 0 && out.shape().dim(1) == (long) outHeight * outWidth, "conv2d",
+                "expected x [batch, height·width, inChannels] (height " + height + ", width " + width + "), weight"
+                        + " [outChannels, inChannels, kernel, kernel], out [batch, outHeight·outWidth, outChannels]"
+                        + " (stride " + stride + ", padding " + padding + "), bias [outChannels]",
+                out, x, weight, bias);
+        requireF32("conv2d", out, x, bias);
+        convolution("conv2d", new Convolution(x.shape().dim(0), ws.dim(1), height, width, ws.dim(0), outHeight,
+                outWidth, kernel, stride, padding, 1, bias != null, false, floatType("conv2d", weight)),
+                out, x, weight, bias);
+    }
+
+    @Override
+    public synchronized void depthwiseConv3x3Residual(Tensor out, Tensor x, int height, int width, Tensor weight,
+            Tensor bias) {
+        ensureOpen();
+        int channels = x.shape().last();
+        require(x.shape().rank() == 3 && out.shape().equals(x.shape()) && x.shape().dim(1) == (long) height * width
+                && weight.shape().equals(Shape.of(channels, 1, 3, 3)) && bias.shape().equals(Shape.of(channels)),
+                "depthwiseConv3x3Residual", "expected out = x [batch, height·width, channels] (height " + height
+                        + ", width " + width + "), weight [channels, 1, 3, 3], bias [channels]", out, x, weight, bias);
+        require(out.memory().address() != x.memory().address(), "depthwiseConv3x3Residual",
+                "out must not alias x", out, x);
+        requireF32("depthwiseConv3x3Residual", out, x, bias);
+        convolution("depthwiseConv3x3Residual", new Convolution(x.shape().dim(0), channels, height, width, channels,
+                height, width, 3, 1, 1, channels, true, true, floatType("depthwiseConv3x3Residual", weight)),
+                out, x, weight, bias);
+    }
+
+    /** One convolution's geometry; {@code residual} adds the input to the output (a binary post-op). */
+    private record Convolution(long batch, long inChannels, long height, long width, long outChannels,
+            long outHeight, long outWidth, long kernel, long stride, long padding, long groups, boolean hasBias,
+            boolean residual, int weightType) {
+        long[] userWeightDims() {
+            return groups == 1 ? new long[] {outChannels, inChannels, kernel, kernel}
+                    : new long[] {groups, outChannels / groups, inChannels / groups, kernel, kernel};
+        }
+    }
+
+    /**
+     * Runs a convolution on token-major (NHWC) maps. The weight is given in PyTorch's plain layout; the primitive
+     * picks its own ({@code any}) and a cached reorder repacks the weight into backend scratch on each call, which
+     * costs one pass over the (small) weight and lets oneDNN use its blocked kernels.
+     */
+    private void convolution(String op, Convolution c, Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        var conv = cache.get(List.of(op, c), b -> b.primitive(convolutionDesc(b, c), c.residual()
+                ? new int[] {Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST, Dnnl.argPostOpSrc1(0)}
+                : c.hasBias() ? new int[] {Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST}
+                : new int[] {Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST}));
+        var repack = cache.get(List.of(op + "Weights", c), b -> {
+            // The weight layout the convolution chose, from a twin of its descriptor.
+            MemorySegment convPd = convolutionDesc(b, c);
+            try {
+                MemorySegment chosen = Dnnl.primitiveDescQueryMd(convPd, Dnnl.QUERY_WEIGHTS_MD, 0);
+                return b.primitive(Dnnl.reorderPrimitiveDescCreate(b.dense(c.weightType(), c.userWeightDims()),
+                        engine, chosen, engine, b.attr(null)), Dnnl.ARG_FROM, Dnnl.ARG_TO);
+            } finally {
+                Dnnl.primitiveDescDestroy(convPd);
+            }
+        });
+        MemorySegment packed = scratch(repack.argByteSize(1)).asSlice(0, repack.argByteSize(1));
+        repack.execute(stream(), weight.memory(), packed);
+        MemorySegment xMemory = x.memory();
+        if (c.residual()) {
+            conv.execute(stream(), xMemory, packed, bias.memory(), out.memory(), xMemory);
+        } else if (c.hasBias()) {
+            conv.execute(stream(), xMemory, packed, bias.memory(), out.memory());
+        } else {
+            conv.execute(stream(), xMemory, packed, out.memory());
+        }
+    }
+
+    /** The convolution's primitive descriptor: NHWC maps, weights in the layout oneDNN prefers. */
+    private MemorySegment convolutionDesc(DnnlPrimitiveCache.Builder b, Convolution c) {
+        MemorySegment src = nhwc(b, c.batch(), c.inChannels(), c.height(), c.width());
+        MemorySegment postOps = null;
+        if (c.residual()) {
+            postOps = b.postOps();
+            Dnnl.postOpsAppendBinary(postOps, Dnnl.BINARY_ADD, src);
+        }
+        long[] padding = {c.padding(), c.padding()};
+        return Dnnl.convolutionForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.CONVOLUTION_DIRECT,
+                src, b.any(DATA_TYPE_F32, c.userWeightDims()),
+                c.hasBias() ? b.dense(DATA_TYPE_F32, c.outChannels()) : MemorySegment.NULL,
+                nhwc(b, c.batch(), c.outChannels(), c.outHeight(), c.outWidth()),
+                new long[] {c.stride(), c.stride()}, new long[] {0, 0}, padding, padding, b.attr(postOps));
+    }
+
+    /** A {@code [batch, channels, height, width]} descriptor over token-major (NHWC) memory. */
+    private static MemorySegment nhwc(DnnlPrimitiveCache.Builder b, long batch, long channels, long height,
+            long width) {
+        return b.desc(DATA_TYPE_F32, new long[] {batch, channels, height, width},
+                new long[] {height * width * channels, 1, width * channels, channels});
+    }
+
+    @Override
+    public synchronized void channelsLast(Tensor out, Tensor x) {
+        ensureOpen();
+        Shape s = x.shape();
+        require(s.rank() == 4 && out.shape().equals(Shape.of(s.dim(0), s.dim(2) * s.dim(3), s.dim(1))),
+                "channelsLast", "expected x [batch, channels, height, width], out [batch, height·width, channels]",
+                out, x);
+        requireF32("channelsLast", out, x);
+        long batch = s.dim(0);
+        long channels = s.dim(1);
+        long height = s.dim(2);
+        long width = s.dim(3);
+        var primitive = cache.get(List.of("channelsLast", batch, channels, height, width), b -> b.primitive(
+                Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, batch, channels, height, width), engine,
+                        nhwc(b, batch, channels, height, width), engine, b.attr(null)),
+                Dnnl.ARG_FROM, Dnnl.ARG_TO));
+        primitive.execute(stream(), x.memory(), out.memory());
+    }
+
+    @Override
+    public synchronized void meanTokens(Tensor out, Tensor x) {
+        ensureOpen();
+        Shape s = x.shape();
+        require(s.rank() == 3 && out.shape().equals(Shape.of(s.dim(0), 1, s.dim(2))), "meanTokens",
+                "expected x [batch, tokens, channels], out [batch, 1, channels]", out, x);
+        requireF32("meanTokens", out, x);
+        VectorKernels.meanTokens(out.memory(), x.memory(), s.dim(0), s.dim(1), s.dim(2));
+    }
+
+    @Override
+    public synchronized void embedding(Tensor out, Tensor table, Tensor ids) {
+        ensureOpen();
+        Shape is = ids.shape();
+        require(table.shape().rank() == 2 && is.rank() == 2 && (ids.dtype() == DType.I32 || ids.dtype() == DType.I64)
+                && out.shape().equals(Shape.of(is.dim(0), is.dim(1), table.shape().dim(1))), "embedding",
+                "expected out [batch, tokens, channels], table [vocabulary, channels], ids I32 [batch, tokens]",
+                out, table, ids);
+        requireF32("embedding", out);
+        int vocabulary = table.shape().dim(0);
+        long channels = table.shape().dim(1);
+        MemorySegment idMemory = ids.memory();
+        MemorySegment tableMemory = table.memory();
+        MemorySegment outMemory = out.memory();
+        for (long i = 0; i < ids.elementCount(); i++) {
+            long id = ids.dtype() == DType.I32 ? idMemory.getAtIndex(I32, i) : idMemory.getAtIndex(I64, i);
+            if (id < 0 || id >= vocabulary) {
+                throw new IllegalArgumentException("embedding: id " + id + " at position " + i
+                        + " is outside the vocabulary [0, " + vocabulary + ") of table " + table.shape());
+            }
+            VectorKernels.convert(outMemory, DType.F32, i * channels, tableMemory, table.dtype(), id * channels,
+                    channels);
+        }
+    }
+
+    @Override
+    public synchronized void concatTokens(Tensor out, Tensor a, Tensor b) {
+        ensureOpen();
+        Shape as = a.shape();
+        Shape bs = b.shape();
+        require(as.rank() == 3 && bs.rank() == 3 && as.dim(0) == bs.dim(0) && as.dim(2) == bs.dim(2)
+                && out.shape().equals(Shape.of(as.dim(0), as.dim(1) + bs.dim(1), as.dim(2)))
+                && a.dtype() == out.dtype() && b.dtype() == out.dtype(), "concatTokens",
+                "expected a [batch, tokensA, channels], b [batch, tokensB, channels], out [batch, tokensA + tokensB,"
+                        + " channels], one dtype", out, a, b);
+        long aBytes = a.byteSize() / as.dim(0);
+        long bBytes = b.byteSize() / bs.dim(0);
+        for (long batch = 0; batch < as.dim(0); batch++) {
+            MemorySegment.copy(a.memory(), batch * aBytes, out.memory(), batch * (aBytes + bBytes), aBytes);
+            MemorySegment.copy(b.memory(), batch * bBytes, out.memory(), batch * (aBytes + bBytes) + aBytes, bBytes);
+        }
+    }
+
+    @Override
+    public synchronized void writeRows(Tensor cache, Tensor src, int position) {
+        ensureOpen();
+        Shape cs = cache.shape();
+        Shape ss = src.shape();
+        require(cs.rank() == 3 && ss.rank() == 3 && cs.dim(0) == ss.dim(0) && cs.dim(2) == ss.dim(2)
+                && position >= 0 && position + ss.dim(1) <= cs.dim(1) && cache.dtype() == src.dtype(), "writeRows",
+                "expected cache [batch, capacity, channels] with room for src [batch, tokens, channels] at position "
+                        + position + ", one dtype", cache, src);
+        long rowBytes = (long) ss.dim(2) * src.dtype().byteSize();
+        long srcBatchBytes = ss.dim(1) * rowBytes;
+        long cacheBatchBytes = cs.dim(1) * rowBytes;
+        for (long batch = 0; batch < ss.dim(0); batch++) {
+            MemorySegment.copy(src.memory(), batch * srcBatchBytes, cache.memory(),
+                    batch * cacheBatchBytes + position * rowBytes, srcBatchBytes);
+        }
+    }
+
+    @Override
+    public synchronized void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+        ensureOpen();
+        Shape os = out.shape();
+        Shape ss = src.shape();
+        boolean ok = os.rank() >= 2 && ss.rank() == os.rank() && sourceRows.length == os.dim(0)
+                && rowsPrefix >= 1 && rowsPrefix <= os.dim(1) && out.dtype() == src.dtype();
+        for (int axis = 1; ok && axis < os.rank(); axis++) {
+            ok = os.dim(axis) == ss.dim(axis);
+        }
+        for (int i = 0; ok && i < sourceRows.length; i++) {
+            ok = sourceRows[i] >= 0 && sourceRows[i] < ss.dim(0);
+        }
+        require(ok && out.memory().address() != src.memory().address(), "gatherRows",
+                "expected out [rows, ...] and src [srcRows, ...] alike after the first dimension, one source row"
+                        + " in [0, srcRows) per out row, 1 <= rowsPrefix (" + rowsPrefix + ") <= dim 1, no aliasing",
+                out, src);
+        long outRowBytes = out.byteSize() / os.dim(0);
+        long srcRowBytes = src.byteSize() / ss.dim(0);
+        long prefixBytes = outRowBytes / os.dim(1) * rowsPrefix;
+        for (int row = 0; row < sourceRows.length; row++) {
+            MemorySegment.copy(src.memory(), sourceRows[row] * srcRowBytes, out.memory(), row * outRowBytes,
+                    prefixBytes);
+        }
+    }
+
+    @Override
+    public synchronized void synchronize() {
+        ensureOpen();
+        Dnnl.streamWait(stream);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        cache.close();
+        scratchArena.close();
+        Dnnl.streamDestroy(stream);
+        Dnnl.engineDestroy(engine);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("CpuBackend used after close()");
+        }
+    }
+
+    /** The stream, after applying the thread count to the calling thread (an OpenMP setting is per thread). */
+    private MemorySegment stream() {
+        if (threads > 0 && !threadsSet.get()) {
+            Dnnl.ompSetNumThreads(threads);
+            threadsSet.set(true);
+        }
+        return stream;
+    }
+
+    /** At least {@code bytes} of backend-owned scratch, grown (never shrunk) on demand. */
+    private MemorySegment scratch(long bytes) {
+        if (scratch.byteSize() < bytes) {
+            scratchArena.close();
+            scratchArena = Arena.ofShared();
+            scratch = scratchArena.allocate(bytes, 64);
+        }
+        return scratch;
+    }
+
+    private static int floatType(String op, Tensor tensor) {
+        return switch (tensor.dtype()) {
+            case F32 -> DATA_TYPE_F32;
+            case F16 -> Dnnl.DATA_TYPE_F16;
+            case BF16 -> Dnnl.DATA_TYPE_BF16;
+            default -> throw new IllegalArgumentException(op + ": weight " + tensor.dtype() + tensor.shape()
+                    + " must be F32, F16 or BF16");
+        };
+    }
+
+    private static void requireHost(String op, Tensor tensor) {
+        if (!tensor.device().isHost()) {
+            throw new IllegalArgumentException(op + ": " + tensor + " is not in host memory");
+        }
+    }
+
+    private static void requireF32(String op, Tensor... tensors) {
+        for (Tensor tensor : tensors) {
+            if (tensor != null && (tensor.dtype() != DType.F32 || !tensor.device().isHost())) {
+                throw new IllegalArgumentException(op + ": " + tensor + " must be an F32 host tensor");
+            }
+        }
+    }
+
+    /** Throws the op's shape error, naming every tensor's shape, unless {@code ok}. */
+    private static void require(boolean ok, String op, String expectation, Tensor... tensors) {
+        if (ok) {
+            return;
+        }
+        StringBuilder message = new StringBuilder(op).append(": shapes");
+        for (Tensor tensor : tensors) {
+            message.append(' ').append(tensor == null ? "null" : tensor.dtype() + "" + tensor.shape());
+        }
+        throw new IllegalArgumentException(message.append(" do not fit; ").append(expectation).toString());
+    }
+}

@@ -1,0 +1,207 @@
+package org.florence2j.backend.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.florence2j.bindings.Dnnl;
+
+/**
+ * oneDNN primitives made once per key (op, shapes, dtypes, parameters) and kept until {@link #close}.
+ *
+ * <p>Each {@link Primitive} owns, besides the primitive itself, one {@code dnnl_memory_t} per argument (its data
+ * handle is pointed at the caller's tensor on every execution), the {@code dnnl_exec_arg_t} array and its own
+ * scratchpad: executing one allocates no native memory. Not thread-safe; {@link CpuBackend} serialises use.
+ */
+final class DnnlPrimitiveCache implements AutoCloseable {
+    private final MemorySegment engine;
+    private final Arena arena = Arena.ofShared();
+    private final Map<Object, Primitive> primitives = new HashMap<>();
+
+    DnnlPrimitiveCache(MemorySegment engine) {
+        this.engine = engine;
+    }
+
+    /** The cached primitive for {@code key}, built by {@code factory} the first time. */
+    Primitive get(Object key, Function<Builder, Primitive> factory) {
+        Primitive primitive = primitives.get(key);
+        if (primitive == null) {
+            try (Builder builder = new Builder()) {
+                primitive = factory.apply(builder);
+            }
+            primitives.put(key, primitive);
+        }
+        return primitive;
+    }
+
+    /** Number of primitives held (tests check that a repeated op reuses its primitive). */
+    int size() {
+        return primitives.size();
+    }
+
+    @Override
+    public void close() {
+        for (Primitive primitive : primitives.values()) {
+            primitive.destroy();
+        }
+        primitives.clear();
+        arena.close();
+    }
+
+    /**
+     * Collects the memory descriptors, attributes and post-ops made while building one primitive and destroys
+     * them when done (oneDNN copies what it keeps into the primitive descriptor).
+     */
+    final class Builder implements AutoCloseable {
+        private final List<MemorySegment> memoryDescs = new ArrayList<>();
+        private final List<MemorySegment> attrs = new ArrayList<>();
+        private final List<MemorySegment> postOps = new ArrayList<>();
+
+        MemorySegment engine() {
+            return engine;
+        }
+
+        /** A plain memory descriptor; {@code strides} in elements. */
+        MemorySegment desc(int dataType, long[] dims, long[] strides) {
+            MemorySegment desc = Dnnl.memoryDescCreateWithStrides(dims, dataType, strides);
+            memoryDescs.add(desc);
+            return desc;
+        }
+
+        /** A dense row-major memory descriptor. */
+        MemorySegment dense(int dataType, long... dims) {
+            return desc(dataType, dims, denseStrides(dims));
+        }
+
+        /** A descriptor whose layout the primitive chooses ({@code dnnl_format_tag_any}). */
+        MemorySegment any(int dataType, long... dims) {
+            MemorySegment desc = Dnnl.memoryDescCreateWithTag(dims, dataType, Dnnl.FORMAT_TAG_ANY);
+            memoryDescs.add(desc);
+            return desc;
+        }
+
+        /** Attributes with a user-provided scratchpad, and the given post-ops when not NULL. */
+        MemorySegment attr(MemorySegment postOpsOrNull) {
+            MemorySegment attr = Dnnl.primitiveAttrCreate();
+            attrs.add(attr);
+            Dnnl.primitiveAttrSetScratchpadMode(attr, Dnnl.SCRATCHPAD_MODE_USER);
+            if (postOpsOrNull != null) {
+                Dnnl.primitiveAttrSetPostOps(attr, postOpsOrNull);
+            }
+            return attr;
+        }
+
+        /** An empty post-op chain to append to. */
+        MemorySegment postOps() {
+            MemorySegment chain = Dnnl.postOpsCreate();
+            postOps.add(chain);
+            return chain;
+        }
+
+        /**
+         * Makes the primitive for {@code primitiveDesc} (which this call destroys) with one memory object per
+         * argument in {@code argIds}, in the order {@link Primitive#execute} receives their data.
+         */
+        Primitive primitive(MemorySegment primitiveDesc, int... argIds) {
+            try {
+                return new Primitive(primitiveDesc, argIds);
+            } finally {
+                Dnnl.primitiveDescDestroy(primitiveDesc);
+            }
+        }
+
+        @Override
+        public void close() {
+            memoryDescs.forEach(Dnnl::memoryDescDestroy);
+            attrs.forEach(Dnnl::primitiveAttrDestroy);
+            postOps.forEach(Dnnl::postOpsDestroy);
+        }
+    }
+
+    /** Strides, in elements, of a dense row-major array. */
+    static long[] denseStrides(long[] dims) {
+        long[] strides = new long[dims.length];
+        long stride = 1;
+        for (int axis = dims.length - 1; axis >= 0; axis--) {
+            strides[axis] = stride;
+            stride *= dims[axis];
+        }
+        return strides;
+    }
+
+    /** One primitive with its argument memories, argument array and scratchpad. */
+    final class Primitive {
+        private static final int QUERY_EXEC_ARG_MD = 255;
+        private final MemorySegment primitive;
+        private final MemorySegment[] memories;
+        private final MemorySegment scratchpadMemory;
+        private final MemorySegment args;
+        private final int argCount;
+        private final long[] argByteSizes;
+
+        private Primitive(MemorySegment primitiveDesc, int[] argIds) {
+            memories = new MemorySegment[argIds.length];
+            argByteSizes = new long[argIds.length];
+            MemorySegment scratchpadDesc = Dnnl.primitiveDescQueryMd(primitiveDesc, Dnnl.QUERY_SCRATCHPAD_MD, 0);
+            long scratchpadBytes = scratchpadDesc.equals(MemorySegment.NULL) ? 0
+                    : Dnnl.memoryDescGetSize(scratchpadDesc);
+            argCount = argIds.length + (scratchpadBytes > 0 ? 1 : 0);
+            args = arena.allocate(Dnnl.EXEC_ARG, argCount);
+            for (int i = 0; i < argIds.length; i++) {
+                MemorySegment desc = Dnnl.primitiveDescQueryMd(primitiveDesc, QUERY_EXEC_ARG_MD, argIds[i]);
+                argByteSizes[i] = Dnnl.memoryDescSpanBytes(desc);
+                memories[i] = Dnnl.memoryCreate(desc, engine, MemorySegment.NULL);
+                setArg(i, argIds[i], memories[i]);
+            }
+            if (scratchpadBytes > 0) {
+                MemorySegment scratchpad = arena.allocate(scratchpadBytes, 64);
+                scratchpadMemory = Dnnl.memoryCreate(scratchpadDesc, engine, scratchpad);
+                setArg(argIds.length, Dnnl.ARG_SCRATCHPAD, scratchpadMemory);
+            } else {
+                scratchpadMemory = null;
+            }
+            primitive = Dnnl.primitiveCreate(primitiveDesc);
+        }
+
+        private void setArg(int index, int argId, MemorySegment memory) {
+            long base = index * Dnnl.EXEC_ARG.byteSize();
+            args.set(ValueLayout.JAVA_INT, base, argId);
+            args.set(ValueLayout.ADDRESS, base + 8, memory);
+        }
+
+        /** Bytes argument {@code index} spans from its first element (in the primitive's layout). */
+        long argByteSize(int index) {
+            return argByteSizes[index];
+        }
+
+        /**
+         * Runs the primitive on {@code data}, one segment per argument in build order. Each segment's address is
+         * what oneDNN reads or writes; its size is checked against what the layout needs, so that a wrong view
+         * fails here rather than in native code.
+         */
+        void execute(MemorySegment stream, MemorySegment... data) {
+            for (int i = 0; i < data.length; i++) {
+                if (data[i].byteSize() < argByteSizes[i]) {
+                    throw new IllegalArgumentException("oneDNN argument " + i + " needs " + argByteSizes[i]
+                            + " bytes, got a " + data[i].byteSize() + "-byte segment");
+                }
+                Dnnl.memorySetDataHandle(memories[i], data[i]);
+            }
+            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        private void destroy() {
+            Dnnl.primitiveDestroy(primitive);
+            for (MemorySegment memory : memories) {
+                Dnnl.memoryDestroy(memory);
+            }
+            if (scratchpadMemory != null) {
+                Dnnl.memoryDestroy(scratchpadMemory);
+            }
+        }
+    }
+}
