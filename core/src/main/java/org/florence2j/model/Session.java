@@ -55,6 +55,7 @@ public final class Session implements AutoCloseable {
     }
 
     private final Backend backend;
+    private final Florence2Model model; // null for a language-only session
     private final BartModel text;
     private final Limits limits;
     private final Arena arena = Arena.ofShared();
@@ -66,9 +67,19 @@ public final class Session implements AutoCloseable {
     private final Decoding decoding = new Decoding();
     private Taps taps = Taps.NONE;
 
-    /** Allocates every buffer for {@code limits}. */
+    /** A language-only session (requests start from encoder inputs or image features); buffers for limits. */
     public Session(Backend backend, BartModel text, Limits limits) {
+        this(backend, null, text, limits);
+    }
+
+    /** A session of the whole model, as {@link Florence2Model#newSession} makes it. */
+    Session(Florence2Model model, Limits limits) {
+        this(model.backend(), model, model.text(), limits);
+    }
+
+    private Session(Backend backend, Florence2Model model, BartModel text, Limits limits) {
         this.backend = backend;
+        this.model = model;
         this.text = text;
         this.limits = limits;
         BartDecoder decoder = text.decoder();
@@ -89,6 +100,38 @@ public final class Session implements AutoCloseable {
 
     public Limits limits() {
         return limits;
+    }
+
+    /**
+     * Generates from images and prompts: the whole model, as the reference's
+     * {@code Florence2ForConditionalGeneration.generate(input_ids, pixel_values)}.
+     *
+     * <p>The vision tower's activations live in an arena of this request (their size follows the image size);
+     * everything after it uses the session's buffers.
+     *
+     * @param pixelValues host or device F32 {@code [images, 3, height, width]}, normalised
+     * @param inputIds    one prompt per image, token ids (as the processor makes them, {@code <s> … </s>})
+     * @throws IllegalStateException when this session was made without the vision tower
+     */
+    public GenerationResult[] generate(Tensor pixelValues, List<int[]> inputIds, GenerationOptions options) {
+        if (model == null) {
+            throw new IllegalStateException("a language-only session cannot take pixel values");
+        }
+        Shape pixels = pixelValues.shape();
+        if (pixels.rank() != 4) {
+            throw new InvalidInputException("pixel_values must be [images, 3, height, width], got " + pixels);
+        }
+        checkRequest(pixels.dim(0), options);
+        try (Arena request = Arena.ofShared()) {
+            ForwardContext ctx = new ForwardContext(backend, request, taps);
+            Tensor devicePixels = backend.upload(pixelValues, DType.F32, request);
+            taps.tap("pixel_values", devicePixels);
+            Tensor davitOut = ctx.allocate(model.davit().outputShape(pixels.dim(0), pixels.dim(2), pixels.dim(3)));
+            model.davit().forward(ctx, devicePixels, davitOut);
+            Tensor features = ctx.allocate(model.projector().outputShape(pixels.dim(0), davitOut.shape().dim(1)));
+            model.projector().forward(ctx, davitOut, features);
+            return generateFromFeatures(features, inputIds, options);
+        }
     }
 
     /**
