@@ -17,12 +17,8 @@ import java.util.regex.Pattern;
  * then stripped of non-ASCII characters; the score path's offsets skip whatever text lies between matched phrases.
  */
 final class BoxParser {
-    /** A phrase and its run of four or more location tokens. */
-    private static final Pattern PHRASE_WITH_BOXES = PyText.compile("[^<]+(?:<loc_" + PyText.DIGITS + ">){4,}");
-    /** A run of four or more location tokens, phrase optional (region proposals). */
-    private static final Pattern BOXES_ONLY = PyText.compile("(?:<loc_" + PyText.DIGITS + ">){4,}");
     /** The phrase: everything up to the first box or detection marker. */
-    static final Pattern PHRASE = PyText.compile(
+    private static final Pattern PHRASE = PyText.compile(
             "^" + PyText.SPACE_CLASS + "*(.*?)(?=<od>|</od>|<box>|</box>|<bbox>|</bbox>|<loc_)");
     private static final String LOC = "<loc_(" + PyText.DIGITS + ")>";
     private static final Pattern BOX = PyText.compile(LOC + LOC + LOC + LOC);
@@ -55,9 +51,9 @@ final class BoxParser {
         List<Box> boxes = new ArrayList<>();
         List<String> labels = new ArrayList<>();
         List<Double> scores = new ArrayList<>();
-        Matcher phrases = (allowEmptyPhrase ? BOXES_ONLY : PHRASE_WITH_BOXES).matcher(cleaned);
-        while (phrases.find()) {
-            String phraseText = phrases.group();
+        // A phrase and its run of four or more location tokens; for region proposals the phrase is optional.
+        for (TokenRuns.Span run : TokenRuns.findRuns(cleaned, !allowEmptyPhrase)) {
+            String phraseText = run.of(cleaned);
             Matcher phrase = PHRASE.matcher(PyText.replaceFirst(phraseText, "<obj>", ""));
             List<BoxMatch> found = findBoxes(phraseText);
             if (!phrase.find() || found.isEmpty()) {
@@ -85,9 +81,9 @@ final class BoxParser {
     static BoxesResult parsePhraseGrounding(String text, int width, int height) {
         List<Box> boxes = new ArrayList<>();
         List<String> labels = new ArrayList<>();
-        Matcher phrases = PHRASE_WITH_BOXES.matcher(withoutSequenceMarkers(text));
-        while (phrases.find()) {
-            String phraseText = phrases.group();
+        String cleaned = withoutSequenceMarkers(text);
+        for (TokenRuns.Span run : TokenRuns.findRuns(cleaned, true)) {
+            String phraseText = run.of(cleaned);
             Matcher phrase = PHRASE.matcher(PyText.replaceFirst(phraseText, "<obj>", ""));
             List<BoxMatch> found = findBoxes(phraseText);
             if (!phrase.find() || found.isEmpty()) {

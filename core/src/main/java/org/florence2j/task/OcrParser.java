@@ -2,8 +2,6 @@ package org.florence2j.task;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Parses OCR with regions: text lines, each followed by the eight location tokens of a quadrilateral. Mirrors the
@@ -12,9 +10,6 @@ import java.util.regex.Pattern;
  * {@code <s>} is removed first, so a line can carry a {@code </s>} or the tokens of an incomplete quadrilateral.
  */
 final class OcrParser {
-    private static final String LOC = "<loc_(" + PyText.DIGITS + ")>";
-    private static final Pattern LINE = PyText.compile("(.+?)" + LOC.repeat(8));
-
     private OcrParser() {
     }
 
@@ -22,15 +17,11 @@ final class OcrParser {
     static OcrResult parse(String text, int width, int height) {
         List<Polygon> quadBoxes = new ArrayList<>();
         List<String> labels = new ArrayList<>();
-        Matcher line = LINE.matcher(text.replace("<s>", ""));
-        while (line.find()) {
-            List<Float> coordinates = new ArrayList<>(8);
-            for (int i = 0; i < 8; i++) {
-                long bin = PyText.parseBin(line.group(2 + i));
-                coordinates.add(LocationTokens.dequantize(bin, i % 2 == 0 ? width : height));
-            }
-            quadBoxes.add(new Polygon(coordinates));
-            labels.add(line.group(1));
+        String cleaned = text.replace("<s>", "");
+        for (TokenRuns.Span line : TokenRuns.findTextWithQuads(cleaned)) {
+            List<Long> bins = TokenRuns.bins(cleaned, line.end(), TokenRuns.quadEnd(cleaned, line.end()));
+            quadBoxes.add(Polygon.dequantize(bins, width, height));
+            labels.add(line.of(cleaned));
         }
         return new OcrResult(quadBoxes, labels);
     }

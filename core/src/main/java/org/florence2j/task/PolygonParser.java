@@ -14,16 +14,10 @@ import java.util.regex.Pattern;
  * polygons at {@code <sep>}; a polygon with an odd number of coordinates drops the last one, as the reference does.
  */
 final class PolygonParser {
-    private static final String LOC = "<loc_" + PyText.DIGITS + ">";
-    private static final String POLYGON_TOKEN = "(?:" + LOC + "|<sep>|<poly>|</poly>)";
-    private static final Pattern PHRASE_WITH_POLYGONS = PyText.compile("[^<]+" + POLYGON_TOKEN + "{4,}");
-    private static final Pattern POLYGONS_ONLY = PyText.compile(POLYGON_TOKEN + "{4,}");
     private static final Pattern LEADING_LOC_TAIL = PyText.compile("^loc_" + PyText.DIGITS + ">");
     private static final Pattern PHRASE = PyText.compile(
             "^" + PyText.SPACE_CLASS + "*(.*?)(?=<od>|</od>|<box>|</box>|<bbox>|</bbox>|<loc_|<poly>)");
-    private static final Pattern POLYGON = PyText.compile("((?:" + LOC + ")+)(?:<sep>|$)");
     private static final Pattern INSTANCE = PyText.compile("<poly>(.*?)</poly>");
-    private static final Pattern BIN = PyText.compile("<loc_(" + PyText.DIGITS + ")>");
 
     private PolygonParser() {
     }
@@ -37,10 +31,10 @@ final class PolygonParser {
     static PolygonsResult parse(String text, boolean allowEmptyPhrase, int width, int height) {
         List<List<Polygon>> instances = new ArrayList<>();
         List<String> labels = new ArrayList<>();
-        Matcher phrases = (allowEmptyPhrase ? POLYGONS_ONLY : PHRASE_WITH_POLYGONS)
-                .matcher(BoxParser.withoutSequenceMarkers(text));
-        while (phrases.find()) {
-            String phraseText = phrases.group();
+        String cleaned = BoxParser.withoutSequenceMarkers(text);
+        // A phrase (optional when allowEmptyPhrase) and its run of 4+ location, <sep>, <poly>, </poly> tokens.
+        for (TokenRuns.Span run : TokenRuns.findRuns(cleaned, !allowEmptyPhrase, "<sep>", "<poly>", "</poly>")) {
+            String phraseText = run.of(cleaned);
             String stripped = LEADING_LOC_TAIL.matcher(phraseText).replaceFirst("");
             if (stripped.isEmpty() && !allowEmptyPhrase) {
                 continue;
@@ -52,9 +46,10 @@ final class PolygonParser {
             String label = PyText.strip(phrase.group());
             for (String instanceText : instanceTexts(phraseText)) {
                 List<Polygon> polygons = new ArrayList<>();
-                Matcher polygon = POLYGON.matcher(instanceText);
-                while (polygon.find()) {
-                    polygons.add(dequantize(polygon.group(1), width, height));
+                for (TokenRuns.Span polygon : TokenRuns.findPolygons(instanceText)) {
+                    List<Long> bins = TokenRuns.bins(instanceText, polygon.start(), polygon.end());
+                    // An unpaired last coordinate is dropped, as in the reference.
+                    polygons.add(Polygon.dequantize(bins.subList(0, bins.size() - bins.size() % 2), width, height));
                 }
                 if (!polygons.isEmpty()) {
                     instances.add(polygons);
@@ -76,20 +71,5 @@ final class PolygonParser {
             instanceTexts.add(instance.group(1));
         }
         return instanceTexts;
-    }
-
-    /** A run of location tokens as x, y pairs in pixels, an unpaired last coordinate dropped. */
-    private static Polygon dequantize(String locationTokens, int width, int height) {
-        List<Long> bins = new ArrayList<>();
-        Matcher bin = BIN.matcher(locationTokens);
-        while (bin.find()) {
-            bins.add(PyText.parseBin(bin.group(1)));
-        }
-        int coordinateCount = bins.size() - bins.size() % 2;
-        List<Float> coordinates = new ArrayList<>(coordinateCount);
-        for (int i = 0; i < coordinateCount; i++) {
-            coordinates.add(LocationTokens.dequantize(bins.get(i), i % 2 == 0 ? width : height));
-        }
-        return new Polygon(coordinates);
     }
 }
