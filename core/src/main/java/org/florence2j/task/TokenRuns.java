@@ -112,8 +112,9 @@ final class TokenRuns {
 
     /**
      * {@code re.findall} of {@code (.+?)(?:<loc_\d+>){8}}, giving group 1's spans: the 8 tokens start where a span
-     * ends ({@link #quadEnd} finds their end). {@code .} stops at {@code \n}, so the lazy text takes the nearest 8-token run on its line; when
-     * its line has none, no later start on that line can match either and the scan moves to the next line.
+     * ends ({@link #quadEnd} finds their end). {@code .} stops at {@code \n}, so the lazy text takes the nearest
+     * 8-token run on its line; when its line has none, no later start on that line can match either and the scan
+     * moves to the next line.
      */
     static List<Span> findTextWithQuads(String text) {
         List<Span> lines = new ArrayList<>();

@@ -1,6 +1,7 @@
 package org.florence2j.task;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -8,13 +9,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 import org.florence2j.InvalidInputException;
 import org.florence2j.Task;
 import org.junit.jupiter.api.Test;
 
 /**
- * Random model outputs for every parser: strings built from every special token, task tokens, location tokens
+ * Random model outputs for every parser: strings built from every special token, every task token, location tokens
  * with in-range, out-of-range, non-ASCII-digit and 64-bit-overflowing bins, broken markers, whitespace the
  * reference treats specially, and non-ASCII text. Nothing may escape but {@link InvalidInputException}, and every
  * result must render as the reference's JSON.
@@ -78,13 +80,13 @@ class PostProcessorFuzzTest {
     @Test
     void aBinBeyond64BitsIsATypedError() {
         String text = "<s>car<loc_1><loc_2><loc_3><loc_99999999999999999999></s>";
-        InvalidInputException e = org.junit.jupiter.api.Assertions.assertThrows(InvalidInputException.class,
+        InvalidInputException e = assertThrows(InvalidInputException.class,
                 () -> PostProcessor.process(Task.OD, text, 640, 480));
         assertTrue(e.getMessage().contains("99999999999999999999"), e.getMessage());
     }
 
     /** Runs one parse: true when it gave a renderable result, false when it refused with a typed error. */
-    private static boolean parse(java.util.function.Supplier<TaskResult> parser, String text) {
+    private static boolean parse(Supplier<TaskResult> parser, String text) {
         try {
             TaskResult result = parser.get();
             Map<String, Object> json = result.toReferenceJson("<TASK>");
@@ -101,7 +103,11 @@ class PostProcessorFuzzTest {
     private static List<String> randomPieces(SplittableRandom random, int count) {
         List<String> pieces = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            pieces.add(random.nextInt(3) == 0 ? randomLocation(random) : FRAGMENTS[random.nextInt(FRAGMENTS.length)]);
+            pieces.add(switch (random.nextInt(12)) {
+                case 0, 1, 2, 3 -> randomLocation(random);
+                case 4 -> Task.values()[random.nextInt(Task.values().length)].token();
+                default -> FRAGMENTS[random.nextInt(FRAGMENTS.length)];
+            });
         }
         return pieces;
     }
