@@ -207,6 +207,20 @@ public final class BartTokenizer {
         return cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text;
     }
 
+    /**
+     * The text of one token as the reference's post-processor ({@code decode_with_spans}) sees it: the token
+     * itself for a special token, else the byte-level decode of that single token, with no clean-up of spaces.
+     *
+     * @throws InvalidInputException when the id is no token's
+     */
+    public String piece(int id) {
+        String token = tokenOf(id);
+        if (special[id]) {
+            return token;
+        }
+        return ByteLevelBpe.decodeLossy(tokenBytes[id], tokenBytes[id].length);
+    }
+
     /** transformers' {@code PreTrainedTokenizerBase.clean_up_tokenization}: English spacing before punctuation. */
     static String cleanUpTokenization(String text) {
         return text.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",")
