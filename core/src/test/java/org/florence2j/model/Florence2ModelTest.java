@@ -41,8 +41,8 @@ class Florence2ModelTest {
 
     /**
      * On {@code ReferenceBackend} only: on {@code CpuBackend} greedy img0_task0 leaves the reference at position
-     * 10 where the top-2 margin is 0.036 (not a rounding tie), a CpuBackend decode-op discrepancy reported on
-     * issue 3 for the cpu branch to fix; add "cpu" here once it matches.
+     * 10 where the top-2 margin is 0.036 (not a rounding tie), a CpuBackend decode-op discrepancy left to the
+     * cpu branch to fix; add "cpu" here once it matches.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("referenceBackend")
