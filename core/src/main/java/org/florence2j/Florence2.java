@@ -19,6 +19,7 @@ import org.florence2j.image.ImageProcessor;
 import org.florence2j.image.RgbImage;
 import org.florence2j.model.Florence2Model;
 import org.florence2j.model.Session;
+import org.florence2j.model.Taps;
 import org.florence2j.task.BoxesOrPolygonsResult;
 import org.florence2j.task.BoxesResult;
 import org.florence2j.task.OcrResult;
@@ -184,7 +185,7 @@ public final class Florence2 implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             List<RgbImage> images = prepared.stream().map(Prepared::image).toList();
             ImageProcessor.Processed processed = processor.preprocess(images, arena);
-            if (runOptions.taps() != org.florence2j.model.Taps.NONE) {
+            if (runOptions.taps() != Taps.NONE) {
                 for (int i = 0; i < images.size(); i++) {
                     runOptions.taps().tap(images.size() == 1 ? "resized_uint8_hwc" : "resized_uint8_hwc." + i,
                             processed.resized().get(i).toTensor(arena));
@@ -234,13 +235,13 @@ public final class Florence2 implements AutoCloseable {
             }
             Session current = sessionFor(needed);
             current.setTaps(runOptions.taps());
-            current.setTokenListener(runOptions.listener() == null ? null
-                    : id -> runOptions.listener().onToken(id, tokenizer.piece(id)));
+            current.setTokenSink(runOptions.listener() == null ? null
+                    : (row, id) -> runOptions.listener().onToken(row, id, tokenizer.piece(id)));
             try {
                 return current.generate(processed.pixelValues(), inputIds, generation);
             } finally {
-                current.setTaps(org.florence2j.model.Taps.NONE);
-                current.setTokenListener(null);
+                current.setTaps(Taps.NONE);
+                current.setTokenSink(null);
             }
         } finally {
             engine.unlock();

@@ -7,8 +7,9 @@ package org.florence2j;
 @FunctionalInterface
 public interface TokenListener {
     /**
+     * @param image   the index of the image in the batch (0 for a single request)
      * @param tokenId the chosen token
      * @param piece   its text (the token itself for special tokens such as {@code <loc_12>})
      */
-    void onToken(int tokenId, String piece);
+    void onToken(int image, int tokenId, String piece);
 }

@@ -18,8 +18,16 @@ public final class Generator {
 
     /** One result per image; {@code model} must hold {@code images × options.numBeams()} rows. */
     public GenerationResult[] generate(StepModel model, int images, GenerationOptions options) {
+        return generate(model, images, options, TokenSink.NONE);
+    }
+
+    /**
+     * One result per image; greedy search hands each chosen token to {@code sink} as it goes (beam search settles
+     * tokens only at the end, so it ignores the sink).
+     */
+    public GenerationResult[] generate(StepModel model, int images, GenerationOptions options, TokenSink sink) {
         if (options.greedy()) {
-            return greedy.run(model, images, options);
+            return greedy.run(model, images, options, sink);
         }
         if (beam == null || options.numBeams() > maxBeams) {
             throw new IllegalArgumentException(options.numBeams() + " beams requested; this generator was sized for "

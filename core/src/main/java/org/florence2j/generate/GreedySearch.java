@@ -30,6 +30,11 @@ public final class GreedySearch {
 
     /** Generates one sequence per row; {@code model} holds {@code rows} rows. */
     public GenerationResult[] run(StepModel model, int rows, GenerationOptions options) {
+        return run(model, rows, options, TokenSink.NONE);
+    }
+
+    /** Generates one sequence per row, handing each chosen token to {@code sink} as it is chosen. */
+    public GenerationResult[] run(StepModel model, int rows, GenerationOptions options, TokenSink sink) {
         int length = options.maxLength();
         if (rows > maxRows || length > maxLength) {
             throw new IllegalArgumentException("greedy search of " + rows + " rows × " + length
@@ -64,6 +69,7 @@ public final class GreedySearch {
                 transitions[r * maxLength + current - 1] = logProb;
                 lengths[r] = current + 1;
                 tokens[r] = token;
+                sink.accept(r, token);
                 if (token == options.eosToken()) {
                     finished[r] = true;
                     unfinished--;

@@ -12,6 +12,7 @@ import org.florence2j.generate.GenerationOptions;
 import org.florence2j.generate.GenerationResult;
 import org.florence2j.generate.Generator;
 import org.florence2j.generate.StepModel;
+import org.florence2j.generate.TokenSink;
 import org.florence2j.model.text.BartDecoder;
 import org.florence2j.model.text.BartEncoder;
 import org.florence2j.model.text.BartModel;
@@ -66,6 +67,7 @@ public final class Session implements AutoCloseable {
     private final MemorySegment hostLogits; // host F32 [maxRows · vocabulary]
     private final Decoding decoding = new Decoding();
     private Taps taps = Taps.NONE;
+    private TokenSink tokenSink = TokenSink.NONE;
 
     /** A language-only session (requests start from encoder inputs or image features); buffers for limits. */
     public Session(Backend backend, BartModel text, Limits limits) {
@@ -96,6 +98,11 @@ public final class Session implements AutoCloseable {
     /** Observes named intermediates of the following requests ({@link Taps#NONE} to stop). */
     public void setTaps(Taps taps) {
         this.taps = taps;
+    }
+
+    /** Receives each token greedy search chooses in the following requests ({@code null} to stop). */
+    public void setTokenSink(TokenSink sink) {
+        this.tokenSink = sink == null ? TokenSink.NONE : sink;
     }
 
     public Limits limits() {
@@ -215,7 +222,7 @@ public final class Session implements AutoCloseable {
         int rows = lengths.length * options.numBeams();
         cache.prepare(rows, groups);
         decoding.prepare(decoderWorkspace.prepare(rows, 1, groups, options.numBeams()), rows);
-        return generator.generate(decoding, lengths.length, options);
+        return generator.generate(decoding, lengths.length, options, tokenSink);
     }
 
     private void checkRequest(int images, GenerationOptions options) {
