@@ -4,7 +4,8 @@
 // PreNorm(None, DepthWiseConv2d)). Weight [channels, 1, 3, 3], bias [channels]. One thread per output element,
 // channel fastest so neighbouring threads read neighbouring addresses.
 extern "C" __global__ void depthwise_conv3x3_residual(float* out, const float* x, const void* weight,
-                                                      const void* bias, int dtype, int height, int width,
+                                                      const void* bias, int weightDtype, int biasDtype,
+                                                      int height, int width,
                                                       int channels, long long count) {
     FOR_EACH_INDEX(i, count) {
         int c = (int) (i % channels);
@@ -12,7 +13,7 @@ extern "C" __global__ void depthwise_conv3x3_residual(float* out, const float* x
         int xx = (int) (token % width);
         int y = (int) ((token / width) % height);
         long long b = token / ((long long) width * height);
-        float sum = load_element(bias, dtype, c);
+        float sum = load_element(bias, biasDtype, c);
         for (int ky = 0; ky < 3; ky++) {
             int sy = y - 1 + ky;
             if (sy < 0 || sy >= height) {
@@ -22,7 +23,7 @@ extern "C" __global__ void depthwise_conv3x3_residual(float* out, const float* x
                 int sx = xx - 1 + kx;
                 if (sx >= 0 && sx < width) {
                     sum += x[((b * height + sy) * width + sx) * channels + c]
-                            * load_element(weight, dtype, (c * 3 + ky) * 3 + kx);
+                            * load_element(weight, weightDtype, (c * 3 + ky) * 3 + kx);
                 }
             }
         }

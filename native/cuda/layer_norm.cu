@@ -2,8 +2,8 @@
 // the biased variance of torch.nn.LayerNorm. Two passes over the row (mean, then squared deviations) rather than
 // one pass of sum and sum of squares, which cancels badly when |mean| >> std. out may alias x: each thread reads
 // its elements before writing them.
-extern "C" __global__ void layer_norm(float* out, const float* x, const void* weight, const void* bias, int dtype,
-                                      int channels, float eps) {
+extern "C" __global__ void layer_norm(float* out, const float* x, const void* weight, const void* bias,
+                                      int weightDtype, int biasDtype, int channels, float eps) {
     __shared__ float scratch[32];
     const float* row = x + (long long) blockIdx.x * channels;
     float* outRow = out + (long long) blockIdx.x * channels;
@@ -19,6 +19,7 @@ extern "C" __global__ void layer_norm(float* out, const float* x, const void* we
     }
     float invStd = rsqrtf(block_sum(squares, scratch) / channels + eps);
     for (int c = threadIdx.x; c < channels; c += blockDim.x) {
-        outRow[c] = (row[c] - mean) * invStd * load_element(weight, dtype, c) + load_element(bias, dtype, c);
+        outRow[c] = (row[c] - mean) * invStd * load_element(weight, weightDtype, c)
+                + load_element(bias, biasDtype, c);
     }
 }

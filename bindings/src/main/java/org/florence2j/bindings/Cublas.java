@@ -50,6 +50,10 @@ public final class Cublas {
 
     private Cublas() {}
 
+    private static MethodHandle downcall(String symbol, FunctionDescriptor descriptor) {
+        return CudaLibraries.downcall(LIB, symbol, descriptor);
+    }
+
     /** The library as found; {@link NativeLibrary#failure()} says why it is missing. */
     public static NativeLibrary library() {
         return LIB;
@@ -62,22 +66,22 @@ public final class Cublas {
 
     private static final class GetStatusName {
         // const char* cublasGetStatusName(cublasStatus_t status)
-        static final MethodHandle H = LIB.downcall("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        static final MethodHandle H = downcall("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     }
 
     private static final class Create {
         // cublasStatus_t cublasCreate_v2(cublasHandle_t* handle)
-        static final MethodHandle H = LIB.downcall("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle H = downcall("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class Destroy {
         // cublasStatus_t cublasDestroy_v2(cublasHandle_t handle)
-        static final MethodHandle H = LIB.downcall("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle H = downcall("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class SetStream {
         // cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t streamId)
-        static final MethodHandle H = LIB.downcall("cublasSetStream_v2",
+        static final MethodHandle H = downcall("cublasSetStream_v2",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
@@ -86,7 +90,7 @@ public final class Cublas {
         //     int m, int n, int k, const void* alpha, const void* A, cudaDataType Atype, int lda,
         //     const void* B, cudaDataType Btype, int ldb, const void* beta, void* C, cudaDataType Ctype, int ldc,
         //     cublasComputeType_t computeType, cublasGemmAlgo_t algo)
-        static final MethodHandle H = LIB.downcall("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+        static final MethodHandle H = downcall("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS,
                 JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     }
@@ -97,7 +101,7 @@ public final class Cublas {
         //     int lda, long long int strideA, const void* B, cudaDataType Btype, int ldb, long long int strideB,
         //     const void* beta, void* C, cudaDataType Ctype, int ldc, long long int strideC, int batchCount,
         //     cublasComputeType_t computeType, cublasGemmAlgo_t algo)
-        static final MethodHandle H = LIB.downcall("cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT,
+        static final MethodHandle H = downcall("cublasGemmStridedBatchedEx", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG,
                 JAVA_INT, JAVA_INT, JAVA_INT));

@@ -25,6 +25,10 @@ public final class CudaDriver {
 
     private CudaDriver() {}
 
+    private static MethodHandle downcall(String symbol, FunctionDescriptor descriptor) {
+        return CudaLibraries.downcall(LIB, symbol, descriptor);
+    }
+
     /** The library as found; {@link NativeLibrary#failure()} says why it is missing. */
     public static NativeLibrary library() {
         return LIB;
@@ -32,51 +36,51 @@ public final class CudaDriver {
 
     private static final class GetErrorName {
         // CUresult cuGetErrorName(CUresult error, const char** pStr)
-        static final MethodHandle H = LIB.downcall("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+        static final MethodHandle H = downcall("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
                 ADDRESS));
     }
 
     private static final class Init {
         // CUresult cuInit(unsigned int Flags)
-        static final MethodHandle H = LIB.downcall("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        static final MethodHandle H = downcall("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     }
 
     private static final class DeviceGet {
         // CUresult cuDeviceGet(CUdevice* device, int ordinal)
-        static final MethodHandle H = LIB.downcall("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle H = downcall("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     }
 
     private static final class PrimaryCtxRetain {
         // CUresult cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev)
-        static final MethodHandle H = LIB.downcall("cuDevicePrimaryCtxRetain",
+        static final MethodHandle H = downcall("cuDevicePrimaryCtxRetain",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     }
 
     private static final class PrimaryCtxRelease {
         // CUresult cuDevicePrimaryCtxRelease(CUdevice dev); cuda.h maps it to the _v2 symbol since CUDA 11.
-        static final MethodHandle H = LIB.downcall("cuDevicePrimaryCtxRelease_v2",
+        static final MethodHandle H = downcall("cuDevicePrimaryCtxRelease_v2",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     }
 
     private static final class CtxSetCurrent {
         // CUresult cuCtxSetCurrent(CUcontext ctx)
-        static final MethodHandle H = LIB.downcall("cuCtxSetCurrent", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle H = downcall("cuCtxSetCurrent", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class ModuleLoadData {
         // CUresult cuModuleLoadData(CUmodule* module, const void* image)
-        static final MethodHandle H = LIB.downcall("cuModuleLoadData",
+        static final MethodHandle H = downcall("cuModuleLoadData",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     private static final class ModuleUnload {
         // CUresult cuModuleUnload(CUmodule hmod)
-        static final MethodHandle H = LIB.downcall("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle H = downcall("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class ModuleGetFunction {
         // CUresult cuModuleGetFunction(CUfunction* hfunc, CUmodule hmod, const char* name)
-        static final MethodHandle H = LIB.downcall("cuModuleGetFunction",
+        static final MethodHandle H = downcall("cuModuleGetFunction",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     }
 
@@ -84,7 +88,7 @@ public final class CudaDriver {
         // CUresult cuLaunchKernel(CUfunction f, unsigned gridDimX, unsigned gridDimY, unsigned gridDimZ,
         //     unsigned blockDimX, unsigned blockDimY, unsigned blockDimZ, unsigned sharedMemBytes,
         //     CUstream hStream, void** kernelParams, void** extra)
-        static final MethodHandle H = LIB.downcall("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+        static final MethodHandle H = downcall("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     }
 

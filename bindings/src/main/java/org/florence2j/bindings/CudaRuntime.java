@@ -35,13 +35,18 @@ public final class CudaRuntime {
 
     private static final Logger LOG = Logger.getLogger(CudaRuntime.class.getName());
     private static final int SUCCESS = 0;
-    // cudaStreamNonBlocking: our stream does not synchronise with the legacy default stream.
-    private static final int STREAM_NON_BLOCKING = 1;
+    // cudaStreamDefault: the stream waits for the legacy default stream, where malloc's cudaMemset runs, so a
+    // freshly zeroed buffer is zero before the first kernel reads it.
+    private static final int STREAM_DEFAULT = 0;
 
     private static final NativeLibrary LIB =
             CudaLibraries.find("CUDA runtime", List.of("libcudart.so.13", "libcudart.so.12", "libcudart.so"), "cudart");
 
     private CudaRuntime() {}
+
+    private static MethodHandle downcall(String symbol, FunctionDescriptor descriptor) {
+        return CudaLibraries.downcall(LIB, symbol, descriptor);
+    }
 
     /** The library as found; {@link NativeLibrary#failure()} says why it is missing. */
     public static NativeLibrary library() {
@@ -50,76 +55,76 @@ public final class CudaRuntime {
 
     private static final class GetErrorName {
         // const char* cudaGetErrorName(cudaError_t error)
-        static final MethodHandle H = LIB.downcall("cudaGetErrorName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        static final MethodHandle H = downcall("cudaGetErrorName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     }
 
     private static final class GetDeviceCount {
         // cudaError_t cudaGetDeviceCount(int* count)
-        static final MethodHandle H = LIB.downcall("cudaGetDeviceCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle H = downcall("cudaGetDeviceCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class SetDevice {
         // cudaError_t cudaSetDevice(int device)
-        static final MethodHandle H = LIB.downcall("cudaSetDevice", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        static final MethodHandle H = downcall("cudaSetDevice", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     }
 
     private static final class DeviceGetAttribute {
         // cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device)
-        static final MethodHandle H = LIB.downcall("cudaDeviceGetAttribute",
+        static final MethodHandle H = downcall("cudaDeviceGetAttribute",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     }
 
     private static final class Malloc {
         // cudaError_t cudaMalloc(void** devPtr, size_t size)
-        static final MethodHandle H = LIB.downcall("cudaMalloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MethodHandle H = downcall("cudaMalloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
     }
 
     private static final class Free {
         // cudaError_t cudaFree(void* devPtr)
-        static final MethodHandle H = LIB.downcall("cudaFree", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle H = downcall("cudaFree", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class Memset {
         // cudaError_t cudaMemset(void* devPtr, int value, size_t count)
         static final MethodHandle H =
-                LIB.downcall("cudaMemset", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+                downcall("cudaMemset", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
     }
 
     private static final class MemcpyAsync {
         // cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind kind,
         //                             cudaStream_t stream)
-        static final MethodHandle H = LIB.downcall("cudaMemcpyAsync",
+        static final MethodHandle H = downcall("cudaMemcpyAsync",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
     }
 
     private static final class Memcpy2DAsync {
         // cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
         //                               size_t height, cudaMemcpyKind kind, cudaStream_t stream)
-        static final MethodHandle H = LIB.downcall("cudaMemcpy2DAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+        static final MethodHandle H = downcall("cudaMemcpy2DAsync", FunctionDescriptor.of(JAVA_INT, ADDRESS,
                 JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
     }
 
     private static final class StreamCreateWithFlags {
         // cudaError_t cudaStreamCreateWithFlags(cudaStream_t* pStream, unsigned int flags)
-        static final MethodHandle H = LIB.downcall("cudaStreamCreateWithFlags",
+        static final MethodHandle H = downcall("cudaStreamCreateWithFlags",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     }
 
     private static final class StreamDestroy {
         // cudaError_t cudaStreamDestroy(cudaStream_t stream)
-        static final MethodHandle H = LIB.downcall("cudaStreamDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle H = downcall("cudaStreamDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class StreamSynchronize {
         // cudaError_t cudaStreamSynchronize(cudaStream_t stream)
         static final MethodHandle H =
-                LIB.downcall("cudaStreamSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+                downcall("cudaStreamSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class MemGetInfo {
         // cudaError_t cudaMemGetInfo(size_t* free, size_t* total)
         static final MethodHandle H =
-                LIB.downcall("cudaMemGetInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+                downcall("cudaMemGetInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     /** The runtime's name for a status, e.g. {@code "cudaErrorNoDevice"}. */
@@ -209,11 +214,11 @@ public final class CudaRuntime {
                 stream)), "cudaMemcpy2DAsync");
     }
 
-    /** {@code cudaStreamCreateWithFlags(cudaStreamNonBlocking)}, destroyed when {@code owner} closes. */
+    /** {@code cudaStreamCreateWithFlags(cudaStreamDefault)}, destroyed when {@code owner} closes. */
     public static MemorySegment streamCreate(Arena owner) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ADDRESS);
-            check(invoke(() -> (int) StreamCreateWithFlags.H.invokeExact(out, STREAM_NON_BLOCKING)),
+            check(invoke(() -> (int) StreamCreateWithFlags.H.invokeExact(out, STREAM_DEFAULT)),
                     "cudaStreamCreateWithFlags");
             return out.get(ADDRESS, 0).reinterpret(0, owner, CudaRuntime::streamDestroyQuietly);
         }

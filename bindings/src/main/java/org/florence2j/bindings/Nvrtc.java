@@ -29,6 +29,10 @@ public final class Nvrtc {
 
     private Nvrtc() {}
 
+    private static MethodHandle downcall(String symbol, FunctionDescriptor descriptor) {
+        return CudaLibraries.downcall(LIB, symbol, descriptor);
+    }
+
     /** The library as found; {@link NativeLibrary#failure()} says why it is missing. */
     public static NativeLibrary library() {
         return LIB;
@@ -36,53 +40,53 @@ public final class Nvrtc {
 
     private static final class GetErrorString {
         // const char* nvrtcGetErrorString(nvrtcResult result)
-        static final MethodHandle H = LIB.downcall("nvrtcGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        static final MethodHandle H = downcall("nvrtcGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     }
 
     private static final class Version {
         // nvrtcResult nvrtcVersion(int* major, int* minor)
-        static final MethodHandle H = LIB.downcall("nvrtcVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle H = downcall("nvrtcVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     private static final class CreateProgram {
         // nvrtcResult nvrtcCreateProgram(nvrtcProgram* prog, const char* src, const char* name, int numHeaders,
         //     const char* const* headers, const char* const* includeNames)
-        static final MethodHandle H = LIB.downcall("nvrtcCreateProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+        static final MethodHandle H = downcall("nvrtcCreateProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS,
                 ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
     }
 
     private static final class DestroyProgram {
         // nvrtcResult nvrtcDestroyProgram(nvrtcProgram* prog)
-        static final MethodHandle H = LIB.downcall("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        static final MethodHandle H = downcall("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static final class CompileProgram {
         // nvrtcResult nvrtcCompileProgram(nvrtcProgram prog, int numOptions, const char* const* options)
-        static final MethodHandle H = LIB.downcall("nvrtcCompileProgram",
+        static final MethodHandle H = downcall("nvrtcCompileProgram",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
     }
 
     private static final class GetProgramLogSize {
         // nvrtcResult nvrtcGetProgramLogSize(nvrtcProgram prog, size_t* logSizeRet)
-        static final MethodHandle H = LIB.downcall("nvrtcGetProgramLogSize",
+        static final MethodHandle H = downcall("nvrtcGetProgramLogSize",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     private static final class GetProgramLog {
         // nvrtcResult nvrtcGetProgramLog(nvrtcProgram prog, char* log)
-        static final MethodHandle H = LIB.downcall("nvrtcGetProgramLog",
+        static final MethodHandle H = downcall("nvrtcGetProgramLog",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     private static final class GetCubinSize {
         // nvrtcResult nvrtcGetCUBINSize(nvrtcProgram prog, size_t* cubinSizeRet)
-        static final MethodHandle H = LIB.downcall("nvrtcGetCUBINSize",
+        static final MethodHandle H = downcall("nvrtcGetCUBINSize",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     private static final class GetCubin {
         // nvrtcResult nvrtcGetCUBIN(nvrtcProgram prog, char* cubin)
-        static final MethodHandle H = LIB.downcall("nvrtcGetCUBIN", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle H = downcall("nvrtcGetCUBIN", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     /** NVRTC's name for a status, e.g. {@code "NVRTC_ERROR_COMPILATION"}. */
