@@ -19,15 +19,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader ||
 echo "== nvcc PTX check"
 native/check-ptx.sh sm_80 sm_90
 
-# The kernels jar carries native/cuda under florence2j/cuda/; until the pom does, put it on the test classpath.
-kernel_classpath="$(mktemp -d)"
-trap 'rm -rf "$kernel_classpath"' EXIT
-mkdir -p "$kernel_classpath/florence2j"
-cp -r native/cuda "$kernel_classpath/florence2j/cuda"
-
 echo "== CUDA backend tests"
-timeout 420 mvn -B -ntp -q -pl kernels -am test -Dtest='Cuda*' -Dsurefire.failIfNoSpecifiedTests=false \
-    -Dmaven.test.additionalClasspath="$kernel_classpath"
+timeout 420 mvn -B -ntp -q -pl kernels -am test -Dtest='Cuda*' -Dsurefire.failIfNoSpecifiedTests=false
 reports=kernels/target/surefire-reports
 skipped=$(grep -ho 'skipped="[0-9]*"' "$reports"/TEST-*Cuda*.xml | grep -o '[0-9]*' | paste -sd+ | bc)
 grep -h -o 'tests="[0-9]*" errors="[0-9]*" skipped="[0-9]*" failures="[0-9]*"' "$reports"/TEST-*Cuda*.xml
