@@ -53,4 +53,16 @@ class CpuDataOpsTest {
                     (backend, o) -> backend.gatherRows(o, cache, new int[] {2, 2, 0}, 5));
         }
     }
+
+    @Test
+    void singleThreadBackendMatchesReference() {
+        try (var t = new CpuVsReference(34); var oneThread = new CpuBackend(1)) {
+            Tensor x = t.random(2, 3, 40, 24);
+            Tensor expected = t.zeros(3, 40, 24);
+            Tensor actual = t.zeros(3, 40, 24);
+            t.reference.gelu(expected, x);
+            oneThread.gelu(actual, x);
+            Tolerance.KERNEL_F32.assertClose("gelu on one thread", expected, actual);
+        }
+    }
 }
