@@ -26,7 +26,6 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@link Backend#linear} at Florence-2-base shapes ({@code m x k} activations times a {@code [n, k]} weight):
  * {@code [2304x512]x[512x1536]} (a 48×48 stage-3 map's qkv projection), {@code [577x768]x[768x3072]} (the BART
  * encoder FFN over 577 tokens) and {@code [3x768]x[768x51289]} (the LM head for 3 beams). Time per call;
- * encoder FFN over 577 tokens) and {@code [3x768]x[768x51289]} (the LM head for 3 beams). Time per call;
  * GFLOP/s = {@code 2·m·k·n / time}, printed at tear-down.
  */
 @State(Scope.Benchmark)
