@@ -32,8 +32,9 @@ public final class DnnlLibrary {
     private static final String RESOURCE_FOLDER = "org/bytedeco/dnnl/linux-x86_64/";
     private static final String DNNL_FILE = "libdnnl.so.3";
     private static final String GOMP_FILE = "libgomp.so.1";
-    private static final String HINT = "Put org.bytedeco:dnnl:" + BUNDLED_VERSION + ":linux-x86_64 on the class path, or"
-            + " set -D" + PATH_PROPERTY + "=<libdnnl.so.3 or its folder> (or $" + PATH_ENV + ").";
+    private static final String HINT = "Put org.bytedeco:dnnl:" + BUNDLED_VERSION
+            + ":linux-x86_64 on the class path, or set -D" + PATH_PROPERTY
+            + "=<libdnnl.so.3 or its folder> (or $" + PATH_ENV + ").";
 
     private DnnlLibrary() {}
 

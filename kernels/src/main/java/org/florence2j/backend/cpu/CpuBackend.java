@@ -250,12 +250,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
         ensureOpen();
-        require(qkv.shape().rank() == 3 && out.shape().rank() == 3 && out.shape().dim(0) == qkv.shape().dim(0)
-                && out.shape().dim(1) == qkv.shape().dim(1) && qkv.shape().last() == 3 * out.shape().last()
-                && heads > 0 && out.shape().last() % heads == 0, "selfAttention",
-                "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], heads dividing channels"
-                        + " (heads " + heads + ")", out, qkv);
-        requireF32("selfAttention", out, qkv);
+        requirePackedQkv("selfAttention", out, qkv, heads, "heads");
         int batch = qkv.shape().dim(0);
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
@@ -364,12 +359,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
         ensureOpen();
-        require(qkv.shape().rank() == 3 && out.shape().rank() == 3 && out.shape().dim(0) == qkv.shape().dim(0)
-                && out.shape().dim(1) == qkv.shape().dim(1) && qkv.shape().last() == 3 * out.shape().last()
-                && groups > 0 && out.shape().last() % groups == 0, "channelAttention",
-                "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], groups (" + groups
-                        + ") dividing channels", out, qkv);
-        requireF32("channelAttention", out, qkv);
+        requirePackedQkv("channelAttention", out, qkv, groups, "groups");
         long batch = qkv.shape().dim(0);
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
@@ -756,6 +746,17 @@ public final class CpuBackend implements Backend {
             default -> throw new IllegalArgumentException(op + ": weight " + tensor.dtype() + tensor.shape()
                     + " must be F32, F16 or BF16");
         };
+    }
+
+    /** Checks {@code out [batch, tokens, channels]} against a packed {@code qkv [batch, tokens, 3·channels]}. */
+    private static void requirePackedQkv(String op, Tensor out, Tensor qkv, int splits, String splitName) {
+        Shape o = out.shape();
+        Shape p = qkv.shape();
+        require(p.rank() == 3 && o.rank() == 3 && o.dim(0) == p.dim(0) && o.dim(1) == p.dim(1)
+                && p.last() == 3 * o.last() && splits > 0 && o.last() % splits == 0, op,
+                "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], " + splitName + " ("
+                        + splits + ") dividing channels", out, qkv);
+        requireF32(op, out, qkv);
     }
 
     private static void requireHost(String op, Tensor tensor) {

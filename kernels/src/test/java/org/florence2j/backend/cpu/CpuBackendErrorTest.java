@@ -1,0 +1,93 @@
+package org.florence2j.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.List;
+import org.florence2j.backend.Backend;
+import org.florence2j.backend.Backends;
+import org.florence2j.bindings.NativeLibrary;
+import org.florence2j.bindings.NativeLibraryException;
+import org.florence2j.error.Florence2Exception;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/** Typed errors: wrong shapes, use after close, a missing library, an unbuilt device. */
+class CpuBackendErrorTest {
+    @Test
+    void wrongShapeNamesTheOpAndEveryShape() {
+        try (var t = new CpuVsReference(41)) {
+            Tensor x = t.random(1, 1, 4, 8);
+            Tensor weight = t.random(1, 6, 7);
+            Tensor out = t.zeros(1, 4, 6);
+            var error = assertThrows(IllegalArgumentException.class, () -> t.cpu.linear(out, x, weight, null));
+            assertTrue(error.getMessage().startsWith("linear: "), error.getMessage());
+            for (String shape : List.of("[1, 4, 6]", "[1, 4, 8]", "[6, 7]")) {
+                assertTrue(error.getMessage().contains(shape), error.getMessage());
+            }
+            Tensor qkv = t.random(1, 1, 4, 10);
+            var attention = assertThrows(IllegalArgumentException.class,
+                    () -> t.cpu.selfAttention(t.zeros(1, 4, 3), qkv, 2, 1f));
+            String message = attention.getMessage();
+            assertTrue(message.contains("selfAttention") && message.contains("[1, 4, 10]"), message);
+        }
+    }
+
+    @Test
+    void embeddingRejectsIdsOutsideTheVocabulary() {
+        try (var t = new CpuVsReference(42)) {
+            Tensor ids = Tensor.ofInts(Shape.of(1, 2), t.arena, 3, 10);
+            var error = assertThrows(IllegalArgumentException.class,
+                    () -> t.cpu.embedding(t.zeros(1, 2, 4), t.random(1, 10, 4), ids));
+            assertTrue(error.getMessage().contains("id 10"), error.getMessage());
+        }
+    }
+
+    @Test
+    void opsAfterCloseThrowIllegalState() {
+        Backend backend = Backends.open(Device.cpu());
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor x = backend.allocate(DType.F32, Shape.of(1, 2, 3), arena);
+            backend.close();
+            backend.close();
+            assertThrows(IllegalStateException.class, () -> backend.gelu(x, x));
+            assertThrows(IllegalStateException.class, () -> backend.allocate(DType.F32, Shape.of(1), arena));
+        }
+    }
+
+    @Test
+    void tensorsOfAClosedArenaThrowIllegalState() {
+        try (CpuBackend backend = new CpuBackend(1)) {
+            Arena arena = Arena.ofConfined();
+            Tensor x = backend.allocate(DType.F32, Shape.of(2, 3), arena);
+            arena.close();
+            assertThrows(IllegalStateException.class, () -> backend.softmax(x, x));
+        }
+    }
+
+    @Test
+    void missingLibraryNamesEveryPlaceSearched() {
+        NativeLibrary missing = NativeLibrary.find("oneDNN", List.of("libdnnl-missing.so.3"),
+                "florence2j.test.missing.path", "FLORENCE2J_TEST_MISSING_PATH", List.of(Path.of("/nonexistent")),
+                "set -Dflorence2j.dnnl.path=...");
+        assertFalse(missing.isAvailable());
+        var error = assertThrows(NativeLibraryException.class, () -> missing.address("dnnl_engine_create"));
+        assertEquals("oneDNN", error.library());
+        assertTrue(error.getMessage().contains("/nonexistent/libdnnl-missing.so.3"), error.getMessage());
+        assertTrue(error.getMessage().contains("libdnnl-missing.so.3 (system loader)"), error.getMessage());
+        assertTrue(error.getMessage().contains("florence2j.dnnl.path"), error.getMessage());
+    }
+
+    @Test
+    void cudaIsATypedErrorUntilItsBackendExists() {
+        var error = assertThrows(Florence2Exception.class, () -> Backends.open(Device.cuda(0)));
+        assertTrue(error.getMessage().contains("CUDA backend not built yet"), error.getMessage());
+    }
+}
