@@ -1,7 +1,7 @@
 package org.florence2j.backend;
 
 import org.florence2j.backend.cpu.CpuBackend;
-import org.florence2j.error.Florence2Exception;
+import org.florence2j.backend.cuda.CudaBackend;
 import org.florence2j.tensor.Device;
 
 /**
@@ -15,7 +15,7 @@ public final class Backends {
      * Opens a backend on {@code device} with default settings (on the CPU: the OpenMP default thread count).
      *
      * @throws org.florence2j.bindings.NativeLibraryException if the device's native library cannot be loaded
-     * @throws Florence2Exception if no backend for the device is built
+     * @throws org.florence2j.bindings.CudaException if CUDA reports an error opening the device
      */
     public static Backend open(Device device) {
         return open(device, 0);
@@ -30,8 +30,7 @@ public final class Backends {
     public static Backend open(Device device, int cpuThreads) {
         return switch (device.kind()) {
             case CPU -> new CpuBackend(cpuThreads);
-            case CUDA -> throw new Florence2Exception("CUDA backend not built yet; cannot open " + device
-                    + ". Use Device.cpu().");
+            case CUDA -> CudaBackend.open(device.ordinal());
         };
     }
 }

@@ -12,7 +12,6 @@ import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
 import org.florence2j.bindings.NativeLibrary;
 import org.florence2j.bindings.NativeLibraryException;
-import org.florence2j.error.Florence2Exception;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
@@ -86,8 +85,12 @@ class CpuBackendErrorTest {
     }
 
     @Test
-    void cudaIsATypedErrorUntilItsBackendExists() {
-        var error = assertThrows(Florence2Exception.class, () -> Backends.open(Device.cuda(0)));
-        assertTrue(error.getMessage().contains("CUDA backend not built yet"), error.getMessage());
+    void cudaOpensOrFailsWithATypedErrorNamingWhatWasSearched() {
+        try (Backend cuda = Backends.open(Device.cuda(0))) {
+            assertEquals(Device.cuda(0), cuda.device(), "a machine with a GPU opens the CUDA backend");
+        } catch (NativeLibraryException e) {
+            assertTrue(e.getMessage().contains("searched"), e.getMessage());
+            assertFalse(e.searched().isEmpty(), "the error lists the places searched");
+        }
     }
 }
