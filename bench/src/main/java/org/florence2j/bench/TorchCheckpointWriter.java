@@ -58,6 +58,7 @@ public final class TorchCheckpointWriter {
     private static final List<String> SHARED_ALIASES = List.of("language_model.model.encoder.embed_tokens.weight",
             "language_model.model.decoder.embed_tokens.weight");
     private static final String SHARED = "language_model.model.shared.weight";
+    private static final String LM_HEAD = "language_model.lm_head.weight";
 
     private TorchCheckpointWriter() {}
 
@@ -70,9 +71,11 @@ public final class TorchCheckpointWriter {
     }
 
     /**
-     * Writes {@code source/model.safetensors} as {@code out/pytorch_model.bin}, with the encoder and decoder
-     * {@code embed_tokens} as aliases of {@code shared}'s storage (as the official checkpoints hold them), and
-     * copies every other file of {@code source} except safetensors weights.
+     * Writes {@code source/model.safetensors} as {@code out/pytorch_model.bin} the way {@code torch.save} writes the
+     * state dict of a remote-code model with tied embeddings, i.e. as the official checkpoints hold it: the encoder
+     * and decoder {@code embed_tokens} and {@code lm_head.weight} are aliases of {@code shared}'s storage (a separate
+     * {@code lm_head.weight} in the source is replaced by that alias). Copies every other file of {@code source}
+     * except safetensors weights.
      */
     public static void convertFolder(Path source, Path out) throws IOException {
         Files.createDirectories(out);
@@ -87,8 +90,9 @@ public final class TorchCheckpointWriter {
         }
         try (SafetensorsFile weights = SafetensorsFile.open(source.resolve("model.safetensors"))) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
+            boolean tied = weights.names().contains(SHARED);
             for (String name : weights.names()) {
-                tensors.put(name, weights.tensor(name));
+                tensors.put(name, weights.tensor(tied && name.equals(LM_HEAD) ? SHARED : name));
                 if (name.equals(SHARED)) {
                     SHARED_ALIASES.forEach(alias -> tensors.put(alias, weights.tensor(SHARED)));
                 }

@@ -31,8 +31,10 @@ import org.florence2j.tensor.Tensor;
  *
  * <p>The tensors written are those a remote-code {@code save_pretrained} stores: the encoder and decoder
  * {@code embed_tokens}, which the remote code ties to {@code shared} ({@code _tied_weights_keys} of
- * {@code Florence2LanguageForConditionalGeneration}) and {@code torch.save} writes as aliases of it, are dropped;
- * {@code lm_head.weight} is kept when the source has it. Nothing is invented: a native-layout source has no
+ * {@code Florence2LanguageForConditionalGeneration}) and {@code torch.save} writes as aliases of it, are dropped, and
+ * so is {@code lm_head.weight} when it is an alias of {@code shared}'s storage (save_pretrained drops tied keys too;
+ * writing it would add a second copy of the largest tensor); an {@code lm_head.weight} with storage of its own is
+ * kept. Nothing is invented: a native-layout source has no
  * {@code final_logits_bias} (the native class has none, i.e. zero) and no {@code lm_head.weight} (tied to
  * {@code shared}), so the converted folder has neither, and its {@code shared} keeps the padded vocabulary rows.
  */
@@ -46,6 +48,7 @@ public final class ModelConverter {
     static final Set<String> TIED_TO_SHARED = Set.of("language_model.model.encoder.embed_tokens.weight",
             "language_model.model.decoder.embed_tokens.weight");
     static final String SHARED = "language_model.model.shared.weight";
+    static final String LM_HEAD = "language_model.lm_head.weight";
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ValueLayout.OfFloat F32_LE =
@@ -74,7 +77,7 @@ public final class ModelConverter {
      * @param target      the folder written
      * @param dtype       the dtype of every floating-point tensor written
      * @param tensorCount tensors in {@code model.safetensors}
-     * @param dropped     source tensor names not written (aliases of {@code shared})
+     * @param dropped     source tensor names not written (aliases of {@code shared}'s storage)
      * @param copiedFiles side files copied from the source, besides the weights and {@code config.json}
      */
     public record Conversion(Path target, DType dtype, int tensorCount, List<String> dropped,
@@ -104,15 +107,16 @@ public final class ModelConverter {
         try (LoadedCheckpoint source = Checkpoints.open(sourceDir)) {
             prepareTarget(sourceDir, targetDir, overwrite);
             Checkpoint weights = source.checkpoint();
-            boolean hasShared = weights.names().contains(SHARED);
+            Tensor shared = weights.find(SHARED).orElse(null);
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();
             List<String> dropped = new ArrayList<>();
             for (String name : weights.names()) {
-                if (hasShared && TIED_TO_SHARED.contains(name)) {
+                Tensor tensor = weights.tensor(name);
+                if (shared != null && (TIED_TO_SHARED.contains(name)
+                        || name.equals(LM_HEAD) && sameMemory(tensor, shared))) {
                     dropped.add(name);
                     continue;
                 }
-                Tensor tensor = weights.tensor(name);
                 DType written = tensor.dtype().isFloatingPoint() ? dtype : tensor.dtype();
                 entries.add(new SafetensorsWriter.Entry(name, written, tensor.shape(),
                         target -> convertInto(tensor, written, target)));
@@ -123,6 +127,10 @@ public final class ModelConverter {
             List<String> copied = copySideFiles(sourceDir, targetDir);
             return new Conversion(targetDir, dtype, entries.size(), List.copyOf(dropped), copied);
         }
+    }
+
+    private static boolean sameMemory(Tensor a, Tensor b) {
+        return a.memory().address() == b.memory().address() && a.byteSize() == b.byteSize();
     }
 
     private static void prepareTarget(Path sourceDir, Path targetDir, boolean overwrite) {

@@ -2,6 +2,7 @@ package org.florence2j.checkpoint;
 
 import static org.florence2j.checkpoint.TestFiles.assertCheckpointError;
 import static org.florence2j.checkpoint.TestFiles.golden;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -74,6 +76,31 @@ class ModelConverterTest {
         assertSameTensors(TINY.resolve("model.safetensors"), out.resolve("model.safetensors"));
         assertEquals(ConfigReader.read(source.resolve("config.json")),
                 ConfigReader.read(out.resolve("config.json")));
+    }
+
+    /** An {@code lm_head.weight} sharing {@code shared}'s storage (a tied model's torch.save) is not written. */
+    @Test
+    void lmHeadAliasOfSharedIsDropped() throws IOException {
+        Path source = Files.createDirectory(dir.resolve("tied"));
+        Files.copy(TINY.resolve("config.json"), source.resolve("config.json"));
+        Map<String, String> storageKeyOf = new LinkedHashMap<>();
+        storageKeyOf.put(ModelConverter.SHARED, "0");
+        storageKeyOf.put(LM_HEAD, "0");
+        storageKeyOf.put("language_model.model.encoder.embed_tokens.weight", "0");
+        storageKeyOf.put(BIAS, "1");
+        Map<String, long[]> sizeOf = Map.of(ModelConverter.SHARED, new long[] {3, 2}, LM_HEAD, new long[] {3, 2},
+                "language_model.model.encoder.embed_tokens.weight", new long[] {3, 2}, BIAS, new long[] {1, 3});
+        byte[] pickle = TestFiles.stateDict(storageKeyOf, sizeOf);
+        TestFiles.write(source.resolve(Checkpoints.PYTORCH_FILE), TestFiles.torchZip(pickle,
+                Map.of("0", TestFiles.floats(1, 2, 3, 4, 5, 6), "1", TestFiles.floats(7, 8, 9))));
+        Path out = dir.resolve("untied");
+        Conversion conversion = ModelConverter.convert(source, out, DType.F32);
+        assertEquals(List.of(LM_HEAD, "language_model.model.encoder.embed_tokens.weight"), conversion.dropped());
+        try (var converted = SafetensorsFile.open(out.resolve("model.safetensors"))) {
+            assertEquals(Set.of(ModelConverter.SHARED, BIAS), converted.names());
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, converted.tensor(ModelConverter.SHARED).toFloatArray());
+            assertArrayEquals(new float[] {7, 8, 9}, converted.tensor(BIAS).toFloatArray());
+        }
     }
 
     /**
