@@ -4,7 +4,6 @@ import org.florence2j.InvalidInputException;
 import org.florence2j.bindings.NativeCallException;
 import org.florence2j.bindings.NativeLibraryException;
 import org.florence2j.checkpoint.CheckpointException;
-import org.florence2j.error.Florence2Exception;
 
 /** The exit codes of the {@code florence2} command, and which error gives which. */
 public final class ExitCodes {
@@ -30,9 +29,6 @@ public final class ExitCodes {
             case CheckpointException e -> BAD_MODEL;
             case NativeLibraryException e -> NATIVE;
             case NativeCallException e -> NATIVE;
-            // Backends.open throws the plain base type when a device has no backend (CUDA in a CPU-only build):
-            // the device is unusable, as with a missing native library.
-            case Florence2Exception e when e.getClass() == Florence2Exception.class -> NATIVE;
             default -> UNEXPECTED;
         };
     }
