@@ -171,12 +171,26 @@ public final class SafetensorsFile implements Checkpoint {
             throw new CheckpointException(file, name, begin, "data_offsets [" + begin + "," + end
                     + ") exceed data section (" + dataBytes + " bytes)");
         }
-        long expected = shape.elementCount() * dtype.byteSize();
+        long expected = byteSize(dims, dtype);
         if (end - begin != expected) {
             throw new CheckpointException(file, name, begin, "data_offsets [" + begin + "," + end + ") hold "
-                    + (end - begin) + " bytes but " + dtype + shape + " needs " + expected);
+                    + (end - begin) + " bytes but " + dtype + shape + " needs "
+                    + (expected < 0 ? "over 2^63" : expected));
         }
         return new Entry(name, dtype, shape, begin, end);
+    }
+
+    /** Bytes of a {@code dims} tensor of {@code dtype}, or -1 when that overflows (a hostile header's shape). */
+    private static long byteSize(int[] dims, DType dtype) {
+        try {
+            long bytes = dtype.byteSize();
+            for (int dim : dims) {
+                bytes = Math.multiplyExact(bytes, dim);
+            }
+            return bytes;
+        } catch (ArithmeticException e) {
+            return -1;
+        }
     }
 
     /** The file this was read from. */

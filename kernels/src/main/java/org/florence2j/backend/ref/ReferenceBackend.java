@@ -204,8 +204,15 @@ public final class ReferenceBackend implements Backend {
         require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "softmax", "out", out, "x", x);
         float[] values = x.toFloatArray();
         int width = x.shape().last();
+        double[] row = new double[width];
         for (int base = 0; base < values.length; base += width) {
-            softmaxInPlace(values, base, width);
+            for (int i = 0; i < width; i++) {
+                row[i] = values[base + i];
+            }
+            softmaxInPlace(row, 0, width);
+            for (int i = 0; i < width; i++) {
+                values[base + i] = (float) row[i];
+            }
         }
         store(out, values);
     }
@@ -705,22 +712,7 @@ public final class ReferenceBackend implements Backend {
         }
     }
 
-    private static void softmaxInPlace(float[] values, int base, int width) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < width; i++) {
-            max = Math.max(max, values[base + i]);
-        }
-        double[] exps = new double[width];
-        double sum = 0;
-        for (int i = 0; i < width; i++) {
-            exps[i] = Math.exp(values[base + i] - max);
-            sum += exps[i];
-        }
-        for (int i = 0; i < width; i++) {
-            values[base + i] = (float) (exps[i] / sum);
-        }
-    }
-
+    /** Max-subtracted softmax of {@code values[base, base + width)}. */
     private static void softmaxInPlace(double[] values, int base, int width) {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < width; i++) {

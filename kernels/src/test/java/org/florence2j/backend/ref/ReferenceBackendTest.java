@@ -193,6 +193,9 @@ class ReferenceBackendTest {
         backend.download(bf16, back);
         assertArrayEquals(new float[] {1, 1 + 0x1p-6f, -2.5f}, back.toFloatArray(), 0);
         assertThrows(IllegalArgumentException.class, () -> backend.copy(zeros(1, 3), values));
+        assertThrows(IllegalArgumentException.class, () -> backend.upload(values, DType.I32, arena));
+        assertThrows(IllegalArgumentException.class,
+                () -> backend.upload(Tensor.ofInts(Shape.of(1), arena, 7), DType.F32, arena));
     }
 
     @Test

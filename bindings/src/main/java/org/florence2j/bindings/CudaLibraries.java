@@ -1,0 +1,210 @@
+package org.florence2j.bindings;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Where CUDA's shared libraries are looked for, shared by {@link CudaRuntime}, {@link CudaDriver}, {@link Cublas}
+ * and {@link Nvrtc}. After the explicit property or environment variable that {@link NativeLibrary#find} checks
+ * first, the folders are, in order: {@code $CUDA_HOME} and {@code $CUDA_PATH}, the conventional
+ * {@code /usr/local/cuda*} installs (newest version first), each folder of {@code $LD_LIBRARY_PATH}, and the
+ * {@code nvidia/<package>/lib} folders where pip-installed CUDA wheels ({@code nvidia-cublas-cu12},
+ * {@code nvidia-cuda-nvrtc}, …) put their libraries, in every Python {@code site-packages} we can see.
+ */
+public final class CudaLibraries {
+    private static final List<String> INSTALL_SUBFOLDERS = List.of("lib64", "lib", "targets/x86_64-linux/lib");
+
+    private CudaLibraries() {}
+
+    /**
+     * Searches for one CUDA library.
+     *
+     * @param displayName the human name, e.g. {@code "cuBLAS"}
+     * @param fileNames   file names to try, newest major version first
+     * @param key         the short name in {@code -Dflorence2j.<key>.path} and {@code FLORENCE2J_<KEY>_PATH}
+     */
+    public static NativeLibrary find(String displayName, List<String> fileNames, String key) {
+        String property = "florence2j." + key + ".path";
+        String env = "FLORENCE2J_" + key.toUpperCase(Locale.ROOT).replace('.', '_') + "_PATH";
+        String hint = "Set -D" + property + "=<file or folder> (or $" + env + "), set CUDA_HOME, or install the"
+                + " CUDA 12 or 13 toolkit or the matching nvidia-* pip wheels.";
+        return NativeLibrary.find(displayName, fileNames, property, env, folders(), hint);
+    }
+
+    /** Every folder searched after the explicit path, in order, without duplicates; missing folders are kept out. */
+    public static List<Path> folders() {
+        Set<Path> folders = new LinkedHashSet<>();
+        for (String variable : List.of("CUDA_HOME", "CUDA_PATH")) {
+            String root = System.getenv(variable);
+            if (root != null && !root.isBlank()) {
+                INSTALL_SUBFOLDERS.forEach(sub -> folders.add(Path.of(root, sub)));
+            }
+        }
+        List<Path> installs = new ArrayList<>();
+        installs.add(Path.of("/usr/local/cuda"));
+        installs.addAll(children(Path.of("/usr/local"), "cuda-").stream()
+                .sorted(Comparator.comparing(Path::toString).reversed()).toList());
+        for (Path install : installs) {
+            INSTALL_SUBFOLDERS.forEach(sub -> folders.add(install.resolve(sub)));
+        }
+        addPathList(folders, System.getenv("LD_LIBRARY_PATH"));
+        for (Path sitePackages : sitePackages()) {
+            for (Path nvidiaPackage : children(sitePackages.resolve("nvidia"), "")) {
+                folders.add(nvidiaPackage.resolve("lib"));
+            }
+        }
+        folders.add(Path.of("/usr/lib/x86_64-linux-gnu"));
+        folders.add(Path.of("/usr/lib64"));
+        folders.add(Path.of("/usr/lib/wsl/lib"));
+        return folders.stream().filter(Files::isDirectory).toList();
+    }
+
+    /** Python package folders: the active virtualenv or conda env, PYTHONPATH, the user's and the system's. */
+    private static List<Path> sitePackages() {
+        Set<Path> roots = new LinkedHashSet<>();
+        for (String variable : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
+            String prefix = System.getenv(variable);
+            if (prefix != null && !prefix.isBlank()) {
+                roots.add(Path.of(prefix, "lib"));
+            }
+        }
+        roots.add(Path.of(System.getProperty("user.home"), ".local", "lib"));
+        roots.add(Path.of("/usr/local/lib"));
+        roots.add(Path.of("/usr/lib"));
+        Set<Path> result = new LinkedHashSet<>();
+        addPathList(result, System.getenv("PYTHONPATH"));
+        for (Path root : roots) {
+            for (Path python : children(root, "python3")) {
+                result.add(python.resolve("site-packages"));
+                result.add(python.resolve("dist-packages"));
+            }
+        }
+        return result.stream().filter(Files::isDirectory).toList();
+    }
+
+    private static void addPathList(Set<Path> folders, String pathList) {
+        if (pathList == null) {
+            return;
+        }
+        for (String folder : pathList.split(java.io.File.pathSeparator)) {
+            if (!folder.isBlank()) {
+                folders.add(Path.of(folder));
+            }
+        }
+    }
+
+    /** Sub-folders of {@code parent} whose names start with {@code prefix}; none when it is unreadable. */
+    private static List<Path> children(Path parent, String prefix) {
+        if (!Files.isDirectory(parent)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(parent)) {
+            return entries.filter(Files::isDirectory)
+                    .filter(path -> path.getFileName().toString().startsWith(prefix))
+                    .sorted()
+                    .toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Loads the newest {@code filePrefix*} file beside an already loaded library into the process, so that the
+     * library finds it by soname when it {@code dlopen}s it later even though the folder is not on the loader's
+     * path (libnvrtc loads libnvrtc-builtins on its first compile). Failures are ignored: the library's own use
+     * then reports what is missing.
+     */
+    static void preloadSibling(NativeLibrary library, String filePrefix) {
+        library.loadedFrom().map(Path::getParent).filter(Files::isDirectory).ifPresent(folder -> {
+            try (Stream<Path> entries = Files.list(folder)) {
+                entries.filter(path -> path.getFileName().toString().startsWith(filePrefix))
+                        .filter(Files::isRegularFile)
+                        .max(Comparator.comparing(Path::toString))
+                        .ifPresent(CudaLibraries::preload);
+            } catch (IOException e) {
+                // the library's own use reports what is missing
+            }
+        });
+    }
+
+    /**
+     * {@code library.downcall(symbol, descriptor)}, or, where the library or symbol is missing, a handle of the
+     * same type that throws that {@link NativeLibraryException} each time it is called. Holder classes use it so
+     * that a missing library fails every call with the searched paths instead of failing class initialisation
+     * once ({@code ExceptionInInitializerError}) and then with a bare {@code NoClassDefFoundError}.
+     */
+    static MethodHandle downcall(NativeLibrary library, String symbol, FunctionDescriptor descriptor) {
+        try {
+            return library.downcall(symbol, descriptor);
+        } catch (NativeLibraryException e) {
+            MethodType type = descriptor.toMethodType();
+            MethodHandle thrower = MethodHandles.throwException(type.returnType(), NativeLibraryException.class);
+            return MethodHandles.dropArguments(thrower.bindTo(e), 0, type.parameterList());
+        }
+    }
+
+    /** A downcall returning a C {@code int} status; {@code invokeExact} declares {@code Throwable}. */
+    @FunctionalInterface
+    interface IntCall {
+        int invoke() throws Throwable;
+    }
+
+    /** A downcall returning a C pointer. */
+    @FunctionalInterface
+    interface AddressCall {
+        MemorySegment invoke() throws Throwable;
+    }
+
+    /**
+     * Runs one downcall. A native function cannot throw a checked exception, so anything checked here is a bug in
+     * the binding (a wrong descriptor); runtime exceptions and errors pass through unchanged.
+     */
+    static int invoke(IntCall call) {
+        try {
+            return call.invoke();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed unexpectedly", t);
+        }
+    }
+
+    /** As {@link #invoke(IntCall)}, for a function returning a pointer. */
+    static MemorySegment invokeAddress(AddressCall call) {
+        try {
+            return call.invoke();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed unexpectedly", t);
+        }
+    }
+
+    /** The NUL-terminated C string at {@code pointer}, or {@code fallback} when it is null. */
+    static String string(MemorySegment pointer, String fallback) {
+        return pointer.equals(MemorySegment.NULL) ? fallback : pointer.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    private static void preload(Path file) {
+        try {
+            SymbolLookup.libraryLookup(file, Arena.global());
+        } catch (IllegalArgumentException e) {
+            // the library's own use reports what is missing
+        }
+    }
+}

@@ -1,0 +1,336 @@
+package org.florence2j;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+import org.florence2j.backend.Backend;
+import org.florence2j.backend.Backends;
+import org.florence2j.checkpoint.Checkpoints;
+import org.florence2j.checkpoint.LoadedCheckpoint;
+import org.florence2j.config.Florence2Config;
+import org.florence2j.generate.GenerationOptions;
+import org.florence2j.generate.GenerationResult;
+import org.florence2j.image.ImageLoader;
+import org.florence2j.image.ImageProcessor;
+import org.florence2j.image.RgbImage;
+import org.florence2j.model.Florence2Model;
+import org.florence2j.model.Session;
+import org.florence2j.model.Taps;
+import org.florence2j.task.BoxesOrPolygonsResult;
+import org.florence2j.task.BoxesResult;
+import org.florence2j.task.OcrResult;
+import org.florence2j.task.ParseType;
+import org.florence2j.task.PolygonsResult;
+import org.florence2j.task.PostProcessor;
+import org.florence2j.task.ScoredTokens;
+import org.florence2j.task.TaskPrompts;
+import org.florence2j.task.TaskResult;
+import org.florence2j.task.TextResult;
+import org.florence2j.tokenizer.BartTokenizer;
+
+/**
+ * A loaded Florence-2 model: the public entry point of florence2j.
+ *
+ * <pre>{@code
+ * try (Florence2 model = Florence2.load(Path.of("Florence-2-base"))) {
+ *     Florence2Result result = model.run(Task.CAPTION, Path.of("cat.jpg"));
+ *     if (result instanceof Caption caption) {
+ *         System.out.println(caption.text());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>The folder may hold {@code model.safetensors}, a sharded safetensors index, or the official
+ * {@code pytorch_model.bin}, in the remote-code or the transformers-native layout; it also needs the tokenizer
+ * and preprocessor files that come with every Florence-2 checkpoint.
+ *
+ * <p>Thread safety: one model may be shared by any number of threads. Image decoding, tokenizing and
+ * post-processing run concurrently; the engine itself runs one request at a time, since each of its ops already
+ * uses every core. Use {@link #runBatch} to put several images through the engine together.
+ *
+ * <p>Batches: each image of a batch is encoded at its own prompt length, so no row attends to another row's
+ * padding, and a row's output equals running it alone (the reference pads a batch's prompts and attends to the
+ * padding, so its batched outputs can differ from its single ones).
+ */
+public final class Florence2 implements AutoCloseable {
+    private final Path folder;
+    private final Florence2Options options;
+    private final LoadedCheckpoint checkpoint;
+    private final Backend backend;
+    private final Florence2Model model;
+    private final BartTokenizer tokenizer;
+    private final ImageProcessor processor;
+    private final ImageLoader loader;
+    private final ReentrantLock engine = new ReentrantLock();
+    private Session session; // guarded by engine; grown when a request needs more room
+    private boolean closed; // guarded by engine
+
+    private Florence2(Path folder, Florence2Options options, LoadedCheckpoint checkpoint, Backend backend,
+            Florence2Model model, BartTokenizer tokenizer, ImageProcessor processor) {
+        this.folder = folder;
+        this.options = options;
+        this.checkpoint = checkpoint;
+        this.backend = backend;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.processor = processor;
+        this.loader = new ImageLoader(options.maxImagePixels());
+    }
+
+    /** Loads the model folder {@code folder} on the CPU in F32. */
+    public static Florence2 load(Path folder) {
+        return load(folder, Florence2Options.defaults());
+    }
+
+    /**
+     * Loads the model folder {@code folder}.
+     *
+     * @throws org.florence2j.checkpoint.CheckpointException when the folder or a file in it is missing, corrupt,
+     *                                                       or does not fit the config
+     * @throws org.florence2j.bindings.NativeLibraryException when the device's native library cannot be loaded
+     */
+    public static Florence2 load(Path folder, Florence2Options options) {
+        BartTokenizer tokenizer = BartTokenizer.load(folder);
+        ImageProcessor processor = ImageProcessor.load(folder);
+        LoadedCheckpoint checkpoint = Checkpoints.open(folder);
+        Backend backend = null;
+        try {
+            backend = Backends.open(options.device(), options.threads());
+            Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend);
+            return new Florence2(folder, options, checkpoint, backend, model, tokenizer, processor);
+        } catch (RuntimeException e) {
+            if (backend != null) {
+                backend.close();
+            }
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    /** The model's configuration. */
+    public Florence2Config config() {
+        return checkpoint.config();
+    }
+
+    /** The model's tokenizer. */
+    public BartTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The model's image processor. */
+    public ImageProcessor processor() {
+        return processor;
+    }
+
+    /** The folder the model was loaded from. */
+    public Path folder() {
+        return folder;
+    }
+
+    /** The options the model was loaded with. */
+    public Florence2Options options() {
+        return options;
+    }
+
+    /** Runs a task that takes no text on an image file. */
+    public Florence2Result run(Task task, Path image) {
+        return run(new Florence2Request(ImageSource.of(image), task, null), RunOptions.defaults());
+    }
+
+    /** Runs a task on an image file, with the task's text input ({@code null} for tasks that take none). */
+    public Florence2Result run(Task task, Path image, String text) {
+        return run(new Florence2Request(ImageSource.of(image), task, text), RunOptions.defaults());
+    }
+
+    /** Runs a task on any image source. */
+    public Florence2Result run(Task task, ImageSource image, String text) {
+        return run(new Florence2Request(image, task, text), RunOptions.defaults());
+    }
+
+    /** Runs one request with per-call options. */
+    public Florence2Result run(Florence2Request request, RunOptions runOptions) {
+        return runBatch(List.of(request), runOptions).get(0);
+    }
+
+    /** Runs several images (each with its own task and text) through the engine together. */
+    public List<Florence2Result> runBatch(List<Florence2Request> requests) {
+        return runBatch(requests, RunOptions.defaults());
+    }
+
+    /**
+     * Runs several images through the engine together; results are in request order.
+     *
+     * @throws InvalidInputException when an image cannot be read, a task and its text do not fit, or the
+     *                               options are inconsistent (a listener with beam search)
+     */
+    public List<Florence2Result> runBatch(List<Florence2Request> requests, RunOptions runOptions) {
+        if (requests.isEmpty()) {
+            throw new InvalidInputException("runBatch needs at least one request");
+        }
+        GenerationOptions generation = generationOptions(runOptions);
+        if (runOptions.listener() != null && !generation.greedy()) {
+            throw new InvalidInputException("a token listener needs greedy search (numBeams 1), got "
+                    + generation.numBeams() + " beams");
+        }
+        long start = System.nanoTime();
+        List<Prepared> prepared = new ArrayList<>(requests.size());
+        for (Florence2Request request : requests) {
+            prepared.add(prepare(request));
+        }
+        double preprocessMs = millisSince(start);
+        try (Arena arena = Arena.ofConfined()) {
+            List<RgbImage> images = prepared.stream().map(Prepared::image).toList();
+            ImageProcessor.Processed processed = processor.preprocess(images, arena);
+            if (runOptions.taps() != Taps.NONE) {
+                for (int i = 0; i < images.size(); i++) {
+                    runOptions.taps().tap(images.size() == 1 ? "resized_uint8_hwc" : "resized_uint8_hwc." + i,
+                            processed.resized().get(i).toTensor(arena));
+                }
+            }
+            preprocessMs = millisSince(start);
+            long generateStart = System.nanoTime();
+            GenerationResult[] results = generate(processed, prepared, generation, runOptions);
+            double generateMs = millisSince(generateStart);
+            List<Florence2Result> out = new ArrayList<>(results.length);
+            for (int i = 0; i < results.length; i++) {
+                long postStart = System.nanoTime();
+                Prepared request = prepared.get(i);
+                Map<String, Double> timings = new LinkedHashMap<>();
+                timings.put("preprocess", preprocessMs);
+                timings.put("generate", generateMs);
+                out.add(finish(request, results[i], timings, postStart));
+            }
+            return out;
+        }
+    }
+
+    private record Prepared(Florence2Request request, RgbImage image, String prompt, int[] inputIds) {}
+
+    private Prepared prepare(Florence2Request request) {
+        String prompt = TaskPrompts.build(request.task(), request.text());
+        RgbImage image = request.image().decode(loader);
+        return new Prepared(request, image, prompt, tokenizer.encode(prompt));
+    }
+
+    private GenerationOptions generationOptions(RunOptions runOptions) {
+        GenerationOptions base = GenerationOptions.fromConfig(config().text(), runOptions.maxNewTokens());
+        return runOptions.numBeams() == null ? base : base.withNumBeams(runOptions.numBeams());
+    }
+
+    private GenerationResult[] generate(ImageProcessor.Processed processed, List<Prepared> prepared,
+            GenerationOptions generation, RunOptions runOptions) {
+        int imageTokens = imageTokens(processed);
+        int longestPrompt = prepared.stream().mapToInt(p -> p.inputIds().length).max().orElseThrow();
+        Session.Limits needed = new Session.Limits(prepared.size(), imageTokens + longestPrompt,
+                generation.maxNewTokens(), generation.numBeams());
+        List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();
+        engine.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("Florence2 model " + folder + " used after close()");
+            }
+            Session current = sessionFor(needed);
+            current.setTaps(runOptions.taps());
+            current.setTokenSink(runOptions.listener() == null ? null
+                    : (row, id) -> runOptions.listener().onToken(row, id, tokenizer.piece(id)));
+            try {
+                return current.generate(processed.pixelValues(), inputIds, generation);
+            } finally {
+                current.setTaps(Taps.NONE);
+                current.setTokenSink(null);
+            }
+        } finally {
+            engine.unlock();
+        }
+    }
+
+    private int imageTokens(ImageProcessor.Processed processed) {
+        var pixels = processed.pixelValues().shape();
+        int gridTokens = model.davit().outputShape(1, pixels.dim(2), pixels.dim(3)).dim(1);
+        return model.projector().tokenCount(gridTokens);
+    }
+
+    /** The cached session if it is big enough, else a new one sized for at least {@code needed}. */
+    private Session sessionFor(Session.Limits needed) {
+        if (session != null && fits(session.limits(), needed)) {
+            return session;
+        }
+        Session.Limits grown = needed;
+        if (session != null) {
+            Session.Limits old = session.limits();
+            grown = new Session.Limits(Math.max(old.maxImages(), needed.maxImages()),
+                    Math.max(old.maxEncoderTokens(), needed.maxEncoderTokens()),
+                    Math.max(old.maxNewTokens(), needed.maxNewTokens()),
+                    Math.max(old.maxBeams(), needed.maxBeams()));
+            session.close();
+            session = null;
+        }
+        session = model.newSession(grown);
+        return session;
+    }
+
+    private static boolean fits(Session.Limits have, Session.Limits needed) {
+        return have.maxImages() >= needed.maxImages() && have.maxEncoderTokens() >= needed.maxEncoderTokens()
+                && have.maxNewTokens() >= needed.maxNewTokens() && have.maxBeams() >= needed.maxBeams();
+    }
+
+    private Florence2Result finish(Prepared prepared, GenerationResult result, Map<String, Double> timings,
+            long postStart) {
+        Task task = prepared.request().task();
+        int width = prepared.image().width();
+        int height = prepared.image().height();
+        int[] sequence = result.sequence();
+        String text = tokenizer.decode(sequence, false);
+        TaskResult parsed = PostProcessor.process(task, text, width, height);
+        List<Double> scores = List.of();
+        if (task.parseType() == ParseType.DESCRIPTION_WITH_BBOXES || task.parseType() == ParseType.BBOXES
+                || task.parseType() == ParseType.PHRASE_GROUNDING) {
+            TaskResult scored = PostProcessor.process(task,
+                    ScoredTokens.of(sequence, result.transitionScores(), tokenizer::piece), width, height);
+            if (scored instanceof BoxesResult boxes && boxes.scores() != null) {
+                scores = boxes.scores();
+            }
+        }
+        timings.put("postprocess", millisSince(postStart));
+        Generation generation = new Generation(prepared.request().image().name(), width, height, task,
+                prepared.prompt(), prepared.inputIds(), sequence, text, result.transitionScores(),
+                result.sequenceScore(), parsed.toReferenceJson(task), Map.copyOf(timings));
+        return switch (parsed) {
+            case TextResult t -> new Caption(t.text(), generation);
+            case BoxesResult b -> new Detections(b.boxes(), b.labels(), scores, List.of(), List.of(), generation);
+            case BoxesOrPolygonsResult b -> new Detections(b.boxes(), b.boxLabels(), List.of(), b.polygons(),
+                    b.polygonLabels(), generation);
+            case PolygonsResult p -> new Polygons(p.polygons(), p.labels(), generation);
+            case OcrResult o -> new OcrRegions(o.quadBoxes(), o.labels(), generation);
+        };
+    }
+
+    private static double millisSince(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e6;
+    }
+
+    /** Frees the session, the weights' device copies, the backend and the mapped files. Idempotent. */
+    @Override
+    public void close() {
+        engine.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (session != null) {
+                session.close();
+                session = null;
+            }
+            model.close();
+            backend.close();
+            checkpoint.close();
+        } finally {
+            engine.unlock();
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package org.florence2j;
+
+import org.florence2j.image.ImageLoader;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+
+/**
+ * How a model is loaded: where it computes, in which dtype, with how many threads, and which images it accepts.
+ *
+ * @param device         where the math runs ({@link Device#cpu()} by default)
+ * @param dtype          the dtype weights are computed in; {@link DType#F32} by default. Weights stored in another
+ *                       float dtype are converted once at load
+ * @param threads        CPU threads each op may use; 0 means every core (or {@code OMP_NUM_THREADS})
+ * @param maxImagePixels images with more pixels are refused before their pixels are decoded
+ */
+public record Florence2Options(Device device, DType dtype, int threads, long maxImagePixels) {
+    public Florence2Options {
+        if (device == null || dtype == null) {
+            throw new IllegalArgumentException("Florence2Options: device and dtype are required");
+        }
+        if (!dtype.isFloatingPoint() || dtype == DType.F64) {
+            throw new IllegalArgumentException("Florence2Options: dtype must be F32, BF16 or F16, got " + dtype);
+        }
+        if (threads < 0) {
+            throw new IllegalArgumentException("Florence2Options: threads must be >= 0, got " + threads);
+        }
+        if (maxImagePixels < 1) {
+            throw new IllegalArgumentException("Florence2Options: maxImagePixels must be positive");
+        }
+    }
+
+    /** CPU, F32, every core, 64-megapixel images at most. */
+    public static Florence2Options defaults() {
+        return new Florence2Options(Device.cpu(), DType.F32, 0, ImageLoader.DEFAULT_MAX_PIXELS);
+    }
+
+    public Florence2Options withDevice(Device newDevice) {
+        return new Florence2Options(newDevice, dtype, threads, maxImagePixels);
+    }
+
+    public Florence2Options withDtype(DType newDtype) {
+        return new Florence2Options(device, newDtype, threads, maxImagePixels);
+    }
+
+    public Florence2Options withThreads(int newThreads) {
+        return new Florence2Options(device, dtype, newThreads, maxImagePixels);
+    }
+
+    public Florence2Options withMaxImagePixels(long newMaxImagePixels) {
+        return new Florence2Options(device, dtype, threads, newMaxImagePixels);
+    }
+}

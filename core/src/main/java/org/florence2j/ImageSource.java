@@ -1,0 +1,76 @@
+package org.florence2j;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import org.florence2j.image.ImageLoader;
+import org.florence2j.image.RgbImage;
+
+/**
+ * Where a request's image comes from: a file, encoded bytes, a {@link BufferedImage}, or already-decoded RGB.
+ * Every source carries a name used in results and error messages.
+ */
+public sealed interface ImageSource {
+    /** The name results and errors use for this image (a file path, or a caller-given label). */
+    String name();
+
+    /** Decodes the image to RGB with {@code loader}'s limits. */
+    RgbImage decode(ImageLoader loader);
+
+    static ImageSource of(Path file) {
+        return new FromFile(file);
+    }
+
+    static ImageSource of(byte[] encoded, String name) {
+        return new FromBytes(encoded, name);
+    }
+
+    static ImageSource of(BufferedImage image, String name) {
+        return new FromBufferedImage(image, name);
+    }
+
+    static ImageSource of(RgbImage image, String name) {
+        return new FromRgb(image, name);
+    }
+
+    /** An image file (PNG, JPEG, BMP, GIF, WebP, TIFF). */
+    record FromFile(Path file) implements ImageSource {
+        @Override
+        public String name() {
+            return file.toString();
+        }
+
+        @Override
+        public RgbImage decode(ImageLoader loader) {
+            return loader.load(file);
+        }
+    }
+
+    /** An encoded image held in memory. */
+    record FromBytes(byte[] encoded, String name) implements ImageSource {
+        @Override
+        public RgbImage decode(ImageLoader loader) {
+            return loader.load(encoded, name);
+        }
+    }
+
+    /** A decoded AWT image, converted to RGB. */
+    record FromBufferedImage(BufferedImage image, String name) implements ImageSource {
+        @Override
+        public RgbImage decode(ImageLoader loader) {
+            return loader.load(image, name);
+        }
+    }
+
+    /** Packed RGB pixels, used as they are. */
+    record FromRgb(RgbImage image, String name) implements ImageSource {
+        @Override
+        public RgbImage decode(ImageLoader loader) {
+            long pixels = (long) image.width() * image.height();
+            if (pixels > loader.maxPixels()) {
+                throw new InvalidInputException(name + ": " + image.width() + "x" + image.height()
+                        + " is over the limit of " + loader.maxPixels() + " pixels");
+            }
+            return image;
+        }
+    }
+}

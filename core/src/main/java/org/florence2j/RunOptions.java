@@ -1,0 +1,55 @@
+package org.florence2j;
+
+import org.florence2j.model.Taps;
+
+/**
+ * Per-call settings of {@link Florence2#run}. Unset values come from the model's config.
+ *
+ * @param numBeams     beams for beam search; 1 is greedy; {@code null} takes {@code text_config.num_beams}
+ * @param maxNewTokens tokens to generate at most (the reference's {@code max_new_tokens})
+ * @param listener     receives tokens as they are chosen; greedy search only, {@code null} for none
+ * @param taps         observes named intermediates (pixel values, DaViT stages, encoder states)
+ */
+public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener listener, Taps taps) {
+    /** The reference's usual {@code max_new_tokens} for Florence-2. */
+    public static final int DEFAULT_MAX_NEW_TOKENS = 1024;
+
+    public RunOptions {
+        if (numBeams != null && numBeams < 1) {
+            throw new InvalidInputException("numBeams must be at least 1, got " + numBeams);
+        }
+        if (maxNewTokens < 1) {
+            throw new InvalidInputException("maxNewTokens must be at least 1, got " + maxNewTokens);
+        }
+        if (taps == null) {
+            taps = Taps.NONE;
+        }
+    }
+
+    /** Beams from the config, 1024 new tokens at most, no listener, no taps. */
+    public static RunOptions defaults() {
+        return new RunOptions(null, DEFAULT_MAX_NEW_TOKENS, null, Taps.NONE);
+    }
+
+    public RunOptions withNumBeams(int beams) {
+        return new RunOptions(beams, maxNewTokens, listener, taps);
+    }
+
+    /** Greedy search (one beam). */
+    public RunOptions greedy() {
+        return withNumBeams(1);
+    }
+
+    public RunOptions withMaxNewTokens(int tokens) {
+        return new RunOptions(numBeams, tokens, listener, taps);
+    }
+
+    /** Streams tokens to {@code newListener}; requires greedy search. */
+    public RunOptions withListener(TokenListener newListener) {
+        return new RunOptions(numBeams, maxNewTokens, newListener, taps);
+    }
+
+    public RunOptions withTaps(Taps newTaps) {
+        return new RunOptions(numBeams, maxNewTokens, listener, newTaps);
+    }
+}

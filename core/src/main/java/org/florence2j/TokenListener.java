@@ -1,0 +1,15 @@
+package org.florence2j;
+
+/**
+ * Receives generated tokens as they are chosen (greedy search only: beam search settles its tokens only at the
+ * end). Called on the generating thread; it should return quickly.
+ */
+@FunctionalInterface
+public interface TokenListener {
+    /**
+     * @param image   the index of the image in the batch (0 for a single request)
+     * @param tokenId the chosen token
+     * @param piece   its text (the token itself for special tokens such as {@code <loc_12>})
+     */
+    void onToken(int image, int tokenId, String piece);
+}

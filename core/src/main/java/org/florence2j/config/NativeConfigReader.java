@@ -1,0 +1,112 @@
+package org.florence2j.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.florence2j.checkpoint.CheckpointException;
+import org.florence2j.checkpoint.JsonFiles;
+
+/**
+ * Reads the {@code config.json} of transformers' native Florence-2 ({@code Florence2Config} in
+ * transformers/models/florence2, as the {@code florence-community/Florence-2-*} repositories ship it) into the same
+ * {@link Florence2Config} records as the remote-code format.
+ *
+ * <p>What differs from the remote format: {@code vision_config.model_type} is {@code florence_vision}, with
+ * {@code embed_dim}, {@code max_pos_embeddings}/{@code max_position_embeddings} and {@code max_temporal_embeddings}
+ * beside (or instead of) the remote nested fields; {@code projection_dim} lives only in {@code vision_config};
+ * {@code text_config} is a plain BART config whose token ids and generation settings moved to
+ * {@code generation_config.json}, which native {@code generate()} reads, so they are taken from there.
+ */
+public final class NativeConfigReader {
+    /** The {@code vision_config.model_type} of the native format (the remote one says {@code davit}). */
+    public static final String NATIVE_VISION_MODEL_TYPE = "florence_vision";
+
+    /** Generation fields that native {@code generate()} takes from {@code generation_config.json}. */
+    private static final List<String> GENERATION_FIELDS = List.of("bos_token_id", "eos_token_id", "pad_token_id",
+            "decoder_start_token_id", "forced_bos_token_id", "forced_eos_token_id", "num_beams",
+            "no_repeat_ngram_size", "early_stopping", "length_penalty");
+
+    /** The token ids the text model cannot run without. */
+    private static final List<String> REQUIRED_IDS = List.of("bos_token_id", "eos_token_id", "pad_token_id",
+            "decoder_start_token_id");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private NativeConfigReader() {}
+
+    /** Whether an already-read {@code config.json} is in the native format. */
+    public static boolean isNative(JsonNode config) {
+        return NATIVE_VISION_MODEL_TYPE.equals(config.path("vision_config").path("model_type").asText());
+    }
+
+    /**
+     * Reads {@code configFile} and {@code generationConfigFile} (both in the model folder).
+     *
+     * @throws CheckpointException naming the file at fault when one is unreadable, not JSON, or inconsistent
+     */
+    public static Florence2Config read(Path configFile, Path generationConfigFile) {
+        JsonNode config = JsonFiles.readObject(configFile);
+        if (!Files.isRegularFile(generationConfigFile)) {
+            throw new CheckpointException(generationConfigFile, null, -1, "is missing: the native Florence-2"
+                    + " format keeps the token ids (" + String.join(", ", REQUIRED_IDS) + ") there");
+        }
+        JsonNode generation = JsonFiles.readObject(generationConfigFile);
+        try {
+            return parse(config, generation);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(configFile, null, -1, e.getMessage(), e);
+        }
+    }
+
+    /** Parses an already-read native {@code config.json} and {@code generation_config.json}. */
+    public static Florence2Config parse(JsonNode config, JsonNode generation) {
+        JsonNode visionNode = config.path("vision_config");
+        JsonNode textNode = config.path("text_config");
+        if (!visionNode.isObject() || !textNode.isObject()) {
+            throw new IllegalArgumentException("config.json needs vision_config and text_config objects");
+        }
+        ObjectNode vision = visionNode.deepCopy();
+        if (!vision.has("dim_embed")) {
+            vision.set("dim_embed", visionNode.path("embed_dim"));
+        }
+        vision.put("maxPosEmbeddings", firstInt(visionNode, "max_pos_embeddings", "max_position_embeddings",
+                "image_pos_embed/max_pos_embeddings"));
+        vision.put("maxTemporalEmbeddings", firstInt(visionNode, "max_temporal_embeddings",
+                "visual_temporal_embedding/max_temporal_embeddings"));
+        ObjectNode text = textNode.deepCopy();
+        for (String field : GENERATION_FIELDS) {
+            if (generation.hasNonNull(field)) {
+                text.set(field, generation.get(field));
+            }
+        }
+        for (String field : REQUIRED_IDS) {
+            if (!text.hasNonNull(field)) {
+                throw new IllegalArgumentException("native Florence-2 config: " + field
+                        + " is in neither generation_config.json nor text_config");
+            }
+        }
+        try {
+            VisionConfig visionConfig = JSON.treeToValue(vision, VisionConfig.class);
+            TextConfig textConfig = JSON.treeToValue(text, TextConfig.class);
+            return new Florence2Config(visionConfig, textConfig, visionConfig.projectionDim());
+        } catch (IOException e) {
+            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+            throw new IllegalArgumentException(cause.getMessage(), e);
+        }
+    }
+
+    /** The first of {@code paths} (slash-separated within {@code node}) that holds an int, else 0. */
+    private static int firstInt(JsonNode node, String... paths) {
+        for (String path : paths) {
+            JsonNode value = node.at("/" + path);
+            if (value.canConvertToInt()) {
+                return value.asInt();
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,66 @@
+package org.florence2j.generate;
+
+import org.florence2j.config.TextConfig;
+
+/**
+ * How to generate, with the meaning of HuggingFace's {@code generate()} arguments of the same names (transformers
+ * 4.41, the version Florence-2's remote code pins).
+ *
+ * @param numBeams          1 for greedy search, more for beam search
+ * @param maxNewTokens      tokens generated after the decoder start token; {@code max_length = maxNewTokens + 1}
+ * @param noRepeatNgramSize no n-gram of this size occurs twice in a sequence; 0 disables
+ * @param decoderStartToken the decoder's first input ({@code decoder_start_token_id}, 2 for Florence-2)
+ * @param eosToken          ends a sequence
+ * @param padToken          fills rows that finished early
+ * @param forcedBosToken    the only token allowed at the first generated position, or -1
+ * @param forcedEosToken    the only token allowed at the last position ({@code max_length - 1}), or -1
+ * @param lengthPenalty     a finished beam scores {@code sum(logprobs) / generatedLength^lengthPenalty}
+ * @param earlyStopping     beam search ends for an image as soon as it holds {@code numBeams} finished hypotheses
+ */
+public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgramSize, int decoderStartToken,
+        int eosToken, int padToken, int forcedBosToken, int forcedEosToken, double lengthPenalty,
+        boolean earlyStopping) {
+    public GenerationOptions {
+        if (numBeams < 1) {
+            throw new IllegalArgumentException("numBeams must be >= 1: " + numBeams);
+        }
+        if (maxNewTokens < 1) {
+            throw new IllegalArgumentException("maxNewTokens must be >= 1: " + maxNewTokens);
+        }
+        if (noRepeatNgramSize < 0) {
+            throw new IllegalArgumentException("noRepeatNgramSize must be >= 0: " + noRepeatNgramSize);
+        }
+    }
+
+    /**
+     * The settings the reference's {@code generate()} takes from {@code text_config} (not from
+     * {@code generation_config.json}), with {@code maxNewTokens}.
+     */
+    public static GenerationOptions fromConfig(TextConfig c, int maxNewTokens) {
+        return new GenerationOptions(c.numBeams(), maxNewTokens, c.noRepeatNgramSize(), c.decoderStartTokenId(),
+                c.eosTokenId(), c.padTokenId(), c.forcedBosTokenId() == null ? -1 : c.forcedBosTokenId(),
+                c.forcedEosTokenId() == null ? -1 : c.forcedEosTokenId(), c.lengthPenalty(), c.earlyStopping());
+    }
+
+    /** The same options with {@code numBeams} beams (1 = greedy). */
+    public GenerationOptions withNumBeams(int beams) {
+        return new GenerationOptions(beams, maxNewTokens, noRepeatNgramSize, decoderStartToken, eosToken, padToken,
+                forcedBosToken, forcedEosToken, lengthPenalty, earlyStopping);
+    }
+
+    /** The same options with {@code tokens} new tokens at most. */
+    public GenerationOptions withMaxNewTokens(int tokens) {
+        return new GenerationOptions(numBeams, tokens, noRepeatNgramSize, decoderStartToken, eosToken, padToken,
+                forcedBosToken, forcedEosToken, lengthPenalty, earlyStopping);
+    }
+
+    /** Whether this is greedy search. */
+    public boolean greedy() {
+        return numBeams == 1;
+    }
+
+    /** HuggingFace's {@code max_length}: the decoder start token plus {@code maxNewTokens}. */
+    public int maxLength() {
+        return maxNewTokens + 1;
+    }
+}

@@ -1,0 +1,38 @@
+package org.florence2j.generate;
+
+/**
+ * Runs greedy or beam search over a {@link StepModel}, with search buffers sized once for a session's limits so
+ * that generating allocates nothing per token.
+ */
+public final class Generator {
+    private final GreedySearch greedy;
+    private final BeamSearch beam;
+    private final int maxBeams;
+
+    /** Buffers for up to {@code maxImages} images × {@code maxBeams} beams × {@code maxLength} tokens. */
+    public Generator(int maxImages, int maxBeams, int maxLength, int vocabulary) {
+        this.greedy = new GreedySearch(maxImages, maxLength, vocabulary);
+        this.beam = maxBeams > 1 ? new BeamSearch(maxImages, maxBeams, maxLength, vocabulary) : null;
+        this.maxBeams = maxBeams;
+    }
+
+    /** One result per image; {@code model} must hold {@code images × options.numBeams()} rows. */
+    public GenerationResult[] generate(StepModel model, int images, GenerationOptions options) {
+        return generate(model, images, options, TokenSink.NONE);
+    }
+
+    /**
+     * One result per image; greedy search hands each chosen token to {@code sink} as it goes (beam search settles
+     * tokens only at the end, so it ignores the sink).
+     */
+    public GenerationResult[] generate(StepModel model, int images, GenerationOptions options, TokenSink sink) {
+        if (options.greedy()) {
+            return greedy.run(model, images, options, sink);
+        }
+        if (beam == null || options.numBeams() > maxBeams) {
+            throw new IllegalArgumentException(options.numBeams() + " beams requested; this generator was sized for "
+                    + maxBeams);
+        }
+        return beam.run(model, images, options);
+    }
+}

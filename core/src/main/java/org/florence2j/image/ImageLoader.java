@@ -1,0 +1,214 @@
+package org.florence2j.image;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.event.IIOReadWarningListener;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import org.florence2j.InvalidInputException;
+
+/**
+ * Decodes image files and in-memory images into {@link RgbImage}, refusing anything that is not a whole, readable
+ * image of a sane size with an {@link InvalidInputException} that names the input.
+ *
+ * <p>Formats: whatever {@link ImageIO} has a reader for, which with florence2j's dependencies is PNG, JPEG
+ * (including CMYK/YCCK, through TwelveMonkeys), BMP, GIF, WBMP, WebP and TIFF. Multi-frame files (GIF, TIFF) give
+ * their first frame, as PIL's {@code Image.open} does. EXIF orientation is not applied, as PIL does not apply it
+ * either. Pixels are converted to RGB as described in {@link RgbConversion}: alpha is dropped, not composited.
+ *
+ * <p>The pixel limit is checked from the header, before any pixel is decoded, so an image claiming to be huge
+ * costs neither memory nor time. Truncated files are refused, as PIL refuses them: most decoders throw, but the
+ * JPEG decoder only warns (and fills the missing part with grey), so its truncation warnings are treated as errors,
+ * and the WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front.
+ */
+public final class ImageLoader {
+    /** Images above this many pixels are refused unless the caller sets another limit: 64 megapixels. */
+    public static final long DEFAULT_MAX_PIXELS = 64L * 1000 * 1000;
+
+    /**
+     * Decoder warnings that mean pixels are missing. Other warnings (a CMYK JPEG without ICC profile, extraneous
+     * bytes between JPEG markers) leave a whole image, which PIL would also return, so they are let through.
+     */
+    private static final List<String> TRUNCATION_WARNINGS = List.of("truncated", "premature end");
+
+    private final long maxPixels;
+
+    /** A loader with the {@linkplain #DEFAULT_MAX_PIXELS default pixel limit}. */
+    public ImageLoader() {
+        this(DEFAULT_MAX_PIXELS);
+    }
+
+    /** A loader that refuses images of more than {@code maxPixels} pixels (width × height). */
+    public ImageLoader(long maxPixels) {
+        if (maxPixels <= 0) {
+            throw new IllegalArgumentException("maxPixels must be positive, got " + maxPixels);
+        }
+        this.maxPixels = maxPixels;
+    }
+
+    /** The largest width × height this loader accepts. */
+    public long maxPixels() {
+        return maxPixels;
+    }
+
+    /**
+     * Decodes the image file {@code file}.
+     *
+     * @throws InvalidInputException naming the file when it is missing, unreadable, not an image, corrupt, empty
+     *                               or over the pixel limit
+     */
+    public RgbImage load(Path file) {
+        String name = "image file '" + file + "'";
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException(name + (Files.exists(file) ? " is not a regular file" : " does not exist"));
+        }
+        ImageInputStream stream;
+        try {
+            stream = ImageIO.createImageInputStream(file.toFile());
+        } catch (IOException e) {
+            throw new InvalidInputException(name + " cannot be read: " + e.getMessage(), e);
+        }
+        if (stream == null) {
+            throw new InvalidInputException(name + " cannot be opened for reading");
+        }
+        return decode(stream, name);
+    }
+
+    /**
+     * Decodes an encoded image (the bytes of a PNG, JPEG, … file).
+     *
+     * @param name what to call the input in error messages, e.g. the request field it came from
+     * @throws InvalidInputException naming {@code name} when the bytes are not a whole image of a sane size
+     */
+    public RgbImage load(byte[] encoded, String name) {
+        return load(new ByteArrayInputStream(encoded), name);
+    }
+
+    /**
+     * Decodes an encoded image read from {@code in}, which is read as far as the image goes and not closed.
+     *
+     * @param name what to call the input in error messages
+     * @throws InvalidInputException naming {@code name} when the stream is not a whole image of a sane size
+     */
+    public RgbImage load(InputStream in, String name) {
+        // A memory cache, not ImageIO's default temporary file, so that decoding never touches the disk.
+        return decode(new MemoryCacheImageInputStream(in), "image '" + name + "'");
+    }
+
+    /**
+     * Converts an already decoded image to RGB.
+     *
+     * @param name what to call the input in error messages
+     * @throws InvalidInputException naming {@code name} when the image is empty or over the pixel limit
+     */
+    public RgbImage load(BufferedImage image, String name) {
+        String label = "image '" + name + "'";
+        checkSize(image.getWidth(), image.getHeight(), label);
+        return RgbConversion.toRgb(image);
+    }
+
+    private RgbImage decode(ImageInputStream stream, String name) {
+        try (stream) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
+            if (!readers.hasNext()) {
+                throw new InvalidInputException(name + " is not an image in a readable format "
+                        + "(PNG, JPEG, BMP, GIF, WebP, TIFF)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                return read(reader, stream, name);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException(name + " cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    private RgbImage read(ImageReader reader, ImageInputStream stream, String name) {
+        String format = formatName(reader);
+        List<String> warnings = new ArrayList<>();
+        BufferedImage image;
+        try {
+            if (format.equals("WEBP")) {
+                requireWholeRiff(stream, name);
+            }
+            reader.setInput(stream, true, true);
+            checkSize(reader.getWidth(0), reader.getHeight(0), name);
+            reader.addIIOReadWarningListener(new WarningCollector(warnings));
+            image = reader.read(0);
+        } catch (InvalidInputException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // Decoders signal corrupt data with IIOException but also with unchecked exceptions of their own.
+            throw new InvalidInputException(name + " is not a valid " + format + " image (corrupt or truncated): "
+                    + e, e);
+        }
+        for (String warning : warnings) {
+            String lowerCase = warning.toLowerCase(Locale.ROOT);
+            if (TRUNCATION_WARNINGS.stream().anyMatch(lowerCase::contains)) {
+                throw new InvalidInputException(name + " is not a valid " + format + " image (truncated): "
+                        + String.join("; ", warnings));
+            }
+        }
+        checkSize(image.getWidth(), image.getHeight(), name);
+        return RgbConversion.toRgb(image);
+    }
+
+    /** A RIFF file (WebP) starts "RIFF", then its length after these 8 bytes (little-endian); all must be there. */
+    private static void requireWholeRiff(ImageInputStream stream, String name) throws IOException {
+        stream.mark();
+        try {
+            stream.setByteOrder(ByteOrder.LITTLE_ENDIAN);
+            stream.skipBytes(4);
+            long declared = 8 + stream.readUnsignedInt();
+            stream.seek(declared - 1);
+            if (stream.read() < 0) {
+                throw new InvalidInputException(name + " is not a valid WEBP image (truncated): its header declares "
+                        + declared + " bytes");
+            }
+        } catch (EOFException e) {
+            throw new InvalidInputException(name + " is not a valid WEBP image (truncated header)", e);
+        } finally {
+            stream.reset();
+            stream.setByteOrder(ByteOrder.BIG_ENDIAN);
+        }
+    }
+
+    private void checkSize(int width, int height, String name) {
+        if (width <= 0 || height <= 0) {
+            throw new InvalidInputException(name + " has no pixels (" + width + "x" + height + ")");
+        }
+        if ((long) width * height > maxPixels) {
+            throw new InvalidInputException(name + " is " + width + "x" + height + " = " + (long) width * height
+                    + " pixels, over the limit of " + maxPixels + " pixels");
+        }
+    }
+
+    private static String formatName(ImageReader reader) {
+        try {
+            return reader.getFormatName().toUpperCase(Locale.ROOT);
+        } catch (IOException e) {
+            return reader.getOriginatingProvider().getFormatNames()[0].toUpperCase(Locale.ROOT);
+        }
+    }
+
+    private record WarningCollector(List<String> warnings) implements IIOReadWarningListener {
+        @Override
+        public void warningOccurred(ImageReader source, String warning) {
+            warnings.add(warning);
+        }
+    }
+}

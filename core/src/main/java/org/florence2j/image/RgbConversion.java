@@ -1,0 +1,102 @@
+package org.florence2j.image;
+
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+
+/**
+ * Turns any decoded {@link BufferedImage} into 8-bit {@link RgbImage}, the way users of the reference do with
+ * PIL's {@code Image.open(path).convert("RGB")}:
+ * <ul>
+ *   <li>alpha is dropped, not composited on a background (PIL's RGBA→RGB and LA→RGB);</li>
+ *   <li>palette images take their palette colours, transparent entries included (PIL's P→RGB);</li>
+ *   <li>grayscale is copied to R, G and B (PIL's L→RGB);</li>
+ *   <li>16-bit samples keep their high byte (PIL's {@code RGB;16B} unpacker does this for 16-bit RGB PNGs; for
+ *       16-bit grayscale PIL instead saturates at 255, which whitens almost every pixel, so we scale instead);</li>
+ *   <li>samples are read raw, ignoring any embedded ICC profile or gamma, as PIL does.</li>
+ * </ul>
+ * Java2D is deliberately not used for the common cases: it treats 8-bit grayscale as linear and would
+ * gamma-correct it when drawing onto an RGB image. Colour spaces other than RGB and gray (CMYK, YCCK) go through
+ * Java2D's conversion to sRGB, which PIL's naive CMYK→RGB does not match exactly.
+ */
+final class RgbConversion {
+    private RgbConversion() {}
+
+    static RgbImage toRgb(BufferedImage image) {
+        int width = image.getWidth();
+        int height = image.getHeight();
+        ColorModel model = image.getColorModel();
+        int colorSpaceType = model.getColorSpace().getType();
+        byte[] rgb = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
+        if (model instanceof IndexColorModel palette) {
+            fromPalette(image.getRaster(), palette, rgb);
+        } else if (colorSpaceType == ColorSpace.TYPE_GRAY && model.getNumColorComponents() == 1) {
+            fromBands(image.getRaster(), model, new int[] {0, 0, 0}, rgb);
+        } else if (colorSpaceType == ColorSpace.TYPE_RGB && model.getNumColorComponents() == 3
+                && !model.isAlphaPremultiplied()) {
+            fromBands(image.getRaster(), model, new int[] {0, 1, 2}, rgb);
+        } else {
+            fromJava2d(image, rgb);
+        }
+        return new RgbImage(width, height, rgb);
+    }
+
+    private static void fromPalette(Raster raster, IndexColorModel palette, byte[] rgb) {
+        int width = raster.getWidth();
+        int[] indices = new int[width];
+        for (int y = 0; y < raster.getHeight(); y++) {
+            raster.getSamples(0, y, width, 1, 0, indices);
+            int at = y * width * 3;
+            for (int x = 0; x < width; x++) {
+                int index = indices[x];
+                rgb[at++] = (byte) palette.getRed(index);
+                rgb[at++] = (byte) palette.getGreen(index);
+                rgb[at++] = (byte) palette.getBlue(index);
+            }
+        }
+    }
+
+    /** Output channel {@code c} takes raster band {@code bandOf[c]}, scaled from its bit depth to 8 bits. */
+    private static void fromBands(Raster raster, ColorModel model, int[] bandOf, byte[] rgb) {
+        int width = raster.getWidth();
+        int[] samples = new int[width];
+        for (int channel = 0; channel < 3; channel++) {
+            int band = bandOf[channel];
+            int bits = model.getComponentSize(band);
+            for (int y = 0; y < raster.getHeight(); y++) {
+                raster.getSamples(0, y, width, 1, band, samples);
+                int at = y * width * 3 + channel;
+                for (int x = 0; x < width; x++, at += 3) {
+                    rgb[at] = (byte) to8Bits(samples[x], bits);
+                }
+            }
+        }
+    }
+
+    private static int to8Bits(int sample, int bits) {
+        if (bits == 8) {
+            return sample;
+        }
+        if (bits > 8) {
+            return sample >>> (bits - 8);
+        }
+        int max = (1 << bits) - 1;
+        return (sample * 255 + max / 2) / max;
+    }
+
+    private static void fromJava2d(BufferedImage image, byte[] rgb) {
+        int width = image.getWidth();
+        int[] argb = new int[width];
+        for (int y = 0; y < image.getHeight(); y++) {
+            image.getRGB(0, y, width, 1, argb, 0, width);
+            int at = y * width * 3;
+            for (int x = 0; x < width; x++) {
+                rgb[at++] = (byte) (argb[x] >> 16);
+                rgb[at++] = (byte) (argb[x] >> 8);
+                rgb[at++] = (byte) argb[x];
+            }
+        }
+    }
+}

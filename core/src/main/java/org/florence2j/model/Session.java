@@ -1,0 +1,288 @@
+package org.florence2j.model;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import org.florence2j.InvalidInputException;
+import org.florence2j.backend.Backend;
+import org.florence2j.generate.GenerationOptions;
+import org.florence2j.generate.GenerationResult;
+import org.florence2j.generate.Generator;
+import org.florence2j.generate.StepModel;
+import org.florence2j.generate.TokenSink;
+import org.florence2j.model.text.BartDecoder;
+import org.florence2j.model.text.BartEncoder;
+import org.florence2j.model.text.BartModel;
+import org.florence2j.model.text.CrossGroup;
+import org.florence2j.model.text.KvCache;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * A reusable inference session: every buffer a request needs (encoder scratch, self and cross KV caches, decoder
+ * step activations, logits, search state) is allocated once at creation, for {@link Limits}, in the session's own
+ * arena, and reused by every request; a generated token allocates nothing. Not thread-safe: one request at a time.
+ *
+ * <p>A request is a batch of images (each with its own prompt). Each image is encoded on its own, at its own
+ * length, and its cross-attention K/V is computed once and shared by its beams; the decoder runs all
+ * {@code images × beams} rows as one batch. Unlike the reference, which pads a batch's prompts to one length and
+ * attends to the padding, no row here ever sees padding, so a row's ids are exactly those of running it alone.
+ */
+public final class Session implements AutoCloseable {
+    private static final ValueLayout.OfFloat F32_LE =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * What a session is sized for.
+     *
+     * @param maxImages        images per request
+     * @param maxEncoderTokens image tokens + prompt tokens per image
+     * @param maxNewTokens     generated tokens per sequence
+     * @param maxBeams         beams per image
+     */
+    public record Limits(int maxImages, int maxEncoderTokens, int maxNewTokens, int maxBeams) {
+        public Limits {
+            if (maxImages < 1 || maxEncoderTokens < 1 || maxNewTokens < 1 || maxBeams < 1) {
+                throw new IllegalArgumentException("session limits must be positive: " + maxImages + " images, "
+                        + maxEncoderTokens + " encoder tokens, " + maxNewTokens + " new tokens, " + maxBeams
+                        + " beams");
+            }
+        }
+    }
+
+    private final Backend backend;
+    private final Florence2Model model; // null for a language-only session
+    private final BartModel text;
+    private final Limits limits;
+    private final Arena arena = Arena.ofShared();
+    private final BartEncoder.Workspace encoderWorkspace;
+    private final BartDecoder.Workspace decoderWorkspace;
+    private final KvCache cache;
+    private final Generator generator;
+    private final MemorySegment hostLogits; // host F32 [maxRows · vocabulary]
+    private final Decoding decoding = new Decoding();
+    private Taps taps = Taps.NONE;
+    private TokenSink tokenSink = TokenSink.NONE;
+
+    /** A language-only session (requests start from encoder inputs or image features); buffers for limits. */
+    public Session(Backend backend, BartModel text, Limits limits) {
+        this(backend, null, text, limits);
+    }
+
+    /** A session of the whole model, as {@link Florence2Model#newSession} makes it. */
+    Session(Florence2Model model, Limits limits) {
+        this(model.backend(), model, model.text(), limits);
+    }
+
+    private Session(Backend backend, Florence2Model model, BartModel text, Limits limits) {
+        this.backend = backend;
+        this.model = model;
+        this.text = text;
+        this.limits = limits;
+        BartDecoder decoder = text.decoder();
+        int maxRows = limits.maxImages() * limits.maxBeams();
+        int maxLength = limits.maxNewTokens() + 1;
+        this.encoderWorkspace = text.encoder().newWorkspace(backend, arena, limits.maxEncoderTokens());
+        this.decoderWorkspace = decoder.newWorkspace(backend, arena, maxRows, 1);
+        this.cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), maxRows, maxLength,
+                limits.maxImages(), limits.maxEncoderTokens());
+        this.generator = new Generator(limits.maxImages(), limits.maxBeams(), maxLength, decoder.vocabulary());
+        this.hostLogits = arena.allocate((long) maxRows * decoder.vocabulary() * Float.BYTES, 64);
+    }
+
+    /** Observes named intermediates of the following requests ({@link Taps#NONE} to stop). */
+    public void setTaps(Taps taps) {
+        this.taps = taps;
+    }
+
+    /** Receives each token greedy search chooses in the following requests ({@code null} to stop). */
+    public void setTokenSink(TokenSink sink) {
+        this.tokenSink = sink == null ? TokenSink.NONE : sink;
+    }
+
+    public Limits limits() {
+        return limits;
+    }
+
+    /**
+     * Generates from images and prompts: the whole model, as the reference's
+     * {@code Florence2ForConditionalGeneration.generate(input_ids, pixel_values)}.
+     *
+     * <p>The vision tower's activations live in an arena of this request (their size follows the image size);
+     * everything after it uses the session's buffers.
+     *
+     * @param pixelValues host or device F32 {@code [images, 3, height, width]}, normalised
+     * @param inputIds    one prompt per image, token ids (as the processor makes them, {@code <s> … </s>})
+     * @throws IllegalStateException when this session was made without the vision tower
+     */
+    public GenerationResult[] generate(Tensor pixelValues, List<int[]> inputIds, GenerationOptions options) {
+        if (model == null) {
+            throw new IllegalStateException("a language-only session cannot take pixel values");
+        }
+        Shape pixels = pixelValues.shape();
+        if (pixels.rank() != 4) {
+            throw new InvalidInputException("pixel_values must be [images, 3, height, width], got " + pixels);
+        }
+        checkRequest(pixels.dim(0), options);
+        try (Arena request = Arena.ofShared()) {
+            ForwardContext ctx = new ForwardContext(backend, request, taps);
+            Tensor devicePixels = backend.upload(pixelValues, DType.F32, request);
+            taps.tap("pixel_values", devicePixels);
+            Tensor davitOut = ctx.allocate(model.davit().outputShape(pixels.dim(0), pixels.dim(2), pixels.dim(3)));
+            model.davit().forward(ctx, devicePixels, davitOut);
+            Tensor features = ctx.allocate(model.projector().outputShape(pixels.dim(0), davitOut.shape().dim(1)));
+            model.projector().forward(ctx, davitOut, features);
+            return generateFromFeatures(features, inputIds, options);
+        }
+    }
+
+    /**
+     * Generates from the encoder inputs (image features ++ prompt embeddings) of each image.
+     *
+     * @param inputsEmbeds one host or device F32 tensor {@code [1, tokens, channels]} per image
+     */
+    public GenerationResult[] generateFromEmbeds(List<Tensor> inputsEmbeds, GenerationOptions options) {
+        checkRequest(inputsEmbeds.size(), options);
+        int[] lengths = new int[inputsEmbeds.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            Tensor embeds = inputsEmbeds.get(i);
+            lengths[i] = embeds.shape().dim(1);
+            checkEncoderLength(i, lengths[i]);
+            Tensor input = encoderWorkspace.input(lengths[i]);
+            backend.copy(input, embeds);
+            encode(i, input);
+        }
+        return decode(lengths, options);
+    }
+
+    /**
+     * Generates from projected image features and prompt ids: image {@code i}'s encoder input is
+     * {@code imageFeatures[i] ++ shared[inputIds[i]]} (the reference's {@code _merge_input_ids_with_image_features}).
+     *
+     * @param imageFeatures {@code [images, imageTokens, channels]} on this session's backend
+     * @param inputIds      one prompt per image, token ids
+     */
+    public GenerationResult[] generateFromFeatures(Tensor imageFeatures, List<int[]> inputIds,
+            GenerationOptions options) {
+        int images = imageFeatures.shape().dim(0);
+        if (inputIds.size() != images) {
+            throw new InvalidInputException(images + " images but " + inputIds.size() + " prompts");
+        }
+        checkRequest(images, options);
+        int imageTokens = imageFeatures.shape().dim(1);
+        int channels = imageFeatures.shape().dim(2);
+        int[] lengths = new int[images];
+        try (Arena ids = Arena.ofConfined()) {
+            for (int i = 0; i < images; i++) {
+                int[] prompt = inputIds.get(i);
+                if (prompt.length == 0) {
+                    throw new InvalidInputException("prompt " + i + " has no tokens");
+                }
+                lengths[i] = imageTokens + prompt.length;
+                checkEncoderLength(i, lengths[i]);
+                for (int id : prompt) {
+                    if (id < 0 || id >= text.decoder().vocabulary()) {
+                        throw new InvalidInputException("prompt " + i + " holds token id " + id
+                                + " outside the vocabulary of " + text.decoder().vocabulary());
+                    }
+                }
+                Tensor input = encoderWorkspace.input(lengths[i]);
+                Tensor prompts = encoderWorkspace.temporary(prompt.length);
+                text.decoder().embedTokens(backend, prompts,
+                        Tensor.ofInts(new Shape(1, prompt.length), ids, prompt));
+                backend.concatTokens(input, imageFeatures.narrow(i, 1), prompts);
+                encode(i, input);
+            }
+        }
+        return decode(lengths, options);
+    }
+
+    private void encode(int image, Tensor input) {
+        int tokens = input.shape().dim(1);
+        taps.tap("encoder_inputs_embeds", input);
+        Tensor states = encoderWorkspace.output(tokens);
+        text.encoder().forward(backend, taps, input, states, encoderWorkspace);
+        text.decoder().computeCrossKeyValues(backend, states, image, cache);
+    }
+
+    private GenerationResult[] decode(int[] lengths, GenerationOptions options) {
+        List<CrossGroup> groups = new ArrayList<>();
+        int first = 0;
+        for (int i = 1; i <= lengths.length; i++) {
+            if (i == lengths.length || lengths[i] != lengths[first]) {
+                groups.add(new CrossGroup(first, i - first, lengths[first]));
+                first = i;
+            }
+        }
+        int rows = lengths.length * options.numBeams();
+        cache.prepare(rows, groups);
+        decoding.prepare(decoderWorkspace.prepare(rows, 1, groups, options.numBeams()), rows);
+        return generator.generate(decoding, lengths.length, options, tokenSink);
+    }
+
+    private void checkRequest(int images, GenerationOptions options) {
+        if (images < 1 || images > limits.maxImages()) {
+            throw new InvalidInputException(images + " images in one request; this session holds 1 to "
+                    + limits.maxImages());
+        }
+        if (options.numBeams() > limits.maxBeams() || options.maxNewTokens() > limits.maxNewTokens()) {
+            throw new InvalidInputException(options.numBeams() + " beams × " + options.maxNewTokens()
+                    + " new tokens exceed this session's " + limits.maxBeams() + " × " + limits.maxNewTokens());
+        }
+        if (options.maxLength() > text.decoder().maxPositions()) {
+            throw new InvalidInputException(options.maxNewTokens() + " new tokens exceed the decoder's "
+                    + text.decoder().maxPositions() + " learned positions");
+        }
+    }
+
+    private void checkEncoderLength(int image, int tokens) {
+        if (tokens > limits.maxEncoderTokens() || tokens > text.encoder().maxTokens()) {
+            throw new InvalidInputException("image " + image + ": " + tokens + " encoder tokens exceed this"
+                    + " session's " + limits.maxEncoderTokens() + " (model: " + text.encoder().maxTokens() + ")");
+        }
+    }
+
+    /** The decoder as a {@link StepModel} over the current request's views. */
+    private final class Decoding implements StepModel {
+        private BartDecoder.StepBuffers step;
+        private Tensor hostLogitsView; // host F32 [rows, 1, vocabulary]
+
+        void prepare(BartDecoder.StepBuffers step, int rows) {
+            this.step = step;
+            int vocabulary = text.decoder().vocabulary();
+            this.hostLogitsView = Tensor.wrap(DType.F32, new Shape(rows, 1, vocabulary), Device.cpu(),
+                    hostLogits.asSlice(0, (long) rows * vocabulary * Float.BYTES));
+        }
+
+        @Override
+        public int vocabulary() {
+            return text.decoder().vocabulary();
+        }
+
+        @Override
+        public void step(int[] tokens, int[] parents, int position, float[] logits) {
+            if (parents != null) {
+                cache.reorder(backend, parents, position);
+            }
+            for (int r = 0; r < tokens.length; r++) {
+                step.setToken(r, 0, tokens[r]);
+            }
+            text.decoder().forward(backend, taps, step, cache, position);
+            backend.download(step.logits(), hostLogitsView);
+            MemorySegment.copy(hostLogitsView.memory(), F32_LE, 0, logits, 0, (int) hostLogitsView.elementCount());
+        }
+    }
+
+    /** Frees every buffer; the session is unusable afterwards. Idempotent. */
+    @Override
+    public void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
+}

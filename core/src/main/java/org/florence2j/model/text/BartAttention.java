@@ -1,0 +1,82 @@
+package org.florence2j.model.text;
+
+import java.lang.foreign.Arena;
+import org.florence2j.backend.AttentionMask;
+import org.florence2j.backend.Backend;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * BART multi-head attention, mirroring the reference's {@code Florence2Attention} (eager path): separate q, k, v
+ * projections with bias, {@code softmax(q·kᵀ·headDim^-0.5)·v} per head, then {@code out_proj}.
+ *
+ * <p>The reference multiplies the projected q by {@code headDim^-0.5} before the product; here the same factor is
+ * the {@code scale} argument of {@link Backend#attention}, which is the same math up to float rounding.
+ */
+public final class BartAttention {
+    private final Linear qProj; // [channels, channels]
+    private final Linear kProj; // [channels, channels]
+    private final Linear vProj; // [channels, channels]
+    private final Linear outProj; // [channels, channels]
+    private final int heads;
+    private final float scale;
+
+    private BartAttention(Linear qProj, Linear kProj, Linear vProj, Linear outProj, int heads, float scale) {
+        this.qProj = qProj;
+        this.kProj = kProj;
+        this.vProj = vProj;
+        this.outProj = outProj;
+        this.heads = heads;
+        this.scale = scale;
+    }
+
+    /** Loads {@code q_proj}, {@code k_proj}, {@code v_proj}, {@code out_proj} under {@code w}. */
+    public static BartAttention load(Weights w, int channels, int heads, Backend backend, Arena arena) {
+        int headDim = channels / heads;
+        return new BartAttention(
+                Linear.load(w, "q_proj", channels, channels, backend, arena),
+                Linear.load(w, "k_proj", channels, channels, backend, arena),
+                Linear.load(w, "v_proj", channels, channels, backend, arena),
+                Linear.load(w, "out_proj", channels, channels, backend, arena),
+                heads, (float) Math.pow(headDim, -0.5));
+    }
+
+    /** {@code q [batch, tokens, channels] = q_proj(x)}. */
+    void query(Backend backend, Tensor q, Tensor x) {
+        qProj.forward(backend, q, x);
+    }
+
+    /** {@code k = k_proj(x)}, {@code v = v_proj(x)}, each {@code [batch, tokens, channels]}. */
+    void keyValue(Backend backend, Tensor k, Tensor v, Tensor x) {
+        kProj.forward(backend, k, x);
+        vProj.forward(backend, v, x);
+    }
+
+    /**
+     * {@code out = out_proj(attention(q, k, v))}.
+     *
+     * @param out      {@code [batch, queryTokens, channels]}
+     * @param q        {@code [batch, queryTokens, channels]}
+     * @param k        {@code [kvBatch, capacity, channels]}, first {@code kvTokens} rows valid
+     * @param v        same shape as {@code k}
+     * @param scratch  {@code [batch, queryTokens, channels]}, holds the heads' output before {@code out_proj}
+     */
+    void attend(Backend backend, Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, AttentionMask mask,
+            Tensor scratch) {
+        backend.attention(scratch, q, k, v, kvTokens, heads, scale, mask);
+        outProj.forward(backend, out, scratch);
+    }
+
+    /** {@code out = out_proj(heads)} for heads computed elsewhere (per-image cross-attention groups). */
+    void project(Backend backend, Tensor out, Tensor headsOutput) {
+        outProj.forward(backend, out, headsOutput);
+    }
+
+    int heads() {
+        return heads;
+    }
+
+    float scale() {
+        return scale;
+    }
+}

@@ -1,0 +1,85 @@
+package org.florence2j.model.text;
+
+import java.lang.foreign.Arena;
+import org.florence2j.backend.AttentionMask;
+import org.florence2j.backend.Backend;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.TextConfig;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * One post-LayerNorm BART decoder layer, mirroring the reference's {@code Florence2DecoderLayer}:
+ * {@code x = LN(x + selfAttn(x))} (causal, over the KV cache), {@code x = LN(x + encoderAttn(x, encoder))},
+ * {@code x = LN(x + fc2(gelu(fc1(x))))}.
+ */
+public final class BartDecoderLayer {
+    private final BartAttention selfAttn;
+    private final LayerNorm selfAttnLayerNorm;
+    private final BartAttention encoderAttn;
+    private final LayerNorm encoderAttnLayerNorm;
+    private final Linear fc1; // [ffn, channels]
+    private final Linear fc2; // [channels, ffn]
+    private final LayerNorm finalLayerNorm;
+
+    private BartDecoderLayer(BartAttention selfAttn, LayerNorm selfAttnLayerNorm, BartAttention encoderAttn,
+            LayerNorm encoderAttnLayerNorm, Linear fc1, Linear fc2, LayerNorm finalLayerNorm) {
+        this.selfAttn = selfAttn;
+        this.selfAttnLayerNorm = selfAttnLayerNorm;
+        this.encoderAttn = encoderAttn;
+        this.encoderAttnLayerNorm = encoderAttnLayerNorm;
+        this.fc1 = fc1;
+        this.fc2 = fc2;
+        this.finalLayerNorm = finalLayerNorm;
+    }
+
+    /** Loads {@code language_model.model.decoder.layers.<i>} given as {@code w}. */
+    public static BartDecoderLayer load(Weights w, TextConfig c, Backend backend, Arena arena) {
+        int channels = c.dModel();
+        int heads = c.decoderAttentionHeads();
+        return new BartDecoderLayer(
+                BartAttention.load(w.at("self_attn"), channels, heads, backend, arena),
+                LayerNorm.load(w, "self_attn_layer_norm", channels, backend, arena),
+                BartAttention.load(w.at("encoder_attn"), channels, heads, backend, arena),
+                LayerNorm.load(w, "encoder_attn_layer_norm", channels, backend, arena),
+                Linear.load(w, "fc1", c.decoderFfnDim(), channels, backend, arena),
+                Linear.load(w, "fc2", channels, c.decoderFfnDim(), backend, arena),
+                LayerNorm.load(w, "final_layer_norm", channels, backend, arena));
+    }
+
+    /** Computes this layer's cross-attention K/V of one image's encoder output {@code [1, tokens, channels]}. */
+    void crossKeyValue(Backend backend, Tensor encoderStates, Tensor k, Tensor v) {
+        encoderAttn.keyValue(backend, k, v, encoderStates);
+    }
+
+    /**
+     * Runs the layer in place on {@code x [rows, tokens, channels]} whose first token sits at {@code position};
+     * appends this step's K/V to the cache.
+     */
+    void forward(Backend backend, Tensor x, int position, int layer, KvCache cache, BartDecoder.StepBuffers s) {
+        int tokens = x.shape().dim(1);
+        selfAttn.query(backend, s.q(), x);
+        selfAttn.keyValue(backend, s.k(), s.v(), x);
+        backend.writeRows(cache.selfKey(layer), s.k(), position);
+        backend.writeRows(cache.selfValue(layer), s.v(), position);
+        selfAttn.attend(backend, s.projected(), s.q(), cache.selfKey(layer), cache.selfValue(layer),
+                position + tokens, cache.causalMask(position), s.heads());
+        backend.add(x, x, s.projected());
+        selfAttnLayerNorm.forward(backend, x, x);
+
+        encoderAttn.query(backend, s.q(), x);
+        for (int g = 0; g < cache.groups(); g++) {
+            backend.attention(s.headsGroups()[g], s.qGroups()[g], cache.crossKey(layer, g),
+                    cache.crossValue(layer, g), cache.groupTokens(g), encoderAttn.heads(), encoderAttn.scale(),
+                    AttentionMask.none());
+        }
+        encoderAttn.project(backend, s.projected(), s.heads());
+        backend.add(x, x, s.projected());
+        encoderAttnLayerNorm.forward(backend, x, x);
+
+        fc1.forward(backend, s.ffn(), x);
+        backend.gelu(s.ffn(), s.ffn());
+        fc2.forward(backend, s.projected(), s.ffn());
+        backend.add(x, x, s.projected());
+        finalLayerNorm.forward(backend, x, x);
+    }
+}

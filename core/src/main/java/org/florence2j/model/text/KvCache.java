@@ -1,0 +1,182 @@
+package org.florence2j.model.text;
+
+import java.lang.foreign.Arena;
+import java.util.List;
+import org.florence2j.backend.AttentionMask;
+import org.florence2j.backend.Backend;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The decoder's attention caches for one session, allocated once and reused by every request.
+ *
+ * <p>Self-attention: per layer, K and V {@code [rows, capacity, channels]}, appended one position per step. Beam
+ * search reorders rows after each step; {@link #reorder} does it with {@link Backend#gatherRows} into a second
+ * buffer (double buffering, since gather cannot work in place), copies only the filled positions, and is skipped
+ * entirely when every row keeps its own parent (e.g. greedy, or a step where the beams did not swap).
+ *
+ * <p>Cross-attention: per layer, K and V {@code [images, maxEncoderTokens, channels]}, computed once per request
+ * from the encoder output, one row per image — not per beam: the beams of an image share it through
+ * {@code Backend.attention}'s {@code kvBatch} broadcast.
+ */
+public final class KvCache {
+    private final int layers;
+    private final int channels;
+    private final int maxRows;
+    private final int capacity;
+    private final int maxImages;
+    private final int maxEncoderTokens;
+    private final Scratch[] selfKeys; // [2 · layers], buffer p of layer l at 2l + p
+    private final Scratch[] selfValues; // [2 · layers]
+    private final Scratch[] crossKeys; // [layers]
+    private final Scratch[] crossValues; // [layers]
+    private final AttentionMask[] causalMasks; // [capacity], made once so a step allocates nothing
+
+    private int rows;
+    private int live;
+    private Tensor[] selfKeyViews; // [2 · layers] of [rows, capacity, channels]
+    private Tensor[] selfValueViews; // [2 · layers]
+    private Tensor[][] crossKeyViews; // [layers][groups] of [groupImages, maxEncoderTokens, channels]
+    private Tensor[][] crossValueViews; // [layers][groups]
+    private int[] groupTokens; // [groups]
+
+    private KvCache(int layers, int channels, int maxRows, int capacity, int maxImages, int maxEncoderTokens,
+            Backend backend, Arena arena) {
+        this.layers = layers;
+        this.channels = channels;
+        this.maxRows = maxRows;
+        this.capacity = capacity;
+        this.maxImages = maxImages;
+        this.maxEncoderTokens = maxEncoderTokens;
+        this.selfKeys = new Scratch[2 * layers];
+        this.selfValues = new Scratch[2 * layers];
+        this.crossKeys = new Scratch[layers];
+        this.crossValues = new Scratch[layers];
+        this.causalMasks = new AttentionMask[capacity];
+        for (int p = 0; p < capacity; p++) {
+            causalMasks[p] = AttentionMask.causal(p);
+        }
+        long selfElements = (long) maxRows * capacity * channels;
+        long crossElements = (long) maxImages * maxEncoderTokens * channels;
+        for (int i = 0; i < 2 * layers; i++) {
+            selfKeys[i] = Scratch.allocate(backend, arena, selfElements);
+            selfValues[i] = Scratch.allocate(backend, arena, selfElements);
+        }
+        for (int l = 0; l < layers; l++) {
+            crossKeys[l] = Scratch.allocate(backend, arena, crossElements);
+            crossValues[l] = Scratch.allocate(backend, arena, crossElements);
+        }
+    }
+
+    /**
+     * Allocates caches for up to {@code maxRows} decoder rows (images × beams) of up to {@code capacity} positions,
+     * and up to {@code maxImages} encoder outputs of up to {@code maxEncoderTokens} tokens.
+     */
+    public static KvCache allocate(Backend backend, Arena arena, int layers, int channels, int maxRows, int capacity,
+            int maxImages, int maxEncoderTokens) {
+        return new KvCache(layers, channels, maxRows, capacity, maxImages, maxEncoderTokens, backend, arena);
+    }
+
+    /** Sets up the views of one request: {@code rows} decoder rows, the images' encoder lengths by group. */
+    public void prepare(int rows, List<CrossGroup> groups) {
+        if (rows > maxRows) {
+            throw new IllegalArgumentException("KvCache: " + rows + " rows exceed the capacity of " + maxRows);
+        }
+        this.rows = rows;
+        this.live = 0;
+        selfKeyViews = new Tensor[2 * layers];
+        selfValueViews = new Tensor[2 * layers];
+        for (int i = 0; i < 2 * layers; i++) {
+            selfKeyViews[i] = selfKeys[i].view(rows, capacity, channels);
+            selfValueViews[i] = selfValues[i].view(rows, capacity, channels);
+        }
+        crossKeyViews = new Tensor[layers][groups.size()];
+        crossValueViews = new Tensor[layers][groups.size()];
+        groupTokens = new int[groups.size()];
+        for (int g = 0; g < groups.size(); g++) {
+            CrossGroup group = groups.get(g);
+            if (group.firstImage() + group.images() > maxImages || group.encoderTokens() > maxEncoderTokens) {
+                throw new IllegalArgumentException("KvCache: " + group + " exceeds " + maxImages + " images of "
+                        + maxEncoderTokens + " encoder tokens");
+            }
+            groupTokens[g] = group.encoderTokens();
+            long first = (long) group.firstImage() * maxEncoderTokens * channels;
+            for (int l = 0; l < layers; l++) {
+                crossKeyViews[l][g] = crossKeys[l].slice(first, group.images(), maxEncoderTokens, channels);
+                crossValueViews[l][g] = crossValues[l].slice(first, group.images(), maxEncoderTokens, channels);
+            }
+        }
+    }
+
+    /** The live self-attention keys of {@code layer}: {@code [rows, capacity, channels]}. */
+    Tensor selfKey(int layer) {
+        return selfKeyViews[2 * layer + live];
+    }
+
+    /** The live self-attention values of {@code layer}: {@code [rows, capacity, channels]}. */
+    Tensor selfValue(int layer) {
+        return selfValueViews[2 * layer + live];
+    }
+
+    /** Cross-attention keys of {@code layer} for group {@code g}: {@code [groupImages, maxEncoderTokens, C]}. */
+    Tensor crossKey(int layer, int g) {
+        return crossKeyViews[layer][g];
+    }
+
+    /** Cross-attention values of {@code layer} for group {@code g}. */
+    Tensor crossValue(int layer, int g) {
+        return crossValueViews[layer][g];
+    }
+
+    /** Valid encoder rows of group {@code g}. */
+    int groupTokens(int g) {
+        return groupTokens[g];
+    }
+
+    int groups() {
+        return groupTokens.length;
+    }
+
+    /** Where {@code image}'s cross K of {@code layer} is written: {@code [1, tokens, channels]}. */
+    Tensor crossKeyRows(int layer, int image, int tokens) {
+        return crossKeys[layer].slice((long) image * maxEncoderTokens * channels, 1, tokens, channels);
+    }
+
+    /** Where {@code image}'s cross V of {@code layer} is written: {@code [1, tokens, channels]}. */
+    Tensor crossValueRows(int layer, int image, int tokens) {
+        return crossValues[layer].slice((long) image * maxEncoderTokens * channels, 1, tokens, channels);
+    }
+
+    /** The decoder self-attention mask for queries starting at {@code position}. */
+    AttentionMask causalMask(int position) {
+        return causalMasks[position];
+    }
+
+    /** Positions per row this cache holds. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /**
+     * Makes row {@code r} continue row {@code parents[r]}'s history: copies the first {@code filledTokens}
+     * positions of every layer's self K/V into the other buffer and makes it live. Does nothing when
+     * {@code parents} is the identity; cross K/V never move (they are per image, and beams stay within their
+     * image).
+     *
+     * @param parents {@code [rows]} source row of each row
+     */
+    public void reorder(Backend backend, int[] parents, int filledTokens) {
+        boolean identity = true;
+        for (int r = 0; r < rows && identity; r++) {
+            identity = parents[r] == r;
+        }
+        if (identity || filledTokens == 0) {
+            return;
+        }
+        int next = 1 - live;
+        for (int l = 0; l < layers; l++) {
+            backend.gatherRows(selfKeyViews[2 * l + next], selfKeyViews[2 * l + live], parents, filledTokens);
+            backend.gatherRows(selfValueViews[2 * l + next], selfValueViews[2 * l + live], parents, filledTokens);
+        }
+        live = next;
+    }
+}

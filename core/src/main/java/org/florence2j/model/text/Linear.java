@@ -1,0 +1,32 @@
+package org.florence2j.model.text;
+
+import java.lang.foreign.Arena;
+import org.florence2j.backend.Backend;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * A PyTorch {@code nn.Linear} with bias, uploaded to the backend: {@code out = x·weightᵀ + bias}.
+ *
+ * @param weight {@code [outFeatures, inFeatures]}
+ * @param bias   {@code [outFeatures]}
+ */
+record Linear(Tensor weight, Tensor bias) {
+    /** Loads {@code name.weight} and {@code name.bias}, checking both shapes. */
+    static Linear load(Weights w, String name, int outFeatures, int inFeatures, Backend backend, Arena arena) {
+        Weights at = w.at(name);
+        return new Linear(upload(at, "weight", backend, arena, outFeatures, inFeatures),
+                upload(at, "bias", backend, arena, outFeatures));
+    }
+
+    /** Reads one tensor of the expected shape and converts it to the backend's F32 form. */
+    static Tensor upload(Weights w, String name, Backend backend, Arena arena, int... dims) {
+        return backend.upload(w.tensor(name, dims), DType.F32, arena);
+    }
+
+    /** {@code out [..., outFeatures] = x [..., inFeatures]·weightᵀ + bias}. */
+    void forward(Backend backend, Tensor out, Tensor x) {
+        backend.linear(out, x, weight, bias);
+    }
+}

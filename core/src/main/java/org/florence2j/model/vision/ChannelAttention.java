@@ -1,0 +1,56 @@
+package org.florence2j.model.vision;
+
+import java.lang.foreign.Arena;
+import org.florence2j.backend.Backend;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.VisionConfig;
+import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The reference's DaViT {@code ChannelAttention}: attention between channels within {@code num_groups[stage]}
+ * groups, every token taking part. Input and output {@code [batch, tokens, channels]}.
+ */
+public final class ChannelAttention implements Sublayer {
+    private final Tensor qkvWeight;  // [3·channels, channels]
+    private final Tensor qkvBias;    // [3·channels]
+    private final Tensor projWeight; // [channels, channels]
+    private final Tensor projBias;   // [channels]
+    private final int groups;
+
+    private ChannelAttention(Tensor qkvWeight, Tensor qkvBias, Tensor projWeight, Tensor projBias, int groups) {
+        this.qkvWeight = qkvWeight;
+        this.qkvBias = qkvBias;
+        this.projWeight = projWeight;
+        this.projBias = projBias;
+        this.groups = groups;
+    }
+
+    /**
+     * Loads {@code qkv.*} and {@code proj.*} under {@code w} (a channel block's {@code channel_attn.fn}).
+     *
+     * @throws org.florence2j.checkpoint.CheckpointException when a tensor is missing or disagrees with the config
+     */
+    public static ChannelAttention load(Weights w, VisionConfig c, int stage, Backend backend, Arena owner) {
+        int channels = c.dimEmbed().get(stage);
+        return new ChannelAttention(
+                Upload.f32(w.at("qkv"), "weight", backend, owner, 3 * channels, channels),
+                Upload.f32(w.at("qkv"), "bias", backend, owner, 3 * channels),
+                Upload.f32(w.at("proj"), "weight", backend, owner, channels, channels),
+                Upload.f32(w.at("proj"), "bias", backend, owner, channels),
+                c.numGroups().get(stage));
+    }
+
+    /** {@code out = proj(channelAttention(qkv(in)))}; both {@code [batch, tokens, channels]}. */
+    @Override
+    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
+        Backend backend = ctx.backend();
+        int tokens = in.shape().dim(1);
+        Tensor qkv = scratch.view(VisionScratch.Slot.QKV, in.shape().withDim(-1, 3 * in.shape().last()));
+        Tensor attended = scratch.view(VisionScratch.Slot.ATTENTION, in.shape()); // [batch, tokens, channels]
+        backend.linear(qkv, in, qkvWeight, qkvBias);
+        // ChannelAttention scales q by N^-0.5 with N the number of tokens, not the group's channel count.
+        backend.channelAttention(attended, qkv, groups, (float) Math.pow(tokens, -0.5));
+        backend.linear(out, attended, projWeight, projBias);
+    }
+}

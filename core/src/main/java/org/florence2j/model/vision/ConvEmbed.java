@@ -1,0 +1,86 @@
+package org.florence2j.model.vision;
+
+import java.lang.foreign.Arena;
+import org.florence2j.backend.Backend;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.VisionConfig;
+import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The reference's DaViT {@code ConvEmbed}: a strided convolution ({@code proj}) that opens each stage, with a
+ * LayerNorm ({@code norm}) before it (patch_prenorm) or after it. Input {@code [batch, height·width, inChannels]},
+ * output {@code [batch, outHeight·outWidth, outChannels]}.
+ */
+public final class ConvEmbed {
+    /** Pixel channels fed to the first stage (the reference's {@code in_chans}). */
+    public static final int IMAGE_CHANNELS = 3;
+
+    private final Tensor projWeight; // [outChannels, inChannels, kernel, kernel]
+    private final Tensor projBias;   // [outChannels]
+    private final LayerNorm norm;    // over inChannels when preNorm, else over outChannels; null when never applied
+    private final boolean preNorm;
+    private final int kernel;
+    private final int stride;
+    private final int padding;
+    private final int outChannels;
+
+    private ConvEmbed(Tensor projWeight, Tensor projBias, LayerNorm norm, boolean preNorm, int kernel, int stride,
+            int padding, int outChannels) {
+        this.projWeight = projWeight;
+        this.projBias = projBias;
+        this.norm = norm;
+        this.preNorm = preNorm;
+        this.kernel = kernel;
+        this.stride = stride;
+        this.padding = padding;
+        this.outChannels = outChannels;
+    }
+
+    /**
+     * Loads stage {@code stage}'s patch embedding from {@code w} (e.g. {@code vision_tower.convs.<stage>}).
+     *
+     * @throws org.florence2j.checkpoint.CheckpointException when a tensor is missing or disagrees with the config
+     */
+    public static ConvEmbed load(Weights w, VisionConfig c, int stage, Backend backend, Arena owner) {
+        int inChannels = stage == 0 ? IMAGE_CHANNELS : c.dimEmbed().get(stage - 1);
+        int outChannels = c.dimEmbed().get(stage);
+        int kernel = c.patchSize().get(stage);
+        boolean preNorm = c.patchPrenorm().get(stage);
+        LayerNorm norm = LayerNorm.load(w.at("norm"), preNorm ? inChannels : outChannels, backend, owner);
+        // ConvEmbed only pre-normalises a token sequence (3-D input); stage 0 gets the 4-D image, so a configured
+        // pre-norm there is loaded but never applied.
+        boolean unusedNorm = preNorm && stage == 0;
+        return new ConvEmbed(
+                Upload.f32(w.at("proj"), "weight", backend, owner, outChannels, inChannels, kernel, kernel),
+                Upload.f32(w.at("proj"), "bias", backend, owner, outChannels),
+                unusedNorm ? null : norm, preNorm,
+                kernel, c.patchStride().get(stage), c.patchPadding().get(stage), outChannels);
+    }
+
+    /** The output side for an input side of {@code size} (PyTorch's conv arithmetic). */
+    public int outputSize(int size) {
+        return (size + 2 * padding - kernel) / stride + 1;
+    }
+
+    /** Channels of the output. */
+    public int outChannels() {
+        return outChannels;
+    }
+
+    /**
+     * @param in  {@code [batch, height·width, inChannels]}
+     * @param out {@code [batch, outputSize(height)·outputSize(width), outChannels]}; must not alias {@code in}
+     */
+    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
+        Tensor convIn = in; // [batch, height·width, inChannels]
+        if (preNorm && norm != null) {
+            convIn = scratch.view(VisionScratch.Slot.NORMED, in.shape());
+            norm.forward(ctx, in, convIn);
+        }
+        ctx.backend().conv2d(out, convIn, height, width, projWeight, projBias, stride, padding);
+        if (!preNorm) {
+            norm.forward(ctx, out, out);
+        }
+    }
+}

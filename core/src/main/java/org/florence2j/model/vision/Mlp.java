@@ -1,0 +1,55 @@
+package org.florence2j.model.vision;
+
+import java.lang.foreign.Arena;
+import org.florence2j.backend.Backend;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.VisionConfig;
+import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The reference's DaViT {@code Mlp}: {@code fc2(gelu(fc1(x)))}, hidden width {@link VisionConfig#MLP_RATIO} × the
+ * stage's channels. Input and output {@code [batch, tokens, channels]}.
+ */
+public final class Mlp implements Sublayer {
+    private final Tensor fc1Weight; // [hidden, channels]
+    private final Tensor fc1Bias;   // [hidden]
+    private final Tensor fc2Weight; // [channels, hidden]
+    private final Tensor fc2Bias;   // [channels]
+    private final int hidden;
+
+    private Mlp(Tensor fc1Weight, Tensor fc1Bias, Tensor fc2Weight, Tensor fc2Bias, int hidden) {
+        this.fc1Weight = fc1Weight;
+        this.fc1Bias = fc1Bias;
+        this.fc2Weight = fc2Weight;
+        this.fc2Bias = fc2Bias;
+        this.hidden = hidden;
+    }
+
+    /**
+     * Loads {@code net.fc1.*} and {@code net.fc2.*} under {@code w} (a block's {@code ffn.fn}).
+     *
+     * @throws org.florence2j.checkpoint.CheckpointException when a tensor is missing or disagrees with the config
+     */
+    public static Mlp load(Weights w, VisionConfig c, int stage, Backend backend, Arena owner) {
+        int channels = c.dimEmbed().get(stage);
+        int hidden = channels * VisionConfig.MLP_RATIO;
+        Weights net = w.at("net");
+        return new Mlp(
+                Upload.f32(net.at("fc1"), "weight", backend, owner, hidden, channels),
+                Upload.f32(net.at("fc1"), "bias", backend, owner, hidden),
+                Upload.f32(net.at("fc2"), "weight", backend, owner, channels, hidden),
+                Upload.f32(net.at("fc2"), "bias", backend, owner, channels),
+                hidden);
+    }
+
+    /** {@code out = fc2(gelu(fc1(in)))}; {@code in} and {@code out} are {@code [batch, tokens, channels]}. */
+    @Override
+    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
+        Backend backend = ctx.backend();
+        Tensor act = scratch.view(VisionScratch.Slot.HIDDEN, in.shape().withDim(-1, hidden)); // [batch, tokens, hidden]
+        backend.linear(act, in, fc1Weight, fc1Bias);
+        backend.gelu(act, act);
+        backend.linear(out, act, fc2Weight, fc2Bias);
+    }
+}

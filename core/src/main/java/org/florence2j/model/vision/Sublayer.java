@@ -1,0 +1,13 @@
+package org.florence2j.model.vision;
+
+import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The {@code fn} of the reference's {@code PreNorm}: a map from {@code [batch, height·width, channels]} to the same
+ * shape ({@link WindowAttention}, {@link ChannelAttention}, {@link Mlp}).
+ */
+interface Sublayer {
+    /** {@code out = fn(in)}; {@code out} must not alias {@code in}. */
+    void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch);
+}

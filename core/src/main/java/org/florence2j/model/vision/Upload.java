@@ -1,0 +1,20 @@
+package org.florence2j.model.vision;
+
+import java.lang.foreign.Arena;
+import org.florence2j.backend.Backend;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Tensor;
+
+/** Reads one weight by name, checks its shape against the config, and puts an F32 copy on the backend. */
+final class Upload {
+    private Upload() {}
+
+    /**
+     * @throws org.florence2j.checkpoint.CheckpointException naming the tensor and both shapes when it is missing or
+     *                                                       misshapen
+     */
+    static Tensor f32(Weights w, String name, Backend backend, Arena owner, int... dims) {
+        return backend.upload(w.tensor(name, dims), DType.F32, owner);
+    }
+}

@@ -1,0 +1,73 @@
+package org.florence2j.model.vision;
+
+import java.lang.foreign.Arena;
+import org.florence2j.backend.Backend;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.VisionConfig;
+import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The reference's DaViT {@code WindowAttention}: multi-head self-attention inside non-overlapping
+ * {@code window_size × window_size} windows. Input and output {@code [batch, height·width, channels]}.
+ */
+public final class WindowAttention implements Sublayer {
+    private final Tensor qkvWeight;  // [3·channels, channels]
+    private final Tensor qkvBias;    // [3·channels]
+    private final Tensor projWeight; // [channels, channels]
+    private final Tensor projBias;   // [channels]
+    private final int heads;
+    private final int window;
+    private final float scale;
+
+    private WindowAttention(Tensor qkvWeight, Tensor qkvBias, Tensor projWeight, Tensor projBias, int heads,
+            int window, float scale) {
+        this.qkvWeight = qkvWeight;
+        this.qkvBias = qkvBias;
+        this.projWeight = projWeight;
+        this.projBias = projBias;
+        this.heads = heads;
+        this.window = window;
+        this.scale = scale;
+    }
+
+    /**
+     * Loads {@code qkv.*} and {@code proj.*} under {@code w} (a spatial block's {@code window_attn.fn}).
+     *
+     * @throws org.florence2j.checkpoint.CheckpointException when a tensor is missing or disagrees with the config
+     */
+    public static WindowAttention load(Weights w, VisionConfig c, int stage, Backend backend, Arena owner) {
+        int channels = c.dimEmbed().get(stage);
+        int heads = c.numHeads().get(stage);
+        return new WindowAttention(
+                Upload.f32(w.at("qkv"), "weight", backend, owner, 3 * channels, channels),
+                Upload.f32(w.at("qkv"), "bias", backend, owner, 3 * channels),
+                Upload.f32(w.at("proj"), "weight", backend, owner, channels, channels),
+                Upload.f32(w.at("proj"), "bias", backend, owner, channels),
+                heads, c.windowSize(), (float) Math.pow(channels / heads, -0.5));
+    }
+
+    /** Number of windows across {@code size} once padded up to a multiple of the window. */
+    static int windowsAcross(int size, int window) {
+        return (size + window - 1) / window;
+    }
+
+    /** {@code out = attention within windows of in}; both {@code [batch, height·width, channels]}. */
+    @Override
+    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
+        Backend backend = ctx.backend();
+        int channels = in.shape().last();
+        int windowCount = in.shape().dim(0) * windowsAcross(height, window) * windowsAcross(width, window);
+        Shape windowed = Shape.of(windowCount, window * window, channels);
+        Tensor windows = scratch.view(VisionScratch.Slot.WINDOWS, windowed);        // [windows, window², channels]
+        Tensor qkv = scratch.view(VisionScratch.Slot.QKV, windowed.withDim(-1, 3 * channels));
+        Tensor attended = scratch.view(VisionScratch.Slot.ATTENTION, windowed);     // [windows, window², channels]
+        // WindowAttention zero-pads the normed map to whole windows; padded tokens attend unmasked, then are cropped.
+        backend.windowPartition(windows, in, height, width, window);
+        backend.linear(qkv, windows, qkvWeight, qkvBias);
+        backend.selfAttention(attended, qkv, heads, scale);
+        backend.linear(windows, attended, projWeight, projBias);
+        backend.windowReverse(out, windows, height, width, window);
+    }
+}

@@ -1,0 +1,65 @@
+package org.florence2j.task;
+
+import org.florence2j.InvalidInputException;
+import org.florence2j.Task;
+
+/**
+ * Builds the text prompt sent to the tokenizer for a task, as the reference's
+ * {@code Florence2Processor._construct_prompts} does ({@code processing_florence2.py}): a task without input becomes
+ * its fixed sentence, a task with input fills its template with the text.
+ *
+ * <p>Where the reference asserts or silently picks another task, this refuses: text given to a task that takes
+ * none, no text for a task that needs it, and text that itself holds a task token are each an
+ * {@link InvalidInputException} saying which.
+ */
+public final class TaskPrompts {
+
+    private TaskPrompts() {
+    }
+
+    /**
+     * The prompt for a task and its text.
+     *
+     * @param task the task
+     * @param text the text after the task token (a caption, a phrase, location tokens); null or empty when the task
+     *             takes none
+     * @throws InvalidInputException when the text does not fit the task
+     */
+    public static String build(Task task, String text) {
+        boolean hasText = text != null && !text.isBlank();
+        if (!task.takesText()) {
+            if (text != null && !text.isEmpty()) {
+                throw new InvalidInputException("task " + task.token() + " takes no text, but got '" + text + "'");
+            }
+            return task.prompt();
+        }
+        if (!hasText) {
+            throw new InvalidInputException("task " + task.token() + " needs text (" + describeInput(task)
+                    + "), but got none");
+        }
+        for (Task other : Task.values()) {
+            if (text.contains(other.token())) {
+                throw new InvalidInputException("the text of task " + task.token() + " must not contain the task token "
+                        + other.token() + ": '" + text + "'");
+            }
+        }
+        return task.prompt().replace(Task.INPUT_PLACEHOLDER, text);
+    }
+
+    /**
+     * The prompt for a region task ({@link Task#takesRegion()}), the region given as a pixel box on an image of
+     * {@code width × height} and quantized to location tokens.
+     *
+     * @throws InvalidInputException when the task takes no region or the region cannot be quantized
+     */
+    public static String build(Task task, Box region, int width, int height) {
+        if (!task.takesRegion()) {
+            throw new InvalidInputException("task " + task.token() + " takes no region, but got " + region);
+        }
+        return build(task, LocationTokens.region(region, width, height));
+    }
+
+    private static String describeInput(Task task) {
+        return task.takesRegion() ? "a region as four <loc_N> tokens" : "a phrase or caption";
+    }
+}

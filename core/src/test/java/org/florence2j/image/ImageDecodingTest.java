@@ -1,0 +1,120 @@
+package org.florence2j.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Each committed test image (see {@link TestImages}) decodes to the RGB pixels it was drawn with: exactly for
+ * lossless formats, within a stated bound for JPEG. Alpha is dropped, palettes are looked up, gray is copied to
+ * R, G and B without gamma, 16-bit samples keep their high byte.
+ */
+class ImageDecodingTest {
+    private static final Path IMAGES = TestImages.resource("/images");
+    private static final ImageLoader LOADER = new ImageLoader();
+
+    /** JPEG at quality 1.0 on these small patterns: measured worst error 9 (4:2:0 chroma on the colour image). */
+    private static final int JPEG_MAX_ERROR = 12;
+    /** The CMYK file is two flat halves; pixels next to the edge blur under the DCT, so only the interiors count. */
+    private static final int CMYK_MAX_ERROR = 6;
+
+    static Stream<Arguments> losslessFiles() {
+        Supplier<RgbImage> rgb = TestImages::expectedRgb;
+        Supplier<RgbImage> gray = TestImages::expectedGray;
+        Supplier<RgbImage> palette = TestImages::expectedPalette;
+        return Stream.of(
+                Arguments.of("rgb.png", rgb),
+                Arguments.of("rgba.png", rgb),
+                Arguments.of("rgb16.png", rgb),
+                Arguments.of("gray.png", gray),
+                Arguments.of("gray16.png", gray),
+                Arguments.of("gray-alpha.png", gray),
+                Arguments.of("palette.png", palette),
+                Arguments.of("palette.gif", palette),
+                Arguments.of("rgb.bmp", rgb),
+                Arguments.of("rgb.tiff", rgb),
+                Arguments.of("lossless.webp", (Supplier<RgbImage>) ImageDecodingTest::expectedWebp));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("losslessFiles")
+    void losslessFormatsDecodeExactly(String file, Supplier<RgbImage> expected) {
+        assertEquals(expected.get(), LOADER.load(IMAGES.resolve(file)), file);
+    }
+
+    @Test
+    void jpegDecodesCloseToWhatWasEncoded() {
+        assertMaxError("rgb.jpg", TestImages.expectedRgb(), LOADER.load(IMAGES.resolve("rgb.jpg")), JPEG_MAX_ERROR);
+        assertMaxError("gray.jpg", TestImages.expectedGray(), LOADER.load(IMAGES.resolve("gray.jpg")),
+                JPEG_MAX_ERROR);
+    }
+
+    @Test
+    void cmykJpegIsConvertedToRgb() {
+        RgbImage image = LOADER.load(IMAGES.resolve("cmyk.jpg"));
+        int[] white = {255, 255, 255};
+        int[] cyan = {0, 255, 255};
+        for (int y = 0; y < image.height(); y++) {
+            for (int x : new int[] {1, 4, image.width() - 5, image.width() - 2}) {
+                int[] want = x < image.width() / 2 ? white : cyan;
+                for (int c = 0; c < 3; c++) {
+                    int error = Math.abs(image.sample(x, y, c) - want[c]);
+                    assertTrue(error <= CMYK_MAX_ERROR, "cmyk.jpg (" + x + "," + y + ") channel " + c + ": "
+                            + image.sample(x, y, c) + " vs " + want[c]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void bytesStreamsAndBufferedImagesDecodeLikeFiles() throws IOException {
+        Path file = IMAGES.resolve("rgba.png");
+        RgbImage expected = LOADER.load(file);
+        assertEquals(expected, LOADER.load(Files.readAllBytes(file), "upload"));
+        try (InputStream in = Files.newInputStream(file)) {
+            assertEquals(expected, LOADER.load(in, "stream"));
+        }
+        assertEquals(expected, LOADER.load(TestImages.rgb(BufferedImage.TYPE_INT_ARGB), "argb"));
+        assertEquals(expected, LOADER.load(TestImages.rgb(BufferedImage.TYPE_INT_RGB), "rgb"));
+        assertEquals(TestImages.expectedGray(), LOADER.load(TestImages.gray(false), "gray"));
+        assertEquals(TestImages.expectedPalette(), LOADER.load(TestImages.palette(), "palette"));
+    }
+
+    private static RgbImage expectedWebp() {
+        byte[] pixels = new byte[TestImages.WIDTH * TestImages.HEIGHT * 3];
+        for (int y = 0; y < TestImages.HEIGHT; y++) {
+            for (int x = 0; x < TestImages.WIDTH; x++) {
+                int at = (y * TestImages.WIDTH + x) * 3;
+                pixels[at] = (byte) TestImages.webpRed(x, y);
+                pixels[at + 1] = (byte) TestImages.webpGreen(x, y);
+                pixels[at + 2] = (byte) TestImages.webpBlue(x, y);
+            }
+        }
+        return new RgbImage(TestImages.WIDTH, TestImages.HEIGHT, pixels);
+    }
+
+    private static void assertMaxError(String file, RgbImage expected, RgbImage actual, int maxError) {
+        assertEquals(expected.width(), actual.width(), file + " width");
+        assertEquals(expected.height(), actual.height(), file + " height");
+        int worst = 0;
+        for (int y = 0; y < expected.height(); y++) {
+            for (int x = 0; x < expected.width(); x++) {
+                for (int c = 0; c < 3; c++) {
+                    worst = Math.max(worst, Math.abs(expected.sample(x, y, c) - actual.sample(x, y, c)));
+                }
+            }
+        }
+        assertTrue(worst <= maxError, file + ": worst sample error " + worst + " over " + maxError);
+    }
+}

@@ -1,0 +1,133 @@
+package org.florence2j.model.text;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.florence2j.backend.Backend;
+import org.florence2j.backend.ref.ReferenceBackend;
+import org.florence2j.checkpoint.SafetensorsFile;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.ConfigReader;
+import org.florence2j.config.Florence2Config;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The tiny golden model and its cases ({@code golden/tiny}, produced by the reference; see its README), loaded
+ * once per test class: the language model on {@link ReferenceBackend}, and each case's arrays.
+ */
+public final class GoldenText implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path root;
+    private final Backend backend;
+    private final Arena arena = Arena.ofShared();
+    private final SafetensorsFile checkpoint;
+    private final Florence2Config config;
+    private final BartModel model;
+    private final JsonNode index;
+
+    /** Loads the tiny model's language half onto {@code backend}. */
+    public GoldenText(Backend backend) {
+        this.backend = backend;
+        this.root = goldenRoot();
+        this.config = ConfigReader.read(root.resolve("model/config.json"));
+        this.checkpoint = SafetensorsFile.open(root.resolve("model/model.safetensors"));
+        this.model = BartModel.load(Weights.of(checkpoint).at("language_model"), config.text(), backend, arena);
+        try {
+            this.index = JSON.readTree(Files.readString(root.resolve("index.json")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Path of {@code golden/tiny} in the test resources. */
+    public static Path goldenRoot() {
+        try {
+            return Path.of(GoldenText.class.getResource("/golden/tiny/index.json").toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public Florence2Config config() {
+        return config;
+    }
+
+    public BartModel model() {
+        return model;
+    }
+
+    public Arena arena() {
+        return arena;
+    }
+
+    /** Every case of {@code index.json}, in file order. */
+    public List<JsonNode> cases() {
+        List<JsonNode> cases = new ArrayList<>();
+        index.get("cases").forEach(cases::add);
+        return cases;
+    }
+
+    /** Ids of every case, for parameterized tests. */
+    public static List<String> caseIds() {
+        try {
+            JsonNode index = JSON.readTree(Files.readString(goldenRoot().resolve("index.json")));
+            List<String> ids = new ArrayList<>();
+            index.get("cases").forEach(c -> ids.add(c.get("id").asText()));
+            return ids;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The case called {@code id}. */
+    public JsonNode caseById(String id) {
+        for (JsonNode c : index.get("cases")) {
+            if (c.get("id").asText().equals(id)) {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("no golden case " + id);
+    }
+
+    /** Opens a case's arrays file; the caller closes it. */
+    public SafetensorsFile arrays(JsonNode goldenCase) {
+        return SafetensorsFile.open(root.resolve(goldenCase.get("arrays_file").asText()));
+    }
+
+    /** An array as ints. */
+    public static int[] ints(JsonNode array) {
+        int[] values = new int[array.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = array.get(i).asInt();
+        }
+        return values;
+    }
+
+    /** An integer tensor as ints. */
+    public static int[] ints(Tensor tensor) {
+        long[] values = tensor.toLongArray();
+        int[] out = new int[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Math.toIntExact(values[i]);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        checkpoint.close();
+        arena.close();
+    }
+}

@@ -1,0 +1,166 @@
+package org.florence2j.model.vision;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.florence2j.backend.Backend;
+import org.florence2j.backend.Tolerance;
+import org.florence2j.backend.cpu.CpuBackend;
+import org.florence2j.backend.ref.ReferenceBackend;
+import org.florence2j.checkpoint.SafetensorsFile;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.ConfigReader;
+import org.florence2j.config.Florence2Config;
+import org.florence2j.model.ForwardContext;
+import org.florence2j.model.RecordingTaps;
+import org.florence2j.model.Taps;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The vision tower and image projection against the reference's goldens (golden/tiny, produced by the genuine
+ * remote code), on every backend: every DaViT tap and {@code image_features} of every golden image, within the
+ * golden README's stage tolerance (abs 2e-4, or 1e-4 of the tensor's max-abs).
+ */
+class VisionGoldenTest {
+    static final Path TINY = Path.of("src/test/resources/golden/tiny");
+    private static final Map<String, Supplier<Backend>> BACKENDS = new LinkedHashMap<>();
+
+    static {
+        BACKENDS.put("reference", ReferenceBackend::new);
+        BACKENDS.put("cpu", CpuBackend::new);
+    }
+
+    private static Florence2Config config;
+    private static SafetensorsFile checkpoint;
+    private static final Map<String, Loaded> LOADED = new LinkedHashMap<>();
+
+    /** The tower and projection loaded on one backend. */
+    private record Loaded(Backend backend, Arena arena, DaViT davit, ImageProjector projector) {}
+
+    @BeforeAll
+    static void load() {
+        config = ConfigReader.read(TINY.resolve("model/config.json"));
+        checkpoint = SafetensorsFile.open(TINY.resolve("model/model.safetensors"));
+        Weights root = Weights.of(checkpoint);
+        for (Map.Entry<String, Supplier<Backend>> entry : BACKENDS.entrySet()) {
+            Backend backend = entry.getValue().get();
+            Arena arena = Arena.ofShared();
+            LOADED.put(entry.getKey(), new Loaded(backend, arena,
+                    DaViT.load(root.at("vision_tower"), config.vision(), backend, arena),
+                    ImageProjector.load(root, config, backend, arena)));
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        for (Loaded loaded : LOADED.values()) {
+            loaded.arena().close();
+            loaded.backend().close();
+        }
+        LOADED.clear();
+        checkpoint.close();
+    }
+
+    static List<Path> images() throws IOException {
+        try (Stream<Path> files = Files.list(TINY.resolve("cases"))) {
+            List<Path> images = files.filter(p -> p.getFileName().toString().startsWith("image")).sorted().toList();
+            assertEquals(4, images.size(), "golden images in " + TINY.resolve("cases"));
+            return images;
+        }
+    }
+
+    static Stream<Arguments> backendsAndImages() throws IOException {
+        List<Arguments> arguments = new ArrayList<>();
+        for (String backend : BACKENDS.keySet()) {
+            for (Path image : images()) {
+                arguments.add(Arguments.of(backend, image));
+            }
+        }
+        return arguments.stream();
+    }
+
+    static Stream<String> backends() {
+        return BACKENDS.keySet().stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("backendsAndImages")
+    void everyTapMatchesTheReference(String backendName, Path caseFile) {
+        Loaded loaded = LOADED.get(backendName);
+        Backend backend = loaded.backend();
+        try (SafetensorsFile golden = SafetensorsFile.open(caseFile);
+                RecordingTaps taps = new RecordingTaps(backend);
+                Arena request = Arena.ofConfined()) {
+            ForwardContext ctx = new ForwardContext(backend, request, taps);
+            Tensor pixels = backend.upload(golden.tensor("pixel_values"), DType.F32, request);
+            Shape pixelShape = pixels.shape();
+            DaViT davit = loaded.davit();
+            Tensor tokens = ctx.allocate(davit.outputShape(pixelShape.dim(0), pixelShape.dim(2), pixelShape.dim(3)));
+            davit.forward(ctx, pixels, tokens);
+            Tensor features = ctx.allocate(loaded.projector().outputShape(pixelShape.dim(0), tokens.shape().dim(1)));
+            loaded.projector().forward(ctx, tokens, features);
+
+            List<String> names = new ArrayList<>();
+            for (int stage = 0; stage < config.vision().stages(); stage++) {
+                names.add("davit_stage" + stage + "_after_conv");
+                names.add("davit_stage" + stage + "_out");
+            }
+            names.add("image_features");
+            for (String name : names) {
+                Tensor recorded = taps.get(name);
+                assertNotNull(recorded, "tap " + name + " was not recorded");
+                Tolerance.assertStageClose(backendName + " " + caseFile.getFileName() + " " + name,
+                        golden.tensor(name), recorded);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void aBatchOfImagesGivesEachImagesFeatures(String backendName) throws IOException {
+        Loaded loaded = LOADED.get(backendName);
+        Backend backend = loaded.backend();
+        List<Path> cases = images();
+        List<SafetensorsFile> goldens = new ArrayList<>();
+        try (Arena request = Arena.ofConfined()) {
+            for (Path file : cases) {
+                goldens.add(SafetensorsFile.open(file));
+            }
+            ForwardContext ctx = new ForwardContext(backend, request, Taps.NONE);
+            Shape single = goldens.get(0).tensor("pixel_values").shape(); // [1, 3, height, width]
+            Tensor batch = ctx.allocate(single.withDim(0, cases.size()));
+            for (int i = 0; i < cases.size(); i++) {
+                backend.copy(batch.narrow(i, 1), goldens.get(i).tensor("pixel_values"));
+            }
+            Tensor tokens = ctx.allocate(loaded.davit().outputShape(cases.size(), single.dim(2), single.dim(3)));
+            loaded.davit().forward(ctx, batch, tokens);
+            Tensor features = ctx.allocate(loaded.projector().outputShape(cases.size(), tokens.shape().dim(1)));
+            loaded.projector().forward(ctx, tokens, features);
+            Tensor host = Tensor.allocateHost(DType.F32, features.shape(), request);
+            backend.download(features, host);
+            for (int i = 0; i < cases.size(); i++) {
+                Tolerance.assertStageClose(backendName + " batch row " + i + " (" + cases.get(i).getFileName()
+                        + ") image_features", goldens.get(i).tensor("image_features"), host.narrow(i, 1));
+            }
+        } finally {
+            goldens.forEach(SafetensorsFile::close);
+        }
+    }
+}

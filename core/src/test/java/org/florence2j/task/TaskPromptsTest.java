@@ -1,0 +1,74 @@
+package org.florence2j.task;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.EnumSet;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.florence2j.InvalidInputException;
+import org.florence2j.Task;
+import org.junit.jupiter.api.Test;
+
+class TaskPromptsTest {
+
+    @Test
+    void everyPromptOfIndexJsonIsConstructedExactly() {
+        Set<Task> seen = EnumSet.noneOf(Task.class);
+        for (JsonNode p : Golden.read("index.json").get("prompts")) {
+            Task task = Task.fromToken(p.get("task").asText());
+            String text = p.get("text_input").asText();
+            assertEquals(p.get("prompt").asText(), task.token() + text);
+            assertEquals(p.get("constructed_prompt").asText(), TaskPrompts.build(task, text), task.token());
+            seen.add(task);
+        }
+        assertEquals(EnumSet.allOf(Task.class), seen);
+    }
+
+    @Test
+    void regionTasksQuantizeAPixelBox() {
+        // 640 px / 1000 bins = 0.64 px per bin: 64 px → bin 100, 128 px → 200; 480 px: 96 px → 200, 192 px → 400.
+        assertEquals("What is the region <loc_100><loc_200><loc_200><loc_400>?",
+                TaskPrompts.build(Task.REGION_TO_CATEGORY, new Box(64, 96, 128, 192), 640, 480));
+        assertEquals("What is the polygon mask of region <loc_0><loc_0><loc_999><loc_999>",
+                TaskPrompts.build(Task.REGION_TO_SEGMENTATION, new Box(-5, 0, 640, 4800), 640, 480));
+    }
+
+    @Test
+    void aTaskWithoutInputRefusesText() {
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> TaskPrompts.build(Task.CAPTION, "a dog"));
+        assertTrue(e.getMessage().contains("<CAPTION>") && e.getMessage().contains("takes no text"), e.getMessage());
+        assertEquals("What does the image describe?", TaskPrompts.build(Task.CAPTION, null));
+        assertEquals("What does the image describe?", TaskPrompts.build(Task.CAPTION, ""));
+    }
+
+    @Test
+    void aTaskWithInputRefusesNone() {
+        for (String none : new String[] {null, "", "  "}) {
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> TaskPrompts.build(Task.CAPTION_TO_PHRASE_GROUNDING, none));
+            assertTrue(e.getMessage().contains("<CAPTION_TO_PHRASE_GROUNDING>")
+                    && e.getMessage().contains("needs text"), e.getMessage());
+        }
+        InvalidInputException region = assertThrows(InvalidInputException.class,
+                () -> TaskPrompts.build(Task.REGION_TO_OCR, null));
+        assertTrue(region.getMessage().contains("region"), region.getMessage());
+    }
+
+    @Test
+    void textHoldingATaskTokenIsRefused() {
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> TaskPrompts.build(Task.OPEN_VOCABULARY_DETECTION, "cat <OD>"));
+        assertTrue(e.getMessage().contains("<OD>"), e.getMessage());
+    }
+
+    @Test
+    void aRegionForATaskWithoutRegionIsRefused() {
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> TaskPrompts.build(Task.OD, new Box(0, 0, 1, 1), 10, 10));
+        assertTrue(e.getMessage().contains("<OD>"), e.getMessage());
+    }
+}

@@ -1,0 +1,90 @@
+package org.florence2j.tokenizer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.florence2j.checkpoint.CheckpointException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Loading: broken or unsupported tokenizer files give a CheckpointException naming the file; config options. */
+class BartTokenizerLoadTest {
+    private static final Path MODEL = BartTokenizerGoldenTest.MODEL;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void emptyFolderNamesTheMissingVocab(@TempDir Path dir) {
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertEquals(dir.resolve("vocab.json"), e.file());
+    }
+
+    @Test
+    void badMergeLineNamesMergesTxt(@TempDir Path dir) throws IOException {
+        Files.copy(MODEL.resolve("vocab.json"), dir.resolve("vocab.json"));
+        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\nĠ t\nthree parts here\n");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertEquals(dir.resolve("merges.txt"), e.file());
+        assertTrue(e.getMessage().contains("merge 1 'three parts here'"), e.getMessage());
+    }
+
+    @Test
+    void mergeOutsideTheVocabIsRefused(@TempDir Path dir) throws IOException {
+        Files.copy(MODEL.resolve("vocab.json"), dir.resolve("vocab.json"));
+        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\nzzzzqq xxxxkk\n");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertTrue(e.getMessage().contains("not in the vocab"), e.getMessage());
+    }
+
+    @Test
+    void unsupportedTokenizerJsonIsRefused(@TempDir Path dir) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(MODEL.resolve("tokenizer.json").toFile());
+        root.putObject("normalizer").put("type", "Lowercase");
+        JSON.writeValue(dir.resolve("tokenizer.json").toFile(), root);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertEquals(dir.resolve("tokenizer.json"), e.file());
+        assertTrue(e.getMessage().contains("normalizer"), e.getMessage());
+    }
+
+    @Test
+    void notJsonNamesTheFile(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("tokenizer.json"), "{ not json");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertEquals(dir.resolve("tokenizer.json"), e.file());
+    }
+
+    /** Merges as [a, b] pairs (tokenizers >= 0.20 writes them so) read the same as "a b" strings. */
+    @Test
+    void mergesAsPairsReadLikeStrings(@TempDir Path dir) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(MODEL.resolve("tokenizer.json").toFile());
+        ArrayNode pairs = JSON.createArrayNode();
+        root.get("model").get("merges").forEach(m -> pairs.addArray().add(m.asText().split(" ")[0])
+                .add(m.asText().split(" ")[1]));
+        ((ObjectNode) root.get("model")).set("merges", pairs);
+        JSON.writeValue(dir.resolve("tokenizer.json").toFile(), root);
+        BartTokenizer fromPairs = BartTokenizer.load(dir);
+        String text = "Locate the phrases in the caption: naïve café 日本語 <loc_5>";
+        assertEquals(BartTokenizerGoldenTest.Shared.TOKENIZER.tokens(text), fromPairs.tokens(text));
+    }
+
+    /**
+     * transformers 4.41 (the reference version) cleans up spaces before punctuation by default; the golden outputs
+     * never contain such a space, so this pins the documented default and the tokenizer_config.json override.
+     */
+    @Test
+    void cleanUpOfSpacesFollowsTokenizerConfig(@TempDir Path dir) throws IOException {
+        BartTokenizer byDefault = BartTokenizerGoldenTest.Shared.TOKENIZER;
+        String text = "Hello , world . Is it ? I do n't know !";
+        assertEquals("Hello, world. Is it? I don't know!", byDefault.decode(byDefault.encode(text), true));
+        Files.copy(MODEL.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"clean_up_tokenization_spaces\": false}");
+        BartTokenizer verbatim = BartTokenizer.load(dir);
+        assertEquals(text, verbatim.decode(verbatim.encode(text), true));
+    }
+}

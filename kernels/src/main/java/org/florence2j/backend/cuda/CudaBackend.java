@@ -1,0 +1,736 @@
+package org.florence2j.backend.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.florence2j.backend.AttentionMask;
+import org.florence2j.backend.Backend;
+import org.florence2j.bindings.Cublas;
+import org.florence2j.bindings.CudaDriver;
+import org.florence2j.bindings.CudaRuntime;
+import org.florence2j.bindings.Nvrtc;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * {@link Backend} on one NVIDIA GPU: GEMMs through cuBLAS ({@code cublasGemmEx} and its strided-batched form, F32
+ * accumulation, tensor cores for F16/BF16 weights), convolutions as im2col plus one GEMM, and the hand-written
+ * kernels of {@code native/cuda} (compiled by {@link CudaModules}) for everything else. Semantics are exactly
+ * {@code ReferenceBackend}'s, against which {@code CudaBackendTest} checks every op.
+ *
+ * <p>How it reads the contract:
+ * <ul>
+ *   <li>Every tensor an op touches lives on this backend's device; activations are F32, and the operands the
+ *       reference lets be weights (linear and matmul right-hand sides, norm and conv parameters, the embedding
+ *       table, {@code add}'s second operand) may be F32, F16 or BF16. A 16-bit GEMM operand makes the backend
+ *       convert the F32 side to the same type first (cuBLAS wants matching input types).</li>
+ *   <li>All work is queued on one stream; {@link #download} and {@link #synchronize} wait for it. Ops are not
+ *       meant to be called from several threads at once.</li>
+ *   <li>Device memory is tied to the arena passed to {@link #allocate}/{@link #upload}; each op checks that its
+ *       tensors' arenas are alive ({@link Tensor#memory()}) so a use after close is an
+ *       {@link IllegalStateException}, never a device fault.</li>
+ *   <li>{@link #embedding}'s ids may be host or device I32; device ids are downloaded to be range-checked.</li>
+ * </ul>
+ */
+public final class CudaBackend implements Backend {
+    private static final int THREADS = 256;
+    private static final int MAX_BLOCKS = 1 << 20;
+
+    private final Device device;
+    private final Arena handles;
+    private final MemorySegment context;
+    private final MemorySegment stream;
+    private final MemorySegment cublas;
+    private final CudaModules modules;
+    private final CudaMemory memory;
+    private volatile boolean closed;
+
+    private CudaBackend(Device device, Arena handles, MemorySegment context, MemorySegment stream,
+            MemorySegment cublas, CudaModules modules) {
+        this.device = device;
+        this.handles = handles;
+        this.context = context;
+        this.stream = stream;
+        this.cublas = cublas;
+        this.modules = modules;
+        this.memory = new CudaMemory(stream);
+    }
+
+    /**
+     * Opens CUDA device {@code ordinal}: its primary context, one stream, one cuBLAS handle, and the kernels
+     * (compiled lazily, on first use, for its compute capability).
+     *
+     * @throws org.florence2j.bindings.NativeLibraryException if the driver, runtime, cuBLAS or NVRTC is missing
+     * @throws org.florence2j.bindings.CudaException          if CUDA reports an error (no device, old driver)
+     * @throws IllegalArgumentException                       if there is no device {@code ordinal}
+     */
+    public static CudaBackend open(int ordinal) {
+        CudaDriver.init();
+        int count = CudaRuntime.getDeviceCount();
+        if (ordinal < 0 || ordinal >= count) {
+            throw new IllegalArgumentException("cuda:" + ordinal + " requested but " + count + " CUDA device(s)"
+                    + " are visible");
+        }
+        // Fail now, not at the first op, when cuBLAS or NVRTC is missing.
+        for (var library : List.of(Cublas.library(), Nvrtc.library())) {
+            library.failure().ifPresent(failure -> {
+                throw failure;
+            });
+        }
+        Arena handles = Arena.ofShared();
+        try {
+            CudaRuntime.setDevice(ordinal);
+            MemorySegment context = CudaDriver.primaryCtxRetain(CudaDriver.deviceGet(ordinal), handles);
+            CudaDriver.ctxSetCurrent(context);
+            int major = CudaRuntime.deviceGetAttribute(CudaRuntime.ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ordinal);
+            int minor = CudaRuntime.deviceGetAttribute(CudaRuntime.ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ordinal);
+            MemorySegment stream = CudaRuntime.streamCreate(handles);
+            MemorySegment cublas = Cublas.create(handles);
+            Cublas.setStream(cublas, stream);
+            CudaModules modules =
+                    new CudaModules(handles, "sm_" + major + minor, CudaModules.defaultCacheFolder());
+            return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules);
+        } catch (RuntimeException e) {
+            handles.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Device device() {
+        return device;
+    }
+
+    @Override
+    public Tensor allocate(DType dtype, Shape shape, Arena owner) {
+        enter();
+        return Tensor.wrap(dtype, shape, device, CudaMemory.allocate(shape.elementCount() * dtype.byteSize(), owner));
+    }
+
+    @Override
+    public Tensor upload(Tensor host, DType dtype, Arena owner) {
+        enter();
+        require(host.device().isHost() && (host.dtype() == dtype || isFloat(host.dtype()) && isWritable(dtype)),
+                "upload", "host", host, "to " + dtype);
+        Tensor result = allocate(dtype, host.shape(), owner);
+        if (host.dtype() == dtype) {
+            memory.upload(result.memory(), host.memory());
+        } else if (host.dtype() == DType.F64) {
+            // No kernel reads F64; narrow on the host (F64 only appears in hand-made test tensors).
+            try (Arena arena = Arena.ofConfined()) {
+                Tensor narrowed = Tensor.ofFloats(host.shape(), arena, host.toFloatArray());
+                launchConvert(result, uploadToWorkspace(narrowed), DType.F32);
+            }
+        } else {
+            launchConvert(result, uploadToWorkspace(host), host.dtype());
+        }
+        return result;
+    }
+
+    @Override
+    public void download(Tensor src, Tensor hostDst) {
+        enter();
+        require(onDevice(src) && hostDst.device().isHost() && src.shape().equals(hostDst.shape())
+                && (src.dtype() == hostDst.dtype() || isFloat(src.dtype()) && isWritable(hostDst.dtype())),
+                "download", "src", src, "hostDst", hostDst);
+        if (src.dtype() == hostDst.dtype()) {
+            memory.download(hostDst.memory(), src.memory());
+            return;
+        }
+        MemorySegment converted = memory.workspace(hostDst.byteSize());
+        convert(converted, hostDst.dtype(), src.memory(), src.dtype(), src.elementCount());
+        memory.download(hostDst.memory(), converted);
+    }
+
+    @Override
+    public void copy(Tensor out, Tensor src) {
+        enter();
+        require(onDevice(out) && onDevice(src) && src.shape().equals(out.shape())
+                && (src.dtype() == out.dtype() || isFloat(src.dtype()) && isWritable(out.dtype())),
+                "copy", "out", out, "src", src);
+        if (src.dtype() == out.dtype()) {
+            memory.copy(out.memory(), src.memory(), src.byteSize());
+        } else {
+            launchConvert(out, src.memory(), src.dtype());
+        }
+    }
+
+    @Override
+    public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        enter();
+        int inFeatures = x.shape().last();
+        int outFeatures = out.shape().last();
+        require(isF32(out) && isF32(x) && isWeight(weight) && (bias == null || isWeight(bias))
+                && out.shape().rank() == x.shape().rank()
+                && out.shape().withDim(-1, 1).equals(x.shape().withDim(-1, 1))
+                && weight.shape().equals(Shape.of(outFeatures, inFeatures))
+                && (bias == null || bias.shape().equals(Shape.of(outFeatures))),
+                "linear", "out", out, "x", x, "weight", weight, "bias", bias);
+        requireNoOverlap("linear", out, x, weight, bias);
+        int rows = Math.toIntExact(x.shape().rows());
+        MemorySegment input = asType(x.memory(), weight.dtype(), x.elementCount(), 0);
+        // out[r, o] = Σ_i x[r, i]·weight[o, i]: x times weightᵀ.
+        gemm(false, true, rows, outFeatures, inFeatures, 1f, input, weight.dtype(), inFeatures, 0,
+                weight.memory(), weight.dtype(), inFeatures, 0, out.memory(), outFeatures, 0, 1);
+        if (bias != null) {
+            launchAdd(out, out, bias);
+        }
+    }
+
+    @Override
+    public void matmul(Tensor out, Tensor a, Tensor b) {
+        enter();
+        Shape so = out.shape();
+        Shape sa = a.shape();
+        Shape sb = b.shape();
+        require(isF32(out) && isF32(a) && isWeight(b) && so.rank() == 3 && sa.rank() == 3 && sb.rank() == 3
+                && sa.dim(0) == so.dim(0) && (sb.dim(0) == 1 || sb.dim(0) == sa.dim(0))
+                && sa.dim(1) == so.dim(1) && sa.dim(2) == sb.dim(1) && sb.dim(2) == so.dim(2),
+                "matmul", "out", out, "a", a, "b", b);
+        requireNoOverlap("matmul", out, a, b);
+        int m = sa.dim(1);
+        int k = sa.dim(2);
+        int n = sb.dim(2);
+        MemorySegment left = asType(a.memory(), b.dtype(), a.elementCount(), 0);
+        gemm(false, false, m, n, k, 1f, left, b.dtype(), k, (long) m * k, b.memory(), b.dtype(), n,
+                sb.dim(0) == 1 ? 0 : (long) k * n, out.memory(), n, (long) m * n, sa.dim(0));
+    }
+
+    @Override
+    public void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
+        enter();
+        int channels = x.shape().last();
+        require(isF32(out) && isF32(x) && isWeight(weight) && isWeight(bias) && out.shape().equals(x.shape())
+                && weight.shape().equals(Shape.of(channels)) && bias.shape().equals(Shape.of(channels)),
+                "layerNorm", "out", out, "x", x, "weight", weight, "bias", bias);
+        requireNoOverlap("layerNorm", out, weight, bias);
+        launchRows("layer_norm", "layer_norm", x.shape().rows(), out.memory(), x.memory(), weight.memory(),
+                bias.memory(), dtypeCode(weight.dtype()), dtypeCode(bias.dtype()), channels, eps);
+    }
+
+    @Override
+    public void gelu(Tensor out, Tensor x) {
+        enter();
+        require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "gelu", "out", out, "x", x);
+        launchElements("elementwise", "gelu", x.elementCount(), out.memory(), x.memory(), x.elementCount());
+    }
+
+    @Override
+    public void softmax(Tensor out, Tensor x) {
+        enter();
+        require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "softmax", "out", out, "x", x);
+        launchRows("softmax", "softmax", x.shape().rows(), out.memory(), x.memory(), x.shape().last());
+    }
+
+    @Override
+    public void add(Tensor out, Tensor a, Tensor b) {
+        enter();
+        require(isF32(out) && isF32(a) && isWeight(b) && out.shape().equals(a.shape())
+                && isSuffix(b.shape(), a.shape()), "add", "out", out, "a", a, "b", b);
+        requireNoOverlap("add", out, b);
+        launchAdd(out, a, b);
+    }
+
+    @Override
+    public void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
+        enter();
+        Shape shape = out.shape();
+        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && heads > 0 && shape.last() % heads == 0
+                && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
+                "selfAttention", "out", out, "qkv", qkv, "heads " + heads);
+        requireNoOverlap("selfAttention", out, qkv);
+        int batch = shape.dim(0);
+        int tokens = shape.dim(1);
+        int channels = shape.dim(2);
+        int headDim = channels / heads;
+        long rowStride = 3L * channels;
+        // scores [heads, batch, tokens, tokens]
+        MemorySegment scores = memory.workspace(4L * heads * batch * tokens * tokens);
+        MemorySegment packed = qkv.memory();
+        for (int h = 0; h < heads; h++) {
+            // The reference's reshape(B, N, 3, heads, headDim): head h of q, k, v at h·headDim within each block.
+            MemorySegment head = scores.asSlice(4L * h * batch * tokens * tokens);
+            gemm(false, true, tokens, tokens, headDim, scale, floats(packed, (long) h * headDim), DType.F32,
+                    (int) rowStride, tokens * rowStride, floats(packed, channels + (long) h * headDim), DType.F32,
+                    (int) rowStride, tokens * rowStride, head, tokens, (long) tokens * tokens, batch);
+        }
+        launchRows("softmax", "attention_softmax", (long) heads * batch * tokens, scores, tokens, tokens, 0, 0);
+        for (int h = 0; h < heads; h++) {
+            MemorySegment head = scores.asSlice(4L * h * batch * tokens * tokens);
+            gemm(false, false, tokens, headDim, tokens, 1f, head, DType.F32, tokens, (long) tokens * tokens,
+                    floats(packed, 2L * channels + (long) h * headDim), DType.F32, (int) rowStride,
+                    tokens * rowStride, floats(out.memory(), (long) h * headDim), channels,
+                    (long) tokens * channels, batch);
+        }
+    }
+
+    @Override
+    public void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
+            AttentionMask mask) {
+        enter();
+        Shape shape = out.shape();
+        require(isF32(out) && isF32(q) && isF32(k) && isF32(v) && shape.rank() == 3 && q.shape().equals(shape)
+                && k.shape().rank() == 3 && k.shape().equals(v.shape()) && k.shape().last() == shape.last()
+                && shape.dim(0) % k.shape().dim(0) == 0 && kvTokens >= 1 && kvTokens <= k.shape().dim(1)
+                && heads > 0 && shape.last() % heads == 0
+                && (!mask.causal() || mask.pastTokens() + shape.dim(1) <= kvTokens),
+                "attention", "out", out, "q", q, "k", k, "v", v,
+                "kvTokens " + kvTokens + ", heads " + heads + ", " + mask);
+        requireNoOverlap("attention", out, q, k, v);
+        int batch = shape.dim(0);
+        int queryTokens = shape.dim(1);
+        int channels = shape.dim(2);
+        int headDim = channels / heads;
+        int kvBatch = k.shape().dim(0);
+        int beamsPerKv = batch / kvBatch;
+        long kvRowElements = (long) k.shape().dim(1) * channels;
+        long scoreElements = (long) queryTokens * kvTokens;
+        // scores [heads, batch, queryTokens, kvTokens]
+        MemorySegment scores = memory.workspace(4L * heads * batch * scoreElements);
+        // One strided batch per head covers every batch row when each has its own K/V; beams sharing one image's
+        // K/V (cross-attention) batch over the beams of each image with a K/V stride of 0.
+        int groups = beamsPerKv == 1 ? 1 : kvBatch;
+        int perGroup = beamsPerKv == 1 ? batch : beamsPerKv;
+        long kvStride = beamsPerKv == 1 ? kvRowElements : 0;
+        for (int h = 0; h < heads; h++) {
+            for (int g = 0; g < groups; g++) {
+                long firstBatch = (long) g * perGroup;
+                gemm(false, true, queryTokens, kvTokens, headDim, scale,
+                        floats(q.memory(), firstBatch * queryTokens * channels + (long) h * headDim), DType.F32,
+                        channels, (long) queryTokens * channels,
+                        floats(k.memory(), g * kvRowElements + (long) h * headDim), DType.F32, channels, kvStride,
+                        floats(scores, (h * batch + firstBatch) * scoreElements), kvTokens, scoreElements,
+                        perGroup);
+            }
+        }
+        launchRows("softmax", "attention_softmax", (long) heads * batch * queryTokens, scores, kvTokens, queryTokens,
+                mask.causal() ? 1 : 0, mask.pastTokens());
+        for (int h = 0; h < heads; h++) {
+            for (int g = 0; g < groups; g++) {
+                long firstBatch = (long) g * perGroup;
+                gemm(false, false, queryTokens, headDim, kvTokens, 1f,
+                        floats(scores, (h * batch + firstBatch) * scoreElements), DType.F32, kvTokens, scoreElements,
+                        floats(v.memory(), g * kvRowElements + (long) h * headDim), DType.F32, channels, kvStride,
+                        floats(out.memory(), firstBatch * queryTokens * channels + (long) h * headDim), channels,
+                        (long) queryTokens * channels, perGroup);
+            }
+        }
+    }
+
+    @Override
+    public void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
+        enter();
+        Shape shape = out.shape();
+        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && groups > 0 && shape.last() % groups == 0
+                && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
+                "channelAttention", "out", out, "qkv", qkv, "groups " + groups);
+        requireNoOverlap("channelAttention", out, qkv);
+        int batch = shape.dim(0);
+        int tokens = shape.dim(1);
+        int channels = shape.dim(2);
+        int groupChannels = channels / groups;
+        int rowStride = 3 * channels;
+        long attnElements = (long) groupChannels * groupChannels;
+        // attn [batch, groups, groupChannels, groupChannels]
+        MemorySegment attn = memory.workspace(4L * batch * groups * attnElements);
+        MemorySegment packed = qkv.memory();
+        for (int b = 0; b < batch; b++) {
+            long base = (long) b * tokens * rowStride;
+            // ChannelAttention: attn = (q·scale)ᵀ·k over tokens, per group; scale moved onto the product.
+            gemm(true, false, groupChannels, groupChannels, tokens, scale, floats(packed, base), DType.F32,
+                    rowStride, groupChannels, floats(packed, base + channels), DType.F32, rowStride, groupChannels,
+                    floats(attn, b * groups * attnElements), groupChannels, attnElements, groups);
+        }
+        launchRows("softmax", "softmax", (long) batch * groups * groupChannels, attn, attn, groupChannels);
+        for (int b = 0; b < batch; b++) {
+            long base = (long) b * tokens * rowStride;
+            // out[n, i] = Σ_j attn[i, j]·v[n, j]: the reference's (attn·vᵀ)ᵀ, groups side by side.
+            gemm(false, true, tokens, groupChannels, groupChannels, 1f, floats(packed, base + 2L * channels),
+                    DType.F32, rowStride, groupChannels, floats(attn, b * groups * attnElements), DType.F32,
+                    groupChannels, attnElements, floats(out.memory(), (long) b * tokens * channels), channels,
+                    groupChannels, groups);
+        }
+    }
+
+    @Override
+    public void windowPartition(Tensor out, Tensor x, int height, int width, int window) {
+        enter();
+        requireWindows("windowPartition", out, x, x, out, height, width, window);
+        launchElements("window", "window_partition", out.elementCount(), out.memory(), x.memory(), height, width,
+                window, x.shape().last(), out.elementCount());
+    }
+
+    @Override
+    public void windowReverse(Tensor out, Tensor windows, int height, int width, int window) {
+        enter();
+        requireWindows("windowReverse", out, windows, out, windows, height, width, window);
+        launchElements("window", "window_reverse", out.elementCount(), out.memory(), windows.memory(), height, width,
+                window, out.shape().last(), out.elementCount());
+    }
+
+    @Override
+    public void conv2d(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias, int stride,
+            int padding) {
+        enter();
+        Shape w = weight.shape();
+        int kernel = w.rank() == 4 ? w.dim(3) : 0;
+        int outHeight = stride > 0 ? Math.floorDiv(height + 2 * padding - kernel, stride) + 1 : 0;
+        int outWidth = stride > 0 ? Math.floorDiv(width + 2 * padding - kernel, stride) + 1 : 0;
+        require(isF32(out) && isF32(x) && isWeight(weight) && (bias == null || isWeight(bias))
+                && x.shape().rank() == 3 && out.shape().rank() == 3 && w.rank() == 4 && w.dim(2) == kernel
+                && stride > 0 && padding >= 0 && height > 0 && width > 0 && outHeight > 0 && outWidth > 0
+                && x.shape().dim(1) == height * width && w.dim(1) == x.shape().last()
+                && out.shape().equals(Shape.of(x.shape().dim(0), outHeight * outWidth, w.dim(0)))
+                && (bias == null || bias.shape().equals(Shape.of(w.dim(0)))),
+                "conv2d", "out", out, "x", x, "weight", weight, "bias", bias,
+                "height " + height + ", width " + width + ", stride " + stride + ", padding " + padding);
+        requireNoOverlap("conv2d", out, x, weight, bias);
+        int inChannels = w.dim(1);
+        int patch = inChannels * kernel * kernel;
+        int rows = x.shape().dim(0) * outHeight * outWidth;
+        long colsElements = (long) rows * patch;
+        // cols [batch·outHeight·outWidth, inChannels·kernel·kernel], in the weight's dtype for cuBLAS.
+        MemorySegment cols = memory.workspace(colsElements * weight.dtype().byteSize());
+        launchElements("conv", "im2col", colsElements, cols, dtypeCode(weight.dtype()), x.memory(), height, width,
+                inChannels, kernel, stride, padding, outHeight, outWidth, colsElements);
+        // A convolution is cols times weightᵀ, the weight seen as [outChannels, inChannels·kernel·kernel].
+        gemm(false, true, rows, w.dim(0), patch, 1f, cols, weight.dtype(), patch, 0, weight.memory(),
+                weight.dtype(), patch, 0, out.memory(), w.dim(0), 0, 1);
+        if (bias != null) {
+            launchAdd(out, out, bias);
+        }
+    }
+
+    @Override
+    public void depthwiseConv3x3Residual(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias) {
+        enter();
+        int channels = x.shape().last();
+        require(isF32(out) && isF32(x) && isWeight(weight) && isWeight(bias) && x.shape().rank() == 3
+                && out.shape().equals(x.shape()) && height > 0 && width > 0 && x.shape().dim(1) == height * width
+                && weight.shape().equals(Shape.of(channels, 1, 3, 3)) && bias.shape().equals(Shape.of(channels)),
+                "depthwiseConv3x3Residual", "out", out, "x", x, "weight", weight, "bias", bias,
+                "height " + height + ", width " + width);
+        requireNoOverlap("depthwiseConv3x3Residual", out, x, weight, bias);
+        launchElements("conv", "depthwise_conv3x3_residual", out.elementCount(), out.memory(), x.memory(),
+                weight.memory(), bias.memory(), dtypeCode(weight.dtype()), dtypeCode(bias.dtype()), height, width,
+                channels, out.elementCount());
+    }
+
+    @Override
+    public void channelsLast(Tensor out, Tensor x) {
+        enter();
+        Shape s = x.shape();
+        require(isF32(out) && isF32(x) && s.rank() == 4
+                && out.shape().equals(Shape.of(s.dim(0), s.dim(2) * s.dim(3), s.dim(1))),
+                "channelsLast", "out", out, "x", x);
+        requireNoOverlap("channelsLast", out, x);
+        launchElements("layout", "channels_last", out.elementCount(), out.memory(), x.memory(), s.dim(1),
+                s.dim(2) * s.dim(3), out.elementCount());
+    }
+
+    @Override
+    public void meanTokens(Tensor out, Tensor x) {
+        enter();
+        Shape s = x.shape();
+        require(isF32(out) && isF32(x) && s.rank() == 3 && out.shape().equals(s.withDim(1, 1)),
+                "meanTokens", "out", out, "x", x);
+        requireNoOverlap("meanTokens", out, x);
+        launchElements("layout", "mean_tokens", out.elementCount(), out.memory(), x.memory(), s.dim(1), s.dim(2),
+                out.elementCount());
+    }
+
+    @Override
+    public void embedding(Tensor out, Tensor table, Tensor ids) {
+        enter();
+        Shape s = out.shape();
+        require(isF32(out) && isWeight(table) && ids.dtype() == DType.I32 && (ids.device().isHost() || onDevice(ids))
+                && s.rank() == 3 && table.shape().rank() == 2 && table.shape().last() == s.last()
+                && ids.shape().equals(Shape.of(s.dim(0), s.dim(1))),
+                "embedding", "out", out, "table", table, "ids", ids);
+        requireNoOverlap("embedding", out, table);
+        int vocabulary = table.shape().dim(0);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor hostIds = ids;
+            if (!ids.device().isHost()) {
+                hostIds = Tensor.allocateHost(DType.I32, ids.shape(), arena);
+                memory.download(hostIds.memory(), ids.memory());
+            }
+            long[] values = hostIds.toLongArray();
+            for (int t = 0; t < values.length; t++) {
+                if (values[t] < 0 || values[t] >= vocabulary) {
+                    throw new IllegalArgumentException("embedding: id " + values[t] + " at position " + t
+                            + " outside the vocabulary [0, " + vocabulary + ") of table " + table);
+                }
+            }
+            MemorySegment deviceIds = ids.device().isHost() ? uploadToWorkspace(ids) : ids.memory();
+            launchElements("layout", "embedding", out.elementCount(), out.memory(), table.memory(),
+                    dtypeCode(table.dtype()), deviceIds, s.last(), out.elementCount());
+        }
+    }
+
+    @Override
+    public void concatTokens(Tensor out, Tensor a, Tensor b) {
+        enter();
+        Shape sa = a.shape();
+        require(isF32(out) && isF32(a) && isF32(b) && sa.rank() == 3 && b.shape().rank() == 3
+                && b.shape().dim(0) == sa.dim(0) && b.shape().last() == sa.last()
+                && out.shape().equals(sa.withDim(1, sa.dim(1) + b.shape().dim(1))),
+                "concatTokens", "out", out, "a", a, "b", b);
+        requireNoOverlap("concatTokens", out, a, b);
+        long rowA = a.byteSize() / sa.dim(0);
+        long rowB = b.byteSize() / sa.dim(0);
+        memory.copyRows(out.memory(), rowA + rowB, a.memory(), rowA, rowA, sa.dim(0));
+        memory.copyRows(out.memory().asSlice(rowA), rowA + rowB, b.memory(), rowB, rowB, sa.dim(0));
+    }
+
+    @Override
+    public void writeRows(Tensor cache, Tensor src, int position) {
+        enter();
+        Shape c = cache.shape();
+        Shape s = src.shape();
+        require(isF32(cache) && isF32(src) && c.rank() == 3 && s.rank() == 3 && s.dim(0) == c.dim(0)
+                && s.last() == c.last() && position >= 0 && position + s.dim(1) <= c.dim(1),
+                "writeRows", "cache", cache, "src", src, "position " + position);
+        requireNoOverlap("writeRows", cache, src);
+        long cacheRow = cache.byteSize() / c.dim(0);
+        long srcRow = src.byteSize() / s.dim(0);
+        long offset = 4L * position * c.last();
+        memory.copyRows(cache.memory().asSlice(offset), cacheRow, src.memory(), srcRow, srcRow, s.dim(0));
+    }
+
+    @Override
+    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+        enter();
+        Shape o = out.shape();
+        Shape s = src.shape();
+        boolean rowsValid = sourceRows != null && sourceRows.length == o.dim(0)
+                && Arrays.stream(sourceRows).allMatch(row -> row >= 0 && row < s.dim(0));
+        require(isF32(out) && isF32(src) && o.rank() >= 2 && o.equals(s.withDim(0, o.dim(0))) && rowsValid
+                && rowsPrefix >= 0 && rowsPrefix <= o.dim(1),
+                "gatherRows", "out", out, "src", src,
+                "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
+        requireNoOverlap("gatherRows", out, src);
+        long outerBytes = out.byteSize() / o.dim(0);
+        long prefixBytes = outerBytes / o.dim(1) * rowsPrefix;
+        for (int b = 0; b < sourceRows.length; b++) {
+            memory.copy(out.memory().asSlice(b * outerBytes), src.memory().asSlice(sourceRows[b] * outerBytes),
+                    prefixBytes);
+        }
+    }
+
+    @Override
+    public void synchronize() {
+        enter();
+        CudaRuntime.streamSynchronize(stream);
+    }
+
+    /** Waits for queued work, then frees the workspace, kernels, cuBLAS handle, stream and context. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            CudaDriver.ctxSetCurrent(context);
+            CudaRuntime.streamSynchronize(stream);
+        } finally {
+            memory.close();
+            handles.close();
+        }
+    }
+
+    /** Checks the backend is open and binds its context to the calling thread (a cheap thread-local set). */
+    private void enter() {
+        if (closed) {
+            throw new IllegalStateException("CudaBackend on " + device + " used after close");
+        }
+        CudaDriver.ctxSetCurrent(context);
+    }
+
+    /**
+     * Row-major, optionally strided-batched GEMM: {@code C[m×n] = alpha·op(A)·op(B)}, each matrix given by its
+     * row stride ({@code ld*}, elements) and its batch stride (elements; 0 repeats one matrix). cuBLAS is
+     * column-major, where a row-major matrix reads as its transpose, so the call computes {@code Cᵀ = op(B)ᵀ·op(A)ᵀ}
+     * by swapping the operands; the transpose flags carry over unchanged.
+     */
+    private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a,
+            DType typeA, int lda, long strideA, MemorySegment b, DType typeB, int ldb, long strideB, MemorySegment c,
+            int ldc, long strideC, int batch) {
+        int opA = transA ? Cublas.OP_T : Cublas.OP_N;
+        int opB = transB ? Cublas.OP_T : Cublas.OP_N;
+        if (batch == 1) {
+            Cublas.gemmEx(cublas, opB, opA, n, m, k, alpha, b, cublasType(typeB), ldb, a, cublasType(typeA), lda, 0f,
+                    c, Cublas.R_32F, ldc);
+        } else {
+            Cublas.gemmStridedBatchedEx(cublas, opB, opA, n, m, k, alpha, b, cublasType(typeB), ldb, strideB, a,
+                    cublasType(typeA), lda, strideA, 0f, c, Cublas.R_32F, ldc, strideC, batch);
+        }
+    }
+
+    /** An F32 device buffer seen as {@code dtype}: itself, or a converted copy in the workspace at byteOffset. */
+    private MemorySegment asType(MemorySegment f32, DType dtype, long elementCount, long byteOffset) {
+        if (dtype == DType.F32) {
+            return f32;
+        }
+        MemorySegment converted = memory.workspace(byteOffset + elementCount * dtype.byteSize()).asSlice(byteOffset);
+        convert(converted, dtype, f32, DType.F32, elementCount);
+        return converted;
+    }
+
+    /** Copies a host tensor's bytes into the workspace and returns them there. */
+    private MemorySegment uploadToWorkspace(Tensor host) {
+        MemorySegment staged = memory.workspace(host.byteSize());
+        memory.upload(staged, host.memory());
+        return staged;
+    }
+
+    private void launchConvert(Tensor out, MemorySegment src, DType srcType) {
+        convert(out.memory(), out.dtype(), src, srcType, out.elementCount());
+    }
+
+    private void convert(MemorySegment out, DType outType, MemorySegment src, DType srcType, long elementCount) {
+        launchElements("elementwise", "convert", elementCount, out, dtypeCode(outType), src, dtypeCode(srcType),
+                elementCount);
+    }
+
+    private void launchAdd(Tensor out, Tensor a, Tensor b) {
+        launchElements("elementwise", "add_broadcast", out.elementCount(), out.memory(), a.memory(), b.memory(),
+                dtypeCode(b.dtype()), out.elementCount(), b.elementCount());
+    }
+
+    /** Launches a grid-stride element kernel over {@code count} elements. */
+    private void launchElements(String file, String kernel, long count, Object... args) {
+        int blocks = (int) Math.min(MAX_BLOCKS, (count + THREADS - 1) / THREADS);
+        launch(file, kernel, Math.max(1, blocks), args);
+    }
+
+    /** Launches a row kernel: one block of {@value #THREADS} threads per row. */
+    private void launchRows(String file, String kernel, long rows, Object... args) {
+        launch(file, kernel, Math.toIntExact(rows), args);
+    }
+
+    /**
+     * One {@code cuLaunchKernel}. Arguments are {@link MemorySegment} (a device pointer), {@link Integer},
+     * {@link Long} or {@link Float}, in the kernel's parameter order; each is written to native memory and
+     * {@code kernelParams} points at them, as the driver API wants.
+     */
+    private void launch(String file, String kernel, int blocks, Object... args) {
+        MemorySegment function = modules.function(file, kernel);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = arena.allocate(ValueLayout.ADDRESS, args.length);
+            for (int i = 0; i < args.length; i++) {
+                MemorySegment value = switch (args[i]) {
+                    case MemorySegment pointer -> arena.allocateFrom(ValueLayout.JAVA_LONG, pointer.address());
+                    case Integer number -> arena.allocateFrom(ValueLayout.JAVA_INT, number);
+                    case Long number -> arena.allocateFrom(ValueLayout.JAVA_LONG, number);
+                    case Float number -> arena.allocateFrom(ValueLayout.JAVA_FLOAT, number);
+                    default -> throw new IllegalArgumentException("kernel argument " + args[i]);
+                };
+                params.setAtIndex(ValueLayout.ADDRESS, i, value);
+            }
+            CudaDriver.launchKernel(function, blocks, 1, THREADS, 0, stream, params);
+        }
+    }
+
+    /** The F32 element at offset {@code elementOffset} of a device buffer. */
+    private static MemorySegment floats(MemorySegment buffer, long elementOffset) {
+        return buffer.asSlice(4 * elementOffset);
+    }
+
+    /** Our kernels' dtype codes ({@code DTYPE_*} in {@code native/cuda/common.cuh}). */
+    private static int dtypeCode(DType dtype) {
+        return switch (dtype) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case BF16 -> 2;
+            default -> throw new IllegalArgumentException("no CUDA kernel reads " + dtype);
+        };
+    }
+
+    private static int cublasType(DType dtype) {
+        return switch (dtype) {
+            case F32 -> Cublas.R_32F;
+            case F16 -> Cublas.R_16F;
+            case BF16 -> Cublas.R_16BF;
+            default -> throw new IllegalArgumentException("cuBLAS GEMMs take F32, F16 or BF16, not " + dtype);
+        };
+    }
+
+    private boolean onDevice(Tensor tensor) {
+        return tensor != null && tensor.device().equals(device);
+    }
+
+    private boolean isF32(Tensor tensor) {
+        return onDevice(tensor) && tensor.dtype() == DType.F32;
+    }
+
+    private boolean isWeight(Tensor tensor) {
+        return onDevice(tensor) && isWritable(tensor.dtype());
+    }
+
+    private static boolean isFloat(DType dtype) {
+        return dtype.isFloatingPoint();
+    }
+
+    /** The float types our kernels and cuBLAS read and write. */
+    private static boolean isWritable(DType dtype) {
+        return dtype == DType.F32 || dtype == DType.F16 || dtype == DType.BF16;
+    }
+
+    private static boolean isSuffix(Shape suffix, Shape shape) {
+        int offset = shape.rank() - suffix.rank();
+        return offset >= 0 && Arrays.equals(suffix.dims(), Arrays.copyOfRange(shape.dims(), offset, shape.rank()));
+    }
+
+    private void requireWindows(String op, Tensor out, Tensor in, Tensor map, Tensor windows, int height, int width,
+            int window) {
+        boolean valid = window > 0 && height > 0 && width > 0 && isF32(out) && isF32(in) && map.shape().rank() == 3
+                && windows.shape().rank() == 3 && map.shape().dim(1) == height * width
+                && windows.shape().equals(Shape.of(map.shape().dim(0) * ceilDiv(height, window)
+                        * ceilDiv(width, window), window * window, map.shape().last()));
+        require(valid, op, "out", out, "in", in, "height " + height + ", width " + width + ", window " + window);
+        requireNoOverlap(op, out, in);
+    }
+
+    private static int ceilDiv(int value, int divisor) {
+        return (value + divisor - 1) / divisor;
+    }
+
+    /**
+     * Throws {@link IllegalArgumentException} "op: invalid arguments name Tensor[…], …" unless {@code valid}.
+     * Also touches every tensor's memory, so a tensor whose arena closed fails as {@link IllegalStateException}.
+     */
+    private static void require(boolean valid, String op, Object... labelsAndValues) {
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < labelsAndValues.length; i++) {
+            if (labelsAndValues[i] instanceof String label && i + 1 < labelsAndValues.length
+                    && !(labelsAndValues[i + 1] instanceof String)) {
+                Object value = labelsAndValues[++i];
+                parts.add(label + " " + value);
+                if (value instanceof Tensor tensor) {
+                    tensor.memory();
+                }
+            } else {
+                parts.add(String.valueOf(labelsAndValues[i]));
+            }
+        }
+        if (!valid) {
+            throw new IllegalArgumentException(op + ": invalid arguments " + String.join(", ", parts));
+        }
+    }
+
+    private static void requireNoOverlap(String op, Tensor out, Tensor... inputs) {
+        for (Tensor input : inputs) {
+            if (input != null && out.memory().asOverlappingSlice(input.memory()).isPresent()) {
+                throw new IllegalArgumentException(op + ": output " + out + " overlaps input " + input
+                        + ", which this op does not allow");
+            }
+        }
+    }
+}

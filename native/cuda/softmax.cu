@@ -1,0 +1,42 @@
+// Softmax over the last dimension, one block per row, max-subtracted. out may alias x.
+extern "C" __global__ void softmax(float* out, const float* x, int width) {
+    __shared__ float scratch[32];
+    const float* row = x + (long long) blockIdx.x * width;
+    float* outRow = out + (long long) blockIdx.x * width;
+    float max = NEGATIVE_INFINITY;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) {
+        max = fmaxf(max, row[i]);
+    }
+    max = block_max(max, scratch);
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < width; i += blockDim.x) {
+        sum += expf(row[i] - max);
+    }
+    float inverse = 1.0f / block_sum(sum, scratch);
+    for (int i = threadIdx.x; i < width; i += blockDim.x) {
+        outRow[i] = expf(row[i] - max) * inverse;
+    }
+}
+
+// Softmax of attention scores in place, rows [heads·batch·queryTokens, width] with query i = row % queryTokens.
+// With a causal mask, query i sits at position pastTokens + i and sees keys 0 .. pastTokens + i; keys it may not
+// see get probability 0 (AttentionMask.causal; BART's decoder self-attention).
+extern "C" __global__ void attention_softmax(float* scores, int width, int queryTokens, int causal, int pastTokens) {
+    __shared__ float scratch[32];
+    float* row = scores + (long long) blockIdx.x * width;
+    int query = blockIdx.x % queryTokens;
+    int visible = causal ? min(width, pastTokens + query + 1) : width;
+    float max = NEGATIVE_INFINITY;
+    for (int i = threadIdx.x; i < visible; i += blockDim.x) {
+        max = fmaxf(max, row[i]);
+    }
+    max = block_max(max, scratch);
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < visible; i += blockDim.x) {
+        sum += expf(row[i] - max);
+    }
+    float inverse = 1.0f / block_sum(sum, scratch);
+    for (int i = threadIdx.x; i < width; i += blockDim.x) {
+        row[i] = i < visible ? expf(row[i] - max) * inverse : 0.0f;
+    }
+}
