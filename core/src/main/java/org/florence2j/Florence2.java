@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Supplier;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
 import org.florence2j.checkpoint.Checkpoints;
@@ -95,20 +94,12 @@ public final class Florence2 implements AutoCloseable {
      * @throws org.florence2j.bindings.NativeLibraryException when the device's native library cannot be loaded
      */
     public static Florence2 load(Path folder, Florence2Options options) {
-        return load(folder, options, () -> Backends.open(options.device(), options.threads()));
-    }
-
-    /**
-     * Loads the model folder {@code folder} on the backend {@code backends} opens: a test hook, so that tests
-     * outside this package can run the whole API on the {@code ReferenceBackend} oracle.
-     */
-    static Florence2 load(Path folder, Florence2Options options, Supplier<Backend> backends) {
         BartTokenizer tokenizer = BartTokenizer.load(folder);
         ImageProcessor processor = ImageProcessor.load(folder);
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
         Backend backend = null;
         try {
-            backend = backends.get();
+            backend = Backends.open(options.device(), options.threads());
             Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend);
             return new Florence2(folder, options, checkpoint, backend, model, tokenizer, processor);
         } catch (RuntimeException e) {

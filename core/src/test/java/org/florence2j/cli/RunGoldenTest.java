@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.florence2j.ReferenceModels;
+import org.florence2j.Florence2;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,7 +26,7 @@ class RunGoldenTest {
 
     @BeforeAll
     static void load() throws IOException {
-        models = new CliRun.CachedModels(ReferenceModels::load);
+        models = new CliRun.CachedModels(Florence2::load);
         index = JSON.readTree(Files.readString(CliRun.goldenRoot().resolve("index.json")));
     }
 
@@ -44,7 +44,7 @@ class RunGoldenTest {
             for (String mode : List.of("greedy", "beam3")) {
                 JsonNode expected = goldenCase.get("generate").get(mode);
                 List<String> args = new ArrayList<>(List.of("run", "--model", root.resolve("model").toString(),
-                        "--task", goldenCase.get("task").asText(), "--json",
+                        "--task", goldenCase.get("task").asText(), "--json", "--threads", "1",
                         "--num-beams", expected.get("kwargs").get("num_beams").asText(),
                         "--max-new-tokens", expected.get("kwargs").get("max_new_tokens").asText()));
                 String text = goldenCase.get("text_input").asText();
