@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The whole pipeline through the public API (image file → processor → tokenizer → model → generation → decode →
  * post-processing) on every golden case, for each checkpoint format a user downloads: remote-code safetensors,
- * the official {@code pytorch_model.bin}, and the transformers-native layout.
+ * the official {@code pytorch_model.bin}, and the transformers-native layout, on the CPU; and the remote-code
+ * folder on CUDA device 0 with the same F32 expectations.
  *
  * <p>Expected values: {@code golden/tiny/index.json} for the remote-code folders (ids exact up to a recorded
  * greedy near-tie, decoded text and {@code post_process_generation} exact), and
@@ -32,14 +33,15 @@ class Florence2GoldenTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_NEW_TOKENS = 32;
 
+    /** Each format on the CPU; the remote-code folder also on CUDA (aborts with the reason where unavailable). */
     static Stream<Arguments> folders() {
-        return Stream.of(Arguments.of("tiny/model", false), Arguments.of("tiny-bin/model", false),
-                Arguments.of("tiny-native/model", true));
+        return Stream.of(Arguments.of("tiny/model", false, "cpu"), Arguments.of("tiny-bin/model", false, "cpu"),
+                Arguments.of("tiny-native/model", true, "cpu"), Arguments.of("tiny/model", false, "cuda"));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} {2}")
     @MethodSource("folders")
-    void everyGoldenCaseThroughThePublicApi(String folder, boolean nativeLayout) throws Exception {
+    void everyGoldenCaseThroughThePublicApi(String folder, boolean nativeLayout, String device) throws Exception {
         Path golden = goldenRoot();
         JsonNode index = JSON.readTree(golden.resolve("tiny/index.json").toFile());
         JsonNode nativeExpected = nativeLayout
@@ -51,7 +53,8 @@ class Florence2GoldenTest {
         int compared = 0;
         // One thread: the tiny model's ops are too small for OpenMP to pay off on a shared 2-core CI machine.
         Florence2Options oneThread = Florence2Options.defaults().withThreads(1);
-        try (Florence2 model = Florence2.load(golden.resolve(folder), oneThread)) {
+        try (Florence2 model = device.equals("cuda") ? CudaModels.loadOrAbort(golden.resolve(folder))
+                : Florence2.load(golden.resolve(folder), oneThread)) {
             for (Map.Entry<String, List<JsonNode>> image : casesByImage.entrySet()) {
                 Path file = golden.resolve("tiny/images/" + image.getKey() + ".png");
                 List<Florence2Request> requests = new ArrayList<>();

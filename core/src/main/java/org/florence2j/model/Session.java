@@ -154,7 +154,15 @@ public final class Session implements AutoCloseable {
             lengths[i] = embeds.shape().dim(1);
             checkEncoderLength(i, lengths[i]);
             Tensor input = encoderWorkspace.input(lengths[i]);
-            backend.copy(input, embeds);
+            if (embeds.device().equals(backend.device())) {
+                backend.copy(input, embeds);
+            } else {
+                // Host embeddings on a GPU backend: stage them on the device (a request-time allocation, never
+                // one per token).
+                try (Arena staging = Arena.ofConfined()) {
+                    backend.copy(input, backend.upload(embeds, DType.F32, staging));
+                }
+            }
             encode(i, input);
         }
         return decode(lengths, options);

@@ -2,10 +2,8 @@ package org.florence2j.generate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>{@code CpuBackend} runs all 60 cases (about 0.1 s each). {@code ReferenceBackend}, 5-10 times slower per
  * case, runs the 8 of {@link #REFERENCE_CASES}: every image, and four cases with a recorded near tie. (All 60
  * matched on it when the subset was chosen; the model code is the same on both, so the CPU run covers the rest.)
+ * CUDA device 0 runs all 60 with the same F32 tolerances, or each case aborts saying why CUDA is unavailable.
  */
 class GenerationGoldenTest {
     /** Cases run on the reference backend: images 0-3, greedy near ties at steps 4, 10, 25 and 6. */
@@ -52,7 +51,8 @@ class GenerationGoldenTest {
     static Stream<Arguments> backendsAndCases() {
         Stream<Arguments> cpu = GoldenText.caseIds().stream().map(id -> Arguments.of("cpu", id));
         Stream<Arguments> reference = REFERENCE_CASES.stream().map(id -> Arguments.of("reference", id));
-        return Stream.concat(cpu, reference);
+        Stream<Arguments> cuda = GoldenText.caseIds().stream().map(id -> Arguments.of("cuda", id));
+        return Stream.of(cpu, reference, cuda).flatMap(s -> s);
     }
 
     @Test
@@ -83,7 +83,7 @@ class GenerationGoldenTest {
             GenerationResult beamResult = loaded.session().generateFromEmbeds(List.of(embeds),
                     options(golden, beam.get("kwargs")))[0];
             int[] expected = GoldenText.ints(beam.get("sequence"));
-            assertIds(id + " beam3", expected, beamResult.sequence());
+            GoldenIds.assertIds(id + " beam3", expected, beamResult.sequence());
             Tolerance.TRANSITION_SCORES.assertClose(id + " beam3_transition_scores",
                     arrays.tensor("beam3_transition_scores").toFloatArray(), beamResult.transitionScores());
             Tolerance.TRANSITION_SCORES.assertClose(id + " sequences_scores",
@@ -98,39 +98,10 @@ class GenerationGoldenTest {
                 .withNumBeams(kwargs.get("num_beams").asInt());
     }
 
-    /**
-     * Exact ids, except that from the recorded near-tie step on (top-2 margin < 1e-3, where float rounding may
-     * pick the other token) a differing id must be among the reference's top-5 at that step; after a divergence
-     * the prefixes differ, so later steps are not comparable and are not compared.
-     */
+    /** Greedy ids up to the recorded float32 near-tie (top-2 margin < 1e-3), as {@link GoldenIds#assertGreedy}. */
     private static void assertGreedy(String id, JsonNode greedy, SafetensorsFile arrays, int[] actual) {
-        int[] expected = GoldenText.ints(greedy.get("sequence"));
         JsonNode tie = greedy.get("first_near_tie_step(margin<1e-3)");
-        int[] top5 = GoldenText.ints(arrays.tensor("greedy_step_top5_ids"));
-        for (int i = 0; i < Math.min(expected.length, actual.length); i++) {
-            if (expected[i] == actual[i]) {
-                continue;
-            }
-            int step = i - 1;
-            if (tie.isNull() || step < tie.asInt()) {
-                fail(id + " greedy ids differ at position " + i + " (step " + step + ", no near tie before it):\n"
-                        + "expected " + Arrays.toString(expected) + "\nactual   " + Arrays.toString(actual));
-            }
-            int[] candidates = Arrays.copyOfRange(top5, step * 5, step * 5 + 5);
-            int token = actual[i];
-            assertTrue(Arrays.stream(candidates).anyMatch(c -> c == token), id + " greedy step " + step
-                    + ": id " + token + " not in the reference's top-5 " + Arrays.toString(candidates));
-            return;
-        }
-        assertIds(id + " greedy", expected, actual);
-    }
-
-    /** Exact ids; a failure names the first differing position and its decode step (position - 1). */
-    private static void assertIds(String what, int[] expected, int[] actual) {
-        int position = Arrays.mismatch(expected, actual);
-        if (position >= 0) {
-            fail(what + " ids differ at position " + position + " (step " + (position - 1) + "):\nexpected "
-                    + Arrays.toString(expected) + "\nactual   " + Arrays.toString(actual));
-        }
+        GoldenIds.assertGreedy(id, GoldenText.ints(greedy.get("sequence")), tie.isNull() ? -1 : tie.asInt(),
+                GoldenText.ints(arrays.tensor("greedy_step_top5_ids")), actual);
     }
 }

@@ -42,15 +42,7 @@ class Florence2ModelTest {
                 Session session = model.newSession(new Session.Limits(4, 32, 32, 3));
                 Arena arena = Arena.ofConfined()) {
             JsonNode images = index.get("images");
-            Tensor pixels = Tensor.allocateHost(DType.F32, new Shape(images.size(), 3, 96, 96), arena);
-            long imageBytes = pixels.byteSize() / images.size();
-            for (int i = 0; i < images.size(); i++) {
-                try (SafetensorsFile arrays = SafetensorsFile.open(root.resolve(images.get(i).get("arrays_file")
-                        .asText()))) {
-                    MemorySegment.copy(arrays.tensor("pixel_values").memory(), 0, pixels.memory(), i * imageBytes,
-                            imageBytes);
-                }
-            }
+            Tensor pixels = goldenPixels(root, index, arena);
             for (String task : new String[] {"task0", "task1"}) {
                 List<int[]> prompts = new ArrayList<>();
                 List<JsonNode> cases = new ArrayList<>();
@@ -89,7 +81,22 @@ class Florence2ModelTest {
         }
     }
 
-    private static JsonNode caseById(JsonNode index, String id) {
+    /** The golden images' {@code pixel_values} as one host batch {@code [images, 3, 96, 96]}, in index order. */
+    static Tensor goldenPixels(java.nio.file.Path root, JsonNode index, Arena arena) {
+        JsonNode images = index.get("images");
+        Tensor pixels = Tensor.allocateHost(DType.F32, new Shape(images.size(), 3, 96, 96), arena);
+        long imageBytes = pixels.byteSize() / images.size();
+        for (int i = 0; i < images.size(); i++) {
+            try (SafetensorsFile arrays = SafetensorsFile.open(root.resolve(images.get(i).get("arrays_file")
+                    .asText()))) {
+                MemorySegment.copy(arrays.tensor("pixel_values").memory(), 0, pixels.memory(), i * imageBytes,
+                        imageBytes);
+            }
+        }
+        return pixels;
+    }
+
+    static JsonNode caseById(JsonNode index, String id) {
         for (JsonNode c : index.get("cases")) {
             if (c.get("id").asText().equals(id)) {
                 return c;

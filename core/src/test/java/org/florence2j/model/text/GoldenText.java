@@ -11,21 +11,26 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.Backends;
 import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.backend.ref.ReferenceBackend;
+import org.florence2j.bindings.CudaException;
+import org.florence2j.bindings.NativeLibraryException;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
+import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * The tiny golden model and its cases ({@code golden/tiny}, produced by the reference; see its README), loaded
  * once per test class and backend: the language model on a given backend, and each case's arrays.
  */
 public final class GoldenText implements AutoCloseable {
-    /** Names of the backends the text goldens run on (see {@link #openBackend}). */
-    public static final List<String> BACKENDS = List.of("reference", "cpu");
+    /** Names of the backends the model goldens run on (see {@link #openBackend}). */
+    public static final List<String> BACKENDS = List.of("reference", "cpu", "cuda");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -63,16 +68,44 @@ public final class GoldenText implements AutoCloseable {
     }
 
     /**
-     * Opens a backend by its name in {@link #BACKENDS}: {@link ReferenceBackend}, the oracle, or {@link CpuBackend}
-     * on one thread. The tiny model's ops take microseconds, too little to split; on a shared 2-core runner, OpenMP
-     * threads that spin at barriers made decoding 20× slower than one thread.
+     * Opens a backend by its name in {@link #BACKENDS}: {@link ReferenceBackend}, the oracle; {@link CpuBackend} on
+     * one thread (the tiny model's ops take microseconds, too little to split; on a shared 2-core runner, OpenMP
+     * threads that spin at barriers made decoding 20× slower than one thread); or CUDA device 0, where the test
+     * aborts with the reason when it cannot be opened ({@link #openCudaOrAbort}).
      */
     public static Backend openBackend(String name) {
         return switch (name) {
             case "reference" -> new ReferenceBackend();
             case "cpu" -> new CpuBackend(1);
+            case "cuda" -> openCudaOrAbort();
             default -> throw new IllegalArgumentException("unknown backend " + name + "; expected one of " + BACKENDS);
         };
+    }
+
+    /**
+     * Opens {@code cuda:0}, or aborts the calling test with "CUDA unavailable: " and the cause when no driver,
+     * library or device is present: the only skip the suite allows. Any other failure fails the test.
+     */
+    public static Backend openCudaOrAbort() {
+        try {
+            return Backends.open(Device.cuda(0));
+        } catch (NativeLibraryException | CudaException e) {
+            return Assumptions.abort("CUDA unavailable: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Copies a host tensor into {@code out} on {@code backend}: {@link Backend#copy} where the host is the
+     * backend's device, else through a temporary upload (a test's golden arrays live on the host).
+     */
+    public static void copyIn(Backend backend, Tensor out, Tensor host) {
+        if (host.device().equals(backend.device())) {
+            backend.copy(out, host);
+            return;
+        }
+        try (Arena staging = Arena.ofConfined()) {
+            backend.copy(out, backend.upload(host, out.dtype(), staging));
+        }
     }
 
     /** Path of {@code golden/tiny} in the test resources. */

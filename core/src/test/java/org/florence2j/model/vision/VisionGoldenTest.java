@@ -11,12 +11,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Tolerance;
-import org.florence2j.backend.cpu.CpuBackend;
-import org.florence2j.backend.ref.ReferenceBackend;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.ConfigReader;
@@ -24,6 +21,7 @@ import org.florence2j.config.Florence2Config;
 import org.florence2j.model.ForwardContext;
 import org.florence2j.model.RecordingTaps;
 import org.florence2j.model.Taps;
+import org.florence2j.model.text.GoldenText;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
@@ -31,6 +29,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.FieldSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -40,12 +39,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class VisionGoldenTest {
     static final Path TINY = Path.of("src/test/resources/golden/tiny");
-    private static final Map<String, Supplier<Backend>> BACKENDS = new LinkedHashMap<>();
-
-    static {
-        BACKENDS.put("reference", ReferenceBackend::new);
-        BACKENDS.put("cpu", CpuBackend::new);
-    }
 
     private static Florence2Config config;
     private static SafetensorsFile checkpoint;
@@ -58,14 +51,6 @@ class VisionGoldenTest {
     static void load() {
         config = ConfigReader.read(TINY.resolve("model/config.json"));
         checkpoint = SafetensorsFile.open(TINY.resolve("model/model.safetensors"));
-        Weights root = Weights.of(checkpoint);
-        for (Map.Entry<String, Supplier<Backend>> entry : BACKENDS.entrySet()) {
-            Backend backend = entry.getValue().get();
-            Arena arena = Arena.ofShared();
-            LOADED.put(entry.getKey(), new Loaded(backend, arena,
-                    DaViT.load(root.at("vision_tower"), config.vision(), backend, arena),
-                    ImageProjector.load(root, config, backend, arena)));
-        }
     }
 
     @AfterAll
@@ -78,6 +63,27 @@ class VisionGoldenTest {
         checkpoint.close();
     }
 
+    /**
+     * The tower and projection on backend {@code name}, loaded by its first test and kept for the rest; opening
+     * CUDA where it is unavailable aborts the calling test with the reason.
+     */
+    private static Loaded loaded(String name) {
+        return LOADED.computeIfAbsent(name, n -> {
+            Backend backend = GoldenText.openBackend(n);
+            Arena arena = Arena.ofShared();
+            try {
+                Weights root = Weights.of(checkpoint);
+                return new Loaded(backend, arena,
+                        DaViT.load(root.at("vision_tower"), config.vision(), backend, arena),
+                        ImageProjector.load(root, config, backend, arena));
+            } catch (RuntimeException e) {
+                arena.close();
+                backend.close();
+                throw e;
+            }
+        });
+    }
+
     static List<Path> images() throws IOException {
         try (Stream<Path> files = Files.list(TINY.resolve("cases"))) {
             List<Path> images = files.filter(p -> p.getFileName().toString().startsWith("image")).sorted().toList();
@@ -88,7 +94,7 @@ class VisionGoldenTest {
 
     static Stream<Arguments> backendsAndImages() throws IOException {
         List<Arguments> arguments = new ArrayList<>();
-        for (String backend : BACKENDS.keySet()) {
+        for (String backend : GoldenText.BACKENDS) {
             for (Path image : images()) {
                 arguments.add(Arguments.of(backend, image));
             }
@@ -96,14 +102,10 @@ class VisionGoldenTest {
         return arguments.stream();
     }
 
-    static Stream<String> backends() {
-        return BACKENDS.keySet().stream();
-    }
-
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("backendsAndImages")
     void everyTapMatchesTheReference(String backendName, Path caseFile) {
-        Loaded loaded = LOADED.get(backendName);
+        Loaded loaded = loaded(backendName);
         Backend backend = loaded.backend();
         try (SafetensorsFile golden = SafetensorsFile.open(caseFile);
                 RecordingTaps taps = new RecordingTaps(backend);
@@ -133,9 +135,9 @@ class VisionGoldenTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
+    @FieldSource("org.florence2j.model.text.GoldenText#BACKENDS")
     void aBatchOfImagesGivesEachImagesFeatures(String backendName) throws IOException {
-        Loaded loaded = LOADED.get(backendName);
+        Loaded loaded = loaded(backendName);
         Backend backend = loaded.backend();
         List<Path> cases = images();
         List<SafetensorsFile> goldens = new ArrayList<>();
@@ -147,7 +149,7 @@ class VisionGoldenTest {
             Shape single = goldens.get(0).tensor("pixel_values").shape(); // [1, 3, height, width]
             Tensor batch = ctx.allocate(single.withDim(0, cases.size()));
             for (int i = 0; i < cases.size(); i++) {
-                backend.copy(batch.narrow(i, 1), goldens.get(i).tensor("pixel_values"));
+                GoldenText.copyIn(backend, batch.narrow(i, 1), goldens.get(i).tensor("pixel_values"));
             }
             Tensor tokens = ctx.allocate(loaded.davit().outputShape(cases.size(), single.dim(2), single.dim(3)));
             loaded.davit().forward(ctx, batch, tokens);

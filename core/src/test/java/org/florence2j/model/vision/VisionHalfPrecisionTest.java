@@ -1,23 +1,17 @@
 package org.florence2j.model.vision;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Tolerance;
 import org.florence2j.backend.ref.ReferenceBackend;
-import org.florence2j.checkpoint.Checkpoint;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
 import org.florence2j.model.ForwardContext;
 import org.florence2j.model.RecordingTaps;
+import org.florence2j.model.RoundedCheckpoint;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,9 +22,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the F32 goldens.
  */
 class VisionHalfPrecisionTest {
-    private static final ValueLayout.OfShort I16_LE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F16", "BF16"})
     void sixteenBitWeightsLoadAndStayNearTheGoldens(DType dtype) {
@@ -42,7 +33,7 @@ class VisionHalfPrecisionTest {
                         SafetensorsFile.open(tiny.resolve("cases/image0_gradient_160x160.safetensors"));
                 Arena arena = Arena.ofConfined();
                 RecordingTaps taps = new RecordingTaps(backend)) {
-            Weights root = Weights.of(new Rounded(f32, dtype, arena));
+            Weights root = Weights.of(new RoundedCheckpoint(f32, dtype, arena));
             DaViT davit = DaViT.load(root.at("vision_tower"), config.vision(), backend, arena);
             ImageProjector projector = ImageProjector.load(root, config, backend, arena);
             ForwardContext ctx = new ForwardContext(backend, arena, taps);
@@ -66,47 +57,5 @@ class VisionHalfPrecisionTest {
     private static Tolerance halfPrecisionTolerance(DType dtype) {
         double unitRoundoff = dtype == DType.F16 ? 0x1p-11 : 0x1p-8;
         return new Tolerance(40 * unitRoundoff, 0);
-    }
-
-    /** Every floating-point tensor of {@code base} rounded to {@code dtype} (round to nearest even). */
-    private record Rounded(Checkpoint base, DType dtype, Arena arena, Map<String, Tensor> cache) implements Checkpoint {
-        Rounded(Checkpoint base, DType dtype, Arena arena) {
-            this(base, dtype, arena, new ConcurrentHashMap<>());
-        }
-
-        @Override
-        public Set<String> names() {
-            return base.names();
-        }
-
-        @Override
-        public Optional<Tensor> find(String name) {
-            return base.find(name).map(t -> cache.computeIfAbsent(name, n -> round(t)));
-        }
-
-        private Tensor round(Tensor source) {
-            if (!source.dtype().isFloatingPoint()) {
-                return source;
-            }
-            Tensor rounded = Tensor.allocateHost(dtype, source.shape(), arena);
-            for (long i = 0; i < source.elementCount(); i++) {
-                float value = source.getFloat(i);
-                int bits = Float.floatToRawIntBits(value);
-                short half = dtype == DType.F16 ? Float.floatToFloat16(value)
-                        : (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
-                rounded.memory().setAtIndex(I16_LE, i, half);
-            }
-            return rounded;
-        }
-
-        @Override
-        public Path fileOf(String name) {
-            return base.fileOf(name);
-        }
-
-        @Override
-        public void close() {
-            // The test closes the base checkpoint itself.
-        }
     }
 }
