@@ -131,7 +131,7 @@ public final class BeamSearch {
                             current - 1, Float.NaN, beamScores[r], current - 1);
                 }
             }
-            results[image] = hypotheses[image].best(options.eosToken());
+            results[image] = hypotheses[image].best(options.eosToken(), length);
         }
         return results;
     }

@@ -97,8 +97,11 @@ final class Hypotheses {
         return worstScore >= bestSumLogprobs / Math.pow(currentLength - 1, lengthPenalty);
     }
 
-    /** The best hypothesis, EOS appended when shorter than {@code max_length} (the reference's finalize). */
-    GenerationResult best(int eosToken) {
+    /**
+     * The best hypothesis, EOS appended when shorter than the request's {@code max_length} (the reference's
+     * {@code BeamSearchScorer.finalize}); the buffers may be longer than this request's {@code max_length}.
+     */
+    GenerationResult best(int eosToken, int requestMaxLength) {
         int best = 0;
         for (int i = 1; i < count; i++) {
             if (scores[order[i]] >= scores[order[best]]) {
@@ -107,8 +110,9 @@ final class Hypotheses {
         }
         int slot = order[best];
         int length = lengths[slot];
-        int[] sequence = Arrays.copyOf(tokens[slot], length < maxLength ? length + 1 : length);
-        if (length < maxLength) {
+        boolean appendEos = length < requestMaxLength;
+        int[] sequence = Arrays.copyOf(tokens[slot], appendEos ? length + 1 : length);
+        if (appendEos) {
             sequence[length] = eosToken;
         }
         return new GenerationResult(sequence, Arrays.copyOf(transitions[slot], transitionCounts[slot]),
