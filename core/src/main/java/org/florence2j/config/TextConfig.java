@@ -46,6 +46,21 @@ public record TextConfig(
             throw new IllegalArgumentException("text_config: d_model " + dModel
                     + " is not divisible by decoder_attention_heads " + decoderAttentionHeads);
         }
+        if (encoderFfnDim <= 0 || decoderFfnDim <= 0 || maxPositionEmbeddings <= 0) {
+            throw new IllegalArgumentException("text_config: encoder_ffn_dim " + encoderFfnDim + ", decoder_ffn_dim "
+                    + decoderFfnDim + " and max_position_embeddings " + maxPositionEmbeddings + " must be positive");
+        }
+        // Ids outside the vocabulary would otherwise surface mid-generation as an index error.
+        requireTokenId("bos_token_id", bosTokenId, vocabSize);
+        requireTokenId("eos_token_id", eosTokenId, vocabSize);
+        requireTokenId("pad_token_id", padTokenId, vocabSize);
+        requireTokenId("decoder_start_token_id", decoderStartTokenId, vocabSize);
+        if (forcedBosTokenId != null) {
+            requireTokenId("forced_bos_token_id", forcedBosTokenId, vocabSize);
+        }
+        if (forcedEosTokenId != null) {
+            requireTokenId("forced_eos_token_id", forcedEosTokenId, vocabSize);
+        }
         if (activationFunction == null) {
             activationFunction = "gelu";
         }
@@ -68,6 +83,17 @@ public record TextConfig(
         }
         if (lengthPenalty == null) {
             lengthPenalty = 1.0;
+        }
+        if (numBeams < 1 || noRepeatNgramSize < 0) {
+            throw new IllegalArgumentException("text_config: num_beams " + numBeams + " must be at least 1 and"
+                    + " no_repeat_ngram_size " + noRepeatNgramSize + " at least 0");
+        }
+    }
+
+    private static void requireTokenId(String name, int id, int vocabSize) {
+        if (id < 0 || id >= vocabSize) {
+            throw new IllegalArgumentException("text_config." + name + " " + id + " is outside the vocabulary [0, "
+                    + vocabSize + ")");
         }
     }
 }

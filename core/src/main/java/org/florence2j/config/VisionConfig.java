@@ -45,13 +45,19 @@ public record VisionConfig(
         if (stages == 0) {
             throw new IllegalArgumentException("vision_config.dim_embed must list at least one stage");
         }
-        requireStages("num_heads", numHeads, stages);
-        requireStages("num_groups", numGroups, stages);
-        requireStages("depths", depths, stages);
-        requireStages("patch_size", patchSize, stages);
-        requireStages("patch_stride", patchStride, stages);
-        requireStages("patch_padding", patchPadding, stages);
+        // Bounds checked here so that an impossible config fails naming its field, not later as a division by
+        // zero or a negative shape inside the model.
+        requireAtLeast("dim_embed", dimEmbed, stages, 1);
+        requireAtLeast("num_heads", numHeads, stages, 1);
+        requireAtLeast("num_groups", numGroups, stages, 1);
+        requireAtLeast("depths", depths, stages, 0);
+        requireAtLeast("patch_size", patchSize, stages, 1);
+        requireAtLeast("patch_stride", patchStride, stages, 1);
+        requireAtLeast("patch_padding", patchPadding, stages, 0);
         requireStages("patch_prenorm", patchPrenorm, stages);
+        if (patchPrenorm.contains(null)) {
+            throw new IllegalArgumentException("vision_config.patch_prenorm must hold booleans: " + patchPrenorm);
+        }
         for (int stage = 0; stage < stages; stage++) {
             int dim = dimEmbed.get(stage);
             if (dim % numHeads.get(stage) != 0) {
@@ -79,6 +85,16 @@ public record VisionConfig(
         patchPadding = List.copyOf(patchPadding);
         patchPrenorm = List.copyOf(patchPrenorm);
         imageFeatureSource = imageFeatureSource == null ? List.of() : List.copyOf(imageFeatureSource);
+    }
+
+    private static void requireAtLeast(String name, List<Integer> values, int stages, int min) {
+        requireStages(name, values, stages);
+        for (Integer value : values) {
+            if (value == null || value < min) {
+                throw new IllegalArgumentException("vision_config." + name + " must hold integers >= " + min
+                        + ": " + values);
+            }
+        }
     }
 
     private static void requireStages(String name, List<?> values, int stages) {

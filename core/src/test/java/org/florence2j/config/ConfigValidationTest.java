@@ -1,0 +1,57 @@
+package org.florence2j.config;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.florence2j.checkpoint.CheckpointException;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * A {@code config.json} whose values cannot describe a model is refused by {@link ConfigReader} with a
+ * {@link CheckpointException} naming the field, not accepted and left to fail later as an arithmetic, index or
+ * shape error inside the model.
+ */
+class ConfigValidationTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path TINY_CONFIG = Path.of("src/test/resources/golden/tiny/model/config.json");
+
+    @ParameterizedTest(name = "{0}.{1} = {2}")
+    @CsvSource(delimiter = ';', value = {
+            "vision_config; num_heads; [0, 2, 3, 4]; num_heads",
+            "vision_config; num_heads; [-1, 2, 3, 4]; num_heads",
+            "vision_config; num_groups; [0, 2, 4, 4]; num_groups",
+            "vision_config; dim_embed; [-16, 32, 48, 64]; dim_embed",
+            "vision_config; depths; [-1, 1, 2, 1]; depths",
+            "vision_config; depths; [null, 1, 2, 1]; depths",
+            "vision_config; patch_size; [0, 3, 3, 3]; patch_size",
+            "vision_config; patch_stride; [0, 2, 2, 2]; patch_stride",
+            "vision_config; patch_padding; [-1, 1, 1, 1]; patch_padding",
+            "text_config; encoder_ffn_dim; 0; encoder_ffn_dim",
+            "text_config; decoder_ffn_dim; -4; decoder_ffn_dim",
+            "text_config; max_position_embeddings; -5; max_position_embeddings",
+            "text_config; eos_token_id; 999999; eos_token_id",
+            "text_config; decoder_start_token_id; -3; decoder_start_token_id",
+            "text_config; forced_bos_token_id; 999999; forced_bos_token_id",
+            "text_config; forced_eos_token_id; -1; forced_eos_token_id",
+            "text_config; num_beams; 0; num_beams",
+            "text_config; no_repeat_ngram_size; -1; no_repeat_ngram_size",
+    })
+    void impossibleValuesAreRefusedNamingTheField(String section, String field, String value, String named,
+            @TempDir Path folder) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
+        ((ObjectNode) root.get(section)).set(field, JSON.readTree(value));
+        Path config = folder.resolve("config.json");
+        JSON.writeValue(config.toFile(), root);
+
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+        assertTrue(e.getMessage().contains(named), e.getMessage());
+        assertTrue(e.getMessage().contains("config.json"), e.getMessage());
+    }
+}
