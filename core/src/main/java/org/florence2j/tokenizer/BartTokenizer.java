@@ -287,8 +287,8 @@ public final class BartTokenizer {
             if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
                 i++;
             } else if (Character.isSurrogate(c)) {
-                throw new InvalidInputException(String.format("text holds an unpaired surrogate U+%04X at char index %d;"
-                        + " it has no UTF-8 form and cannot be tokenized", (int) c, i));
+                throw new InvalidInputException(String.format("text holds an unpaired surrogate U+%04X at char index"
+                        + " %d; it has no UTF-8 form and cannot be tokenized", (int) c, i));
             }
         }
     }
@@ -419,8 +419,10 @@ public final class BartTokenizer {
     }
 
     private static AddedToken addedToken(JsonNode t, JsonNode id) {
-        if (!t.path("content").isTextual() || !id.asText().matches("\\d+")) {
-            throw new IllegalArgumentException("added token " + t + " lacks content or id");
+        if (!t.path("content").isTextual() || !id.asText().matches("\\d{1,9}")
+                || Integer.parseInt(id.asText()) > ByteLevelBpe.MAX_TOKEN_ID) {
+            throw new IllegalArgumentException("added token " + t + " lacks content or an id in [0, "
+                    + ByteLevelBpe.MAX_TOKEN_ID + "]");
         }
         return new AddedToken(t.get("content").asText(), Integer.parseInt(id.asText()),
                 t.path("special").asBoolean(false), t.path("lstrip").asBoolean(false),

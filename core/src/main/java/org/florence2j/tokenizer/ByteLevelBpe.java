@@ -19,6 +19,11 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ByteLevelBpe {
     static final int CACHE_CAPACITY = 10_000;
     static final int CACHE_MAX_WORD_CHARS = 256;
+    /**
+     * The largest token id accepted from a tokenizer file. Ids index arrays sized by the largest id, so an absurd one
+     * would otherwise cost gigabytes or overflow; this is 300 times Florence-2's 51,289.
+     */
+    static final int MAX_TOKEN_ID = (1 << 24) - 1;
 
     /** GPT-2's bytes_to_unicode: byte value → the printable char that stands for it in vocab strings. */
     private static final char[] BYTE_TO_CHAR = new char[256];
@@ -51,14 +56,15 @@ final class ByteLevelBpe {
      */
     ByteLevelBpe(Map<String, Integer> vocab, List<String[]> merges) {
         this.vocab = Map.copyOf(vocab);
+        vocab.forEach((token, id) -> {
+            if (id < 0 || id > MAX_TOKEN_ID) {
+                throw new IllegalArgumentException("vocab id " + id + " of token '" + token + "' is outside [0, "
+                        + MAX_TOKEN_ID + "]");
+            }
+        });
         int maxId = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
         this.idToToken = new String[maxId + 1];
-        vocab.forEach((token, id) -> {
-            if (id < 0) {
-                throw new IllegalArgumentException("vocab id " + id + " of token '" + token + "' is negative");
-            }
-            idToToken[id] = token;
-        });
+        vocab.forEach((token, id) -> idToToken[id] = token);
         for (int b = 0; b < 256; b++) {
             Integer id = vocab.get(String.valueOf(BYTE_TO_CHAR[b]));
             if (id == null) {

@@ -59,6 +59,27 @@ class BartTokenizerLoadTest {
         assertEquals(dir.resolve("tokenizer.json"), e.file());
     }
 
+    /** A hostile id must be refused by name, not crash with a negative array size, an index error or OOM. */
+    @Test
+    void vocabIdBeyondTheLimitIsRefused(@TempDir Path dir) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(MODEL.resolve("tokenizer.json").toFile());
+        ((ObjectNode) root.get("model").get("vocab")).put("zzzz", Integer.MAX_VALUE);
+        JSON.writeValue(dir.resolve("tokenizer.json").toFile(), root);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertEquals(dir.resolve("tokenizer.json"), e.file());
+        assertTrue(e.getMessage().contains("zzzz"), e.getMessage());
+    }
+
+    @Test
+    void addedTokenIdBeyondTheLimitIsRefused(@TempDir Path dir) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(MODEL.resolve("tokenizer.json").toFile());
+        ((ObjectNode) root.get("added_tokens").get(0)).put("id", Integer.MAX_VALUE);
+        JSON.writeValue(dir.resolve("tokenizer.json").toFile(), root);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertEquals(dir.resolve("tokenizer.json"), e.file());
+        assertTrue(e.getMessage().contains(String.valueOf(Integer.MAX_VALUE)), e.getMessage());
+    }
+
     /** Merges as [a, b] pairs (tokenizers >= 0.20 writes them so) read the same as "a b" strings. */
     @Test
     void mergesAsPairsReadLikeStrings(@TempDir Path dir) throws IOException {
