@@ -3,6 +3,7 @@ package org.florence2j.config;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The DaViT vision tower's {@code vision_config}, one list entry per stage.
@@ -55,7 +56,7 @@ public record VisionConfig(
         requireAtLeast("patch_stride", patchStride, stages, 1);
         requireAtLeast("patch_padding", patchPadding, stages, 0);
         requireStages("patch_prenorm", patchPrenorm, stages);
-        if (patchPrenorm.contains(null)) {
+        if (patchPrenorm.stream().anyMatch(Objects::isNull)) {
             throw new IllegalArgumentException("vision_config.patch_prenorm must hold booleans: " + patchPrenorm);
         }
         for (int stage = 0; stage < stages; stage++) {

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 import org.florence2j.checkpoint.CheckpointException;
 
 /**
@@ -45,12 +46,14 @@ public record PreprocessorConfig(
             throw new IllegalArgumentException("preprocessor size must be positive, got height " + height
                     + " width " + width);
         }
-        imageMean = List.copyOf(imageMean);
-        imageStd = List.copyOf(imageStd);
-        if (imageMean.size() != 3 || imageStd.size() != 3) {
+        if (imageMean == null || imageStd == null || imageMean.stream().anyMatch(Objects::isNull)
+                || imageStd.stream().anyMatch(Objects::isNull)
+                || imageMean.size() != 3 || imageStd.size() != 3) {
             throw new IllegalArgumentException("image_mean and image_std need 3 values (R, G, B), got "
                     + imageMean + " and " + imageStd);
         }
+        imageMean = List.copyOf(imageMean);
+        imageStd = List.copyOf(imageStd);
         for (double std : imageStd) {
             if (!(std > 0)) {
                 throw new IllegalArgumentException("image_std values must be positive, got " + imageStd);

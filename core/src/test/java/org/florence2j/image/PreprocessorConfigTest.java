@@ -58,6 +58,15 @@ class PreprocessorConfigTest {
     }
 
     @Test
+    void nullMeanOrStdEntryIsRefused() throws IOException {
+        Path file = write("""
+                {"size": {"height": 8, "width": 8}, "image_mean": [null, 0, 0], "image_std": [1, 1, 1]}
+                """);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> PreprocessorConfig.read(file));
+        assertTrue(e.getMessage().contains("image_mean"), e.getMessage());
+    }
+
+    @Test
     void withoutResizeABatchNeedsOneSize() {
         ImageProcessor processor = new ImageProcessor(new PreprocessorConfig(false, 8, 8,
                 PillowResampler.Filter.BICUBIC, true, 1.0 / 255, false, List.of(0.0, 0.0, 0.0),
