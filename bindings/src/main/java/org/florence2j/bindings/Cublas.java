@@ -59,11 +59,6 @@ public final class Cublas {
         return LIB;
     }
 
-    /** The cuBLASLt library libcublas depends on, as found. */
-    public static NativeLibrary ltLibrary() {
-        return LT;
-    }
-
     private static final class GetStatusName {
         // const char* cublasGetStatusName(cublasStatus_t status)
         static final MethodHandle H = downcall("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));

@@ -353,14 +353,14 @@ public final class Dnnl {
      * than {@link #memoryDescGetSize} (outermost dim × outermost stride); other layouts use the latter.
      */
     public static long memoryDescSpanBytes(MemorySegment memoryDesc) {
-        long size = memoryDescGetSize(memoryDesc);
+        long byteSize = memoryDescGetSize(memoryDesc);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment result = arena.allocate(ADDRESS);
             memoryDescQuery(memoryDesc, QUERY_FORMAT_KIND, result);
             int formatKind = result.get(JAVA_INT, 0);
             memoryDescQuery(memoryDesc, QUERY_INNER_NBLKS_S32, result);
             if (formatKind != FORMAT_KIND_BLOCKED || result.get(JAVA_INT, 0) != 0) {
-                return size;
+                return byteSize;
             }
             memoryDescQuery(memoryDesc, QUERY_NDIMS_S32, result);
             int ndims = result.get(JAVA_INT, 0);
@@ -377,7 +377,7 @@ public final class Dnnl {
             for (int axis = 0; axis < ndims; axis++) {
                 lastElement += (dims.getAtIndex(JAVA_LONG, axis) - 1) * strides.getAtIndex(JAVA_LONG, axis);
             }
-            return Math.min(size, (lastElement + 1) * elementBytes);
+            return Math.min(byteSize, (lastElement + 1) * elementBytes);
         }
     }
 
@@ -531,24 +531,6 @@ public final class Dnnl {
         try {
             check((int) PostOpsAppendEltwise.H.invokeExact(postOps, algorithm, alpha, beta),
                     "dnnl_post_ops_append_eltwise");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    private static final class PostOpsAppendSum {
-        static final MethodHandle H = dnnl("dnnl_post_ops_append_sum",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_FLOAT, JAVA_INT, JAVA_INT));
-    }
-
-    /**
-     * {@code dnnl_status_t dnnl_post_ops_append_sum(dnnl_post_ops_t post_ops, float scale, int32_t zero_point,
-     * dnnl_data_type_t data_type)}: {@code dst = scale·dst_before + result}.
-     */
-    public static void postOpsAppendSum(MemorySegment postOps, float scale, int zeroPoint, int dataType) {
-        try {
-            check((int) PostOpsAppendSum.H.invokeExact(postOps, scale, zeroPoint, dataType),
-                    "dnnl_post_ops_append_sum");
         } catch (Throwable t) {
             throw rethrow(t);
         }
