@@ -93,19 +93,33 @@ public final class SafetensorsWriter {
             out.set(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, paddedHeader);
             MemorySegment.copy(headerText, 0, out, ValueLayout.JAVA_BYTE, 8, headerText.length);
             out.asSlice(8 + headerText.length, paddedHeader - headerText.length).fill((byte) ' ');
-            long offset = 8 + paddedHeader;
+            long byteOffset = 8 + paddedHeader;
             for (Entry entry : entries) {
-                entry.filler().accept(out.asSlice(offset, entry.byteSize()));
-                offset += entry.byteSize();
+                entry.filler().accept(out.asSlice(byteOffset, entry.byteSize()));
+                byteOffset += entry.byteSize();
             }
             out.force();
         } catch (IOException e) {
+            deleteQuietly(temporary, e);
             throw new CheckpointException(file, null, -1, "cannot be written: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // A filler failed (e.g. a source tensor's file was closed): no half-written file is left behind.
+            deleteQuietly(temporary, e);
+            throw e;
         }
         try {
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
+            deleteQuietly(temporary, e);
             throw new CheckpointException(file, null, -1, "cannot be moved into place: " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteQuietly(Path temporary, Exception failure) {
+        try {
+            Files.deleteIfExists(temporary);
+        } catch (IOException e) {
+            failure.addSuppressed(e);
         }
     }
 }
