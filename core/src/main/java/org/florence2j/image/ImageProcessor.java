@@ -32,6 +32,7 @@ public final class ImageProcessor {
     private final float[] mean; // [3], float32 as numpy casts it
     private final float[] std; // [3]
 
+    /** A processor applying {@code config}. */
     public ImageProcessor(PreprocessorConfig config) {
         this.config = config;
         this.mean = new float[3];
@@ -51,6 +52,7 @@ public final class ImageProcessor {
         return new ImageProcessor(PreprocessorConfig.read(modelDir.resolve("preprocessor_config.json")));
     }
 
+    /** The settings this processor applies. */
     public PreprocessorConfig config() {
         return config;
     }

@@ -36,10 +36,12 @@ public final class RgbImage {
         this.pixels = pixels;
     }
 
+    /** Width in pixels. */
     public int width() {
         return width;
     }
 
+    /** Height in pixels. */
     public int height() {
         return height;
     }

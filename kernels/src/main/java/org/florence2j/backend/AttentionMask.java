@@ -19,10 +19,12 @@ public record AttentionMask(boolean causal, int pastTokens) {
         }
     }
 
+    /** No causal rule: every query sees every valid key. */
     public static AttentionMask none() {
         return NONE;
     }
 
+    /** Query {@code i} sees keys {@code 0..pastTokens + i}: decoding after {@code pastTokens} cached tokens. */
     public static AttentionMask causal(int pastTokens) {
         return new AttentionMask(true, pastTokens);
     }

@@ -193,6 +193,7 @@ public record Tolerance(double atol, double rtol) {
     public record Comparison(String tapName, Shape shape, Tolerance tolerance, float[] expected, float[] actual,
             int worstIndex, double maxAbsError, double maxRelError, int violations, List<Integer> firstViolations,
             double nmse) {
+        /** Whether every element is within tolerance. */
         public boolean passed() {
             return violations == 0;
         }

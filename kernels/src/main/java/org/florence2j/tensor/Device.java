@@ -19,10 +19,12 @@ public record Device(Kind kind, int ordinal) {
         }
     }
 
+    /** The host CPU. */
     public static Device cpu() {
         return new Device(Kind.CPU, 0);
     }
 
+    /** CUDA device {@code ordinal} (0 is the first GPU). */
     public static Device cuda(int ordinal) {
         return new Device(Kind.CUDA, ordinal);
     }

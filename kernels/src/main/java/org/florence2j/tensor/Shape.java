@@ -16,6 +16,7 @@ public record Shape(int... dims) {
         }
     }
 
+    /** A shape of {@code dims}, outermost first; each must be positive. */
     public static Shape of(int... dims) {
         return new Shape(dims);
     }

@@ -77,14 +77,17 @@ public final class Tensor {
         return tensor;
     }
 
+    /** The element type. */
     public DType dtype() {
         return dtype;
     }
 
+    /** The dimensions, outermost first. */
     public Shape shape() {
         return shape;
     }
 
+    /** Where the memory lives. */
     public Device device() {
         return device;
     }
@@ -98,10 +101,12 @@ public final class Tensor {
         return memory;
     }
 
+    /** Number of elements: the product of the shape. */
     public long elementCount() {
         return shape.elementCount();
     }
 
+    /** Bytes of the memory segment. */
     public long byteSize() {
         return memory.byteSize();
     }

@@ -93,14 +93,17 @@ public final class BartDecoder {
                 arena), List.copyOf(layers), lmHead, bias, c.decoderFfnDim());
     }
 
+    /** The vocabulary size: the innermost dimension of the logits. */
     public int vocabulary() {
         return vocabulary;
     }
 
+    /** Number of decoder layers. */
     public int layerCount() {
         return layers.size();
     }
 
+    /** Width of the hidden states ({@code d_model}). */
     public int channels() {
         return channels;
     }
