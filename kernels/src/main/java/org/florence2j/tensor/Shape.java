@@ -9,10 +9,15 @@ import java.util.Arrays;
 public record Shape(int... dims) {
     public Shape {
         dims = dims.clone();
+        long count = 1;
         for (int dim : dims) {
             if (dim <= 0) {
                 throw new IllegalArgumentException("shape dimensions must be positive: " + Arrays.toString(dims));
             }
+            if (count > Long.MAX_VALUE / dim) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has more than 2^63 elements");
+            }
+            count *= dim;
         }
     }
 
@@ -38,14 +43,15 @@ public record Shape(int... dims) {
 
     /** The innermost dimension. */
     public int last() {
-        return dims[dims.length - 1];
+        // A scalar is one row of one element.
+        return dims.length == 0 ? 1 : dims[dims.length - 1];
     }
 
     /** Product of all dimensions. */
     public long elementCount() {
         long count = 1;
         for (int dim : dims) {
-            count *= dim;
+            count = Math.multiplyExact(count, dim);
         }
         return count;
     }
