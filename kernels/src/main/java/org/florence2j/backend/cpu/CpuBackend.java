@@ -301,6 +301,10 @@ public final class CpuBackend implements Backend {
 
     private void attend(Attention a, MemorySegment q, long qByteOffset, MemorySegment k, long kByteOffset,
             MemorySegment v, long vByteOffset, MemorySegment out) {
+        if (a.keyRows() == 1) {
+            copySingleValue(a, v, vByteOffset, out);
+            return;
+        }
         long scoresPerGroup = a.heads() * a.queryRows() * a.keyRows();
         int passes = (int) Math.max(1, Math.min(a.groups(), (scoresPerGroup * 4 * a.groups() + SCORES_CHUNK_BYTES - 1)
                 / SCORES_CHUNK_BYTES));
@@ -339,6 +343,24 @@ public final class CpuBackend implements Backend {
                     Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
             valuesPrimitive.execute(stream(), chunkScores, v.asSlice(vByteOffset + first * a.keyGroupStride() * 4),
                     out.asSlice(first * a.outGroupStride() * 4));
+        }
+    }
+
+    /**
+     * Attention over a single key (the decoder's first step; the key is visible under either mask): the softmax
+     * of one score is exactly 1, so every query row of a group gets that key's value row, which is what the
+     * reference computes. Done as a copy because oneDNN 3.13's brgemm matmul reads the p·v weights with the wrong
+     * stride when K == 1 and the weights are not dense (a batch of K/V rows over a cache with capacity > 1):
+     * uxlfoundation/oneDNN#6015, "fix copy-B stride for transposed B with K == 1".
+     */
+    private static void copySingleValue(Attention a, MemorySegment v, long vByteOffset, MemorySegment out) {
+        long rowBytes = a.heads() * a.headDim() * 4;
+        for (long group = 0; group < a.groups(); group++) {
+            long valueByteOffset = vByteOffset + group * a.keyGroupStride() * 4;
+            for (long row = 0; row < a.queryRows(); row++) {
+                MemorySegment.copy(v, valueByteOffset, out,
+                        (group * a.outGroupStride() + row * a.outRowStride()) * 4, rowBytes);
+            }
         }
     }
 
