@@ -6,7 +6,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
 import org.florence2j.bindings.Dnnl;
@@ -26,7 +28,9 @@ import org.florence2j.tensor.Tensor;
  * backend owns, at most {@link #SCORES_CHUNK_BYTES} per pass.
  *
  * <p>Weights stay in host memory: {@link #upload} returns an F32 host tensor as is (memory-mapped weights are
- * used in place) and converts other dtypes. Compute is F32.
+ * used in place) and converts other dtypes. {@link #uploadLinearWeight} also packs a linear weight once into the
+ * blocked layout oneDNN's matmul chooses ({@code format_tag any}): given the plain {@code [out, in]} weight, brgemm
+ * re-packs it on every call, which made a 3-row decoder step 3× slower than streaming its weights. Compute is F32.
  *
  * <p>Ops are serialised ({@code synchronized}): cached primitives carry per-call state (data handles). oneDNN
  * parallelises inside each op over OpenMP threads.
@@ -39,30 +43,52 @@ public final class CpuBackend implements Backend {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final int threads;
+    private final DType computeType;
     private final ThreadLocal<Boolean> threadsSet = ThreadLocal.withInitial(() -> false);
     private final MemorySegment engine;
     private final MemorySegment stream;
     private final DnnlPrimitiveCache cache;
+    /** Packed copies of linear weights, by the weight's memory segment (the instance its tensor hands out). */
+    private final Map<MemorySegment, PackedWeight> packedWeights = new IdentityHashMap<>();
     private Arena scratchArena = Arena.ofShared();
     private MemorySegment scratch = MemorySegment.NULL;
     private boolean closed;
 
     /**
-     * Opens a CPU backend.
+     * Opens a CPU backend computing in F32.
      *
      * @param threads OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default ({@code OMP_NUM_THREADS} or
      *                every core)
      * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
      */
     public CpuBackend(int threads) {
+        this(threads, DType.F32);
+    }
+
+    /**
+     * Opens a CPU backend.
+     *
+     * @param threads     OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default
+     * @param computeType {@link DType#F32}, or {@link DType#BF16}: matmuls and convolutions round their inputs to
+     *                    bf16 and accumulate in f32 (AVX-512 BF16 or AMX where the CPU has them, else emulated),
+     *                    linear weights are packed in bf16 (half the memory and bandwidth); activations,
+     *                    normalisation and softmax stay F32
+     * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
+     */
+    public CpuBackend(int threads, DType computeType) {
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be >= 0: " + threads);
         }
+        if (computeType != DType.F32 && computeType != DType.BF16) {
+            throw new IllegalArgumentException("CpuBackend computes in F32 or BF16, not " + computeType);
+        }
         Dnnl.requireLoaded();
         this.threads = threads;
+        this.computeType = computeType;
         this.engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
-        this.cache = new DnnlPrimitiveCache(engine);
+        this.cache = new DnnlPrimitiveCache(engine,
+                computeType == DType.BF16 ? Dnnl.FPMATH_MODE_BF16 : Dnnl.FPMATH_MODE_STRICT);
     }
 
     /** Opens a CPU backend with the OpenMP default thread count. */
@@ -99,6 +125,84 @@ public final class CpuBackend implements Backend {
         return copy;
     }
 
+    /**
+     * A linear weight in oneDNN's own layout, in its owner's arena. {@code layout} is the primitive descriptor the
+     * layout was queried from, kept because its weights descriptor describes {@code memory}.
+     */
+    private record PackedWeight(MemorySegment memory, MemorySegment layout) {
+        MemorySegment desc() {
+            return Dnnl.primitiveDescQueryMd(layout, Dnnl.QUERY_WEIGHTS_MD, 0);
+        }
+    }
+
+    /** Rows of the matmul a weight's layout is chosen for; oneDNN picks the same f32 layout for 3 or 2304 rows. */
+    private static final long PACKING_ROWS = 64;
+
+    @Override
+    public synchronized Tensor uploadLinearWeight(Tensor host, DType dtype, Arena owner) {
+        Tensor weight = upload(host, dtype, owner);
+        require(weight.shape().rank() == 2, "uploadLinearWeight", "expected a weight [outFeatures, inFeatures]",
+                weight);
+        packedWeights.values().removeIf(p -> {
+            boolean dead = !p.memory().scope().isAlive();
+            if (dead) {
+                Dnnl.primitiveDescDestroy(p.layout());
+            }
+            return dead;
+        });
+        long in = weight.shape().dim(1);
+        long outFeatures = weight.shape().dim(0);
+        int weightType = floatType("uploadLinearWeight", weight);
+        MemorySegment src = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, in}, DATA_TYPE_F32,
+                new long[] {in, 1});
+        int packedType = computeType == DType.BF16 ? Dnnl.DATA_TYPE_BF16 : weightType;
+        MemorySegment any = Dnnl.memoryDescCreateWithTag(new long[] {in, outFeatures}, packedType,
+                Dnnl.FORMAT_TAG_ANY);
+        MemorySegment dst = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, outFeatures}, DATA_TYPE_F32,
+                new long[] {outFeatures, 1});
+        MemorySegment plain = Dnnl.memoryDescCreateWithStrides(new long[] {in, outFeatures}, weightType,
+                new long[] {1, in});
+        MemorySegment attr = Dnnl.primitiveAttrCreate();
+        if (computeType == DType.BF16) {
+            Dnnl.primitiveAttrSetFpmathMode(attr, Dnnl.FPMATH_MODE_BF16);
+        }
+        MemorySegment layout = Dnnl.matmulPrimitiveDescCreate(engine, src, any, MemorySegment.NULL, dst, attr);
+        Dnnl.primitiveAttrDestroy(attr);
+        Dnnl.memoryDescDestroy(src);
+        Dnnl.memoryDescDestroy(any);
+        Dnnl.memoryDescDestroy(dst);
+        MemorySegment packedDesc = Dnnl.primitiveDescQueryMd(layout, Dnnl.QUERY_WEIGHTS_MD, 0);
+        MemorySegment packed = owner.allocate(Dnnl.memoryDescGetSize(packedDesc), 64);
+        MemorySegment reorder = Dnnl.reorderPrimitiveDescCreate(plain, engine, packedDesc, engine,
+                MemorySegment.NULL);
+        Dnnl.memoryDescDestroy(plain);
+        try (Arena args = Arena.ofConfined()) {
+            MemorySegment primitive = Dnnl.primitiveCreate(reorder);
+            MemorySegment from = Dnnl.memoryCreate(Dnnl.primitiveDescQueryMd(reorder, Dnnl.QUERY_SRC_MD, 0), engine,
+                    weight.memory());
+            MemorySegment to = Dnnl.memoryCreate(packedDesc, engine, packed);
+            MemorySegment exec = args.allocate(Dnnl.EXEC_ARG, 2);
+            exec.set(ValueLayout.JAVA_INT, 0, Dnnl.ARG_FROM);
+            exec.set(ValueLayout.ADDRESS, 8, from);
+            exec.set(ValueLayout.JAVA_INT, Dnnl.EXEC_ARG.byteSize(), Dnnl.ARG_TO);
+            exec.set(ValueLayout.ADDRESS, Dnnl.EXEC_ARG.byteSize() + 8, to);
+            Dnnl.primitiveExecute(primitive, stream(), 2, exec);
+            Dnnl.streamWait(stream);
+            Dnnl.primitiveDestroy(primitive);
+            Dnnl.memoryDestroy(from);
+            Dnnl.memoryDestroy(to);
+        } finally {
+            Dnnl.primitiveDescDestroy(reorder);
+        }
+        packedWeights.put(weight.memory(), new PackedWeight(packed, layout));
+        if (weight.memory().isMapped()) {
+            // linear reads the packed copy from now on: drop the file pages it was copied from from resident memory
+            // (they are read back from the page cache if another op, e.g. a tied embedding, touches them).
+            weight.memory().unload();
+        }
+        return weight;
+    }
+
     @Override
     public void download(Tensor src, Tensor hostDst) {
         ensureOpen();
@@ -124,6 +228,23 @@ public final class CpuBackend implements Backend {
 
     @Override
     public synchronized void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        linear(out, x, weight, bias, false);
+    }
+
+    /** One matmul with GELU as its post-op: the hidden activations are written once, already activated. */
+    @Override
+    public synchronized void linearGelu(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        linear(out, x, weight, bias, true);
+    }
+
+    /**
+     * A linear primitive's cache key: primitives (not boxed lists), so that looking one up allocates nothing once
+     * escape analysis removes the record.
+     */
+    private record LinearKey(long rows, long in, long outFeatures, int weightType, boolean bias, boolean packed,
+            boolean gelu) {}
+
+    private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, boolean gelu) {
         ensureOpen();
         require(weight.shape().rank() == 2 && x.shape().last() == weight.shape().dim(1)
                 && out.shape().last() == weight.shape().dim(0) && out.shape().rows() == x.shape().rows()
@@ -137,22 +258,32 @@ public final class CpuBackend implements Backend {
         long outFeatures = out.shape().last();
         int weightType = floatType("linear", weight);
         boolean hasBias = bias != null;
-        var primitive = cache.get(List.of("linear", rows, in, outFeatures, weightType, hasBias), b -> {
-            // [outFeatures, inFeatures] row-major is the [inFeatures, outFeatures] weight matmul wants, with
-            // transposed strides: no copy of the weight.
+        PackedWeight found = packedWeights.get(weight.memory());
+        PackedWeight packed = found != null && found.memory().scope().isAlive() ? found : null;
+        var key = new LinearKey(rows, in, outFeatures, weightType, hasBias, packed != null, gelu);
+        var primitive = cache.get(key, b -> {
+            MemorySegment postOps = null;
+            if (gelu) {
+                postOps = b.postOps();
+                Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_GELU_ERF, 0f, 0f);
+            }
+            // Unpacked, [outFeatures, inFeatures] row-major is the [inFeatures, outFeatures] weight matmul wants,
+            // with transposed strides: no copy of the weight.
             MemorySegment pd = Dnnl.matmulPrimitiveDescCreate(engine,
                     b.dense(DATA_TYPE_F32, rows, in),
-                    b.desc(weightType, new long[] {in, outFeatures}, new long[] {1, in}),
+                    packed != null ? packed.desc()
+                            : b.desc(weightType, new long[] {in, outFeatures}, new long[] {1, in}),
                     hasBias ? b.dense(DATA_TYPE_F32, 1, outFeatures) : MemorySegment.NULL,
-                    b.dense(DATA_TYPE_F32, rows, outFeatures), b.attr(null));
+                    b.dense(DATA_TYPE_F32, rows, outFeatures), b.computeAttr(postOps));
             return hasBias
                     ? b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST)
                     : b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
         });
+        MemorySegment weights = packed != null ? packed.memory() : weight.memory();
         if (hasBias) {
-            primitive.execute(stream(), x.memory(), weight.memory(), bias.memory(), out.memory());
+            primitive.execute(stream(), x.memory(), weights, bias.memory(), out.memory());
         } else {
-            primitive.execute(stream(), x.memory(), weight.memory(), out.memory());
+            primitive.execute(stream(), x.memory(), weights, out.memory());
         }
     }
 
@@ -173,7 +304,7 @@ public final class CpuBackend implements Backend {
         var primitive = cache.get(List.of("matmul", batch, m, k, n, batchB), builder -> builder.primitive(
                 Dnnl.matmulPrimitiveDescCreate(engine, builder.dense(DATA_TYPE_F32, batch, m, k),
                         builder.dense(DATA_TYPE_F32, batchB, k, n), MemorySegment.NULL,
-                        builder.dense(DATA_TYPE_F32, batch, m, n), builder.attr(null)),
+                        builder.dense(DATA_TYPE_F32, batch, m, n), builder.computeAttr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
         primitive.execute(stream(), a.memory(), b.memory(), out.memory());
     }
@@ -322,7 +453,7 @@ public final class CpuBackend implements Backend {
                         b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.headDim(), a.keyRows()},
                                 new long[] {a.keyGroupStride(), a.headDim(), 1, a.keyRowStride()}),
                         MemorySegment.NULL,
-                        b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()), b.attr(postOps)),
+                        b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()), b.computeAttr(postOps)),
                         Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
             });
             scoresPrimitive.execute(stream(), q.asSlice(qByteOffset + first * a.queryGroupStride() * 4),
@@ -339,7 +470,7 @@ public final class CpuBackend implements Backend {
                             MemorySegment.NULL,
                             b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.queryRows(), a.headDim()},
                                     new long[] {a.outGroupStride(), a.headDim(), a.outRowStride(), 1}),
-                            b.attr(null)),
+                            b.computeAttr(null)),
                     Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
             valuesPrimitive.execute(stream(), chunkScores, v.asSlice(vByteOffset + first * a.keyGroupStride() * 4),
                     out.asSlice(first * a.outGroupStride() * 4));
@@ -399,7 +530,7 @@ public final class CpuBackend implements Backend {
                     b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
                             new long[] {qkvBatch, groupChannels, qkvRow, 1}),
                     MemorySegment.NULL,
-                    b.dense(DATA_TYPE_F32, batch, groups, groupChannels, groupChannels), b.attr(postOps)),
+                    b.dense(DATA_TYPE_F32, batch, groups, groupChannels, groupChannels), b.computeAttr(postOps)),
                     Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
         });
         MemorySegment qkvMemory = qkv.memory();
@@ -416,7 +547,7 @@ public final class CpuBackend implements Backend {
                         MemorySegment.NULL,
                         b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
                                 new long[] {tokens * channels, groupChannels, channels, 1}),
-                        b.attr(null)),
+                        b.computeAttr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
         valuesPrimitive.execute(stream(), qkvMemory.asSlice(2 * channels * 4), scores, out.memory());
     }
@@ -591,7 +722,7 @@ public final class CpuBackend implements Backend {
                 src, b.any(DATA_TYPE_F32, c.userWeightDims()),
                 c.hasBias() ? b.dense(DATA_TYPE_F32, c.outChannels()) : MemorySegment.NULL,
                 nhwc(b, c.batch(), c.outChannels(), c.outHeight(), c.outWidth()),
-                new long[] {c.stride(), c.stride()}, new long[] {0, 0}, padding, padding, b.attr(postOps));
+                new long[] {c.stride(), c.stride()}, new long[] {0, 0}, padding, padding, b.computeAttr(postOps));
     }
 
     /** A {@code [batch, channels, height, width]} descriptor over token-major (NHWC) memory. */
@@ -730,6 +861,8 @@ public final class CpuBackend implements Backend {
         }
         closed = true;
         cache.close();
+        packedWeights.values().forEach(p -> Dnnl.primitiveDescDestroy(p.layout()));
+        packedWeights.clear();
         scratchArena.close();
         Dnnl.streamDestroy(stream);
         Dnnl.engineDestroy(engine);

@@ -19,11 +19,17 @@ import org.florence2j.bindings.Dnnl;
  */
 final class DnnlPrimitiveCache implements AutoCloseable {
     private final MemorySegment engine;
+    private final int fpmathMode;
     private final Arena arena = Arena.ofShared();
     private final Map<Object, Primitive> primitives = new HashMap<>();
 
-    DnnlPrimitiveCache(MemorySegment engine) {
+    /**
+     * @param fpmathMode the {@code dnnl_fpmath_mode_t} of matmuls and convolutions ({@link Builder#computeAttr}),
+     *                   e.g. {@link Dnnl#FPMATH_MODE_BF16}
+     */
+    DnnlPrimitiveCache(MemorySegment engine, int fpmathMode) {
         this.engine = engine;
+        this.fpmathMode = fpmathMode;
     }
 
     /** The cached primitive for {@code key}, built by {@code factory} the first time. */
@@ -91,6 +97,18 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             Dnnl.primitiveAttrSetScratchpadMode(attr, Dnnl.SCRATCHPAD_MODE_USER);
             if (postOpsOrNull != null) {
                 Dnnl.primitiveAttrSetPostOps(attr, postOpsOrNull);
+            }
+            return attr;
+        }
+
+        /**
+         * {@link #attr} for a matmul or convolution, with the cache's math mode: in bf16 mode their inputs are
+         * rounded to bf16 and accumulated in f32, while normalisation, softmax and element-wise ops stay f32.
+         */
+        MemorySegment computeAttr(MemorySegment postOpsOrNull) {
+            MemorySegment attr = attr(postOpsOrNull);
+            if (fpmathMode != Dnnl.FPMATH_MODE_STRICT) {
+                Dnnl.primitiveAttrSetFpmathMode(attr, fpmathMode);
             }
             return attr;
         }
