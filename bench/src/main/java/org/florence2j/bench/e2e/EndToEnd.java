@@ -58,12 +58,15 @@ final class EndToEnd implements AutoCloseable {
         this.options = options;
     }
 
-    /** Loads the model and checks that one request generates exactly {@code newTokens} tokens. */
-    static EndToEnd open(Task task, int newTokens) {
+    /**
+     * Loads the model on a CPU backend computing in {@code dtype} ({@code f32} or {@code bf16}) and checks that one
+     * request generates exactly {@code newTokens} tokens.
+     */
+    static EndToEnd open(Task task, int newTokens, String dtype) {
         var folder = RandomBaseFolder.get(DType.F32);
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
         Florence2Config config = checkpoint.config();
-        Backend backend = Backends.open(Device.cpu());
+        Backend backend = Backends.open(Device.cpu(), 0, DType.valueOf(dtype.toUpperCase(java.util.Locale.ROOT)));
         Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), config, backend);
         ImageProcessor processor = ImageProcessor.load(folder);
         BartTokenizer tokenizer = BartTokenizer.load(folder);

@@ -10,6 +10,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -27,11 +28,15 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3)
 @Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xmx2g"})
 public class OdBench {
+    /** The backend's compute type; {@code -p dtype=bf16} for the bf16 mode. */
+    @Param({"f32"})
+    public String dtype;
+
     private EndToEnd run;
 
     @Setup(Level.Trial)
     public void setUp() {
-        run = EndToEnd.open(Task.OD, 128);
+        run = EndToEnd.open(Task.OD, 128, dtype);
     }
 
     @Benchmark

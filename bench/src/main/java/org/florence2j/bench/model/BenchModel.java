@@ -3,7 +3,9 @@ package org.florence2j.bench.model;
 import java.lang.foreign.Arena;
 import java.util.SplittableRandom;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.Backends;
 import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
@@ -19,6 +21,11 @@ final class BenchModel {
             tensor.setFloat(i, (float) (random.nextDouble() * 2 - 1));
         }
         return tensor;
+    }
+
+    /** A CPU backend computing in {@code dtype} ({@code f32} or {@code bf16}), threads from OpenMP's default. */
+    static Backend backend(String dtype) {
+        return Backends.open(Device.cpu(), 0, DType.valueOf(dtype.toUpperCase(java.util.Locale.ROOT)));
     }
 
     /** The threads a stage may use: {@code OMP_NUM_THREADS} when set (as oneDNN reads it), else every core. */

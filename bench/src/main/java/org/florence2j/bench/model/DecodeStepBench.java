@@ -14,7 +14,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.florence2j.backend.Backend;
-import org.florence2j.backend.Backends;
 import org.florence2j.bench.RandomBaseFolder;
 import org.florence2j.checkpoint.Checkpoints;
 import org.florence2j.checkpoint.LoadedCheckpoint;
@@ -26,7 +25,6 @@ import org.florence2j.model.text.BartModel;
 import org.florence2j.model.text.CrossGroup;
 import org.florence2j.model.text.KvCache;
 import org.florence2j.tensor.DType;
-import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -36,6 +34,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -63,7 +62,12 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xmx2g"})
+@State(Scope.Benchmark)
 public class DecodeStepBench {
+    /** The backend's compute type: {@code f32}, or {@code bf16} (linear weights stored and read in bf16). */
+    @Param({"f32", "bf16"})
+    public String dtype;
+
     private static final int BEAMS = 3;
     private static final int ENCODER_TOKENS = 584;
     private static final int NEW_TOKENS = 20;
@@ -78,6 +82,7 @@ public class DecodeStepBench {
         private BartDecoder decoder;
         private KvCache cache;
         private BartDecoder.StepBuffers buffers;
+        private String dtype;
         private long weightBytes;
         private long crossBytes;
         private int position;
@@ -86,10 +91,11 @@ public class DecodeStepBench {
         private long nanos;
 
         @Setup(Level.Trial)
-        public void setUp() {
+        public void setUp(DecodeStepBench bench) {
             checkpoint = Checkpoints.open(RandomBaseFolder.get(DType.F32));
             TextConfig text = checkpoint.config().text();
-            backend = Backends.open(Device.cpu());
+            dtype = bench.dtype;
+            backend = BenchModel.backend(dtype);
             arena = Arena.ofShared();
             BartModel model = BartModel.load(Weights.of(checkpoint.checkpoint()).at("language_model"), text,
                     backend, arena);
@@ -101,15 +107,15 @@ public class DecodeStepBench {
             List<CrossGroup> groups = List.of(new CrossGroup(0, 1, ENCODER_TOKENS));
             cache.prepare(BEAMS, groups);
             buffers = decoder.newWorkspace(backend, arena, BEAMS, 1).prepare(BEAMS, 1, groups, BEAMS);
-            weightBytes = stepWeightBytes(text);
+            weightBytes = stepWeightBytes(text, dtype.equals("bf16") ? 2 : Float.BYTES);
             crossBytes = 2L * text.decoderLayers() * ENCODER_TOKENS * text.dModel() * Float.BYTES;
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
             double stepMs = nanos / 1e6 / calls;
-            System.out.printf("%nDecodeStepBench.decodeStep: %.2f ms per step over %d calls, %d threads; weights"
-                    + " read per step %.1f MB (+ %.1f MB cross K/V)%n", stepMs, calls, BenchModel.threads(),
+            System.out.printf("%nDecodeStepBench.decodeStep %s: %.2f ms per step over %d calls, %d threads;"
+                    + " weights read per step %.1f MB (+ %.1f MB cross K/V)%n", dtype, stepMs, calls, BenchModel.threads(),
                     weightBytes / 1e6, crossBytes / 1e6);
             String bandwidth = System.getProperty("florence2j.bench.bandwidth");
             if (bandwidth != null) {
@@ -213,16 +219,15 @@ public class DecodeStepBench {
         return total;
     }
 
-    /** Bytes of every weight one step reads: 6 decoder layers (cross K/V projections excluded) and the LM head. */
-    static long stepWeightBytes(TextConfig c) {
+    /**
+     * Bytes of every weight one step reads: 6 decoder layers (cross K/V projections excluded) and the LM head, the
+     * matrices at {@code matrixBytes} per element (2 in bf16 mode), biases and norms in F32.
+     */
+    static long stepWeightBytes(TextConfig c, int matrixBytes) {
         long d = c.dModel();
         long ffn = c.decoderFfnDim();
-        long attention = 4 * (d * d + d);
-        long cross = 2 * (d * d + d);
-        long mlp = 2 * d * ffn + ffn + d;
-        long norms = 3 * 2 * d;
-        long layer = attention + cross + mlp + norms;
-        long head = (long) c.vocabSize() * d + c.vocabSize();
-        return (c.decoderLayers() * layer + head + 2 * d) * Float.BYTES;
+        long matrices = c.decoderLayers() * (6 * d * d + 2 * d * ffn) + (long) c.vocabSize() * d;
+        long vectors = c.decoderLayers() * (6 * d + ffn + d + 3 * 2 * d) + c.vocabSize() + 2 * d;
+        return matrices * matrixBytes + vectors * Float.BYTES;
     }
 }

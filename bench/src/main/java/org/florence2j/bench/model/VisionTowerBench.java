@@ -3,7 +3,6 @@ package org.florence2j.bench.model;
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
 import org.florence2j.backend.Backend;
-import org.florence2j.backend.Backends;
 import org.florence2j.bench.RandomBaseFolder;
 import org.florence2j.checkpoint.Checkpoints;
 import org.florence2j.checkpoint.LoadedCheckpoint;
@@ -15,7 +14,6 @@ import org.florence2j.model.vision.DaViT;
 import org.florence2j.model.vision.ImageProjector;
 import org.florence2j.model.vision.VisionScratch;
 import org.florence2j.tensor.DType;
-import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -25,6 +23,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -33,8 +32,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The vision tower (DaViT) plus the image projection on one 768×768 image, Florence-2-base shapes, random weights
- * from {@link RandomBaseFolder}, and in the same run the machine's F32 matmul peak: a square
- * {@code 2048 × 2048 × 2048} {@link Backend#linear} (one oneDNN sgemm, large enough to run at peak).
+ * from {@link RandomBaseFolder}, and in the same run the machine's matmul peak: a square
+ * {@code 2048 × 2048 × 2048} {@link Backend#linear} (one oneDNN matmul on a packed weight, large enough to run at
+ * peak). Both run per {@code dtype}: {@code f32}, and {@code bf16} (the backend's bf16 mode, bf16 products with f32
+ * accumulation; its peak is the bf16 matmul peak).
  *
  * <p>At tear-down each prints GFLOP/s: the tower's FLOPs are {@link FlopCount#visionTower} (every matmul and conv
  * of the config); the ratio tower ÷ peak is issue 6's first figure. As in {@code Session.generate}, the tower's
@@ -46,9 +47,14 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 3, time = 5)
 @Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xmx2g"})
+@State(Scope.Benchmark)
 public class VisionTowerBench {
     private static final int IMAGE_SIDE = 768;
     private static final int PEAK_SIZE = 2048;
+
+    /** The backend's compute type: {@code f32}, or {@code bf16} (bf16 products, f32 accumulation). */
+    @Param({"f32", "bf16"})
+    public String dtype;
 
     /** The loaded tower and projection with one random image. */
     @State(Scope.Benchmark)
@@ -60,15 +66,17 @@ public class VisionTowerBench {
         private ImageProjector projector;
         private Tensor pixels;
         private VisionScratch scratch;
+        private String dtype;
         private long flops;
         private long calls;
         private long nanos;
 
         @Setup(Level.Trial)
-        public void setUp() {
+        public void setUp(VisionTowerBench bench) {
             checkpoint = Checkpoints.open(RandomBaseFolder.get(DType.F32));
             Florence2Config config = checkpoint.config();
-            backend = Backends.open(Device.cpu());
+            dtype = bench.dtype;
+            backend = BenchModel.backend(dtype);
             weights = Arena.ofShared();
             Weights root = Weights.of(checkpoint.checkpoint());
             davit = DaViT.load(root.at("vision_tower"), config.vision(), backend, weights);
@@ -80,8 +88,9 @@ public class VisionTowerBench {
 
         @TearDown(Level.Trial)
         public void tearDown() {
-            System.out.printf("%nVisionTowerBench.visionTower: %.2f GFLOP per image, %.1f GFLOP/s over %d calls,"
-                    + " %d threads%n", flops / 1e9, flops * (double) calls / nanos, calls, BenchModel.threads());
+            System.out.printf("%nVisionTowerBench.visionTower %s: %.2f GFLOP per image, %.1f GFLOP/s over %d calls,"
+                    + " %d threads%n", dtype, flops / 1e9, flops * (double) calls / nanos, calls,
+                    BenchModel.threads());
             backend.close();
             weights.close();
             checkpoint.close();
@@ -96,23 +105,26 @@ public class VisionTowerBench {
         private Tensor x;
         private Tensor weight;
         private Tensor out;
+        private String dtype;
         private long calls;
         private long nanos;
 
         @Setup(Level.Trial)
-        public void setUp() {
+        public void setUp(VisionTowerBench bench) {
             arena = Arena.ofShared();
-            backend = Backends.open(Device.cpu());
+            dtype = bench.dtype;
+            backend = BenchModel.backend(dtype);
             x = BenchModel.random(backend, arena, 1, Shape.of(PEAK_SIZE, PEAK_SIZE));
-            weight = BenchModel.random(backend, arena, 2, Shape.of(PEAK_SIZE, PEAK_SIZE));
+            weight = backend.uploadLinearWeight(BenchModel.random(backend, arena, 2, Shape.of(PEAK_SIZE, PEAK_SIZE)),
+                    DType.F32, arena);
             out = backend.allocate(DType.F32, Shape.of(PEAK_SIZE, PEAK_SIZE), arena);
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
             double flops = 2.0 * PEAK_SIZE * PEAK_SIZE * PEAK_SIZE;
-            System.out.printf("%nVisionTowerBench.peakSgemm: %.1f GFLOP/s over %d calls, %d threads%n",
-                    flops * calls / nanos, calls, BenchModel.threads());
+            System.out.printf("%nVisionTowerBench.peakSgemm %s: %.1f GFLOP/s over %d calls, %d threads%n",
+                    dtype, flops * calls / nanos, calls, BenchModel.threads());
             backend.close();
             arena.close();
         }
