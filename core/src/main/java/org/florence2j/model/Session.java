@@ -258,7 +258,9 @@ public final class Session implements AutoCloseable {
             throw new InvalidInputException(options.numBeams() + " beams × " + options.maxNewTokens()
                     + " new tokens exceed this session's " + limits.maxBeams() + " × " + limits.maxNewTokens());
         }
-        if (options.maxLength() > text.decoder().maxPositions()) {
+        // The last token of a full-length sequence is never fed back, so a sequence of maxLength tokens uses
+        // maxLength - 1 positions: the reference's max_new_tokens=1024 fits BART's 1024 learned positions.
+        if (options.maxLength() - 1 > text.decoder().maxPositions()) {
             throw new InvalidInputException(options.maxNewTokens() + " new tokens exceed the decoder's "
                     + text.decoder().maxPositions() + " learned positions");
         }

@@ -9,11 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Supplier;
-import java.util.stream.Stream;
 import org.florence2j.backend.Backend;
-import org.florence2j.backend.cpu.CpuBackend;
-import org.florence2j.backend.ref.ReferenceBackend;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.config.ConfigReader;
@@ -25,33 +21,22 @@ import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.FieldSource;
 
 /**
  * End to end on the tiny golden model: the four golden images' {@code pixel_values} in one batch, each with a
  * prompt's {@code input_ids}, through the vision tower, projection, encoder and decoder, to the reference's
- * greedy and beam-3 ids (exact; the chosen cases have no near tie).
+ * greedy and beam-3 ids (exact; the chosen cases have no near tie), on every backend of {@link GoldenText#BACKENDS}.
  */
 class Florence2ModelTest {
-    static Stream<Arguments> backends() {
-        return Stream.of(Arguments.of("reference", (Supplier<Backend>) ReferenceBackend::new),
-                Arguments.of("cpu", (Supplier<Backend>) CpuBackend::new));
-    }
-
-    /**
-     * On {@code ReferenceBackend} only: on {@code CpuBackend} greedy img0_task0 leaves the reference at position
-     * 10 where the top-2 margin is 0.036 (not a rounding tie), a CpuBackend decode-op discrepancy left to the
-     * cpu branch to fix; add "cpu" here once it matches.
-     */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("referenceBackend")
-    void pixelsAndPromptsGiveTheReferenceIds(String name, Supplier<Backend> backends) throws Exception {
+    @FieldSource("org.florence2j.model.text.GoldenText#BACKENDS")
+    void pixelsAndPromptsGiveTheReferenceIds(String name) throws Exception {
         java.nio.file.Path root = GoldenText.goldenRoot();
         Florence2Config config = ConfigReader.read(root.resolve("model/config.json"));
         JsonNode index = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(java.nio.file.Files.readString(root.resolve("index.json")));
-        try (Backend backend = backends.get();
+        try (Backend backend = GoldenText.openBackend(name);
                 SafetensorsFile checkpoint = SafetensorsFile.open(root.resolve("model/model.safetensors"));
                 Florence2Model model = Florence2Model.load(checkpoint, config, backend);
                 Session session = model.newSession(new Session.Limits(4, 32, 32, 3));
@@ -89,16 +74,12 @@ class Florence2ModelTest {
         }
     }
 
-    static Stream<Arguments> referenceBackend() {
-        return backends().limit(1);
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("backends")
-    void missingLanguageWeightFailsAtLoad(String name, Supplier<Backend> backends) {
+    @FieldSource("org.florence2j.model.text.GoldenText#BACKENDS")
+    void missingLanguageWeightFailsAtLoad(String name) {
         java.nio.file.Path root = GoldenText.goldenRoot();
         Florence2Config config = ConfigReader.read(root.resolve("model/config.json"));
-        try (Backend backend = backends.get();
+        try (Backend backend = GoldenText.openBackend(name);
                 SafetensorsFile checkpoint = SafetensorsFile.open(root.resolve("model/model.safetensors"))) {
             var withoutFc1 = new FilteredCheckpoint(checkpoint, "language_model.model.decoder.layers.1.fc1.weight");
             CheckpointException e = assertThrows(CheckpointException.class,

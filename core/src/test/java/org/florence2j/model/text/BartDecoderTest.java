@@ -5,36 +5,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import org.florence2j.backend.Tolerance;
-import org.florence2j.backend.ref.ReferenceBackend;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.model.Taps;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
 
 /**
  * Teacher-forced decoder logits against every golden case: the reference's {@code decoder_input_ids} (three
- * positions) fed in one step over the golden encoder states; full logits where the case has them, and the
- * reference's top-10 logits (values at its ids) for every case, within abs 5e-4.
+ * positions) fed in one step over the golden encoder states, on every backend of {@link GoldenText#BACKENDS}; full
+ * logits where the case has them, and the reference's top-10 logits (values at its ids) for every case, within abs
+ * 5e-4. (Step-by-step decoding over a growing cache is {@code GenerationGoldenTest}'s.)
  */
 class BartDecoderTest {
-    private static GoldenText golden;
-
-    @BeforeAll
-    static void load() {
-        golden = new GoldenText(new ReferenceBackend());
+    @ParameterizedTest(name = "{0}")
+    @FieldSource("org.florence2j.model.text.GoldenText#BACKENDS")
+    void teacherForcedLogitsMatchEveryGoldenCase(String backendName) {
+        try (GoldenText golden = GoldenText.open(backendName)) {
+            assertEveryCase(golden, backendName);
+        }
     }
 
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
-
-    @Test
-    void teacherForcedLogitsMatchEveryGoldenCase() {
+    private static void assertEveryCase(GoldenText golden, String backendName) {
         BartDecoder decoder = golden.model().decoder();
         int vocabulary = decoder.vocabulary();
         int positions = 3;
@@ -45,7 +39,7 @@ class BartDecoderTest {
                 golden.arena(), 64);
         int fullCases = 0;
         for (JsonNode goldenCase : golden.cases()) {
-            String id = goldenCase.get("id").asText();
+            String id = backendName + " " + goldenCase.get("id").asText();
             try (SafetensorsFile arrays = golden.arrays(goldenCase)) {
                 Tensor states = arrays.tensor("encoder_last_hidden_state");
                 int tokens = states.shape().dim(1);
@@ -77,6 +71,6 @@ class BartDecoderTest {
                         atTop);
             }
         }
-        assertTrue(fullCases >= 15, "cases with full logits: " + fullCases);
+        assertTrue(fullCases >= 15, backendName + " cases with full logits: " + fullCases);
     }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.backend.ref.ReferenceBackend;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.checkpoint.Weights;
@@ -20,22 +21,31 @@ import org.florence2j.tensor.Tensor;
 
 /**
  * The tiny golden model and its cases ({@code golden/tiny}, produced by the reference; see its README), loaded
- * once per test class: the language model on {@link ReferenceBackend}, and each case's arrays.
+ * once per test class and backend: the language model on a given backend, and each case's arrays.
  */
 public final class GoldenText implements AutoCloseable {
+    /** Names of the backends the text goldens run on (see {@link #openBackend}). */
+    public static final List<String> BACKENDS = List.of("reference", "cpu");
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path root;
     private final Backend backend;
+    private final boolean ownsBackend;
     private final Arena arena = Arena.ofShared();
     private final SafetensorsFile checkpoint;
     private final Florence2Config config;
     private final BartModel model;
     private final JsonNode index;
 
-    /** Loads the tiny model's language half onto {@code backend}. */
+    /** Loads the tiny model's language half onto {@code backend}, which the caller closes. */
     public GoldenText(Backend backend) {
+        this(backend, false);
+    }
+
+    private GoldenText(Backend backend, boolean ownsBackend) {
         this.backend = backend;
+        this.ownsBackend = ownsBackend;
         this.root = goldenRoot();
         this.config = ConfigReader.read(root.resolve("model/config.json"));
         this.checkpoint = SafetensorsFile.open(root.resolve("model/model.safetensors"));
@@ -45,6 +55,24 @@ public final class GoldenText implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Loads the tiny model's language half onto a new backend called {@code name}, closed with this. */
+    public static GoldenText open(String backendName) {
+        return new GoldenText(openBackend(backendName), true);
+    }
+
+    /**
+     * Opens a backend by its name in {@link #BACKENDS}: {@link ReferenceBackend}, the oracle, or {@link CpuBackend}
+     * on one thread. The tiny model's ops take microseconds, too little to split; on a shared 2-core runner, OpenMP
+     * threads that spin at barriers made decoding 20× slower than one thread.
+     */
+    public static Backend openBackend(String name) {
+        return switch (name) {
+            case "reference" -> new ReferenceBackend();
+            case "cpu" -> new CpuBackend(1);
+            default -> throw new IllegalArgumentException("unknown backend " + name + "; expected one of " + BACKENDS);
+        };
     }
 
     /** Path of {@code golden/tiny} in the test resources. */
@@ -129,5 +157,8 @@ public final class GoldenText implements AutoCloseable {
     public void close() {
         checkpoint.close();
         arena.close();
+        if (ownsBackend) {
+            backend.close();
+        }
     }
 }

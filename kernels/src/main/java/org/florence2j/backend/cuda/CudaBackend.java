@@ -3,11 +3,11 @@ package org.florence2j.backend.cuda;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.OpChecks;
 import org.florence2j.bindings.Cublas;
 import org.florence2j.bindings.CudaDriver;
 import org.florence2j.bindings.CudaRuntime;
@@ -23,7 +23,8 @@ import org.florence2j.tensor.Tensor;
  * kernels of {@code native/cuda} (compiled by {@link CudaModules}) for everything else. Semantics are exactly
  * {@code ReferenceBackend}'s, against which {@code CudaBackendTest} checks every op.
  *
- * <p>How it reads the contract:
+ * <p>How it reads the contract (arguments are checked by the {@link OpChecks} every backend shares, before any
+ * kernel or copy is queued):
  * <ul>
  *   <li>Every tensor an op touches lives on this backend's device; activations are F32, and the operands the
  *       reference lets be weights (linear and matmul right-hand sides, norm and conv parameters, the embedding
@@ -48,6 +49,7 @@ public final class CudaBackend implements Backend {
     private final MemorySegment cublas;
     private final CudaModules modules;
     private final CudaMemory memory;
+    private final OpChecks checks;
     private volatile boolean closed;
 
     private CudaBackend(Device device, Arena handles, MemorySegment context, MemorySegment stream,
@@ -59,6 +61,7 @@ public final class CudaBackend implements Backend {
         this.cublas = cublas;
         this.modules = modules;
         this.memory = new CudaMemory(stream);
+        this.checks = new OpChecks(device, EnumSet.of(DType.F32, DType.F16, DType.BF16));
     }
 
     /**
@@ -115,8 +118,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor upload(Tensor host, DType dtype, Arena owner) {
         enter();
-        require(host.device().isHost() && (host.dtype() == dtype || isFloat(host.dtype()) && isWritable(dtype)),
-                "upload", "host", host, "to " + dtype);
+        checks.upload(host, dtype);
         Tensor result = allocate(dtype, host.shape(), owner);
         if (host.dtype() == dtype) {
             memory.upload(result.memory(), host.memory());
@@ -135,9 +137,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void download(Tensor src, Tensor hostDst) {
         enter();
-        require(onDevice(src) && hostDst.device().isHost() && src.shape().equals(hostDst.shape())
-                && (src.dtype() == hostDst.dtype() || isFloat(src.dtype()) && isWritable(hostDst.dtype())),
-                "download", "src", src, "hostDst", hostDst);
+        checks.download(src, hostDst);
         if (src.dtype() == hostDst.dtype()) {
             memory.download(hostDst.memory(), src.memory());
             return;
@@ -150,9 +150,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void copy(Tensor out, Tensor src) {
         enter();
-        require(onDevice(out) && onDevice(src) && src.shape().equals(out.shape())
-                && (src.dtype() == out.dtype() || isFloat(src.dtype()) && isWritable(out.dtype())),
-                "copy", "out", out, "src", src);
+        checks.copy(out, src);
         if (src.dtype() == out.dtype()) {
             memory.copy(out.memory(), src.memory(), src.byteSize());
         } else {
@@ -163,15 +161,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
         enter();
+        checks.linear(out, x, weight, bias);
         int inFeatures = x.shape().last();
         int outFeatures = out.shape().last();
-        require(isF32(out) && isF32(x) && isWeight(weight) && (bias == null || isWeight(bias))
-                && out.shape().rank() == x.shape().rank()
-                && out.shape().withDim(-1, 1).equals(x.shape().withDim(-1, 1))
-                && weight.shape().equals(Shape.of(outFeatures, inFeatures))
-                && (bias == null || bias.shape().equals(Shape.of(outFeatures))),
-                "linear", "out", out, "x", x, "weight", weight, "bias", bias);
-        requireNoOverlap("linear", out, x, weight, bias);
         int rows = Math.toIntExact(x.shape().rows());
         MemorySegment input = asType(x.memory(), weight.dtype(), x.elementCount(), 0);
         // out[r, o] = Σ_i x[r, i]·weight[o, i]: x times weightᵀ.
@@ -185,14 +177,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void matmul(Tensor out, Tensor a, Tensor b) {
         enter();
-        Shape so = out.shape();
+        checks.matmul(out, a, b);
         Shape sa = a.shape();
         Shape sb = b.shape();
-        require(isF32(out) && isF32(a) && isWeight(b) && so.rank() == 3 && sa.rank() == 3 && sb.rank() == 3
-                && sa.dim(0) == so.dim(0) && (sb.dim(0) == 1 || sb.dim(0) == sa.dim(0))
-                && sa.dim(1) == so.dim(1) && sa.dim(2) == sb.dim(1) && sb.dim(2) == so.dim(2),
-                "matmul", "out", out, "a", a, "b", b);
-        requireNoOverlap("matmul", out, a, b);
         int m = sa.dim(1);
         int k = sa.dim(2);
         int n = sb.dim(2);
@@ -204,11 +191,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
         enter();
+        checks.layerNorm(out, x, weight, bias);
         int channels = x.shape().last();
-        require(isF32(out) && isF32(x) && isWeight(weight) && isWeight(bias) && out.shape().equals(x.shape())
-                && weight.shape().equals(Shape.of(channels)) && bias.shape().equals(Shape.of(channels)),
-                "layerNorm", "out", out, "x", x, "weight", weight, "bias", bias);
-        requireNoOverlap("layerNorm", out, weight, bias);
         launchRows("layer_norm", "layer_norm", x.shape().rows(), out.memory(), x.memory(), weight.memory(),
                 bias.memory(), dtypeCode(weight.dtype()), dtypeCode(bias.dtype()), channels, eps);
     }
@@ -216,34 +200,29 @@ public final class CudaBackend implements Backend {
     @Override
     public void gelu(Tensor out, Tensor x) {
         enter();
-        require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "gelu", "out", out, "x", x);
+        checks.gelu(out, x);
         launchElements("elementwise", "gelu", x.elementCount(), out.memory(), x.memory(), x.elementCount());
     }
 
     @Override
     public void softmax(Tensor out, Tensor x) {
         enter();
-        require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "softmax", "out", out, "x", x);
+        checks.softmax(out, x);
         launchRows("softmax", "softmax", x.shape().rows(), out.memory(), x.memory(), x.shape().last());
     }
 
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
         enter();
-        require(isF32(out) && isF32(a) && isWeight(b) && out.shape().equals(a.shape())
-                && isSuffix(b.shape(), a.shape()), "add", "out", out, "a", a, "b", b);
-        requireNoOverlap("add", out, b);
+        checks.add(out, a, b);
         launchAdd(out, a, b);
     }
 
     @Override
     public void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
         enter();
+        checks.selfAttention(out, qkv, heads);
         Shape shape = out.shape();
-        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && heads > 0 && shape.last() % heads == 0
-                && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
-                "selfAttention", "out", out, "qkv", qkv, "heads " + heads);
-        requireNoOverlap("selfAttention", out, qkv);
         int batch = shape.dim(0);
         int tokens = shape.dim(1);
         int channels = shape.dim(2);
@@ -273,15 +252,8 @@ public final class CudaBackend implements Backend {
     public void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
             AttentionMask mask) {
         enter();
+        checks.attention(out, q, k, v, kvTokens, heads, mask);
         Shape shape = out.shape();
-        require(isF32(out) && isF32(q) && isF32(k) && isF32(v) && shape.rank() == 3 && q.shape().equals(shape)
-                && k.shape().rank() == 3 && k.shape().equals(v.shape()) && k.shape().last() == shape.last()
-                && shape.dim(0) % k.shape().dim(0) == 0 && kvTokens >= 1 && kvTokens <= k.shape().dim(1)
-                && heads > 0 && shape.last() % heads == 0
-                && (!mask.causal() || mask.pastTokens() + shape.dim(1) <= kvTokens),
-                "attention", "out", out, "q", q, "k", k, "v", v,
-                "kvTokens " + kvTokens + ", heads " + heads + ", " + mask);
-        requireNoOverlap("attention", out, q, k, v);
         int batch = shape.dim(0);
         int queryTokens = shape.dim(1);
         int channels = shape.dim(2);
@@ -325,11 +297,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
         enter();
+        checks.channelAttention(out, qkv, groups);
         Shape shape = out.shape();
-        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && groups > 0 && shape.last() % groups == 0
-                && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
-                "channelAttention", "out", out, "qkv", qkv, "groups " + groups);
-        requireNoOverlap("channelAttention", out, qkv);
         int batch = shape.dim(0);
         int tokens = shape.dim(1);
         int channels = shape.dim(2);
@@ -360,7 +329,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void windowPartition(Tensor out, Tensor x, int height, int width, int window) {
         enter();
-        requireWindows("windowPartition", out, x, x, out, height, width, window);
+        checks.windowPartition(out, x, height, width, window);
         launchElements("window", "window_partition", out.elementCount(), out.memory(), x.memory(), height, width,
                 window, x.shape().last(), out.elementCount());
     }
@@ -368,7 +337,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void windowReverse(Tensor out, Tensor windows, int height, int width, int window) {
         enter();
-        requireWindows("windowReverse", out, windows, out, windows, height, width, window);
+        checks.windowReverse(out, windows, height, width, window);
         launchElements("window", "window_reverse", out.elementCount(), out.memory(), windows.memory(), height, width,
                 window, out.shape().last(), out.elementCount());
     }
@@ -377,19 +346,11 @@ public final class CudaBackend implements Backend {
     public void conv2d(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias, int stride,
             int padding) {
         enter();
+        OpChecks.Conv2dSize size = checks.conv2d(out, x, height, width, weight, bias, stride, padding);
         Shape w = weight.shape();
-        int kernel = w.rank() == 4 ? w.dim(3) : 0;
-        int outHeight = stride > 0 ? Math.floorDiv(height + 2 * padding - kernel, stride) + 1 : 0;
-        int outWidth = stride > 0 ? Math.floorDiv(width + 2 * padding - kernel, stride) + 1 : 0;
-        require(isF32(out) && isF32(x) && isWeight(weight) && (bias == null || isWeight(bias))
-                && x.shape().rank() == 3 && out.shape().rank() == 3 && w.rank() == 4 && w.dim(2) == kernel
-                && stride > 0 && padding >= 0 && height > 0 && width > 0 && outHeight > 0 && outWidth > 0
-                && x.shape().dim(1) == height * width && w.dim(1) == x.shape().last()
-                && out.shape().equals(Shape.of(x.shape().dim(0), outHeight * outWidth, w.dim(0)))
-                && (bias == null || bias.shape().equals(Shape.of(w.dim(0)))),
-                "conv2d", "out", out, "x", x, "weight", weight, "bias", bias,
-                "height " + height + ", width " + width + ", stride " + stride + ", padding " + padding);
-        requireNoOverlap("conv2d", out, x, weight, bias);
+        int kernel = size.kernel();
+        int outHeight = size.outHeight();
+        int outWidth = size.outWidth();
         int inChannels = w.dim(1);
         int patch = inChannels * kernel * kernel;
         int rows = x.shape().dim(0) * outHeight * outWidth;
@@ -409,13 +370,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void depthwiseConv3x3Residual(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias) {
         enter();
+        checks.depthwiseConv3x3Residual(out, x, height, width, weight, bias);
         int channels = x.shape().last();
-        require(isF32(out) && isF32(x) && isWeight(weight) && isWeight(bias) && x.shape().rank() == 3
-                && out.shape().equals(x.shape()) && height > 0 && width > 0 && x.shape().dim(1) == height * width
-                && weight.shape().equals(Shape.of(channels, 1, 3, 3)) && bias.shape().equals(Shape.of(channels)),
-                "depthwiseConv3x3Residual", "out", out, "x", x, "weight", weight, "bias", bias,
-                "height " + height + ", width " + width);
-        requireNoOverlap("depthwiseConv3x3Residual", out, x, weight, bias);
         launchElements("conv", "depthwise_conv3x3_residual", out.elementCount(), out.memory(), x.memory(),
                 weight.memory(), bias.memory(), dtypeCode(weight.dtype()), dtypeCode(bias.dtype()), height, width,
                 channels, out.elementCount());
@@ -424,11 +380,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void channelsLast(Tensor out, Tensor x) {
         enter();
+        checks.channelsLast(out, x);
         Shape s = x.shape();
-        require(isF32(out) && isF32(x) && s.rank() == 4
-                && out.shape().equals(Shape.of(s.dim(0), s.dim(2) * s.dim(3), s.dim(1))),
-                "channelsLast", "out", out, "x", x);
-        requireNoOverlap("channelsLast", out, x);
         launchElements("layout", "channels_last", out.elementCount(), out.memory(), x.memory(), s.dim(1),
                 s.dim(2) * s.dim(3), out.elementCount());
     }
@@ -436,10 +389,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void meanTokens(Tensor out, Tensor x) {
         enter();
+        checks.meanTokens(out, x);
         Shape s = x.shape();
-        require(isF32(out) && isF32(x) && s.rank() == 3 && out.shape().equals(s.withDim(1, 1)),
-                "meanTokens", "out", out, "x", x);
-        requireNoOverlap("meanTokens", out, x);
         launchElements("layout", "mean_tokens", out.elementCount(), out.memory(), x.memory(), s.dim(1), s.dim(2),
                 out.elementCount());
     }
@@ -447,41 +398,25 @@ public final class CudaBackend implements Backend {
     @Override
     public void embedding(Tensor out, Tensor table, Tensor ids) {
         enter();
-        Shape s = out.shape();
-        require(isF32(out) && isWeight(table) && ids.dtype() == DType.I32 && (ids.device().isHost() || onDevice(ids))
-                && s.rank() == 3 && table.shape().rank() == 2 && table.shape().last() == s.last()
-                && ids.shape().equals(Shape.of(s.dim(0), s.dim(1))),
-                "embedding", "out", out, "table", table, "ids", ids);
-        requireNoOverlap("embedding", out, table);
-        int vocabulary = table.shape().dim(0);
+        checks.embedding(out, table, ids);
         try (Arena arena = Arena.ofConfined()) {
             Tensor hostIds = ids;
             if (!ids.device().isHost()) {
                 hostIds = Tensor.allocateHost(DType.I32, ids.shape(), arena);
                 memory.download(hostIds.memory(), ids.memory());
             }
-            long[] values = hostIds.toLongArray();
-            for (int t = 0; t < values.length; t++) {
-                if (values[t] < 0 || values[t] >= vocabulary) {
-                    throw new IllegalArgumentException("embedding: id " + values[t] + " at position " + t
-                            + " outside the vocabulary [0, " + vocabulary + ") of table " + table);
-                }
-            }
+            OpChecks.embeddingIds(hostIds.toLongArray(), table);
             MemorySegment deviceIds = ids.device().isHost() ? uploadToWorkspace(ids) : ids.memory();
             launchElements("layout", "embedding", out.elementCount(), out.memory(), table.memory(),
-                    dtypeCode(table.dtype()), deviceIds, s.last(), out.elementCount());
+                    dtypeCode(table.dtype()), deviceIds, out.shape().last(), out.elementCount());
         }
     }
 
     @Override
     public void concatTokens(Tensor out, Tensor a, Tensor b) {
         enter();
+        checks.concatTokens(out, a, b);
         Shape sa = a.shape();
-        require(isF32(out) && isF32(a) && isF32(b) && sa.rank() == 3 && b.shape().rank() == 3
-                && b.shape().dim(0) == sa.dim(0) && b.shape().last() == sa.last()
-                && out.shape().equals(sa.withDim(1, sa.dim(1) + b.shape().dim(1))),
-                "concatTokens", "out", out, "a", a, "b", b);
-        requireNoOverlap("concatTokens", out, a, b);
         long rowA = a.byteSize() / sa.dim(0);
         long rowB = b.byteSize() / sa.dim(0);
         memory.copyRows(out.memory(), rowA + rowB, a.memory(), rowA, rowA, sa.dim(0));
@@ -491,12 +426,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void writeRows(Tensor cache, Tensor src, int position) {
         enter();
+        checks.writeRows(cache, src, position);
         Shape c = cache.shape();
         Shape s = src.shape();
-        require(isF32(cache) && isF32(src) && c.rank() == 3 && s.rank() == 3 && s.dim(0) == c.dim(0)
-                && s.last() == c.last() && position >= 0 && position + s.dim(1) <= c.dim(1),
-                "writeRows", "cache", cache, "src", src, "position " + position);
-        requireNoOverlap("writeRows", cache, src);
         long cacheRow = cache.byteSize() / c.dim(0);
         long srcRow = src.byteSize() / s.dim(0);
         long offset = 4L * position * c.last();
@@ -506,15 +438,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
         enter();
+        checks.gatherRows(out, src, sourceRows, rowsPrefix);
         Shape o = out.shape();
-        Shape s = src.shape();
-        boolean rowsValid = sourceRows != null && sourceRows.length == o.dim(0)
-                && Arrays.stream(sourceRows).allMatch(row -> row >= 0 && row < s.dim(0));
-        require(isF32(out) && isF32(src) && o.rank() >= 2 && o.equals(s.withDim(0, o.dim(0))) && rowsValid
-                && rowsPrefix >= 0 && rowsPrefix <= o.dim(1),
-                "gatherRows", "out", out, "src", src,
-                "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
-        requireNoOverlap("gatherRows", out, src);
         long outerBytes = out.byteSize() / o.dim(0);
         long prefixBytes = outerBytes / o.dim(1) * rowsPrefix;
         for (int b = 0; b < sourceRows.length; b++) {
@@ -660,77 +585,5 @@ public final class CudaBackend implements Backend {
             case BF16 -> Cublas.R_16BF;
             default -> throw new IllegalArgumentException("cuBLAS GEMMs take F32, F16 or BF16, not " + dtype);
         };
-    }
-
-    private boolean onDevice(Tensor tensor) {
-        return tensor != null && tensor.device().equals(device);
-    }
-
-    private boolean isF32(Tensor tensor) {
-        return onDevice(tensor) && tensor.dtype() == DType.F32;
-    }
-
-    private boolean isWeight(Tensor tensor) {
-        return onDevice(tensor) && isWritable(tensor.dtype());
-    }
-
-    private static boolean isFloat(DType dtype) {
-        return dtype.isFloatingPoint();
-    }
-
-    /** The float types our kernels and cuBLAS read and write. */
-    private static boolean isWritable(DType dtype) {
-        return dtype == DType.F32 || dtype == DType.F16 || dtype == DType.BF16;
-    }
-
-    private static boolean isSuffix(Shape suffix, Shape shape) {
-        int offset = shape.rank() - suffix.rank();
-        return offset >= 0 && Arrays.equals(suffix.dims(), Arrays.copyOfRange(shape.dims(), offset, shape.rank()));
-    }
-
-    private void requireWindows(String op, Tensor out, Tensor in, Tensor map, Tensor windows, int height, int width,
-            int window) {
-        boolean valid = window > 0 && height > 0 && width > 0 && isF32(out) && isF32(in) && map.shape().rank() == 3
-                && windows.shape().rank() == 3 && map.shape().dim(1) == height * width
-                && windows.shape().equals(Shape.of(map.shape().dim(0) * ceilDiv(height, window)
-                        * ceilDiv(width, window), window * window, map.shape().last()));
-        require(valid, op, "out", out, "in", in, "height " + height + ", width " + width + ", window " + window);
-        requireNoOverlap(op, out, in);
-    }
-
-    private static int ceilDiv(int value, int divisor) {
-        return (value + divisor - 1) / divisor;
-    }
-
-    /**
-     * Throws {@link IllegalArgumentException} "op: invalid arguments name Tensor[…], …" unless {@code valid}.
-     * Also touches every tensor's memory, so a tensor whose arena closed fails as {@link IllegalStateException}.
-     */
-    private static void require(boolean valid, String op, Object... labelsAndValues) {
-        List<String> parts = new ArrayList<>();
-        for (int i = 0; i < labelsAndValues.length; i++) {
-            if (labelsAndValues[i] instanceof String label && i + 1 < labelsAndValues.length
-                    && !(labelsAndValues[i + 1] instanceof String)) {
-                Object value = labelsAndValues[++i];
-                parts.add(label + " " + value);
-                if (value instanceof Tensor tensor) {
-                    tensor.memory();
-                }
-            } else {
-                parts.add(String.valueOf(labelsAndValues[i]));
-            }
-        }
-        if (!valid) {
-            throw new IllegalArgumentException(op + ": invalid arguments " + String.join(", ", parts));
-        }
-    }
-
-    private static void requireNoOverlap(String op, Tensor out, Tensor... inputs) {
-        for (Tensor input : inputs) {
-            if (input != null && out.memory().asOverlappingSlice(input.memory()).isPresent()) {
-                throw new IllegalArgumentException(op + ": output " + out + " overlaps input " + input
-                        + ", which this op does not allow");
-            }
-        }
     }
 }

@@ -4,9 +4,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
+import java.util.EnumSet;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.OpChecks;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
@@ -19,7 +20,8 @@ import org.florence2j.tensor.Tensor;
  * {@code window_partition}/{@code window_reverse}, {@code ChannelAttention}, {@code DepthWiseConv2d},
  * {@code ConvEmbed}, and BART's attention.
  *
- * <p>How it reads the contract where {@link Backend} leaves room:
+ * <p>How it reads the contract where {@link Backend} leaves room (arguments are checked by the {@link OpChecks}
+ * every backend shares):
  * <ul>
  *   <li>Outputs and activation inputs must be {@link DType#F32} host tensors. Weight inputs (linear weight and
  *       bias, layer-norm weight and bias, conv weights and biases, the embedding table, {@code matmul}'s
@@ -47,6 +49,9 @@ public final class ReferenceBackend implements Backend {
     // Below this |z| erf's power series is accurate to ~1e-15; above it erfc's continued fraction converges fast.
     private static final double ERF_SERIES_LIMIT = 2.5;
 
+    private static final OpChecks CHECKS =
+            new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.F64));
+
     private boolean closed;
 
     @Override
@@ -63,12 +68,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public Tensor upload(Tensor host, DType dtype, Arena owner) {
         requireOpen();
-        require(host.device().isHost() && (host.dtype() == dtype || isConvertible(host.dtype(), dtype)),
-                "upload", "host", host, "to " + dtype);
+        CHECKS.upload(host, dtype);
         if (host.dtype() == dtype) {
-            if (!host.isAlive()) {
-                throw new IllegalStateException("upload: " + describe(host) + " used after its arena was closed");
-            }
             return host;
         }
         Tensor converted = Tensor.allocateHost(dtype, host.shape(), owner);
@@ -79,32 +80,23 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void download(Tensor src, Tensor hostDst) {
         requireOpen();
-        require(src.shape().equals(hostDst.shape()) && hostDst.device().isHost()
-                && (src.dtype() == hostDst.dtype() || isConvertible(src.dtype(), hostDst.dtype())),
-                "download", "src", src, "hostDst", hostDst);
+        CHECKS.download(src, hostDst);
         convert(hostDst, src);
     }
 
     @Override
     public void copy(Tensor out, Tensor src) {
         requireOpen();
-        require(src.shape().equals(out.shape())
-                && (src.dtype() == out.dtype() || isConvertible(src.dtype(), out.dtype())),
-                "copy", "out", out, "src", src);
+        CHECKS.copy(out, src);
         convert(out, src);
     }
 
     @Override
     public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
         requireOpen();
+        CHECKS.linear(out, x, weight, bias);
         int inFeatures = x.shape().last();
         int outFeatures = out.shape().last();
-        require(isF32(out) && isF32(x) && isFloat(weight) && (bias == null || isFloat(bias))
-                && sameLeadingDims(out.shape(), x.shape())
-                && weight.shape().equals(Shape.of(outFeatures, inFeatures))
-                && (bias == null || bias.shape().equals(Shape.of(outFeatures))),
-                "linear", "out", out, "x", x, "weight", weight, "bias", bias);
-        requireNoOverlap("linear", out, x, weight, bias);
         float[] input = x.toFloatArray();
         float[] weights = weight.toFloatArray();
         float[] biases = bias == null ? new float[outFeatures] : bias.toFloatArray();
@@ -125,13 +117,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void matmul(Tensor out, Tensor a, Tensor b) {
         requireOpen();
-        require(isF32(out) && isF32(a) && isFloat(b) && out.shape().rank() == 3 && a.shape().rank() == 3
-                && b.shape().rank() == 3 && a.shape().dim(0) == out.shape().dim(0)
-                && (b.shape().dim(0) == 1 || b.shape().dim(0) == a.shape().dim(0))
-                && a.shape().dim(1) == out.shape().dim(1) && a.shape().dim(2) == b.shape().dim(1)
-                && b.shape().dim(2) == out.shape().dim(2),
-                "matmul", "out", out, "a", a, "b", b);
-        requireNoOverlap("matmul", out, a, b);
+        CHECKS.matmul(out, a, b);
         int batch = a.shape().dim(0);
         int m = a.shape().dim(1);
         int k = a.shape().dim(2);
@@ -157,12 +143,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
         requireOpen();
+        CHECKS.layerNorm(out, x, weight, bias);
         int channels = x.shape().last();
-        require(isF32(out) && isF32(x) && isFloat(weight) && bias != null && isFloat(bias)
-                && out.shape().equals(x.shape()) && weight.shape().equals(Shape.of(channels))
-                && bias.shape().equals(Shape.of(channels)),
-                "layerNorm", "out", out, "x", x, "weight", weight, "bias", bias);
-        requireNoOverlap("layerNorm", out, weight, bias);
         float[] values = x.toFloatArray();
         float[] gamma = weight.toFloatArray();
         float[] beta = bias.toFloatArray();
@@ -190,7 +172,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void gelu(Tensor out, Tensor x) {
         requireOpen();
-        require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "gelu", "out", out, "x", x);
+        CHECKS.gelu(out, x);
         float[] values = x.toFloatArray();
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) gelu(values[i]);
@@ -201,7 +183,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void softmax(Tensor out, Tensor x) {
         requireOpen();
-        require(isF32(out) && isF32(x) && out.shape().equals(x.shape()), "softmax", "out", out, "x", x);
+        CHECKS.softmax(out, x);
         float[] values = x.toFloatArray();
         int width = x.shape().last();
         double[] row = new double[width];
@@ -220,10 +202,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
         requireOpen();
-        require(isF32(out) && isF32(a) && isFloat(b) && out.shape().equals(a.shape())
-                && isSuffix(b.shape(), a.shape()),
-                "add", "out", out, "a", a, "b", b);
-        requireNoOverlap("add", out, b);
+        CHECKS.add(out, a, b);
         float[] left = a.toFloatArray();
         float[] right = b.toFloatArray();
         for (int i = 0; i < left.length; i++) {
@@ -235,11 +214,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
         requireOpen();
+        CHECKS.selfAttention(out, qkv, heads);
         Shape shape = out.shape();
-        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && heads > 0 && shape.last() % heads == 0
-                && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
-                "selfAttention", "out", out, "qkv", qkv, "heads " + heads);
-        requireNoOverlap("selfAttention", out, qkv);
         int batch = shape.dim(0);
         int tokens = shape.dim(1);
         int channels = shape.dim(2);
@@ -260,15 +236,8 @@ public final class ReferenceBackend implements Backend {
     public void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
             AttentionMask mask) {
         requireOpen();
+        CHECKS.attention(out, q, k, v, kvTokens, heads, mask);
         Shape shape = out.shape();
-        require(isF32(out) && isF32(q) && isF32(k) && isF32(v) && shape.rank() == 3 && q.shape().equals(shape)
-                && k.shape().rank() == 3 && k.shape().equals(v.shape()) && k.shape().last() == shape.last()
-                && shape.dim(0) % k.shape().dim(0) == 0 && kvTokens >= 1 && kvTokens <= k.shape().dim(1)
-                && heads > 0 && shape.last() % heads == 0
-                && (!mask.causal() || mask.pastTokens() + shape.dim(1) <= kvTokens),
-                "attention", "out", out, "q", q, "k", k, "v", v,
-                "kvTokens " + kvTokens + ", heads " + heads + ", " + mask);
-        requireNoOverlap("attention", out, q, k, v);
         int batch = shape.dim(0);
         int queryTokens = shape.dim(1);
         int channels = shape.dim(2);
@@ -289,11 +258,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
         requireOpen();
+        CHECKS.channelAttention(out, qkv, groups);
         Shape shape = out.shape();
-        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && groups > 0 && shape.last() % groups == 0
-                && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
-                "channelAttention", "out", out, "qkv", qkv, "groups " + groups);
-        requireNoOverlap("channelAttention", out, qkv);
         int batch = shape.dim(0);
         int tokens = shape.dim(1);
         int channels = shape.dim(2);
@@ -339,13 +305,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void windowPartition(Tensor out, Tensor x, int height, int width, int window) {
         requireOpen();
-        int down = window > 0 ? ceilDiv(height, window) : 0;
-        int across = window > 0 ? ceilDiv(width, window) : 0;
-        require(isF32(out) && isF32(x) && x.shape().rank() == 3 && out.shape().rank() == 3 && window > 0
-                && height > 0 && width > 0 && x.shape().dim(1) == height * width
-                && out.shape().equals(Shape.of(x.shape().dim(0) * down * across, window * window, x.shape().last())),
-                "windowPartition", "out", out, "x", x, "height " + height + ", width " + width + ", window " + window);
-        requireNoOverlap("windowPartition", out, x);
+        CHECKS.windowPartition(out, x, height, width, window);
         int batch = x.shape().dim(0);
         int channels = x.shape().last();
         float[] map = x.toFloatArray();
@@ -359,15 +319,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void windowReverse(Tensor out, Tensor windows, int height, int width, int window) {
         requireOpen();
-        int down = window > 0 ? ceilDiv(height, window) : 0;
-        int across = window > 0 ? ceilDiv(width, window) : 0;
-        require(isF32(out) && isF32(windows) && out.shape().rank() == 3 && windows.shape().rank() == 3
-                && window > 0 && height > 0 && width > 0 && out.shape().dim(1) == height * width
-                && windows.shape().equals(
-                        Shape.of(out.shape().dim(0) * down * across, window * window, out.shape().last())),
-                "windowReverse", "out", out, "windows", windows,
-                "height " + height + ", width " + width + ", window " + window);
-        requireNoOverlap("windowReverse", out, windows);
+        CHECKS.windowReverse(out, windows, height, width, window);
         int batch = out.shape().dim(0);
         int channels = out.shape().last();
         float[] cut = windows.toFloatArray();
@@ -382,22 +334,13 @@ public final class ReferenceBackend implements Backend {
     public void conv2d(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias, int stride,
             int padding) {
         requireOpen();
-        Shape w = weight.shape();
-        int kernel = w.rank() == 4 ? w.dim(3) : 0;
-        int outHeight = stride > 0 ? Math.floorDiv(height + 2 * padding - kernel, stride) + 1 : 0;
-        int outWidth = stride > 0 ? Math.floorDiv(width + 2 * padding - kernel, stride) + 1 : 0;
-        require(isF32(out) && isF32(x) && isFloat(weight) && (bias == null || isFloat(bias))
-                && x.shape().rank() == 3 && out.shape().rank() == 3 && w.rank() == 4 && w.dim(2) == kernel
-                && stride > 0 && padding >= 0 && height > 0 && width > 0 && outHeight > 0 && outWidth > 0
-                && x.shape().dim(1) == height * width && w.dim(1) == x.shape().last()
-                && out.shape().equals(Shape.of(x.shape().dim(0), outHeight * outWidth, w.dim(0)))
-                && (bias == null || bias.shape().equals(Shape.of(w.dim(0)))),
-                "conv2d", "out", out, "x", x, "weight", weight, "bias", bias,
-                "height " + height + ", width " + width + ", stride " + stride + ", padding " + padding);
-        requireNoOverlap("conv2d", out, x, weight, bias);
+        OpChecks.Conv2dSize size = CHECKS.conv2d(out, x, height, width, weight, bias, stride, padding);
+        int kernel = size.kernel();
+        int outHeight = size.outHeight();
+        int outWidth = size.outWidth();
         int batch = x.shape().dim(0);
-        int inChannels = w.dim(1);
-        int outChannels = w.dim(0);
+        int inChannels = weight.shape().dim(1);
+        int outChannels = weight.shape().dim(0);
         float[] input = x.toFloatArray();
         float[] filters = weight.toFloatArray();
         float[] biases = bias == null ? new float[outChannels] : bias.toFloatArray();
@@ -433,14 +376,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void depthwiseConv3x3Residual(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias) {
         requireOpen();
+        CHECKS.depthwiseConv3x3Residual(out, x, height, width, weight, bias);
         int channels = x.shape().last();
-        require(isF32(out) && isF32(x) && isFloat(weight) && bias != null && isFloat(bias)
-                && x.shape().rank() == 3 && out.shape().equals(x.shape()) && height > 0 && width > 0
-                && x.shape().dim(1) == height * width && weight.shape().equals(Shape.of(channels, 1, 3, 3))
-                && bias.shape().equals(Shape.of(channels)),
-                "depthwiseConv3x3Residual", "out", out, "x", x, "weight", weight, "bias", bias,
-                "height " + height + ", width " + width);
-        requireNoOverlap("depthwiseConv3x3Residual", out, x, weight, bias);
         int batch = x.shape().dim(0);
         float[] input = x.toFloatArray();
         float[] filters = weight.toFloatArray();
@@ -476,11 +413,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void channelsLast(Tensor out, Tensor x) {
         requireOpen();
+        CHECKS.channelsLast(out, x);
         Shape s = x.shape();
-        require(isF32(out) && isF32(x) && s.rank() == 4
-                && out.shape().equals(Shape.of(s.dim(0), s.dim(2) * s.dim(3), s.dim(1))),
-                "channelsLast", "out", out, "x", x);
-        requireNoOverlap("channelsLast", out, x);
         int batch = s.dim(0);
         int channels = s.dim(1);
         int tokens = s.dim(2) * s.dim(3);
@@ -499,10 +433,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void meanTokens(Tensor out, Tensor x) {
         requireOpen();
+        CHECKS.meanTokens(out, x);
         Shape s = x.shape();
-        require(isF32(out) && isF32(x) && s.rank() == 3 && out.shape().equals(s.withDim(1, 1)),
-                "meanTokens", "out", out, "x", x);
-        requireNoOverlap("meanTokens", out, x);
         int batch = s.dim(0);
         int tokens = s.dim(1);
         int channels = s.dim(2);
@@ -523,22 +455,13 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void embedding(Tensor out, Tensor table, Tensor ids) {
         requireOpen();
-        Shape s = out.shape();
-        require(isF32(out) && isFloat(table) && ids.dtype() == DType.I32 && ids.device().isHost()
-                && s.rank() == 3 && table.shape().rank() == 2 && table.shape().last() == s.last()
-                && ids.shape().equals(Shape.of(s.dim(0), s.dim(1))),
-                "embedding", "out", out, "table", table, "ids", ids);
-        requireNoOverlap("embedding", out, table, ids);
-        int vocabulary = table.shape().dim(0);
-        int channels = s.last();
+        CHECKS.embedding(out, table, ids);
+        int channels = out.shape().last();
         long[] tokenIds = ids.toLongArray();
+        OpChecks.embeddingIds(tokenIds, table);
         float[] result = new float[Math.toIntExact(out.elementCount())];
         for (int t = 0; t < tokenIds.length; t++) {
             long id = tokenIds[t];
-            if (id < 0 || id >= vocabulary) {
-                throw new IllegalArgumentException("embedding: id " + id + " at position " + t
-                        + " outside the vocabulary [0, " + vocabulary + ") of table " + describe(table));
-            }
             // Reads only the rows used: the table can be a large memory-mapped 16-bit checkpoint tensor.
             for (int c = 0; c < channels; c++) {
                 result[t * channels + c] = table.getFloat(id * channels + c);
@@ -550,12 +473,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void concatTokens(Tensor out, Tensor a, Tensor b) {
         requireOpen();
+        CHECKS.concatTokens(out, a, b);
         Shape sa = a.shape();
-        require(isF32(out) && isF32(a) && isF32(b) && sa.rank() == 3 && b.shape().rank() == 3
-                && b.shape().dim(0) == sa.dim(0) && b.shape().last() == sa.last()
-                && out.shape().equals(sa.withDim(1, sa.dim(1) + b.shape().dim(1))),
-                "concatTokens", "out", out, "a", a, "b", b);
-        requireNoOverlap("concatTokens", out, a, b);
         int batch = sa.dim(0);
         int rowA = sa.dim(1) * sa.last();
         int rowB = b.shape().dim(1) * sa.last();
@@ -572,12 +491,9 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void writeRows(Tensor cache, Tensor src, int position) {
         requireOpen();
+        CHECKS.writeRows(cache, src, position);
         Shape c = cache.shape();
         Shape s = src.shape();
-        require(isF32(cache) && isF32(src) && c.rank() == 3 && s.rank() == 3 && s.dim(0) == c.dim(0)
-                && s.last() == c.last() && position >= 0 && position + s.dim(1) <= c.dim(1),
-                "writeRows", "cache", cache, "src", src, "position " + position);
-        requireNoOverlap("writeRows", cache, src);
         int rowElements = s.dim(1) * s.last();
         float[] rows = src.toFloatArray();
         for (int b = 0; b < s.dim(0); b++) {
@@ -591,15 +507,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
         requireOpen();
+        CHECKS.gatherRows(out, src, sourceRows, rowsPrefix);
         Shape o = out.shape();
-        Shape s = src.shape();
-        boolean rowsValid = sourceRows != null && sourceRows.length == o.dim(0)
-                && Arrays.stream(sourceRows).allMatch(row -> row >= 0 && row < s.dim(0));
-        require(isF32(out) && isF32(src) && o.rank() >= 2 && o.equals(s.withDim(0, o.dim(0))) && rowsValid
-                && rowsPrefix >= 0 && rowsPrefix <= o.dim(1),
-                "gatherRows", "out", out, "src", src,
-                "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
-        requireNoOverlap("gatherRows", out, src);
         long innerElements = o.elementCount() / ((long) o.dim(0) * o.dim(1));
         long prefixElements = rowsPrefix * innerElements;
         long outerElements = o.dim(1) * innerElements;
@@ -790,79 +699,5 @@ public final class ReferenceBackend implements Backend {
         }
         int roundingBias = 0x7FFF + ((bits >>> 16) & 1);
         return (short) ((bits + roundingBias) >>> 16);
-    }
-
-    private static boolean isConvertible(DType from, DType to) {
-        return isFloatType(from) && (to == DType.F32 || to == DType.F16 || to == DType.BF16);
-    }
-
-    private static boolean isFloatType(DType dtype) {
-        return dtype == DType.F32 || dtype == DType.F16 || dtype == DType.BF16 || dtype == DType.F64;
-    }
-
-    private static boolean isF32(Tensor tensor) {
-        return tensor != null && tensor.dtype() == DType.F32 && tensor.device().isHost();
-    }
-
-    private static boolean isFloat(Tensor tensor) {
-        return tensor != null && isFloatType(tensor.dtype()) && tensor.device().isHost();
-    }
-
-    private static boolean sameLeadingDims(Shape a, Shape b) {
-        return a.rank() == b.rank() && a.withDim(-1, 1).equals(b.withDim(-1, 1));
-    }
-
-    private static boolean isSuffix(Shape suffix, Shape shape) {
-        int offset = shape.rank() - suffix.rank();
-        if (offset < 0) {
-            return false;
-        }
-        for (int i = 0; i < suffix.rank(); i++) {
-            if (suffix.dim(i) != shape.dim(offset + i)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * Throws {@link IllegalArgumentException} "op: name dtype[shape] on device, …" unless {@code valid}. Labels
-     * are names followed by their tensor (null prints as "null"), or free text such as "heads 3".
-     */
-    private static void require(boolean valid, String op, Object... labelsAndTensors) {
-        if (!valid) {
-            throw new IllegalArgumentException(op + ": invalid arguments " + describeAll(labelsAndTensors));
-        }
-    }
-
-    private static void requireNoOverlap(String op, Tensor out, Tensor... inputs) {
-        for (Tensor input : inputs) {
-            if (input != null && out.memory().asOverlappingSlice(input.memory()).isPresent()) {
-                throw new IllegalArgumentException(op + ": output " + describe(out) + " overlaps input "
-                        + describe(input) + ", which this op does not allow");
-            }
-        }
-    }
-
-    private static String describeAll(Object... labelsAndTensors) {
-        StringBuilder text = new StringBuilder();
-        for (int i = 0; i < labelsAndTensors.length; i++) {
-            Object item = labelsAndTensors[i];
-            boolean isLabel = i + 1 < labelsAndTensors.length && item instanceof String
-                    && (labelsAndTensors[i + 1] instanceof Tensor || labelsAndTensors[i + 1] == null);
-            if (isLabel) {
-                text.append(item).append(' ').append(describe((Tensor) labelsAndTensors[++i]));
-            } else {
-                text.append(item);
-            }
-            if (i + 1 < labelsAndTensors.length) {
-                text.append(", ");
-            }
-        }
-        return text.toString();
-    }
-
-    private static String describe(Tensor tensor) {
-        return tensor == null ? "null" : tensor.dtype() + "" + tensor.shape() + " on " + tensor.device();
     }
 }

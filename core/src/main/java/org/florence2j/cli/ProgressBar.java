@@ -1,0 +1,58 @@
+package org.florence2j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+
+/**
+ * A one-line progress bar on stderr, redrawn in place with a carriage return. Drawn only when a terminal is
+ * attached and there is more than one image, so that piped or logged output holds only results and messages.
+ */
+final class ProgressBar implements AutoCloseable {
+    private static final int WIDTH = 30;
+
+    private final PrintWriter err;
+    private final int total;
+    private final boolean shown;
+    private final long startNanos = System.nanoTime();
+    private int done;
+
+    private ProgressBar(PrintWriter err, int total, boolean shown) {
+        this.err = err;
+        this.total = total;
+        this.shown = shown;
+    }
+
+    /** A bar over {@code total} images, drawn only if {@link System#console()} says a terminal is attached. */
+    static ProgressBar onTerminal(PrintWriter err, int total) {
+        return new ProgressBar(err, total, System.console() != null && total > 1);
+    }
+
+    /** Counts one image as done, {@code file} the last one. */
+    void step(Path file) {
+        done++;
+        if (!shown) {
+            return;
+        }
+        int filled = done * WIDTH / total;
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        err.printf("\r[%s%s] %d/%d %.1fs %s\u001b[K", "#".repeat(filled), " ".repeat(WIDTH - filled), done, total,
+                seconds, file.getFileName());
+        err.flush();
+    }
+
+    /** Wipes the bar so that a message can be printed on a clean line. */
+    void clearLine() {
+        if (shown && done > 0) {
+            err.print("\r\u001b[K");
+            err.flush();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (shown && done > 0) {
+            err.println();
+            err.flush();
+        }
+    }
+}

@@ -1,0 +1,235 @@
+package org.florence2j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.florence2j.Florence2;
+import org.florence2j.Florence2Options;
+import org.florence2j.Florence2Request;
+import org.florence2j.Florence2Result;
+import org.florence2j.ImageSource;
+import org.florence2j.InvalidInputException;
+import org.florence2j.RunOptions;
+import org.florence2j.Task;
+import org.florence2j.task.TaskPrompts;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code florence2 run}: one task on images, one image at a time, each printed as soon as it is done.
+ *
+ * <p>With several images, {@code --draw OUT.png} and {@code --dump-taps FILE.safetensors} write one file per
+ * image, named with the image's index before the extension ({@code OUT-0.png}, {@code OUT-1.png}, …).
+ */
+@Command(name = "run", sortOptions = false, description = "Runs a Florence-2 task on images.",
+        footer = {"", "Examples:",
+                "  florence2 run --model Florence-2-base cat.jpg",
+                "  florence2 run --model Florence-2-base --task OD --draw boxes.png cat.jpg",
+                "  florence2 run --model Florence-2-base --task CAPTION_TO_PHRASE_GROUNDING --text 'a cat' cat.jpg",
+                "  florence2 run --model Florence-2-base --json photos/"})
+final class RunCommand implements Callable<Integer> {
+    @ParentCommand
+    private Florence2Command parent;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Florence-2 model folder (as downloaded from HuggingFace, or converted).")
+    private Path model;
+
+    @Option(names = "--task", defaultValue = "<CAPTION>", paramLabel = "TASK",
+            description = "Task token, with or without <>, any case: CAPTION, DETAILED_CAPTION, "
+                    + "MORE_DETAILED_CAPTION, OD, DENSE_REGION_CAPTION, REGION_PROPOSAL, CAPTION_TO_PHRASE_GROUNDING, "
+                    + "REFERRING_EXPRESSION_SEGMENTATION, REGION_TO_SEGMENTATION, OPEN_VOCABULARY_DETECTION, "
+                    + "REGION_TO_CATEGORY, REGION_TO_DESCRIPTION, REGION_TO_OCR, OCR, OCR_WITH_REGION. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    private String task;
+
+    @Option(names = "--text", paramLabel = "TEXT",
+            description = "The task's text: a caption, a phrase, or a region as <loc_x1><loc_y1><loc_x2><loc_y2>.")
+    private String text;
+
+    @Option(names = "--num-beams", paramLabel = "N", description = "Beams (1: greedy). Default: the model's config.")
+    private Integer numBeams;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "" + RunOptions.DEFAULT_MAX_NEW_TOKENS,
+            description = "Tokens to generate at most. Default: ${DEFAULT-VALUE}.")
+    private int maxNewTokens;
+
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
+            description = "cpu, cuda or cuda:N. Default: ${DEFAULT-VALUE}.")
+    private String device;
+
+    @Option(names = "--dtype", paramLabel = "DTYPE", defaultValue = "f32",
+            description = "Compute dtype: f32, bf16 or f16. Default: ${DEFAULT-VALUE}.")
+    private ComputeType dtype;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "CPU threads per op (0: every core, or OMP_NUM_THREADS). Default: ${DEFAULT-VALUE}.")
+    private int threads;
+
+    @Option(names = "--json", description = "Print one JSON object per image per line.")
+    private boolean json;
+
+    @Option(names = "--draw", paramLabel = "OUT.png",
+            description = "Write the image with the boxes, polygons or OCR quads and their labels drawn on it.")
+    private Path draw;
+
+    @Option(names = "--dump-taps", paramLabel = "FILE.safetensors",
+            description = "Write the intermediate tensors (pixel values, vision stages, encoder states).")
+    private Path dumpTaps;
+
+    @Parameters(arity = "1..*", paramLabel = "IMAGE",
+            description = "Image files, or folders whose image files are all processed (in name order).")
+    private List<Path> images;
+
+    /** The compute dtypes offered on the command line. */
+    enum ComputeType {
+        F32(DType.F32), BF16(DType.BF16), F16(DType.F16);
+
+        final DType dtype;
+
+        ComputeType(DType dtype) {
+            this.dtype = dtype;
+        }
+    }
+
+    @Override
+    public Integer call() {
+        Florence2Options options = options();
+        RunOptions runOptions = runOptions();
+        Task chosen = parseTask(task);
+        TaskPrompts.build(chosen, text); // refuses a text the task does not take before the model loads
+        List<Path> files = ImageArguments.expand(images);
+        checkOutputFolder(draw, "--draw");
+        checkOutputFolder(dumpTaps, "--dump-taps");
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        ModelSource models = parent.models();
+        Florence2 loaded = models.open(model, options);
+        int failures = 0;
+        try (ProgressBar progress = ProgressBar.onTerminal(err, files.size())) {
+            for (int i = 0; i < files.size(); i++) {
+                Path file = files.get(i);
+                try {
+                    runOne(loaded, chosen, runOptions, file, files.size() == 1 ? -1 : i, out);
+                } catch (InvalidInputException e) {
+                    if (files.size() == 1) {
+                        throw e;
+                    }
+                    // One unreadable image in a folder should not lose the others' results.
+                    progress.clearLine();
+                    err.println("florence2 run: " + e.getMessage());
+                    failures++;
+                }
+                progress.step(file);
+            }
+        } finally {
+            models.release(loaded);
+        }
+        return failures == 0 ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+    }
+
+    private void runOne(Florence2 loaded, Task chosen, RunOptions runOptions, Path file, int index,
+            PrintWriter out) {
+        Florence2Request request = new Florence2Request(ImageSource.of(file), chosen, text);
+        Florence2Result result;
+        if (dumpTaps == null) {
+            result = loaded.run(request, runOptions);
+        } else {
+            try (TapRecorder taps = new TapRecorder()) {
+                result = loaded.run(request, runOptions.withTaps(taps));
+                taps.write(indexed(dumpTaps, index), file, chosen);
+            }
+        }
+        out.println(json ? ResultJson.line(result, text) : ResultText.describe(result));
+        out.flush();
+        if (draw != null) {
+            ResultDrawing.write(result, file, indexed(draw, index));
+        }
+    }
+
+    private Florence2Options options() {
+        if (threads < 0) {
+            throw new ParameterException(spec.commandLine(), "--threads must be 0 or more, got " + threads);
+        }
+        Device chosen = parseDevice();
+        if (dumpTaps != null && !chosen.isHost()) {
+            throw new ParameterException(spec.commandLine(), "--dump-taps records host tensors: use it with"
+                    + " --device cpu, not " + chosen);
+        }
+        return Florence2Options.defaults().withDevice(chosen).withDtype(dtype.dtype).withThreads(threads);
+    }
+
+    private RunOptions runOptions() {
+        if (numBeams != null && numBeams < 1) {
+            throw new ParameterException(spec.commandLine(), "--num-beams must be 1 or more, got " + numBeams);
+        }
+        if (maxNewTokens < 1) {
+            throw new ParameterException(spec.commandLine(),
+                    "--max-new-tokens must be 1 or more, got " + maxNewTokens);
+        }
+        RunOptions base = RunOptions.defaults().withMaxNewTokens(maxNewTokens);
+        return numBeams == null ? base : base.withNumBeams(numBeams);
+    }
+
+    private Device parseDevice() {
+        String name = device.trim().toLowerCase(Locale.ROOT);
+        if (name.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (name.equals("cuda")) {
+            return Device.cuda(0);
+        }
+        if (name.matches("cuda:\\d{1,3}")) {
+            return Device.cuda(Integer.parseInt(name.substring("cuda:".length())));
+        }
+        throw new ParameterException(spec.commandLine(),
+                "--device must be cpu, cuda or cuda:N, got '" + device + "'");
+    }
+
+    /** The task named {@code name}: its token with or without the angle brackets, in any case. */
+    static Task parseTask(String name) {
+        String token = name.trim().toUpperCase(Locale.ROOT);
+        if (!token.startsWith("<")) {
+            token = "<" + token + ">";
+        }
+        return Task.fromToken(token);
+    }
+
+    /** {@code file} itself for a single image ({@code index} -1), else {@code name-index.ext}. */
+    static Path indexed(Path file, int index) {
+        if (index < 0) {
+            return file;
+        }
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String indexedName = dot <= 0 ? name + "-" + index : name.substring(0, dot) + "-" + index
+                + name.substring(dot);
+        return file.resolveSibling(indexedName);
+    }
+
+    private static void checkOutputFolder(Path file, String option) {
+        if (file == null) {
+            return;
+        }
+        Path folder = file.toAbsolutePath().getParent();
+        if (folder == null || !Files.isDirectory(folder)) {
+            throw new InvalidInputException(option + " " + file + ": folder " + folder + " does not exist");
+        }
+        if (Files.isDirectory(file)) {
+            throw new InvalidInputException(option + " " + file + " is a folder; give a file name");
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package org.florence2j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.florence2j.checkpoint.CheckpointException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The public API's contract: typed results, thread safety, streaming, batches, and its errors. */
+class Florence2ApiTest {
+    private static final RunOptions SHORT = RunOptions.defaults().withMaxNewTokens(12);
+    private static Path golden;
+    private static Florence2 model;
+
+    @BeforeAll
+    static void load() throws Exception {
+        golden = Path.of(Florence2ApiTest.class.getResource("/golden/tiny/index.json").toURI()).getParent();
+        model = Florence2.load(golden.resolve("model"), Florence2Options.defaults().withThreads(1));
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    private static Path image(String name) {
+        return golden.resolve("images/" + name + ".png");
+    }
+
+    @Test
+    void resultTypesFollowTheTask() {
+        Path image = image("gradient_160x160");
+        assertInstanceOf(Caption.class, model.run(Florence2Request.of(image, Task.CAPTION), SHORT));
+        assertInstanceOf(Detections.class, model.run(Florence2Request.of(image, Task.OD), SHORT));
+        assertInstanceOf(Polygons.class, model.run(
+                Florence2Request.of(image, Task.REFERRING_EXPRESSION_SEGMENTATION, "the dog"), SHORT));
+        assertInstanceOf(OcrRegions.class, model.run(Florence2Request.of(image, Task.OCR_WITH_REGION), SHORT));
+        Florence2Result result = model.run(Florence2Request.of(image, Task.CAPTION), SHORT);
+        Generation generation = result.generation();
+        assertEquals(2, generation.generatedIds()[0], "sequences start with the decoder start token");
+        assertEquals(generation.generatedIds().length - 1, generation.transitionScores().length);
+        assertEquals(model.tokenizer().decode(generation.generatedIds(), false), generation.text());
+        assertEquals(160, generation.imageWidth());
+        assertTrue(generation.timingsMs().keySet().containsAll(List.of("preprocess", "generate", "postprocess")));
+    }
+
+    @Test
+    void concurrentCallsEqualSingleThreadedOnes() throws Exception {
+        List<Florence2Request> requests = List.of(
+                Florence2Request.of(image("gradient_160x160"), Task.CAPTION),
+                Florence2Request.of(image("checker_shapes_200x150"), Task.OD),
+                Florence2Request.of(image("noise_173x97"), Task.CAPTION_TO_PHRASE_GROUNDING, "a red ball"),
+                Florence2Request.of(image("small_37x29"), Task.OCR));
+        List<int[]> alone = new ArrayList<>();
+        for (Florence2Request request : requests) {
+            alone.add(model.run(request, SHORT).generation().generatedIds());
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<int[]>> futures = new ArrayList<>();
+            for (int round = 0; round < 3; round++) {
+                for (Florence2Request request : requests) {
+                    futures.add(pool.submit(() -> model.run(request, SHORT).generation().generatedIds()));
+                }
+            }
+            for (int i = 0; i < futures.size(); i++) {
+                assertArrayEquals(alone.get(i % requests.size()), futures.get(i).get(), "request " + i);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void batchRowsEqualSingleRuns() {
+        List<Florence2Request> requests = List.of(
+                Florence2Request.of(image("gradient_160x160"), Task.DETAILED_CAPTION),
+                Florence2Request.of(image("small_37x29"), Task.OPEN_VOCABULARY_DETECTION, "cat"));
+        List<Florence2Result> batch = model.runBatch(requests, SHORT.withNumBeams(3));
+        for (int i = 0; i < requests.size(); i++) {
+            assertArrayEquals(model.run(requests.get(i), SHORT.withNumBeams(3)).generation().generatedIds(),
+                    batch.get(i).generation().generatedIds(), "row " + i);
+        }
+    }
+
+    @Test
+    void greedyStreamsEveryTokenAsItIsChosen() {
+        List<Integer> streamed = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        Florence2Result result = model.run(Florence2Request.of(image("noise_173x97"), Task.CAPTION),
+                SHORT.greedy().withListener((image, id, piece) -> {
+                    assertEquals(0, image);
+                    streamed.add(id);
+                    text.append(piece);
+                }));
+        int[] ids = result.generation().generatedIds();
+        assertEquals(ids.length - 1, streamed.size());
+        for (int i = 1; i < ids.length; i++) {
+            assertEquals(ids[i], streamed.get(i - 1), "token " + i);
+        }
+        assertEquals(result.generation().text().replace("</s>", "").length() > 0, text.length() > 0);
+    }
+
+    @Test
+    void badCallsAreTypedErrors(@TempDir Path dir) throws Exception {
+        Path image = image("gradient_160x160");
+        var listenerWithBeams = assertThrows(InvalidInputException.class, () -> model.run(
+                Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(3).withListener((i, id, p) -> {})));
+        assertTrue(listenerWithBeams.getMessage().contains("greedy"), listenerWithBeams.getMessage());
+        var textForCaption = assertThrows(InvalidInputException.class,
+                () -> model.run(Task.CAPTION, image, "a dog"));
+        assertTrue(textForCaption.getMessage().contains("<CAPTION>"), textForCaption.getMessage());
+        Path missing = dir.resolve("missing.png");
+        var missingImage = assertThrows(InvalidInputException.class, () -> model.run(Task.CAPTION, missing));
+        assertTrue(missingImage.getMessage().contains("missing.png"), missingImage.getMessage());
+        Path notAModel = Files.createDirectories(dir.resolve("empty"));
+        assertThrows(CheckpointException.class, () -> Florence2.load(notAModel));
+        assertThrows(InvalidInputException.class, () -> model.runBatch(List.of()));
+    }
+
+    @Test
+    void aClosedModelRefusesWork() {
+        Florence2 second = Florence2.load(golden.resolve("model"));
+        second.close();
+        second.close();
+        assertThrows(IllegalStateException.class,
+                () -> second.run(Florence2Request.of(image("small_37x29"), Task.CAPTION), SHORT));
+    }
+}

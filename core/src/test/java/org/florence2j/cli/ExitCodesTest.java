@@ -1,0 +1,134 @@
+package org.florence2j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.florence2j.Florence2;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every exit code provoked by a real bad input, each with a one-line message on stderr that names the input and
+ * no stack trace.
+ */
+class ExitCodesTest {
+    private static final Path ROOT = CliRun.goldenRoot();
+    private static final String MODEL = ROOT.resolve("model").toString();
+    private static final String IMAGE = ROOT.resolve("images/small_37x29.png").toString();
+    private static CliRun.CachedModels models;
+
+    @TempDir
+    Path temp;
+
+    @BeforeAll
+    static void load() {
+        models = new CliRun.CachedModels(Florence2::load);
+    }
+
+    @AfterAll
+    static void close() {
+        models.close();
+    }
+
+    @Test
+    void unknownOptionIsAUsageError() {
+        assertFails(2, "--bogus", "run", "--model", MODEL, "--bogus", IMAGE);
+    }
+
+    @Test
+    void missingImageArgumentIsAUsageError() {
+        assertFails(2, "IMAGE", "run", "--model", MODEL);
+    }
+
+    @Test
+    void malformedNumberAndZeroBeamsAreUsageErrors() {
+        assertFails(2, "--num-beams", "run", "--model", MODEL, "--num-beams", "three", IMAGE);
+        assertFails(2, "--num-beams", "run", "--model", MODEL, "--num-beams", "0", IMAGE);
+        assertFails(2, "--device", "run", "--model", MODEL, "--device", "tpu", IMAGE);
+    }
+
+    @Test
+    void noCommandIsAUsageError() {
+        assertFails(2, "missing command");
+    }
+
+    @Test
+    void nonexistentImageIsBadInput() {
+        String missing = temp.resolve("nope.png").toString();
+        assertFails(3, missing, "run", "--model", MODEL, missing);
+    }
+
+    @Test
+    void corruptImageIsBadInput() throws IOException {
+        Path corrupt = temp.resolve("corrupt.png");
+        byte[] png = Files.readAllBytes(Path.of(IMAGE));
+        Files.write(corrupt, java.util.Arrays.copyOf(png, png.length / 2));
+        assertFails(3, corrupt.toString(), "run", "--model", MODEL, corrupt.toString());
+    }
+
+    @Test
+    void unknownTaskIsBadInput() {
+        assertFails(3, "<DESCRIBE_PLEASE>", "run", "--model", MODEL, "--task", "describe_please", IMAGE);
+    }
+
+    @Test
+    void textForATaskWithoutTextIsBadInput() {
+        assertFails(3, "takes no text", "run", "--model", MODEL, "--task", "OD", "--text", "a dog", IMAGE);
+    }
+
+    @Test
+    void missingTextForATaskWithTextIsBadInput() {
+        assertFails(3, "needs text", "run", "--model", MODEL, "--task", "<OPEN_VOCABULARY_DETECTION>", IMAGE);
+    }
+
+    @Test
+    void missingModelFolderIsABadModel() {
+        String missing = temp.resolve("no-model").toString();
+        assertFails(4, missing, "run", "--model", missing, IMAGE);
+        assertFails(4, missing, "info", "--model", missing);
+        assertFails(4, missing, "tokenize", "--model", missing, "hello");
+    }
+
+    @Test
+    void corruptSafetensorsIsABadModel() throws IOException {
+        Path model = temp.resolve("corrupt-model");
+        Files.createDirectories(model);
+        try (var files = Files.list(ROOT.resolve("model"))) {
+            for (Path file : files.toList()) {
+                Files.copy(file, model.resolve(file.getFileName()));
+            }
+        }
+        Path weights = model.resolve("model.safetensors");
+        byte[] bytes = Files.readAllBytes(weights);
+        Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length - 1000));
+        assertFails(4, "model.safetensors", "run", "--model", model.toString(), IMAGE);
+        assertFails(4, "model.safetensors", "info", "--model", model.toString());
+    }
+
+    @Test
+    void unavailableCudaIsANativeProblem() {
+        assertFails(5, "cuda", "run", "--model", MODEL, "--device", "cuda", IMAGE);
+    }
+
+    @Test
+    void successIsZero() {
+        CliRun.Result run = CliRun.run(models, "run", "--model", MODEL, "--task", "caption", "--num-beams", "1",
+                "--max-new-tokens", "4", IMAGE);
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().startsWith(IMAGE + " (37x29) <CAPTION>"), run.out());
+    }
+
+    private static void assertFails(int code, String named, String... args) {
+        CliRun.Result run = CliRun.run(models, args);
+        assertEquals(code, run.code(), "exit code; stderr: " + run.err());
+        assertTrue(run.err().contains(named), "stderr names '" + named + "': " + run.err());
+        assertFalse(run.err().contains("\tat "), "no stack trace: " + run.err());
+        assertEquals("", run.out(), "nothing on stdout");
+    }
+}

@@ -1,0 +1,112 @@
+package org.florence2j.backend;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.lang.foreign.Arena;
+import java.util.EnumSet;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shared argument checks, including the CUDA backend's placement and dtype rules, which run here without a
+ * GPU: "device" tensors wrap host memory that the checks never read.
+ */
+class OpChecksTest {
+    private static final Device CUDA = Device.cuda(0);
+    private final Arena arena = Arena.ofConfined();
+    private final OpChecks cpu = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.F64));
+    private final OpChecks cuda = new OpChecks(CUDA, EnumSet.of(DType.F32, DType.F16, DType.BF16));
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    @Test
+    void messageNamesOpAndEveryArgument() {
+        var error = assertThrows(IllegalArgumentException.class, () -> cuda.conv2d(on(CUDA, DType.F32, 1, 4, 8),
+                on(CUDA, DType.F32, 1, 16, 3), 4, 4, on(CUDA, DType.F32, 8, 3, 3, 3), null, 2, 0));
+        assertEquals("conv2d: invalid arguments out F32[1, 4, 8] on cuda:0, x F32[1, 16, 3] on cuda:0, "
+                + "weight F32[8, 3, 3, 3] on cuda:0, bias null, height 4, width 4, stride 2, padding 0",
+                error.getMessage());
+    }
+
+    @Test
+    void conv2dReturnsDerivedSizes() {
+        OpChecks.Conv2dSize size = cpu.conv2d(on(Device.cpu(), DType.F32, 1, 4, 8),
+                on(Device.cpu(), DType.F32, 1, 16, 3), 4, 4, on(Device.cpu(), DType.BF16, 8, 3, 3, 3), null, 2, 1);
+        assertEquals(new OpChecks.Conv2dSize(3, 2, 2), size);
+    }
+
+    @Test
+    void weightTypesAreTheBackendsOwn() {
+        Tensor x = on(CUDA, DType.F32, 2, 3);
+        Tensor out = on(CUDA, DType.F32, 2, 4);
+        assertDoesNotThrow(() -> cuda.linear(out, x, on(CUDA, DType.F16, 4, 3), on(CUDA, DType.BF16, 4)));
+        assertThrows(IllegalArgumentException.class, () -> cuda.linear(out, x, on(CUDA, DType.F64, 4, 3), null));
+        Tensor hostX = on(Device.cpu(), DType.F32, 2, 3);
+        assertDoesNotThrow(() -> cpu.linear(on(Device.cpu(), DType.F32, 2, 4), hostX,
+                on(Device.cpu(), DType.F64, 4, 3), null));
+        // Activations are F32 whatever the weights may be.
+        assertThrows(IllegalArgumentException.class, () -> cpu.gelu(on(Device.cpu(), DType.F16, 2, 3), hostX));
+    }
+
+    @Test
+    void tensorsMustLiveOnTheBackendsDevice() {
+        Tensor deviceX = on(CUDA, DType.F32, 2, 3);
+        var error = assertThrows(IllegalArgumentException.class,
+                () -> cuda.gelu(deviceX, on(Device.cpu(), DType.F32, 2, 3)));
+        assertEquals("gelu: invalid arguments out F32[2, 3] on cuda:0, x F32[2, 3] on cpu", error.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> cpu.gelu(on(Device.cpu(), DType.F32, 2, 3), deviceX));
+        assertThrows(IllegalArgumentException.class, () -> cuda.upload(deviceX, DType.F16));
+        assertDoesNotThrow(() -> cuda.download(deviceX, on(Device.cpu(), DType.BF16, 2, 3)));
+        assertThrows(IllegalArgumentException.class, () -> cuda.download(deviceX, on(Device.cpu(), DType.I32, 2, 3)));
+    }
+
+    @Test
+    void overlapIsRejectedOnlyWithinOneDevice() {
+        // out F32[1, 2, 1] and ids I32[1, 2] over the same 8 bytes.
+        var bytes = arena.allocate(8);
+        Tensor table = on(Device.cpu(), DType.F32, 5, 1);
+        Tensor hostIds = Tensor.wrap(DType.I32, Shape.of(1, 2), Device.cpu(), bytes);
+        var error = assertThrows(IllegalArgumentException.class,
+                () -> cpu.embedding(Tensor.wrap(DType.F32, Shape.of(1, 2, 1), Device.cpu(), bytes), table, hostIds));
+        assertEquals("embedding: output F32[1, 2, 1] on cpu overlaps input I32[1, 2] on cpu, which this op does not "
+                + "allow", error.getMessage());
+        // Host ids are allowed on CUDA, and a host address says nothing about device memory.
+        assertDoesNotThrow(() -> cuda.embedding(Tensor.wrap(DType.F32, Shape.of(1, 2, 1), CUDA, bytes),
+                on(CUDA, DType.BF16, 5, 1), hostIds));
+    }
+
+    @Test
+    void embeddingIdsMustBeInTheVocabulary() {
+        Tensor table = on(Device.cpu(), DType.F32, 5, 2);
+        assertDoesNotThrow(() -> OpChecks.embeddingIds(new long[] {0, 4}, table));
+        var error = assertThrows(IllegalArgumentException.class,
+                () -> OpChecks.embeddingIds(new long[] {0, 5}, table));
+        assertEquals("embedding: id 5 at position 1 outside the vocabulary [0, 5) of table F32[5, 2] on cpu",
+                error.getMessage());
+    }
+
+    @Test
+    void closedArenaIsIllegalStateEvenWhenShapesAreWrong() {
+        Tensor dead;
+        try (Arena shortLived = Arena.ofConfined()) {
+            dead = Tensor.wrap(DType.F32, Shape.of(2, 3), CUDA, shortLived.allocate(24));
+        }
+        Tensor wrongShape = on(CUDA, DType.F32, 3, 3);
+        assertThrows(IllegalStateException.class, () -> cuda.gelu(wrongShape, dead));
+    }
+
+    /** A tensor of zeros said to live on {@code device}; the checks only look at its metadata and address. */
+    private Tensor on(Device device, DType dtype, int... dims) {
+        Shape shape = Shape.of(dims);
+        return Tensor.wrap(dtype, shape, device, arena.allocate(shape.elementCount() * dtype.byteSize()));
+    }
+}
