@@ -467,7 +467,10 @@ public final class Dnnl {
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     }
 
-    /** {@code dnnl_status_t dnnl_primitive_attr_set_fpmath_mode(dnnl_primitive_attr_t attr, dnnl_fpmath_mode_t mode)}. */
+    /**
+     * {@code dnnl_status_t dnnl_primitive_attr_set_fpmath_mode(dnnl_primitive_attr_t attr,
+     * dnnl_fpmath_mode_t mode)}.
+     */
     public static void primitiveAttrSetFpmathMode(MemorySegment attr, int mode) {
         try {
             check((int) PrimitiveAttrSetFpmathMode.H.invokeExact(attr, mode), "dnnl_primitive_attr_set_fpmath_mode");

@@ -25,19 +25,19 @@ import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
- * The CPU backend's bf16 mode (matmuls and convolutions on bf16-rounded inputs with f32 accumulation, linear
- * weights stored in bf16) against the tiny model's goldens: the first 4 prompts of the 4 golden images, greedy, 32
+ * The CPU backend's bf16 mode (linear layers on bf16-rounded activations and bf16 weights with f32
+ * accumulation) against the tiny model's goldens: the first 4 prompts of the 4 golden images, greedy, 32
  * new tokens, next to F32 on the same backend.
  *
- * <p>Stated accuracy (measured when this test was written): the first step's ten largest logits within 0.05 of the
- * reference (asserted at 0.1; they reach ~9, and bf16 keeps 8 mantissa bits); 4 of 16 greedy sequences identical
- * (F32: 16 of 16), every other one leaving the reference at a step whose reference top-1/top-2 margin is at most
- * 0.076 (asserted at 0.15), i.e. only at near ties the bf16 error can flip. The tiny model's N(0, 0.2) random
+ * <p>Stated accuracy (measured when this test was written): the first step's ten largest logits within 0.056 of the
+ * reference (asserted at 0.1; they reach ~9, and bf16 keeps 8 mantissa bits); 3 of 16 greedy sequences identical
+ * (asserted at 15%; F32: 16 of 16), every other one leaving the reference at a step whose reference top-1/top-2
+ * margin is at most 0.076 (asserted at 0.15), i.e. only at near ties the bf16 error can flip. The tiny model's N(0, 0.2) random
  * weights make its logits ~10× more sensitive and its margins far smaller than a trained model's.
  */
 class Bf16ModeTest {
     private static final double LOGIT_ATOL = 0.1;
-    private static final double MIN_IDENTICAL_SHARE = 0.25;
+    private static final double MIN_IDENTICAL_SHARE = 0.15;
     private static final double MAX_MARGIN_AT_DIVERGENCE = 0.15;
     /** Prompts per image (the first of the 15 golden tasks), to keep the test at seconds. */
     private static final int TASKS = 4;

@@ -115,8 +115,8 @@ public class DecodeStepBench {
         public void tearDown() {
             double stepMs = nanos / 1e6 / calls;
             System.out.printf("%nDecodeStepBench.decodeStep %s: %.2f ms per step over %d calls, %d threads;"
-                    + " weights read per step %.1f MB (+ %.1f MB cross K/V)%n", dtype, stepMs, calls, BenchModel.threads(),
-                    weightBytes / 1e6, crossBytes / 1e6);
+                    + " weights read per step %.1f MB (+ %.1f MB cross K/V)%n", dtype, stepMs, calls,
+                    BenchModel.threads(), weightBytes / 1e6, crossBytes / 1e6);
             String bandwidth = System.getProperty("florence2j.bench.bandwidth");
             if (bandwidth != null) {
                 double streamMs = weightBytes / (Double.parseDouble(bandwidth) * 1e9) * 1e3;

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.florence2j.backend.Backend;
-import org.florence2j.backend.Backends;
 import org.florence2j.bench.RandomBaseFolder;
 import org.florence2j.checkpoint.Checkpoints;
 import org.florence2j.checkpoint.LoadedCheckpoint;
@@ -23,7 +22,6 @@ import org.florence2j.model.vision.DaViT;
 import org.florence2j.model.vision.ImageProjector;
 import org.florence2j.model.vision.VisionScratch;
 import org.florence2j.tensor.DType;
-import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
@@ -42,8 +40,9 @@ public final class OpProfile {
 
     public static void main(String[] args) {
         int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 2;
+        String dtype = args.length > 1 ? args[1] : "f32";
         try (LoadedCheckpoint checkpoint = Checkpoints.open(RandomBaseFolder.get(DType.F32));
-                Backend real = Backends.open(Device.cpu());
+                Backend real = BenchModel.backend(dtype);
                 Arena arena = Arena.ofShared()) {
             Map<String, long[]> timings = new TreeMap<>();
             Backend backend = timed(real, timings);

@@ -52,6 +52,8 @@ public final class CpuBackend implements Backend {
     private final Map<MemorySegment, PackedWeight> packedWeights = new IdentityHashMap<>();
     private Arena scratchArena = Arena.ofShared();
     private MemorySegment scratch = MemorySegment.NULL;
+    private Arena linearInputArena = Arena.ofShared();
+    private MemorySegment linearInput = MemorySegment.NULL;
     private boolean closed;
 
     /**
@@ -69,10 +71,11 @@ public final class CpuBackend implements Backend {
      * Opens a CPU backend.
      *
      * @param threads     OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default
-     * @param computeType {@link DType#F32}, or {@link DType#BF16}: matmuls and convolutions round their inputs to
-     *                    bf16 and accumulate in f32 (AVX-512 BF16 or AMX where the CPU has them, else emulated),
-     *                    linear weights are packed in bf16 (half the memory and bandwidth); activations,
-     *                    normalisation and softmax stay F32
+     * @param computeType {@link DType#F32}, or {@link DType#BF16}: linear weights are packed in bf16 (half the
+     *                    memory and bandwidth) and {@link #linear} rounds its input to bf16, so the matmul runs
+     *                    oneDNN's bf16 kernels (AVX-512 BF16 or AMX where the CPU has them) with f32 accumulation;
+     *                    other matmuls and convolutions may use bf16 internally (oneDNN's fpmath mode);
+     *                    activations, normalisation and softmax stay F32
      * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
      */
     public CpuBackend(int threads, DType computeType) {
@@ -153,9 +156,12 @@ public final class CpuBackend implements Backend {
         long in = weight.shape().dim(1);
         long outFeatures = weight.shape().dim(0);
         int weightType = floatType("uploadLinearWeight", weight);
-        MemorySegment src = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, in}, DATA_TYPE_F32,
-                new long[] {in, 1});
-        int packedType = computeType == DType.BF16 ? Dnnl.DATA_TYPE_BF16 : weightType;
+        // In bf16 mode linear feeds the matmul bf16 activations (see linear): oneDNN only runs its bf16 kernels
+        // when both inputs are bf16, and picks a different (pair-interleaved) weight layout for them.
+        boolean bf16 = computeType == DType.BF16;
+        MemorySegment src = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, in},
+                bf16 ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32, new long[] {in, 1});
+        int packedType = bf16 ? Dnnl.DATA_TYPE_BF16 : weightType;
         MemorySegment any = Dnnl.memoryDescCreateWithTag(new long[] {in, outFeatures}, packedType,
                 Dnnl.FORMAT_TAG_ANY);
         MemorySegment dst = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, outFeatures}, DATA_TYPE_F32,
@@ -163,9 +169,6 @@ public final class CpuBackend implements Backend {
         MemorySegment plain = Dnnl.memoryDescCreateWithStrides(new long[] {in, outFeatures}, weightType,
                 new long[] {1, in});
         MemorySegment attr = Dnnl.primitiveAttrCreate();
-        if (computeType == DType.BF16) {
-            Dnnl.primitiveAttrSetFpmathMode(attr, Dnnl.FPMATH_MODE_BF16);
-        }
         MemorySegment layout = Dnnl.matmulPrimitiveDescCreate(engine, src, any, MemorySegment.NULL, dst, attr);
         Dnnl.primitiveAttrDestroy(attr);
         Dnnl.memoryDescDestroy(src);
@@ -244,6 +247,21 @@ public final class CpuBackend implements Backend {
     private record LinearKey(long rows, long in, long outFeatures, int weightType, boolean bias, boolean packed,
             boolean gelu) {}
 
+    /** Ops whose primitives are cached under {@link ShapeKey} or {@link AttentionKey}. */
+    private enum Op { LAYER_NORM, GELU, SOFTMAX, ADD, ATTENTION_SCORES, ATTENTION_VALUES }
+
+    /**
+     * A cache key of primitives (boxed lists allocated on every call of the per-token ops): up to three sizes, a
+     * float parameter as bits.
+     */
+    private record ShapeKey(Op op, long a, long b, int c) {}
+
+    /** The cache key of one attention pass. */
+    private record AttentionKey(Op op, Attention attention, long count) {}
+
+    /** A dense conversion's cache key: element count and destination {@code dnnl_data_type_t}. */
+    private record ConvertKey(long count, int dataType) {}
+
     private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, boolean gelu) {
         ensureOpen();
         require(weight.shape().rank() == 2 && x.shape().last() == weight.shape().dim(1)
@@ -260,6 +278,19 @@ public final class CpuBackend implements Backend {
         boolean hasBias = bias != null;
         PackedWeight found = packedWeights.get(weight.memory());
         PackedWeight packed = found != null && found.memory().scope().isAlive() ? found : null;
+        // bf16 mode with a packed (bf16) weight: round x to bf16 first (one pass over x), so the matmul runs
+        // oneDNN's bf16 kernels (AVX-512 BF16 / AMX) with f32 accumulation and f32 output.
+        boolean bf16Input = packed != null && computeType == DType.BF16;
+        MemorySegment input = x.memory();
+        if (bf16Input) {
+            long count = rows * in;
+            var round = cache.get(new ConvertKey(count, Dnnl.DATA_TYPE_BF16), b -> b.primitive(
+                    Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, count), engine,
+                            b.dense(Dnnl.DATA_TYPE_BF16, count), engine, b.attr(null)),
+                    Dnnl.ARG_FROM, Dnnl.ARG_TO));
+            input = linearInput(count * 2);
+            round.execute(stream(), x.memory(), input);
+        }
         var key = new LinearKey(rows, in, outFeatures, weightType, hasBias, packed != null, gelu);
         var primitive = cache.get(key, b -> {
             MemorySegment postOps = null;
@@ -270,7 +301,7 @@ public final class CpuBackend implements Backend {
             // Unpacked, [outFeatures, inFeatures] row-major is the [inFeatures, outFeatures] weight matmul wants,
             // with transposed strides: no copy of the weight.
             MemorySegment pd = Dnnl.matmulPrimitiveDescCreate(engine,
-                    b.dense(DATA_TYPE_F32, rows, in),
+                    b.dense(bf16Input ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32, rows, in),
                     packed != null ? packed.desc()
                             : b.desc(weightType, new long[] {in, outFeatures}, new long[] {1, in}),
                     hasBias ? b.dense(DATA_TYPE_F32, 1, outFeatures) : MemorySegment.NULL,
@@ -281,9 +312,9 @@ public final class CpuBackend implements Backend {
         });
         MemorySegment weights = packed != null ? packed.memory() : weight.memory();
         if (hasBias) {
-            primitive.execute(stream(), x.memory(), weights, bias.memory(), out.memory());
+            primitive.execute(stream(), input, weights, bias.memory(), out.memory());
         } else {
-            primitive.execute(stream(), x.memory(), weights, out.memory());
+            primitive.execute(stream(), input, weights, out.memory());
         }
     }
 
@@ -312,13 +343,14 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
         ensureOpen();
-        Shape channels = Shape.of(x.shape().last());
-        require(out.shape().equals(x.shape()) && weight.shape().equals(channels) && bias.shape().equals(channels),
+        int channels = x.shape().last();
+        require(out.shape().equals(x.shape()) && isVector(weight.shape(), channels)
+                && isVector(bias.shape(), channels),
                 "layerNorm", "expected out = x [..., channels], weight and bias [channels]", out, x, weight, bias);
         requireF32("layerNorm", out, x, weight, bias);
         long rows = x.shape().rows();
         long width = x.shape().last();
-        var primitive = cache.get(List.of("layerNorm", rows, width, Float.floatToIntBits(eps)), b -> b.primitive(
+        var primitive = cache.get(new ShapeKey(Op.LAYER_NORM, rows, width, Float.floatToIntBits(eps)), b -> b.primitive(
                 Dnnl.layerNormalizationForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE,
                         b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width),
                         MemorySegment.NULL, eps, Dnnl.USE_SCALE | Dnnl.USE_SHIFT, b.attr(null)),
@@ -332,7 +364,7 @@ public final class CpuBackend implements Backend {
         require(out.shape().equals(x.shape()), "gelu", "expected out and x of one shape", out, x);
         requireF32("gelu", out, x);
         long count = x.elementCount();
-        var primitive = cache.get(List.of("gelu", count), b -> b.primitive(
+        var primitive = cache.get(new ShapeKey(Op.GELU, count, 0, 0), b -> b.primitive(
                 Dnnl.eltwiseForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.ELTWISE_GELU_ERF,
                         b.dense(DATA_TYPE_F32, count), b.dense(DATA_TYPE_F32, count), 0f, 0f, b.attr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_DST));
@@ -349,7 +381,7 @@ public final class CpuBackend implements Backend {
 
     /** Softmax over the last dimension of a dense {@code [rows, width]} F32 array. */
     private void softmaxRows(MemorySegment x, MemorySegment out, long rows, long width) {
-        var primitive = cache.get(List.of("softmax", rows, width), b -> b.primitive(
+        var primitive = cache.get(new ShapeKey(Op.SOFTMAX, rows, width, 0), b -> b.primitive(
                 Dnnl.softmaxForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.SOFTMAX_ACCURATE,
                         b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width), 1, b.attr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_DST));
@@ -359,18 +391,18 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void add(Tensor out, Tensor a, Tensor b) {
         ensureOpen();
-        int[] aDims = a.shape().dims();
-        int[] bDims = b.shape().dims();
-        boolean suffix = bDims.length <= aDims.length;
-        for (int i = 1; suffix && i <= bDims.length; i++) {
-            suffix = aDims[aDims.length - i] == bDims[bDims.length - i];
+        Shape aShape = a.shape();
+        Shape bShape = b.shape();
+        boolean suffix = bShape.rank() <= aShape.rank();
+        for (int i = 1; suffix && i <= bShape.rank(); i++) {
+            suffix = aShape.dim(aShape.rank() - i) == bShape.dim(bShape.rank() - i);
         }
         require(out.shape().equals(a.shape()) && suffix, "add",
                 "expected out = a, b equal to a or a suffix of it", out, a, b);
         requireF32("add", out, a, b);
         long inner = b.elementCount();
         long outer = a.elementCount() / inner;
-        var primitive = cache.get(List.of("add", outer, inner), builder -> builder.primitive(
+        var primitive = cache.get(new ShapeKey(Op.ADD, outer, inner, 0), builder -> builder.primitive(
                 Dnnl.binaryPrimitiveDescCreate(engine, Dnnl.BINARY_ADD, builder.dense(DATA_TYPE_F32, outer, inner),
                         builder.dense(DATA_TYPE_F32, 1, inner), builder.dense(DATA_TYPE_F32, outer, inner),
                         builder.attr(null)),
@@ -398,12 +430,14 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         Shape qs = q.shape();
         Shape ks = k.shape();
-        require(qs.rank() == 3 && ks.rank() == 3 && out.shape().equals(qs) && v.shape().equals(ks)
+        if (!(qs.rank() == 3 && ks.rank() == 3 && out.shape().equals(qs) && v.shape().equals(ks)
                 && ks.last() == qs.last() && qs.dim(0) % ks.dim(0) == 0 && kvTokens >= 1 && kvTokens <= ks.dim(1)
-                && heads > 0 && qs.last() % heads == 0, "attention",
-                "expected out = q [batch, queryTokens, channels], k = v [kvBatch, capacity, channels], kvBatch"
-                        + " dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity, heads (" + heads
-                        + ") dividing channels", out, q, k, v);
+                && heads > 0 && qs.last() % heads == 0)) {
+            // Only on failure: building the message on every call was most of a decoder step's allocation.
+            require(false, "attention", "expected out = q [batch, queryTokens, channels], k = v [kvBatch, capacity,"
+                    + " channels], kvBatch dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity, heads ("
+                    + heads + ") dividing channels", out, q, k, v);
+        }
         requireF32("attention", out, q, k, v);
         int kvBatch = ks.dim(0);
         long queryTokens = qs.dim(1);
@@ -444,7 +478,7 @@ public final class CpuBackend implements Backend {
         for (int first = 0; first < a.groups(); first += chunk) {
             long count = Math.min(chunk, a.groups() - first);
             MemorySegment chunkScores = scores.asSlice(0, count * scoresPerGroup * 4);
-            var scoresPrimitive = cache.get(List.of("attentionScores", a, count), b -> {
+            var scoresPrimitive = cache.get(new AttentionKey(Op.ATTENTION_SCORES, a, count), b -> {
                 MemorySegment postOps = b.postOps();
                 Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, a.scale(), 0f);
                 return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
@@ -462,7 +496,7 @@ public final class CpuBackend implements Backend {
                 maskCausal(chunkScores, count * a.heads(), a);
             }
             softmaxRows(chunkScores, chunkScores, count * a.heads() * a.queryRows(), a.keyRows());
-            var valuesPrimitive = cache.get(List.of("attentionValues", a, count), b -> b.primitive(
+            var valuesPrimitive = cache.get(new AttentionKey(Op.ATTENTION_VALUES, a, count), b -> b.primitive(
                     Dnnl.matmulPrimitiveDescCreate(engine,
                             b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()),
                             b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.keyRows(), a.headDim()},
@@ -861,6 +895,7 @@ public final class CpuBackend implements Backend {
         }
         closed = true;
         cache.close();
+        linearInputArena.close();
         packedWeights.values().forEach(p -> Dnnl.primitiveDescDestroy(p.layout()));
         packedWeights.clear();
         scratchArena.close();
@@ -881,6 +916,16 @@ public final class CpuBackend implements Backend {
             threadsSet.set(true);
         }
         return stream;
+    }
+
+    /** At least {@code bytes} of backend-owned memory for linear's bf16 input, grown (never shrunk) on demand. */
+    private MemorySegment linearInput(long bytes) {
+        if (linearInput.byteSize() < bytes) {
+            linearInputArena.close();
+            linearInputArena = Arena.ofShared();
+            linearInput = linearInputArena.allocate(bytes, 64);
+        }
+        return linearInput;
     }
 
     /** At least {@code bytes} of backend-owned scratch, grown (never shrunk) on demand. */
@@ -912,6 +957,11 @@ public final class CpuBackend implements Backend {
                 "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], " + splitName + " ("
                         + splits + ") dividing channels", out, qkv);
         requireF32(op, out, qkv);
+    }
+
+    /** Whether {@code shape} is {@code [length]} (checked without making a shape). */
+    private static boolean isVector(Shape shape, int length) {
+        return shape.rank() == 1 && shape.dim(0) == length;
     }
 
     private static void requireHost(String op, Tensor tensor) {

@@ -203,13 +203,41 @@ final class DnnlPrimitiveCache implements AutoCloseable {
          */
         void execute(MemorySegment stream, MemorySegment... data) {
             for (int i = 0; i < data.length; i++) {
-                if (data[i].byteSize() < argByteSizes[i]) {
-                    throw new IllegalArgumentException("oneDNN argument " + i + " needs " + argByteSizes[i]
-                            + " bytes, got a " + data[i].byteSize() + "-byte segment");
-                }
-                Dnnl.memorySetDataHandle(memories[i], data[i]);
+                bind(i, data[i]);
             }
             Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        /** {@link #execute(MemorySegment, MemorySegment...)} for two arguments, without a varargs array. */
+        void execute(MemorySegment stream, MemorySegment a, MemorySegment b) {
+            bind(0, a);
+            bind(1, b);
+            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        /** Three arguments, without a varargs array (a decoder step calls primitives ~150 times). */
+        void execute(MemorySegment stream, MemorySegment a, MemorySegment b, MemorySegment c) {
+            bind(0, a);
+            bind(1, b);
+            bind(2, c);
+            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        /** Four arguments, without a varargs array. */
+        void execute(MemorySegment stream, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d) {
+            bind(0, a);
+            bind(1, b);
+            bind(2, c);
+            bind(3, d);
+            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        private void bind(int i, MemorySegment data) {
+            if (data.byteSize() < argByteSizes[i]) {
+                throw new IllegalArgumentException("oneDNN argument " + i + " needs " + argByteSizes[i]
+                        + " bytes, got a " + data.byteSize() + "-byte segment");
+            }
+            Dnnl.memorySetDataHandle(memories[i], data);
         }
 
         private void destroy() {
