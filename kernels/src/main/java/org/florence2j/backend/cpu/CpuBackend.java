@@ -50,10 +50,8 @@ public final class CpuBackend implements Backend {
     private final DnnlPrimitiveCache cache;
     /** Packed copies of linear weights, by the weight's memory segment (the instance its tensor hands out). */
     private final Map<MemorySegment, PackedWeight> packedWeights = new IdentityHashMap<>();
-    private Arena scratchArena = Arena.ofShared();
-    private MemorySegment scratch = MemorySegment.NULL;
-    private Arena linearInputArena = Arena.ofShared();
-    private MemorySegment linearInput = MemorySegment.NULL;
+    private final GrowingBuffer scratch = new GrowingBuffer();
+    private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
     private boolean closed;
 
     /**
@@ -288,7 +286,7 @@ public final class CpuBackend implements Backend {
                     Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, count), engine,
                             b.dense(Dnnl.DATA_TYPE_BF16, count), engine, b.attr(null)),
                     Dnnl.ARG_FROM, Dnnl.ARG_TO));
-            input = linearInput(count * 2);
+            input = linearInput.atLeast(count * 2);
             round.execute(stream(), x.memory(), input);
         }
         var key = new LinearKey(rows, in, outFeatures, weightType, hasBias, packed != null, gelu);
@@ -895,10 +893,10 @@ public final class CpuBackend implements Backend {
         }
         closed = true;
         cache.close();
-        linearInputArena.close();
+        linearInput.close();
         packedWeights.values().forEach(p -> Dnnl.primitiveDescDestroy(p.layout()));
         packedWeights.clear();
-        scratchArena.close();
+        scratch.close();
         Dnnl.streamDestroy(stream);
         Dnnl.engineDestroy(engine);
     }
@@ -918,24 +916,30 @@ public final class CpuBackend implements Backend {
         return stream;
     }
 
-    /** At least {@code bytes} of backend-owned memory for linear's bf16 input, grown (never shrunk) on demand. */
-    private MemorySegment linearInput(long bytes) {
-        if (linearInput.byteSize() < bytes) {
-            linearInputArena.close();
-            linearInputArena = Arena.ofShared();
-            linearInput = linearInputArena.allocate(bytes, 64);
-        }
-        return linearInput;
+    /** At least {@code bytes} of backend-owned scratch (attention scores, conv weights). */
+    private MemorySegment scratch(long bytes) {
+        return scratch.atLeast(bytes);
     }
 
-    /** At least {@code bytes} of backend-owned scratch, grown (never shrunk) on demand. */
-    private MemorySegment scratch(long bytes) {
-        if (scratch.byteSize() < bytes) {
-            scratchArena.close();
-            scratchArena = Arena.ofShared();
-            scratch = scratchArena.allocate(bytes, 64);
+    /** Backend-owned memory in its own arena, grown (never shrunk) on demand. */
+    private static final class GrowingBuffer implements AutoCloseable {
+        private Arena arena = Arena.ofShared();
+        private MemorySegment memory = MemorySegment.NULL;
+
+        /** At least {@code bytes}; the previous memory is freed when it is too small. */
+        MemorySegment atLeast(long bytes) {
+            if (memory.byteSize() < bytes) {
+                arena.close();
+                arena = Arena.ofShared();
+                memory = arena.allocate(bytes, 64);
+            }
+            return memory;
         }
-        return scratch;
+
+        @Override
+        public void close() {
+            arena.close();
+        }
     }
 
     private static int floatType(String op, Tensor tensor) {
