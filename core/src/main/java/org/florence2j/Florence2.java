@@ -99,7 +99,7 @@ public final class Florence2 implements AutoCloseable {
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
         Backend backend = null;
         try {
-            backend = Backends.open(options.device(), options.threads());
+            backend = Backends.open(options.device(), options.threads(), options.dtype());
             Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend);
             return new Florence2(folder, options, checkpoint, backend, model, tokenizer, processor);
         } catch (RuntimeException e) {

@@ -56,6 +56,13 @@ public final class Dnnl {
     /** {@code dnnl_scratchpad_mode_t}: the caller passes scratch memory at execution. */
     public static final int SCRATCHPAD_MODE_USER = 1;
 
+    /**
+     * {@code dnnl_fpmath_mode_t}: how far f32 primitives may lower their math ({@code bf16}: inputs rounded to bf16,
+     * products accumulated in f32).
+     */
+    public static final int FPMATH_MODE_STRICT = 0;
+    public static final int FPMATH_MODE_BF16 = 1;
+
     /** {@code dnnl_query_t}. */
     public static final int QUERY_SRC_MD = 129;
     public static final int QUERY_WEIGHTS_MD = 131;
@@ -450,6 +457,23 @@ public final class Dnnl {
     public static void primitiveAttrDestroy(MemorySegment attr) {
         try {
             check((int) PrimitiveAttrDestroy.H.invokeExact(attr), "dnnl_primitive_attr_destroy");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class PrimitiveAttrSetFpmathMode {
+        static final MethodHandle H = dnnl("dnnl_primitive_attr_set_fpmath_mode",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
+    /**
+     * {@code dnnl_status_t dnnl_primitive_attr_set_fpmath_mode(dnnl_primitive_attr_t attr,
+     * dnnl_fpmath_mode_t mode)}.
+     */
+    public static void primitiveAttrSetFpmathMode(MemorySegment attr, int mode) {
+        try {
+            check((int) PrimitiveAttrSetFpmathMode.H.invokeExact(attr, mode), "dnnl_primitive_attr_set_fpmath_mode");
         } catch (Throwable t) {
             throw rethrow(t);
         }

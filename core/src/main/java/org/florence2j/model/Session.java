@@ -18,6 +18,7 @@ import org.florence2j.model.text.BartEncoder;
 import org.florence2j.model.text.BartModel;
 import org.florence2j.model.text.CrossGroup;
 import org.florence2j.model.text.KvCache;
+import org.florence2j.model.vision.VisionScratch;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
@@ -66,6 +67,11 @@ public final class Session implements AutoCloseable {
     private final Generator generator;
     private final MemorySegment hostLogits; // host F32 [maxRows · vocabulary]
     private final Decoding decoding = new Decoding();
+    private Arena visionArena; // owns visionScratch; replaced when a request needs a bigger one
+    private VisionScratch visionScratch; // null until the first request with pixels
+    private int scratchImages;
+    private int scratchHeight;
+    private int scratchWidth;
     private Taps taps = Taps.NONE;
     private TokenSink tokenSink = TokenSink.NONE;
 
@@ -113,8 +119,9 @@ public final class Session implements AutoCloseable {
      * Generates from images and prompts: the whole model, as the reference's
      * {@code Florence2ForConditionalGeneration.generate(input_ids, pixel_values)}.
      *
-     * <p>The vision tower's activations live in an arena of this request (their size follows the image size);
-     * everything after it uses the session's buffers.
+     * <p>The vision tower's activation buffers are kept from one request to the next (made again, larger, only when
+     * a request has more or bigger images): allocating and first touching those hundreds of megabytes cost as much as
+     * a fifth of the tower's compute on every request. Everything after the tower uses the session's buffers.
      *
      * @param pixelValues host or device F32 {@code [images, 3, height, width]}, normalised
      * @param inputIds    one prompt per image, token ids (as the processor makes them, {@code <s> … </s>})
@@ -134,11 +141,28 @@ public final class Session implements AutoCloseable {
             Tensor devicePixels = backend.upload(pixelValues, DType.F32, request);
             taps.tap("pixel_values", devicePixels);
             Tensor davitOut = ctx.allocate(model.davit().outputShape(pixels.dim(0), pixels.dim(2), pixels.dim(3)));
-            model.davit().forward(ctx, devicePixels, davitOut);
+            model.davit().forward(ctx, devicePixels, davitOut, visionScratch(pixels.dim(0), pixels.dim(2),
+                    pixels.dim(3)));
             Tensor features = ctx.allocate(model.projector().outputShape(pixels.dim(0), davitOut.shape().dim(1)));
             model.projector().forward(ctx, davitOut, features);
             return generateFromFeatures(features, inputIds, options);
         }
+    }
+
+    /** The kept vision scratch, remade first when it is smaller than {@code images × height × width} needs. */
+    private VisionScratch visionScratch(int images, int height, int width) {
+        if (visionScratch == null || images > scratchImages || height > scratchHeight || width > scratchWidth) {
+            scratchImages = Math.max(images, scratchImages);
+            scratchHeight = Math.max(height, scratchHeight);
+            scratchWidth = Math.max(width, scratchWidth);
+            if (visionArena != null) {
+                visionArena.close();
+            }
+            visionArena = Arena.ofShared();
+            visionScratch = model.davit().newScratch(new ForwardContext(backend, visionArena, Taps.NONE),
+                    scratchImages, scratchHeight, scratchWidth);
+        }
+        return visionScratch;
     }
 
     /**
@@ -293,6 +317,9 @@ public final class Session implements AutoCloseable {
     public void close() {
         if (arena.scope().isAlive()) {
             arena.close();
+        }
+        if (visionArena != null && visionArena.scope().isAlive()) {
+            visionArena.close();
         }
     }
 }

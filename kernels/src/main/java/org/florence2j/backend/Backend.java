@@ -37,6 +37,16 @@ public interface Backend extends AutoCloseable {
      */
     Tensor upload(Tensor host, DType dtype, Arena owner);
 
+    /**
+     * {@link #upload} for a constant {@code [outFeatures, inFeatures]} weight of {@link #linear}: the backend may
+     * also keep a copy in the layout its matmul reads fastest, which {@code linear} then uses whenever it is given
+     * the returned tensor. The returned tensor stays valid for every op (e.g. a tied embedding table); its values
+     * must not change afterwards.
+     */
+    default Tensor uploadLinearWeight(Tensor host, DType dtype, Arena owner) {
+        return upload(host, dtype, owner);
+    }
+
     /** Copies a device tensor into a host tensor of the same shape, converting to the host tensor's dtype. */
     void download(Tensor src, Tensor hostDst);
 
@@ -52,6 +62,15 @@ public interface Backend extends AutoCloseable {
      * @param bias   {@code [outFeatures]} or {@code null}
      */
     void linear(Tensor out, Tensor x, Tensor weight, Tensor bias);
+
+    /**
+     * {@code out = gelu(linear(x, weight, bias))} with exact (erf) GELU: {@link #linear} then {@link #gelu}, which a
+     * backend may fuse into one pass over {@code out}.
+     */
+    default void linearGelu(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        linear(out, x, weight, bias);
+        gelu(out, out);
+    }
 
     /**
      * Batched matrix product {@code out[b] = a[b] · b[b]} (or {@code b[0]} for every batch when {@code b} has

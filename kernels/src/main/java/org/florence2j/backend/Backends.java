@@ -2,6 +2,7 @@ package org.florence2j.backend;
 
 import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.backend.cuda.CudaBackend;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 
 /**
@@ -28,8 +29,20 @@ public final class Backends {
      *                   every core); ignored by other devices
      */
     public static Backend open(Device device, int cpuThreads) {
+        return open(device, cpuThreads, DType.F32);
+    }
+
+    /**
+     * Opens a backend on {@code device} that computes in {@code dtype} where it can.
+     *
+     * @param cpuThreads on the CPU, the threads each op may use (0: OpenMP's default)
+     * @param dtype      {@link DType#BF16} makes the CPU backend compute matmuls and convolutions in bf16 with f32
+     *                   accumulation ({@link CpuBackend#CpuBackend(int, DType)}); F16 has no CPU kernels and runs
+     *                   in F32 there, as every dtype does on CUDA for now
+     */
+    public static Backend open(Device device, int cpuThreads, DType dtype) {
         return switch (device.kind()) {
-            case CPU -> new CpuBackend(cpuThreads);
+            case CPU -> new CpuBackend(cpuThreads, dtype == DType.BF16 ? DType.BF16 : DType.F32);
             case CUDA -> CudaBackend.open(device.ordinal());
         };
     }

@@ -68,22 +68,21 @@ public final class BartDecoder {
         Weights model = w.at("model");
         Weights decoder = model.at("decoder");
         Tensor sharedHost = model.at("shared").tensor("weight", vocabulary, channels);
-        Tensor shared = backend.upload(sharedHost, DType.F32, arena);
+        Optional<Tensor> stored = w.find("lm_head.weight");
+        Tensor storedHead = stored.isPresent() ? w.at("lm_head").tensor("weight", vocabulary, channels) : null;
+        boolean tied = storedHead == null || storedHead.dtype() == sharedHost.dtype()
+                && MemorySegment.mismatch(storedHead.memory(), 0, storedHead.byteSize(),
+                        sharedHost.memory(), 0, sharedHost.byteSize()) == -1;
+        // The LM head is the one weight every step reads whole: uploaded for linear (packed) when shared is it.
+        Tensor shared = tied ? backend.uploadLinearWeight(sharedHost, DType.F32, arena)
+                : backend.upload(sharedHost, DType.F32, arena);
         Tensor positions = Linear.upload(decoder.at("embed_positions"), "weight", backend, arena,
                 c.maxPositionEmbeddings() + BartEncoder.POSITION_OFFSET, channels);
         List<BartDecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.decoderLayers(); i++) {
             layers.add(BartDecoderLayer.load(decoder.at("layers").at(i), c, backend, arena));
         }
-        Tensor lmHead = shared;
-        Optional<Tensor> stored = w.find("lm_head.weight");
-        if (stored.isPresent()) {
-            Tensor head = w.at("lm_head").tensor("weight", vocabulary, channels);
-            boolean tied = head.dtype() == sharedHost.dtype()
-                    && MemorySegment.mismatch(head.memory(), 0, head.byteSize(),
-                            sharedHost.memory(), 0, sharedHost.byteSize()) == -1;
-            lmHead = tied ? shared : backend.upload(head, DType.F32, arena);
-        }
+        Tensor lmHead = tied ? shared : backend.uploadLinearWeight(storedHead, DType.F32, arena);
         Tensor bias = null;
         if (w.contains("final_logits_bias")) {
             bias = Linear.upload(w, "final_logits_bias", backend, arena, 1, vocabulary)

@@ -76,8 +76,7 @@ public final class BartDecoderLayer {
         backend.add(x, x, s.projected());
         encoderAttnLayerNorm.forward(backend, x, x);
 
-        fc1.forward(backend, s.ffn(), x);
-        backend.gelu(s.ffn(), s.ffn());
+        fc1.forwardGelu(backend, s.ffn(), x);
         fc2.forward(backend, s.projected(), s.ffn());
         backend.add(x, x, s.projected());
         finalLayerNorm.forward(backend, x, x);

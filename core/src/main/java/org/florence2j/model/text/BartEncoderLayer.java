@@ -49,8 +49,7 @@ public final class BartEncoderLayer {
         selfAttn.attend(backend, s.projected(), s.q(), s.k(), s.v(), tokens, AttentionMask.none(), s.heads());
         backend.add(x, x, s.projected());
         selfAttnLayerNorm.forward(backend, x, x);
-        fc1.forward(backend, s.ffn(), x);
-        backend.gelu(s.ffn(), s.ffn());
+        fc1.forwardGelu(backend, s.ffn(), x);
         fc2.forward(backend, s.projected(), s.ffn());
         backend.add(x, x, s.projected());
         finalLayerNorm.forward(backend, x, x);

@@ -16,7 +16,7 @@ record Linear(Tensor weight, Tensor bias) {
     /** Loads {@code name.weight} and {@code name.bias}, checking both shapes. */
     static Linear load(Weights w, String name, int outFeatures, int inFeatures, Backend backend, Arena arena) {
         Weights at = w.at(name);
-        return new Linear(upload(at, "weight", backend, arena, outFeatures, inFeatures),
+        return new Linear(backend.uploadLinearWeight(at.tensor("weight", outFeatures, inFeatures), DType.F32, arena),
                 upload(at, "bias", backend, arena, outFeatures));
     }
 
@@ -28,5 +28,10 @@ record Linear(Tensor weight, Tensor bias) {
     /** {@code out [..., outFeatures] = x [..., inFeatures]·weightᵀ + bias}. */
     void forward(Backend backend, Tensor out, Tensor x) {
         backend.linear(out, x, weight, bias);
+    }
+
+    /** {@code out = gelu(x·weightᵀ + bias)} (exact GELU, BART's {@code activation_function}), fused where it can. */
+    void forwardGelu(Backend backend, Tensor out, Tensor x) {
+        backend.linearGelu(out, x, weight, bias);
     }
 }

@@ -34,9 +34,9 @@ public final class ChannelAttention implements Sublayer {
     public static ChannelAttention load(Weights w, VisionConfig c, int stage, Backend backend, Arena owner) {
         int channels = c.dimEmbed().get(stage);
         return new ChannelAttention(
-                Upload.f32(w.at("qkv"), "weight", backend, owner, 3 * channels, channels),
+                Upload.linearWeight(w.at("qkv"), backend, owner, 3 * channels, channels),
                 Upload.f32(w.at("qkv"), "bias", backend, owner, 3 * channels),
-                Upload.f32(w.at("proj"), "weight", backend, owner, channels, channels),
+                Upload.linearWeight(w.at("proj"), backend, owner, channels, channels),
                 Upload.f32(w.at("proj"), "bias", backend, owner, channels),
                 c.numGroups().get(stage));
     }

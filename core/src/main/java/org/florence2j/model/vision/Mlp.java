@@ -36,9 +36,9 @@ public final class Mlp implements Sublayer {
         int hidden = channels * VisionConfig.MLP_RATIO;
         Weights net = w.at("net");
         return new Mlp(
-                Upload.f32(net.at("fc1"), "weight", backend, owner, hidden, channels),
+                Upload.linearWeight(net.at("fc1"), backend, owner, hidden, channels),
                 Upload.f32(net.at("fc1"), "bias", backend, owner, hidden),
-                Upload.f32(net.at("fc2"), "weight", backend, owner, channels, hidden),
+                Upload.linearWeight(net.at("fc2"), backend, owner, channels, hidden),
                 Upload.f32(net.at("fc2"), "bias", backend, owner, channels),
                 hidden);
     }
@@ -48,8 +48,7 @@ public final class Mlp implements Sublayer {
     public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
         Backend backend = ctx.backend();
         Tensor act = scratch.view(VisionScratch.Slot.HIDDEN, in.shape().withDim(-1, hidden)); // [batch, tokens, hidden]
-        backend.linear(act, in, fc1Weight, fc1Bias);
-        backend.gelu(act, act);
+        backend.linearGelu(act, in, fc1Weight, fc1Bias);
         backend.linear(out, act, fc2Weight, fc2Bias);
     }
 }

@@ -17,4 +17,9 @@ final class Upload {
     static Tensor f32(Weights w, String name, Backend backend, Arena owner, int... dims) {
         return backend.upload(w.tensor(name, dims), DType.F32, owner);
     }
+
+    /** {@link #f32} for a weight only {@code Backend.linear} reads ({@code [outFeatures, inFeatures]}). */
+    static Tensor linearWeight(Weights w, Backend backend, Arena owner, int outFeatures, int inFeatures) {
+        return backend.uploadLinearWeight(w.tensor("weight", outFeatures, inFeatures), DType.F32, owner);
+    }
 }

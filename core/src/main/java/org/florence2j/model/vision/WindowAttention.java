@@ -41,9 +41,9 @@ public final class WindowAttention implements Sublayer {
         int channels = c.dimEmbed().get(stage);
         int heads = c.numHeads().get(stage);
         return new WindowAttention(
-                Upload.f32(w.at("qkv"), "weight", backend, owner, 3 * channels, channels),
+                Upload.linearWeight(w.at("qkv"), backend, owner, 3 * channels, channels),
                 Upload.f32(w.at("qkv"), "bias", backend, owner, 3 * channels),
-                Upload.f32(w.at("proj"), "weight", backend, owner, channels, channels),
+                Upload.linearWeight(w.at("proj"), backend, owner, channels, channels),
                 Upload.f32(w.at("proj"), "bias", backend, owner, channels),
                 heads, c.windowSize(), (float) Math.pow(channels / heads, -0.5));
     }

@@ -6,7 +6,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
 import org.florence2j.bindings.Dnnl;
@@ -26,7 +28,9 @@ import org.florence2j.tensor.Tensor;
  * backend owns, at most {@link #SCORES_CHUNK_BYTES} per pass.
  *
  * <p>Weights stay in host memory: {@link #upload} returns an F32 host tensor as is (memory-mapped weights are
- * used in place) and converts other dtypes. Compute is F32.
+ * used in place) and converts other dtypes. {@link #uploadLinearWeight} also packs a linear weight once into the
+ * blocked layout oneDNN's matmul chooses ({@code format_tag any}): given the plain {@code [out, in]} weight, brgemm
+ * re-packs it on every call, which made a 3-row decoder step 3× slower than streaming its weights. Compute is F32.
  *
  * <p>Ops are serialised ({@code synchronized}): cached primitives carry per-call state (data handles). oneDNN
  * parallelises inside each op over OpenMP threads.
@@ -39,30 +43,53 @@ public final class CpuBackend implements Backend {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final int threads;
+    private final DType computeType;
     private final ThreadLocal<Boolean> threadsSet = ThreadLocal.withInitial(() -> false);
     private final MemorySegment engine;
     private final MemorySegment stream;
     private final DnnlPrimitiveCache cache;
-    private Arena scratchArena = Arena.ofShared();
-    private MemorySegment scratch = MemorySegment.NULL;
+    /** Packed copies of linear weights, by the weight's memory segment (the instance its tensor hands out). */
+    private final Map<MemorySegment, PackedWeight> packedWeights = new IdentityHashMap<>();
+    private final GrowingBuffer scratch = new GrowingBuffer();
+    private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
     private boolean closed;
 
     /**
-     * Opens a CPU backend.
+     * Opens a CPU backend computing in F32.
      *
      * @param threads OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default ({@code OMP_NUM_THREADS} or
      *                every core)
      * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
      */
     public CpuBackend(int threads) {
+        this(threads, DType.F32);
+    }
+
+    /**
+     * Opens a CPU backend.
+     *
+     * @param threads     OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default
+     * @param computeType {@link DType#F32}, or {@link DType#BF16}: linear weights are packed in bf16 (half the
+     *                    memory and bandwidth) and {@link #linear} rounds its input to bf16, so the matmul runs
+     *                    oneDNN's bf16 kernels (AVX-512 BF16 or AMX where the CPU has them) with f32 accumulation;
+     *                    other matmuls and convolutions may use bf16 internally (oneDNN's fpmath mode);
+     *                    activations, normalisation and softmax stay F32
+     * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
+     */
+    public CpuBackend(int threads, DType computeType) {
         if (threads < 0) {
             throw new IllegalArgumentException("threads must be >= 0: " + threads);
         }
+        if (computeType != DType.F32 && computeType != DType.BF16) {
+            throw new IllegalArgumentException("CpuBackend computes in F32 or BF16, not " + computeType);
+        }
         Dnnl.requireLoaded();
         this.threads = threads;
+        this.computeType = computeType;
         this.engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
-        this.cache = new DnnlPrimitiveCache(engine);
+        this.cache = new DnnlPrimitiveCache(engine,
+                computeType == DType.BF16 ? Dnnl.FPMATH_MODE_BF16 : Dnnl.FPMATH_MODE_STRICT);
     }
 
     /** Opens a CPU backend with the OpenMP default thread count. */
@@ -99,6 +126,84 @@ public final class CpuBackend implements Backend {
         return copy;
     }
 
+    /**
+     * A linear weight in oneDNN's own layout, in its owner's arena. {@code layout} is the primitive descriptor the
+     * layout was queried from, kept because its weights descriptor describes {@code memory}.
+     */
+    private record PackedWeight(MemorySegment memory, MemorySegment layout) {
+        MemorySegment desc() {
+            return Dnnl.primitiveDescQueryMd(layout, Dnnl.QUERY_WEIGHTS_MD, 0);
+        }
+    }
+
+    /** Rows of the matmul a weight's layout is chosen for; oneDNN picks the same f32 layout for 3 or 2304 rows. */
+    private static final long PACKING_ROWS = 64;
+
+    @Override
+    public synchronized Tensor uploadLinearWeight(Tensor host, DType dtype, Arena owner) {
+        Tensor weight = upload(host, dtype, owner);
+        require(weight.shape().rank() == 2, "uploadLinearWeight", "expected a weight [outFeatures, inFeatures]",
+                weight);
+        packedWeights.values().removeIf(p -> {
+            boolean dead = !p.memory().scope().isAlive();
+            if (dead) {
+                Dnnl.primitiveDescDestroy(p.layout());
+            }
+            return dead;
+        });
+        long in = weight.shape().dim(1);
+        long outFeatures = weight.shape().dim(0);
+        int weightType = floatType("uploadLinearWeight", weight);
+        // In bf16 mode linear feeds the matmul bf16 activations (see linear): oneDNN only runs its bf16 kernels
+        // when both inputs are bf16, and picks a different (pair-interleaved) weight layout for them.
+        boolean bf16 = computeType == DType.BF16;
+        MemorySegment src = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, in},
+                bf16 ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32, new long[] {in, 1});
+        int packedType = bf16 ? Dnnl.DATA_TYPE_BF16 : weightType;
+        MemorySegment any = Dnnl.memoryDescCreateWithTag(new long[] {in, outFeatures}, packedType,
+                Dnnl.FORMAT_TAG_ANY);
+        MemorySegment dst = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, outFeatures}, DATA_TYPE_F32,
+                new long[] {outFeatures, 1});
+        MemorySegment plain = Dnnl.memoryDescCreateWithStrides(new long[] {in, outFeatures}, weightType,
+                new long[] {1, in});
+        MemorySegment attr = Dnnl.primitiveAttrCreate();
+        MemorySegment layout = Dnnl.matmulPrimitiveDescCreate(engine, src, any, MemorySegment.NULL, dst, attr);
+        Dnnl.primitiveAttrDestroy(attr);
+        Dnnl.memoryDescDestroy(src);
+        Dnnl.memoryDescDestroy(any);
+        Dnnl.memoryDescDestroy(dst);
+        MemorySegment packedDesc = Dnnl.primitiveDescQueryMd(layout, Dnnl.QUERY_WEIGHTS_MD, 0);
+        MemorySegment packed = owner.allocate(Dnnl.memoryDescGetSize(packedDesc), 64);
+        MemorySegment reorder = Dnnl.reorderPrimitiveDescCreate(plain, engine, packedDesc, engine,
+                MemorySegment.NULL);
+        Dnnl.memoryDescDestroy(plain);
+        try (Arena args = Arena.ofConfined()) {
+            MemorySegment primitive = Dnnl.primitiveCreate(reorder);
+            MemorySegment from = Dnnl.memoryCreate(Dnnl.primitiveDescQueryMd(reorder, Dnnl.QUERY_SRC_MD, 0), engine,
+                    weight.memory());
+            MemorySegment to = Dnnl.memoryCreate(packedDesc, engine, packed);
+            MemorySegment exec = args.allocate(Dnnl.EXEC_ARG, 2);
+            exec.set(ValueLayout.JAVA_INT, 0, Dnnl.ARG_FROM);
+            exec.set(ValueLayout.ADDRESS, 8, from);
+            exec.set(ValueLayout.JAVA_INT, Dnnl.EXEC_ARG.byteSize(), Dnnl.ARG_TO);
+            exec.set(ValueLayout.ADDRESS, Dnnl.EXEC_ARG.byteSize() + 8, to);
+            Dnnl.primitiveExecute(primitive, stream(), 2, exec);
+            Dnnl.streamWait(stream);
+            Dnnl.primitiveDestroy(primitive);
+            Dnnl.memoryDestroy(from);
+            Dnnl.memoryDestroy(to);
+        } finally {
+            Dnnl.primitiveDescDestroy(reorder);
+        }
+        packedWeights.put(weight.memory(), new PackedWeight(packed, layout));
+        if (weight.memory().isMapped()) {
+            // linear reads the packed copy from now on: drop the file pages it was copied from from resident memory
+            // (they are read back from the page cache if another op, e.g. a tied embedding, touches them).
+            weight.memory().unload();
+        }
+        return weight;
+    }
+
     @Override
     public void download(Tensor src, Tensor hostDst) {
         ensureOpen();
@@ -124,6 +229,38 @@ public final class CpuBackend implements Backend {
 
     @Override
     public synchronized void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        linear(out, x, weight, bias, false);
+    }
+
+    /** One matmul with GELU as its post-op: the hidden activations are written once, already activated. */
+    @Override
+    public synchronized void linearGelu(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        linear(out, x, weight, bias, true);
+    }
+
+    /**
+     * A linear primitive's cache key: primitives (not boxed lists), so that looking one up allocates nothing once
+     * escape analysis removes the record.
+     */
+    private record LinearKey(long rows, long in, long outFeatures, int weightType, boolean bias, boolean packed,
+            boolean gelu) {}
+
+    /** Ops whose primitives are cached under {@link ShapeKey} or {@link AttentionKey}. */
+    private enum Op { LAYER_NORM, GELU, SOFTMAX, ADD, ATTENTION_SCORES, ATTENTION_VALUES }
+
+    /**
+     * A cache key of primitives (boxed lists allocated on every call of the per-token ops): up to three sizes, a
+     * float parameter as bits.
+     */
+    private record ShapeKey(Op op, long a, long b, int c) {}
+
+    /** The cache key of one attention pass. */
+    private record AttentionKey(Op op, Attention attention, long count) {}
+
+    /** A dense conversion's cache key: element count and destination {@code dnnl_data_type_t}. */
+    private record ConvertKey(long count, int dataType) {}
+
+    private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, boolean gelu) {
         ensureOpen();
         require(weight.shape().rank() == 2 && x.shape().last() == weight.shape().dim(1)
                 && out.shape().last() == weight.shape().dim(0) && out.shape().rows() == x.shape().rows()
@@ -137,22 +274,45 @@ public final class CpuBackend implements Backend {
         long outFeatures = out.shape().last();
         int weightType = floatType("linear", weight);
         boolean hasBias = bias != null;
-        var primitive = cache.get(List.of("linear", rows, in, outFeatures, weightType, hasBias), b -> {
-            // [outFeatures, inFeatures] row-major is the [inFeatures, outFeatures] weight matmul wants, with
-            // transposed strides: no copy of the weight.
+        PackedWeight found = packedWeights.get(weight.memory());
+        PackedWeight packed = found != null && found.memory().scope().isAlive() ? found : null;
+        // bf16 mode with a packed (bf16) weight: round x to bf16 first (one pass over x), so the matmul runs
+        // oneDNN's bf16 kernels (AVX-512 BF16 / AMX) with f32 accumulation and f32 output.
+        boolean bf16Input = packed != null && computeType == DType.BF16;
+        MemorySegment input = x.memory();
+        if (bf16Input) {
+            long count = rows * in;
+            var round = cache.get(new ConvertKey(count, Dnnl.DATA_TYPE_BF16), b -> b.primitive(
+                    Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, count), engine,
+                            b.dense(Dnnl.DATA_TYPE_BF16, count), engine, b.attr(null)),
+                    Dnnl.ARG_FROM, Dnnl.ARG_TO));
+            input = linearInput.atLeast(count * 2);
+            round.execute(stream(), x.memory(), input);
+        }
+        var key = new LinearKey(rows, in, outFeatures, weightType, hasBias, packed != null, gelu);
+        var primitive = cache.get(key, b -> {
+            MemorySegment postOps = null;
+            if (gelu) {
+                postOps = b.postOps();
+                Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_GELU_ERF, 0f, 0f);
+            }
+            // Unpacked, [outFeatures, inFeatures] row-major is the [inFeatures, outFeatures] weight matmul wants,
+            // with transposed strides: no copy of the weight.
             MemorySegment pd = Dnnl.matmulPrimitiveDescCreate(engine,
-                    b.dense(DATA_TYPE_F32, rows, in),
-                    b.desc(weightType, new long[] {in, outFeatures}, new long[] {1, in}),
+                    b.dense(bf16Input ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32, rows, in),
+                    packed != null ? packed.desc()
+                            : b.desc(weightType, new long[] {in, outFeatures}, new long[] {1, in}),
                     hasBias ? b.dense(DATA_TYPE_F32, 1, outFeatures) : MemorySegment.NULL,
-                    b.dense(DATA_TYPE_F32, rows, outFeatures), b.attr(null));
+                    b.dense(DATA_TYPE_F32, rows, outFeatures), b.computeAttr(postOps));
             return hasBias
                     ? b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST)
                     : b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
         });
+        MemorySegment weights = packed != null ? packed.memory() : weight.memory();
         if (hasBias) {
-            primitive.execute(stream(), x.memory(), weight.memory(), bias.memory(), out.memory());
+            primitive.execute(stream(), input, weights, bias.memory(), out.memory());
         } else {
-            primitive.execute(stream(), x.memory(), weight.memory(), out.memory());
+            primitive.execute(stream(), input, weights, out.memory());
         }
     }
 
@@ -173,7 +333,7 @@ public final class CpuBackend implements Backend {
         var primitive = cache.get(List.of("matmul", batch, m, k, n, batchB), builder -> builder.primitive(
                 Dnnl.matmulPrimitiveDescCreate(engine, builder.dense(DATA_TYPE_F32, batch, m, k),
                         builder.dense(DATA_TYPE_F32, batchB, k, n), MemorySegment.NULL,
-                        builder.dense(DATA_TYPE_F32, batch, m, n), builder.attr(null)),
+                        builder.dense(DATA_TYPE_F32, batch, m, n), builder.computeAttr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
         primitive.execute(stream(), a.memory(), b.memory(), out.memory());
     }
@@ -181,13 +341,14 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
         ensureOpen();
-        Shape channels = Shape.of(x.shape().last());
-        require(out.shape().equals(x.shape()) && weight.shape().equals(channels) && bias.shape().equals(channels),
+        int channels = x.shape().last();
+        require(out.shape().equals(x.shape()) && isVector(weight.shape(), channels)
+                && isVector(bias.shape(), channels),
                 "layerNorm", "expected out = x [..., channels], weight and bias [channels]", out, x, weight, bias);
         requireF32("layerNorm", out, x, weight, bias);
         long rows = x.shape().rows();
         long width = x.shape().last();
-        var primitive = cache.get(List.of("layerNorm", rows, width, Float.floatToIntBits(eps)), b -> b.primitive(
+        var primitive = cache.get(new ShapeKey(Op.LAYER_NORM, rows, width, Float.floatToIntBits(eps)), b -> b.primitive(
                 Dnnl.layerNormalizationForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE,
                         b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width),
                         MemorySegment.NULL, eps, Dnnl.USE_SCALE | Dnnl.USE_SHIFT, b.attr(null)),
@@ -201,7 +362,7 @@ public final class CpuBackend implements Backend {
         require(out.shape().equals(x.shape()), "gelu", "expected out and x of one shape", out, x);
         requireF32("gelu", out, x);
         long count = x.elementCount();
-        var primitive = cache.get(List.of("gelu", count), b -> b.primitive(
+        var primitive = cache.get(new ShapeKey(Op.GELU, count, 0, 0), b -> b.primitive(
                 Dnnl.eltwiseForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.ELTWISE_GELU_ERF,
                         b.dense(DATA_TYPE_F32, count), b.dense(DATA_TYPE_F32, count), 0f, 0f, b.attr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_DST));
@@ -218,7 +379,7 @@ public final class CpuBackend implements Backend {
 
     /** Softmax over the last dimension of a dense {@code [rows, width]} F32 array. */
     private void softmaxRows(MemorySegment x, MemorySegment out, long rows, long width) {
-        var primitive = cache.get(List.of("softmax", rows, width), b -> b.primitive(
+        var primitive = cache.get(new ShapeKey(Op.SOFTMAX, rows, width, 0), b -> b.primitive(
                 Dnnl.softmaxForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.SOFTMAX_ACCURATE,
                         b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width), 1, b.attr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_DST));
@@ -228,18 +389,18 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void add(Tensor out, Tensor a, Tensor b) {
         ensureOpen();
-        int[] aDims = a.shape().dims();
-        int[] bDims = b.shape().dims();
-        boolean suffix = bDims.length <= aDims.length;
-        for (int i = 1; suffix && i <= bDims.length; i++) {
-            suffix = aDims[aDims.length - i] == bDims[bDims.length - i];
+        Shape aShape = a.shape();
+        Shape bShape = b.shape();
+        boolean suffix = bShape.rank() <= aShape.rank();
+        for (int i = 1; suffix && i <= bShape.rank(); i++) {
+            suffix = aShape.dim(aShape.rank() - i) == bShape.dim(bShape.rank() - i);
         }
         require(out.shape().equals(a.shape()) && suffix, "add",
                 "expected out = a, b equal to a or a suffix of it", out, a, b);
         requireF32("add", out, a, b);
         long inner = b.elementCount();
         long outer = a.elementCount() / inner;
-        var primitive = cache.get(List.of("add", outer, inner), builder -> builder.primitive(
+        var primitive = cache.get(new ShapeKey(Op.ADD, outer, inner, 0), builder -> builder.primitive(
                 Dnnl.binaryPrimitiveDescCreate(engine, Dnnl.BINARY_ADD, builder.dense(DATA_TYPE_F32, outer, inner),
                         builder.dense(DATA_TYPE_F32, 1, inner), builder.dense(DATA_TYPE_F32, outer, inner),
                         builder.attr(null)),
@@ -267,12 +428,14 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         Shape qs = q.shape();
         Shape ks = k.shape();
-        require(qs.rank() == 3 && ks.rank() == 3 && out.shape().equals(qs) && v.shape().equals(ks)
+        if (!(qs.rank() == 3 && ks.rank() == 3 && out.shape().equals(qs) && v.shape().equals(ks)
                 && ks.last() == qs.last() && qs.dim(0) % ks.dim(0) == 0 && kvTokens >= 1 && kvTokens <= ks.dim(1)
-                && heads > 0 && qs.last() % heads == 0, "attention",
-                "expected out = q [batch, queryTokens, channels], k = v [kvBatch, capacity, channels], kvBatch"
-                        + " dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity, heads (" + heads
-                        + ") dividing channels", out, q, k, v);
+                && heads > 0 && qs.last() % heads == 0)) {
+            // Only on failure: building the message on every call was most of a decoder step's allocation.
+            require(false, "attention", "expected out = q [batch, queryTokens, channels], k = v [kvBatch, capacity,"
+                    + " channels], kvBatch dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity, heads ("
+                    + heads + ") dividing channels", out, q, k, v);
+        }
         requireF32("attention", out, q, k, v);
         int kvBatch = ks.dim(0);
         long queryTokens = qs.dim(1);
@@ -313,7 +476,7 @@ public final class CpuBackend implements Backend {
         for (int first = 0; first < a.groups(); first += chunk) {
             long count = Math.min(chunk, a.groups() - first);
             MemorySegment chunkScores = scores.asSlice(0, count * scoresPerGroup * 4);
-            var scoresPrimitive = cache.get(List.of("attentionScores", a, count), b -> {
+            var scoresPrimitive = cache.get(new AttentionKey(Op.ATTENTION_SCORES, a, count), b -> {
                 MemorySegment postOps = b.postOps();
                 Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, a.scale(), 0f);
                 return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
@@ -322,7 +485,7 @@ public final class CpuBackend implements Backend {
                         b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.headDim(), a.keyRows()},
                                 new long[] {a.keyGroupStride(), a.headDim(), 1, a.keyRowStride()}),
                         MemorySegment.NULL,
-                        b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()), b.attr(postOps)),
+                        b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()), b.computeAttr(postOps)),
                         Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
             });
             scoresPrimitive.execute(stream(), q.asSlice(qByteOffset + first * a.queryGroupStride() * 4),
@@ -331,7 +494,7 @@ public final class CpuBackend implements Backend {
                 maskCausal(chunkScores, count * a.heads(), a);
             }
             softmaxRows(chunkScores, chunkScores, count * a.heads() * a.queryRows(), a.keyRows());
-            var valuesPrimitive = cache.get(List.of("attentionValues", a, count), b -> b.primitive(
+            var valuesPrimitive = cache.get(new AttentionKey(Op.ATTENTION_VALUES, a, count), b -> b.primitive(
                     Dnnl.matmulPrimitiveDescCreate(engine,
                             b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()),
                             b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.keyRows(), a.headDim()},
@@ -339,7 +502,7 @@ public final class CpuBackend implements Backend {
                             MemorySegment.NULL,
                             b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.queryRows(), a.headDim()},
                                     new long[] {a.outGroupStride(), a.headDim(), a.outRowStride(), 1}),
-                            b.attr(null)),
+                            b.computeAttr(null)),
                     Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
             valuesPrimitive.execute(stream(), chunkScores, v.asSlice(vByteOffset + first * a.keyGroupStride() * 4),
                     out.asSlice(first * a.outGroupStride() * 4));
@@ -399,7 +562,7 @@ public final class CpuBackend implements Backend {
                     b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
                             new long[] {qkvBatch, groupChannels, qkvRow, 1}),
                     MemorySegment.NULL,
-                    b.dense(DATA_TYPE_F32, batch, groups, groupChannels, groupChannels), b.attr(postOps)),
+                    b.dense(DATA_TYPE_F32, batch, groups, groupChannels, groupChannels), b.computeAttr(postOps)),
                     Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
         });
         MemorySegment qkvMemory = qkv.memory();
@@ -416,7 +579,7 @@ public final class CpuBackend implements Backend {
                         MemorySegment.NULL,
                         b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
                                 new long[] {tokens * channels, groupChannels, channels, 1}),
-                        b.attr(null)),
+                        b.computeAttr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
         valuesPrimitive.execute(stream(), qkvMemory.asSlice(2 * channels * 4), scores, out.memory());
     }
@@ -591,7 +754,7 @@ public final class CpuBackend implements Backend {
                 src, b.any(DATA_TYPE_F32, c.userWeightDims()),
                 c.hasBias() ? b.dense(DATA_TYPE_F32, c.outChannels()) : MemorySegment.NULL,
                 nhwc(b, c.batch(), c.outChannels(), c.outHeight(), c.outWidth()),
-                new long[] {c.stride(), c.stride()}, new long[] {0, 0}, padding, padding, b.attr(postOps));
+                new long[] {c.stride(), c.stride()}, new long[] {0, 0}, padding, padding, b.computeAttr(postOps));
     }
 
     /** A {@code [batch, channels, height, width]} descriptor over token-major (NHWC) memory. */
@@ -730,7 +893,10 @@ public final class CpuBackend implements Backend {
         }
         closed = true;
         cache.close();
-        scratchArena.close();
+        linearInput.close();
+        packedWeights.values().forEach(p -> Dnnl.primitiveDescDestroy(p.layout()));
+        packedWeights.clear();
+        scratch.close();
         Dnnl.streamDestroy(stream);
         Dnnl.engineDestroy(engine);
     }
@@ -750,14 +916,30 @@ public final class CpuBackend implements Backend {
         return stream;
     }
 
-    /** At least {@code bytes} of backend-owned scratch, grown (never shrunk) on demand. */
+    /** At least {@code bytes} of backend-owned scratch (attention scores, conv weights). */
     private MemorySegment scratch(long bytes) {
-        if (scratch.byteSize() < bytes) {
-            scratchArena.close();
-            scratchArena = Arena.ofShared();
-            scratch = scratchArena.allocate(bytes, 64);
+        return scratch.atLeast(bytes);
+    }
+
+    /** Backend-owned memory in its own arena, grown (never shrunk) on demand. */
+    private static final class GrowingBuffer implements AutoCloseable {
+        private Arena arena = Arena.ofShared();
+        private MemorySegment memory = MemorySegment.NULL;
+
+        /** At least {@code bytes}; the previous memory is freed when it is too small. */
+        MemorySegment atLeast(long bytes) {
+            if (memory.byteSize() < bytes) {
+                arena.close();
+                arena = Arena.ofShared();
+                memory = arena.allocate(bytes, 64);
+            }
+            return memory;
         }
-        return scratch;
+
+        @Override
+        public void close() {
+            arena.close();
+        }
     }
 
     private static int floatType(String op, Tensor tensor) {
@@ -779,6 +961,11 @@ public final class CpuBackend implements Backend {
                 "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], " + splitName + " ("
                         + splits + ") dividing channels", out, qkv);
         requireF32(op, out, qkv);
+    }
+
+    /** Whether {@code shape} is {@code [length]} (checked without making a shape). */
+    private static boolean isVector(Shape shape, int length) {
+        return shape.rank() == 1 && shape.dim(0) == length;
     }
 
     private static void requireHost(String op, Tensor tensor) {

@@ -19,11 +19,17 @@ import org.florence2j.bindings.Dnnl;
  */
 final class DnnlPrimitiveCache implements AutoCloseable {
     private final MemorySegment engine;
+    private final int fpmathMode;
     private final Arena arena = Arena.ofShared();
     private final Map<Object, Primitive> primitives = new HashMap<>();
 
-    DnnlPrimitiveCache(MemorySegment engine) {
+    /**
+     * @param fpmathMode the {@code dnnl_fpmath_mode_t} of matmuls and convolutions ({@link Builder#computeAttr}),
+     *                   e.g. {@link Dnnl#FPMATH_MODE_BF16}
+     */
+    DnnlPrimitiveCache(MemorySegment engine, int fpmathMode) {
         this.engine = engine;
+        this.fpmathMode = fpmathMode;
     }
 
     /** The cached primitive for {@code key}, built by {@code factory} the first time. */
@@ -91,6 +97,18 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             Dnnl.primitiveAttrSetScratchpadMode(attr, Dnnl.SCRATCHPAD_MODE_USER);
             if (postOpsOrNull != null) {
                 Dnnl.primitiveAttrSetPostOps(attr, postOpsOrNull);
+            }
+            return attr;
+        }
+
+        /**
+         * {@link #attr} for a matmul or convolution, with the cache's math mode: in bf16 mode their inputs are
+         * rounded to bf16 and accumulated in f32, while normalisation, softmax and element-wise ops stay f32.
+         */
+        MemorySegment computeAttr(MemorySegment postOpsOrNull) {
+            MemorySegment attr = attr(postOpsOrNull);
+            if (fpmathMode != Dnnl.FPMATH_MODE_STRICT) {
+                Dnnl.primitiveAttrSetFpmathMode(attr, fpmathMode);
             }
             return attr;
         }
@@ -185,13 +203,41 @@ final class DnnlPrimitiveCache implements AutoCloseable {
          */
         void execute(MemorySegment stream, MemorySegment... data) {
             for (int i = 0; i < data.length; i++) {
-                if (data[i].byteSize() < argByteSizes[i]) {
-                    throw new IllegalArgumentException("oneDNN argument " + i + " needs " + argByteSizes[i]
-                            + " bytes, got a " + data[i].byteSize() + "-byte segment");
-                }
-                Dnnl.memorySetDataHandle(memories[i], data[i]);
+                bind(i, data[i]);
             }
             Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        /** {@link #execute(MemorySegment, MemorySegment...)} for two arguments, without a varargs array. */
+        void execute(MemorySegment stream, MemorySegment a, MemorySegment b) {
+            bind(0, a);
+            bind(1, b);
+            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        /** Three arguments, without a varargs array (a decoder step calls primitives ~150 times). */
+        void execute(MemorySegment stream, MemorySegment a, MemorySegment b, MemorySegment c) {
+            bind(0, a);
+            bind(1, b);
+            bind(2, c);
+            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        /** Four arguments, without a varargs array. */
+        void execute(MemorySegment stream, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d) {
+            bind(0, a);
+            bind(1, b);
+            bind(2, c);
+            bind(3, d);
+            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+        }
+
+        private void bind(int i, MemorySegment data) {
+            if (data.byteSize() < argByteSizes[i]) {
+                throw new IllegalArgumentException("oneDNN argument " + i + " needs " + argByteSizes[i]
+                        + " bytes, got a " + data.byteSize() + "-byte segment");
+            }
+            Dnnl.memorySetDataHandle(memories[i], data);
         }
 
         private void destroy() {

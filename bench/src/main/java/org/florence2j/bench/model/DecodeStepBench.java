@@ -1,0 +1,233 @@
+package org.florence2j.bench.model;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.florence2j.backend.Backend;
+import org.florence2j.bench.RandomBaseFolder;
+import org.florence2j.checkpoint.Checkpoints;
+import org.florence2j.checkpoint.LoadedCheckpoint;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.TextConfig;
+import org.florence2j.model.Taps;
+import org.florence2j.model.text.BartDecoder;
+import org.florence2j.model.text.BartModel;
+import org.florence2j.model.text.CrossGroup;
+import org.florence2j.model.text.KvCache;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One BART decoder step of {@code <CAPTION>} beam search on Florence-2-base, and in the same run the machine's
+ * memory bandwidth, so the step can be compared with the time to stream its weights once.
+ *
+ * <p>{@code decodeStep}: 3 beams of one image, KV cache, cross-attention K/V precomputed once at set-up from a
+ * random 584-token encoder output (577 image tokens + the 7-token caption prompt), the LM head over all 51,289
+ * tokens. Each call is what {@code Session} does per generated token minus the search: a beam reorder of the self
+ * K/V (parents {@code [0, 0, 1]}, so it is never skipped), the step's embeddings, 6 layers, the logits. Positions
+ * cycle through 0…19, the lengths a 20-token caption decodes at. {@code -prof gc} should show ~0 B/op.
+ *
+ * <p>{@code streamRead}: sums a 1 GiB off-heap F32 segment with the Vector API, split over {@code OMP_NUM_THREADS}
+ * (else every core) threads of a pool made at set-up: the sustained read bandwidth of DRAM (the segment is far
+ * larger than every cache) as plain loads achieve it. At tear-down it prints GB/s, and {@code decodeStep} prints
+ * its weight bytes and the time to stream them at a given bandwidth ({@code -Dflorence2j.bench.bandwidth=GBPS}
+ * in {@code -jvmArgsAppend}; run both benchmarks together and divide by hand otherwise).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xmx2g"})
+@State(Scope.Benchmark)
+public class DecodeStepBench {
+    /** The backend's compute type: {@code f32}, or {@code bf16} (linear weights stored and read in bf16). */
+    @Param({"f32", "bf16"})
+    public String dtype;
+
+    private static final int BEAMS = 3;
+    private static final int ENCODER_TOKENS = 584;
+    private static final int NEW_TOKENS = 20;
+    private static final int[] PARENTS = {0, 0, 1};
+
+    /** The decoder, a filled cross K/V and the step buffers. */
+    @State(Scope.Benchmark)
+    public static class Step {
+        private LoadedCheckpoint checkpoint;
+        private Backend backend;
+        private Arena arena;
+        private BartDecoder decoder;
+        private KvCache cache;
+        private BartDecoder.StepBuffers buffers;
+        private String dtype;
+        private long weightBytes;
+        private long crossBytes;
+        private int position;
+        private int token = 2;
+        private long calls;
+        private long nanos;
+
+        @Setup(Level.Trial)
+        public void setUp(DecodeStepBench bench) {
+            checkpoint = Checkpoints.open(RandomBaseFolder.get(DType.F32));
+            TextConfig text = checkpoint.config().text();
+            dtype = bench.dtype;
+            backend = BenchModel.backend(dtype);
+            arena = Arena.ofShared();
+            BartModel model = BartModel.load(Weights.of(checkpoint.checkpoint()).at("language_model"), text,
+                    backend, arena);
+            decoder = model.decoder();
+            cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), BEAMS,
+                    NEW_TOKENS + 1, 1, ENCODER_TOKENS);
+            Tensor states = BenchModel.random(backend, arena, 3, Shape.of(1, ENCODER_TOKENS, decoder.channels()));
+            decoder.computeCrossKeyValues(backend, states, 0, cache);
+            List<CrossGroup> groups = List.of(new CrossGroup(0, 1, ENCODER_TOKENS));
+            cache.prepare(BEAMS, groups);
+            buffers = decoder.newWorkspace(backend, arena, BEAMS, 1).prepare(BEAMS, 1, groups, BEAMS);
+            weightBytes = stepWeightBytes(text, dtype.equals("bf16") ? 2 : Float.BYTES);
+            crossBytes = 2L * text.decoderLayers() * ENCODER_TOKENS * text.dModel() * Float.BYTES;
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            double stepMs = nanos / 1e6 / calls;
+            System.out.printf("%nDecodeStepBench.decodeStep %s: %.2f ms per step over %d calls, %d threads;"
+                    + " weights read per step %.1f MB (+ %.1f MB cross K/V)%n", dtype, stepMs, calls,
+                    BenchModel.threads(), weightBytes / 1e6, crossBytes / 1e6);
+            String bandwidth = System.getProperty("florence2j.bench.bandwidth");
+            if (bandwidth != null) {
+                double streamMs = weightBytes / (Double.parseDouble(bandwidth) * 1e9) * 1e3;
+                System.out.printf("  at %s GB/s the weights stream in %.2f ms: step / stream = %.2f%n", bandwidth,
+                        streamMs, stepMs / streamMs);
+            }
+            backend.close();
+            arena.close();
+            checkpoint.close();
+        }
+    }
+
+    /** A 1 GiB segment and the reading threads. */
+    @State(Scope.Benchmark)
+    public static class Stream {
+        private static final long BYTES = 1L << 30;
+        private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+        private Arena arena;
+        private MemorySegment segment;
+        private ExecutorService pool;
+        private int threads;
+        private long calls;
+        private long nanos;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            arena = Arena.ofShared();
+            segment = arena.allocate(BYTES, 4096);
+            for (long i = 0; i < BYTES / Float.BYTES; i++) {
+                segment.setAtIndex(ValueLayout.JAVA_FLOAT, i, i & 0xff);
+            }
+            threads = BenchModel.threads();
+            pool = Executors.newFixedThreadPool(threads);
+        }
+
+        float read() throws InterruptedException, ExecutionException {
+            long slice = BYTES / threads;
+            @SuppressWarnings("unchecked")
+            Future<Float>[] parts = new Future[threads];
+            for (int t = 0; t < threads; t++) {
+                long from = t * slice;
+                parts[t] = pool.submit(() -> sum(from, from + slice));
+            }
+            float total = 0;
+            for (Future<Float> part : parts) {
+                total += part.get();
+            }
+            return total;
+        }
+
+        /** Four independent accumulators, so the adds never wait on each other and only loads limit the loop. */
+        private float sum(long from, long to) {
+            long step = SPECIES.vectorByteSize();
+            FloatVector a = FloatVector.zero(SPECIES);
+            FloatVector b = a;
+            FloatVector c = a;
+            FloatVector d = a;
+            for (long offset = from; offset + 4 * step <= to; offset += 4 * step) {
+                a = a.add(FloatVector.fromMemorySegment(SPECIES, segment, offset, ByteOrder.nativeOrder()));
+                b = b.add(FloatVector.fromMemorySegment(SPECIES, segment, offset + step, ByteOrder.nativeOrder()));
+                c = c.add(FloatVector.fromMemorySegment(SPECIES, segment, offset + 2 * step,
+                        ByteOrder.nativeOrder()));
+                d = d.add(FloatVector.fromMemorySegment(SPECIES, segment, offset + 3 * step,
+                        ByteOrder.nativeOrder()));
+            }
+            return a.add(b).add(c).add(d).reduceLanes(VectorOperators.ADD);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            System.out.printf("%nDecodeStepBench.streamRead: %.2f GB/s over %d reads of 1 GiB, %d threads%n",
+                    BYTES * (double) calls / nanos, calls, threads);
+            pool.shutdown();
+            arena.close();
+        }
+    }
+
+    @Benchmark
+    public Tensor decodeStep(Step s) {
+        long start = System.nanoTime();
+        s.cache.reorder(s.backend, PARENTS, s.position);
+        for (int r = 0; r < BEAMS; r++) {
+            s.buffers.setToken(r, 0, s.token);
+        }
+        s.decoder.forward(s.backend, Taps.NONE, s.buffers, s.cache, s.position);
+        s.backend.synchronize();
+        s.position = (s.position + 1) % NEW_TOKENS;
+        s.token = 4 + s.position;
+        s.nanos += System.nanoTime() - start;
+        s.calls++;
+        return s.buffers.logits();
+    }
+
+    @Benchmark
+    public float streamRead(Stream s) throws InterruptedException, ExecutionException {
+        long start = System.nanoTime();
+        float total = s.read();
+        s.nanos += System.nanoTime() - start;
+        s.calls++;
+        return total;
+    }
+
+    /**
+     * Bytes of every weight one step reads: 6 decoder layers (cross K/V projections excluded) and the LM head, the
+     * matrices at {@code matrixBytes} per element (2 in bf16 mode), biases and norms in F32.
+     */
+    static long stepWeightBytes(TextConfig c, int matrixBytes) {
+        long d = c.dModel();
+        long ffn = c.decoderFfnDim();
+        long matrices = c.decoderLayers() * (6 * d * d + 2 * d * ffn) + (long) c.vocabSize() * d;
+        long vectors = c.decoderLayers() * (6 * d + ffn + d + 3 * 2 * d) + c.vocabSize() + 2 * d;
+        return matrices * matrixBytes + vectors * Float.BYTES;
+    }
+}

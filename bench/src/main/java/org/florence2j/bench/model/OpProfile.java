@@ -1,0 +1,129 @@
+package org.florence2j.bench.model;
+
+import java.lang.foreign.Arena;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.florence2j.backend.Backend;
+import org.florence2j.bench.RandomBaseFolder;
+import org.florence2j.checkpoint.Checkpoints;
+import org.florence2j.checkpoint.LoadedCheckpoint;
+import org.florence2j.checkpoint.Weights;
+import org.florence2j.config.Florence2Config;
+import org.florence2j.model.ForwardContext;
+import org.florence2j.model.Taps;
+import org.florence2j.model.text.BartDecoder;
+import org.florence2j.model.text.BartModel;
+import org.florence2j.model.text.CrossGroup;
+import org.florence2j.model.text.KvCache;
+import org.florence2j.model.vision.DaViT;
+import org.florence2j.model.vision.ImageProjector;
+import org.florence2j.model.vision.VisionScratch;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * Where the time goes, by backend op: runs the vision tower on a 768×768 image, the encoder on 584 tokens and 20
+ * decoder steps of 3 beams through a {@link Backend} proxy that times every call, and prints each op's share.
+ * Not a JMH benchmark (the proxy's timing adds a little per op): a guide for what to optimise.
+ *
+ * <pre>
+ * OMP_NUM_THREADS=1 java --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector \
+ *     -cp bench/target/benchmarks.jar org.florence2j.bench.model.OpProfile [repeats]
+ * </pre>
+ */
+public final class OpProfile {
+    private OpProfile() {}
+
+    public static void main(String[] args) {
+        int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 2;
+        String dtype = args.length > 1 ? args[1] : "f32";
+        try (LoadedCheckpoint checkpoint = Checkpoints.open(RandomBaseFolder.get(DType.F32));
+                Backend real = BenchModel.backend(dtype);
+                Arena arena = Arena.ofShared()) {
+            Map<String, long[]> timings = new TreeMap<>();
+            Backend backend = timed(real, timings);
+            Florence2Config config = checkpoint.config();
+            Weights root = Weights.of(checkpoint.checkpoint());
+            DaViT davit = DaViT.load(root.at("vision_tower"), config.vision(), backend, arena);
+            ImageProjector projector = ImageProjector.load(root, config, backend, arena);
+            BartModel text = BartModel.load(root.at("language_model"), config.text(), backend, arena);
+            Tensor pixels = BenchModel.random(backend, arena, 7, Shape.of(1, 3, 768, 768));
+            VisionScratch scratch = davit.newScratch(new ForwardContext(backend, arena, Taps.NONE), 1, 768, 768);
+            BartDecoder decoder = text.decoder();
+            int tokens = 584;
+            var encoderWorkspace = text.encoder().newWorkspace(backend, arena, tokens);
+            KvCache cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), 3, 21, 1,
+                    tokens);
+            List<CrossGroup> groups = List.of(new CrossGroup(0, 1, tokens));
+            var step = decoder.newWorkspace(backend, arena, 3, 1).prepare(3, 1, groups, 3);
+            for (int r = 0; r <= repeats; r++) {
+                if (r == 1) {
+                    timings.clear(); // the first pass creates primitives and warms the JIT
+                }
+                long start = System.nanoTime();
+                try (Arena request = Arena.ofShared()) {
+                    ForwardContext ctx = new ForwardContext(backend, request, Taps.NONE);
+                    Tensor davitOut = ctx.allocate(davit.outputShape(1, 768, 768));
+                    davit.forward(ctx, pixels, davitOut, scratch);
+                    Tensor features = ctx.allocate(projector.outputShape(1, davitOut.shape().dim(1)));
+                    projector.forward(ctx, davitOut, features);
+                }
+                long vision = System.nanoTime();
+                Tensor input = encoderWorkspace.input(tokens);
+                Tensor states = encoderWorkspace.output(tokens);
+                text.encoder().forward(backend, Taps.NONE, input, states, encoderWorkspace);
+                decoder.computeCrossKeyValues(backend, states, 0, cache);
+                long encoder = System.nanoTime();
+                cache.prepare(3, groups);
+                for (int p = 0; p < 20; p++) {
+                    cache.reorder(backend, new int[] {0, 0, 1}, p);
+                    for (int b = 0; b < 3; b++) {
+                        step.setToken(b, 0, 4 + p);
+                    }
+                    decoder.forward(backend, Taps.NONE, step, cache, p);
+                }
+                long end = System.nanoTime();
+                System.out.printf("pass %d: vision %.0f ms, encoder+cross K/V %.0f ms, 20 decoder steps %.0f ms%n",
+                        r, (vision - start) / 1e6, (encoder - vision) / 1e6, (end - encoder) / 1e6);
+            }
+            long total = timings.values().stream().mapToLong(t -> t[0]).sum();
+            timings.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
+                    .forEach(e -> System.out.printf("%-60s %8.1f ms/pass %5.1f%% %7d calls/pass%n", e.getKey(),
+                            e.getValue()[0] / 1e6 / repeats, 100.0 * e.getValue()[0] / total,
+                            e.getValue()[1] / repeats));
+        }
+    }
+
+    /** The shapes of the first three tensor operands after the output. */
+    private static String shapes(Object[] args) {
+        StringBuilder key = new StringBuilder();
+        for (int i = 1; args != null && i < Math.min(args.length, 4); i++) {
+            if (args[i] instanceof Tensor t) {
+                key.append(' ').append(t.shape());
+            }
+        }
+        return key.toString();
+    }
+
+    /** {@code backend} with every call timed into {@code timings} (op and first operand's shape → nanos, calls). */
+    private static Backend timed(Backend backend, Map<String, long[]> timings) {
+        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, method, args) -> {
+                    long start = System.nanoTime();
+                    try {
+                        return method.invoke(backend, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    } finally {
+                        String key = method.getName() + shapes(args);
+                        long[] t = timings.computeIfAbsent(key, k -> new long[2]);
+                        t[0] += System.nanoTime() - start;
+                        t[1]++;
+                    }
+                });
+    }
+}
