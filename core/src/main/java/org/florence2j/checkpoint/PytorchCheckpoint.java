@@ -162,6 +162,7 @@ public final class PytorchCheckpoint implements Checkpoint {
             throw new CheckpointException(file, name, ref.byteOffset(), "reaches past the end of its storage "
                     + where);
         }
+        // Every element lies inside the storage (checked above), so the element count cannot overflow the shape.
         Shape shape = new Shape(dims);
         DType dtype = ref.storage().dtype();
         long elementBytes = dtype.byteSize();

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -159,7 +160,6 @@ public final class SafetensorsFile implements Checkpoint {
             }
             dims[i] = dim.asInt();
         }
-        Shape shape = new Shape(dims);
         JsonNode offsets = node.get("data_offsets");
         if (offsets == null || !offsets.isArray() || offsets.size() != 2
                 || !offsets.get(0).canConvertToLong() || !offsets.get(1).canConvertToLong()) {
@@ -174,10 +174,11 @@ public final class SafetensorsFile implements Checkpoint {
         long expected = byteSize(dims, dtype);
         if (end - begin != expected) {
             throw new CheckpointException(file, name, begin, "data_offsets [" + begin + "," + end + ") hold "
-                    + (end - begin) + " bytes but " + dtype + shape + " needs "
+                    + (end - begin) + " bytes but " + dtype + Arrays.toString(dims) + " needs "
                     + (expected < 0 ? "over 2^63" : expected));
         }
-        return new Entry(name, dtype, shape, begin, end);
+        // The size check above bounds the element count, so the shape is valid.
+        return new Entry(name, dtype, new Shape(dims), begin, end);
     }
 
     /** Bytes of a {@code dims} tensor of {@code dtype}, or -1 when that overflows (a hostile header's shape). */
