@@ -4,34 +4,41 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
 import java.util.List;
+import org.florence2j.backend.Backend;
+import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.model.Session;
 import org.florence2j.model.text.GoldenText;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue 3.8: a generated token allocates nothing. Runs the whole session (decoder step views, KV-cache reorder,
- * search) on {@link NullBackend} and compares the bytes this thread allocates for a short and a long generation:
- * the difference per extra token must stay below what the longer result arrays themselves need (8 bytes per token
- * and row: one id, one score). Logits are all zero, EOS is set to an id that never wins and the forced tokens and
- * n-gram ban are off, so both runs take every step.
+ * Issue 3.8 / 6.3: a generated token allocates nothing. Runs the whole session (decoder step views, KV-cache
+ * reorder, search) on the tiny model, on {@link NullBackend} (the session and search alone) and on the real
+ * {@link CpuBackend} (its ops too: primitive cache look-ups, attention, linear), and compares the bytes this thread
+ * allocates for a short and a long generation: the difference per extra token must stay below what the longer
+ * result arrays themselves need (8 bytes per token and row: one id, one score). EOS is -1 (no token) and the forced
+ * tokens and n-gram ban are off, so both runs take every step whatever the logits.
  */
 class DecodeAllocationTest {
     private static final int SHORT = 8;
     private static final int LONG = 40;
 
-    @Test
-    void generatedTokensAllocateNothing() {
+    @ParameterizedTest
+    @ValueSource(strings = {"null", "cpu", "cpu-bf16"})
+    void generatedTokensAllocateNothing(String backendName) {
         com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        try (GoldenText golden = new GoldenText(new NullBackend());
+        try (Backend backend = open(backendName);
+                GoldenText golden = new GoldenText(backend);
                 Session session = new Session(golden.backend(), golden.model(), new Session.Limits(2, 32, LONG, 3))) {
             Tensor embeds = Tensor.allocateHost(DType.F32, new Shape(1, 20, 64), golden.arena());
             List<Tensor> images = List.of(embeds, embeds.reshape(new Shape(1, 20, 64)));
             for (int beams : new int[] {1, 3}) {
-                GenerationOptions options = new GenerationOptions(beams, SHORT, 0, 2, 7, 1, -1, -1, 1.0, true);
+                GenerationOptions options = new GenerationOptions(beams, SHORT, 0, 2, -1, 1, -1, -1, 1.0, true);
+                // Warm-up: every primitive (one per attention length) is made and the step path is compiled.
                 for (int warmup = 0; warmup < 20; warmup++) {
                     session.generateFromEmbeds(images, options.withMaxNewTokens(LONG));
                     session.generateFromEmbeds(images, options);
@@ -44,13 +51,23 @@ class DecodeAllocationTest {
                 GenerationResult[] results = session.generateFromEmbeds(images, options.withMaxNewTokens(LONG));
                 long longBytes = threads.getThreadAllocatedBytes(thread) - before;
                 double perToken = (double) (longBytes - shortBytes) / (LONG - SHORT);
-                System.out.printf("%d beams: %d B for %d tokens, %d B for %d tokens: %.1f B per extra token%n",
-                        beams, shortBytes, SHORT, longBytes, LONG, perToken);
+                System.out.printf("%s, %d beams: %d B for %d tokens, %d B for %d tokens: %.1f B per extra token%n",
+                        backendName, beams, shortBytes, SHORT, longBytes, LONG, perToken);
                 assertTrue(results[0].sequence().length == LONG + 1, "every step taken");
-                assertTrue(perToken <= 8.0 * images.size() + 8, beams + " beams: " + perToken
+                assertTrue(perToken <= 8.0 * images.size() + 8, backendName + ", " + beams + " beams: " + perToken
                         + " bytes allocated per generated token (short " + shortBytes + " B, long " + longBytes
                         + " B)");
             }
         }
+    }
+
+    /** {@code null}: {@link NullBackend}; {@code cpu}, {@code cpu-bf16}: a one-thread {@link CpuBackend}. */
+    private static Backend open(String name) {
+        return switch (name) {
+            case "null" -> new NullBackend();
+            case "cpu" -> new CpuBackend(1);
+            case "cpu-bf16" -> new CpuBackend(1, DType.BF16);
+            default -> throw new IllegalArgumentException(name);
+        };
     }
 }

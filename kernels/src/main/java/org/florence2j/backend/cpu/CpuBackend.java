@@ -52,6 +52,7 @@ public final class CpuBackend implements Backend {
     private final Map<MemorySegment, PackedWeight> packedWeights = new IdentityHashMap<>();
     private final GrowingBuffer scratch = new GrowingBuffer();
     private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
+    private final Attention attention = new Attention(); // the problem of the attention op running now
     private boolean closed;
 
     /**
@@ -239,33 +240,17 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * A linear primitive's cache key: primitives (not boxed lists), so that looking one up allocates nothing once
-     * escape analysis removes the record.
+     * Ops whose primitives are cached under a {@link DnnlPrimitiveCache.Key} (values, not objects: a decoder step
+     * looks up ~150 primitives and allocates nothing).
      */
-    private record LinearKey(long rows, long in, long outFeatures, int weightType, boolean bias, boolean packed,
-            boolean gelu) {}
-
-    /** Ops whose primitives are cached under {@link ShapeKey} or {@link AttentionKey}. */
-    private enum Op { LAYER_NORM, GELU, SOFTMAX, ADD, ATTENTION_SCORES, ATTENTION_VALUES }
-
-    /**
-     * A cache key of primitives (boxed lists allocated on every call of the per-token ops): up to three sizes, a
-     * float parameter as bits.
-     */
-    private record ShapeKey(Op op, long a, long b, int c) {}
-
-    /** The cache key of one attention pass. */
-    private record AttentionKey(Op op, Attention attention, long count) {}
-
-    /** A dense conversion's cache key: element count and destination {@code dnnl_data_type_t}. */
-    private record ConvertKey(long count, int dataType) {}
+    private enum Op { LINEAR, CONVERT, LAYER_NORM, GELU, SOFTMAX, ADD, ATTENTION_SCORES, ATTENTION_VALUES }
 
     private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, boolean gelu) {
         ensureOpen();
         require(weight.shape().rank() == 2 && x.shape().last() == weight.shape().dim(1)
                 && out.shape().last() == weight.shape().dim(0) && out.shape().rows() == x.shape().rows()
                 && out.shape().rank() == x.shape().rank()
-                && (bias == null || bias.shape().equals(Shape.of(weight.shape().dim(0)))),
+                && (bias == null || isVector(bias.shape(), weight.shape().dim(0))),
                 "linear", "expected out [..., outFeatures], x [..., inFeatures], weight [outFeatures, inFeatures],"
                         + " bias [outFeatures]", out, x, weight, bias);
         requireF32("linear", out, x, bias);
@@ -282,15 +267,35 @@ public final class CpuBackend implements Backend {
         MemorySegment input = x.memory();
         if (bf16Input) {
             long count = rows * in;
-            var round = cache.get(new ConvertKey(count, Dnnl.DATA_TYPE_BF16), b -> b.primitive(
-                    Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, count), engine,
-                            b.dense(Dnnl.DATA_TYPE_BF16, count), engine, b.attr(null)),
-                    Dnnl.ARG_FROM, Dnnl.ARG_TO));
+            var roundKey = cache.key(Op.CONVERT).add(count).add(Dnnl.DATA_TYPE_BF16);
+            var round = cache.find(roundKey);
+            if (round == null) {
+                round = cache.create(roundKey, b -> b.primitive(
+                        Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, count), engine,
+                                b.dense(Dnnl.DATA_TYPE_BF16, count), engine, b.attr(null)),
+                        Dnnl.ARG_FROM, Dnnl.ARG_TO));
+            }
             input = linearInput.atLeast(count * 2);
             round.execute(stream(), x.memory(), input);
         }
-        var key = new LinearKey(rows, in, outFeatures, weightType, hasBias, packed != null, gelu);
-        var primitive = cache.get(key, b -> {
+        var key = cache.key(Op.LINEAR).add(rows).add(in).add(outFeatures).add(weightType).add(hasBias)
+                .add(packed != null).add(gelu);
+        var primitive = cache.find(key);
+        if (primitive == null) {
+            primitive = createLinear(key, rows, in, outFeatures, weightType, hasBias, packed, gelu, bf16Input);
+        }
+        MemorySegment weights = packed != null ? packed.memory() : weight.memory();
+        if (hasBias) {
+            primitive.execute(stream(), input, weights, bias.memory(), out.memory());
+        } else {
+            primitive.execute(stream(), input, weights, out.memory());
+        }
+    }
+
+    private DnnlPrimitiveCache.Primitive createLinear(DnnlPrimitiveCache.Key key, long rows, long in,
+            long outFeatures, int weightType, boolean hasBias, PackedWeight packed, boolean gelu,
+            boolean bf16Input) {
+        return cache.create(key, b -> {
             MemorySegment postOps = null;
             if (gelu) {
                 postOps = b.postOps();
@@ -308,12 +313,6 @@ public final class CpuBackend implements Backend {
                     ? b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST)
                     : b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
         });
-        MemorySegment weights = packed != null ? packed.memory() : weight.memory();
-        if (hasBias) {
-            primitive.execute(stream(), input, weights, bias.memory(), out.memory());
-        } else {
-            primitive.execute(stream(), input, weights, out.memory());
-        }
     }
 
     @Override
@@ -348,11 +347,15 @@ public final class CpuBackend implements Backend {
         requireF32("layerNorm", out, x, weight, bias);
         long rows = x.shape().rows();
         long width = x.shape().last();
-        var primitive = cache.get(new ShapeKey(Op.LAYER_NORM, rows, width, Float.floatToIntBits(eps)), b -> b.primitive(
-                Dnnl.layerNormalizationForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE,
-                        b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width),
-                        MemorySegment.NULL, eps, Dnnl.USE_SCALE | Dnnl.USE_SHIFT, b.attr(null)),
-                Dnnl.ARG_SRC, Dnnl.ARG_SCALE, Dnnl.ARG_SHIFT, Dnnl.ARG_DST));
+        var key = cache.key(Op.LAYER_NORM).add(rows).add(width).add(eps);
+        var primitive = cache.find(key);
+        if (primitive == null) {
+            primitive = cache.create(key, b -> b.primitive(
+                    Dnnl.layerNormalizationForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE,
+                            b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width),
+                            MemorySegment.NULL, eps, Dnnl.USE_SCALE | Dnnl.USE_SHIFT, b.attr(null)),
+                    Dnnl.ARG_SRC, Dnnl.ARG_SCALE, Dnnl.ARG_SHIFT, Dnnl.ARG_DST));
+        }
         primitive.execute(stream(), x.memory(), weight.memory(), bias.memory(), out.memory());
     }
 
@@ -362,10 +365,14 @@ public final class CpuBackend implements Backend {
         require(out.shape().equals(x.shape()), "gelu", "expected out and x of one shape", out, x);
         requireF32("gelu", out, x);
         long count = x.elementCount();
-        var primitive = cache.get(new ShapeKey(Op.GELU, count, 0, 0), b -> b.primitive(
-                Dnnl.eltwiseForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.ELTWISE_GELU_ERF,
-                        b.dense(DATA_TYPE_F32, count), b.dense(DATA_TYPE_F32, count), 0f, 0f, b.attr(null)),
-                Dnnl.ARG_SRC, Dnnl.ARG_DST));
+        var key = cache.key(Op.GELU).add(count);
+        var primitive = cache.find(key);
+        if (primitive == null) {
+            primitive = cache.create(key, b -> b.primitive(
+                    Dnnl.eltwiseForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.ELTWISE_GELU_ERF,
+                            b.dense(DATA_TYPE_F32, count), b.dense(DATA_TYPE_F32, count), 0f, 0f, b.attr(null)),
+                    Dnnl.ARG_SRC, Dnnl.ARG_DST));
+        }
         primitive.execute(stream(), x.memory(), out.memory());
     }
 
@@ -379,10 +386,15 @@ public final class CpuBackend implements Backend {
 
     /** Softmax over the last dimension of a dense {@code [rows, width]} F32 array. */
     private void softmaxRows(MemorySegment x, MemorySegment out, long rows, long width) {
-        var primitive = cache.get(new ShapeKey(Op.SOFTMAX, rows, width, 0), b -> b.primitive(
-                Dnnl.softmaxForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.SOFTMAX_ACCURATE,
-                        b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width), 1, b.attr(null)),
-                Dnnl.ARG_SRC, Dnnl.ARG_DST));
+        var key = cache.key(Op.SOFTMAX).add(rows).add(width);
+        var primitive = cache.find(key);
+        if (primitive == null) {
+            primitive = cache.create(key, b -> b.primitive(
+                    Dnnl.softmaxForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.SOFTMAX_ACCURATE,
+                            b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width), 1,
+                            b.attr(null)),
+                    Dnnl.ARG_SRC, Dnnl.ARG_DST));
+        }
         primitive.execute(stream(), x, out);
     }
 
@@ -400,11 +412,15 @@ public final class CpuBackend implements Backend {
         requireF32("add", out, a, b);
         long inner = b.elementCount();
         long outer = a.elementCount() / inner;
-        var primitive = cache.get(new ShapeKey(Op.ADD, outer, inner, 0), builder -> builder.primitive(
-                Dnnl.binaryPrimitiveDescCreate(engine, Dnnl.BINARY_ADD, builder.dense(DATA_TYPE_F32, outer, inner),
-                        builder.dense(DATA_TYPE_F32, 1, inner), builder.dense(DATA_TYPE_F32, outer, inner),
-                        builder.attr(null)),
-                Dnnl.ARG_SRC, Dnnl.ARG_SRC_1, Dnnl.ARG_DST));
+        var key = cache.key(Op.ADD).add(outer).add(inner);
+        var primitive = cache.find(key);
+        if (primitive == null) {
+            primitive = cache.create(key, builder -> builder.primitive(
+                    Dnnl.binaryPrimitiveDescCreate(engine, Dnnl.BINARY_ADD,
+                            builder.dense(DATA_TYPE_F32, outer, inner), builder.dense(DATA_TYPE_F32, 1, inner),
+                            builder.dense(DATA_TYPE_F32, outer, inner), builder.attr(null)),
+                    Dnnl.ARG_SRC, Dnnl.ARG_SRC_1, Dnnl.ARG_DST));
+        }
         primitive.execute(stream(), a.memory(), b.memory(), out.memory());
     }
 
@@ -417,7 +433,7 @@ public final class CpuBackend implements Backend {
         long channels = out.shape().last();
         long qkvRow = 3 * channels;
         // Each batch row is one attention group of `tokens` queries over `tokens` keys.
-        attend(new Attention(batch, heads, channels / heads, tokens, tokens, tokens * qkvRow, qkvRow,
+        attend(attention.set(batch, heads, channels / heads, tokens, tokens, tokens * qkvRow, qkvRow,
                         tokens * qkvRow, qkvRow, tokens * channels, channels, scale, AttentionMask.none(), tokens),
                 qkv.memory(), 0, qkv.memory(), channels * 4, qkv.memory(), 2 * channels * 4, out.memory());
     }
@@ -432,9 +448,9 @@ public final class CpuBackend implements Backend {
                 && ks.last() == qs.last() && qs.dim(0) % ks.dim(0) == 0 && kvTokens >= 1 && kvTokens <= ks.dim(1)
                 && heads > 0 && qs.last() % heads == 0)) {
             // Only on failure: building the message on every call was most of a decoder step's allocation.
-            require(false, "attention", "expected out = q [batch, queryTokens, channels], k = v [kvBatch, capacity,"
-                    + " channels], kvBatch dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity, heads ("
-                    + heads + ") dividing channels", out, q, k, v);
+            throw shapeError("attention", "expected out = q [batch, queryTokens, channels], k = v [kvBatch,"
+                    + " capacity, channels], kvBatch dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity,"
+                    + " heads (" + heads + ") dividing channels", out, q, k, v);
         }
         requireF32("attention", out, q, k, v);
         int kvBatch = ks.dim(0);
@@ -444,69 +460,122 @@ public final class CpuBackend implements Backend {
         // (batch / kvBatch) · queryTokens query rows per K/V row.
         long groupRows = (qs.dim(0) / kvBatch) * queryTokens;
         long kvRowStride = (long) ks.dim(1) * channels;
-        attend(new Attention(kvBatch, heads, channels / heads, groupRows, kvTokens, groupRows * channels, channels,
+        attend(attention.set(kvBatch, heads, channels / heads, groupRows, kvTokens, groupRows * channels, channels,
                         kvRowStride, channels, groupRows * channels, channels, scale, mask, queryTokens),
                 q.memory(), 0, k.memory(), 0, v.memory(), 0, out.memory());
     }
 
     /**
      * One attention problem in strides (elements): {@code groups} independent groups, each {@code queryRows}
-     * queries over {@code keyRows} keys, per head.
+     * queries over {@code keyRows} keys, per head. Mutable, and the backend keeps one ({@link #attention}; ops are
+     * serialised): a decoder step runs 12 attentions, and a new problem object per call was part of its allocation.
      *
-     * @param queryGroupStride  elements between groups in q (and their row stride in {@code queryRowStride})
-     * @param keyGroupStride    elements between groups in k and v
-     * @param outGroupStride    elements between groups in out
-     * @param queryTokens       query tokens per batch row (the causal position of query row r is r mod this)
+     * <p>{@code queryGroupStride}: elements between groups in q (their row stride is {@code queryRowStride});
+     * {@code keyGroupStride}: between groups in k and v; {@code outGroupStride}: in out; {@code queryTokens}: query
+     * tokens per batch row (the causal position of query row r is r mod this).
      */
-    private record Attention(int groups, long heads, long headDim, long queryRows, long keyRows,
-            long queryGroupStride, long queryRowStride, long keyGroupStride, long keyRowStride, long outGroupStride,
-            long outRowStride, float scale, AttentionMask mask, long queryTokens) {}
+    private static final class Attention {
+        private int groups;
+        private long heads;
+        private long headDim;
+        private long queryRows;
+        private long keyRows;
+        private long queryGroupStride;
+        private long queryRowStride;
+        private long keyGroupStride;
+        private long keyRowStride;
+        private long outGroupStride;
+        private long outRowStride;
+        private float scale;
+        private AttentionMask mask;
+        private long queryTokens;
+
+        Attention set(int groups, long heads, long headDim, long queryRows, long keyRows, long queryGroupStride,
+                long queryRowStride, long keyGroupStride, long keyRowStride, long outGroupStride, long outRowStride,
+                float scale, AttentionMask mask, long queryTokens) {
+            this.groups = groups;
+            this.heads = heads;
+            this.headDim = headDim;
+            this.queryRows = queryRows;
+            this.keyRows = keyRows;
+            this.queryGroupStride = queryGroupStride;
+            this.queryRowStride = queryRowStride;
+            this.keyGroupStride = keyGroupStride;
+            this.keyRowStride = keyRowStride;
+            this.outGroupStride = outGroupStride;
+            this.outRowStride = outRowStride;
+            this.scale = scale;
+            this.mask = mask;
+            this.queryTokens = queryTokens;
+            return this;
+        }
+
+        /** The cache key of one pass's primitive over {@code count} groups: the geometry (not the mask). */
+        DnnlPrimitiveCache.Key key(DnnlPrimitiveCache cache, Op op, long count) {
+            return cache.key(op).add(count).add(heads).add(headDim).add(queryRows).add(keyRows)
+                    .add(queryGroupStride).add(queryRowStride).add(keyGroupStride).add(keyRowStride)
+                    .add(outGroupStride).add(outRowStride).add(scale);
+        }
+    }
 
     private void attend(Attention a, MemorySegment q, long qByteOffset, MemorySegment k, long kByteOffset,
             MemorySegment v, long vByteOffset, MemorySegment out) {
-        if (a.keyRows() == 1) {
+        if (a.keyRows == 1) {
             copySingleValue(a, v, vByteOffset, out);
             return;
         }
-        long scoresPerGroup = a.heads() * a.queryRows() * a.keyRows();
-        int passes = (int) Math.max(1, Math.min(a.groups(), (scoresPerGroup * 4 * a.groups() + SCORES_CHUNK_BYTES - 1)
+        long scoresPerGroup = a.heads * a.queryRows * a.keyRows;
+        int passes = (int) Math.max(1, Math.min(a.groups, (scoresPerGroup * 4 * a.groups + SCORES_CHUNK_BYTES - 1)
                 / SCORES_CHUNK_BYTES));
-        int chunk = (a.groups() + passes - 1) / passes;
+        int chunk = (a.groups + passes - 1) / passes;
+        // The whole scratch serves every pass: a primitive only checks that its argument is large enough.
         MemorySegment scores = scratch(chunk * scoresPerGroup * 4);
-        for (int first = 0; first < a.groups(); first += chunk) {
-            long count = Math.min(chunk, a.groups() - first);
-            MemorySegment chunkScores = scores.asSlice(0, count * scoresPerGroup * 4);
-            var scoresPrimitive = cache.get(new AttentionKey(Op.ATTENTION_SCORES, a, count), b -> {
-                MemorySegment postOps = b.postOps();
-                Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, a.scale(), 0f);
-                return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
-                        b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.queryRows(), a.headDim()},
-                                new long[] {a.queryGroupStride(), a.headDim(), a.queryRowStride(), 1}),
-                        b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.headDim(), a.keyRows()},
-                                new long[] {a.keyGroupStride(), a.headDim(), 1, a.keyRowStride()}),
-                        MemorySegment.NULL,
-                        b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()), b.computeAttr(postOps)),
-                        Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
-            });
-            scoresPrimitive.execute(stream(), q.asSlice(qByteOffset + first * a.queryGroupStride() * 4),
-                    k.asSlice(kByteOffset + first * a.keyGroupStride() * 4), chunkScores);
-            if (a.mask().causal()) {
-                maskCausal(chunkScores, count * a.heads(), a);
-            }
-            softmaxRows(chunkScores, chunkScores, count * a.heads() * a.queryRows(), a.keyRows());
-            var valuesPrimitive = cache.get(new AttentionKey(Op.ATTENTION_VALUES, a, count), b -> b.primitive(
-                    Dnnl.matmulPrimitiveDescCreate(engine,
-                            b.dense(DATA_TYPE_F32, count, a.heads(), a.queryRows(), a.keyRows()),
-                            b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.keyRows(), a.headDim()},
-                                    new long[] {a.keyGroupStride(), a.headDim(), a.keyRowStride(), 1}),
+        for (int first = 0; first < a.groups; first += chunk) {
+            long count = Math.min(chunk, a.groups - first);
+            var scoresKey = a.key(cache, Op.ATTENTION_SCORES, count);
+            var scoresPrimitive = cache.find(scoresKey);
+            if (scoresPrimitive == null) {
+                scoresPrimitive = cache.create(scoresKey, b -> {
+                    MemorySegment postOps = b.postOps();
+                    Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, a.scale, 0f);
+                    return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
+                            b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.queryRows, a.headDim},
+                                    new long[] {a.queryGroupStride, a.headDim, a.queryRowStride, 1}),
+                            b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.headDim, a.keyRows},
+                                    new long[] {a.keyGroupStride, a.headDim, 1, a.keyRowStride}),
                             MemorySegment.NULL,
-                            b.desc(DATA_TYPE_F32, new long[] {count, a.heads(), a.queryRows(), a.headDim()},
-                                    new long[] {a.outGroupStride(), a.headDim(), a.outRowStride(), 1}),
-                            b.computeAttr(null)),
-                    Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
-            valuesPrimitive.execute(stream(), chunkScores, v.asSlice(vByteOffset + first * a.keyGroupStride() * 4),
-                    out.asSlice(first * a.outGroupStride() * 4));
+                            b.dense(DATA_TYPE_F32, count, a.heads, a.queryRows, a.keyRows), b.computeAttr(postOps)),
+                            Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
+                });
+            }
+            scoresPrimitive.execute(stream(), from(q, qByteOffset + first * a.queryGroupStride * 4),
+                    from(k, kByteOffset + first * a.keyGroupStride * 4), scores);
+            if (a.mask.causal()) {
+                maskCausal(scores, count * a.heads, a);
+            }
+            softmaxRows(scores, scores, count * a.heads * a.queryRows, a.keyRows);
+            var valuesKey = a.key(cache, Op.ATTENTION_VALUES, count);
+            var valuesPrimitive = cache.find(valuesKey);
+            if (valuesPrimitive == null) {
+                valuesPrimitive = cache.create(valuesKey, b -> b.primitive(
+                        Dnnl.matmulPrimitiveDescCreate(engine,
+                                b.dense(DATA_TYPE_F32, count, a.heads, a.queryRows, a.keyRows),
+                                b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.keyRows, a.headDim},
+                                        new long[] {a.keyGroupStride, a.headDim, a.keyRowStride, 1}),
+                                MemorySegment.NULL,
+                                b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.queryRows, a.headDim},
+                                        new long[] {a.outGroupStride, a.headDim, a.outRowStride, 1}),
+                                b.computeAttr(null)),
+                        Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
+            }
+            valuesPrimitive.execute(stream(), scores, from(v, vByteOffset + first * a.keyGroupStride * 4),
+                    from(out, first * a.outGroupStride * 4));
         }
+    }
+
+    /** {@code segment} from {@code byteOffset} on; the segment itself at offset 0 (no slice object per call). */
+    private static MemorySegment from(MemorySegment segment, long byteOffset) {
+        return byteOffset == 0 ? segment : segment.asSlice(byteOffset);
     }
 
     /**
@@ -517,12 +586,12 @@ public final class CpuBackend implements Backend {
      * uxlfoundation/oneDNN#6015, "fix copy-B stride for transposed B with K == 1".
      */
     private static void copySingleValue(Attention a, MemorySegment v, long vByteOffset, MemorySegment out) {
-        long rowBytes = a.heads() * a.headDim() * 4;
-        for (long group = 0; group < a.groups(); group++) {
-            long valueByteOffset = vByteOffset + group * a.keyGroupStride() * 4;
-            for (long row = 0; row < a.queryRows(); row++) {
+        long rowBytes = a.heads * a.headDim * 4;
+        for (long group = 0; group < a.groups; group++) {
+            long valueByteOffset = vByteOffset + group * a.keyGroupStride * 4;
+            for (long row = 0; row < a.queryRows; row++) {
                 MemorySegment.copy(v, valueByteOffset, out,
-                        (group * a.outGroupStride() + row * a.outRowStride()) * 4, rowBytes);
+                        (group * a.outGroupStride + row * a.outRowStride) * 4, rowBytes);
             }
         }
     }
@@ -530,11 +599,11 @@ public final class CpuBackend implements Backend {
     /** Hides keys after each query's absolute position (pastTokens + its token index) before the softmax. */
     private static void maskCausal(MemorySegment scores, long matrices, Attention a) {
         for (long matrix = 0; matrix < matrices; matrix++) {
-            for (long row = 0; row < a.queryRows(); row++) {
-                long lastVisible = a.mask().pastTokens() + row % a.queryTokens();
-                long hidden = a.keyRows() - 1 - lastVisible;
+            for (long row = 0; row < a.queryRows; row++) {
+                long lastVisible = a.mask.pastTokens() + row % a.queryTokens;
+                long hidden = a.keyRows - 1 - lastVisible;
                 if (hidden > 0) {
-                    VectorKernels.fillNegativeInfinity(scores, (matrix * a.queryRows() + row) * a.keyRows()
+                    VectorKernels.fillNegativeInfinity(scores, (matrix * a.queryRows + row) * a.keyRows
                             + lastVisible + 1, hidden);
                 }
             }
@@ -798,7 +867,7 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         Shape is = ids.shape();
         require(table.shape().rank() == 2 && is.rank() == 2 && (ids.dtype() == DType.I32 || ids.dtype() == DType.I64)
-                && out.shape().equals(Shape.of(is.dim(0), is.dim(1), table.shape().dim(1))), "embedding",
+                && isShape(out.shape(), is.dim(0), is.dim(1), table.shape().dim(1)), "embedding",
                 "expected out [batch, tokens, channels], table [vocabulary, channels], ids I32 [batch, tokens]",
                 out, table, ids);
         requireF32("embedding", out);
@@ -841,10 +910,12 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         Shape cs = cache.shape();
         Shape ss = src.shape();
-        require(cs.rank() == 3 && ss.rank() == 3 && cs.dim(0) == ss.dim(0) && cs.dim(2) == ss.dim(2)
-                && position >= 0 && position + ss.dim(1) <= cs.dim(1) && cache.dtype() == src.dtype(), "writeRows",
-                "expected cache [batch, capacity, channels] with room for src [batch, tokens, channels] at position "
-                        + position + ", one dtype", cache, src);
+        if (!(cs.rank() == 3 && ss.rank() == 3 && cs.dim(0) == ss.dim(0) && cs.dim(2) == ss.dim(2)
+                && position >= 0 && position + ss.dim(1) <= cs.dim(1) && cache.dtype() == src.dtype())) {
+            // The message is built only on failure: it would be a string per decoder layer and token.
+            throw shapeError("writeRows", "expected cache [batch, capacity, channels] with room for src [batch,"
+                    + " tokens, channels] at position " + position + ", one dtype", cache, src);
+        }
         long rowBytes = (long) ss.dim(2) * src.dtype().byteSize();
         long srcBatchBytes = ss.dim(1) * rowBytes;
         long cacheBatchBytes = cs.dim(1) * rowBytes;
@@ -867,10 +938,11 @@ public final class CpuBackend implements Backend {
         for (int i = 0; ok && i < sourceRows.length; i++) {
             ok = sourceRows[i] >= 0 && sourceRows[i] < ss.dim(0);
         }
-        require(ok && out.memory().address() != src.memory().address(), "gatherRows",
-                "expected out [rows, ...] and src [srcRows, ...] alike after the first dimension, one source row"
-                        + " in [0, srcRows) per out row, 1 <= rowsPrefix (" + rowsPrefix + ") <= dim 1, no aliasing",
-                out, src);
+        if (!ok || out.memory().address() == src.memory().address()) {
+            throw shapeError("gatherRows", "expected out [rows, ...] and src [srcRows, ...] alike after the first"
+                    + " dimension, one source row in [0, srcRows) per out row, 1 <= rowsPrefix (" + rowsPrefix
+                    + ") <= dim 1, no aliasing", out, src);
+        }
         long outRowBytes = out.byteSize() / os.dim(0);
         long srcRowBytes = src.byteSize() / ss.dim(0);
         long prefixBytes = outRowBytes / os.dim(1) * rowsPrefix;
@@ -968,29 +1040,71 @@ public final class CpuBackend implements Backend {
         return shape.rank() == 1 && shape.dim(0) == length;
     }
 
+    /** Whether {@code shape} is {@code [a, b, c]} (checked without making a shape). */
+    private static boolean isShape(Shape shape, int a, int b, int c) {
+        return shape.rank() == 3 && shape.dim(0) == a && shape.dim(1) == b && shape.dim(2) == c;
+    }
+
     private static void requireHost(String op, Tensor tensor) {
         if (!tensor.device().isHost()) {
             throw new IllegalArgumentException(op + ": " + tensor + " is not in host memory");
         }
     }
 
-    private static void requireF32(String op, Tensor... tensors) {
-        for (Tensor tensor : tensors) {
-            if (tensor != null && (tensor.dtype() != DType.F32 || !tensor.device().isHost())) {
-                throw new IllegalArgumentException(op + ": " + tensor + " must be an F32 host tensor");
-            }
+    // Fixed-arity checks, not varargs: a varargs array per op call was a large part of a decoder step's
+    // allocation (escape analysis does not always remove it).
+    private static void requireF32(String op, Tensor tensor) {
+        if (tensor != null && (tensor.dtype() != DType.F32 || !tensor.device().isHost())) {
+            throw new IllegalArgumentException(op + ": " + tensor + " must be an F32 host tensor");
         }
     }
 
+    private static void requireF32(String op, Tensor a, Tensor b) {
+        requireF32(op, a);
+        requireF32(op, b);
+    }
+
+    private static void requireF32(String op, Tensor a, Tensor b, Tensor c) {
+        requireF32(op, a, b);
+        requireF32(op, c);
+    }
+
+    private static void requireF32(String op, Tensor a, Tensor b, Tensor c, Tensor d) {
+        requireF32(op, a, b);
+        requireF32(op, c, d);
+    }
+
     /** Throws the op's shape error, naming every tensor's shape, unless {@code ok}. */
-    private static void require(boolean ok, String op, String expectation, Tensor... tensors) {
-        if (ok) {
-            return;
+    private static void require(boolean ok, String op, String expectation, Tensor a) {
+        if (!ok) {
+            throw shapeError(op, expectation, a);
         }
+    }
+
+    private static void require(boolean ok, String op, String expectation, Tensor a, Tensor b) {
+        if (!ok) {
+            throw shapeError(op, expectation, a, b);
+        }
+    }
+
+    private static void require(boolean ok, String op, String expectation, Tensor a, Tensor b, Tensor c) {
+        if (!ok) {
+            throw shapeError(op, expectation, a, b, c);
+        }
+    }
+
+    private static void require(boolean ok, String op, String expectation, Tensor a, Tensor b, Tensor c,
+            Tensor d) {
+        if (!ok) {
+            throw shapeError(op, expectation, a, b, c, d);
+        }
+    }
+
+    private static IllegalArgumentException shapeError(String op, String expectation, Tensor... tensors) {
         StringBuilder message = new StringBuilder(op).append(": shapes");
         for (Tensor tensor : tensors) {
             message.append(' ').append(tensor == null ? "null" : tensor.dtype() + "" + tensor.shape());
         }
-        throw new IllegalArgumentException(message.append(" do not fit; ").append(expectation).toString());
+        return new IllegalArgumentException(message.append(" do not fit; ").append(expectation).toString());
     }
 }

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
     private final int fpmathMode;
     private final Arena arena = Arena.ofShared();
     private final Map<Object, Primitive> primitives = new HashMap<>();
+    private final Key probe = new Key();
 
     /**
      * @param fpmathMode the {@code dnnl_fpmath_mode_t} of matmuls and convolutions ({@link Builder#computeAttr}),
@@ -41,6 +43,30 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             }
             primitives.put(key, primitive);
         }
+        return primitive;
+    }
+
+    /**
+     * The cache's one look-up key, reset to {@code op}: the caller adds the shape's values, then calls {@link #find}
+     * and, on a miss, {@link #create}. Reusing it (and building only on a miss, so no factory lambda is made on a
+     * hit) is what lets a decoder step's ~150 look-ups allocate nothing.
+     */
+    Key key(Object op) {
+        return probe.reset(op);
+    }
+
+    /** The primitive cached under {@code key}, or null. */
+    Primitive find(Key key) {
+        return primitives.get(key);
+    }
+
+    /** Builds the primitive for {@code key} with {@code factory} and caches it under a copy of the key. */
+    Primitive create(Key key, Function<Builder, Primitive> factory) {
+        Primitive primitive;
+        try (Builder builder = new Builder()) {
+            primitive = factory.apply(builder);
+        }
+        primitives.put(key.copy(), primitive);
         return primitive;
     }
 
@@ -137,6 +163,65 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             memoryDescs.forEach(Dnnl::memoryDescDestroy);
             attrs.forEach(Dnnl::primitiveAttrDestroy);
             postOps.forEach(Dnnl::postOpsDestroy);
+        }
+    }
+
+    /**
+     * A primitive's cache key: an op and up to {@value #CAPACITY} values (sizes, strides, data types, flags, float
+     * bits). Mutable so that one probe serves every look-up; {@link #create} stores a copy.
+     */
+    static final class Key {
+        private static final int CAPACITY = 16;
+        private final long[] values;
+        private Object op;
+        private int size;
+
+        private Key() {
+            values = new long[CAPACITY];
+        }
+
+        private Key(Object op, long[] values, int size) {
+            this.op = op;
+            this.values = values;
+            this.size = size;
+        }
+
+        private Key reset(Object newOp) {
+            op = newOp;
+            size = 0;
+            return this;
+        }
+
+        Key add(long value) {
+            values[size++] = value;
+            return this;
+        }
+
+        Key add(boolean value) {
+            return add(value ? 1 : 0);
+        }
+
+        Key add(float value) {
+            return add(Float.floatToIntBits(value));
+        }
+
+        private Key copy() {
+            return new Key(op, Arrays.copyOf(values, size), size);
+        }
+
+        @Override
+        public int hashCode() {
+            int hash = op.hashCode();
+            for (int i = 0; i < size; i++) {
+                hash = 31 * hash + Long.hashCode(values[i]);
+            }
+            return hash;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Key key && key.op.equals(op)
+                    && Arrays.equals(values, 0, size, key.values, 0, key.size);
         }
     }
 
