@@ -140,9 +140,20 @@ public final class CpuBackend implements Backend {
     /** Rows of the matmul a weight's layout is chosen for; oneDNN picks the same f32 layout for 3 or 2304 rows. */
     private static final long PACKING_ROWS = 64;
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>An F32 request for an F16 or BF16 host weight returns the host weight itself: the packed copy is converted
+     * from it directly, so no F32 copy is kept beside the packed one (for a 16-bit checkpoint that copy was twice
+     * the packed weight in bf16 mode). {@link #linear} reads the packed copy; other ops (a tied embedding) read any
+     * float dtype.
+     */
     @Override
     public synchronized Tensor uploadLinearWeight(Tensor host, DType dtype, Arena owner) {
-        Tensor weight = upload(host, dtype, owner);
+        ensureOpen();
+        requireHost("uploadLinearWeight", host);
+        boolean packFromHost = dtype == DType.F32 && (host.dtype() == DType.F16 || host.dtype() == DType.BF16);
+        Tensor weight = packFromHost ? host : upload(host, dtype, owner);
         require(weight.shape().rank() == 2, "uploadLinearWeight", "expected a weight [outFeatures, inFeatures]",
                 weight);
         packedWeights.values().removeIf(p -> {
@@ -160,7 +171,7 @@ public final class CpuBackend implements Backend {
         boolean bf16 = computeType == DType.BF16;
         MemorySegment src = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, in},
                 bf16 ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32, new long[] {in, 1});
-        int packedType = bf16 ? Dnnl.DATA_TYPE_BF16 : weightType;
+        int packedType = bf16 ? Dnnl.DATA_TYPE_BF16 : packFromHost ? DATA_TYPE_F32 : weightType;
         MemorySegment any = Dnnl.memoryDescCreateWithTag(new long[] {in, outFeatures}, packedType,
                 Dnnl.FORMAT_TAG_ANY);
         MemorySegment dst = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, outFeatures}, DATA_TYPE_F32,

@@ -1,6 +1,7 @@
 package org.florence2j.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.util.stream.Stream;
 import org.florence2j.backend.Tolerance;
@@ -44,6 +45,24 @@ class CpuDenseOpsTest {
                 Tolerance tolerance = dtype == DType.BF16 ? Tolerance.KERNEL_BF16 : Tolerance.KERNEL_F16;
                 t.check("linear " + dtype, tolerance, new int[] {2, 5, 24},
                         (backend, o) -> backend.linear(o, x, backend == t.cpu ? converted : weight, bias));
+            }
+        }
+    }
+
+    @Test
+    void packedBf16AndF16WeightsMatchReferenceWithoutAnF32Copy() {
+        try (var t = new CpuVsReference(4)) {
+            Tensor x = t.random(1, 3, 1, 64);
+            Tensor weight = t.random(0.125f, 40, 64);
+            Tensor bias = t.random(1, 40);
+            for (DType dtype : new DType[] {DType.BF16, DType.F16}) {
+                Tensor host = t.cpu.upload(weight, dtype, t.arena);
+                Tensor packed = t.cpu.uploadLinearWeight(host, DType.F32, t.arena);
+                // linear reads the packed copy, converted straight from the 16-bit weight: no F32 copy is made.
+                assertSame(host, packed, dtype.toString());
+                Tolerance tolerance = dtype == DType.BF16 ? Tolerance.KERNEL_BF16 : Tolerance.KERNEL_F16;
+                t.check("packed linear " + dtype, tolerance, new int[] {3, 1, 40},
+                        (backend, o) -> backend.linear(o, x, backend == t.cpu ? packed : weight, bias));
             }
         }
     }
