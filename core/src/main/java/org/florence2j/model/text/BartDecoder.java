@@ -74,8 +74,12 @@ public final class BartDecoder {
                 && MemorySegment.mismatch(storedHead.memory(), 0, storedHead.byteSize(),
                         sharedHost.memory(), 0, sharedHost.byteSize()) == -1;
         // The LM head is the one weight every step reads whole: uploaded for linear (packed) when shared is it.
+        // Otherwise shared is only an embedding table, which every backend reads in its stored 16-bit dtype: an
+        // F32 copy of a bf16 checkpoint's table would be 157 MB (base) for a few rows read per step.
+        DType tableType = sharedHost.dtype() == DType.BF16 || sharedHost.dtype() == DType.F16 ? sharedHost.dtype()
+                : DType.F32;
         Tensor shared = tied ? backend.uploadLinearWeight(sharedHost, DType.F32, arena)
-                : backend.upload(sharedHost, DType.F32, arena);
+                : backend.upload(sharedHost, tableType, arena);
         Tensor positions = Linear.upload(decoder.at("embed_positions"), "weight", backend, arena,
                 c.maxPositionEmbeddings() + BartEncoder.POSITION_OFFSET, channels);
         List<BartDecoderLayer> layers = new ArrayList<>();
