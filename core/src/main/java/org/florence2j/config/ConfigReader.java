@@ -1,17 +1,13 @@
 package org.florence2j.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.florence2j.checkpoint.CheckpointException;
+import org.florence2j.checkpoint.JsonFiles;
 
 /** Reads a remote-code Florence-2 {@code config.json} into {@link Florence2Config}. */
 public final class ConfigReader {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private ConfigReader() {}
 
     /**
@@ -20,12 +16,7 @@ public final class ConfigReader {
      * @throws CheckpointException naming the file when it is unreadable, not JSON, or inconsistent
      */
     public static Florence2Config read(Path file) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be read as JSON: " + e.getMessage(), e);
-        }
+        JsonNode root = JsonFiles.readObject(file);
         try {
             return parse(root);
         } catch (IllegalArgumentException e) {
@@ -44,14 +35,7 @@ public final class ConfigReader {
         vision.put("maxPosEmbeddings", visionNode.path("image_pos_embed").path("max_pos_embeddings").asInt(0));
         vision.put("maxTemporalEmbeddings",
                 visionNode.path("visual_temporal_embedding").path("max_temporal_embeddings").asInt(0));
-        try {
-            VisionConfig visionConfig = JSON.treeToValue(vision, VisionConfig.class);
-            TextConfig textConfig = JSON.treeToValue(textNode, TextConfig.class);
-            int projectionDim = root.path("projection_dim").asInt(visionNode.path("projection_dim").asInt(0));
-            return new Florence2Config(visionConfig, textConfig, projectionDim);
-        } catch (IOException e) {
-            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
-            throw new IllegalArgumentException(cause.getMessage(), e);
-        }
+        int projectionDim = root.path("projection_dim").asInt(visionNode.path("projection_dim").asInt(0));
+        return ConfigRecords.bind(vision, textNode, projectionDim);
     }
 }

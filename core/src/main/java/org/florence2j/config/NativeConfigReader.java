@@ -1,9 +1,7 @@
 package org.florence2j.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,8 +31,6 @@ public final class NativeConfigReader {
     /** The token ids the text model cannot run without. */
     private static final List<String> REQUIRED_IDS = List.of("bos_token_id", "eos_token_id", "pad_token_id",
             "decoder_start_token_id");
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private NativeConfigReader() {}
 
@@ -89,14 +85,7 @@ public final class NativeConfigReader {
                         + " is in neither generation_config.json nor text_config");
             }
         }
-        try {
-            VisionConfig visionConfig = JSON.treeToValue(vision, VisionConfig.class);
-            TextConfig textConfig = JSON.treeToValue(text, TextConfig.class);
-            return new Florence2Config(visionConfig, textConfig, visionConfig.projectionDim());
-        } catch (IOException e) {
-            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
-            throw new IllegalArgumentException(cause.getMessage(), e);
-        }
+        return ConfigRecords.bind(vision, text, -1);
     }
 
     /** The first of {@code paths} (slash-separated within {@code node}) that holds an int, else 0. */

@@ -53,5 +53,6 @@ class ConfigValidationTest {
         CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
         assertTrue(e.getMessage().contains(named), e.getMessage());
         assertTrue(e.getMessage().contains("config.json"), e.getMessage());
+        assertTrue(!e.getMessage().contains("Cannot construct instance"), "Jackson's wrapping leaks: " + e.getMessage());
     }
 }
