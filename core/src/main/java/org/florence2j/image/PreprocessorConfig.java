@@ -39,12 +39,18 @@ public record PreprocessorConfig(
         List<Double> imageMean,
         List<Double> imageStd) {
 
+    /**
+     * Largest side a config may ask for. Florence-2 uses 768; its learned position table (50 rows of 32-pixel
+     * patches) ends at 1600, so anything far beyond is a corrupt or hostile file, not a model.
+     */
+    public static final int MAX_SIDE = 8192;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public PreprocessorConfig {
-        if (height <= 0 || width <= 0) {
-            throw new IllegalArgumentException("preprocessor size must be positive, got height " + height
-                    + " width " + width);
+        if (height <= 0 || width <= 0 || height > MAX_SIDE || width > MAX_SIDE) {
+            throw new IllegalArgumentException("preprocessor size must be 1.." + MAX_SIDE + " per side, got height "
+                    + height + " width " + width);
         }
         if (imageMean == null || imageStd == null || imageMean.stream().anyMatch(Objects::isNull)
                 || imageStd.stream().anyMatch(Objects::isNull)

@@ -67,6 +67,15 @@ class PreprocessorConfigTest {
     }
 
     @Test
+    void anAbsurdSizeIsRefusedBeforeAnyBufferIsMade() throws IOException {
+        Path file = write("""
+                {"size": {"height": 100000, "width": 100000}, "image_mean": [0, 0, 0], "image_std": [1, 1, 1]}
+                """);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> PreprocessorConfig.read(file));
+        assertTrue(e.getMessage().contains("100000"), e.getMessage());
+    }
+
+    @Test
     void withoutResizeABatchNeedsOneSize() {
         ImageProcessor processor = new ImageProcessor(new PreprocessorConfig(false, 8, 8,
                 PillowResampler.Filter.BICUBIC, true, 1.0 / 255, false, List.of(0.0, 0.0, 0.0),
