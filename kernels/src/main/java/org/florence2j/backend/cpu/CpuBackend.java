@@ -6,11 +6,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.EnumSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.OpChecks;
 import org.florence2j.bindings.Dnnl;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
@@ -53,6 +55,13 @@ public final class CpuBackend implements Backend {
     private final GrowingBuffer scratch = new GrowingBuffer();
     private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
     private final Attention attention = new Attention(); // the problem of the attention op running now
+    /**
+     * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
+     * primitives here read only as F32 (matmul's b, conv biases) are checked as F32 on top. The per-token ops
+     * (linear, layerNorm, add, attention, embedding, writeRows, gatherRows) keep CPU checks that allocate nothing
+     * on success, which the shared ones (varargs, shapes, labels) do not.
+     */
+    private final OpChecks checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16));
     private boolean closed;
 
     /**
@@ -329,12 +338,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void matmul(Tensor out, Tensor a, Tensor b) {
         ensureOpen();
-        require(out.shape().rank() == 3 && a.shape().rank() == 3 && b.shape().rank() == 3
-                && a.shape().dim(0) == out.shape().dim(0) && a.shape().dim(1) == out.shape().dim(1)
-                && a.shape().dim(2) == b.shape().dim(1) && b.shape().dim(2) == out.shape().dim(2)
-                && (b.shape().dim(0) == 1 || b.shape().dim(0) == a.shape().dim(0)),
-                "matmul", "expected out [batch, m, n], a [batch, m, k], b [batch or 1, k, n]", out, a, b);
-        requireF32("matmul", out, a, b);
+        checks.matmul(out, a, b);
+        requireF32("matmul", b); // the primitive reads b as F32
         long batch = a.shape().dim(0);
         long m = a.shape().dim(1);
         long k = a.shape().dim(2);
@@ -373,8 +378,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void gelu(Tensor out, Tensor x) {
         ensureOpen();
-        require(out.shape().equals(x.shape()), "gelu", "expected out and x of one shape", out, x);
-        requireF32("gelu", out, x);
+        checks.gelu(out, x);
         long count = x.elementCount();
         var key = cache.key(Op.GELU).add(count);
         var primitive = cache.find(key);
@@ -390,8 +394,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void softmax(Tensor out, Tensor x) {
         ensureOpen();
-        require(out.shape().equals(x.shape()), "softmax", "expected out and x of one shape", out, x);
-        requireF32("softmax", out, x);
+        checks.softmax(out, x);
         softmaxRows(x.memory(), out.memory(), x.shape().rows(), x.shape().last());
     }
 
@@ -438,7 +441,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
         ensureOpen();
-        requirePackedQkv("selfAttention", out, qkv, heads, "heads");
+        checks.selfAttention(out, qkv, heads);
         int batch = qkv.shape().dim(0);
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
@@ -624,7 +627,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
         ensureOpen();
-        requirePackedQkv("channelAttention", out, qkv, groups, "groups");
+        checks.channelAttention(out, qkv, groups);
         long batch = qkv.shape().dim(0);
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
@@ -667,34 +670,21 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void windowPartition(Tensor out, Tensor x, int height, int width, int window) {
         ensureOpen();
-        WindowGrid grid = WindowGrid.check("windowPartition", out, x, height, width, window);
-        grid.copy(out.memory(), x.memory(), true);
+        checks.windowPartition(out, x, height, width, window);
+        WindowGrid.of(x, height, width, window).copy(out.memory(), x.memory(), true);
     }
 
     @Override
     public synchronized void windowReverse(Tensor out, Tensor windows, int height, int width, int window) {
         ensureOpen();
-        WindowGrid grid = WindowGrid.check("windowReverse", windows, out, height, width, window);
-        grid.copy(windows.memory(), out.memory(), false);
+        checks.windowReverse(out, windows, height, width, window);
+        WindowGrid.of(out, height, width, window).copy(windows.memory(), out.memory(), false);
     }
 
-    /** The window layout of a feature map, checked against the map and window tensors. */
+    /** The window layout of a feature map {@code [batch, height·width, channels]}. */
     private record WindowGrid(int batch, int height, int width, int window, int channels) {
-        static WindowGrid check(String op, Tensor windows, Tensor map, int height, int width, int window) {
-            Shape m = map.shape();
-            boolean ok = m.rank() == 3 && window > 0 && height > 0 && width > 0
-                    && m.dim(1) == (long) height * width;
-            if (ok) {
-                long across = (width + window - 1) / window;
-                long down = (height + window - 1) / window;
-                ok = windows.shape().equals(Shape.of(Math.toIntExact(m.dim(0) * down * across), window * window,
-                        m.last()));
-            }
-            require(ok, op, "expected map [batch, height·width, channels] and windows [batch·windowsDown·"
-                    + "windowsAcross, window², channels] for height " + height + ", width " + width + ", window "
-                    + window, windows, map);
-            requireF32(op, windows, map);
-            return new WindowGrid(m.dim(0), height, width, window, m.last());
+        static WindowGrid of(Tensor map, int height, int width, int window) {
+            return new WindowGrid(map.shape().dim(0), height, width, window, map.shape().last());
         }
 
         /**
@@ -742,37 +732,21 @@ public final class CpuBackend implements Backend {
     public synchronized void conv2d(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias,
             int stride, int padding) {
         ensureOpen();
+        OpChecks.Conv2dSize size = checks.conv2d(out, x, height, width, weight, bias, stride, padding);
+        requireF32("conv2d", bias); // the primitive reads the bias as F32
         Shape ws = weight.shape();
-        boolean ok = ws.rank() == 4 && ws.dim(2) == ws.dim(3) && x.shape().rank() == 3 && out.shape().rank() == 3
-                && stride > 0 && padding >= 0 && x.shape().dim(1) == (long) height * width
-                && x.shape().last() == ws.dim(1) && out.shape().last() == ws.dim(0)
-                && out.shape().dim(0) == x.shape().dim(0) && (bias == null || bias.shape().equals(Shape.of(ws.dim(0))));
-        int kernel = ok ? ws.dim(2) : 0;
-        int outHeight = (height + 2 * padding - kernel) / stride + 1;
-        int outWidth = (width + 2 * padding - kernel) / stride + 1;
-        require(ok && outHeight > 0 && outWidth > 0 && out.shape().dim(1) == (long) outHeight * outWidth, "conv2d",
-                "expected x [batch, height·width, inChannels] (height " + height + ", width " + width + "), weight"
-                        + " [outChannels, inChannels, kernel, kernel], out [batch, outHeight·outWidth, outChannels]"
-                        + " (stride " + stride + ", padding " + padding + "), bias [outChannels]",
-                out, x, weight, bias);
-        requireF32("conv2d", out, x, bias);
-        convolution("conv2d", new Convolution(x.shape().dim(0), ws.dim(1), height, width, ws.dim(0), outHeight,
-                outWidth, kernel, stride, padding, 1, bias != null, false, floatType("conv2d", weight)),
-                out, x, weight, bias);
+        convolution("conv2d", new Convolution(x.shape().dim(0), ws.dim(1), height, width, ws.dim(0),
+                size.outHeight(), size.outWidth(), size.kernel(), stride, padding, 1, bias != null, false,
+                floatType("conv2d", weight)), out, x, weight, bias);
     }
 
     @Override
     public synchronized void depthwiseConv3x3Residual(Tensor out, Tensor x, int height, int width, Tensor weight,
             Tensor bias) {
         ensureOpen();
+        checks.depthwiseConv3x3Residual(out, x, height, width, weight, bias);
+        requireF32("depthwiseConv3x3Residual", bias); // the primitive reads the bias as F32
         int channels = x.shape().last();
-        require(x.shape().rank() == 3 && out.shape().equals(x.shape()) && x.shape().dim(1) == (long) height * width
-                && weight.shape().equals(Shape.of(channels, 1, 3, 3)) && bias.shape().equals(Shape.of(channels)),
-                "depthwiseConv3x3Residual", "expected out = x [batch, height·width, channels] (height " + height
-                        + ", width " + width + "), weight [channels, 1, 3, 3], bias [channels]", out, x, weight, bias);
-        require(out.memory().address() != x.memory().address(), "depthwiseConv3x3Residual",
-                "out must not alias x", out, x);
-        requireF32("depthwiseConv3x3Residual", out, x, bias);
         convolution("depthwiseConv3x3Residual", new Convolution(x.shape().dim(0), channels, height, width, channels,
                 height, width, 3, 1, 1, channels, true, true, floatType("depthwiseConv3x3Residual", weight)),
                 out, x, weight, bias);
@@ -847,11 +821,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void channelsLast(Tensor out, Tensor x) {
         ensureOpen();
+        checks.channelsLast(out, x);
         Shape s = x.shape();
-        require(s.rank() == 4 && out.shape().equals(Shape.of(s.dim(0), s.dim(2) * s.dim(3), s.dim(1))),
-                "channelsLast", "expected x [batch, channels, height, width], out [batch, height·width, channels]",
-                out, x);
-        requireF32("channelsLast", out, x);
         long batch = s.dim(0);
         long channels = s.dim(1);
         long height = s.dim(2);
@@ -866,10 +837,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void meanTokens(Tensor out, Tensor x) {
         ensureOpen();
+        checks.meanTokens(out, x);
         Shape s = x.shape();
-        require(s.rank() == 3 && out.shape().equals(Shape.of(s.dim(0), 1, s.dim(2))), "meanTokens",
-                "expected x [batch, tokens, channels], out [batch, 1, channels]", out, x);
-        requireF32("meanTokens", out, x);
         VectorKernels.meanTokens(out.memory(), x.memory(), s.dim(0), s.dim(1), s.dim(2));
     }
 
@@ -901,13 +870,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void concatTokens(Tensor out, Tensor a, Tensor b) {
         ensureOpen();
+        checks.concatTokens(out, a, b);
         Shape as = a.shape();
         Shape bs = b.shape();
-        require(as.rank() == 3 && bs.rank() == 3 && as.dim(0) == bs.dim(0) && as.dim(2) == bs.dim(2)
-                && out.shape().equals(Shape.of(as.dim(0), as.dim(1) + bs.dim(1), as.dim(2)))
-                && a.dtype() == out.dtype() && b.dtype() == out.dtype(), "concatTokens",
-                "expected a [batch, tokensA, channels], b [batch, tokensB, channels], out [batch, tokensA + tokensB,"
-                        + " channels], one dtype", out, a, b);
         long aBytes = a.byteSize() / as.dim(0);
         long bBytes = b.byteSize() / bs.dim(0);
         for (long batch = 0; batch < as.dim(0); batch++) {
@@ -1033,17 +998,6 @@ public final class CpuBackend implements Backend {
             default -> throw new IllegalArgumentException(op + ": weight " + tensor.dtype() + tensor.shape()
                     + " must be F32, F16 or BF16");
         };
-    }
-
-    /** Checks {@code out [batch, tokens, channels]} against a packed {@code qkv [batch, tokens, 3·channels]}. */
-    private static void requirePackedQkv(String op, Tensor out, Tensor qkv, int splits, String splitName) {
-        Shape o = out.shape();
-        Shape p = qkv.shape();
-        require(p.rank() == 3 && o.rank() == 3 && o.dim(0) == p.dim(0) && o.dim(1) == p.dim(1)
-                && p.last() == 3 * o.last() && splits > 0 && o.last() % splits == 0, op,
-                "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], " + splitName + " ("
-                        + splits + ") dividing channels", out, qkv);
-        requireF32(op, out, qkv);
     }
 
     /** Whether {@code shape} is {@code [length]} (checked without making a shape). */
