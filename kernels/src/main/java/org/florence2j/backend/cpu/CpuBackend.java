@@ -57,9 +57,9 @@ public final class CpuBackend implements Backend {
     private final Attention attention = new Attention(); // the problem of the attention op running now
     /**
      * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
-     * primitives here read only as F32 (matmul's b, conv biases) are checked as F32 on top. The per-token ops
-     * (linear, layerNorm, add, attention, embedding, writeRows, gatherRows) keep CPU checks that allocate nothing
-     * on success, which the shared ones (varargs, shapes, labels) do not.
+     * primitives here read only as F32 (matmul's and add's b, linear and conv biases, layerNorm's parameters) are
+     * checked as F32 on top. attention, embedding (which also takes I64 ids), writeRows and gatherRows keep CPU
+     * checks that allocate nothing on success, which the shared ones (labels, argument arrays) do not yet.
      */
     private final OpChecks checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16));
     private boolean closed;
@@ -267,13 +267,8 @@ public final class CpuBackend implements Backend {
 
     private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, boolean gelu) {
         ensureOpen();
-        require(weight.shape().rank() == 2 && x.shape().last() == weight.shape().dim(1)
-                && out.shape().last() == weight.shape().dim(0) && out.shape().rows() == x.shape().rows()
-                && out.shape().rank() == x.shape().rank()
-                && (bias == null || isVector(bias.shape(), weight.shape().dim(0))),
-                "linear", "expected out [..., outFeatures], x [..., inFeatures], weight [outFeatures, inFeatures],"
-                        + " bias [outFeatures]", out, x, weight, bias);
-        requireF32("linear", out, x, bias);
+        checks.linear(out, x, weight, bias);
+        requireF32("linear", bias); // the primitive reads the bias as F32
         long rows = x.shape().rows();
         long in = x.shape().last();
         long outFeatures = out.shape().last();
@@ -356,11 +351,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
         ensureOpen();
-        int channels = x.shape().last();
-        require(out.shape().equals(x.shape()) && isVector(weight.shape(), channels)
-                && isVector(bias.shape(), channels),
-                "layerNorm", "expected out = x [..., channels], weight and bias [channels]", out, x, weight, bias);
-        requireF32("layerNorm", out, x, weight, bias);
+        checks.layerNorm(out, x, weight, bias);
+        requireF32("layerNorm", weight, bias); // the primitive reads scale and shift as F32
         long rows = x.shape().rows();
         long width = x.shape().last();
         var key = cache.key(Op.LAYER_NORM).add(rows).add(width).add(eps);
@@ -415,15 +407,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void add(Tensor out, Tensor a, Tensor b) {
         ensureOpen();
-        Shape aShape = a.shape();
-        Shape bShape = b.shape();
-        boolean suffix = bShape.rank() <= aShape.rank();
-        for (int i = 1; suffix && i <= bShape.rank(); i++) {
-            suffix = aShape.dim(aShape.rank() - i) == bShape.dim(bShape.rank() - i);
-        }
-        require(out.shape().equals(a.shape()) && suffix, "add",
-                "expected out = a, b equal to a or a suffix of it", out, a, b);
-        requireF32("add", out, a, b);
+        checks.add(out, a, b);
+        requireF32("add", b); // the primitive reads b as F32
         long inner = b.elementCount();
         long outer = a.elementCount() / inner;
         var key = cache.key(Op.ADD).add(outer).add(inner);
@@ -998,11 +983,6 @@ public final class CpuBackend implements Backend {
             default -> throw new IllegalArgumentException(op + ": weight " + tensor.dtype() + tensor.shape()
                     + " must be F32, F16 or BF16");
         };
-    }
-
-    /** Whether {@code shape} is {@code [length]} (checked without making a shape). */
-    private static boolean isVector(Shape shape, int length) {
-        return shape.rank() == 1 && shape.dim(0) == length;
     }
 
     /** Whether {@code shape} is {@code [a, b, c]} (checked without making a shape). */
