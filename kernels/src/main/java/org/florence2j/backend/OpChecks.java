@@ -146,17 +146,21 @@ public final class OpChecks {
 
     /**
      * {@link Backend#attention}, with the causal rule read strictly: {@code pastTokens + queryTokens <= kvTokens},
-     * since a query whose own position is not yet in the cache is a caller bug.
+     * since a query whose own position is not yet in the cache is a caller bug. Allocates nothing unless it fails:
+     * a decoder step runs it per layer and token.
      */
     public void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, AttentionMask mask) {
         Shape shape = out.shape();
-        require(isF32(out) && isF32(q) && isF32(k) && isF32(v) && mask != null && shape.rank() == 3
+        boolean valid = isF32(out) && isF32(q) && isF32(k) && isF32(v) && mask != null && shape.rank() == 3
                 && q.shape().equals(shape) && k.shape().rank() == 3 && k.shape().equals(v.shape())
                 && k.shape().last() == shape.last() && shape.dim(0) % k.shape().dim(0) == 0
                 && kvTokens >= 1 && kvTokens <= k.shape().dim(1) && heads > 0 && shape.last() % heads == 0
-                && (!mask.causal() || mask.pastTokens() + shape.dim(1) <= kvTokens),
-                "attention", "out", out, "q", q, "k", k, "v", v,
-                "kvTokens " + kvTokens + ", heads " + heads + ", " + mask);
+                && (!mask.causal() || mask.pastTokens() + shape.dim(1) <= kvTokens);
+        touch(out, q, k, v);
+        if (!valid) {
+            require(false, "attention", "out", out, "q", q, "k", k, "v", v,
+                    "kvTokens " + kvTokens + ", heads " + heads + ", " + mask);
+        }
         requireNoOverlap("attention", out, q, k, v);
     }
 
@@ -261,13 +265,19 @@ public final class OpChecks {
         requireNoOverlap("concatTokens", out, a, b);
     }
 
-    /** {@link Backend#writeRows}: {@code src}'s rows fit in {@code cache} from {@code position}. */
+    /**
+     * {@link Backend#writeRows}: {@code src}'s rows fit in {@code cache} from {@code position}. Allocates nothing
+     * unless it fails: a decoder step runs it per layer and token.
+     */
     public void writeRows(Tensor cache, Tensor src, int position) {
         Shape c = cache.shape();
         Shape s = src.shape();
-        require(isF32(cache) && isF32(src) && c.rank() == 3 && s.rank() == 3 && s.dim(0) == c.dim(0)
-                && s.last() == c.last() && position >= 0 && position + s.dim(1) <= c.dim(1),
-                "writeRows", "cache", cache, "src", src, "position " + position);
+        boolean valid = isF32(cache) && isF32(src) && c.rank() == 3 && s.rank() == 3 && s.dim(0) == c.dim(0)
+                && s.last() == c.last() && position >= 0 && position + s.dim(1) <= c.dim(1);
+        touch(cache, src, null, null);
+        if (!valid) {
+            require(false, "writeRows", "cache", cache, "src", src, "position " + position);
+        }
         requireNoOverlap("writeRows", cache, src);
     }
 

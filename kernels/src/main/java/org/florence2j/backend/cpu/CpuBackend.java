@@ -58,8 +58,8 @@ public final class CpuBackend implements Backend {
     /**
      * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
      * primitives here read only as F32 (matmul's and add's b, linear and conv biases, layerNorm's parameters) are
-     * checked as F32 on top. attention, embedding (which also takes I64 ids), writeRows and gatherRows keep CPU
-     * checks that allocate nothing on success, which the shared ones (labels, argument arrays) do not yet.
+     * checked as F32 on top. embedding (which also takes I64 ids) and gatherRows (any dtype, no allocation on
+     * success, which the shared check's row scan does not promise) keep CPU checks.
      */
     private final OpChecks checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16));
     private boolean closed;
@@ -441,17 +441,9 @@ public final class CpuBackend implements Backend {
     public synchronized void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads,
             float scale, AttentionMask mask) {
         ensureOpen();
+        checks.attention(out, q, k, v, kvTokens, heads, mask);
         Shape qs = q.shape();
         Shape ks = k.shape();
-        if (!(qs.rank() == 3 && ks.rank() == 3 && out.shape().equals(qs) && v.shape().equals(ks)
-                && ks.last() == qs.last() && qs.dim(0) % ks.dim(0) == 0 && kvTokens >= 1 && kvTokens <= ks.dim(1)
-                && heads > 0 && qs.last() % heads == 0)) {
-            // Only on failure: building the message on every call was most of a decoder step's allocation.
-            throw shapeError("attention", "expected out = q [batch, queryTokens, channels], k = v [kvBatch,"
-                    + " capacity, channels], kvBatch dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity,"
-                    + " heads (" + heads + ") dividing channels", out, q, k, v);
-        }
-        requireF32("attention", out, q, k, v);
         int kvBatch = ks.dim(0);
         long queryTokens = qs.dim(1);
         long channels = qs.last();
@@ -869,14 +861,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void writeRows(Tensor cache, Tensor src, int position) {
         ensureOpen();
+        checks.writeRows(cache, src, position);
         Shape cs = cache.shape();
         Shape ss = src.shape();
-        if (!(cs.rank() == 3 && ss.rank() == 3 && cs.dim(0) == ss.dim(0) && cs.dim(2) == ss.dim(2)
-                && position >= 0 && position + ss.dim(1) <= cs.dim(1) && cache.dtype() == src.dtype())) {
-            // The message is built only on failure: it would be a string per decoder layer and token.
-            throw shapeError("writeRows", "expected cache [batch, capacity, channels] with room for src [batch,"
-                    + " tokens, channels] at position " + position + ", one dtype", cache, src);
-        }
         long rowBytes = (long) ss.dim(2) * src.dtype().byteSize();
         long srcBatchBytes = ss.dim(1) * rowBytes;
         long cacheBatchBytes = cs.dim(1) * rowBytes;
@@ -1009,16 +996,6 @@ public final class CpuBackend implements Backend {
         requireF32(op, b);
     }
 
-    private static void requireF32(String op, Tensor a, Tensor b, Tensor c) {
-        requireF32(op, a, b);
-        requireF32(op, c);
-    }
-
-    private static void requireF32(String op, Tensor a, Tensor b, Tensor c, Tensor d) {
-        requireF32(op, a, b);
-        requireF32(op, c, d);
-    }
-
     /** Throws the op's shape error, naming every tensor's shape, unless {@code ok}. */
     private static void require(boolean ok, String op, String expectation, Tensor a) {
         if (!ok) {
@@ -1035,13 +1012,6 @@ public final class CpuBackend implements Backend {
     private static void require(boolean ok, String op, String expectation, Tensor a, Tensor b, Tensor c) {
         if (!ok) {
             throw shapeError(op, expectation, a, b, c);
-        }
-    }
-
-    private static void require(boolean ok, String op, String expectation, Tensor a, Tensor b, Tensor c,
-            Tensor d) {
-        if (!ok) {
-            throw shapeError(op, expectation, a, b, c, d);
         }
     }
 
