@@ -281,16 +281,20 @@ public final class OpChecks {
         requireNoOverlap("writeRows", cache, src);
     }
 
-    /** {@link Backend#gatherRows}: one valid source row per output row; {@code out} must not alias. */
+    /**
+     * {@link Backend#gatherRows}: one valid source row per output row; {@code out} must not alias. Allocates nothing
+     * unless it fails: beam search runs it per layer and token.
+     */
     public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
         Shape o = out.shape();
         Shape s = src.shape();
-        boolean rowsValid = sourceRows != null && sourceRows.length == o.dim(0)
-                && Arrays.stream(sourceRows).allMatch(row -> row >= 0 && row < s.dim(0));
-        require(isF32(out) && isF32(src) && o.rank() >= 2 && o.equals(s.withDim(0, o.dim(0))) && rowsValid
-                && rowsPrefix >= 0 && rowsPrefix <= o.dim(1),
-                "gatherRows", "out", out, "src", src,
-                "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
+        boolean valid = isF32(out) && isF32(src) && o.rank() >= 2 && sameTrailingDims(o, s)
+                && isRowIndex(sourceRows, o.dim(0), s.dim(0)) && rowsPrefix >= 0 && rowsPrefix <= o.dim(1);
+        touch(out, src, null, null);
+        if (!valid) {
+            require(false, "gatherRows", "out", out, "src", src,
+                    "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
+        }
         requireNoOverlap("gatherRows", out, src);
     }
 
@@ -349,6 +353,23 @@ public final class OpChecks {
             same = a.dim(axis) == b.dim(axis);
         }
         return same;
+    }
+
+    private static boolean sameTrailingDims(Shape a, Shape b) {
+        boolean same = a.rank() == b.rank();
+        for (int axis = 1; same && axis < a.rank(); axis++) {
+            same = a.dim(axis) == b.dim(axis);
+        }
+        return same;
+    }
+
+    /** Whether {@code rows} holds {@code length} indices, each in {@code [0, bound)}. */
+    private static boolean isRowIndex(int[] rows, int length, int bound) {
+        boolean valid = rows != null && rows.length == length;
+        for (int i = 0; valid && i < rows.length; i++) {
+            valid = rows[i] >= 0 && rows[i] < bound;
+        }
+        return valid;
     }
 
     private static boolean isSuffix(Shape suffix, Shape shape) {

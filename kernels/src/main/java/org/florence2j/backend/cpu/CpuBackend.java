@@ -58,8 +58,7 @@ public final class CpuBackend implements Backend {
     /**
      * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
      * primitives here read only as F32 (matmul's and add's b, linear and conv biases, layerNorm's parameters) are
-     * checked as F32 on top. embedding (which also takes I64 ids) and gatherRows (any dtype, no allocation on
-     * success, which the shared check's row scan does not promise) keep CPU checks.
+     * checked as F32 on top. embedding keeps a CPU check: it also takes I64 ids.
      */
     private final OpChecks checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16));
     private boolean closed;
@@ -876,21 +875,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
         ensureOpen();
+        checks.gatherRows(out, src, sourceRows, rowsPrefix);
         Shape os = out.shape();
         Shape ss = src.shape();
-        boolean ok = os.rank() >= 2 && ss.rank() == os.rank() && sourceRows.length == os.dim(0)
-                && rowsPrefix >= 1 && rowsPrefix <= os.dim(1) && out.dtype() == src.dtype();
-        for (int axis = 1; ok && axis < os.rank(); axis++) {
-            ok = os.dim(axis) == ss.dim(axis);
-        }
-        for (int i = 0; ok && i < sourceRows.length; i++) {
-            ok = sourceRows[i] >= 0 && sourceRows[i] < ss.dim(0);
-        }
-        if (!ok || out.memory().address() == src.memory().address()) {
-            throw shapeError("gatherRows", "expected out [rows, ...] and src [srcRows, ...] alike after the first"
-                    + " dimension, one source row in [0, srcRows) per out row, 1 <= rowsPrefix (" + rowsPrefix
-                    + ") <= dim 1, no aliasing", out, src);
-        }
         long outRowBytes = out.byteSize() / os.dim(0);
         long srcRowBytes = src.byteSize() / ss.dim(0);
         long prefixBytes = outRowBytes / os.dim(1) * rowsPrefix;
