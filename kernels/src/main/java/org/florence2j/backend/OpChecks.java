@@ -69,15 +69,22 @@ public final class OpChecks {
                 "copy", "out", out, "src", src);
     }
 
-    /** {@link Backend#linear}: {@code out [..., outFeatures]}, {@code x [..., inFeatures]}, no aliasing. */
+    /**
+     * {@link Backend#linear}: {@code out [..., outFeatures]}, {@code x [..., inFeatures]}, no aliasing. Allocates
+     * nothing unless it fails (no shapes, no argument array): a decoder step runs it per layer and token.
+     */
     public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
         int inFeatures = x.shape().last();
         int outFeatures = out.shape().last();
-        require(isF32(out) && isF32(x) && isWeight(weight) && (bias == null || isWeight(bias))
+        Shape w = weight.shape();
+        boolean valid = isF32(out) && isF32(x) && isWeight(weight) && (bias == null || isWeight(bias))
                 && sameLeadingDims(out.shape(), x.shape())
-                && weight.shape().equals(Shape.of(outFeatures, inFeatures))
-                && (bias == null || bias.shape().equals(Shape.of(outFeatures))),
-                "linear", "out", out, "x", x, "weight", weight, "bias", bias);
+                && w.rank() == 2 && w.dim(0) == outFeatures && w.dim(1) == inFeatures
+                && (bias == null || isVector(bias.shape(), outFeatures));
+        touch(out, x, weight, bias);
+        if (!valid) {
+            require(false, "linear", "out", out, "x", x, "weight", weight, "bias", bias);
+        }
         requireNoOverlap("linear", out, x, weight, bias);
     }
 
@@ -93,12 +100,18 @@ public final class OpChecks {
         requireNoOverlap("matmul", out, a, b);
     }
 
-    /** {@link Backend#layerNorm}: parameters {@code [channels]}; {@code out} may alias {@code x}. */
+    /**
+     * {@link Backend#layerNorm}: parameters {@code [channels]}; {@code out} may alias {@code x}. Allocates nothing
+     * unless it fails: a decoder step runs it per layer and token.
+     */
     public void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias) {
-        Shape channels = Shape.of(x.shape().last());
-        require(isF32(out) && isF32(x) && isWeight(weight) && isWeight(bias) && out.shape().equals(x.shape())
-                && weight.shape().equals(channels) && bias.shape().equals(channels),
-                "layerNorm", "out", out, "x", x, "weight", weight, "bias", bias);
+        int channels = x.shape().last();
+        boolean valid = isF32(out) && isF32(x) && isWeight(weight) && isWeight(bias) && out.shape().equals(x.shape())
+                && isVector(weight.shape(), channels) && isVector(bias.shape(), channels);
+        touch(out, x, weight, bias);
+        if (!valid) {
+            require(false, "layerNorm", "out", out, "x", x, "weight", weight, "bias", bias);
+        }
         requireNoOverlap("layerNorm", out, weight, bias);
     }
 
@@ -112,11 +125,17 @@ public final class OpChecks {
         elementwise("softmax", out, x);
     }
 
-    /** {@link Backend#add}: {@code b}'s shape a suffix of {@code a}'s; {@code out} may alias {@code a}. */
+    /**
+     * {@link Backend#add}: {@code b}'s shape a suffix of {@code a}'s; {@code out} may alias {@code a}. Allocates
+     * nothing unless it fails: a decoder step runs it per layer and token.
+     */
     public void add(Tensor out, Tensor a, Tensor b) {
-        require(isF32(out) && isF32(a) && isWeight(b) && out.shape().equals(a.shape())
-                && isSuffix(b.shape(), a.shape()),
-                "add", "out", out, "a", a, "b", b);
+        boolean valid = isF32(out) && isF32(a) && isWeight(b) && out.shape().equals(a.shape())
+                && isSuffix(b.shape(), a.shape());
+        touch(out, a, b, null);
+        if (!valid) {
+            require(false, "add", "out", out, "a", a, "b", b);
+        }
         requireNoOverlap("add", out, b);
     }
 
@@ -127,17 +146,21 @@ public final class OpChecks {
 
     /**
      * {@link Backend#attention}, with the causal rule read strictly: {@code pastTokens + queryTokens <= kvTokens},
-     * since a query whose own position is not yet in the cache is a caller bug.
+     * since a query whose own position is not yet in the cache is a caller bug. Allocates nothing unless it fails:
+     * a decoder step runs it per layer and token.
      */
     public void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, AttentionMask mask) {
         Shape shape = out.shape();
-        require(isF32(out) && isF32(q) && isF32(k) && isF32(v) && mask != null && shape.rank() == 3
+        boolean valid = isF32(out) && isF32(q) && isF32(k) && isF32(v) && mask != null && shape.rank() == 3
                 && q.shape().equals(shape) && k.shape().rank() == 3 && k.shape().equals(v.shape())
                 && k.shape().last() == shape.last() && shape.dim(0) % k.shape().dim(0) == 0
                 && kvTokens >= 1 && kvTokens <= k.shape().dim(1) && heads > 0 && shape.last() % heads == 0
-                && (!mask.causal() || mask.pastTokens() + shape.dim(1) <= kvTokens),
-                "attention", "out", out, "q", q, "k", k, "v", v,
-                "kvTokens " + kvTokens + ", heads " + heads + ", " + mask);
+                && (!mask.causal() || mask.pastTokens() + shape.dim(1) <= kvTokens);
+        touch(out, q, k, v);
+        if (!valid) {
+            require(false, "attention", "out", out, "q", q, "k", k, "v", v,
+                    "kvTokens " + kvTokens + ", heads " + heads + ", " + mask);
+        }
         requireNoOverlap("attention", out, q, k, v);
     }
 
@@ -242,26 +265,36 @@ public final class OpChecks {
         requireNoOverlap("concatTokens", out, a, b);
     }
 
-    /** {@link Backend#writeRows}: {@code src}'s rows fit in {@code cache} from {@code position}. */
+    /**
+     * {@link Backend#writeRows}: {@code src}'s rows fit in {@code cache} from {@code position}. Allocates nothing
+     * unless it fails: a decoder step runs it per layer and token.
+     */
     public void writeRows(Tensor cache, Tensor src, int position) {
         Shape c = cache.shape();
         Shape s = src.shape();
-        require(isF32(cache) && isF32(src) && c.rank() == 3 && s.rank() == 3 && s.dim(0) == c.dim(0)
-                && s.last() == c.last() && position >= 0 && position + s.dim(1) <= c.dim(1),
-                "writeRows", "cache", cache, "src", src, "position " + position);
+        boolean valid = isF32(cache) && isF32(src) && c.rank() == 3 && s.rank() == 3 && s.dim(0) == c.dim(0)
+                && s.last() == c.last() && position >= 0 && position + s.dim(1) <= c.dim(1);
+        touch(cache, src, null, null);
+        if (!valid) {
+            require(false, "writeRows", "cache", cache, "src", src, "position " + position);
+        }
         requireNoOverlap("writeRows", cache, src);
     }
 
-    /** {@link Backend#gatherRows}: one valid source row per output row; {@code out} must not alias. */
+    /**
+     * {@link Backend#gatherRows}: one valid source row per output row; {@code out} must not alias. Allocates nothing
+     * unless it fails: beam search runs it per layer and token.
+     */
     public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
         Shape o = out.shape();
         Shape s = src.shape();
-        boolean rowsValid = sourceRows != null && sourceRows.length == o.dim(0)
-                && Arrays.stream(sourceRows).allMatch(row -> row >= 0 && row < s.dim(0));
-        require(isF32(out) && isF32(src) && o.rank() >= 2 && o.equals(s.withDim(0, o.dim(0))) && rowsValid
-                && rowsPrefix >= 0 && rowsPrefix <= o.dim(1),
-                "gatherRows", "out", out, "src", src,
-                "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
+        boolean valid = isF32(out) && isF32(src) && o.rank() >= 2 && sameTrailingDims(o, s)
+                && isRowIndex(sourceRows, o.dim(0), s.dim(0)) && rowsPrefix >= 0 && rowsPrefix <= o.dim(1);
+        touch(out, src, null, null);
+        if (!valid) {
+            require(false, "gatherRows", "out", out, "src", src,
+                    "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
+        }
         requireNoOverlap("gatherRows", out, src);
     }
 
@@ -313,13 +346,43 @@ public final class OpChecks {
         return from == to || from.isFloatingPoint() && CONVERSION_TARGETS.contains(to);
     }
 
+    // Shape predicates that compare dimensions in place: making shapes here would allocate on every decoder step.
     private static boolean sameLeadingDims(Shape a, Shape b) {
-        return a.rank() == b.rank() && a.withDim(-1, 1).equals(b.withDim(-1, 1));
+        boolean same = a.rank() == b.rank();
+        for (int axis = 0; same && axis < a.rank() - 1; axis++) {
+            same = a.dim(axis) == b.dim(axis);
+        }
+        return same;
+    }
+
+    private static boolean sameTrailingDims(Shape a, Shape b) {
+        boolean same = a.rank() == b.rank();
+        for (int axis = 1; same && axis < a.rank(); axis++) {
+            same = a.dim(axis) == b.dim(axis);
+        }
+        return same;
+    }
+
+    /** Whether {@code rows} holds {@code length} indices, each in {@code [0, bound)}. */
+    private static boolean isRowIndex(int[] rows, int length, int bound) {
+        boolean valid = rows != null && rows.length == length;
+        for (int i = 0; valid && i < rows.length; i++) {
+            valid = rows[i] >= 0 && rows[i] < bound;
+        }
+        return valid;
     }
 
     private static boolean isSuffix(Shape suffix, Shape shape) {
         int offset = shape.rank() - suffix.rank();
-        return offset >= 0 && Arrays.equals(suffix.dims(), Arrays.copyOfRange(shape.dims(), offset, shape.rank()));
+        boolean matches = offset >= 0;
+        for (int axis = 0; matches && axis < suffix.rank(); axis++) {
+            matches = suffix.dim(axis) == shape.dim(offset + axis);
+        }
+        return matches;
+    }
+
+    private static boolean isVector(Shape shape, int length) {
+        return shape.rank() == 1 && shape.dim(0) == length;
     }
 
     private static int ceilDiv(int value, int divisor) {
@@ -343,6 +406,20 @@ public final class OpChecks {
         }
     }
 
+    /** What {@link #require} does first, with a fixed arity (no argument array); null tensors are skipped. */
+    private static void touch(Tensor a, Tensor b, Tensor c, Tensor d) {
+        touch(a);
+        touch(b);
+        touch(c);
+        touch(d);
+    }
+
+    private static void touch(Tensor tensor) {
+        if (tensor != null) {
+            tensor.memory();
+        }
+    }
+
     private static String describeAll(Object... labelsAndTensors) {
         StringBuilder text = new StringBuilder();
         for (int i = 0; i < labelsAndTensors.length; i++) {
@@ -361,14 +438,23 @@ public final class OpChecks {
         return text.toString();
     }
 
-    private static void requireNoOverlap(String op, Tensor out, Tensor... inputs) {
-        for (Tensor input : inputs) {
-            boolean overlaps = input != null && input.device().equals(out.device())
-                    && out.memory().asOverlappingSlice(input.memory()).isPresent();
-            if (overlaps) {
-                throw new IllegalArgumentException(op + ": output " + describe(out) + " overlaps input "
-                        + describe(input) + ", which this op does not allow");
-            }
+    // Fixed arities, not varargs: an argument array per call would allocate on every decoder step.
+    private static void requireNoOverlap(String op, Tensor out, Tensor a, Tensor b, Tensor c) {
+        requireNoOverlap(op, out, a, b);
+        requireNoOverlap(op, out, c);
+    }
+
+    private static void requireNoOverlap(String op, Tensor out, Tensor a, Tensor b) {
+        requireNoOverlap(op, out, a);
+        requireNoOverlap(op, out, b);
+    }
+
+    private static void requireNoOverlap(String op, Tensor out, Tensor input) {
+        boolean overlaps = input != null && input.device().equals(out.device())
+                && out.memory().asOverlappingSlice(input.memory()).isPresent();
+        if (overlaps) {
+            throw new IllegalArgumentException(op + ": output " + describe(out) + " overlaps input "
+                    + describe(input) + ", which this op does not allow");
         }
     }
 }

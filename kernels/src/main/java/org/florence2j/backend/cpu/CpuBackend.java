@@ -6,11 +6,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.EnumSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.OpChecks;
 import org.florence2j.bindings.Dnnl;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
@@ -53,6 +55,12 @@ public final class CpuBackend implements Backend {
     private final GrowingBuffer scratch = new GrowingBuffer();
     private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
     private final Attention attention = new Attention(); // the problem of the attention op running now
+    /**
+     * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
+     * primitives here read only as F32 (matmul's and add's b, linear and conv biases, layerNorm's parameters) are
+     * checked as F32 on top. embedding keeps a CPU check: it also takes I64 ids.
+     */
+    private final OpChecks checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16));
     private boolean closed;
 
     /**
@@ -258,13 +266,8 @@ public final class CpuBackend implements Backend {
 
     private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, boolean gelu) {
         ensureOpen();
-        require(weight.shape().rank() == 2 && x.shape().last() == weight.shape().dim(1)
-                && out.shape().last() == weight.shape().dim(0) && out.shape().rows() == x.shape().rows()
-                && out.shape().rank() == x.shape().rank()
-                && (bias == null || isVector(bias.shape(), weight.shape().dim(0))),
-                "linear", "expected out [..., outFeatures], x [..., inFeatures], weight [outFeatures, inFeatures],"
-                        + " bias [outFeatures]", out, x, weight, bias);
-        requireF32("linear", out, x, bias);
+        checks.linear(out, x, weight, bias);
+        requireF32("linear", bias); // the primitive reads the bias as F32
         long rows = x.shape().rows();
         long in = x.shape().last();
         long outFeatures = out.shape().last();
@@ -329,12 +332,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void matmul(Tensor out, Tensor a, Tensor b) {
         ensureOpen();
-        require(out.shape().rank() == 3 && a.shape().rank() == 3 && b.shape().rank() == 3
-                && a.shape().dim(0) == out.shape().dim(0) && a.shape().dim(1) == out.shape().dim(1)
-                && a.shape().dim(2) == b.shape().dim(1) && b.shape().dim(2) == out.shape().dim(2)
-                && (b.shape().dim(0) == 1 || b.shape().dim(0) == a.shape().dim(0)),
-                "matmul", "expected out [batch, m, n], a [batch, m, k], b [batch or 1, k, n]", out, a, b);
-        requireF32("matmul", out, a, b);
+        checks.matmul(out, a, b);
+        requireF32("matmul", b); // the primitive reads b as F32
         long batch = a.shape().dim(0);
         long m = a.shape().dim(1);
         long k = a.shape().dim(2);
@@ -351,11 +350,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias, float eps) {
         ensureOpen();
-        int channels = x.shape().last();
-        require(out.shape().equals(x.shape()) && isVector(weight.shape(), channels)
-                && isVector(bias.shape(), channels),
-                "layerNorm", "expected out = x [..., channels], weight and bias [channels]", out, x, weight, bias);
-        requireF32("layerNorm", out, x, weight, bias);
+        checks.layerNorm(out, x, weight, bias);
+        requireF32("layerNorm", weight, bias); // the primitive reads scale and shift as F32
         long rows = x.shape().rows();
         long width = x.shape().last();
         var key = cache.key(Op.LAYER_NORM).add(rows).add(width).add(eps);
@@ -373,8 +369,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void gelu(Tensor out, Tensor x) {
         ensureOpen();
-        require(out.shape().equals(x.shape()), "gelu", "expected out and x of one shape", out, x);
-        requireF32("gelu", out, x);
+        checks.gelu(out, x);
         long count = x.elementCount();
         var key = cache.key(Op.GELU).add(count);
         var primitive = cache.find(key);
@@ -390,8 +385,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void softmax(Tensor out, Tensor x) {
         ensureOpen();
-        require(out.shape().equals(x.shape()), "softmax", "expected out and x of one shape", out, x);
-        requireF32("softmax", out, x);
+        checks.softmax(out, x);
         softmaxRows(x.memory(), out.memory(), x.shape().rows(), x.shape().last());
     }
 
@@ -412,15 +406,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void add(Tensor out, Tensor a, Tensor b) {
         ensureOpen();
-        Shape aShape = a.shape();
-        Shape bShape = b.shape();
-        boolean suffix = bShape.rank() <= aShape.rank();
-        for (int i = 1; suffix && i <= bShape.rank(); i++) {
-            suffix = aShape.dim(aShape.rank() - i) == bShape.dim(bShape.rank() - i);
-        }
-        require(out.shape().equals(a.shape()) && suffix, "add",
-                "expected out = a, b equal to a or a suffix of it", out, a, b);
-        requireF32("add", out, a, b);
+        checks.add(out, a, b);
+        requireF32("add", b); // the primitive reads b as F32
         long inner = b.elementCount();
         long outer = a.elementCount() / inner;
         var key = cache.key(Op.ADD).add(outer).add(inner);
@@ -438,7 +425,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
         ensureOpen();
-        requirePackedQkv("selfAttention", out, qkv, heads, "heads");
+        checks.selfAttention(out, qkv, heads);
         int batch = qkv.shape().dim(0);
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
@@ -453,17 +440,9 @@ public final class CpuBackend implements Backend {
     public synchronized void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads,
             float scale, AttentionMask mask) {
         ensureOpen();
+        checks.attention(out, q, k, v, kvTokens, heads, mask);
         Shape qs = q.shape();
         Shape ks = k.shape();
-        if (!(qs.rank() == 3 && ks.rank() == 3 && out.shape().equals(qs) && v.shape().equals(ks)
-                && ks.last() == qs.last() && qs.dim(0) % ks.dim(0) == 0 && kvTokens >= 1 && kvTokens <= ks.dim(1)
-                && heads > 0 && qs.last() % heads == 0)) {
-            // Only on failure: building the message on every call was most of a decoder step's allocation.
-            throw shapeError("attention", "expected out = q [batch, queryTokens, channels], k = v [kvBatch,"
-                    + " capacity, channels], kvBatch dividing batch, 1 <= kvTokens (" + kvTokens + ") <= capacity,"
-                    + " heads (" + heads + ") dividing channels", out, q, k, v);
-        }
-        requireF32("attention", out, q, k, v);
         int kvBatch = ks.dim(0);
         long queryTokens = qs.dim(1);
         long channels = qs.last();
@@ -624,7 +603,7 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
         ensureOpen();
-        requirePackedQkv("channelAttention", out, qkv, groups, "groups");
+        checks.channelAttention(out, qkv, groups);
         long batch = qkv.shape().dim(0);
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
@@ -667,34 +646,21 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void windowPartition(Tensor out, Tensor x, int height, int width, int window) {
         ensureOpen();
-        WindowGrid grid = WindowGrid.check("windowPartition", out, x, height, width, window);
-        grid.copy(out.memory(), x.memory(), true);
+        checks.windowPartition(out, x, height, width, window);
+        WindowGrid.of(x, height, width, window).copy(out.memory(), x.memory(), true);
     }
 
     @Override
     public synchronized void windowReverse(Tensor out, Tensor windows, int height, int width, int window) {
         ensureOpen();
-        WindowGrid grid = WindowGrid.check("windowReverse", windows, out, height, width, window);
-        grid.copy(windows.memory(), out.memory(), false);
+        checks.windowReverse(out, windows, height, width, window);
+        WindowGrid.of(out, height, width, window).copy(windows.memory(), out.memory(), false);
     }
 
-    /** The window layout of a feature map, checked against the map and window tensors. */
+    /** The window layout of a feature map {@code [batch, height·width, channels]}. */
     private record WindowGrid(int batch, int height, int width, int window, int channels) {
-        static WindowGrid check(String op, Tensor windows, Tensor map, int height, int width, int window) {
-            Shape m = map.shape();
-            boolean ok = m.rank() == 3 && window > 0 && height > 0 && width > 0
-                    && m.dim(1) == (long) height * width;
-            if (ok) {
-                long across = (width + window - 1) / window;
-                long down = (height + window - 1) / window;
-                ok = windows.shape().equals(Shape.of(Math.toIntExact(m.dim(0) * down * across), window * window,
-                        m.last()));
-            }
-            require(ok, op, "expected map [batch, height·width, channels] and windows [batch·windowsDown·"
-                    + "windowsAcross, window², channels] for height " + height + ", width " + width + ", window "
-                    + window, windows, map);
-            requireF32(op, windows, map);
-            return new WindowGrid(m.dim(0), height, width, window, m.last());
+        static WindowGrid of(Tensor map, int height, int width, int window) {
+            return new WindowGrid(map.shape().dim(0), height, width, window, map.shape().last());
         }
 
         /**
@@ -742,37 +708,21 @@ public final class CpuBackend implements Backend {
     public synchronized void conv2d(Tensor out, Tensor x, int height, int width, Tensor weight, Tensor bias,
             int stride, int padding) {
         ensureOpen();
+        OpChecks.Conv2dSize size = checks.conv2d(out, x, height, width, weight, bias, stride, padding);
+        requireF32("conv2d", bias); // the primitive reads the bias as F32
         Shape ws = weight.shape();
-        boolean ok = ws.rank() == 4 && ws.dim(2) == ws.dim(3) && x.shape().rank() == 3 && out.shape().rank() == 3
-                && stride > 0 && padding >= 0 && x.shape().dim(1) == (long) height * width
-                && x.shape().last() == ws.dim(1) && out.shape().last() == ws.dim(0)
-                && out.shape().dim(0) == x.shape().dim(0) && (bias == null || bias.shape().equals(Shape.of(ws.dim(0))));
-        int kernel = ok ? ws.dim(2) : 0;
-        int outHeight = (height + 2 * padding - kernel) / stride + 1;
-        int outWidth = (width + 2 * padding - kernel) / stride + 1;
-        require(ok && outHeight > 0 && outWidth > 0 && out.shape().dim(1) == (long) outHeight * outWidth, "conv2d",
-                "expected x [batch, height·width, inChannels] (height " + height + ", width " + width + "), weight"
-                        + " [outChannels, inChannels, kernel, kernel], out [batch, outHeight·outWidth, outChannels]"
-                        + " (stride " + stride + ", padding " + padding + "), bias [outChannels]",
-                out, x, weight, bias);
-        requireF32("conv2d", out, x, bias);
-        convolution("conv2d", new Convolution(x.shape().dim(0), ws.dim(1), height, width, ws.dim(0), outHeight,
-                outWidth, kernel, stride, padding, 1, bias != null, false, floatType("conv2d", weight)),
-                out, x, weight, bias);
+        convolution("conv2d", new Convolution(x.shape().dim(0), ws.dim(1), height, width, ws.dim(0),
+                size.outHeight(), size.outWidth(), size.kernel(), stride, padding, 1, bias != null, false,
+                floatType("conv2d", weight)), out, x, weight, bias);
     }
 
     @Override
     public synchronized void depthwiseConv3x3Residual(Tensor out, Tensor x, int height, int width, Tensor weight,
             Tensor bias) {
         ensureOpen();
+        checks.depthwiseConv3x3Residual(out, x, height, width, weight, bias);
+        requireF32("depthwiseConv3x3Residual", bias); // the primitive reads the bias as F32
         int channels = x.shape().last();
-        require(x.shape().rank() == 3 && out.shape().equals(x.shape()) && x.shape().dim(1) == (long) height * width
-                && weight.shape().equals(Shape.of(channels, 1, 3, 3)) && bias.shape().equals(Shape.of(channels)),
-                "depthwiseConv3x3Residual", "expected out = x [batch, height·width, channels] (height " + height
-                        + ", width " + width + "), weight [channels, 1, 3, 3], bias [channels]", out, x, weight, bias);
-        require(out.memory().address() != x.memory().address(), "depthwiseConv3x3Residual",
-                "out must not alias x", out, x);
-        requireF32("depthwiseConv3x3Residual", out, x, bias);
         convolution("depthwiseConv3x3Residual", new Convolution(x.shape().dim(0), channels, height, width, channels,
                 height, width, 3, 1, 1, channels, true, true, floatType("depthwiseConv3x3Residual", weight)),
                 out, x, weight, bias);
@@ -847,11 +797,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void channelsLast(Tensor out, Tensor x) {
         ensureOpen();
+        checks.channelsLast(out, x);
         Shape s = x.shape();
-        require(s.rank() == 4 && out.shape().equals(Shape.of(s.dim(0), s.dim(2) * s.dim(3), s.dim(1))),
-                "channelsLast", "expected x [batch, channels, height, width], out [batch, height·width, channels]",
-                out, x);
-        requireF32("channelsLast", out, x);
         long batch = s.dim(0);
         long channels = s.dim(1);
         long height = s.dim(2);
@@ -866,10 +813,8 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void meanTokens(Tensor out, Tensor x) {
         ensureOpen();
+        checks.meanTokens(out, x);
         Shape s = x.shape();
-        require(s.rank() == 3 && out.shape().equals(Shape.of(s.dim(0), 1, s.dim(2))), "meanTokens",
-                "expected x [batch, tokens, channels], out [batch, 1, channels]", out, x);
-        requireF32("meanTokens", out, x);
         VectorKernels.meanTokens(out.memory(), x.memory(), s.dim(0), s.dim(1), s.dim(2));
     }
 
@@ -901,13 +846,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void concatTokens(Tensor out, Tensor a, Tensor b) {
         ensureOpen();
+        checks.concatTokens(out, a, b);
         Shape as = a.shape();
         Shape bs = b.shape();
-        require(as.rank() == 3 && bs.rank() == 3 && as.dim(0) == bs.dim(0) && as.dim(2) == bs.dim(2)
-                && out.shape().equals(Shape.of(as.dim(0), as.dim(1) + bs.dim(1), as.dim(2)))
-                && a.dtype() == out.dtype() && b.dtype() == out.dtype(), "concatTokens",
-                "expected a [batch, tokensA, channels], b [batch, tokensB, channels], out [batch, tokensA + tokensB,"
-                        + " channels], one dtype", out, a, b);
         long aBytes = a.byteSize() / as.dim(0);
         long bBytes = b.byteSize() / bs.dim(0);
         for (long batch = 0; batch < as.dim(0); batch++) {
@@ -919,14 +860,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void writeRows(Tensor cache, Tensor src, int position) {
         ensureOpen();
+        checks.writeRows(cache, src, position);
         Shape cs = cache.shape();
         Shape ss = src.shape();
-        if (!(cs.rank() == 3 && ss.rank() == 3 && cs.dim(0) == ss.dim(0) && cs.dim(2) == ss.dim(2)
-                && position >= 0 && position + ss.dim(1) <= cs.dim(1) && cache.dtype() == src.dtype())) {
-            // The message is built only on failure: it would be a string per decoder layer and token.
-            throw shapeError("writeRows", "expected cache [batch, capacity, channels] with room for src [batch,"
-                    + " tokens, channels] at position " + position + ", one dtype", cache, src);
-        }
         long rowBytes = (long) ss.dim(2) * src.dtype().byteSize();
         long srcBatchBytes = ss.dim(1) * rowBytes;
         long cacheBatchBytes = cs.dim(1) * rowBytes;
@@ -939,21 +875,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
         ensureOpen();
+        checks.gatherRows(out, src, sourceRows, rowsPrefix);
         Shape os = out.shape();
         Shape ss = src.shape();
-        boolean ok = os.rank() >= 2 && ss.rank() == os.rank() && sourceRows.length == os.dim(0)
-                && rowsPrefix >= 1 && rowsPrefix <= os.dim(1) && out.dtype() == src.dtype();
-        for (int axis = 1; ok && axis < os.rank(); axis++) {
-            ok = os.dim(axis) == ss.dim(axis);
-        }
-        for (int i = 0; ok && i < sourceRows.length; i++) {
-            ok = sourceRows[i] >= 0 && sourceRows[i] < ss.dim(0);
-        }
-        if (!ok || out.memory().address() == src.memory().address()) {
-            throw shapeError("gatherRows", "expected out [rows, ...] and src [srcRows, ...] alike after the first"
-                    + " dimension, one source row in [0, srcRows) per out row, 1 <= rowsPrefix (" + rowsPrefix
-                    + ") <= dim 1, no aliasing", out, src);
-        }
         long outRowBytes = out.byteSize() / os.dim(0);
         long srcRowBytes = src.byteSize() / ss.dim(0);
         long prefixBytes = outRowBytes / os.dim(1) * rowsPrefix;
@@ -1035,22 +959,6 @@ public final class CpuBackend implements Backend {
         };
     }
 
-    /** Checks {@code out [batch, tokens, channels]} against a packed {@code qkv [batch, tokens, 3·channels]}. */
-    private static void requirePackedQkv(String op, Tensor out, Tensor qkv, int splits, String splitName) {
-        Shape o = out.shape();
-        Shape p = qkv.shape();
-        require(p.rank() == 3 && o.rank() == 3 && o.dim(0) == p.dim(0) && o.dim(1) == p.dim(1)
-                && p.last() == 3 * o.last() && splits > 0 && o.last() % splits == 0, op,
-                "expected out [batch, tokens, channels], qkv [batch, tokens, 3·channels], " + splitName + " ("
-                        + splits + ") dividing channels", out, qkv);
-        requireF32(op, out, qkv);
-    }
-
-    /** Whether {@code shape} is {@code [length]} (checked without making a shape). */
-    private static boolean isVector(Shape shape, int length) {
-        return shape.rank() == 1 && shape.dim(0) == length;
-    }
-
     /** Whether {@code shape} is {@code [a, b, c]} (checked without making a shape). */
     private static boolean isShape(Shape shape, int a, int b, int c) {
         return shape.rank() == 3 && shape.dim(0) == a && shape.dim(1) == b && shape.dim(2) == c;
@@ -1075,16 +983,6 @@ public final class CpuBackend implements Backend {
         requireF32(op, b);
     }
 
-    private static void requireF32(String op, Tensor a, Tensor b, Tensor c) {
-        requireF32(op, a, b);
-        requireF32(op, c);
-    }
-
-    private static void requireF32(String op, Tensor a, Tensor b, Tensor c, Tensor d) {
-        requireF32(op, a, b);
-        requireF32(op, c, d);
-    }
-
     /** Throws the op's shape error, naming every tensor's shape, unless {@code ok}. */
     private static void require(boolean ok, String op, String expectation, Tensor a) {
         if (!ok) {
@@ -1101,13 +999,6 @@ public final class CpuBackend implements Backend {
     private static void require(boolean ok, String op, String expectation, Tensor a, Tensor b, Tensor c) {
         if (!ok) {
             throw shapeError(op, expectation, a, b, c);
-        }
-    }
-
-    private static void require(boolean ok, String op, String expectation, Tensor a, Tensor b, Tensor c,
-            Tensor d) {
-        if (!ok) {
-            throw shapeError(op, expectation, a, b, c, d);
         }
     }
 
