@@ -8,7 +8,9 @@ import org.florence2j.tensor.Device;
  * How a model is loaded: where it computes, in which dtype, with how many threads, and which images it accepts.
  *
  * @param device         where the math runs ({@link Device#cpu()} by default)
- * @param dtype          the dtype weights are computed in; {@link DType#F32} by default. Weights stored in another
+ * @param dtype          the compute dtype; {@link DType#F32} by default. {@link DType#BF16} makes the CPU backend run
+ *                       its matmuls and convolutions in bf16 with f32 accumulation; {@link DType#F16} has no CPU
+ *                       kernels and runs in F32, as every dtype does on CUDA for now. Weights stored in another
  *                       float dtype are converted once at load
  * @param threads        CPU threads each op may use; 0 means every core (or {@code OMP_NUM_THREADS})
  * @param maxImagePixels images with more pixels are refused before their pixels are decoded
