@@ -1,4 +1,4 @@
-// Data movement between layouts: channel-first to token-major, token mean, embedding gather.
+// Data movement between layouts: channel-first to token-major, key transposition, token mean, embedding gather.
 
 // [batch, channels, tokens] -> [batch, tokens, channels]; one thread per output element.
 extern "C" __global__ void channels_last(float* out, const float* x, int channels, int tokens, long long count) {
@@ -8,6 +8,19 @@ extern "C" __global__ void channels_last(float* out, const float* x, int channel
         int t = (int) (rest % tokens);
         long long b = rest / tokens;
         out[i] = x[(b * channels + c) * tokens + t];
+    }
+}
+
+// keysT[b, c, t] = keys[b, t, c] for keys [batch, tokens, channels], keysT [batch, channels, capacity]; one thread per
+// key element.
+extern "C" __global__ void transpose_keys(float* keysT, const float* keys, int tokens, int channels, int capacity,
+        long long count) {
+    FOR_EACH_INDEX(i, count) {
+        int c = (int) (i % channels);
+        long long rest = i / channels;
+        int t = (int) (rest % tokens);
+        long long b = rest / tokens;
+        keysT[(b * channels + c) * capacity + t] = keys[i];
     }
 }
 

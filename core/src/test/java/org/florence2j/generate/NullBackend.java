@@ -60,6 +60,13 @@ final class NullBackend implements Backend {
             AttentionMask mask) {}
 
     @Override
+    public void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads,
+            float scale) {}
+
+    @Override
+    public void transposeKeys(Tensor keysT, Tensor keys) {}
+
+    @Override
     public void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {}
 
     @Override

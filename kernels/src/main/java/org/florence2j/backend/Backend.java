@@ -132,6 +132,34 @@ public interface Backend extends AutoCloseable {
     void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale, AttentionMask mask);
 
     /**
+     * {@link #attention}, unmasked, over keys stored transposed as {@link #transposeKeys} writes them: for
+     * cross-attention, whose keys are computed once per image and read at every decode step. Each head's keys are
+     * then a {@code [headDim, kvTokens]} block with rows {@code capacity} apart, which a matmul reads as it is
+     * (CpuBackend: the cross-attention of a 3-beam decode step in about half the time of {@link #attention}, which
+     * must transpose each head's keys on every call).
+     *
+     * @param out      {@code [batch, queryTokens, channels]}
+     * @param q        {@code [batch, queryTokens, channels]}, heads outermost in the channel dimension
+     * @param keysT    {@code [kvBatch, channels, capacity]}: {@code keysT[b, c, t]} is key {@code t}'s channel
+     *                 {@code c}; only the first {@code kvTokens} columns are read; query row {@code b} uses key row
+     *                 {@code b / (batch / kvBatch)}
+     * @param v        {@code [kvBatch, capacity, channels]}
+     * @param kvTokens number of valid keys, {@code 1 ≤ kvTokens ≤ capacity}
+     * @param heads    number of heads
+     * @param scale    multiplies q·kᵀ
+     */
+    void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads, float scale);
+
+    /**
+     * Writes keys transposed for {@link #attentionTransposedKeys}: {@code keysT[b, c, t] = keys[b, t, c]} for every
+     * {@code t < tokens}; columns from {@code tokens} on are left as they are.
+     *
+     * @param keysT {@code [batch, channels, capacity]}, {@code capacity ≥ tokens}; must not alias {@code keys}
+     * @param keys  {@code [batch, tokens, channels]}
+     */
+    void transposeKeys(Tensor keysT, Tensor keys);
+
+    /**
      * DaViT channel attention (the reference's {@code ChannelAttention}): per batch and group,
      * {@code attn = softmax((q·scale)ᵀ·k)} over channels of the group, {@code out = (attn·vᵀ)ᵀ}.
      *

@@ -164,6 +164,40 @@ public final class OpChecks {
         requireNoOverlap("attention", out, q, k, v);
     }
 
+    /**
+     * {@link Backend#attentionTransposedKeys}: {@code keysT [kvBatch, channels, capacity]}, {@code v [kvBatch,
+     * capacity, channels]}. Allocates nothing unless it fails: every decode step runs it per layer.
+     */
+    public void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads) {
+        Shape shape = out.shape();
+        Shape k = keysT.shape();
+        Shape vs = v.shape();
+        boolean valid = isF32(out) && isF32(q) && isF32(keysT) && isF32(v) && shape.rank() == 3
+                && q.shape().equals(shape) && k.rank() == 3 && vs.rank() == 3 && k.dim(0) == vs.dim(0)
+                && k.dim(1) == shape.last() && vs.dim(1) == k.dim(2) && vs.last() == shape.last()
+                && shape.dim(0) % k.dim(0) == 0 && kvTokens >= 1 && kvTokens <= k.dim(2) && heads > 0
+                && shape.last() % heads == 0;
+        touch(out, q, keysT, v);
+        if (!valid) {
+            require(false, "attentionTransposedKeys", "out", out, "q", q, "keysT", keysT, "v", v,
+                    "kvTokens " + kvTokens + ", heads " + heads);
+        }
+        requireNoOverlap("attentionTransposedKeys", out, q, keysT, v);
+    }
+
+    /** {@link Backend#transposeKeys}: {@code keys [batch, tokens, channels]} into {@code [batch, channels, ≥ tokens]}. */
+    public void transposeKeys(Tensor keysT, Tensor keys) {
+        Shape t = keysT.shape();
+        Shape k = keys.shape();
+        boolean valid = isF32(keysT) && isF32(keys) && t.rank() == 3 && k.rank() == 3 && t.dim(0) == k.dim(0)
+                && t.dim(1) == k.last() && t.dim(2) >= k.dim(1);
+        touch(keysT, keys, null, null);
+        if (!valid) {
+            require(false, "transposeKeys", "keysT", keysT, "keys", keys);
+        }
+        requireNoOverlap("transposeKeys", keysT, keys);
+    }
+
     /** {@link Backend#channelAttention}: {@code qkv [batch, tokens, 3·channels]}, groups divide channels. */
     public void channelAttention(Tensor out, Tensor qkv, int groups) {
         packedQkv("channelAttention", out, qkv, groups, "groups");

@@ -85,6 +85,29 @@ class OpChecksTest {
     }
 
     @Test
+    void transposedKeysMustFitTheirValuesAndQueries() {
+        Device host = Device.cpu();
+        Tensor q = on(host, DType.F32, 3, 1, 8);
+        Tensor out = on(host, DType.F32, 3, 1, 8);
+        Tensor keysT = on(host, DType.F32, 1, 8, 10);
+        Tensor values = on(host, DType.F32, 1, 10, 8);
+        assertDoesNotThrow(() -> cpu.attentionTransposedKeys(out, q, keysT, values, 10, 2));
+        // Keys given token-major, more valid keys than columns, values of another capacity, heads not dividing.
+        assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q,
+                on(host, DType.F32, 1, 10, 8), values, 10, 2));
+        assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q, keysT, values, 11, 2));
+        assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q, keysT,
+                on(host, DType.F32, 1, 9, 8), 9, 2));
+        assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q, keysT, values, 10, 3));
+        Tensor keys = on(host, DType.F32, 1, 10, 8);
+        assertDoesNotThrow(() -> cpu.transposeKeys(keysT, keys));
+        var error = assertThrows(IllegalArgumentException.class,
+                () -> cpu.transposeKeys(on(host, DType.F32, 1, 8, 9), keys));
+        assertEquals("transposeKeys: invalid arguments keysT F32[1, 8, 9] on cpu, keys F32[1, 10, 8] on cpu",
+                error.getMessage());
+    }
+
+    @Test
     void embeddingIdsMustBeInTheVocabulary() {
         Tensor table = on(Device.cpu(), DType.F32, 5, 2);
         assertDoesNotThrow(() -> OpChecks.embeddingIds(new long[] {0, 4}, table));

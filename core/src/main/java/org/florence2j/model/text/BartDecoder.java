@@ -127,9 +127,10 @@ public final class BartDecoder {
      */
     public void computeCrossKeyValues(Backend backend, Tensor encoderStates, int image, KvCache cache) {
         int tokens = encoderStates.shape().dim(1);
+        Tensor keys = cache.crossKeyStaging(tokens);
         for (int l = 0; l < layers.size(); l++) {
-            layers.get(l).crossKeyValue(backend, encoderStates, cache.crossKeyRows(l, image, tokens),
-                    cache.crossValueRows(l, image, tokens));
+            layers.get(l).crossKeyValue(backend, encoderStates, keys, cache.crossValueRows(l, image, tokens));
+            backend.transposeKeys(cache.crossKeysTOf(l, image), keys);
         }
     }
 

@@ -1,7 +1,6 @@
 package org.florence2j.model.text;
 
 import java.lang.foreign.Arena;
-import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.TextConfig;
@@ -68,9 +67,8 @@ public final class BartDecoderLayer {
 
         encoderAttn.query(backend, s.q(), x);
         for (int g = 0; g < cache.groups(); g++) {
-            backend.attention(s.headsGroups()[g], s.qGroups()[g], cache.crossKey(layer, g),
-                    cache.crossValue(layer, g), cache.groupTokens(g), encoderAttn.heads(), encoderAttn.scale(),
-                    AttentionMask.none());
+            backend.attentionTransposedKeys(s.headsGroups()[g], s.qGroups()[g], cache.crossKeysT(layer, g),
+                    cache.crossValue(layer, g), cache.groupTokens(g), encoderAttn.heads(), encoderAttn.scale());
         }
         encoderAttn.project(backend, s.projected(), s.heads());
         backend.add(x, x, s.projected());

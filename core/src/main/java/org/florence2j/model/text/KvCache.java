@@ -14,9 +14,11 @@ import org.florence2j.tensor.Tensor;
  * buffer (double buffering, since gather cannot work in place), copies only the filled positions, and is skipped
  * entirely when every row keeps its own parent (e.g. greedy, or a step where the beams did not swap).
  *
- * <p>Cross-attention: per layer, K and V {@code [images, maxEncoderTokens, channels]}, computed once per request
- * from the encoder output, one row per image — not per beam: the beams of an image share it through
- * {@code Backend.attention}'s {@code kvBatch} broadcast.
+ * <p>Cross-attention: per layer, K transposed {@code [images, channels, maxEncoderTokens]} and V {@code [images,
+ * maxEncoderTokens, channels]}, computed once per request from the encoder output, one row per image — not per
+ * beam: the beams of an image share it through {@code Backend.attentionTransposedKeys}' {@code kvBatch} broadcast.
+ * The keys are stored transposed because every decode step reads them: a matmul reads each head's transposed keys
+ * in place, while token-major keys had to be transposed on every step (CPU: half the cross-attention time).
  */
 public final class KvCache {
     private final int layers;
@@ -27,15 +29,16 @@ public final class KvCache {
     private final int maxEncoderTokens;
     private final Scratch[] selfKeys; // [2 · layers], buffer p of layer l at 2l + p
     private final Scratch[] selfValues; // [2 · layers]
-    private final Scratch[] crossKeys; // [layers]
+    private final Scratch[] crossKeys; // [layers], transposed
     private final Scratch[] crossValues; // [layers]
+    private final Scratch crossKeyStaging; // one image's keys [maxEncoderTokens, channels] before transposing
     private final AttentionMask[] causalMasks; // [capacity], made once so a step allocates nothing
 
     private int rows;
     private int live;
     private Tensor[] selfKeyViews; // [2 · layers] of [rows, capacity, channels]
     private Tensor[] selfValueViews; // [2 · layers]
-    private Tensor[][] crossKeyViews; // [layers][groups] of [groupImages, maxEncoderTokens, channels]
+    private Tensor[][] crossKeyViews; // [layers][groups] of [groupImages, channels, maxEncoderTokens]
     private Tensor[][] crossValueViews; // [layers][groups]
     private int[] groupTokens; // [groups]
 
@@ -65,6 +68,7 @@ public final class KvCache {
             crossKeys[l] = Scratch.allocate(backend, arena, crossElements);
             crossValues[l] = Scratch.allocate(backend, arena, crossElements);
         }
+        this.crossKeyStaging = Scratch.allocate(backend, arena, (long) maxEncoderTokens * channels);
     }
 
     /**
@@ -101,7 +105,7 @@ public final class KvCache {
             groupTokens[g] = group.encoderTokens();
             long first = (long) group.firstImage() * maxEncoderTokens * channels;
             for (int l = 0; l < layers; l++) {
-                crossKeyViews[l][g] = crossKeys[l].slice(first, group.images(), maxEncoderTokens, channels);
+                crossKeyViews[l][g] = crossKeys[l].slice(first, group.images(), channels, maxEncoderTokens);
                 crossValueViews[l][g] = crossValues[l].slice(first, group.images(), maxEncoderTokens, channels);
             }
         }
@@ -117,8 +121,8 @@ public final class KvCache {
         return selfValueViews[2 * layer + live];
     }
 
-    /** Cross-attention keys of {@code layer} for group {@code g}: {@code [groupImages, maxEncoderTokens, C]}. */
-    Tensor crossKey(int layer, int g) {
+    /** Cross-attention keys of {@code layer} for group {@code g}, transposed: {@code [groupImages, C, maxTokens]}. */
+    Tensor crossKeysT(int layer, int g) {
         return crossKeyViews[layer][g];
     }
 
@@ -136,9 +140,14 @@ public final class KvCache {
         return groupTokens.length;
     }
 
-    /** Where {@code image}'s cross K of {@code layer} is written: {@code [1, tokens, channels]}. */
-    Tensor crossKeyRows(int layer, int image, int tokens) {
-        return crossKeys[layer].slice((long) image * maxEncoderTokens * channels, 1, tokens, channels);
+    /** Where an image's cross K of one layer is computed before {@link #crossKeysTOf}: {@code [1, tokens, C]}. */
+    Tensor crossKeyStaging(int tokens) {
+        return crossKeyStaging.view(1, tokens, channels);
+    }
+
+    /** Where {@code image}'s transposed cross K of {@code layer} is kept: {@code [1, channels, maxEncoderTokens]}. */
+    Tensor crossKeysTOf(int layer, int image) {
+        return crossKeys[layer].slice((long) image * maxEncoderTokens * channels, 1, channels, maxEncoderTokens);
     }
 
     /** Where {@code image}'s cross V of {@code layer} is written: {@code [1, tokens, channels]}. */

@@ -44,9 +44,17 @@ public final class CpuBackend implements Backend {
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final int threads;
+    /**
+     * Ops moving fewer bytes than this run on one OpenMP thread ({@link #useTeam}): below it a second thread saves
+     * less than the ~10 µs it costs to start and join the team.
+     */
+    static final long ONE_THREAD_BYTES = Long.getLong("florence2j.oneThreadBytes", 256L << 10);
+
+    /** OpenMP threads of a parallel op: the {@code threads} argument, or OpenMP's default when that is 0. */
+    private final int parallelTeam;
     private final DType computeType;
-    private final ThreadLocal<Boolean> threadsSet = ThreadLocal.withInitial(() -> false);
+    /** The team size last applied on each calling thread ({@code -1}: not yet). */
+    private final ThreadLocal<int[]> teamOfThread = ThreadLocal.withInitial(() -> new int[] {-1});
     private final MemorySegment engine;
     private final MemorySegment stream;
     private final DnnlPrimitiveCache cache;
@@ -93,7 +101,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("CpuBackend computes in F32 or BF16, not " + computeType);
         }
         Dnnl.requireLoaded();
-        this.threads = threads;
+        this.parallelTeam = threads > 0 ? threads : Dnnl.ompGetMaxThreads();
         this.computeType = computeType;
         this.engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
@@ -164,6 +172,7 @@ public final class CpuBackend implements Backend {
         Tensor weight = packFromHost ? host : upload(host, dtype, owner);
         require(weight.shape().rank() == 2, "uploadLinearWeight", "expected a weight [outFeatures, inFeatures]",
                 weight);
+        useTeam(Long.MAX_VALUE);
         packedWeights.values().removeIf(p -> {
             boolean dead = !p.memory().scope().isAlive();
             if (dead) {
@@ -268,6 +277,7 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         checks.linear(out, x, weight, bias);
         requireF32("linear", bias); // the primitive reads the bias as F32
+        useTeam(x.byteSize() + weight.byteSize() + out.byteSize());
         long rows = x.shape().rows();
         long in = x.shape().last();
         long outFeatures = out.shape().last();
@@ -334,6 +344,7 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         checks.matmul(out, a, b);
         requireF32("matmul", b); // the primitive reads b as F32
+        useTeam(a.byteSize() + b.byteSize() + out.byteSize());
         long batch = a.shape().dim(0);
         long m = a.shape().dim(1);
         long k = a.shape().dim(2);
@@ -352,6 +363,7 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         checks.layerNorm(out, x, weight, bias);
         requireF32("layerNorm", weight, bias); // the primitive reads scale and shift as F32
+        useTeam(x.byteSize() + out.byteSize());
         long rows = x.shape().rows();
         long width = x.shape().last();
         var key = cache.key(Op.LAYER_NORM).add(rows).add(width).add(eps);
@@ -370,6 +382,7 @@ public final class CpuBackend implements Backend {
     public synchronized void gelu(Tensor out, Tensor x) {
         ensureOpen();
         checks.gelu(out, x);
+        useTeam(x.byteSize() + out.byteSize());
         long count = x.elementCount();
         var key = cache.key(Op.GELU).add(count);
         var primitive = cache.find(key);
@@ -386,6 +399,7 @@ public final class CpuBackend implements Backend {
     public synchronized void softmax(Tensor out, Tensor x) {
         ensureOpen();
         checks.softmax(out, x);
+        useTeam(x.byteSize() + out.byteSize());
         softmaxRows(x.memory(), out.memory(), x.shape().rows(), x.shape().last());
     }
 
@@ -408,6 +422,7 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         checks.add(out, a, b);
         requireF32("add", b); // the primitive reads b as F32
+        useTeam(a.byteSize() + b.byteSize() + out.byteSize());
         long inner = b.elementCount();
         long outer = a.elementCount() / inner;
         var key = cache.key(Op.ADD).add(outer).add(inner);
@@ -426,6 +441,7 @@ public final class CpuBackend implements Backend {
     public synchronized void selfAttention(Tensor out, Tensor qkv, int heads, float scale) {
         ensureOpen();
         checks.selfAttention(out, qkv, heads);
+        useTeam(qkv.byteSize() + out.byteSize());
         int batch = qkv.shape().dim(0);
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
@@ -441,18 +457,55 @@ public final class CpuBackend implements Backend {
             float scale, AttentionMask mask) {
         ensureOpen();
         checks.attention(out, q, k, v, kvTokens, heads, mask);
+        attendKeyRows(out, q, k, v, kvTokens, heads, scale, mask, k.shape().dim(1), false);
+    }
+
+    @Override
+    public synchronized void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens,
+            int heads, float scale) {
+        ensureOpen();
+        checks.attentionTransposedKeys(out, q, keysT, v, kvTokens, heads);
+        attendKeyRows(out, q, keysT, v, kvTokens, heads, scale, AttentionMask.none(), keysT.shape().dim(2), true);
+    }
+
+    /**
+     * {@link #attention} and {@link #attentionTransposedKeys}: {@code k} is {@code [kvBatch, capacity, channels]},
+     * or {@code [kvBatch, channels, capacity]} when {@code keysTransposed}.
+     */
+    private void attendKeyRows(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
+            AttentionMask mask, long capacity, boolean keysTransposed) {
         Shape qs = q.shape();
-        Shape ks = k.shape();
-        int kvBatch = ks.dim(0);
+        int kvBatch = k.shape().dim(0);
         long queryTokens = qs.dim(1);
         long channels = qs.last();
+        useTeam(q.byteSize() + out.byteSize() + 2L * kvBatch * kvTokens * channels * Float.BYTES);
         // The queries of every batch row sharing one K/V row are contiguous: one group of
         // (batch / kvBatch) · queryTokens query rows per K/V row.
         long groupRows = (qs.dim(0) / kvBatch) * queryTokens;
-        long kvRowStride = (long) ks.dim(1) * channels;
-        attend(attention.set(kvBatch, heads, channels / heads, groupRows, kvTokens, groupRows * channels, channels,
-                        kvRowStride, channels, groupRows * channels, channels, scale, mask, queryTokens),
-                q.memory(), 0, k.memory(), 0, v.memory(), 0, out.memory());
+        long kvRowStride = capacity * channels;
+        Attention problem = attention.set(kvBatch, heads, channels / heads, groupRows, kvTokens,
+                groupRows * channels, channels, kvRowStride, channels, groupRows * channels, channels, scale, mask,
+                queryTokens);
+        attend(keysTransposed ? problem.transposedKeys(capacity) : problem, q.memory(), 0, k.memory(), 0,
+                v.memory(), 0, out.memory());
+    }
+
+    @Override
+    public synchronized void transposeKeys(Tensor keysT, Tensor keys) {
+        ensureOpen();
+        checks.transposeKeys(keysT, keys);
+        useTeam(keys.byteSize() * 2);
+        Shape ks = keys.shape();
+        long batch = ks.dim(0);
+        long tokens = ks.dim(1);
+        long channels = ks.dim(2);
+        long capacity = keysT.shape().dim(2);
+        var primitive = cache.get(List.of("transposeKeys", batch, tokens, channels, capacity), b -> b.primitive(
+                Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, batch, tokens, channels), engine,
+                        b.desc(DATA_TYPE_F32, new long[] {batch, tokens, channels},
+                                new long[] {channels * capacity, 1, capacity}), engine, b.attr(null)),
+                Dnnl.ARG_FROM, Dnnl.ARG_TO));
+        primitive.execute(stream(), keys.memory(), keysT.memory());
     }
 
     /**
@@ -474,6 +527,9 @@ public final class CpuBackend implements Backend {
         private long queryRowStride;
         private long keyGroupStride;
         private long keyRowStride;
+        private long keyHeadStride; // the keys' strides in q·kᵀ: between heads, head dimensions and tokens
+        private long keyDimStride;
+        private long keyTokenStride;
         private long outGroupStride;
         private long outRowStride;
         private float scale;
@@ -497,6 +553,20 @@ public final class CpuBackend implements Backend {
             this.scale = scale;
             this.mask = mask;
             this.queryTokens = queryTokens;
+            this.keyHeadStride = headDim;
+            this.keyDimStride = 1;
+            this.keyTokenStride = keyRowStride;
+            return this;
+        }
+
+        /**
+         * Reads the keys as {@code [groups, channels, capacity]} (heads outermost in channels) instead of token
+         * rows; values keep their layout, and the group stride is the same {@code channels · capacity}.
+         */
+        Attention transposedKeys(long capacity) {
+            this.keyHeadStride = headDim * capacity;
+            this.keyDimStride = capacity;
+            this.keyTokenStride = 1;
             return this;
         }
 
@@ -504,7 +574,8 @@ public final class CpuBackend implements Backend {
         DnnlPrimitiveCache.Key key(DnnlPrimitiveCache cache, Op op, long count) {
             return cache.key(op).add(count).add(heads).add(headDim).add(queryRows).add(keyRows)
                     .add(queryGroupStride).add(queryRowStride).add(keyGroupStride).add(keyRowStride)
-                    .add(outGroupStride).add(outRowStride).add(scale);
+                    .add(outGroupStride).add(outRowStride).add(scale).add(keyHeadStride).add(keyDimStride)
+                    .add(keyTokenStride);
         }
     }
 
@@ -532,7 +603,8 @@ public final class CpuBackend implements Backend {
                             b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.queryRows, a.headDim},
                                     new long[] {a.queryGroupStride, a.headDim, a.queryRowStride, 1}),
                             b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.headDim, a.keyRows},
-                                    new long[] {a.keyGroupStride, a.headDim, 1, a.keyRowStride}),
+                                    new long[] {a.keyGroupStride, a.keyHeadStride, a.keyDimStride,
+                                            a.keyTokenStride}),
                             MemorySegment.NULL,
                             b.dense(DATA_TYPE_F32, count, a.heads, a.queryRows, a.keyRows), b.computeAttr(postOps)),
                             Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
@@ -604,6 +676,7 @@ public final class CpuBackend implements Backend {
     public synchronized void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
         ensureOpen();
         checks.channelAttention(out, qkv, groups);
+        useTeam(qkv.byteSize() + out.byteSize());
         long batch = qkv.shape().dim(0);
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
@@ -710,6 +783,7 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         OpChecks.Conv2dSize size = checks.conv2d(out, x, height, width, weight, bias, stride, padding);
         requireF32("conv2d", bias); // the primitive reads the bias as F32
+        useTeam(x.byteSize() + weight.byteSize() + out.byteSize());
         Shape ws = weight.shape();
         convolution("conv2d", new Convolution(x.shape().dim(0), ws.dim(1), height, width, ws.dim(0),
                 size.outHeight(), size.outWidth(), size.kernel(), stride, padding, 1, bias != null, false,
@@ -722,6 +796,7 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         checks.depthwiseConv3x3Residual(out, x, height, width, weight, bias);
         requireF32("depthwiseConv3x3Residual", bias); // the primitive reads the bias as F32
+        useTeam(x.byteSize() + weight.byteSize() + out.byteSize());
         int channels = x.shape().last();
         convolution("depthwiseConv3x3Residual", new Convolution(x.shape().dim(0), channels, height, width, channels,
                 height, width, 3, 1, 1, channels, true, true, floatType("depthwiseConv3x3Residual", weight)),
@@ -798,6 +873,7 @@ public final class CpuBackend implements Backend {
     public synchronized void channelsLast(Tensor out, Tensor x) {
         ensureOpen();
         checks.channelsLast(out, x);
+        useTeam(x.byteSize() + out.byteSize());
         Shape s = x.shape();
         long batch = s.dim(0);
         long channels = s.dim(1);
@@ -914,12 +990,26 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** The stream, after applying the thread count to the calling thread (an OpenMP setting is per thread). */
-    private MemorySegment stream() {
-        if (threads > 0 && !threadsSet.get()) {
-            Dnnl.ompSetNumThreads(threads);
-            threadsSet.set(true);
+    /**
+     * Applies the OpenMP team for the op about to run to the calling thread (an OpenMP setting is per thread): one
+     * thread when the op moves fewer than {@link #ONE_THREAD_BYTES}, since waking a team costs more than such an op
+     * takes (a decode step's 3-row layer norm: 2 µs on one thread, 13 µs on two); {@link #parallelTeam} otherwise.
+     * Every op calls it before it looks up or creates a primitive, and the choice depends only on the op's shape, so
+     * each cached primitive is created and executed with the same team, as oneDNN's OpenMP runtime requires.
+     *
+     * @param bytesMoved bytes the op reads and writes
+     */
+    private void useTeam(long bytesMoved) {
+        int team = bytesMoved < ONE_THREAD_BYTES ? 1 : parallelTeam;
+        int[] current = teamOfThread.get();
+        if (current[0] != team) {
+            Dnnl.ompSetNumThreads(team);
+            current[0] = team;
         }
+    }
+
+    /** The stream; ops call {@link #useTeam} first. */
+    private MemorySegment stream() {
         return stream;
     }
 

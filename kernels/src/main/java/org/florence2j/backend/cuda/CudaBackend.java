@@ -253,6 +253,24 @@ public final class CudaBackend implements Backend {
             AttentionMask mask) {
         enter();
         checks.attention(out, q, k, v, kvTokens, heads, mask);
+        attend(out, q, k, v, kvTokens, heads, scale, mask, k.shape().dim(1), false);
+    }
+
+    @Override
+    public void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads,
+            float scale) {
+        enter();
+        checks.attentionTransposedKeys(out, q, keysT, v, kvTokens, heads);
+        attend(out, q, keysT, v, kvTokens, heads, scale, AttentionMask.none(), keysT.shape().dim(2), true);
+    }
+
+    /**
+     * {@link #attention} and {@link #attentionTransposedKeys}: {@code k} is {@code [kvBatch, capacity, channels]},
+     * or {@code [kvBatch, channels, capacity]} when {@code keysTransposed} (each head's keys are then a plain
+     * {@code [headDim, kvTokens]} operand with leading dimension {@code capacity}).
+     */
+    private void attend(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
+            AttentionMask mask, int capacity, boolean keysTransposed) {
         Shape shape = out.shape();
         int batch = shape.dim(0);
         int queryTokens = shape.dim(1);
@@ -260,7 +278,7 @@ public final class CudaBackend implements Backend {
         int headDim = channels / heads;
         int kvBatch = k.shape().dim(0);
         int beamsPerKv = batch / kvBatch;
-        long kvRowElements = (long) k.shape().dim(1) * channels;
+        long kvRowElements = (long) capacity * channels;
         long scoreElements = (long) queryTokens * kvTokens;
         // scores [heads, batch, queryTokens, kvTokens]
         MemorySegment scores = memory.workspace(4L * heads * batch * scoreElements);
@@ -269,14 +287,16 @@ public final class CudaBackend implements Backend {
         int groups = beamsPerKv == 1 ? 1 : kvBatch;
         int perGroup = beamsPerKv == 1 ? batch : beamsPerKv;
         long kvStride = beamsPerKv == 1 ? kvRowElements : 0;
+        long keyHeadOffset = keysTransposed ? (long) headDim * capacity : headDim;
+        int keyLeadingDim = keysTransposed ? capacity : channels;
         for (int h = 0; h < heads; h++) {
             for (int g = 0; g < groups; g++) {
                 long firstBatch = (long) g * perGroup;
-                gemm(false, true, queryTokens, kvTokens, headDim, scale,
+                gemm(false, !keysTransposed, queryTokens, kvTokens, headDim, scale,
                         floats(q.memory(), firstBatch * queryTokens * channels + (long) h * headDim), DType.F32,
                         channels, (long) queryTokens * channels,
-                        floats(k.memory(), g * kvRowElements + (long) h * headDim), DType.F32, channels, kvStride,
-                        floats(scores, (h * batch + firstBatch) * scoreElements), kvTokens, scoreElements,
+                        floats(k.memory(), g * kvRowElements + h * keyHeadOffset), DType.F32, keyLeadingDim,
+                        kvStride, floats(scores, (h * batch + firstBatch) * scoreElements), kvTokens, scoreElements,
                         perGroup);
             }
         }
@@ -292,6 +312,15 @@ public final class CudaBackend implements Backend {
                         (long) queryTokens * channels, perGroup);
             }
         }
+    }
+
+    @Override
+    public void transposeKeys(Tensor keysT, Tensor keys) {
+        enter();
+        checks.transposeKeys(keysT, keys);
+        Shape s = keys.shape();
+        launchElements("layout", "transpose_keys", keys.elementCount(), keysT.memory(), keys.memory(), s.dim(1),
+                s.dim(2), keysT.shape().dim(2), keys.elementCount());
     }
 
     @Override

@@ -255,6 +255,58 @@ public final class ReferenceBackend implements Backend {
         store(out, result);
     }
 
+    /** {@link #attention} on keys read back from their transposed layout, one key row at a time. */
+    @Override
+    public void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads,
+            float scale) {
+        requireOpen();
+        CHECKS.attentionTransposedKeys(out, q, keysT, v, kvTokens, heads);
+        Shape shape = out.shape();
+        int batch = shape.dim(0);
+        int queryTokens = shape.dim(1);
+        int channels = shape.dim(2);
+        int kvBatch = keysT.shape().dim(0);
+        int capacity = keysT.shape().dim(2);
+        int beamsPerKv = batch / kvBatch;
+        float[] queries = q.toFloatArray();
+        float[] transposed = keysT.toFloatArray();
+        float[] keys = new float[kvBatch * capacity * channels];
+        for (int b = 0; b < kvBatch; b++) {
+            for (int c = 0; c < channels; c++) {
+                for (int t = 0; t < kvTokens; t++) {
+                    keys[(b * capacity + t) * channels + c] = transposed[(b * channels + c) * capacity + t];
+                }
+            }
+        }
+        float[] values = v.toFloatArray();
+        float[] result = new float[batch * queryTokens * channels];
+        for (int b = 0; b < batch; b++) {
+            int kvBase = (b / beamsPerKv) * capacity * channels;
+            attendHeads(result, b * queryTokens * channels, queries, b * queryTokens * channels, channels,
+                    keys, kvBase, values, kvBase, channels, queryTokens, kvTokens, channels, heads, scale,
+                    AttentionMask.none());
+        }
+        store(out, result);
+    }
+
+    @Override
+    public void transposeKeys(Tensor keysT, Tensor keys) {
+        requireOpen();
+        CHECKS.transposeKeys(keysT, keys);
+        Shape k = keys.shape();
+        int tokens = k.dim(1);
+        int channels = k.dim(2);
+        long capacity = keysT.shape().dim(2);
+        float[] values = keys.toFloatArray();
+        for (int b = 0; b < k.dim(0); b++) {
+            for (int t = 0; t < tokens; t++) {
+                for (int c = 0; c < channels; c++) {
+                    keysT.setFloat(((long) b * channels + c) * capacity + t, values[(b * tokens + t) * channels + c]);
+                }
+            }
+        }
+    }
+
     @Override
     public void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {
         requireOpen();

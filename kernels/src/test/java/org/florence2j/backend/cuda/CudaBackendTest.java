@@ -96,6 +96,18 @@ class CudaBackendTest {
     }
 
     @Test
+    void crossAttentionOnTransposedKeys() {
+        try (var t = new CudaVsReference(16)) {
+            // 2 images × 3 beams; keys transposed [images, channels, capacity 15], 13 valid.
+            t.check("attentionTransposedKeys", new int[] {6, 1, 16},
+                    (b, out, in) -> b.attentionTransposedKeys(out, in[0], in[1], in[2], 13, 2, 0.25f),
+                    t.random(1f, 6, 1, 16), t.random(1f, 2, 16, 15), t.random(1f, 2, 15, 16));
+            t.check("transposeKeys", new int[] {2, 16, 15}, (b, out, in) -> b.transposeKeys(out, in[0]),
+                    t.random(1f, 2, 13, 16));
+        }
+    }
+
+    @Test
     void channelAttentionPerGroup() {
         try (var t = new CudaVsReference(7)) {
             t.check("channelAttention", new int[] {2, 15, 24},
