@@ -16,15 +16,18 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
- * Where CUDA's shared libraries are looked for, shared by {@link CudaRuntime}, {@link CudaDriver}, {@link Cublas}
- * and {@link Nvrtc}. After the explicit property or environment variable that {@link NativeLibrary#find} checks
- * first, the folders are, in order: {@code $CUDA_HOME} and {@code $CUDA_PATH}, the conventional
- * {@code /usr/local/cuda*} installs (newest version first), each folder of {@code $LD_LIBRARY_PATH}, and the
- * {@code nvidia/<package>/lib} folders where pip-installed CUDA wheels ({@code nvidia-cublas-cu12},
- * {@code nvidia-cuda-nvrtc}, …) put their libraries, in every Python {@code site-packages} we can see.
+ * Where CUDA's shared libraries are looked for, shared by {@link CudaRuntime}, {@link CudaDriver}, {@link Cublas},
+ * {@link Cudnn} and {@link Nvrtc}. After the explicit property or environment variable that
+ * {@link NativeLibrary#find} checks first, the folders are, in order: {@code $CUDA_HOME} and {@code $CUDA_PATH}, the
+ * conventional {@code /usr/local/cuda*} installs (newest version first), each folder of {@code $LD_LIBRARY_PATH},
+ * and the {@code nvidia/<package>/lib} folders where pip-installed CUDA wheels ({@code nvidia-cublas-cu12},
+ * {@code nvidia-cuda-nvrtc}, {@code nvidia-cudnn-cu12}, …) put their libraries, in every Python
+ * {@code site-packages} we can see: the active virtualenv or conda env, {@code $PYTHONPATH}, the environment of
+ * each {@code python3} on {@code $PATH}, the user's and the system's.
  */
 public final class CudaLibraries {
     private static final List<String> INSTALL_SUBFOLDERS = List.of("lib64", "lib", "targets/x86_64-linux/lib");
@@ -39,18 +42,32 @@ public final class CudaLibraries {
      * @param key         the short name in {@code -Dflorence2j.<key>.path} and {@code FLORENCE2J_<KEY>_PATH}
      */
     public static NativeLibrary find(String displayName, List<String> fileNames, String key) {
+        return find(displayName, fileNames, key, "the CUDA 12 or 13 toolkit or the matching nvidia-* pip wheels");
+    }
+
+    /**
+     * As {@link #find(String, List, String)}, for a library the CUDA toolkit does not ship.
+     *
+     * @param install what to install, for the error's hint, e.g. {@code "cuDNN 9"}
+     */
+    public static NativeLibrary find(String displayName, List<String> fileNames, String key, String install) {
         String property = "florence2j." + key + ".path";
         String env = "FLORENCE2J_" + key.toUpperCase(Locale.ROOT).replace('.', '_') + "_PATH";
-        String hint = "Set -D" + property + "=<file or folder> (or $" + env + "), set CUDA_HOME, or install the"
-                + " CUDA 12 or 13 toolkit or the matching nvidia-* pip wheels.";
+        String hint = "Set -D" + property + "=<file or folder> (or $" + env + "), set CUDA_HOME, or install "
+                + install + ".";
         return NativeLibrary.find(displayName, fileNames, property, env, folders(), hint);
     }
 
     /** Every folder searched after the explicit path, in order, without duplicates; missing folders are kept out. */
     public static List<Path> folders() {
+        return folders(System::getenv);
+    }
+
+    /** {@link #folders()} with the environment variables read from {@code environment}. */
+    static List<Path> folders(UnaryOperator<String> environment) {
         Set<Path> folders = new LinkedHashSet<>();
         for (String variable : List.of("CUDA_HOME", "CUDA_PATH")) {
-            String root = System.getenv(variable);
+            String root = environment.apply(variable);
             if (root != null && !root.isBlank()) {
                 INSTALL_SUBFOLDERS.forEach(sub -> folders.add(Path.of(root, sub)));
             }
@@ -62,8 +79,8 @@ public final class CudaLibraries {
         for (Path install : installs) {
             INSTALL_SUBFOLDERS.forEach(sub -> folders.add(install.resolve(sub)));
         }
-        addPathList(folders, System.getenv("LD_LIBRARY_PATH"));
-        for (Path sitePackages : sitePackages()) {
+        addPathList(folders, environment.apply("LD_LIBRARY_PATH"));
+        for (Path sitePackages : sitePackages(environment)) {
             for (Path nvidiaPackage : children(sitePackages.resolve("nvidia"), "")) {
                 folders.add(nvidiaPackage.resolve("lib"));
             }
@@ -74,20 +91,31 @@ public final class CudaLibraries {
         return folders.stream().filter(Files::isDirectory).toList();
     }
 
-    /** Python package folders: the active virtualenv or conda env, PYTHONPATH, the user's and the system's. */
-    private static List<Path> sitePackages() {
+    /**
+     * Python package folders: the active virtualenv or conda env, PYTHONPATH, the environment that each
+     * {@code python3} on PATH belongs to (a virtualenv used without activating it, as PyTorch images ship one), the
+     * user's and the system's.
+     */
+    private static List<Path> sitePackages(UnaryOperator<String> environment) {
         Set<Path> roots = new LinkedHashSet<>();
         for (String variable : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
-            String prefix = System.getenv(variable);
+            String prefix = environment.apply(variable);
             if (prefix != null && !prefix.isBlank()) {
                 roots.add(Path.of(prefix, "lib"));
+            }
+        }
+        Set<Path> path = new LinkedHashSet<>();
+        addPathList(path, environment.apply("PATH"));
+        for (Path bin : path) {
+            if (bin.getParent() != null && Files.isRegularFile(bin.resolve("python3"))) {
+                roots.add(bin.getParent().resolve("lib"));
             }
         }
         roots.add(Path.of(System.getProperty("user.home"), ".local", "lib"));
         roots.add(Path.of("/usr/local/lib"));
         roots.add(Path.of("/usr/lib"));
         Set<Path> result = new LinkedHashSet<>();
-        addPathList(result, System.getenv("PYTHONPATH"));
+        addPathList(result, environment.apply("PYTHONPATH"));
         for (Path root : roots) {
             for (Path python : children(root, "python3")) {
                 result.add(python.resolve("site-packages"));
@@ -164,6 +192,12 @@ public final class CudaLibraries {
         int invoke() throws Throwable;
     }
 
+    /** A downcall returning a C {@code size_t} or {@code long long}. */
+    @FunctionalInterface
+    interface LongCall {
+        long invoke() throws Throwable;
+    }
+
     /** A downcall returning a C pointer. */
     @FunctionalInterface
     interface AddressCall {
@@ -175,6 +209,17 @@ public final class CudaLibraries {
      * the binding (a wrong descriptor); runtime exceptions and errors pass through unchanged.
      */
     static int invoke(IntCall call) {
+        try {
+            return call.invoke();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed unexpectedly", t);
+        }
+    }
+
+    /** As {@link #invoke(IntCall)}, for a function returning a 64-bit integer. */
+    static long invokeLong(LongCall call) {
         try {
             return call.invoke();
         } catch (RuntimeException | Error e) {
