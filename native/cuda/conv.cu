@@ -54,3 +54,17 @@ extern "C" __global__ void im2col(void* cols, int colsDtype, const float* x, int
         store_element(cols, colsDtype, i, value);
     }
 }
+
+// PyTorch's weight [out, groupChannels, kernel, kernel] (any dtype) to cuDNN's NHWC filter [out, kernel, kernel,
+// groupChannels] in F32, for CudaBackend's cuDNN path. One thread per output element.
+extern "C" __global__ void filter_to_nhwc(float* out, const void* weight, int weightDtype, int groupChannels,
+                                          int kernel, long long count) {
+    FOR_EACH_INDEX(i, count) {
+        int c = (int) (i % groupChannels);
+        long long position = i / groupChannels;
+        int kx = (int) (position % kernel);
+        int ky = (int) ((position / kernel) % kernel);
+        long long o = position / ((long long) kernel * kernel);
+        out[i] = load_element(weight, weightDtype, ((o * groupChannels + c) * kernel + ky) * kernel + kx);
+    }
+}

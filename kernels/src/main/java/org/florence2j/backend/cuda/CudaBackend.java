@@ -5,12 +5,16 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.OpChecks;
 import org.florence2j.bindings.Cublas;
 import org.florence2j.bindings.CudaDriver;
+import org.florence2j.bindings.CudaException;
 import org.florence2j.bindings.CudaRuntime;
+import org.florence2j.bindings.NativeLibraryException;
 import org.florence2j.bindings.Nvrtc;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
@@ -19,9 +23,18 @@ import org.florence2j.tensor.Tensor;
 
 /**
  * {@link Backend} on one NVIDIA GPU: GEMMs through cuBLAS ({@code cublasGemmEx} and its strided-batched form, F32
- * accumulation, tensor cores for F16/BF16 weights), convolutions as im2col plus one GEMM, and the hand-written
- * kernels of {@code native/cuda} (compiled by {@link CudaModules}) for everything else. Semantics are exactly
- * {@code ReferenceBackend}'s, against which {@code CudaBackendTest} checks every op.
+ * accumulation, tensor cores for F16/BF16 weights), convolutions through cuDNN or as im2col plus one GEMM, and the
+ * hand-written kernels of {@code native/cuda} (compiled by {@link CudaModules}) for everything else. Semantics are
+ * exactly {@code ReferenceBackend}'s, against which {@code CudaBackendTest} checks every op on both convolution
+ * paths.
+ *
+ * <p>Convolutions ({@link #conv2d} and {@link #depthwiseConv3x3Residual}) follow a {@link ConvolutionPath}, by
+ * default {@code -Dflorence2j.cuda.conv=auto}: through cuDNN where libcudnn 9 or 8 loads ({@code CudnnConvolution}:
+ * {@code cudnnConvolutionForward} on NHWC maps in F32 with FMA math, never TF32; the weight reordered to an NHWC
+ * filter, 16-bit weights widened to F32, in the workspace; bias and residual added around it), else with the
+ * hand-written kernels (im2col plus one cuBLAS GEMM; a direct depthwise kernel). {@code cudnn} or {@code im2col}
+ * forces one; {@link #convolutionPath()} says which one an open backend uses. {@code GpuBench} times both at
+ * Florence-2-base's shapes.
  *
  * <p>How it reads the contract (arguments are checked by the {@link OpChecks} every backend shares, before any
  * kernel or copy is queued):
@@ -39,8 +52,11 @@ import org.florence2j.tensor.Tensor;
  * </ul>
  */
 public final class CudaBackend implements Backend {
+    private static final Logger LOG = Logger.getLogger(CudaBackend.class.getName());
     private static final int THREADS = 256;
     private static final int MAX_BLOCKS = 1 << 20;
+    // cuDNN's workspace follows the reordered filter in our workspace, at an offset cudaMalloc would also give.
+    private static final long WORKSPACE_ALIGNMENT = 256;
 
     private final Device device;
     private final Arena handles;
@@ -48,31 +64,45 @@ public final class CudaBackend implements Backend {
     private final MemorySegment stream;
     private final MemorySegment cublas;
     private final CudaModules modules;
+    private final CudnnConvolution cudnn; // null: convolutions run on the im2col path
     private final CudaMemory memory;
     private final OpChecks checks;
     private volatile boolean closed;
 
     private CudaBackend(Device device, Arena handles, MemorySegment context, MemorySegment stream,
-            MemorySegment cublas, CudaModules modules) {
+            MemorySegment cublas, CudaModules modules, CudnnConvolution cudnn) {
         this.device = device;
         this.handles = handles;
         this.context = context;
         this.stream = stream;
         this.cublas = cublas;
         this.modules = modules;
+        this.cudnn = cudnn;
         this.memory = new CudaMemory(stream);
         this.checks = new OpChecks(device, EnumSet.of(DType.F32, DType.F16, DType.BF16));
     }
 
     /**
-     * Opens CUDA device {@code ordinal}: its primary context, one stream, one cuBLAS handle, and the kernels
-     * (compiled lazily, on first use, for its compute capability).
+     * Opens CUDA device {@code ordinal} with the convolution path named by {@code -Dflorence2j.cuda.conv}
+     * ({@link ConvolutionPath#fromSystemProperty()}).
      *
-     * @throws org.florence2j.bindings.NativeLibraryException if the driver, runtime, cuBLAS or NVRTC is missing
-     * @throws org.florence2j.bindings.CudaException          if CUDA reports an error (no device, old driver)
-     * @throws IllegalArgumentException                       if there is no device {@code ordinal}
+     * @see #open(int, ConvolutionPath)
      */
     public static CudaBackend open(int ordinal) {
+        return open(ordinal, ConvolutionPath.fromSystemProperty());
+    }
+
+    /**
+     * Opens CUDA device {@code ordinal}: its primary context, one stream, one cuBLAS handle, the kernels (compiled
+     * lazily, on first use, for its compute capability) and, unless {@code convolutions} is
+     * {@link ConvolutionPath#IM2COL}, one cuDNN handle.
+     *
+     * @throws NativeLibraryException   if the driver, runtime, cuBLAS or NVRTC is missing, or cuDNN when
+     *                                  {@code convolutions} is {@link ConvolutionPath#CUDNN}
+     * @throws CudaException            if CUDA reports an error (no device, old driver)
+     * @throws IllegalArgumentException if there is no device {@code ordinal}
+     */
+    public static CudaBackend open(int ordinal, ConvolutionPath convolutions) {
         CudaDriver.init();
         int count = CudaRuntime.getDeviceCount();
         if (ordinal < 0 || ordinal >= count) {
@@ -97,16 +127,40 @@ public final class CudaBackend implements Backend {
             Cublas.setStream(cublas, stream);
             CudaModules modules =
                     new CudaModules(handles, "sm_" + major + minor, CudaModules.defaultCacheFolder());
-            return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules);
+            // Last, so that nothing after it can fail and leave its handle open.
+            CudnnConvolution cudnn = openCudnn(convolutions, stream);
+            return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules, cudnn);
         } catch (RuntimeException e) {
             handles.close();
             throw e;
         }
     }
 
+    /** The cuDNN convolutions for {@code path} on {@code stream}, or null where they run on the im2col path. */
+    private static CudnnConvolution openCudnn(ConvolutionPath path, MemorySegment stream) {
+        return switch (path) {
+            case IM2COL -> null;
+            case CUDNN -> CudnnConvolution.open(stream);
+            case AUTO -> {
+                try {
+                    yield CudnnConvolution.open(stream);
+                } catch (NativeLibraryException | CudaException e) {
+                    LOG.log(Level.INFO, "cuDNN unavailable, convolutions run as im2col plus cuBLAS: {0}",
+                            e.getMessage());
+                    yield null;
+                }
+            }
+        };
+    }
+
     @Override
     public Device device() {
         return device;
+    }
+
+    /** {@link ConvolutionPath#CUDNN} or {@link ConvolutionPath#IM2COL}: how this backend runs convolutions. */
+    public ConvolutionPath convolutionPath() {
+        return cudnn != null ? ConvolutionPath.CUDNN : ConvolutionPath.IM2COL;
     }
 
     @Override
@@ -383,14 +437,19 @@ public final class CudaBackend implements Backend {
         int inChannels = w.dim(1);
         int patch = inChannels * kernel * kernel;
         int rows = x.shape().dim(0) * outHeight * outWidth;
-        long colsElements = (long) rows * patch;
-        // cols [batch·outHeight·outWidth, inChannels·kernel·kernel], in the weight's dtype for cuBLAS.
-        MemorySegment cols = memory.workspace(colsElements * weight.dtype().byteSize());
-        launchElements("conv", "im2col", colsElements, cols, dtypeCode(weight.dtype()), x.memory(), height, width,
-                inChannels, kernel, stride, padding, outHeight, outWidth, colsElements);
-        // A convolution is cols times weightᵀ, the weight seen as [outChannels, inChannels·kernel·kernel].
-        gemm(false, true, rows, w.dim(0), patch, 1f, cols, weight.dtype(), patch, 0, weight.memory(),
-                weight.dtype(), patch, 0, out.memory(), w.dim(0), 0, 1);
+        if (cudnn != null) {
+            cudnnConvolution(out, 0f, x, weight, new CudnnConvolution.Geometry(x.shape().dim(0), height, width,
+                    inChannels, w.dim(0), kernel, stride, padding, 1));
+        } else {
+            long colsElements = (long) rows * patch;
+            // cols [batch·outHeight·outWidth, inChannels·kernel·kernel], in the weight's dtype for cuBLAS.
+            MemorySegment cols = memory.workspace(colsElements * weight.dtype().byteSize());
+            launchElements("conv", "im2col", colsElements, cols, dtypeCode(weight.dtype()), x.memory(), height,
+                    width, inChannels, kernel, stride, padding, outHeight, outWidth, colsElements);
+            // A convolution is cols times weightᵀ, the weight seen as [outChannels, inChannels·kernel·kernel].
+            gemm(false, true, rows, w.dim(0), patch, 1f, cols, weight.dtype(), patch, 0, weight.memory(),
+                    weight.dtype(), patch, 0, out.memory(), w.dim(0), 0, 1);
+        }
         if (bias != null) {
             launchAdd(out, out, bias);
         }
@@ -401,9 +460,17 @@ public final class CudaBackend implements Backend {
         enter();
         checks.depthwiseConv3x3Residual(out, x, height, width, weight, bias);
         int channels = x.shape().last();
-        launchElements("conv", "depthwise_conv3x3_residual", out.elementCount(), out.memory(), x.memory(),
-                weight.memory(), bias.memory(), dtypeCode(weight.dtype()), dtypeCode(bias.dtype()), height, width,
-                channels, out.elementCount());
+        if (cudnn != null) {
+            // out = x, then out += dwconv(x) (beta 1), then the bias.
+            memory.copy(out.memory(), x.memory(), x.byteSize());
+            cudnnConvolution(out, 1f, x, weight, new CudnnConvolution.Geometry(x.shape().dim(0), height, width,
+                    channels, channels, 3, 1, 1, channels));
+            launchAdd(out, out, bias);
+        } else {
+            launchElements("conv", "depthwise_conv3x3_residual", out.elementCount(), out.memory(), x.memory(),
+                    weight.memory(), bias.memory(), dtypeCode(weight.dtype()), dtypeCode(bias.dtype()), height,
+                    width, channels, out.elementCount());
+        }
     }
 
     @Override
@@ -483,7 +550,10 @@ public final class CudaBackend implements Backend {
         CudaRuntime.streamSynchronize(stream);
     }
 
-    /** Waits for queued work, then frees the workspace, kernels, cuBLAS handle, stream and context. Idempotent. */
+    /**
+     * Waits for queued work, then frees the workspace, cuDNN's descriptors and handle, kernels, cuBLAS handle,
+     * stream and context. Idempotent.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -495,6 +565,9 @@ public final class CudaBackend implements Backend {
             CudaRuntime.streamSynchronize(stream);
         } finally {
             memory.close();
+            if (cudnn != null) {
+                cudnn.close();
+            }
             handles.close();
         }
     }
@@ -525,6 +598,29 @@ public final class CudaBackend implements Backend {
             Cublas.gemmStridedBatchedEx(cublas, opB, opA, n, m, k, alpha, b, cublasType(typeB), ldb, strideB, a,
                     cublasType(typeA), lda, strideA, 0f, c, Cublas.R_32F, ldc, strideC, batch);
         }
+    }
+
+    /**
+     * Queues {@code out = conv(x, weight) + beta·out} through cuDNN. cuDNN gets an F32 NHWC filter: PyTorch's
+     * {@code [out, in/groups, kernel, kernel]} weight is reordered (and widened from 16 bits) into the workspace,
+     * ahead of cuDNN's own workspace, unless it is F32 already in that layout (one input channel per group, or a
+     * 1×1 kernel).
+     */
+    private void cudnnConvolution(Tensor out, float beta, Tensor x, Tensor weight,
+            CudnnConvolution.Geometry geometry) {
+        int groupChannels = geometry.inChannels() / geometry.groups();
+        boolean sameLayout = groupChannels == 1 || geometry.kernel() == 1;
+        long filterElements = weight.elementCount();
+        long filterBytes = weight.dtype() == DType.F32 && sameLayout ? 0
+                : (4 * filterElements + WORKSPACE_ALIGNMENT - 1) / WORKSPACE_ALIGNMENT * WORKSPACE_ALIGNMENT;
+        MemorySegment scratch = memory.workspace(filterBytes + cudnn.workspaceBytes(geometry));
+        MemorySegment filter = weight.memory();
+        if (filterBytes > 0) {
+            filter = scratch.asSlice(0, 4 * filterElements);
+            launchElements("conv", "filter_to_nhwc", filterElements, filter, weight.memory(),
+                    dtypeCode(weight.dtype()), groupChannels, geometry.kernel(), filterElements);
+        }
+        cudnn.forward(geometry, out.memory(), beta, x.memory(), filter, scratch.asSlice(filterBytes));
     }
 
     /** An F32 device buffer seen as {@code dtype}: itself, or a converted copy in the workspace at byteOffset. */

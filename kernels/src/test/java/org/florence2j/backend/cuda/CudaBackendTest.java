@@ -1,5 +1,6 @@
 package org.florence2j.backend.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
@@ -127,10 +128,17 @@ class CudaBackendTest {
         }
     }
 
+    /** Both convolution paths, each with every weight dtype. */
+    static Stream<Arguments> convolutionPathsAndWeightTypes() {
+        return Stream.of(ConvolutionPath.CUDNN, ConvolutionPath.IM2COL)
+                .flatMap(path -> weightTypes().map(types -> Arguments.of(path, types.get()[0], types.get()[1])));
+    }
+
     @ParameterizedTest
-    @MethodSource("weightTypes")
-    void convolutions(DType weightType, Tolerance tolerance) {
-        try (var t = new CudaVsReference(9)) {
+    @MethodSource("convolutionPathsAndWeightTypes")
+    void convolutions(ConvolutionPath path, DType weightType, Tolerance tolerance) {
+        try (var t = new CudaVsReference(9, path)) {
+            assertEquals(path, t.cuda.convolutionPath());
             // Stage-1 style: kernel 7, stride 4, padding 3; later stages: kernel 3, stride 2, padding 1.
             t.check("conv2d 7/4/3", tolerance, null, new int[] {2, 9, 8},
                     (b, out, in) -> b.conv2d(out, in[0], 11, 10, in[1], in[2], 4, 3), t.random(0.5f, 2, 110, 3),
@@ -138,9 +146,20 @@ class CudaBackendTest {
             t.check("conv2d 3/2/1 no bias", tolerance, null, new int[] {1, 12, 6},
                     (b, out, in) -> b.conv2d(out, in[0], 5, 7, in[1], null, 2, 1), t.random(0.5f, 1, 35, 5),
                     t.random(weightType, 0.5f, 6, 5, 3, 3));
+            // The same geometry again, new values: cuDNN reuses its plan.
+            t.check("conv2d 3/2/1 again", tolerance, null, new int[] {1, 12, 6},
+                    (b, out, in) -> b.conv2d(out, in[0], 5, 7, in[1], in[2], 2, 1), t.random(0.5f, 1, 35, 5),
+                    t.random(weightType, 0.5f, 6, 5, 3, 3), t.random(weightType, 0.5f, 6));
+            // A 1×1 kernel: PyTorch's weight layout is already cuDNN's NHWC filter.
+            t.check("conv2d 1/1/0", tolerance, null, new int[] {2, 12, 7},
+                    (b, out, in) -> b.conv2d(out, in[0], 3, 4, in[1], in[2], 1, 0), t.random(0.5f, 2, 12, 5),
+                    t.random(weightType, 0.5f, 7, 5, 1, 1), t.random(weightType, 0.5f, 7));
             t.check("depthwiseConv3x3Residual", tolerance, null, new int[] {2, 35, 6},
                     (b, out, in) -> b.depthwiseConv3x3Residual(out, in[0], 5, 7, in[1], in[2]),
                     t.random(1f, 2, 35, 6), t.random(weightType, 1f, 6, 1, 3, 3), t.random(weightType, 1f, 6));
+            t.check("depthwiseConv3x3Residual 1 row", tolerance, null, new int[] {1, 9, 40},
+                    (b, out, in) -> b.depthwiseConv3x3Residual(out, in[0], 1, 9, in[1], in[2]),
+                    t.random(1f, 1, 9, 40), t.random(weightType, 1f, 40, 1, 3, 3), t.random(weightType, 1f, 40));
         }
     }
 

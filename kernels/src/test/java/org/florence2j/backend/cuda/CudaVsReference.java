@@ -30,14 +30,27 @@ final class CudaVsReference implements AutoCloseable {
     }
 
     CudaVsReference(long seed) {
-        cuda = openOrAbort();
+        this(seed, ConvolutionPath.fromSystemProperty());
+    }
+
+    /** As {@link #CudaVsReference(long)}, with convolutions on {@code convolutions}. */
+    CudaVsReference(long seed, ConvolutionPath convolutions) {
+        cuda = openOrAbort(convolutions);
         random = new Random(seed);
     }
 
     /** Opens cuda:0, or aborts the calling test saying why CUDA is unavailable. */
     static CudaBackend openOrAbort() {
+        return openOrAbort(ConvolutionPath.fromSystemProperty());
+    }
+
+    /**
+     * Opens cuda:0 with convolutions on {@code convolutions}, or aborts the calling test saying why CUDA (or, for
+     * {@link ConvolutionPath#CUDNN}, cuDNN) is unavailable.
+     */
+    static CudaBackend openOrAbort(ConvolutionPath convolutions) {
         try {
-            return CudaBackend.open(0);
+            return CudaBackend.open(0, convolutions);
         } catch (NativeLibraryException | CudaException e) {
             Assumptions.abort("CUDA unavailable: " + e.getMessage());
             throw new AssertionError("abort returned", e);

@@ -1,0 +1,41 @@
+package org.florence2j.backend.cuda;
+
+import java.util.Locale;
+
+/**
+ * How {@link CudaBackend} runs {@code conv2d} and {@code depthwiseConv3x3Residual}.
+ *
+ * <p>{@link CudaBackend#open(int)} takes it from the system property {@value #PROPERTY} ({@code auto}, {@code cudnn}
+ * or {@code im2col}; {@code auto} when unset), the one switch that lets a deployment or a benchmark pick the path
+ * without code; {@link CudaBackend#open(int, ConvolutionPath)} takes it as an argument.
+ */
+public enum ConvolutionPath {
+    /** cuDNN where libcudnn loads and makes a handle, else {@link #IM2COL} (the reason is logged). */
+    AUTO,
+    /** cuDNN ({@code cudnnConvolutionForward}, NHWC, F32 FMA math); opening fails if libcudnn is missing. */
+    CUDNN,
+    /** The hand-written kernels: im2col plus one cuBLAS GEMM for {@code conv2d}, a direct depthwise kernel. */
+    IM2COL;
+
+    /** The system property read by {@link #fromSystemProperty()}. */
+    public static final String PROPERTY = "florence2j.cuda.conv";
+
+    /**
+     * The path named by {@value #PROPERTY}, {@link #AUTO} when it is unset or blank.
+     *
+     * @throws IllegalArgumentException if it names none of {@code auto}, {@code cudnn}, {@code im2col}
+     */
+    public static ConvolutionPath fromSystemProperty() {
+        String value = System.getProperty(PROPERTY);
+        if (value == null || value.isBlank()) {
+            return AUTO;
+        }
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "auto" -> AUTO;
+            case "cudnn" -> CUDNN;
+            case "im2col" -> IM2COL;
+            default -> throw new IllegalArgumentException(
+                    "-D" + PROPERTY + " must be auto, cudnn or im2col, got '" + value + "'");
+        };
+    }
+}
