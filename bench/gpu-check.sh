@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU (JDK 25, Maven with its dependencies cached): compile-check the CUDA kernels
 # with nvcc, build, run the CUDA backend tests and the model golden tests on CUDA (none may skip there), then the
-# GPU benchmark (Florence-2-base and -large shapes, random weights) and print its table. The whole script stops
+# GPU benchmark and print its tables: the two convolution paths (cuDNN against im2col plus cuBLAS, ms per call at
+# Florence-2-base's DaViT shapes; a few seconds), then Florence-2-base and -large with random weights (convolutions
+# on the default path, -Dflorence2j.cuda.conv=auto: cuDNN where it loads). The whole script stops
 # itself after 8 minutes (GPU_CHECK_LIMIT_S, default 470 s); each step gets what is left. MAVEN_OFFLINE=1 adds -o
 # for a machine without network whose ~/.m2 already holds the dependencies. Usage: bench/gpu-check.sh
 set -euo pipefail
@@ -69,7 +71,8 @@ timeout "$(remaining)" mvn "${mvn_flags[@]}" -pl bench -am package -DskipTests |
 if [[ "$bench_status" == "0" ]]; then
     timeout "$(remaining)" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
         --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar org.florence2j.bench.e2e.GpuBench \
-        --device cuda:0 --models base,large --runs 3 --caption-tokens 20 --od-tokens 1024 || bench_status=$?
+        --device cuda:0 --models base,large --runs 3 --caption-tokens 20 --od-tokens 1024 --conv-runs 20 \
+        || bench_status=$?
 fi
 echo "== done in $((SECONDS - started)) s: tests status $tests_status, benchmark status $bench_status"
 if [[ "$tests_status" != "0" || "$bench_status" != "0" ]]; then

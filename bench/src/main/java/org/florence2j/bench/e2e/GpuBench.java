@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 import org.florence2j.Task;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
+import org.florence2j.backend.cuda.CudaBackend;
 import org.florence2j.bench.RandomCheckpoint;
 import org.florence2j.checkpoint.Checkpoints;
 import org.florence2j.checkpoint.LoadedCheckpoint;
@@ -48,11 +49,15 @@ import org.florence2j.tokenizer.BartTokenizer;
  * Vision, encoder, step and caption are medians of {@code --runs} runs after one warm-up (which compiles the
  * kernels); {@code <OD>} runs once.
  *
+ * <p>On a CUDA device it first compares the two convolution paths ({@link ConvolutionPathBench}: cuDNN against
+ * im2col plus cuBLAS, at Florence-2-base's DaViT shapes, {@code --conv-runs} calls each; 0 skips it). The model
+ * runs use the path {@code -Dflorence2j.cuda.conv} selects (cuDNN where it loads, by default).
+ *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
  *     -cp bench/target/benchmarks.jar org.florence2j.bench.e2e.GpuBench [--device cuda:0|cpu]
  *     [--models base,large] [--image-size 768] [--caption-tokens 20] [--od-tokens 1024] [--runs 3]
- *     [--dir /tmp/florence2j-bench] [--configs core/src/test/resources/golden/configs]
+ *     [--conv-runs 20] [--dir /tmp/florence2j-bench] [--configs core/src/test/resources/golden/configs]
  *     [--tokenizer core/src/test/resources/golden/tiny/model]
  * </pre>
  */
@@ -61,7 +66,7 @@ public final class GpuBench {
 
     /** The command line's settings. */
     record Settings(Device device, List<String> models, int imageSize, int captionTokens, int odTokens, int runs,
-            Path dir, Path configs, Path tokenizer) {
+            int convRuns, Path dir, Path configs, Path tokenizer) {
         static Settings parse(String[] args) {
             Device device = Device.cuda(0);
             List<String> models = List.of("base", "large");
@@ -69,6 +74,7 @@ public final class GpuBench {
             int captionTokens = 20;
             int odTokens = 1024;
             int runs = 3;
+            int convRuns = 20;
             Path dir = Path.of("/tmp/florence2j-bench");
             Path configs = Path.of("core/src/test/resources/golden/configs");
             Path tokenizer = Path.of("core/src/test/resources/golden/tiny/model");
@@ -84,17 +90,19 @@ public final class GpuBench {
                     case "--caption-tokens" -> captionTokens = Integer.parseInt(value);
                     case "--od-tokens" -> odTokens = Integer.parseInt(value);
                     case "--runs" -> runs = Integer.parseInt(value);
+                    case "--conv-runs" -> convRuns = Integer.parseInt(value);
                     case "--dir" -> dir = Path.of(value);
                     case "--configs" -> configs = Path.of(value);
                     case "--tokenizer" -> tokenizer = Path.of(value);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
-            if (imageSize % 32 != 0 || captionTokens < 1 || odTokens < 1 || runs < 1) {
-                throw new IllegalArgumentException("--image-size must be a multiple of 32 and --caption-tokens,"
-                        + " --od-tokens and --runs at least 1");
+            if (imageSize % 32 != 0 || captionTokens < 1 || odTokens < 1 || runs < 1 || convRuns < 0) {
+                throw new IllegalArgumentException("--image-size must be a multiple of 32, --caption-tokens,"
+                        + " --od-tokens and --runs at least 1, and --conv-runs at least 0");
             }
-            return new Settings(device, models, imageSize, captionTokens, odTokens, runs, dir, configs, tokenizer);
+            return new Settings(device, models, imageSize, captionTokens, odTokens, runs, convRuns, dir, configs,
+                    tokenizer);
         }
 
         private static Device parseDevice(String name) {
@@ -127,6 +135,10 @@ public final class GpuBench {
             System.exit(2);
             return;
         }
+        if (settings.device().kind() == Device.Kind.CUDA && settings.convRuns() > 0) {
+            ConvolutionPathBench.run(settings.device().ordinal(), settings.convRuns());
+            System.out.println();
+        }
         System.out.printf("GpuBench on %s: %dx%d image, %d beams, <CAPTION> %d tokens (median of %d), <OD> %d tokens;"
                 + " random F32 weights, EOS disabled%n", settings.device(), settings.imageSize(),
                 settings.imageSize(), BEAMS, settings.captionTokens(), settings.runs(), settings.odTokens());
@@ -156,6 +168,9 @@ public final class GpuBench {
                 Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend)) {
             backend.synchronize();
             double loadSeconds = seconds(loadStart);
+            if (backend instanceof CudaBackend cuda) {
+                System.out.printf("%s: convolutions on the %s path%n", modelName, cuda.convolutionPath());
+            }
             BartTokenizer tokenizer = BartTokenizer.load(folder);
             int[] caption = tokenizer.encode(TaskPrompts.build(Task.CAPTION, null));
             int[] od = tokenizer.encode(TaskPrompts.build(Task.OD, null));
