@@ -35,7 +35,8 @@ import org.florence2j.tensor.Tensor;
  * re-packs it on every call, which made a 3-row decoder step 3× slower than streaming its weights. Compute is F32.
  *
  * <p>Ops are serialised ({@code synchronized}): cached primitives carry per-call state (data handles). oneDNN
- * parallelises inside each op over OpenMP threads.
+ * parallelises inside each op over OpenMP threads, except ops moving less than {@link #ONE_THREAD_BYTES}, which run
+ * on the calling thread alone (a decode step's 3-row ops: waking the team costs more than they take).
  */
 public final class CpuBackend implements Backend {
     /** Bytes of attention scores computed per pass; bounds scratch memory and keeps scores near the cache. */
@@ -48,7 +49,7 @@ public final class CpuBackend implements Backend {
      * Ops moving fewer bytes than this run on one OpenMP thread ({@link #useTeam}): below it a second thread saves
      * less than the ~10 µs it costs to start and join the team.
      */
-    static final long ONE_THREAD_BYTES = Long.getLong("florence2j.oneThreadBytes", 256L << 10);
+    static final long ONE_THREAD_BYTES = 256L << 10;
 
     /** OpenMP threads of a parallel op: the {@code threads} argument, or OpenMP's default when that is 0. */
     private final int parallelTeam;
