@@ -1,5 +1,7 @@
 package org.florence2j.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Tolerance;
 import org.florence2j.tensor.Tensor;
@@ -21,7 +23,7 @@ class CpuDecodeAttentionTest {
     private static final float SCALE = 0.25f;
 
     @ParameterizedTest(name = "{0} rows, capacity {1}")
-    @CsvSource({"1, 12", "3, 12", "6, 5"})
+    @CsvSource({"1, 12", "3, 12", "6, 5", "3, 70"})
     void causalSelfAttentionStepByStep(int rows, int capacity) {
         try (var t = new CpuVsReference(41)) {
             Tensor keys = t.random(1, rows, capacity, CHANNELS);
@@ -34,6 +36,28 @@ class CpuDecodeAttentionTest {
                         Tolerance.KERNEL_F32, new int[] {rows, 1, CHANNELS},
                         (backend, o) -> backend.attention(o, q, keys, values, kvTokens, HEADS, SCALE, mask));
             }
+        }
+    }
+
+    /**
+     * Causal attention reads keys up to a bucket boundary (the extra ones are masked), so stepping through 64
+     * positions creates the primitives of two buckets, not of 64 lengths; the cache rows past the filled ones hold
+     * stale (random) values that must not leak into the result, which the reference comparison above checks.
+     */
+    @Test
+    void causalStepsShareThePrimitivesOfABucket() {
+        try (var t = new CpuVsReference(46)) {
+            int capacity = 2 * CpuBackend.CAUSAL_KEY_BUCKET;
+            Tensor keys = t.random(1, 3, capacity, CHANNELS);
+            Tensor values = t.random(1, 3, capacity, CHANNELS);
+            Tensor q = t.random(1, 3, 1, CHANNELS);
+            Tensor out = t.zeros(3, 1, CHANNELS);
+            int before = t.cpu.cachedPrimitives();
+            for (int position = 0; position < capacity; position++) {
+                t.cpu.attention(out, q, keys, values, position + 1, HEADS, SCALE, AttentionMask.causal(position));
+            }
+            // Per bucket: the scores matmul, the softmax and the values matmul.
+            assertEquals(2 * 3, t.cpu.cachedPrimitives() - before);
         }
     }
 
