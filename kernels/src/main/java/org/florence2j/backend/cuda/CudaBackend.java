@@ -651,6 +651,13 @@ public final class CudaBackend implements Backend {
         return stream;
     }
 
+    /** Binds the context to the calling thread, unless the backend is closed and has released it. */
+    void bindIfOpen() {
+        if (!closed) {
+            CudaDriver.ctxSetCurrent(context);
+        }
+    }
+
     /** Queues one run of a captured step graph. */
     void launchStepGraph(MemorySegment graph) {
         enter();

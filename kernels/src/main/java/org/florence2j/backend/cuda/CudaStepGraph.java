@@ -45,6 +45,9 @@ final class CudaStepGraph implements StepGraph {
 
         /** Changes whenever memory that a captured graph may have baked in moves. */
         long generation();
+
+        /** Prepares the calling thread to free graphs (binds the device context), if the device is still open. */
+        void bindForRelease();
     }
 
     /** One variant's state: warmed up or not, and its graph once captured. */
@@ -104,6 +107,7 @@ final class CudaStepGraph implements StepGraph {
 
     @Override
     public void reset() {
+        driver.bindForRelease();
         for (Variant v : variants) {
             if (v != null) {
                 v.drop();
@@ -178,6 +182,11 @@ final class CudaStepGraph implements StepGraph {
         @Override
         public long generation() {
             return backend.workspaceGeneration();
+        }
+
+        @Override
+        public void bindForRelease() {
+            backend.bindIfOpen();
         }
 
         /** Ends a capture an op broke off, so the stream runs work again; the partial graph is discarded. */

@@ -30,14 +30,19 @@ final class CudaVsReference implements AutoCloseable {
     }
 
     CudaVsReference(long seed) {
-        cuda = openOrAbort();
+        this(seed, true);
+    }
+
+    /** With {@code graphs}: whether the CUDA backend captures decode steps ({@link CudaBackend#open(int, boolean)}). */
+    CudaVsReference(long seed, boolean graphs) {
+        cuda = openOrAbort(graphs);
         random = new Random(seed);
     }
 
     /** Opens cuda:0, or aborts the calling test saying why CUDA is unavailable. */
-    static CudaBackend openOrAbort() {
+    static CudaBackend openOrAbort(boolean graphs) {
         try {
-            return CudaBackend.open(0);
+            return CudaBackend.open(0, graphs);
         } catch (NativeLibraryException | CudaException e) {
             Assumptions.abort("CUDA unavailable: " + e.getMessage());
             throw new AssertionError("abort returned", e);
