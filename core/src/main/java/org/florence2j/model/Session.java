@@ -38,8 +38,8 @@ import org.florence2j.tensor.Tensor;
  *
  * <p>Each decode step goes through the backend's {@link StepGraph}: on CUDA it is captured once per variant (which
  * self-attention buffer is live, with or without a beam reorder) and request shape, then replayed per token, its
- * per-token values sent in the decoder's {@link StepParameters}; on the CPU the ops simply run. With taps set, steps
- * run eagerly (a tap reads device data back, which a graph cannot).
+ * per-token values sent in the decoder's {@link StepParameters}; on the CPU the ops simply run. The
+ * {@code decoder_logits} tap sees each step's logits once the step is issued, outside the graph.
  */
 public final class Session implements AutoCloseable {
     private static final ValueLayout.OfFloat F32_LE =
@@ -75,7 +75,7 @@ public final class Session implements AutoCloseable {
     private final MemorySegment hostLogits; // host F32 [maxRows · vocabulary]
     private final Decoding decoding = new Decoding();
     private final StepGraph stepGraph;
-    private List<Object> stepShape = List.of(); // rows, beams and cross groups the step graph was captured for
+    private StepShape stepShape; // what the step graph's captures were made for; null before the first request
     private Arena visionArena; // owns visionScratch; replaced when a request needs a bigger one
     private VisionScratch visionScratch; // null until the first request with pixels
     private int scratchImages;
@@ -264,8 +264,7 @@ public final class Session implements AutoCloseable {
         int rows = lengths.length * options.numBeams();
         cache.prepare(rows, groups);
         decoding.prepare(decoderWorkspace.prepare(rows, 1, groups, options.numBeams()), rows);
-        // The views of a request depend only on these, so a request of the same shape replays the same graphs.
-        List<Object> shape = List.of(rows, options.numBeams(), groups);
+        StepShape shape = new StepShape(rows, options.numBeams(), groups);
         if (!shape.equals(stepShape)) {
             stepGraph.reset();
             stepShape = shape;
@@ -296,6 +295,12 @@ public final class Session implements AutoCloseable {
                     + " session's " + limits.maxEncoderTokens() + " (model: " + text.encoder().maxTokens() + ")");
         }
     }
+
+    /**
+     * What a request's step views depend on: requests of one shape issue their steps on the same tensors, so they
+     * replay the same captured steps.
+     */
+    private record StepShape(int rows, int beams, List<CrossGroup> groups) {}
 
     /** The decoder as a {@link StepModel} over the current request's views. */
     private final class Decoding implements StepModel {
@@ -333,12 +338,8 @@ public final class Session implements AutoCloseable {
             }
             text.decoder().setPosition(step, cache, position);
             parameters.upload(backend);
-            Runnable ops = reorder ? reorderAndForward : forward;
-            if (taps == Taps.NONE) {
-                stepGraph.run(2 * cache.live() + (reorder ? 1 : 0), ops);
-            } else {
-                ops.run();
-            }
+            stepGraph.run(2 * cache.live() + (reorder ? 1 : 0), reorder ? reorderAndForward : forward);
+            taps.tap("decoder_logits", step.logits());
             backend.download(step.logits(), hostLogitsView);
             MemorySegment.copy(hostLogitsView.memory(), F32_LE, 0, logits, 0, (int) hostLogitsView.elementCount());
         }
@@ -347,7 +348,7 @@ public final class Session implements AutoCloseable {
             if (reorder) {
                 cache.gatherFromPrevious(backend, step.parameters());
             }
-            text.decoder().forwardStep(backend, taps, step, cache);
+            text.decoder().forwardStep(backend, step, cache);
         }
     }
 

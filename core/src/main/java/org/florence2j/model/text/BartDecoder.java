@@ -139,13 +139,14 @@ public final class BartDecoder {
 
     /**
      * Runs one decoder step: the ids already set in {@code s} sit at positions
-     * {@code position … position + tokens - 1}; fills {@code s.logits()}. ({@link #setPosition}, then
+     * {@code position … position + tokens - 1}; fills {@code s.logits()} and taps it. ({@link #setPosition}, then
      * {@link StepParameters#upload}, then {@link #forwardStep}.)
      */
     public void forward(Backend backend, Taps taps, StepBuffers s, KvCache cache, int position) {
         setPosition(s, cache, position);
         s.parameters().upload(backend);
-        forwardStep(backend, taps, s, cache);
+        forwardStep(backend, s, cache);
+        taps.tap("decoder_logits", s.logits());
     }
 
     /**
@@ -162,11 +163,12 @@ public final class BartDecoder {
     }
 
     /**
-     * Issues one decoder step's ops for the token ids, position and parents set and uploaded in
-     * {@code s.parameters()}; fills {@code s.logits()}. Every per-token value reaches the ops through the
-     * parameters, so a {@link org.florence2j.backend.StepGraph} may capture this once and replay it.
+     * Issues one decoder step's ops for the token ids and position set and uploaded in {@code s.parameters()};
+     * fills {@code s.logits()} (untapped: the caller taps it once the step is issued). Every per-token value reaches
+     * the ops through the parameters, so a {@link org.florence2j.backend.StepGraph} may capture this once and replay
+     * it.
      */
-    public void forwardStep(Backend backend, Taps taps, StepBuffers s, KvCache cache) {
+    public void forwardStep(Backend backend, StepBuffers s, KvCache cache) {
         StepParameters step = s.parameters();
         backend.embedding(s.x(), shared, step.tokenIds());
         backend.embedding(s.positions(), embedPositions, step.positionIds());
@@ -176,7 +178,6 @@ public final class BartDecoder {
             layers.get(l).forward(backend, s.x(), l, cache, s);
         }
         backend.linear(s.logits(), s.x(), lmHead, finalLogitsBias);
-        taps.tap("decoder_logits", s.logits());
     }
 
     /**

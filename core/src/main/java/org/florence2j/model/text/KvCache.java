@@ -169,7 +169,7 @@ public final class KvCache {
         }
     }
 
-    /** Whether {@link #reorder} with these arguments would move anything: some row changes parent, and rows hold data. */
+    /** Whether {@link #reorder} with these arguments moves anything: a row changes parent, and rows hold data. */
     public boolean moves(int[] parents, int filledTokens) {
         boolean identity = true;
         for (int r = 0; r < rows && identity; r++) {
