@@ -51,8 +51,9 @@ import org.florence2j.tensor.Tensor;
  * the cache's whole capacity and the keys past the position get zero weight, so one graph serves every position
  * instead of one per length bucket) and the beam parents ({@code gather_rows_at}). Setting the system property
  * {@value #GRAPHS_PROPERTY}{@code =false} (read by {@link #open(int)}; or {@link #open(int, boolean)}) turns this
- * off: steps then run as plain eager launches, exactly as before. A capture or launch that fails is logged once and
- * the session continues eagerly ({@link CudaStepGraph}).
+ * off: every op of a step is then launched as it is issued, with the position and parents as launch parameters and
+ * attention over the filled part of the cache only. A capture or launch that fails is logged once and the session
+ * continues that way ({@link CudaStepGraph}).
  *
  * <p>Memory: weights and session buffers are allocated once; ops that need scratch share one workspace that only
  * grows ({@link CudaMemory}), and cuBLAS is given its own fixed workspace ({@code cublasSetWorkspace}), so after the
