@@ -80,6 +80,12 @@ public final class Cublas {
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
+    private static final class SetWorkspace {
+        // cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void* workspace, size_t workspaceSizeInBytes)
+        static final MethodHandle H = downcall("cublasSetWorkspace_v2",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+    }
+
     private static final class GemmEx {
         // cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
         //     int m, int n, int k, const void* alpha, const void* A, cudaDataType Atype, int lda,
@@ -135,6 +141,15 @@ public final class Cublas {
     /** {@code cublasSetStream_v2}: later calls on {@code handle} queue on {@code stream}. */
     public static void setStream(MemorySegment handle, MemorySegment stream) {
         check(invoke(() -> (int) SetStream.H.invokeExact(handle, stream)), "cublasSetStream_v2");
+    }
+
+    /**
+     * {@code cublasSetWorkspace_v2}: later calls on {@code handle} use {@code workspace} (device memory, 256-byte
+     * aligned, {@code byteSize} bytes) instead of cuBLAS's own pool, so a call captured into a CUDA graph needs no
+     * allocation of its own. {@link #setStream} resets it: set the stream first.
+     */
+    public static void setWorkspace(MemorySegment handle, MemorySegment workspace, long byteSize) {
+        check(invoke(() -> (int) SetWorkspace.H.invokeExact(handle, workspace, byteSize)), "cublasSetWorkspace_v2");
     }
 
     /**

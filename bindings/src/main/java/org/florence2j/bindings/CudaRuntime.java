@@ -15,7 +15,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The CUDA runtime API ({@code libcudart}): devices, device memory, copies and streams.
+ * The CUDA runtime API ({@code libcudart}): devices, device memory, copies, streams, and CUDA graphs made by stream
+ * capture.
  *
  * <p>Device pointers are {@link MemorySegment}s whose address is the device address; Java never dereferences
  * them. {@link #malloc} ties each allocation to an {@link Arena}, so device memory is freed when its owner closes.
@@ -32,6 +33,12 @@ public final class CudaRuntime {
     public static final int ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     /** {@code cudaDevAttrComputeCapabilityMinor}. */
     public static final int ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+    /**
+     * {@code cudaStreamCaptureModeThreadLocal}: while this thread captures, its own potentially unsafe calls (such as
+     * {@code cudaMalloc} or a synchronisation) fail instead of silently escaping the graph; other threads are not
+     * restricted.
+     */
+    public static final int CAPTURE_MODE_THREAD_LOCAL = 1;
 
     private static final Logger LOG = Logger.getLogger(CudaRuntime.class.getName());
     private static final int SUCCESS = 0;
@@ -119,6 +126,41 @@ public final class CudaRuntime {
         // cudaError_t cudaStreamSynchronize(cudaStream_t stream)
         static final MethodHandle H =
                 downcall("cudaStreamSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
+    private static final class StreamBeginCapture {
+        // cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode)
+        static final MethodHandle H =
+                downcall("cudaStreamBeginCapture", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
+    private static final class StreamEndCapture {
+        // cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* pGraph)
+        static final MethodHandle H =
+                downcall("cudaStreamEndCapture", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    }
+
+    private static final class GraphDestroy {
+        // cudaError_t cudaGraphDestroy(cudaGraph_t graph)
+        static final MethodHandle H = downcall("cudaGraphDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
+    private static final class GraphInstantiateWithFlags {
+        // cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t* pGraphExec, cudaGraph_t graph,
+        //                                           unsigned long long flags)
+        static final MethodHandle H = downcall("cudaGraphInstantiateWithFlags",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+    }
+
+    private static final class GraphExecDestroy {
+        // cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec)
+        static final MethodHandle H = downcall("cudaGraphExecDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
+    private static final class GraphLaunch {
+        // cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t stream)
+        static final MethodHandle H =
+                downcall("cudaGraphLaunch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     private static final class MemGetInfo {
@@ -234,6 +276,58 @@ public final class CudaRuntime {
     /** {@code cudaStreamSynchronize}: waits for everything queued on {@code stream}. */
     public static void streamSynchronize(MemorySegment stream) {
         check(invoke(() -> (int) StreamSynchronize.H.invokeExact(stream)), "cudaStreamSynchronize");
+    }
+
+    /**
+     * {@code cudaStreamBeginCapture}: from now on, work queued on {@code stream} is recorded into a graph instead of
+     * running, until {@link #streamEndCapture}.
+     *
+     * @param mode a {@code cudaStreamCaptureMode}, e.g. {@link #CAPTURE_MODE_THREAD_LOCAL}
+     */
+    public static void streamBeginCapture(MemorySegment stream, int mode) {
+        check(invoke(() -> (int) StreamBeginCapture.H.invokeExact(stream, mode)), "cudaStreamBeginCapture");
+    }
+
+    /**
+     * {@code cudaStreamEndCapture}: the graph recorded on {@code stream} since {@link #streamBeginCapture},
+     * destroyed with {@code cudaGraphDestroy} when {@code owner} closes. The stream runs its work again either way;
+     * a capture that an illegal call invalidated ends with a {@link CudaException}
+     * ({@code cudaErrorStreamCaptureInvalidated}) and no graph.
+     */
+    public static MemorySegment streamEndCapture(MemorySegment stream, Arena owner) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            check(invoke(() -> (int) StreamEndCapture.H.invokeExact(stream, out)), "cudaStreamEndCapture");
+            return out.get(ADDRESS, 0).reinterpret(0, owner, graph -> {
+                int status = invoke(() -> (int) GraphDestroy.H.invokeExact(graph));
+                if (status != SUCCESS) {
+                    LOG.log(Level.WARNING, "cudaGraphDestroy failed: {0}", getErrorName(status));
+                }
+            });
+        }
+    }
+
+    /**
+     * {@code cudaGraphInstantiateWithFlags(graph, 0)}: an executable copy of {@code graph} (which may be destroyed
+     * afterwards), destroyed with {@code cudaGraphExecDestroy} when {@code owner} closes.
+     */
+    public static MemorySegment graphInstantiate(MemorySegment graph, Arena owner) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            check(invoke(() -> (int) GraphInstantiateWithFlags.H.invokeExact(out, graph, 0L)),
+                    "cudaGraphInstantiateWithFlags");
+            return out.get(ADDRESS, 0).reinterpret(0, owner, exec -> {
+                int status = invoke(() -> (int) GraphExecDestroy.H.invokeExact(exec));
+                if (status != SUCCESS) {
+                    LOG.log(Level.WARNING, "cudaGraphExecDestroy failed: {0}", getErrorName(status));
+                }
+            });
+        }
+    }
+
+    /** {@code cudaGraphLaunch}: queues one run of the executable graph {@code exec} on {@code stream}. */
+    public static void graphLaunch(MemorySegment exec, MemorySegment stream) {
+        check(invoke(() -> (int) GraphLaunch.H.invokeExact(exec, stream)), "cudaGraphLaunch");
     }
 
     /** {@code cudaMemGetInfo} for the current device: {@code {freeBytes, totalBytes}}. */

@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.StepGraph;
+import org.florence2j.backend.StepParameters;
 import org.florence2j.generate.GenerationOptions;
 import org.florence2j.generate.GenerationResult;
 import org.florence2j.generate.Generator;
@@ -33,6 +35,11 @@ import org.florence2j.tensor.Tensor;
  * length, and its cross-attention K/V is computed once and shared by its beams; the decoder runs all
  * {@code images × beams} rows as one batch. Unlike the reference, which pads a batch's prompts to one length and
  * attends to the padding, no row here ever sees padding, so a row's ids are exactly those of running it alone.
+ *
+ * <p>Each decode step goes through the backend's {@link StepGraph}: on CUDA it is captured once per variant (which
+ * self-attention buffer is live, with or without a beam reorder) and request shape, then replayed per token, its
+ * per-token values sent in the decoder's {@link StepParameters}; on the CPU the ops simply run. The
+ * {@code decoder_logits} tap sees each step's logits once the step is issued, outside the graph.
  */
 public final class Session implements AutoCloseable {
     private static final ValueLayout.OfFloat F32_LE =
@@ -67,6 +74,8 @@ public final class Session implements AutoCloseable {
     private final Generator generator;
     private final MemorySegment hostLogits; // host F32 [maxRows · vocabulary]
     private final Decoding decoding = new Decoding();
+    private final StepGraph stepGraph;
+    private StepShape stepShape; // what the step graph's captures were made for; null before the first request
     private Arena visionArena; // owns visionScratch; replaced when a request needs a bigger one
     private VisionScratch visionScratch; // null until the first request with pixels
     private int scratchImages;
@@ -99,6 +108,7 @@ public final class Session implements AutoCloseable {
                 limits.maxImages(), limits.maxEncoderTokens());
         this.generator = new Generator(limits.maxImages(), limits.maxBeams(), maxLength, decoder.vocabulary());
         this.hostLogits = arena.allocate((long) maxRows * decoder.vocabulary() * Float.BYTES, 64);
+        this.stepGraph = backend.newStepGraph();
     }
 
     /** Observes named intermediates of the following requests ({@link Taps#NONE} to stop). */
@@ -254,6 +264,11 @@ public final class Session implements AutoCloseable {
         int rows = lengths.length * options.numBeams();
         cache.prepare(rows, groups);
         decoding.prepare(decoderWorkspace.prepare(rows, 1, groups, options.numBeams()), rows);
+        StepShape shape = new StepShape(rows, options.numBeams(), groups);
+        if (!shape.equals(stepShape)) {
+            stepGraph.reset();
+            stepShape = shape;
+        }
         return generator.generate(decoding, lengths.length, options, tokenSink);
     }
 
@@ -281,8 +296,16 @@ public final class Session implements AutoCloseable {
         }
     }
 
+    /**
+     * What a request's step views depend on: requests of one shape issue their steps on the same tensors, so they
+     * replay the same captured steps.
+     */
+    private record StepShape(int rows, int beams, List<CrossGroup> groups) {}
+
     /** The decoder as a {@link StepModel} over the current request's views. */
     private final class Decoding implements StepModel {
+        private final Runnable forward = () -> issue(false);
+        private final Runnable reorderAndForward = () -> issue(true);
         private BartDecoder.StepBuffers step;
         private Tensor hostLogitsView; // host F32 [rows, 1, vocabulary]
 
@@ -298,23 +321,41 @@ public final class Session implements AutoCloseable {
             return text.decoder().vocabulary();
         }
 
+        /**
+         * Sets the step's parameters and sends them, then issues the step through the step graph: a reorder's
+         * buffer swap happens here, on the host, and its copies inside the step, so a replay does both.
+         */
         @Override
         public void step(int[] tokens, int[] parents, int position, float[] logits) {
-            if (parents != null) {
-                cache.reorder(backend, parents, position);
+            StepParameters parameters = step.parameters();
+            boolean reorder = parents != null && cache.moves(parents, position);
+            if (reorder) {
+                parameters.setParents(parents);
+                cache.swap();
             }
             for (int r = 0; r < tokens.length; r++) {
                 step.setToken(r, 0, tokens[r]);
             }
-            text.decoder().forward(backend, taps, step, cache, position);
+            text.decoder().setPosition(step, cache, position);
+            parameters.upload(backend);
+            stepGraph.run(2 * cache.live() + (reorder ? 1 : 0), reorder ? reorderAndForward : forward);
+            taps.tap("decoder_logits", step.logits());
             backend.download(step.logits(), hostLogitsView);
             MemorySegment.copy(hostLogitsView.memory(), F32_LE, 0, logits, 0, (int) hostLogitsView.elementCount());
         }
+
+        private void issue(boolean reorder) {
+            if (reorder) {
+                cache.gatherFromPrevious(backend, step.parameters());
+            }
+            text.decoder().forwardStep(backend, step, cache);
+        }
     }
 
-    /** Frees every buffer; the session is unusable afterwards. Idempotent. */
+    /** Frees every buffer and captured step; the session is unusable afterwards. Idempotent. */
     @Override
     public void close() {
+        stepGraph.close();
         if (arena.scope().isAlive()) {
             arena.close();
         }

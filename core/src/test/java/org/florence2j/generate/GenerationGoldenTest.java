@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.florence2j.backend.Tolerance;
+import org.florence2j.backend.cuda.CudaBackend;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.model.Session;
 import org.florence2j.model.text.GoldenText;
@@ -27,7 +28,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>{@code CpuBackend} runs all 60 cases (about 0.1 s each). {@code ReferenceBackend}, 5-10 times slower per
  * case, runs the 8 of {@link #REFERENCE_CASES}: every image, and four cases with a recorded near tie. (All 60
  * matched on it when the subset was chosen; the model code is the same on both, so the CPU run covers the rest.)
- * CUDA device 0 runs all 60 with the same F32 tolerances, or each case aborts saying why CUDA is unavailable.
+ * CUDA device 0 runs all 60 with the same F32 tolerances twice, with decode steps replayed as CUDA graphs
+ * ({@code cuda}, the default) and launched op by op ({@code cuda-eager}), or each case aborts saying why CUDA is
+ * unavailable; {@link #cudaDecodeStepsAreReplayedGraphs} checks that the graphs are really replayed.
  */
 class GenerationGoldenTest {
     /** Cases run on the reference backend: images 0-3, greedy near ties at steps 4, 10, 25 and 6. */
@@ -52,7 +55,8 @@ class GenerationGoldenTest {
         Stream<Arguments> cpu = GoldenText.caseIds().stream().map(id -> Arguments.of("cpu", id));
         Stream<Arguments> reference = REFERENCE_CASES.stream().map(id -> Arguments.of("reference", id));
         Stream<Arguments> cuda = GoldenText.caseIds().stream().map(id -> Arguments.of("cuda", id));
-        return Stream.of(cpu, reference, cuda).flatMap(s -> s);
+        Stream<Arguments> cudaEager = GoldenText.caseIds().stream().map(id -> Arguments.of("cuda-eager", id));
+        return Stream.of(cpu, reference, cuda, cudaEager).flatMap(s -> s);
     }
 
     @Test
@@ -67,20 +71,49 @@ class GenerationGoldenTest {
     void greedyAndBeamMatchTheGoldenCase(String backendName, String caseId) {
         Loaded loaded = LOADED.computeIfAbsent(backendName, name -> {
             GoldenText golden = GoldenText.open(name);
-            return new Loaded(golden, new Session(golden.backend(), golden.model(), new Session.Limits(4, 64, 32, 3)));
+            return new Loaded(golden, newSession(golden));
         });
-        GoldenText golden = loaded.golden();
+        assertGoldenCase(backendName + " " + caseId, loaded.golden(), loaded.session(), caseId);
+    }
+
+    /**
+     * With graphs on, a session's decode steps after the first of each variant are graph launches, and the ids are
+     * still the goldens'; with graphs off, none is.
+     */
+    @Test
+    void cudaDecodeStepsAreReplayedGraphs() {
+        for (boolean graphs : new boolean[] {true, false}) {
+            CudaBackend backend = GoldenText.openCudaOrAbort(graphs);
+            try (GoldenText golden = new GoldenText(backend); Session session = newSession(golden)) {
+                for (String caseId : REFERENCE_CASES) {
+                    assertGoldenCase((graphs ? "cuda " : "cuda-eager ") + caseId, golden, session, caseId);
+                }
+                long launches = backend.stepGraphLaunches();
+                assertTrue(graphs ? launches >= REFERENCE_CASES.size() : launches == 0,
+                        "graphs " + graphs + ": " + launches + " decode steps replayed over "
+                                + REFERENCE_CASES.size() + " greedy and beam cases");
+            } finally {
+                backend.close();
+            }
+        }
+    }
+
+    private static Session newSession(GoldenText golden) {
+        return new Session(golden.backend(), golden.model(), new Session.Limits(4, 64, 32, 3));
+    }
+
+    /** Greedy and beam-3 generation of one golden case on {@code session}, against the case's recorded results. */
+    private static void assertGoldenCase(String id, GoldenText golden, Session session, String caseId) {
         JsonNode goldenCase = golden.caseById(caseId);
-        String id = backendName + " " + caseId;
         try (SafetensorsFile arrays = golden.arrays(goldenCase)) {
             Tensor embeds = arrays.tensor("encoder_inputs_embeds");
             JsonNode greedy = goldenCase.get("generate").get("greedy");
-            GenerationResult greedyResult = loaded.session().generateFromEmbeds(List.of(embeds),
+            GenerationResult greedyResult = session.generateFromEmbeds(List.of(embeds),
                     options(golden, greedy.get("kwargs")))[0];
             assertGreedy(id, greedy, arrays, greedyResult.sequence());
 
             JsonNode beam = goldenCase.get("generate").get("beam3");
-            GenerationResult beamResult = loaded.session().generateFromEmbeds(List.of(embeds),
+            GenerationResult beamResult = session.generateFromEmbeds(List.of(embeds),
                     options(golden, beam.get("kwargs")))[0];
             int[] expected = GoldenText.ints(beam.get("sequence"));
             GoldenIds.assertIds(id + " beam3", expected, beamResult.sequence());

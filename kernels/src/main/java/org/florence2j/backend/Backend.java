@@ -54,6 +54,15 @@ public interface Backend extends AutoCloseable {
     void copy(Tensor out, Tensor src);
 
     /**
+     * Copies a host tensor into {@code out} on this device (same shape and dtype), ordered before every op issued
+     * after it; on a GPU it is asynchronous, but {@code host} may be reused as soon as it returns. Host backends
+     * {@link #copy}.
+     */
+    default void write(Tensor out, Tensor host) {
+        copy(out, host);
+    }
+
+    /**
      * Linear layer: {@code out[r, o] = Σ_i x[r, i] · weight[o, i] + bias[o]}.
      *
      * @param out    {@code [..., outFeatures]}
@@ -160,6 +169,20 @@ public interface Backend extends AutoCloseable {
     void transposeKeys(Tensor keysT, Tensor keys);
 
     /**
+     * A decode step's causal self-attention over a KV cache: {@link #attention} with
+     * {@code kvTokens = step.position() + queryTokens} and {@code AttentionMask.causal(step.position())}. A backend
+     * replaying captured steps ({@link #newStepGraph}) reads the position from {@link StepParameters#devicePosition()}
+     * when the op runs and may compute over every {@code capacity} row of {@code k} and {@code v}, the rows past
+     * the position weighing nothing; {@code k} and {@code v} must hold finite values there (a zeroed or earlier
+     * filled cache does).
+     *
+     * @param k {@code [kvBatch, capacity, channels]}, the first {@code step.position() + queryTokens} rows valid
+     */
+    default void attention(Tensor out, Tensor q, Tensor k, Tensor v, StepParameters step, int heads, float scale) {
+        attention(out, q, k, v, step.position() + q.shape().dim(1), heads, scale, step.causalMask());
+    }
+
+    /**
      * DaViT channel attention (the reference's {@code ChannelAttention}): per batch and group,
      * {@code attn = softmax((q·scale)ᵀ·k)} over channels of the group, {@code out = (attn·vᵀ)ᵀ}.
      *
@@ -226,7 +249,8 @@ public interface Backend extends AutoCloseable {
      * @param out   {@code [batch, tokens, channels]}
      * @param table {@code [vocabulary, channels]}
      * @param ids   {@link DType#I32} {@code [batch, tokens]}, host or device; an id outside the vocabulary is an
-     *              {@link IllegalArgumentException}
+     *              {@link IllegalArgumentException}, except inside a step a {@link StepGraph} may capture, where
+     *              device ids are not read back to be checked ({@link StepParameters} checks them when set)
      */
     void embedding(Tensor out, Tensor table, Tensor ids);
 
@@ -242,6 +266,14 @@ public interface Backend extends AutoCloseable {
     void writeRows(Tensor cache, Tensor src, int position);
 
     /**
+     * {@link #writeRows} at {@code step.position()}: a decode step appending its K/V to the cache. A backend
+     * replaying captured steps reads the position from {@link StepParameters#devicePosition()} when the copy runs.
+     */
+    default void writeRows(Tensor cache, Tensor src, StepParameters step) {
+        writeRows(cache, src, step.position());
+    }
+
+    /**
      * Beam reordering: {@code out[b] = src[sourceRows[b]]} along the outermost dimension, first
      * {@code rowsPrefix} rows of the second dimension only (the filled part of a cache). {@code out} must not alias
      * {@code src}.
@@ -249,6 +281,23 @@ public interface Backend extends AutoCloseable {
      * @param sourceRows one source index per row of {@code out}
      */
     void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix);
+
+    /**
+     * {@link #gatherRows} with {@code step.parents()} as the source rows and {@code step.position()} as the prefix:
+     * a decode step's beam reorder of the cache filled so far. A backend replaying captured steps reads both from
+     * {@link StepParameters#parentRows()} and {@link StepParameters#devicePosition()} when the copy runs.
+     */
+    default void gatherRows(Tensor out, Tensor src, StepParameters step) {
+        gatherRows(out, src, step.parents(), step.position());
+    }
+
+    /**
+     * A {@link StepGraph} for one session's decode steps, closed by the caller before this backend. The default
+     * runs every step's ops as they are issued; a GPU backend may capture a step once and replay it per token.
+     */
+    default StepGraph newStepGraph() {
+        return StepGraph.eager();
+    }
 
     /** Waits until every op issued so far has finished (a no-op on synchronous backends). */
     void synchronize();

@@ -70,6 +70,19 @@ public final class OpChecks {
     }
 
     /**
+     * {@link Backend#write}: a host tensor into a device tensor of the same shape and dtype. Allocates nothing
+     * unless it fails: a decode step runs it per token.
+     */
+    public void write(Tensor out, Tensor host) {
+        boolean valid = onDevice(out) && host.device().isHost() && host.dtype() == out.dtype()
+                && host.shape().equals(out.shape());
+        touch(out, host, null, null);
+        if (!valid) {
+            require(false, "write", "out", out, "host", host);
+        }
+    }
+
+    /**
      * {@link Backend#linear}: {@code out [..., outFeatures]}, {@code x [..., inFeatures]}, no aliasing. Allocates
      * nothing unless it fails (no shapes, no argument array): a decoder step runs it per layer and token.
      */

@@ -128,6 +128,18 @@ class OpChecksTest {
     }
 
     /** A tensor of zeros said to live on {@code device}; the checks only look at its metadata and address. */
+    @Test
+    void writeTakesAHostTensorOfTheSameShapeAndDtype() {
+        Tensor out = on(CUDA, DType.I32, 7);
+        assertDoesNotThrow(() -> cuda.write(out, on(Device.cpu(), DType.I32, 7)));
+        var error = assertThrows(IllegalArgumentException.class, () -> cuda.write(out, on(CUDA, DType.I32, 7)));
+        assertEquals("write: invalid arguments out I32[7] on cuda:0, host I32[7] on cuda:0", error.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> cuda.write(out, on(Device.cpu(), DType.F32, 7)));
+        assertThrows(IllegalArgumentException.class, () -> cuda.write(out, on(Device.cpu(), DType.I32, 8)));
+        assertThrows(IllegalArgumentException.class, () -> cuda.write(on(Device.cpu(), DType.I32, 7),
+                on(Device.cpu(), DType.I32, 7)));
+    }
+
     private Tensor on(Device device, DType dtype, int... dims) {
         Shape shape = Shape.of(dims);
         return Tensor.wrap(dtype, shape, device, arena.allocate(shape.elementCount() * dtype.byteSize()));

@@ -3,6 +3,7 @@ package org.florence2j.model.text;
 import java.lang.foreign.Arena;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.StepParameters;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.tensor.Tensor;
 
@@ -64,6 +65,17 @@ public final class BartAttention {
     void attend(Backend backend, Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, AttentionMask mask,
             Tensor scratch) {
         backend.attention(scratch, q, k, v, kvTokens, heads, scale, mask);
+        outProj.forward(backend, out, scratch);
+    }
+
+    /**
+     * {@link #attend} for a decode step: causal over a KV cache {@code k}, {@code v} {@code [batch, capacity,
+     * channels]} whose first {@code step.position() + queryTokens} rows are valid (see
+     * {@link Backend#attention(Tensor, Tensor, Tensor, Tensor, StepParameters, int, float)}).
+     */
+    void attendCached(Backend backend, Tensor out, Tensor q, Tensor k, Tensor v, StepParameters step,
+            Tensor scratch) {
+        backend.attention(scratch, q, k, v, step, heads, scale);
         outProj.forward(backend, out, scratch);
     }
 

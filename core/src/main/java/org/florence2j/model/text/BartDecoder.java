@@ -2,17 +2,15 @@ package org.florence2j.model.text;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.StepParameters;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.TextConfig;
 import org.florence2j.model.Taps;
 import org.florence2j.tensor.DType;
-import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
@@ -28,9 +26,6 @@ import org.florence2j.tensor.Tensor;
  * <p>Taps: {@code decoder_logits} ({@code [rows, tokens, vocabulary]}, every step).
  */
 public final class BartDecoder {
-    private static final ValueLayout.OfInt I32_LE =
-            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private final Tensor shared; // [vocabulary, channels]
     private final Tensor embedPositions; // [maxPositions + 2, channels]
     private final LayerNorm layernormEmbedding;
@@ -138,40 +133,58 @@ public final class BartDecoder {
     public Workspace newWorkspace(Backend backend, Arena arena, int maxRows, int maxTokens) {
         long cells = (long) maxRows * maxTokens;
         long elements = cells * (6L * channels + ffn + vocabulary) + (long) maxTokens * channels;
-        MemorySegment ids = arena.allocate((cells + maxTokens) * Integer.BYTES, 64);
-        return new Workspace(Scratch.allocate(backend, arena, elements), ids, maxRows, maxTokens);
+        StepParameters parameters = StepParameters.allocate(backend, arena, maxRows, maxTokens, maxPositions(),
+                BartEncoder.POSITION_OFFSET, vocabulary);
+        return new Workspace(Scratch.allocate(backend, arena, elements), parameters, maxRows, maxTokens);
     }
 
     /**
-     * Runs one decoder step: the ids already written in {@code s} sit at positions
-     * {@code position … position + tokens - 1}; fills {@code s.logits()}.
+     * Runs one decoder step: the ids already set in {@code s} sit at positions
+     * {@code position … position + tokens - 1}; fills {@code s.logits()} and taps it. ({@link #setPosition}, then
+     * {@link StepParameters#upload}, then {@link #forwardStep}.)
      */
     public void forward(Backend backend, Taps taps, StepBuffers s, KvCache cache, int position) {
-        int tokens = s.tokenIds().shape().dim(1);
-        if (position + tokens > Math.min(cache.capacity(), maxPositions())) {
+        setPosition(s, cache, position);
+        s.parameters().upload(backend);
+        forwardStep(backend, s, cache);
+        taps.tap("decoder_logits", s.logits());
+    }
+
+    /**
+     * Sets the position of the step's first token in {@code s.parameters()}, checked against the cache and the
+     * learned positions. The parameters go to the device with the next {@link StepParameters#upload}.
+     */
+    public void setPosition(StepBuffers s, KvCache cache, int position) {
+        int tokens = s.parameters().tokens();
+        if (position < 0 || position + tokens > Math.min(cache.capacity(), maxPositions())) {
             throw new IllegalArgumentException("decoder position " + (position + tokens) + " exceeds the cache ("
                     + cache.capacity() + ") or the learned positions (" + maxPositions() + ")");
         }
-        MemorySegment positionIds = s.positionIds().memory();
-        for (int t = 0; t < tokens; t++) {
-            positionIds.setAtIndex(I32_LE, t, position + t + BartEncoder.POSITION_OFFSET);
-        }
-        backend.embedding(s.x(), shared, s.tokenIds());
-        backend.embedding(s.positions(), embedPositions, s.positionIds());
+        s.parameters().setPosition(position);
+    }
+
+    /**
+     * Issues one decoder step's ops for the token ids and position set and uploaded in {@code s.parameters()};
+     * fills {@code s.logits()} (untapped: the caller taps it once the step is issued). Every per-token value reaches
+     * the ops through the parameters, so a {@link org.florence2j.backend.StepGraph} may capture this once and replay
+     * it.
+     */
+    public void forwardStep(Backend backend, StepBuffers s, KvCache cache) {
+        StepParameters step = s.parameters();
+        backend.embedding(s.x(), shared, step.tokenIds());
+        backend.embedding(s.positions(), embedPositions, step.positionIds());
         backend.add(s.x(), s.x(), s.positionsFlat());
         layernormEmbedding.forward(backend, s.x(), s.x());
         for (int l = 0; l < layers.size(); l++) {
-            layers.get(l).forward(backend, s.x(), position, l, cache, s);
+            layers.get(l).forward(backend, s.x(), l, cache, s);
         }
         backend.linear(s.logits(), s.x(), lmHead, finalLogitsBias);
-        taps.tap("decoder_logits", s.logits());
     }
 
     /**
      * Views of one request's step.
      *
-     * @param tokenIds      host I32 {@code [rows, tokens]}, written by the caller before each step
-     * @param positionIds   host I32 {@code [1, tokens]}
+     * @param parameters    the step's token ids, position and parents, set by the caller before each step
      * @param x             {@code [rows, tokens, channels]}, the hidden state
      * @param positions     {@code [1, tokens, channels]}, this step's position embeddings
      * @param positionsFlat the same memory as {@code [tokens, channels]}
@@ -185,25 +198,25 @@ public final class BartDecoder {
      * @param qGroups       {@code q}'s rows of each cross group
      * @param headsGroups   {@code heads}' rows of each cross group
      */
-    public record StepBuffers(Tensor tokenIds, Tensor positionIds, Tensor x, Tensor positions, Tensor positionsFlat,
+    public record StepBuffers(StepParameters parameters, Tensor x, Tensor positions, Tensor positionsFlat,
             Tensor q, Tensor k, Tensor v, Tensor heads, Tensor projected, Tensor ffn, Tensor logits,
             Tensor[] qGroups, Tensor[] headsGroups) {
-        /** Sets the id fed at {@code row}, token {@code t}. */
+        /** Sets the id fed at {@code row}, token {@code t} (checked against the vocabulary). */
         public void setToken(int row, int t, int id) {
-            tokenIds.memory().setAtIndex(I32_LE, (long) row * tokenIds.shape().dim(1) + t, id);
+            parameters.setToken(row, t, id);
         }
     }
 
     /** Decoder scratch sized once; {@link #prepare} hands out the views of one request. */
     public final class Workspace {
         private final Scratch scratch;
-        private final MemorySegment ids; // host I32: [maxRows · maxTokens] token ids, then [maxTokens] positions
+        private final StepParameters parameters;
         private final int maxRows;
         private final int maxTokens;
 
-        private Workspace(Scratch scratch, MemorySegment ids, int maxRows, int maxTokens) {
+        private Workspace(Scratch scratch, StepParameters parameters, int maxRows, int maxTokens) {
             this.scratch = scratch;
-            this.ids = ids;
+            this.parameters = parameters;
             this.maxRows = maxRows;
             this.maxTokens = maxTokens;
         }
@@ -230,11 +243,8 @@ public final class BartDecoder {
                 headsGroups[g] = heads.narrow(group.firstImage() * rowsPerImage, group.images() * rowsPerImage);
             }
             long positionsEnd = 6 * block + (long) tokens * channels;
-            Tensor tokenIds = Tensor.wrap(DType.I32, new Shape(rows, tokens), Device.cpu(),
-                    ids.asSlice(0, cell * Integer.BYTES));
-            Tensor positionIds = Tensor.wrap(DType.I32, new Shape(1, tokens), Device.cpu(),
-                    ids.asSlice((long) maxRows * maxTokens * Integer.BYTES, (long) tokens * Integer.BYTES));
-            return new StepBuffers(tokenIds, positionIds,
+            parameters.prepare(rows, tokens);
+            return new StepBuffers(parameters,
                     scratch.slice(2 * block, rows, tokens, channels),
                     positions, positions.reshape(new Shape(tokens, channels)),
                     q,

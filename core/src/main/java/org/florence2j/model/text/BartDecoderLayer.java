@@ -51,17 +51,16 @@ public final class BartDecoderLayer {
     }
 
     /**
-     * Runs the layer in place on {@code x [rows, tokens, channels]} whose first token sits at {@code position};
-     * appends this step's K/V to the cache.
+     * Runs the layer in place on {@code x [rows, tokens, channels]} whose first token sits at the position in
+     * {@code s.parameters()}; appends this step's K/V to the cache.
      */
-    void forward(Backend backend, Tensor x, int position, int layer, KvCache cache, BartDecoder.StepBuffers s) {
-        int tokens = x.shape().dim(1);
+    void forward(Backend backend, Tensor x, int layer, KvCache cache, BartDecoder.StepBuffers s) {
         selfAttn.query(backend, s.q(), x);
         selfAttn.keyValue(backend, s.k(), s.v(), x);
-        backend.writeRows(cache.selfKey(layer), s.k(), position);
-        backend.writeRows(cache.selfValue(layer), s.v(), position);
-        selfAttn.attend(backend, s.projected(), s.q(), cache.selfKey(layer), cache.selfValue(layer),
-                position + tokens, cache.causalMask(position), s.heads());
+        backend.writeRows(cache.selfKey(layer), s.k(), s.parameters());
+        backend.writeRows(cache.selfValue(layer), s.v(), s.parameters());
+        selfAttn.attendCached(backend, s.projected(), s.q(), cache.selfKey(layer), cache.selfValue(layer),
+                s.parameters(), s.heads());
         backend.add(x, x, s.projected());
         selfAttnLayerNorm.forward(backend, x, x);
 

@@ -2,8 +2,8 @@ package org.florence2j.model.text;
 
 import java.lang.foreign.Arena;
 import java.util.List;
-import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
+import org.florence2j.backend.StepParameters;
 import org.florence2j.tensor.Tensor;
 
 /**
@@ -12,7 +12,9 @@ import org.florence2j.tensor.Tensor;
  * <p>Self-attention: per layer, K and V {@code [rows, capacity, channels]}, appended one position per step. Beam
  * search reorders rows after each step; {@link #reorder} does it with {@link Backend#gatherRows} into a second
  * buffer (double buffering, since gather cannot work in place), copies only the filled positions, and is skipped
- * entirely when every row keeps its own parent (e.g. greedy, or a step where the beams did not swap).
+ * entirely when every row keeps its own parent (e.g. greedy, or a step where the beams did not swap). A captured
+ * decode step does the same in two halves: {@link #swap} on the host before the step, the copies
+ * ({@link #gatherFromPrevious}) inside it, since a replayed step runs no Java.
  *
  * <p>Cross-attention: per layer, K transposed {@code [images, channels, maxEncoderTokens]} and V {@code [images,
  * maxEncoderTokens, channels]}, computed once per request from the encoder output, one row per image — not per
@@ -32,7 +34,6 @@ public final class KvCache {
     private final Scratch[] crossKeys; // [layers], transposed
     private final Scratch[] crossValues; // [layers]
     private final Scratch crossKeyStaging; // one image's keys [maxEncoderTokens, channels] before transposing
-    private final AttentionMask[] causalMasks; // [capacity], made once so a step allocates nothing
 
     private int rows;
     private int live;
@@ -54,10 +55,6 @@ public final class KvCache {
         this.selfValues = new Scratch[2 * layers];
         this.crossKeys = new Scratch[layers];
         this.crossValues = new Scratch[layers];
-        this.causalMasks = new AttentionMask[capacity];
-        for (int p = 0; p < capacity; p++) {
-            causalMasks[p] = AttentionMask.causal(p);
-        }
         long selfElements = (long) maxRows * capacity * channels;
         long crossElements = (long) maxImages * maxEncoderTokens * channels;
         for (int i = 0; i < 2 * layers; i++) {
@@ -155,11 +152,6 @@ public final class KvCache {
         return crossValues[layer].slice((long) image * maxEncoderTokens * channels, 1, tokens, channels);
     }
 
-    /** The decoder self-attention mask for queries starting at {@code position}. */
-    AttentionMask causalMask(int position) {
-        return causalMasks[position];
-    }
-
     /** Positions per row this cache holds. */
     public int capacity() {
         return capacity;
@@ -174,18 +166,50 @@ public final class KvCache {
      * @param parents {@code [rows]} source row of each row
      */
     public void reorder(Backend backend, int[] parents, int filledTokens) {
+        if (!moves(parents, filledTokens)) {
+            return;
+        }
+        swap();
+        int previous = 1 - live;
+        for (int l = 0; l < layers; l++) {
+            backend.gatherRows(selfKeyViews[2 * l + live], selfKeyViews[2 * l + previous], parents, filledTokens);
+            backend.gatherRows(selfValueViews[2 * l + live], selfValueViews[2 * l + previous], parents,
+                    filledTokens);
+        }
+    }
+
+    /** Whether {@link #reorder} with these arguments moves anything: a row changes parent, and rows hold data. */
+    public boolean moves(int[] parents, int filledTokens) {
         boolean identity = true;
         for (int r = 0; r < rows && identity; r++) {
             identity = parents[r] == r;
         }
-        if (identity || filledTokens == 0) {
-            return;
-        }
-        int next = 1 - live;
+        return !identity && filledTokens > 0;
+    }
+
+    /**
+     * Makes the other self-attention buffer live without copying: the first half of a reorder, done on the host
+     * before a step whose ops {@link #gatherFromPrevious}.
+     */
+    public void swap() {
+        live = 1 - live;
+    }
+
+    /** Which of the two self-attention buffers is live (0 or 1); a captured step reads and writes that one. */
+    public int live() {
+        return live;
+    }
+
+    /**
+     * The copies of a reorder after {@link #swap}: every layer's self K/V rows from the previous buffer into the live
+     * one, row {@code r} from row {@code step.parents()[r]}, the first {@code step.position()} positions, as
+     * {@link Backend#gatherRows(Tensor, Tensor, StepParameters)} reads them.
+     */
+    public void gatherFromPrevious(Backend backend, StepParameters step) {
+        int previous = 1 - live;
         for (int l = 0; l < layers; l++) {
-            backend.gatherRows(selfKeyViews[2 * l + next], selfKeyViews[2 * l + live], parents, filledTokens);
-            backend.gatherRows(selfValueViews[2 * l + next], selfValueViews[2 * l + live], parents, filledTokens);
+            backend.gatherRows(selfKeyViews[2 * l + live], selfKeyViews[2 * l + previous], step);
+            backend.gatherRows(selfValueViews[2 * l + live], selfValueViews[2 * l + previous], step);
         }
-        live = next;
     }
 }

@@ -13,6 +13,7 @@ import java.util.List;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
 import org.florence2j.backend.cpu.CpuBackend;
+import org.florence2j.backend.cuda.CudaBackend;
 import org.florence2j.backend.ref.ReferenceBackend;
 import org.florence2j.bindings.CudaException;
 import org.florence2j.bindings.NativeLibraryException;
@@ -71,24 +72,38 @@ public final class GoldenText implements AutoCloseable {
      * Opens a backend by its name in {@link #BACKENDS}: {@link ReferenceBackend}, the oracle; {@link CpuBackend} on
      * one thread (the tiny model's ops take microseconds, too little to split; on a shared 2-core runner, OpenMP
      * threads that spin at barriers made decoding 20× slower than one thread); or CUDA device 0, where the test
-     * aborts with the reason when it cannot be opened ({@link #openCudaOrAbort}).
+     * aborts with the reason when it cannot be opened ({@link #openCudaOrAbort}). Also {@code "cuda-eager"}: CUDA
+     * device 0 with decode steps launched op by op instead of replayed as CUDA graphs.
      */
     public static Backend openBackend(String name) {
         return switch (name) {
             case "reference" -> new ReferenceBackend();
             case "cpu" -> new CpuBackend(1);
             case "cuda" -> openCudaOrAbort();
-            default -> throw new IllegalArgumentException("unknown backend " + name + "; expected one of " + BACKENDS);
+            case "cuda-eager" -> openCudaOrAbort(false);
+            default -> throw new IllegalArgumentException("unknown backend " + name + "; expected one of " + BACKENDS
+                    + " or cuda-eager");
         };
     }
 
     /**
-     * Opens {@code cuda:0}, or aborts the calling test with "CUDA unavailable: " and the cause when no driver,
-     * library or device is present: the only skip the suite allows. Any other failure fails the test.
+     * Opens {@code cuda:0} as {@link Backends#open} does (decode steps captured as CUDA graphs unless
+     * {@code -Dflorence2j.cuda.graphs=false}), or aborts the calling test with "CUDA unavailable: " and the cause
+     * when no driver, library or device is present: the only skip the suite allows. Any other failure fails the
+     * test.
      */
     public static Backend openCudaOrAbort() {
         try {
             return Backends.open(Device.cuda(0));
+        } catch (NativeLibraryException | CudaException e) {
+            return Assumptions.abort("CUDA unavailable: " + e.getMessage());
+        }
+    }
+
+    /** {@link #openCudaOrAbort()} with CUDA graphs of the decode step on or off, whatever the system property says. */
+    public static CudaBackend openCudaOrAbort(boolean graphs) {
+        try {
+            return CudaBackend.open(0, graphs);
         } catch (NativeLibraryException | CudaException e) {
             return Assumptions.abort("CUDA unavailable: " + e.getMessage());
         }

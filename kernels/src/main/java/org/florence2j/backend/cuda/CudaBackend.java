@@ -10,6 +10,8 @@ import java.util.logging.Logger;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.OpChecks;
+import org.florence2j.backend.StepGraph;
+import org.florence2j.backend.StepParameters;
 import org.florence2j.bindings.Cublas;
 import org.florence2j.bindings.CudaDriver;
 import org.florence2j.bindings.CudaException;
@@ -48,15 +50,42 @@ import org.florence2j.tensor.Tensor;
  *   <li>Device memory is tied to the arena passed to {@link #allocate}/{@link #upload}; each op checks that its
  *       tensors' arenas are alive ({@link Tensor#memory()}) so a use after close is an
  *       {@link IllegalStateException}, never a device fault.</li>
- *   <li>{@link #embedding}'s ids may be host or device I32; device ids are downloaded to be range-checked.</li>
+ *   <li>{@link #embedding}'s ids may be host or device I32; device ids are downloaded to be range-checked, except
+ *       in a decode step issued through {@link #newStepGraph} (see below).</li>
  * </ul>
+ *
+ * <p>Decode steps and CUDA graphs. A session issues each decode step through the {@link StepGraph} of
+ * {@link #newStepGraph}: each variant of the step (the cache buffer it reads, with or without a beam reorder) runs
+ * eagerly once, is captured once as a CUDA graph on the backend's stream, and is then replayed with one
+ * {@code cudaGraphLaunch} per token. Everything that changes from token to token is read by the kernels from the
+ * session's {@link StepParameters}, written by one asynchronous host-to-device copy before each replay: the token
+ * and position ids ({@link #embedding} of device ids, unchecked there), the KV-cache row written
+ * ({@code write_rows_at}), the causal mask ({@code attention_softmax_at}: self-attention scores are computed over
+ * the cache's whole capacity and the keys past the position get zero weight, so one graph serves every position
+ * instead of one per length bucket) and the beam parents ({@code gather_rows_at}). Setting the system property
+ * {@value #GRAPHS_PROPERTY}{@code =false} (read by {@link #open(int)}; or {@link #open(int, boolean)}) turns this
+ * off: every op of a step is then launched as it is issued, with the position and parents as launch parameters and
+ * attention over the filled part of the cache only. A capture or launch that fails is logged once and the session
+ * continues that way ({@link CudaStepGraph}).
+ *
+ * <p>Memory: weights and session buffers are allocated once; ops that need scratch share one workspace that only
+ * grows ({@link CudaMemory}), and cuBLAS is given its own fixed workspace ({@code cublasSetWorkspace}), so after the
+ * first step of a session nothing in the decode loop calls {@code cudaMalloc}: the first, eager run of a step
+ * variant grows the workspace to what the captured step needs, and a later growth (a bigger request) makes the
+ * affected graphs be captured again rather than replay stale addresses.
  */
 public final class CudaBackend implements Backend {
+    /** System property that turns CUDA graphs of the decode step on ({@code true}, the default) or off. */
+    public static final String GRAPHS_PROPERTY = "florence2j.cuda.graphs";
+
     private static final Logger LOG = Logger.getLogger(CudaBackend.class.getName());
-    private static final int THREADS = 256;
-    private static final int MAX_BLOCKS = 1 << 20;
     // cuDNN's workspace follows the reordered filter in our workspace, at an offset cudaMalloc would also give.
     private static final long WORKSPACE_ALIGNMENT = 256;
+    private static final int THREADS = 256;
+    private static final int MAX_BLOCKS = 1 << 20;
+    // cuBLAS's recommended workspace: 32 MiB on Hopper and later, 4 MiB before.
+    private static final long CUBLAS_WORKSPACE_BYTES_SM90 = 32L << 20;
+    private static final long CUBLAS_WORKSPACE_BYTES = 4L << 20;
 
     private final Device device;
     private final Arena handles;
@@ -67,10 +96,13 @@ public final class CudaBackend implements Backend {
     private final CudnnConvolution cudnn; // null: convolutions run on the im2col path
     private final CudaMemory memory;
     private final OpChecks checks;
+    private final boolean graphs;
+    private boolean stepKernels; // set while a StepGraph issues a decode step's ops
+    private long stepGraphLaunches;
     private volatile boolean closed;
 
     private CudaBackend(Device device, Arena handles, MemorySegment context, MemorySegment stream,
-            MemorySegment cublas, CudaModules modules, CudnnConvolution cudnn) {
+            MemorySegment cublas, CudaModules modules, CudnnConvolution cudnn, boolean graphs) {
         this.device = device;
         this.handles = handles;
         this.context = context;
@@ -78,31 +110,61 @@ public final class CudaBackend implements Backend {
         this.cublas = cublas;
         this.modules = modules;
         this.cudnn = cudnn;
+        this.graphs = graphs;
         this.memory = new CudaMemory(stream);
         this.checks = new OpChecks(device, EnumSet.of(DType.F32, DType.F16, DType.BF16));
     }
 
     /**
      * Opens CUDA device {@code ordinal} with the convolution path named by {@code -Dflorence2j.cuda.conv}
-     * ({@link ConvolutionPath#fromSystemProperty()}).
+     * ({@link ConvolutionPath#fromSystemProperty()}) and CUDA graphs of the decode step as the system property
+     * {@value #GRAPHS_PROPERTY} says: {@code true} (the default when unset) or {@code false}.
      *
-     * @see #open(int, ConvolutionPath)
+     * @throws IllegalArgumentException if either property has another value
+     * @see #open(int, ConvolutionPath, boolean)
      */
     public static CudaBackend open(int ordinal) {
-        return open(ordinal, ConvolutionPath.fromSystemProperty());
+        return open(ordinal, ConvolutionPath.fromSystemProperty(), graphsEnabled(System.getProperty(GRAPHS_PROPERTY)));
+    }
+
+    /** {@link #open(int, ConvolutionPath, boolean)} with graphs as {@value #GRAPHS_PROPERTY} says. */
+    public static CudaBackend open(int ordinal, ConvolutionPath convolutions) {
+        return open(ordinal, convolutions, graphsEnabled(System.getProperty(GRAPHS_PROPERTY)));
+    }
+
+    /** {@link #open(int, ConvolutionPath, boolean)} with the convolution path {@code -Dflorence2j.cuda.conv} names. */
+    public static CudaBackend open(int ordinal, boolean graphs) {
+        return open(ordinal, ConvolutionPath.fromSystemProperty(), graphs);
     }
 
     /**
-     * Opens CUDA device {@code ordinal}: its primary context, one stream, one cuBLAS handle, the kernels (compiled
-     * lazily, on first use, for its compute capability) and, unless {@code convolutions} is
+     * Whether a value of {@value #GRAPHS_PROPERTY} turns graphs on: unset or {@code true} does, {@code false}
+     * does not (either case).
+     *
+     * @throws IllegalArgumentException for any other value, naming the property
+     */
+    static boolean graphsEnabled(String value) {
+        if (value == null || value.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (value.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException("-D" + GRAPHS_PROPERTY + "=" + value + ": expected true or false");
+    }
+
+    /**
+     * Opens CUDA device {@code ordinal}: its primary context, one stream, one cuBLAS handle with its workspace, the
+     * kernels (compiled lazily, on first use, for its compute capability) and, unless {@code convolutions} is
      * {@link ConvolutionPath#IM2COL}, one cuDNN handle.
      *
+     * @param graphs whether {@link #newStepGraph} captures decode steps as CUDA graphs (else they run eagerly)
      * @throws NativeLibraryException   if the driver, runtime, cuBLAS or NVRTC is missing, or cuDNN when
      *                                  {@code convolutions} is {@link ConvolutionPath#CUDNN}
      * @throws CudaException            if CUDA reports an error (no device, old driver)
      * @throws IllegalArgumentException if there is no device {@code ordinal}
      */
-    public static CudaBackend open(int ordinal, ConvolutionPath convolutions) {
+    public static CudaBackend open(int ordinal, ConvolutionPath convolutions, boolean graphs) {
         CudaDriver.init();
         int count = CudaRuntime.getDeviceCount();
         if (ordinal < 0 || ordinal >= count) {
@@ -125,11 +187,15 @@ public final class CudaBackend implements Backend {
             MemorySegment stream = CudaRuntime.streamCreate(handles);
             MemorySegment cublas = Cublas.create(handles);
             Cublas.setStream(cublas, stream);
+            // A workspace of its own (after setStream, which resets it), so no cuBLAS call allocates while a
+            // decode step is being captured.
+            long cublasWorkspace = major >= 9 ? CUBLAS_WORKSPACE_BYTES_SM90 : CUBLAS_WORKSPACE_BYTES;
+            Cublas.setWorkspace(cublas, CudaMemory.allocate(cublasWorkspace, handles), cublasWorkspace);
             CudaModules modules =
                     new CudaModules(handles, "sm_" + major + minor, CudaModules.defaultCacheFolder());
             // Last, so that nothing after it can fail and leave its handle open.
             CudnnConvolution cudnn = openCudnn(convolutions, stream);
-            return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules, cudnn);
+            return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules, cudnn, graphs);
         } catch (RuntimeException e) {
             handles.close();
             throw e;
@@ -210,6 +276,14 @@ public final class CudaBackend implements Backend {
         } else {
             launchConvert(out, src.memory(), src.dtype());
         }
+    }
+
+    /** Queues the copy on the stream without waiting (pageable host memory is staged before this returns). */
+    @Override
+    public void write(Tensor out, Tensor host) {
+        enter();
+        checks.write(out, host);
+        CudaRuntime.memcpyAsync(out.memory(), host.memory(), host.byteSize(), CudaRuntime.HOST_TO_DEVICE, stream);
     }
 
     @Override
@@ -307,7 +381,22 @@ public final class CudaBackend implements Backend {
             AttentionMask mask) {
         enter();
         checks.attention(out, q, k, v, kvTokens, heads, mask);
-        attend(out, q, k, v, kvTokens, heads, scale, mask, k.shape().dim(1), false);
+        attend(out, q, k, v, kvTokens, heads, scale, mask, k.shape().dim(1), false, null);
+    }
+
+    /** In a step issued through a {@link StepGraph}: over the whole cache, masked at the device-held position. */
+    @Override
+    public void attention(Tensor out, Tensor q, Tensor k, Tensor v, StepParameters step, int heads, float scale) {
+        enter();
+        int kvTokens = step.position() + q.shape().dim(1);
+        checks.attention(out, q, k, v, kvTokens, heads, step.causalMask());
+        int capacity = k.shape().dim(1);
+        if (stepKernels) {
+            attend(out, q, k, v, capacity, heads, scale, step.causalMask(), capacity, false,
+                    step.devicePosition().memory());
+        } else {
+            attend(out, q, k, v, kvTokens, heads, scale, step.causalMask(), capacity, false, null);
+        }
     }
 
     @Override
@@ -315,16 +404,18 @@ public final class CudaBackend implements Backend {
             float scale) {
         enter();
         checks.attentionTransposedKeys(out, q, keysT, v, kvTokens, heads);
-        attend(out, q, keysT, v, kvTokens, heads, scale, AttentionMask.none(), keysT.shape().dim(2), true);
+        attend(out, q, keysT, v, kvTokens, heads, scale, AttentionMask.none(), keysT.shape().dim(2), true, null);
     }
 
     /**
-     * {@link #attention} and {@link #attentionTransposedKeys}: {@code k} is {@code [kvBatch, capacity, channels]},
-     * or {@code [kvBatch, channels, capacity]} when {@code keysTransposed} (each head's keys are then a plain
-     * {@code [headDim, kvTokens]} operand with leading dimension {@code capacity}).
+     * The attention GEMMs and softmax over the first {@code kvTokens} keys of {@code k}, which is {@code [kvBatch,
+     * capacity, channels]}, or {@code [kvBatch, channels, capacity]} when {@code keysTransposed} (each head's keys
+     * are then a plain {@code [headDim, kvTokens]} operand with leading dimension {@code capacity}); with
+     * {@code devicePosition}, the causal mask's past tokens are read from it when the softmax runs instead of from
+     * {@code mask}.
      */
     private void attend(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
-            AttentionMask mask, int capacity, boolean keysTransposed) {
+            AttentionMask mask, int capacity, boolean keysTransposed, MemorySegment devicePosition) {
         Shape shape = out.shape();
         int batch = shape.dim(0);
         int queryTokens = shape.dim(1);
@@ -354,8 +445,13 @@ public final class CudaBackend implements Backend {
                         perGroup);
             }
         }
-        launchRows("softmax", "attention_softmax", (long) heads * batch * queryTokens, scores, kvTokens, queryTokens,
-                mask.causal() ? 1 : 0, mask.pastTokens());
+        long scoreRows = (long) heads * batch * queryTokens;
+        if (devicePosition != null) {
+            launchRows("softmax", "attention_softmax_at", scoreRows, scores, kvTokens, queryTokens, devicePosition);
+        } else {
+            launchRows("softmax", "attention_softmax", scoreRows, scores, kvTokens, queryTokens, mask.causal() ? 1 : 0,
+                    mask.pastTokens());
+        }
         for (int h = 0; h < heads; h++) {
             for (int g = 0; g < groups; g++) {
                 long firstBatch = (long) g * perGroup;
@@ -497,11 +593,15 @@ public final class CudaBackend implements Backend {
         checks.embedding(out, table, ids);
         try (Arena arena = Arena.ofConfined()) {
             Tensor hostIds = ids;
-            if (!ids.device().isHost()) {
+            // A step being captured cannot wait for a download; its ids were checked when set (StepParameters).
+            boolean check = ids.device().isHost() || !stepKernels;
+            if (!ids.device().isHost() && check) {
                 hostIds = Tensor.allocateHost(DType.I32, ids.shape(), arena);
                 memory.download(hostIds.memory(), ids.memory());
             }
-            OpChecks.embeddingIds(hostIds.toLongArray(), table);
+            if (check) {
+                OpChecks.embeddingIds(hostIds.toLongArray(), table);
+            }
             MemorySegment deviceIds = ids.device().isHost() ? uploadToWorkspace(ids) : ids.memory();
             launchElements("layout", "embedding", out.elementCount(), out.memory(), table.memory(),
                     dtypeCode(table.dtype()), deviceIds, out.shape().last(), out.elementCount());
@@ -523,6 +623,24 @@ public final class CudaBackend implements Backend {
     public void writeRows(Tensor cache, Tensor src, int position) {
         enter();
         checks.writeRows(cache, src, position);
+        copyRowsAt(cache, src, position);
+    }
+
+    /** In a step issued through a {@link StepGraph}: at the device-held position. */
+    @Override
+    public void writeRows(Tensor cache, Tensor src, StepParameters step) {
+        enter();
+        checks.writeRows(cache, src, step.position());
+        if (!stepKernels) {
+            copyRowsAt(cache, src, step.position());
+            return;
+        }
+        Shape c = cache.shape();
+        launchElements("cache", "write_rows_at", src.elementCount(), cache.memory(), src.memory(),
+                step.devicePosition().memory(), c.dim(1), src.shape().dim(1), c.last(), src.elementCount());
+    }
+
+    private void copyRowsAt(Tensor cache, Tensor src, int position) {
         Shape c = cache.shape();
         Shape s = src.shape();
         long cacheRow = cache.byteSize() / c.dim(0);
@@ -535,6 +653,25 @@ public final class CudaBackend implements Backend {
     public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
         enter();
         checks.gatherRows(out, src, sourceRows, rowsPrefix);
+        copyGathered(out, src, sourceRows, rowsPrefix);
+    }
+
+    /** In a step issued through a {@link StepGraph}: parents and prefix read from the device when it runs. */
+    @Override
+    public void gatherRows(Tensor out, Tensor src, StepParameters step) {
+        enter();
+        checks.gatherRows(out, src, step.parents(), step.position());
+        if (!stepKernels) {
+            copyGathered(out, src, step.parents(), step.position());
+            return;
+        }
+        Shape o = out.shape();
+        launchElements("cache", "gather_rows_at", out.elementCount(), out.memory(), src.memory(),
+                step.parentRows().memory(), step.devicePosition().memory(), o.dim(0), o.dim(1),
+                out.elementCount() / ((long) o.dim(0) * o.dim(1)));
+    }
+
+    private void copyGathered(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
         Shape o = out.shape();
         long outerBytes = out.byteSize() / o.dim(0);
         long prefixBytes = outerBytes / o.dim(1) * rowsPrefix;
@@ -542,6 +679,21 @@ public final class CudaBackend implements Backend {
             memory.copy(out.memory().asSlice(b * outerBytes), src.memory().asSlice(sourceRows[b] * outerBytes),
                     prefixBytes);
         }
+    }
+
+    /**
+     * A {@link CudaStepGraph} when this backend was opened with graphs, else {@link StepGraph#eager()}. The caller
+     * closes it before this backend.
+     */
+    @Override
+    public StepGraph newStepGraph() {
+        enter();
+        return graphs ? new CudaStepGraph(new CudaStepGraph.Capture(this)) : StepGraph.eager();
+    }
+
+    /** Decode steps run so far by launching a captured CUDA graph, over every session on this backend. */
+    public long stepGraphLaunches() {
+        return stepGraphLaunches;
     }
 
     @Override
@@ -578,6 +730,44 @@ public final class CudaBackend implements Backend {
             throw new IllegalStateException("CudaBackend on " + device + " used after close");
         }
         CudaDriver.ctxSetCurrent(context);
+    }
+
+    /**
+     * Issues {@code ops} with the step kernels: the {@link StepParameters} overloads read the parameters from device
+     * memory, over the whole cache, and device embedding ids go unchecked. What a step graph warms up and captures.
+     */
+    void runStepKernels(Runnable ops) {
+        stepKernels = true;
+        try {
+            ops.run();
+        } finally {
+            stepKernels = false;
+        }
+    }
+
+    /** The stream a step graph captures on, with the context bound to the calling thread. */
+    MemorySegment captureStream() {
+        enter();
+        return stream;
+    }
+
+    /** Binds the context to the calling thread, unless the backend is closed and has released it. */
+    void bindIfOpen() {
+        if (!closed) {
+            CudaDriver.ctxSetCurrent(context);
+        }
+    }
+
+    /** Queues one run of a captured step graph. */
+    void launchStepGraph(MemorySegment graph) {
+        enter();
+        CudaRuntime.graphLaunch(graph, stream);
+        stepGraphLaunches++;
+    }
+
+    /** Changes whenever the workspace moves, which makes captured graphs stale ({@link CudaMemory#generation}). */
+    long workspaceGeneration() {
+        return memory.generation();
     }
 
     /**

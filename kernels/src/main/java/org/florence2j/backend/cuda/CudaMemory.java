@@ -16,6 +16,7 @@ final class CudaMemory implements AutoCloseable {
     private final MemorySegment stream;
     private Arena workspaceArena;
     private MemorySegment workspace = MemorySegment.NULL;
+    private long generation; // times the workspace has been reallocated
 
     CudaMemory(MemorySegment stream) {
         this.stream = stream;
@@ -40,8 +41,17 @@ final class CudaMemory implements AutoCloseable {
             // Half again as much as asked, so a slowly growing request (a KV cache filling) reallocates rarely.
             long grown = Math.max(byteSize, workspace.byteSize() + workspace.byteSize() / 2);
             workspace = allocate(grown, workspaceArena);
+            generation++;
         }
         return workspace.asSlice(0, byteSize);
+    }
+
+    /**
+     * How many times the workspace has moved to a new address: a captured CUDA graph holds the address it saw, so
+     * it is stale once this changes.
+     */
+    synchronized long generation() {
+        return generation;
     }
 
     /** Host to device, then waits: the caller may release the host memory as soon as this returns. */

@@ -30,27 +30,31 @@ final class CudaVsReference implements AutoCloseable {
     }
 
     CudaVsReference(long seed) {
-        this(seed, ConvolutionPath.fromSystemProperty());
+        this(seed, ConvolutionPath.fromSystemProperty(), true);
     }
 
     /** As {@link #CudaVsReference(long)}, with convolutions on {@code convolutions}. */
     CudaVsReference(long seed, ConvolutionPath convolutions) {
-        cuda = openOrAbort(convolutions);
+        this(seed, convolutions, true);
+    }
+
+    /** With {@code graphs}: whether the CUDA backend captures decode steps ({@link CudaBackend#open(int, boolean)}). */
+    CudaVsReference(long seed, boolean graphs) {
+        this(seed, ConvolutionPath.fromSystemProperty(), graphs);
+    }
+
+    private CudaVsReference(long seed, ConvolutionPath convolutions, boolean graphs) {
+        cuda = openOrAbort(convolutions, graphs);
         random = new Random(seed);
     }
 
-    /** Opens cuda:0, or aborts the calling test saying why CUDA is unavailable. */
-    static CudaBackend openOrAbort() {
-        return openOrAbort(ConvolutionPath.fromSystemProperty());
-    }
-
     /**
-     * Opens cuda:0 with convolutions on {@code convolutions}, or aborts the calling test saying why CUDA (or, for
-     * {@link ConvolutionPath#CUDNN}, cuDNN) is unavailable.
+     * Opens cuda:0 with convolutions on {@code convolutions} and decode-step graphs as {@code graphs} says, or aborts
+     * the calling test saying why CUDA (or, for {@link ConvolutionPath#CUDNN}, cuDNN) is unavailable.
      */
-    static CudaBackend openOrAbort(ConvolutionPath convolutions) {
+    static CudaBackend openOrAbort(ConvolutionPath convolutions, boolean graphs) {
         try {
-            return CudaBackend.open(0, convolutions);
+            return CudaBackend.open(0, convolutions, graphs);
         } catch (NativeLibraryException | CudaException e) {
             Assumptions.abort("CUDA unavailable: " + e.getMessage());
             throw new AssertionError("abort returned", e);
