@@ -50,6 +50,7 @@ public final class CudaBackend implements Backend {
     private final CudaModules modules;
     private final CudaMemory memory;
     private final OpChecks checks;
+    private final CudaLogits logitsKernel;
     private volatile boolean closed;
 
     private CudaBackend(Device device, Arena handles, MemorySegment context, MemorySegment stream,
@@ -62,6 +63,7 @@ public final class CudaBackend implements Backend {
         this.modules = modules;
         this.memory = new CudaMemory(stream);
         this.checks = new OpChecks(device, EnumSet.of(DType.F32, DType.F16, DType.BF16));
+        this.logitsKernel = new CudaLogits(modules, memory, stream, handles);
     }
 
     /**
@@ -446,6 +448,18 @@ public final class CudaBackend implements Backend {
             memory.copy(out.memory().asSlice(b * outerBytes), src.memory().asSlice(sourceRows[b] * outerBytes),
                     prefixBytes);
         }
+    }
+
+    /**
+     * The {@code log_softmax_top_k} kernel of {@code native/cuda/logits.cu}, one block per row; its shared-memory ban
+     * bitmap limits the vocabulary to 327,680 tokens (a larger one is an {@link IllegalArgumentException}).
+     */
+    @Override
+    public void logSoftmaxTopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp, Tensor logits,
+            Tensor bannedTokens, int forcedToken, Tensor scoreOffsets) {
+        enter();
+        checks.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, bannedTokens, forcedToken, scoreOffsets);
+        logitsKernel.run(scores, tokens, logProbs, logSumExp, logits, bannedTokens, forcedToken, scoreOffsets);
     }
 
     @Override
