@@ -65,13 +65,13 @@ final class LogSoftmaxTopK {
                 continue;
             }
             long rowByte = (long) r * vocabulary * Float.BYTES;
-            markBanned(bannedTokens, r);
+            markBanned(bannedTokens, r, true);
             float max = max(x, rowByte, vocabulary);
             sumExp(x, rowByte, vocabulary, max, bannedTokens != null);
             float logSum = (float) Math.log(total);
             logSumExp.memory().setAtIndex(F32, r, (float) Math.log(kept / total));
             selectTop(x, rowByte, vocabulary, max, logSum, offset, k);
-            clearBanned(bannedTokens, r);
+            markBanned(bannedTokens, r, false);
             for (int j = 0; j < k && topTokens[j] >= 0; j++) {
                 // The same F32 operations that made the token's score.
                 topLogProbs[j] = (x.get(F32, rowByte + (long) topTokens[j] * Float.BYTES) - max) - logSum;
@@ -136,8 +136,11 @@ final class LogSoftmaxTopK {
         kept = keptSum;
     }
 
-    /** Marks row {@code row}'s banned tokens in {@link #banned}. */
-    private void markBanned(Tensor bannedTokens, int row) {
+    /**
+     * Sets the bits of row {@code row}'s banned tokens in {@link #banned}, or clears them: clearing zeroes each
+     * listed token's whole word, since every bit set belongs to this row's list.
+     */
+    private void markBanned(Tensor bannedTokens, int row, boolean banning) {
         if (bannedTokens == null) {
             return;
         }
@@ -148,22 +151,7 @@ final class LogSoftmaxTopK {
             if (id < 0) {
                 break;
             }
-            banned[id >>> 6] |= 1L << id;
-        }
-    }
-
-    private void clearBanned(Tensor bannedTokens, int row) {
-        if (bannedTokens == null) {
-            return;
-        }
-        MemorySegment list = bannedTokens.memory();
-        int width = bannedTokens.shape().dim(1);
-        for (int i = 0; i < width; i++) {
-            int id = list.getAtIndex(I32, (long) row * width + i);
-            if (id < 0) {
-                break;
-            }
-            banned[id >>> 6] = 0;
+            banned[id >>> 6] = banning ? banned[id >>> 6] | 1L << id : 0;
         }
     }
 
