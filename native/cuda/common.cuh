@@ -69,8 +69,9 @@ __device__ __forceinline__ float warp_max(float value) {
     return value;
 }
 
-// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result. `scratch` holds
-// 32 floats of shared memory and may be reused right after the call returns.
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result: each warp reads
+// the per-warp partial sums by lane and reduces them again. `scratch` holds 32 floats of shared memory and may be
+// reused right after the call returns.
 __device__ float block_sum(float value, float* scratch) {
     int lane = threadIdx.x & 31;
     int warp = threadIdx.x >> 5;
@@ -80,7 +81,7 @@ __device__ float block_sum(float value, float* scratch) {
         scratch[warp] = value;
     }
     __syncthreads();
-    value = threadIdx.x < (blockDim.x >> 5) ? scratch[lane] : 0.0f;
+    value = lane < (blockDim.x >> 5) ? scratch[lane] : 0.0f;
     value = warp_sum(value);
     return value;
 }
@@ -94,7 +95,7 @@ __device__ float block_max(float value, float* scratch) {
         scratch[warp] = value;
     }
     __syncthreads();
-    value = threadIdx.x < (blockDim.x >> 5) ? scratch[lane] : NEGATIVE_INFINITY;
+    value = lane < (blockDim.x >> 5) ? scratch[lane] : NEGATIVE_INFINITY;
     value = warp_max(value);
     return value;
 }

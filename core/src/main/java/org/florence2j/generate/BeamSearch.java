@@ -5,12 +5,15 @@ import java.util.Arrays;
 /**
  * Beam search as HuggingFace's {@code _beam_search} with {@code BeamSearchScorer} runs it (transformers 4.41):
  * per step, {@code log_softmax} of each row's logits, then the processors (no-repeat n-gram, forced BOS/EOS), plus
- * the beam's running score; the best {@code 2·numBeams} candidates over all beams of an image are taken in order,
- * an EOS among the first {@code numBeams} closes a hypothesis (scored
- * {@code sum / generatedLength^lengthPenalty}), the others continue as the next beams. Beams start at score 0 for
- * beam 0 and -1e9 for the rest, so the first step expands one beam. An image is done once its hypotheses are
+ * the beam's running score; the best {@code 2·numBeams} candidates over all beams of an image are taken in order
+ * (ties to the lower {@code beam · vocabulary + token}), an EOS among the first {@code numBeams} closes a hypothesis
+ * (scored {@code sum / generatedLength^lengthPenalty}), the others continue as the next beams. Beams start at score
+ * 0 for beam 0 and -1e9 for the rest, so the first step expands one beam. An image is done once its hypotheses are
  * full (early stopping) and the loop ends when every image is done or {@code max_length} is reached; open beams of
  * unfinished images then join the hypotheses.
+ *
+ * <p>The step does the per-row work ({@code Backend.logSoftmaxTopK}) and returns each row's best
+ * {@code 2·numBeams}; the image's best {@code 2·numBeams} are among them, and are merged here.
  *
  * <p>The beams of all images run through the model as one batch of {@code images × numBeams} rows. Every buffer
  * is sized at construction; a step allocates nothing.
@@ -22,7 +25,7 @@ public final class BeamSearch {
     private final int maxBeams;
     private final int maxLength;
     private final int vocabulary;
-    private final float[] logits; // [maxRows · vocabulary]
+    private final Candidates candidates;
     private final int[][] history; // [2][maxRows · maxLength], double-buffered for reordering
     private final float[][] transitions; // [2][maxRows · maxLength]
     private final float[] beamScores; // [maxRows]
@@ -32,6 +35,7 @@ public final class BeamSearch {
     private final float[] nextLogProbs; // [maxRows]
     private final float[] topScores; // [2 · maxBeams]
     private final int[] topIndices; // [2 · maxBeams], flat index beam · vocabulary + token, -1 when none
+    private final float[] topLogProbs; // [2 · maxBeams]
     private final Hypotheses[] hypotheses; // [maxRows / beams]
     private final boolean[] done; // [maxRows]
 
@@ -41,7 +45,7 @@ public final class BeamSearch {
         this.maxBeams = maxBeams;
         this.maxLength = maxLength;
         this.vocabulary = vocabulary;
-        this.logits = new float[maxRows * vocabulary];
+        this.candidates = new Candidates(maxRows, 2 * maxBeams, maxLength);
         this.history = new int[2][maxRows * maxLength];
         this.transitions = new float[2][maxRows * maxLength];
         this.beamScores = new float[maxRows];
@@ -51,6 +55,7 @@ public final class BeamSearch {
         this.nextLogProbs = new float[maxRows];
         this.topScores = new float[2 * maxBeams];
         this.topIndices = new int[2 * maxBeams];
+        this.topLogProbs = new float[2 * maxBeams];
         this.hypotheses = new Hypotheses[maxImages];
         for (int i = 0; i < maxImages; i++) {
             hypotheses[i] = new Hypotheses(maxBeams, maxLength);
@@ -85,16 +90,13 @@ public final class BeamSearch {
         boolean reorder = false;
         int current = 1;
         while (true) {
-            model.step(tokens, reorder ? parents : null, current - 1, logits);
-            int forcedToken = forced.forcedAfter(current);
+            candidates.prepare(rows, 2 * beams);
+            candidates.force(forced.forcedAfter(current));
             for (int r = 0; r < rows; r++) {
-                int offset = r * vocabulary;
-                Scores.logSoftmax(logits, offset, vocabulary);
-                noRepeat.apply(history[live], r * maxLength, current, logits, offset);
-                if (forcedToken >= 0) {
-                    ForcedTokens.force(logits, offset, vocabulary, forcedToken);
-                }
+                candidates.ban(r, noRepeat, history[live], r * maxLength, current);
+                candidates.setScoreOffset(r, beamScores[r]);
             }
+            model.step(tokens, reorder ? parents : null, current - 1, candidates);
             boolean allDone = true;
             for (int image = 0; image < images; image++) {
                 selectNext(image, beams, current, live, options);
@@ -154,7 +156,7 @@ public final class BeamSearch {
             int flat = topIndices[rank];
             int row = flat < 0 ? base : base + flat / vocabulary;
             int token = flat < 0 ? options.padToken() : flat % vocabulary;
-            float logProb = flat < 0 ? Float.NEGATIVE_INFINITY : logits[row * vocabulary + token];
+            float logProb = topLogProbs[rank];
             if (flat >= 0 && token == options.eosToken()) {
                 if (rank < beams) {
                     hypotheses[image].add(history[live], row * maxLength, current, transitions[live],
@@ -171,26 +173,34 @@ public final class BeamSearch {
         done[image] = hypotheses[image].isDone(topScores[0], current);
     }
 
-    /** The best {@code 2·beams} of {@code logProb + beamScore} over the image's beams, ties to the lower index. */
+    /**
+     * The best {@code 2·beams} of {@code logProb + beamScore} over the image's beams, ties to the lower flat index:
+     * a merge of the rows' candidates, each row's best first with ties in token order. Rows are visited in order
+     * and an entry enters only by beating a held score, so among equal scores the earlier (lower) index stays first.
+     */
     private void topCandidates(int base, int beams) {
         int k = 2 * beams;
         Arrays.fill(topScores, 0, k, Float.NEGATIVE_INFINITY);
         Arrays.fill(topIndices, 0, k, -1);
+        Arrays.fill(topLogProbs, 0, k, Float.NEGATIVE_INFINITY);
         for (int b = 0; b < beams; b++) {
-            int offset = (base + b) * vocabulary;
-            float beamScore = beamScores[base + b];
-            for (int v = 0; v < vocabulary; v++) {
-                float score = logits[offset + v] + beamScore;
-                if (score > topScores[k - 1]) {
-                    int at = k - 1;
-                    while (at > 0 && score > topScores[at - 1]) {
-                        topScores[at] = topScores[at - 1];
-                        topIndices[at] = topIndices[at - 1];
-                        at--;
-                    }
-                    topScores[at] = score;
-                    topIndices[at] = b * vocabulary + v;
+            int rowStart = (base + b) * k;
+            for (int j = 0; j < k; j++) {
+                int token = candidates.tokens()[rowStart + j];
+                float score = candidates.scores()[rowStart + j];
+                if (token < 0 || !(score > topScores[k - 1])) {
+                    break; // the row's later candidates score no higher
                 }
+                int at = k - 1;
+                while (at > 0 && score > topScores[at - 1]) {
+                    topScores[at] = topScores[at - 1];
+                    topIndices[at] = topIndices[at - 1];
+                    topLogProbs[at] = topLogProbs[at - 1];
+                    at--;
+                }
+                topScores[at] = score;
+                topIndices[at] = b * vocabulary + token;
+                topLogProbs[at] = candidates.logProbs()[rowStart + j];
             }
         }
     }

@@ -1,12 +1,10 @@
 package org.florence2j.generate;
 
-import java.util.Arrays;
-
 /**
  * HuggingFace's {@code ForcedBOSTokenLogitsProcessor} and {@code ForcedEOSTokenLogitsProcessor}: when the sequence
  * holds one token the only allowed next token is BOS; when it holds {@code max_length - 1} tokens, EOS. The forced
- * token's processed score is 0 and every other is {@code -inf}. EOS is checked first because in the reference's
- * processor list it runs last and so overrides BOS.
+ * token's processed score is 0 and every other is {@code -inf} ({@code Backend.logSoftmaxTopK} applies it). EOS is
+ * checked first because in the reference's processor list it runs last and so overrides BOS.
  */
 final class ForcedTokens {
     private final int bos;
@@ -28,11 +26,5 @@ final class ForcedTokens {
             return bos;
         }
         return -1;
-    }
-
-    /** Applies a forced token to one row of scores: {@code 0} for it, {@code -inf} for every other. */
-    static void force(float[] scores, int offset, int vocabulary, int token) {
-        Arrays.fill(scores, offset, offset + vocabulary, Float.NEGATIVE_INFINITY);
-        scores[offset + token] = 0f;
     }
 }

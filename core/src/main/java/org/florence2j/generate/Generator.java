@@ -11,7 +11,7 @@ public final class Generator {
 
     /** Buffers for up to {@code maxImages} images × {@code maxBeams} beams × {@code maxLength} tokens. */
     public Generator(int maxImages, int maxBeams, int maxLength, int vocabulary) {
-        this.greedy = new GreedySearch(maxImages, maxLength, vocabulary);
+        this.greedy = new GreedySearch(maxImages, maxLength);
         this.beam = maxBeams > 1 ? new BeamSearch(maxImages, maxBeams, maxLength, vocabulary) : null;
         this.maxBeams = maxBeams;
     }

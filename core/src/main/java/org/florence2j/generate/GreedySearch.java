@@ -4,24 +4,26 @@ package org.florence2j.generate;
  * Greedy decoding as HuggingFace's {@code _greedy_search} runs it for Florence-2: at each step the logits pass
  * through the same processors as beam search (no-repeat n-gram, forced BOS, forced EOS), the arg-max is taken,
  * rows that emitted EOS are fed the pad token from then on, and the loop ends when every row finished or
- * {@code max_length} is reached. Every buffer is sized at construction; a step allocates nothing.
+ * {@code max_length} is reached. The step returns each row's best token ({@code k = 1}); the log-softmax before the
+ * processors is monotone, so its arg-max is the processed logits' arg-max (unless two logits round to one F32
+ * log-prob, far inside the goldens' near-tie margin), and the transition score, the
+ * log-softmax of the processed logits, is its log-prob minus the log of the probability the processors kept.
+ * Every buffer is sized at construction; a step allocates nothing.
  */
 public final class GreedySearch {
     private final int maxRows;
     private final int maxLength;
-    private final int vocabulary;
-    private final float[] logits; // [maxRows · vocabulary]
+    private final Candidates candidates;
     private final int[] history; // [maxRows · maxLength]
     private final float[] transitions; // [maxRows · maxLength]
     private final int[] lengths; // [maxRows]
     private final boolean[] finished; // [maxRows]
 
     /** Buffers for up to {@code maxRows} sequences of up to {@code maxLength} tokens. */
-    public GreedySearch(int maxRows, int maxLength, int vocabulary) {
+    public GreedySearch(int maxRows, int maxLength) {
         this.maxRows = maxRows;
         this.maxLength = maxLength;
-        this.vocabulary = vocabulary;
-        this.logits = new float[maxRows * vocabulary];
+        this.candidates = new Candidates(maxRows, 1, maxLength);
         this.history = new int[maxRows * maxLength];
         this.transitions = new float[maxRows * maxLength];
         this.lengths = new int[maxRows];
@@ -51,20 +53,24 @@ public final class GreedySearch {
         }
         int unfinished = rows;
         for (int current = 1; current < length && unfinished > 0; current++) {
-            model.step(tokens, null, current - 1, logits);
-            int forcedToken = forced.forcedAfter(current);
+            candidates.prepare(rows, 1);
+            candidates.force(forced.forcedAfter(current));
+            for (int r = 0; r < rows; r++) {
+                if (finished[r]) {
+                    candidates.clearBans(r);
+                } else {
+                    candidates.ban(r, noRepeat, history, r * maxLength, current);
+                }
+            }
+            model.step(tokens, null, current - 1, candidates);
             for (int r = 0; r < rows; r++) {
                 if (finished[r]) {
                     tokens[r] = options.padToken();
                     continue;
                 }
-                int offset = r * vocabulary;
-                noRepeat.apply(history, r * maxLength, current, logits, offset);
-                if (forcedToken >= 0) {
-                    ForcedTokens.force(logits, offset, vocabulary, forcedToken);
-                }
-                int token = Scores.argmax(logits, offset, vocabulary);
-                float logProb = logits[offset + token] - Scores.logSumExp(logits, offset, vocabulary);
+                // No candidate when every token is banned: torch.argmax of an all -inf row is its first index.
+                int token = Math.max(0, candidates.tokens()[r]);
+                float logProb = candidates.logProbs()[r] - candidates.logSumExp()[r];
                 history[r * maxLength + current] = token;
                 transitions[r * maxLength + current - 1] = logProb;
                 lengths[r] = current + 1;

@@ -3,7 +3,7 @@ package org.florence2j.generate;
 /**
  * HuggingFace's {@code NoRepeatNGramLogitsProcessor}: bans every token that would complete an n-gram already present
  * in the sequence (the decoder start token included). Scans the history instead of building a dictionary, so it
- * allocates nothing.
+ * allocates nothing; the scores themselves are set to {@code -inf} by {@code Backend.logSoftmaxTopK}.
  */
 final class NoRepeatNGram {
     private final int size;
@@ -13,14 +13,17 @@ final class NoRepeatNGram {
     }
 
     /**
-     * Sets to {@code -inf} the scores of tokens banned after {@code history[offset … offset + length)}.
+     * Writes the tokens banned after {@code history[offset … offset + length)} to {@code banned} from
+     * {@code bannedOffset}, one per earlier occurrence of the last {@code size - 1} tokens (so at most
+     * {@code length}, repeats possible).
      *
-     * @param scores      scores of one row, starting at {@code scoreOffset}
+     * @return how many were written
      */
-    void apply(int[] history, int offset, int length, float[] scores, int scoreOffset) {
+    int bannedTokens(int[] history, int offset, int length, int[] banned, int bannedOffset) {
         if (size <= 0 || length + 1 < size) {
-            return;
+            return 0;
         }
+        int count = 0;
         int prefixStart = offset + length - size + 1;
         for (int start = offset; start + size <= offset + length; start++) {
             boolean match = true;
@@ -28,8 +31,9 @@ final class NoRepeatNGram {
                 match = history[start + j] == history[prefixStart + j];
             }
             if (match) {
-                scores[scoreOffset + history[start + size - 1]] = Float.NEGATIVE_INFINITY;
+                banned[bannedOffset + count++] = history[start + size - 1];
             }
         }
+        return count;
     }
 }

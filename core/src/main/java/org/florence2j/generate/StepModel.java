@@ -1,7 +1,7 @@
 package org.florence2j.generate;
 
 /**
- * The decoder as the search sees it: feeds one token per row and returns next-token logits. Rows are
+ * The decoder as the search sees it: feeds one token per row and returns each row's best next tokens. Rows are
  * {@code images × beams}, image-major.
  */
 public interface StepModel {
@@ -9,13 +9,16 @@ public interface StepModel {
     int vocabulary();
 
     /**
-     * Runs one decoder step.
+     * Runs one decoder step and selects from its logits what {@code candidates} asks, as
+     * {@code Backend.logSoftmaxTopK} does: log-softmax, the bans, the forced token and the offsets of
+     * {@code candidates}, then each row's {@code candidates.k()} best, written into {@code candidates}' results.
      *
-     * @param tokens   {@code [rows]} the token fed to each row
-     * @param parents  {@code [rows]}: before this step, row {@code r} continues the history of row
-     *                 {@code parents[r]} (beam reordering); {@code null} when no row changes
-     * @param position absolute position of the fed token (0 for the decoder start token)
-     * @param logits   {@code [rows · vocabulary]} filled with the raw next-token logits
+     * @param tokens     {@code [rows]} the token fed to each row
+     * @param parents    {@code [rows]}: before this step, row {@code r} continues the history of row
+     *                   {@code parents[r]} (beam reordering); {@code null} when no row changes
+     * @param position   absolute position of the fed token (0 for the decoder start token)
+     * @param candidates the search's request for this step ({@code candidates.rows()} rows), and where the
+     *                   results go
      */
-    void step(int[] tokens, int[] parents, int position, float[] logits);
+    void step(int[] tokens, int[] parents, int position, Candidates candidates);
 }

@@ -10,6 +10,7 @@ import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepGraph;
 import org.florence2j.backend.StepParameters;
+import org.florence2j.generate.Candidates;
 import org.florence2j.generate.GenerationOptions;
 import org.florence2j.generate.GenerationResult;
 import org.florence2j.generate.Generator;
@@ -44,6 +45,7 @@ import org.florence2j.tensor.Tensor;
 public final class Session implements AutoCloseable {
     private static final ValueLayout.OfFloat F32_LE =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
      * What a session is sized for.
@@ -72,7 +74,13 @@ public final class Session implements AutoCloseable {
     private final BartDecoder.Workspace decoderWorkspace;
     private final KvCache cache;
     private final Generator generator;
-    private final MemorySegment hostLogits; // host F32 [maxRows · vocabulary]
+    // Backend.logSoftmaxTopK's results, packed so that one download fetches them: [rows · k] scores, then as many
+    // log-probs and token ids, then [rows] log-sum-exps, 4 bytes each (Selection), for up to maxRows and
+    // maxK = 2 · maxBeams.
+    private final Tensor selected; // I32 [maxRows · (3 · maxK + 1)]
+    private final MemorySegment hostSelected; // the same bytes on the host
+    private final MemorySegment hostBans; // host I32 [maxRows · maxLength]
+    private final MemorySegment hostOffsets; // host F32 [maxRows]
     private final Decoding decoding = new Decoding();
     private final StepGraph stepGraph;
     private StepShape stepShape; // what the step graph's captures were made for; null before the first request
@@ -107,8 +115,12 @@ public final class Session implements AutoCloseable {
         this.cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), maxRows, maxLength,
                 limits.maxImages(), limits.maxEncoderTokens());
         this.generator = new Generator(limits.maxImages(), limits.maxBeams(), maxLength, decoder.vocabulary());
-        this.hostLogits = arena.allocate((long) maxRows * decoder.vocabulary() * Float.BYTES, 64);
         this.stepGraph = backend.newStepGraph();
+        int selectedCount = maxRows * (3 * 2 * limits.maxBeams() + 1);
+        this.selected = backend.allocate(DType.I32, new Shape(selectedCount), arena);
+        this.hostSelected = arena.allocate((long) selectedCount * Integer.BYTES, 64);
+        this.hostBans = arena.allocate((long) maxRows * maxLength * Integer.BYTES, 64);
+        this.hostOffsets = arena.allocate((long) maxRows * Float.BYTES, 64);
     }
 
     /** Observes named intermediates of the following requests ({@link Taps#NONE} to stop). */
@@ -302,18 +314,21 @@ public final class Session implements AutoCloseable {
      */
     private record StepShape(int rows, int beams, List<CrossGroup> groups) {}
 
-    /** The decoder as a {@link StepModel} over the current request's views. */
+    /**
+     * The decoder as a {@link StepModel} over the current request's views: each step runs the decoder, then
+     * {@link Backend#logSoftmaxTopK} on its logits where they are, and downloads only the rows' candidates.
+     */
     private final class Decoding implements StepModel {
         private final Runnable forward = () -> issue(false);
         private final Runnable reorderAndForward = () -> issue(true);
         private BartDecoder.StepBuffers step;
-        private Tensor hostLogitsView; // host F32 [rows, 1, vocabulary]
+        private Tensor logits; // [rows, vocabulary], the step's logits
+        private Selection selection; // views for the request's rows and the search's k; made at its first step
 
         void prepare(BartDecoder.StepBuffers step, int rows) {
             this.step = step;
-            int vocabulary = text.decoder().vocabulary();
-            this.hostLogitsView = Tensor.wrap(DType.F32, new Shape(rows, 1, vocabulary), Device.cpu(),
-                    hostLogits.asSlice(0, (long) rows * vocabulary * Float.BYTES));
+            this.logits = step.logits().reshape(new Shape(rows, vocabulary()));
+            this.selection = null;
         }
 
         @Override
@@ -326,7 +341,7 @@ public final class Session implements AutoCloseable {
          * buffer swap happens here, on the host, and its copies inside the step, so a replay does both.
          */
         @Override
-        public void step(int[] tokens, int[] parents, int position, float[] logits) {
+        public void step(int[] tokens, int[] parents, int position, Candidates candidates) {
             StepParameters parameters = step.parameters();
             boolean reorder = parents != null && cache.moves(parents, position);
             if (reorder) {
@@ -340,8 +355,28 @@ public final class Session implements AutoCloseable {
             parameters.upload(backend);
             stepGraph.run(2 * cache.live() + (reorder ? 1 : 0), reorder ? reorderAndForward : forward);
             taps.tap("decoder_logits", step.logits());
-            backend.download(step.logits(), hostLogitsView);
-            MemorySegment.copy(hostLogitsView.memory(), F32_LE, 0, logits, 0, (int) hostLogitsView.elementCount());
+            int rows = candidates.rows();
+            int k = candidates.k();
+            if (selection == null || selection.k() != k) {
+                selection = Selection.of(selected, hostSelected, hostBans, hostOffsets, rows, k,
+                        candidates.banWidth());
+            }
+            if (candidates.banning()) {
+                MemorySegment.copy(candidates.bannedTokens(), 0, hostBans, I32_LE, 0, rows * candidates.banWidth());
+            }
+            if (candidates.offsetting()) {
+                MemorySegment.copy(candidates.scoreOffsets(), 0, hostOffsets, F32_LE, 0, rows);
+            }
+            backend.logSoftmaxTopK(selection.scores(), selection.tokens(), selection.logProbs(),
+                    selection.logSumExp(), logits, candidates.banning() ? selection.bans() : null,
+                    candidates.forcedToken(), candidates.offsetting() ? selection.offsets() : null);
+            backend.download(selection.packed(), selection.hostPacked());
+            MemorySegment results = selection.hostPacked().memory();
+            int count = rows * k;
+            MemorySegment.copy(results, F32_LE, 0, candidates.scores(), 0, count);
+            MemorySegment.copy(results, F32_LE, (long) count * Float.BYTES, candidates.logProbs(), 0, count);
+            MemorySegment.copy(results, I32_LE, 2L * count * Float.BYTES, candidates.tokens(), 0, count);
+            MemorySegment.copy(results, F32_LE, 3L * count * Float.BYTES, candidates.logSumExp(), 0, rows);
         }
 
         private void issue(boolean reorder) {
@@ -349,6 +384,42 @@ public final class Session implements AutoCloseable {
                 cache.gatherFromPrevious(backend, step.parameters());
             }
             text.decoder().forwardStep(backend, step, cache);
+        }
+    }
+
+    /**
+     * One request's views of the selection buffers.
+     *
+     * @param scores     F32 {@code [rows, k]} on the backend's device, at the start of the packed results
+     * @param logProbs   F32 {@code [rows, k]}, after the scores
+     * @param tokens     I32 {@code [rows, k]}, after the log-probs
+     * @param logSumExp  F32 {@code [rows]}, after the tokens
+     * @param packed     all four as I32 {@code [rows · (3·k + 1)]}: their bytes, downloaded at once
+     * @param hostPacked host I32 {@code [rows · (3·k + 1)]}, where they are downloaded
+     * @param bans       host I32 {@code [rows, banWidth]}
+     * @param offsets    host F32 {@code [rows]}
+     * @param k          candidates per row
+     */
+    private record Selection(Tensor scores, Tensor logProbs, Tensor tokens, Tensor logSumExp, Tensor packed,
+            Tensor hostPacked, Tensor bans, Tensor offsets, int k) {
+        static Selection of(Tensor selected, MemorySegment hostSelected, MemorySegment hostBans,
+                MemorySegment hostOffsets, int rows, int k, int banWidth) {
+            Device device = selected.device();
+            MemorySegment memory = selected.memory();
+            long block = (long) rows * k * Float.BYTES;
+            int packedCount = rows * (3 * k + 1);
+            return new Selection(
+                    Tensor.wrap(DType.F32, new Shape(rows, k), device, memory.asSlice(0, block)),
+                    Tensor.wrap(DType.F32, new Shape(rows, k), device, memory.asSlice(block, block)),
+                    Tensor.wrap(DType.I32, new Shape(rows, k), device, memory.asSlice(2 * block, block)),
+                    Tensor.wrap(DType.F32, new Shape(rows), device, memory.asSlice(3 * block, 4L * rows)),
+                    Tensor.wrap(DType.I32, new Shape(packedCount), device, memory.asSlice(0, 4L * packedCount)),
+                    Tensor.wrap(DType.I32, new Shape(packedCount), Device.cpu(),
+                            hostSelected.asSlice(0, 4L * packedCount)),
+                    Tensor.wrap(DType.I32, new Shape(rows, banWidth), Device.cpu(),
+                            hostBans.asSlice(0, 4L * rows * banWidth)),
+                    Tensor.wrap(DType.F32, new Shape(rows), Device.cpu(), hostOffsets.asSlice(0, 4L * rows)),
+                    k);
         }
     }
 

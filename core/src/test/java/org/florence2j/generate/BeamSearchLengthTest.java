@@ -15,14 +15,9 @@ class BeamSearchLengthTest {
     private static final int EOS = 3;
 
     /** Always prefers token 1, then 2, never EOS. */
-    private static final StepModel NEVER_ENDS = new StepModel() {
+    private static final StepModel NEVER_ENDS = new LogitsStepModel(VOCABULARY) {
         @Override
-        public int vocabulary() {
-            return VOCABULARY;
-        }
-
-        @Override
-        public void step(int[] tokens, int[] parents, int position, float[] logits) {
+        void logits(int[] tokens, int position, float[] logits) {
             for (int row = 0; row < tokens.length; row++) {
                 float[] rowLogits = {0f, 2f, 1f, -50f};
                 System.arraycopy(rowLogits, 0, logits, row * VOCABULARY, VOCABULARY);

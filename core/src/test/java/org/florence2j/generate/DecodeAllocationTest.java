@@ -19,8 +19,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * reorder, search) on the tiny model, on {@link NullBackend} (the session and search alone) and on the real
  * {@link CpuBackend} (its ops too: primitive cache look-ups, attention, linear), and compares the bytes this thread
  * allocates for a short and a long generation: the difference per extra token must stay below what the longer
- * result arrays themselves need (8 bytes per token and row: one id, one score). EOS is -1 (no token) and the forced
- * tokens and n-gram ban are off, so both runs take every step whatever the logits.
+ * result arrays themselves need (8 bytes per token and row: one id, one score). EOS is -1 (no token), so both runs
+ * take every step whatever the logits; the no-repeat 3-gram ban is on, so the steps also hand ban lists to the
+ * backend's {@code logSoftmaxTopK}.
  */
 class DecodeAllocationTest {
     private static final int SHORT = 8;
@@ -37,7 +38,7 @@ class DecodeAllocationTest {
             Tensor embeds = Tensor.allocateHost(DType.F32, new Shape(1, 20, 64), golden.arena());
             List<Tensor> images = List.of(embeds, embeds.reshape(new Shape(1, 20, 64)));
             for (int beams : new int[] {1, 3}) {
-                GenerationOptions options = new GenerationOptions(beams, SHORT, 0, 2, -1, 1, -1, -1, 1.0, true);
+                GenerationOptions options = new GenerationOptions(beams, SHORT, 3, 2, -1, 1, -1, -1, 1.0, true);
                 // Warm-up: every primitive (one per attention length) is made and the step path is compiled.
                 for (int warmup = 0; warmup < 20; warmup++) {
                     session.generateFromEmbeds(images, options.withMaxNewTokens(LONG));

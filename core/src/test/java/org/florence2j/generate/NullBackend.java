@@ -101,6 +101,10 @@ final class NullBackend implements Backend {
     public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {}
 
     @Override
+    public void logSoftmaxTopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp, Tensor logits,
+            Tensor bannedTokens, int forcedToken, Tensor scoreOffsets) {}
+
+    @Override
     public void synchronize() {}
 
     @Override

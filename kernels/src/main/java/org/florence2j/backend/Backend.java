@@ -299,6 +299,48 @@ public interface Backend extends AutoCloseable {
         return StepGraph.eager();
     }
 
+    /**
+     * Next-token selection for generation: per row of logits, log-softmax, the search's logits processors, a score
+     * offset and the {@code k} best tokens, so that a search reads {@code k} candidates per row instead of the whole
+     * vocabulary. For row {@code r}, whose largest logit is {@code max}:
+     * <ol>
+     *   <li>{@code logProb[v] = (logits[r, v] - max) - log Σ_u exp(logits[r, u] - max)} as an F32 value, each
+     *       backend rounding its own way (torch's {@code log_softmax}; HuggingFace's beam search normalises before
+     *       the processors);</li>
+     *   <li>the processors, in HuggingFace's order: every id listed in row {@code r} of {@code bannedTokens} gets
+     *       {@code -inf} ({@code NoRepeatNGramLogitsProcessor}); then, when {@code forcedToken >= 0}, every token
+     *       gets {@code -inf} and {@code forcedToken} gets 0, ban or not ({@code ForcedBOSTokenLogitsProcessor},
+     *       {@code ForcedEOSTokenLogitsProcessor});</li>
+     *   <li>{@code score[v] = logProb[v] + scoreOffsets[r]}, one F32 addition (beam search's running beam
+     *       score);</li>
+     *   <li>the {@code k} best tokens by score, best first, equal scores in increasing token order (the order a
+     *       scan over the vocabulary keeps, which the beam-search goldens encode). A token scoring {@code -inf} is
+     *       never chosen: a row with fewer than {@code k} finite scores fills the rest with score and log-prob
+     *       {@code -inf} and token {@code -1}.</li>
+     * </ol>
+     * Beam search merges the rows' candidates into its best {@code 2·beams} over {@code beams × vocabulary}, which
+     * are all among the rows' best {@code 2·beams}; greedy search takes {@code k = 1}. Logits must be finite or
+     * {@code -inf}, with at least one finite value per row.
+     *
+     * @param scores       F32 {@code [rows, k]}, {@code 1 ≤ k ≤ vocabulary}: the chosen tokens' scores, descending
+     * @param tokens       I32 {@code [rows, k]}: the chosen token ids
+     * @param logProbs     F32 {@code [rows, k]}: the chosen tokens' processed log-probabilities ({@code score}
+     *                     without the offset)
+     * @param logSumExp    F32 {@code [rows]}: {@code log Σ_v exp(processed logProb[v])}, the log of the
+     *                     probability the processors left (0 without bans or with a forced token, {@code -inf} when
+     *                     every token is banned); greedy search's normalised transition score is
+     *                     {@code logProbs[r, 0] - logSumExp[r]}, the log-softmax of the processed logits
+     * @param logits       F32 {@code [rows, vocabulary]}
+     * @param bannedTokens I32 {@code [rows, width]}, host or device, or {@code null} for no bans: row {@code r}
+     *                     lists its banned ids first (repeats allowed), then {@code -1} unless the list fills the
+     *                     row; the first negative entry ends the list. A listed id outside the vocabulary is an
+     *                     {@link IllegalArgumentException}.
+     * @param forcedToken  the only token allowed in every row, or {@code -1} for none
+     * @param scoreOffsets F32 {@code [rows]}, host or device, added to each row's log-probs; {@code null} for 0
+     */
+    void logSoftmaxTopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp, Tensor logits,
+            Tensor bannedTokens, int forcedToken, Tensor scoreOffsets);
+
     /** Waits until every op issued so far has finished (a no-op on synchronous backends). */
     void synchronize();
 

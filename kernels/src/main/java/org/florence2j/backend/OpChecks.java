@@ -1,5 +1,8 @@
 package org.florence2j.backend;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Set;
@@ -33,6 +36,7 @@ import org.florence2j.tensor.Tensor;
 public final class OpChecks {
     /** The dtypes {@code upload}, {@code download} and {@code copy} convert floating tensors into. */
     private static final Set<DType> CONVERSION_TARGETS = EnumSet.of(DType.F32, DType.F16, DType.BF16);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Device device;
     private final Set<DType> weightTypes;
@@ -345,6 +349,65 @@ public final class OpChecks {
         requireNoOverlap("gatherRows", out, src);
     }
 
+    /**
+     * {@link Backend#logSoftmaxTopK}: outputs {@code [rows, k]} ({@code k ≤ vocabulary}) and {@code [rows]} on the
+     * device, the ban list and offsets on the host or the device, no output overlapping another output or an input.
+     * The listed ids are checked by {@link #bannedTokens} once the backend has them on the host. Allocates nothing
+     * unless it fails: a search runs it every step.
+     */
+    public void logSoftmaxTopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp, Tensor logits,
+            Tensor bannedTokens, int forcedToken, Tensor scoreOffsets) {
+        boolean valid = isF32(scores) && isI32(tokens) && isF32(logProbs) && isF32(logSumExp) && isF32(logits)
+                && (bannedTokens == null || isI32(bannedTokens) || isHostOf(bannedTokens, DType.I32))
+                && (scoreOffsets == null || isF32(scoreOffsets) || isHostOf(scoreOffsets, DType.F32));
+        if (valid) {
+            Shape s = scores.shape();
+            Shape l = logits.shape();
+            int rows = l.dim(0);
+            valid = l.rank() == 2 && s.rank() == 2 && s.dim(0) == rows && s.dim(1) <= l.dim(1)
+                    && tokens.shape().equals(s) && logProbs.shape().equals(s) && isVector(logSumExp.shape(), rows)
+                    && (bannedTokens == null || bannedTokens.shape().rank() == 2 && bannedTokens.shape().dim(0) == rows)
+                    && (scoreOffsets == null || isVector(scoreOffsets.shape(), rows))
+                    && forcedToken >= -1 && forcedToken < l.dim(1);
+        }
+        touch(scores, tokens, logProbs, logSumExp);
+        touch(logits, bannedTokens, scoreOffsets, null);
+        if (!valid) {
+            require(false, "logSoftmaxTopK", "scores", scores, "tokens", tokens, "logProbs", logProbs, "logSumExp",
+                    logSumExp, "logits", logits, "bannedTokens", bannedTokens, "scoreOffsets", scoreOffsets,
+                    "forcedToken " + forcedToken);
+        }
+        requireNoOverlap("logSoftmaxTopK", scores, tokens, logProbs, logSumExp);
+        requireNoOverlap("logSoftmaxTopK", tokens, logProbs, logSumExp);
+        requireNoOverlap("logSoftmaxTopK", logProbs, logSumExp);
+        requireNoOverlap("logSoftmaxTopK", scores, logits, bannedTokens, scoreOffsets);
+        requireNoOverlap("logSoftmaxTopK", tokens, logits, bannedTokens, scoreOffsets);
+        requireNoOverlap("logSoftmaxTopK", logProbs, logits, bannedTokens, scoreOffsets);
+        requireNoOverlap("logSoftmaxTopK", logSumExp, logits, bannedTokens, scoreOffsets);
+    }
+
+    /**
+     * {@link Backend#logSoftmaxTopK}: every id a row of the host I32 {@code [rows, width]} ban list holds before its
+     * first negative entry is a token of the vocabulary. Allocates nothing unless it fails.
+     */
+    public static void bannedTokens(Tensor hostBanned, int vocabulary) {
+        MemorySegment memory = hostBanned.memory();
+        int rows = hostBanned.shape().dim(0);
+        int width = hostBanned.shape().dim(1);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < width; i++) {
+                int id = memory.getAtIndex(I32_LE, (long) r * width + i);
+                if (id < 0) {
+                    break;
+                }
+                if (id >= vocabulary) {
+                    throw new IllegalArgumentException("logSoftmaxTopK: banned token id " + id + " at row " + r
+                            + ", position " + i + " outside the vocabulary [0, " + vocabulary + ")");
+                }
+            }
+        }
+    }
+
     /** A tensor as messages show it: {@code "F32[2, 3] on cpu"}, or {@code "null"}. */
     public static String describe(Tensor tensor) {
         return tensor == null ? "null" : tensor.dtype() + "" + tensor.shape() + " on " + tensor.device();
@@ -383,6 +446,14 @@ public final class OpChecks {
 
     private boolean isF32(Tensor tensor) {
         return onDevice(tensor) && tensor.dtype() == DType.F32;
+    }
+
+    private boolean isI32(Tensor tensor) {
+        return onDevice(tensor) && tensor.dtype() == DType.I32;
+    }
+
+    private static boolean isHostOf(Tensor tensor, DType dtype) {
+        return tensor.device().isHost() && tensor.dtype() == dtype;
     }
 
     private boolean isWeight(Tensor tensor) {

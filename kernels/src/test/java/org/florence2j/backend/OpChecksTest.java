@@ -3,6 +3,7 @@ package org.florence2j.backend;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.util.EnumSet;
@@ -12,6 +13,7 @@ import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * The shared argument checks, including the CUDA backend's placement and dtype rules, which run here without a
@@ -125,6 +127,72 @@ class OpChecksTest {
         }
         Tensor wrongShape = on(CUDA, DType.F32, 3, 3);
         assertThrows(IllegalStateException.class, () -> cuda.gelu(wrongShape, dead));
+    }
+
+    @Test
+    void logSoftmaxTopKShapesAndPlacement() {
+        Tensor scores = on(CUDA, DType.F32, 3, 6);
+        Tensor tokens = on(CUDA, DType.I32, 3, 6);
+        Tensor logProbs = on(CUDA, DType.F32, 3, 6);
+        Tensor logSumExp = on(CUDA, DType.F32, 3);
+        Tensor logits = on(CUDA, DType.F32, 3, 10);
+        Tensor hostBans = on(Device.cpu(), DType.I32, 3, 4);
+        Tensor hostOffsets = on(Device.cpu(), DType.F32, 3);
+        // Ban lists and offsets may stay on the host, or live on the device; either may be absent.
+        assertDoesNotThrow(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, hostBans, -1,
+                hostOffsets));
+        assertDoesNotThrow(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits,
+                on(CUDA, DType.I32, 3, 1), 9, on(CUDA, DType.F32, 3)));
+        assertDoesNotThrow(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, null, -1, null));
+        var error = assertThrows(IllegalArgumentException.class, () -> cuda.logSoftmaxTopK(scores, tokens,
+                logProbs, logSumExp, on(Device.cpu(), DType.F32, 3, 10), null, -1, null));
+        assertEquals("logSoftmaxTopK: invalid arguments scores F32[3, 6] on cuda:0, tokens I32[3, 6] on cuda:0, "
+                + "logProbs F32[3, 6] on cuda:0, logSumExp F32[3] on cuda:0, logits F32[3, 10] on cpu, "
+                + "bannedTokens null, scoreOffsets null, forcedToken -1", error.getMessage());
+        // k above the vocabulary, tokens not I32, a wrong row count, rank-3 logits, a forced token outside.
+        assertInvalid(() -> cuda.logSoftmaxTopK(on(CUDA, DType.F32, 3, 11), on(CUDA, DType.I32, 3, 11),
+                on(CUDA, DType.F32, 3, 11), logSumExp, logits, null, -1, null));
+        assertInvalid(() -> cuda.logSoftmaxTopK(scores, on(CUDA, DType.F32, 3, 6), logProbs, logSumExp, logits,
+                null, -1, null));
+        assertInvalid(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, on(CUDA, DType.F32, 2), logits, null, -1,
+                null));
+        assertInvalid(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, on(CUDA, DType.F32, 3, 1, 10),
+                null, -1, null));
+        assertInvalid(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, null, 10, null));
+        assertInvalid(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, null, -2, null));
+        // Ban lists are I32 [rows, width]; offsets F32 [rows].
+        assertInvalid(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits,
+                on(Device.cpu(), DType.I64, 3, 4), -1, null));
+        assertInvalid(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits,
+                on(Device.cpu(), DType.I32, 2, 4), -1, null));
+        assertInvalid(() -> cuda.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, null, -1,
+                on(Device.cpu(), DType.F32, 3, 1)));
+    }
+
+    @Test
+    void logSoftmaxTopKOutputsMustNotOverlap() {
+        var bytes = arena.allocate(3 * 6 * 4);
+        Tensor scores = Tensor.wrap(DType.F32, Shape.of(3, 6), Device.cpu(), bytes);
+        Tensor logProbs = Tensor.wrap(DType.F32, Shape.of(3, 6), Device.cpu(), bytes);
+        var error = assertThrows(IllegalArgumentException.class, () -> cpu.logSoftmaxTopK(scores,
+                on(Device.cpu(), DType.I32, 3, 6), logProbs, on(Device.cpu(), DType.F32, 3),
+                on(Device.cpu(), DType.F32, 3, 10), null, -1, null));
+        assertEquals("logSoftmaxTopK: output F32[3, 6] on cpu overlaps input F32[3, 6] on cpu, which this op does "
+                + "not allow", error.getMessage());
+    }
+
+    @Test
+    void bannedTokensMustBeInTheVocabularyUpToEachRowsEnd() {
+        Tensor bans = Tensor.ofInts(Shape.of(2, 3), arena, 4, -1, 7, 0, 1, 2);
+        assertDoesNotThrow(() -> OpChecks.bannedTokens(bans, 5));
+        var error = assertThrows(IllegalArgumentException.class, () -> OpChecks.bannedTokens(bans, 4));
+        assertEquals("logSoftmaxTopK: banned token id 4 at row 0, position 0 outside the vocabulary [0, 4)",
+                error.getMessage());
+    }
+
+    private static void assertInvalid(Executable call) {
+        var error = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(error.getMessage().startsWith("logSoftmaxTopK: invalid arguments "), error.getMessage());
     }
 
     /** A tensor of zeros said to live on {@code device}; the checks only look at its metadata and address. */

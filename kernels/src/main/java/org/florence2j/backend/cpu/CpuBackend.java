@@ -67,6 +67,7 @@ public final class CpuBackend implements Backend {
     private final GrowingBuffer scratch = new GrowingBuffer();
     private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
     private final Attention attention = new Attention(); // the problem of the attention op running now
+    private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
     /**
      * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
      * primitives here read only as F32 (matmul's and add's b, linear and conv biases, layerNorm's parameters) are
@@ -972,6 +973,14 @@ public final class CpuBackend implements Backend {
             MemorySegment.copy(src.memory(), sourceRows[row] * srcRowBytes, out.memory(), row * outRowBytes,
                     prefixBytes);
         }
+    }
+
+    @Override
+    public synchronized void logSoftmaxTopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp,
+            Tensor logits, Tensor bannedTokens, int forcedToken, Tensor scoreOffsets) {
+        ensureOpen();
+        checks.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, bannedTokens, forcedToken, scoreOffsets);
+        logSoftmaxTopK.run(scores, tokens, logProbs, logSumExp, logits, bannedTokens, forcedToken, scoreOffsets);
     }
 
     @Override

@@ -99,6 +99,7 @@ public final class CudaBackend implements Backend {
     private final boolean graphs;
     private boolean stepKernels; // set while a StepGraph issues a decode step's ops
     private long stepGraphLaunches;
+    private final CudaLogits logitsKernel;
     private volatile boolean closed;
 
     private CudaBackend(Device device, Arena handles, MemorySegment context, MemorySegment stream,
@@ -113,6 +114,7 @@ public final class CudaBackend implements Backend {
         this.graphs = graphs;
         this.memory = new CudaMemory(stream);
         this.checks = new OpChecks(device, EnumSet.of(DType.F32, DType.F16, DType.BF16));
+        this.logitsKernel = new CudaLogits(modules, memory, stream, handles);
     }
 
     /**
@@ -694,6 +696,18 @@ public final class CudaBackend implements Backend {
     /** Decode steps run so far by launching a captured CUDA graph, over every session on this backend. */
     public long stepGraphLaunches() {
         return stepGraphLaunches;
+    }
+
+    /**
+     * The {@code log_softmax_top_k} kernel of {@code native/cuda/logits.cu}, one block per row; its shared-memory ban
+     * bitmap limits the vocabulary to 327,680 tokens (a larger one is an {@link IllegalArgumentException}).
+     */
+    @Override
+    public void logSoftmaxTopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp, Tensor logits,
+            Tensor bannedTokens, int forcedToken, Tensor scoreOffsets) {
+        enter();
+        checks.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, bannedTokens, forcedToken, scoreOffsets);
+        logitsKernel.run(scores, tokens, logProbs, logSumExp, logits, bannedTokens, forcedToken, scoreOffsets);
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.EnumSet;
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
@@ -44,6 +45,7 @@ public final class ReferenceBackend implements Backend {
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final double SQRT_HALF = Math.sqrt(0.5);
     private static final double TWO_OVER_SQRT_PI = 2.0 / Math.sqrt(Math.PI);
     // Below this |z| erf's power series is accurate to ~1e-15; above it erfc's continued fraction converges fast.
@@ -569,6 +571,88 @@ public final class ReferenceBackend implements Backend {
                 out.setFloat(b * outerElements + i, src.getFloat(sourceRows[b] * outerElements + i));
             }
         }
+    }
+
+    /**
+     * Row by row as the contract reads: the log-softmax in double (rounded once to F32), the processors on a copy
+     * of the row, the kept probability summed in double, then {@code k} selections of the first best remaining
+     * token.
+     */
+    @Override
+    public void logSoftmaxTopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp, Tensor logits,
+            Tensor bannedTokens, int forcedToken, Tensor scoreOffsets) {
+        requireOpen();
+        CHECKS.logSoftmaxTopK(scores, tokens, logProbs, logSumExp, logits, bannedTokens, forcedToken, scoreOffsets);
+        int rows = logits.shape().dim(0);
+        int vocabulary = logits.shape().dim(1);
+        int k = scores.shape().dim(1);
+        if (bannedTokens != null) {
+            OpChecks.bannedTokens(bannedTokens, vocabulary);
+        }
+        float[] x = logits.toFloatArray();
+        for (int r = 0; r < rows; r++) {
+            int base = r * vocabulary;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < vocabulary; v++) {
+                max = Math.max(max, x[base + v]);
+            }
+            double sum = 0;
+            for (int v = 0; v < vocabulary; v++) {
+                sum += Math.exp(x[base + v] - max);
+            }
+            double logSum = Math.log(sum);
+            float[] logProb = new float[vocabulary];
+            for (int v = 0; v < vocabulary; v++) {
+                logProb[v] = (float) (x[base + v] - max - logSum);
+            }
+            for (int id : bannedIds(bannedTokens, r)) {
+                logProb[id] = Float.NEGATIVE_INFINITY;
+            }
+            if (forcedToken >= 0) {
+                Arrays.fill(logProb, Float.NEGATIVE_INFINITY);
+                logProb[forcedToken] = 0f;
+            }
+            double kept = 0;
+            for (int v = 0; v < vocabulary; v++) {
+                kept += logProb[v] == Float.NEGATIVE_INFINITY ? 0 : Math.exp(x[base + v] - max);
+            }
+            logSumExp.setFloat(r, forcedToken >= 0 ? 0f : (float) Math.log(kept / sum));
+            float offset = scoreOffsets == null ? 0f : scoreOffsets.getFloat(r);
+            float[] score = new float[vocabulary];
+            for (int v = 0; v < vocabulary; v++) {
+                score[v] = logProb[v] + offset;
+            }
+            boolean[] chosen = new boolean[vocabulary];
+            for (int rank = 0; rank < k; rank++) {
+                int best = -1;
+                for (int v = 0; v < vocabulary; v++) {
+                    if (!chosen[v] && score[v] > Float.NEGATIVE_INFINITY && (best < 0 || score[v] > score[best])) {
+                        best = v;
+                    }
+                }
+                long at = (long) r * k + rank;
+                scores.setFloat(at, best < 0 ? Float.NEGATIVE_INFINITY : score[best]);
+                tokens.memory().setAtIndex(I32_LE, at, best);
+                logProbs.setFloat(at, best < 0 ? Float.NEGATIVE_INFINITY : logProb[best]);
+                if (best >= 0) {
+                    chosen[best] = true;
+                }
+            }
+        }
+    }
+
+    /** The ids row {@code row} of a host ban list holds before its first negative entry. */
+    private static int[] bannedIds(Tensor bannedTokens, int row) {
+        if (bannedTokens == null) {
+            return new int[0];
+        }
+        int width = bannedTokens.shape().dim(1);
+        long[] entries = bannedTokens.narrow(row, 1).toLongArray();
+        int count = 0;
+        while (count < width && entries[count] >= 0) {
+            count++;
+        }
+        return Arrays.stream(entries, 0, count).mapToInt(Math::toIntExact).toArray();
     }
 
     @Override

@@ -48,6 +48,11 @@ final class CudaVsReference implements AutoCloseable {
         random = new Random(seed);
     }
 
+    /** Opens cuda:0 as {@link CudaBackend#open(int)} does, or aborts the calling test saying why CUDA is unavailable. */
+    static CudaBackend openOrAbort() {
+        return openOrAbort(ConvolutionPath.fromSystemProperty(), true);
+    }
+
     /**
      * Opens cuda:0 with convolutions on {@code convolutions} and decode-step graphs as {@code graphs} says, or aborts
      * the calling test saying why CUDA (or, for {@link ConvolutionPath#CUDNN}, cuDNN) is unavailable.

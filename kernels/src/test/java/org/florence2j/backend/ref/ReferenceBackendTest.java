@@ -214,6 +214,62 @@ class ReferenceBackendTest {
     }
 
     @Test
+    void logSoftmaxTopKOfKnownRows() {
+        // Row 0: logits (2, 1, 2, 0.5, -1), token 0 banned twice, offset -0.5. Row 1: five equal logits, no ban.
+        double total = 2 * Math.exp(2) + Math.exp(1) + Math.exp(0.5) + Math.exp(-1);
+        double logTotal = Math.log(total);
+        Tensor logits = floats(Shape.of(2, 5), 2, 1, 2, 0.5f, -1, 3, 3, 3, 3, 3);
+        Tensor bans = Tensor.ofInts(Shape.of(2, 3), arena, 0, 0, -1, -1, 4, 4);
+        Tensor offsets = floats(Shape.of(2), -0.5f, 0);
+        TopK top = logSoftmaxTopK(logits, bans, -1, offsets, 3);
+        // Ties go to the lower token: token 2 (the banned 0's equal) first, then 1 and 3; row 1 in token order.
+        assertArrayEquals(new long[] {2, 1, 3, 0, 1, 2}, top.tokens().toLongArray());
+        float[] logProbs = {(float) (2 - logTotal), (float) (1 - logTotal), (float) (0.5 - logTotal),
+            (float) -Math.log(5), (float) -Math.log(5), (float) -Math.log(5)};
+        assertArrayEquals(logProbs, top.logProbs().toFloatArray(), 1e-6f);
+        float[] scores = logProbs.clone();
+        for (int i = 0; i < 3; i++) {
+            scores[i] += -0.5f;
+        }
+        assertArrayEquals(scores, top.scores().toFloatArray(), 1e-6f);
+        // Row 0 kept all but exp(2) of the mass; row 1's list is empty (its first entry ends it).
+        assertArrayEquals(new float[] {(float) Math.log((total - Math.exp(2)) / total), 0f},
+                top.logSumExp().toFloatArray(), 1e-6f);
+    }
+
+    @Test
+    void logSoftmaxTopKForcedTokenWinsOverItsBanAndLeavesNoOtherCandidate() {
+        Tensor logits = floats(Shape.of(2, 4), 5, 1, 0, 0, 1, 2, 3, 4);
+        Tensor bans = Tensor.ofInts(Shape.of(2, 1), arena, 1, 1);
+        TopK top = logSoftmaxTopK(logits, bans, 1, floats(Shape.of(2), 0.25f, -2), 3);
+        assertArrayEquals(new long[] {1, -1, -1, 1, -1, -1}, top.tokens().toLongArray());
+        float inf = Float.NEGATIVE_INFINITY;
+        assertArrayEquals(new float[] {0.25f, inf, inf, -2f, inf, inf}, top.scores().toFloatArray());
+        assertArrayEquals(new float[] {0, inf, inf, 0, inf, inf}, top.logProbs().toFloatArray());
+        assertArrayEquals(new float[] {0, 0}, top.logSumExp().toFloatArray());
+    }
+
+    @Test
+    void logSoftmaxTopKOfAFullyBannedRowHasNoCandidate() {
+        Tensor logits = floats(Shape.of(1, 3), 1, 2, Float.NEGATIVE_INFINITY);
+        TopK top = logSoftmaxTopK(logits, Tensor.ofInts(Shape.of(1, 2), arena, 1, 0), -1, null, 2);
+        assertArrayEquals(new long[] {-1, -1}, top.tokens().toLongArray());
+        assertArrayEquals(new float[] {Float.NEGATIVE_INFINITY}, top.logSumExp().toFloatArray());
+    }
+
+    /** The outputs of one {@link ReferenceBackend#logSoftmaxTopK} call. */
+    private record TopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp) {}
+
+    private TopK logSoftmaxTopK(Tensor logits, Tensor bans, int forcedToken, Tensor offsets, int k) {
+        int rows = logits.shape().dim(0);
+        TopK top = new TopK(zeros(rows, k), backend.allocate(DType.I32, Shape.of(rows, k), arena), zeros(rows, k),
+                zeros(rows));
+        backend.logSoftmaxTopK(top.scores(), top.tokens(), top.logProbs(), top.logSumExp(), logits, bans,
+                forcedToken, offsets);
+        return top;
+    }
+
+    @Test
     void outputOverlappingAnInputIsRejectedWhereNotAllowed() {
         Tensor x = floats(Shape.of(2, 2), 1, 2, 3, 4);
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,

@@ -1,0 +1,216 @@
+package org.florence2j.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import org.florence2j.backend.OpChecks;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * {@link CpuBackend#logSoftmaxTopK} with the Vector API, reading the logits where they lie and writing nothing the
+ * size of a row. Per row: one pass for the maximum, one for {@code Σ exp(x - max)} widened to double (the sum the
+ * searches computed on the host before this op, so beam scores keep their bits), and one that computes each score
+ * in F32 exactly as the contract spells it and offers a lane to the scalar top-k insertion only when it beats the
+ * current k-th best, which after the first few vectors is rare. Banned tokens are marked in a bitmap over the
+ * vocabulary for the row and cleared after it. Holds its scratch between calls; not thread-safe (the backend
+ * serialises its ops).
+ */
+final class LogSoftmaxTopK {
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    /** As many floats as {@link #DOUBLES} holds doubles: the slice widened for the exponential. */
+    private static final VectorSpecies<Float> WIDENED =
+            VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+
+    private final float[] laneScores = new float[FLOATS.length()];
+    private long[] banned = new long[0]; // bit v: token v is banned in the row being processed
+    private float[] topScores = new float[0]; // [k], best first
+    private int[] topTokens = new int[0]; // [k]
+    private float[] topLogProbs = new float[0]; // [k]
+    private double total; // the row's Σ exp(x - max), set by sumExp
+    private double kept; // the same over the tokens not banned
+
+    /** Runs the op on arguments {@link OpChecks#logSoftmaxTopK} accepted (host tensors). */
+    void run(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp, Tensor logits, Tensor bannedTokens,
+            int forcedToken, Tensor scoreOffsets) {
+        int rows = logits.shape().dim(0);
+        int vocabulary = logits.shape().dim(1);
+        int k = scores.shape().dim(1);
+        if (bannedTokens != null) {
+            OpChecks.bannedTokens(bannedTokens, vocabulary);
+        }
+        reserve(vocabulary, k);
+        MemorySegment x = logits.memory();
+        for (int r = 0; r < rows; r++) {
+            float offset = scoreOffsets == null ? 0f : scoreOffsets.memory().getAtIndex(F32, r);
+            long outIndex = (long) r * k;
+            if (forcedToken >= 0) {
+                // The forced token's log-prob is 0 and every other token's -inf, whatever the logits.
+                clearTop(k);
+                topScores[0] = 0f + offset;
+                topTokens[0] = forcedToken;
+                topLogProbs[0] = 0f;
+                write(scores, tokens, logProbs, outIndex, k);
+                logSumExp.memory().setAtIndex(F32, r, 0f);
+                continue;
+            }
+            long rowByte = (long) r * vocabulary * Float.BYTES;
+            markBanned(bannedTokens, r, true);
+            float max = max(x, rowByte, vocabulary);
+            sumExp(x, rowByte, vocabulary, max, bannedTokens != null);
+            float logSum = (float) Math.log(total);
+            logSumExp.memory().setAtIndex(F32, r, (float) Math.log(kept / total));
+            selectTop(x, rowByte, vocabulary, max, logSum, offset, k);
+            markBanned(bannedTokens, r, false);
+            for (int j = 0; j < k && topTokens[j] >= 0; j++) {
+                // The same F32 operations that made the token's score.
+                topLogProbs[j] = (x.get(F32, rowByte + (long) topTokens[j] * Float.BYTES) - max) - logSum;
+            }
+            write(scores, tokens, logProbs, outIndex, k);
+        }
+    }
+
+    private void reserve(int vocabulary, int k) {
+        int words = (vocabulary + Long.SIZE - 1) / Long.SIZE;
+        if (banned.length < words) {
+            banned = new long[words];
+        }
+        if (topScores.length < k) {
+            topScores = new float[k];
+            topTokens = new int[k];
+            topLogProbs = new float[k];
+        }
+    }
+
+    private static float max(MemorySegment x, long rowByte, int vocabulary) {
+        FloatVector lanes = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+        int v = 0;
+        for (int end = FLOATS.loopBound(vocabulary); v < end; v += FLOATS.length()) {
+            lanes = lanes.max(FloatVector.fromMemorySegment(FLOATS, x, rowByte + (long) v * Float.BYTES, LE));
+        }
+        float max = lanes.reduceLanes(VectorOperators.MAX);
+        for (; v < vocabulary; v++) {
+            max = Math.max(max, x.get(F32, rowByte + (long) v * Float.BYTES));
+        }
+        return max;
+    }
+
+    /**
+     * Sets {@link #total} to {@code Σ exp(x - max)}, the difference in F32, its exponential and the sum in double,
+     * and {@link #kept} to the same sum over the tokens not banned: the same terms in the same order, so without
+     * bans the two are equal and with every token banned {@code kept} is exactly 0.
+     */
+    private void sumExp(MemorySegment x, long rowByte, int vocabulary, float max, boolean banning) {
+        DoubleVector totalLanes = DoubleVector.zero(DOUBLES);
+        DoubleVector keptLanes = totalLanes;
+        long laneBits = (1L << WIDENED.length()) - 1;
+        int v = 0;
+        for (int end = WIDENED.loopBound(vocabulary); v < end; v += WIDENED.length()) {
+            FloatVector shifted =
+                    FloatVector.fromMemorySegment(WIDENED, x, rowByte + (long) v * Float.BYTES, LE).sub(max);
+            DoubleVector exp = ((DoubleVector) shifted.convertShape(VectorOperators.F2D, DOUBLES, 0))
+                    .lanewise(VectorOperators.EXP);
+            totalLanes = totalLanes.add(exp);
+            // The lanes' bits lie in one bitmap word: v is a multiple of the lane count, which divides 64.
+            long bannedLanes = banning ? banned[v >>> 6] >>> v & laneBits : 0;
+            keptLanes = keptLanes.add(bannedLanes == 0 ? exp : exp.blend(0, VectorMask.fromLong(DOUBLES, bannedLanes)));
+        }
+        double totalSum = totalLanes.reduceLanes(VectorOperators.ADD);
+        double keptSum = keptLanes.reduceLanes(VectorOperators.ADD);
+        for (; v < vocabulary; v++) {
+            double exp = Math.exp(x.get(F32, rowByte + (long) v * Float.BYTES) - max);
+            totalSum += exp;
+            keptSum += banning && isBanned(v) ? 0 : exp;
+        }
+        total = totalSum;
+        kept = keptSum;
+    }
+
+    /**
+     * Sets the bits of row {@code row}'s banned tokens in {@link #banned}, or clears them: clearing zeroes each
+     * listed token's whole word, since every bit set belongs to this row's list.
+     */
+    private void markBanned(Tensor bannedTokens, int row, boolean banning) {
+        if (bannedTokens == null) {
+            return;
+        }
+        MemorySegment list = bannedTokens.memory();
+        int width = bannedTokens.shape().dim(1);
+        for (int i = 0; i < width; i++) {
+            int id = list.getAtIndex(I32, (long) row * width + i);
+            if (id < 0) {
+                break;
+            }
+            banned[id >>> 6] = banning ? banned[id >>> 6] | 1L << id : 0;
+        }
+    }
+
+    private boolean isBanned(int token) {
+        return (banned[token >>> 6] & 1L << token) != 0;
+    }
+
+    /** Fills {@code topScores}/{@code topTokens} with the row's k best of {@code ((x - max) - logSum) + offset}. */
+    private void selectTop(MemorySegment x, long rowByte, int vocabulary, float max, float logSum, float offset,
+            int k) {
+        clearTop(k);
+        float threshold = Float.NEGATIVE_INFINITY; // topScores[k - 1]: a score must beat it to enter
+        int v = 0;
+        for (int end = FLOATS.loopBound(vocabulary); v < end; v += FLOATS.length()) {
+            FloatVector score = FloatVector.fromMemorySegment(FLOATS, x, rowByte + (long) v * Float.BYTES, LE)
+                    .sub(max).sub(logSum).add(offset);
+            VectorMask<Float> above = score.compare(VectorOperators.GT, threshold);
+            if (above.anyTrue()) {
+                score.intoArray(laneScores, 0);
+                for (long lanes = above.toLong(); lanes != 0; lanes &= lanes - 1) {
+                    int lane = Long.numberOfTrailingZeros(lanes);
+                    threshold = offer(laneScores[lane], v + lane, k);
+                }
+            }
+        }
+        for (; v < vocabulary; v++) {
+            float score = ((x.get(F32, rowByte + (long) v * Float.BYTES) - max) - logSum) + offset;
+            threshold = offer(score, v, k);
+        }
+    }
+
+    /**
+     * Inserts a token into the best-first list unless it is banned or does not beat the last entry; tokens arrive
+     * in increasing order, so an equal score goes after those already held. Returns the new last score.
+     */
+    private float offer(float score, int token, int k) {
+        if (score > topScores[k - 1] && !isBanned(token)) {
+            int at = k - 1;
+            for (; at > 0 && score > topScores[at - 1]; at--) {
+                topScores[at] = topScores[at - 1];
+                topTokens[at] = topTokens[at - 1];
+            }
+            topScores[at] = score;
+            topTokens[at] = token;
+        }
+        return topScores[k - 1];
+    }
+
+    /** Empties the held list: every entry is "no candidate", {@code (-inf, -1)}. */
+    private void clearTop(int k) {
+        Arrays.fill(topScores, 0, k, Float.NEGATIVE_INFINITY);
+        Arrays.fill(topTokens, 0, k, -1);
+        Arrays.fill(topLogProbs, 0, k, Float.NEGATIVE_INFINITY);
+    }
+
+    /** Writes the held list as the output rows' entries from {@code outIndex}. */
+    private void write(Tensor scores, Tensor tokens, Tensor logProbs, long outIndex, int k) {
+        MemorySegment.copy(topScores, 0, scores.memory(), F32, outIndex * Float.BYTES, k);
+        MemorySegment.copy(topTokens, 0, tokens.memory(), I32, outIndex * Integer.BYTES, k);
+        MemorySegment.copy(topLogProbs, 0, logProbs.memory(), F32, outIndex * Float.BYTES, k);
+    }
+}
