@@ -12,7 +12,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.florence2j.backend.cpu.CpuBackend;
+import org.florence2j.backend.Backend;
+import org.florence2j.backend.Backends;
+import org.florence2j.bindings.CudaException;
+import org.florence2j.bindings.NativeLibraryException;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
@@ -20,13 +23,16 @@ import org.florence2j.generate.GenerationOptions;
 import org.florence2j.generate.GenerationResult;
 import org.florence2j.model.text.GoldenText;
 import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The CPU backend's bf16 mode (linear layers on bf16-rounded activations and bf16 weights with f32
- * accumulation) against the tiny model's goldens: the first 4 prompts of the 4 golden images, greedy, 32
+ * accumulation), and CUDA's bf16 and f16 linear weights (the same on tensor cores), against the tiny model's goldens: the first 4 prompts of the 4 golden images, greedy, 32
  * new tokens, next to F32 on the same backend.
  *
  * <p>Stated accuracy (measured when this test was written): the first step's ten largest logits within 0.056 of the
@@ -42,15 +48,35 @@ class Bf16ModeTest {
     /** Prompts per image (the first of the 15 golden tasks), to keep the test at seconds. */
     private static final int TASKS = 4;
 
-    @Test
-    void bf16ModeStaysCloseToTheGoldens() throws Exception {
-        Accuracy f32 = measure(DType.F32);
-        Accuracy bf16 = measure(DType.BF16);
-        System.out.println("CpuBackend F32:  " + f32 + "\nCpuBackend BF16: " + bf16);
-        assertTrue(bf16.worstLogit() <= LOGIT_ATOL, "bf16 first-step logits differ by " + bf16.worstLogit());
-        assertTrue(bf16.identicalShare() >= MIN_IDENTICAL_SHARE, "bf16: " + bf16);
-        assertTrue(bf16.marginAtDivergence() <= MAX_MARGIN_AT_DIVERGENCE, "bf16: " + bf16);
+    /**
+     * {@code device dtype}: the CPU's bf16 mode, and CUDA's 16-bit linear weights (tensor-core GEMMs, f32
+     * accumulation), each next to F32 on the same device. The CUDA cases abort with the reason where no GPU is.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"cpu BF16", "cuda BF16", "cuda F16"})
+    void halfPrecisionStaysCloseToTheGoldens(String setup) throws Exception {
+        String[] parts = setup.split(" ");
+        Device device = parts[0].equals("cuda") ? Device.cuda(0) : Device.cpu();
+        DType dtype = DType.valueOf(parts[1]);
+        Accuracy f32 = measure(device, DType.F32);
+        Accuracy half = measure(device, dtype);
+        System.out.println(setup + ", F32: " + f32 + "\n" + setup + ": " + half);
+        assertTrue(half.worstLogit() <= LOGIT_ATOL, setup + " first-step logits differ by " + half.worstLogit());
+        assertTrue(half.identicalShare() >= MIN_IDENTICAL_SHARE, setup + ": " + half);
+        assertTrue(half.marginAtDivergence() <= MAX_MARGIN_AT_DIVERGENCE, setup + ": " + half);
         assertEquals(f32.cases(), f32.identical(), "f32: " + f32);
+    }
+
+    /** The backend {@link org.florence2j.Florence2} would open, or an abort saying why CUDA is unavailable. */
+    private static Backend open(Device device, DType dtype) {
+        if (device.isHost()) {
+            return Backends.open(device, 0, dtype);
+        }
+        try {
+            return Backends.open(device, 0, dtype);
+        } catch (NativeLibraryException | CudaException e) {
+            return Assumptions.abort("CUDA unavailable: " + e.getMessage());
+        }
     }
 
     /** Accuracy of one compute type against the goldens. */
@@ -68,7 +94,7 @@ class Bf16ModeTest {
         }
     }
 
-    private static Accuracy measure(DType computeType) throws Exception {
+    private static Accuracy measure(Device device, DType computeType) throws Exception {
         Path root = GoldenText.goldenRoot();
         Florence2Config config = ConfigReader.read(root.resolve("model/config.json"));
         JsonNode index = new ObjectMapper().readTree(Files.readString(root.resolve("index.json")));
@@ -79,7 +105,7 @@ class Bf16ModeTest {
         int identical = 0;
         int cases = 0;
         List<String> differing = new ArrayList<>();
-        try (CpuBackend backend = new CpuBackend(0, computeType);
+        try (Backend backend = open(device, computeType);
                 SafetensorsFile checkpoint = SafetensorsFile.open(root.resolve("model/model.safetensors"));
                 Florence2Model model = Florence2Model.load(checkpoint, config, backend);
                 Session session = model.newSession(new Session.Limits(images.size(), 64, 32, 1));
@@ -105,8 +131,10 @@ class Bf16ModeTest {
                 float[][] firstLogits = new float[images.size()][];
                 session.setTaps((name, tensor) -> {
                     if (name.equals("decoder_logits") && firstLogits[0] == null) {
+                        Tensor host = Tensor.allocateHost(DType.F32, tensor.shape(), arena);
+                        backend.download(tensor, host);
                         for (int i = 0; i < firstLogits.length; i++) {
-                            firstLogits[i] = tensor.narrow(i, 1).toFloatArray();
+                            firstLogits[i] = host.narrow(i, 1).toFloatArray();
                         }
                     }
                 });

@@ -2,6 +2,7 @@ package org.florence2j.backend;
 
 import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.backend.cuda.CudaBackend;
+import org.florence2j.backend.cuda.CudaSettings;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 
@@ -38,12 +39,14 @@ public final class Backends {
      * @param cpuThreads on the CPU, the threads each op may use (0: OpenMP's default)
      * @param dtype      {@link DType#BF16} makes the CPU backend compute matmuls and convolutions in bf16 with f32
      *                   accumulation ({@link CpuBackend#CpuBackend(int, DType)}); F16 has no CPU kernels and runs
-     *                   in F32 there, as every dtype does on CUDA for now
+     *                   in F32 there. On CUDA, F16 and BF16 keep linear weights in that type and run their GEMMs on
+     *                   tensor cores with f32 accumulation ({@link CudaSettings#linearWeights}); the rest is F32
      */
     public static Backend open(Device device, int cpuThreads, DType dtype) {
         return switch (device.kind()) {
             case CPU -> new CpuBackend(cpuThreads, dtype == DType.BF16 ? DType.BF16 : DType.F32);
-            case CUDA -> CudaBackend.open(device.ordinal());
+            case CUDA -> CudaBackend.open(device.ordinal(), CudaSettings.fromSystemProperties()
+                    .withLinearWeights(dtype == DType.F16 || dtype == DType.BF16 ? dtype : DType.F32));
         };
     }
 }

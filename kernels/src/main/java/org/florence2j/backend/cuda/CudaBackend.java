@@ -97,13 +97,15 @@ public final class CudaBackend implements Backend {
     private final CudaMemory memory;
     private final OpChecks checks;
     private final boolean graphs;
+    private final DType linearWeights; // the type uploadLinearWeight keeps F32 requests in
     private boolean stepKernels; // set while a StepGraph issues a decode step's ops
     private long stepGraphLaunches;
     private final CudaLogits logitsKernel;
     private volatile boolean closed;
 
     private CudaBackend(Device device, Arena handles, MemorySegment context, MemorySegment stream,
-            MemorySegment cublas, CudaModules modules, CudnnConvolution cudnn, boolean graphs) {
+            MemorySegment cublas, CudaModules modules, CudnnConvolution cudnn, boolean graphs,
+            DType linearWeights) {
         this.device = device;
         this.handles = handles;
         this.context = context;
@@ -112,31 +114,32 @@ public final class CudaBackend implements Backend {
         this.modules = modules;
         this.cudnn = cudnn;
         this.graphs = graphs;
+        this.linearWeights = linearWeights;
         this.memory = new CudaMemory(stream);
         this.checks = new OpChecks(device, EnumSet.of(DType.F32, DType.F16, DType.BF16));
         this.logitsKernel = new CudaLogits(modules, memory, stream, handles);
     }
 
     /**
-     * Opens CUDA device {@code ordinal} with the convolution path named by {@code -Dflorence2j.cuda.conv}
-     * ({@link ConvolutionPath#fromSystemProperty()}) and CUDA graphs of the decode step as the system property
-     * {@value #GRAPHS_PROPERTY} says: {@code true} (the default when unset) or {@code false}.
+     * Opens CUDA device {@code ordinal} with {@link CudaSettings#fromSystemProperties()}: the convolution path named by
+     * {@code -Dflorence2j.cuda.conv}, CUDA graphs of the decode step as {@value #GRAPHS_PROPERTY} says ({@code true},
+     * the default when unset, or {@code false}), F32 linear weights.
      *
      * @throws IllegalArgumentException if either property has another value
-     * @see #open(int, ConvolutionPath, boolean)
+     * @see #open(int, CudaSettings)
      */
     public static CudaBackend open(int ordinal) {
-        return open(ordinal, ConvolutionPath.fromSystemProperty(), graphsEnabled(System.getProperty(GRAPHS_PROPERTY)));
+        return open(ordinal, CudaSettings.fromSystemProperties());
     }
 
-    /** {@link #open(int, ConvolutionPath, boolean)} with graphs as {@value #GRAPHS_PROPERTY} says. */
+    /** {@link #open(int)} with convolutions on {@code convolutions}. */
     public static CudaBackend open(int ordinal, ConvolutionPath convolutions) {
-        return open(ordinal, convolutions, graphsEnabled(System.getProperty(GRAPHS_PROPERTY)));
+        return open(ordinal, CudaSettings.fromSystemProperties().withConvolutions(convolutions));
     }
 
-    /** {@link #open(int, ConvolutionPath, boolean)} with the convolution path {@code -Dflorence2j.cuda.conv} names. */
+    /** {@link #open(int)} with decode-step graphs on or off. */
     public static CudaBackend open(int ordinal, boolean graphs) {
-        return open(ordinal, ConvolutionPath.fromSystemProperty(), graphs);
+        return open(ordinal, CudaSettings.fromSystemProperties().withGraphs(graphs));
     }
 
     /**
@@ -157,16 +160,15 @@ public final class CudaBackend implements Backend {
 
     /**
      * Opens CUDA device {@code ordinal}: its primary context, one stream, one cuBLAS handle with its workspace, the
-     * kernels (compiled lazily, on first use, for its compute capability) and, unless {@code convolutions} is
+     * kernels (compiled lazily, on first use, for its compute capability) and, unless the settings' convolutions are
      * {@link ConvolutionPath#IM2COL}, one cuDNN handle.
      *
-     * @param graphs whether {@link #newStepGraph} captures decode steps as CUDA graphs (else they run eagerly)
-     * @throws NativeLibraryException   if the driver, runtime, cuBLAS or NVRTC is missing, or cuDNN when
-     *                                  {@code convolutions} is {@link ConvolutionPath#CUDNN}
+     * @throws NativeLibraryException   if the driver, runtime, cuBLAS or NVRTC is missing, or cuDNN when the
+     *                                  settings' convolutions are {@link ConvolutionPath#CUDNN}
      * @throws CudaException            if CUDA reports an error (no device, old driver)
      * @throws IllegalArgumentException if there is no device {@code ordinal}
      */
-    public static CudaBackend open(int ordinal, ConvolutionPath convolutions, boolean graphs) {
+    public static CudaBackend open(int ordinal, CudaSettings settings) {
         CudaDriver.init();
         int count = CudaRuntime.getDeviceCount();
         if (ordinal < 0 || ordinal >= count) {
@@ -196,8 +198,9 @@ public final class CudaBackend implements Backend {
             CudaModules modules =
                     new CudaModules(handles, "sm_" + major + minor, CudaModules.defaultCacheFolder());
             // Last, so that nothing after it can fail and leave its handle open.
-            CudnnConvolution cudnn = openCudnn(convolutions, stream);
-            return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules, cudnn, graphs);
+            CudnnConvolution cudnn = openCudnn(settings.convolutions(), stream);
+            return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules, cudnn,
+                    settings.graphs(), settings.linearWeights());
         } catch (RuntimeException e) {
             handles.close();
             throw e;
@@ -254,6 +257,18 @@ public final class CudaBackend implements Backend {
             launchConvert(result, uploadToWorkspace(host), host.dtype());
         }
         return result;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>An F32 request is kept in the settings' {@link CudaSettings#linearWeights} type: with F16 or BF16 the
+     * returned weight is that type (half the device memory), and {@link #linear} runs its GEMM on tensor cores with
+     * F32 accumulation, converting the F32 input first. Other requests are uploaded as asked.
+     */
+    @Override
+    public Tensor uploadLinearWeight(Tensor host, DType dtype, Arena owner) {
+        return upload(host, dtype == DType.F32 ? linearWeights : dtype, owner);
     }
 
     @Override

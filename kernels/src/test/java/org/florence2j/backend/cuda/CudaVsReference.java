@@ -59,7 +59,8 @@ final class CudaVsReference implements AutoCloseable {
      */
     static CudaBackend openOrAbort(ConvolutionPath convolutions, boolean graphs) {
         try {
-            return CudaBackend.open(0, convolutions, graphs);
+            return CudaBackend.open(0, CudaSettings.fromSystemProperties().withConvolutions(convolutions)
+                    .withGraphs(graphs));
         } catch (NativeLibraryException | CudaException e) {
             Assumptions.abort("CUDA unavailable: " + e.getMessage());
             throw new AssertionError("abort returned", e);
