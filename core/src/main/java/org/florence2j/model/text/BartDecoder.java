@@ -68,6 +68,11 @@ public final class BartDecoder {
         boolean tied = storedHead == null || storedHead.dtype() == sharedHost.dtype()
                 && MemorySegment.mismatch(storedHead.memory(), 0, storedHead.byteSize(),
                         sharedHost.memory(), 0, sharedHost.byteSize()) == -1;
+        if (tied && storedHead != null && storedHead.memory().isMapped()) {
+            // The stored head was read only to compare it with shared: drop its file pages from resident memory
+            // (157 MB for base in f32).
+            storedHead.memory().unload();
+        }
         // The LM head is the one weight every step reads whole: uploaded for linear (packed) when shared is it.
         // Otherwise shared is only an embedding table, which every backend reads in its stored 16-bit dtype: an
         // F32 copy of a bf16 checkpoint's table would be 157 MB (base) for a few rows read per step.

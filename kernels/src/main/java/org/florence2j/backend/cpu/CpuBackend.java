@@ -145,6 +145,10 @@ public final class CpuBackend implements Backend {
         }
         Tensor copy = Tensor.allocateHost(dtype, host.shape(), owner);
         convertInto("upload", copy, host);
+        if (host.memory().isMapped()) {
+            // Ops read the copy: drop the file pages it was converted from from resident memory.
+            host.memory().unload();
+        }
         return copy;
     }
 
