@@ -73,6 +73,17 @@ public interface Backend extends AutoCloseable {
     void linear(Tensor out, Tensor x, Tensor weight, Tensor bias);
 
     /**
+     * The dtype {@link #linear} and {@link #linearGelu} also accept {@code x} in and write {@code out} in, where that
+     * saves a conversion the backend would make anyway: {@link DType#BF16} for a CPU backend in bf16 mode, whose
+     * matmuls read bf16 (a linear feeding only another linear, like an MLP's hidden layer, can then hand it over in
+     * bf16, skipping a rounding pass and half the memory traffic); {@link DType#F32} (the default) otherwise. F32
+     * always works; every other op reads and writes F32 activations.
+     */
+    default DType linearActivationType() {
+        return DType.F32;
+    }
+
+    /**
      * {@code out = gelu(linear(x, weight, bias))} with exact (erf) GELU: {@link #linear} then {@link #gelu}, which a
      * backend may fuse into one pass over {@code out}.
      */

@@ -18,7 +18,8 @@ import org.florence2j.tensor.Tensor;
  *
  * <p>The rules, beyond each op's shapes:
  * <ul>
- *   <li>Outputs and activation inputs are {@link DType#F32} on the backend's device. Weight operands (linear
+ *   <li>Outputs and activation inputs are {@link DType#F32} on the backend's device, except a linear layer's, which
+ *       may also be in the backend's {@code linearActivationTypes}. Weight operands (linear
  *       weight and bias, layer-norm and conv parameters, the embedding table, {@code matmul}'s {@code b} and
  *       {@code add}'s {@code b}, which may be a position table) are on the device in one of the backend's
  *       {@code weightTypes}. Embedding ids are {@link DType#I32} on the host or on the device.</li>
@@ -40,14 +41,24 @@ public final class OpChecks {
 
     private final Device device;
     private final Set<DType> weightTypes;
+    private final Set<DType> linearActivationTypes;
 
     /**
      * @param device      the backend's device: where outputs, activations and weights must live
      * @param weightTypes the dtypes the backend's kernels read weight operands in
      */
     public OpChecks(Device device, Set<DType> weightTypes) {
+        this(device, weightTypes, EnumSet.of(DType.F32));
+    }
+
+    /**
+     * @param linearActivationTypes the dtypes {@link Backend#linear} and {@link Backend#linearGelu} take {@code x}
+     *                              and write {@code out} in ({@link Backend#linearActivationType}); F32 at least
+     */
+    public OpChecks(Device device, Set<DType> weightTypes, Set<DType> linearActivationTypes) {
         this.device = device;
         this.weightTypes = Set.copyOf(weightTypes);
+        this.linearActivationTypes = Set.copyOf(linearActivationTypes);
     }
 
     /** Sizes of a {@link Backend#conv2d} call, derived from its arguments by {@link #conv2d}. */
@@ -94,8 +105,8 @@ public final class OpChecks {
         int inFeatures = x.shape().last();
         int outFeatures = out.shape().last();
         Shape w = weight.shape();
-        boolean valid = isF32(out) && isF32(x) && isWeight(weight) && (bias == null || isWeight(bias))
-                && sameLeadingDims(out.shape(), x.shape())
+        boolean valid = isLinearActivation(out) && isLinearActivation(x) && isWeight(weight)
+                && (bias == null || isWeight(bias)) && sameLeadingDims(out.shape(), x.shape())
                 && w.rank() == 2 && w.dim(0) == outFeatures && w.dim(1) == inFeatures
                 && (bias == null || isVector(bias.shape(), outFeatures));
         touch(out, x, weight, bias);
@@ -454,6 +465,10 @@ public final class OpChecks {
 
     private static boolean isHostOf(Tensor tensor, DType dtype) {
         return tensor.device().isHost() && tensor.dtype() == dtype;
+    }
+
+    private boolean isLinearActivation(Tensor tensor) {
+        return onDevice(tensor) && linearActivationTypes.contains(tensor.dtype());
     }
 
     private boolean isWeight(Tensor tensor) {

@@ -4,6 +4,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
@@ -72,12 +73,24 @@ public final class VisionScratch {
 
     /** The first {@code shape.elementCount()} elements of {@code slot}, seen with {@code shape}. */
     Tensor view(Slot slot, Shape shape) {
+        return view(slot, shape, DType.F32);
+    }
+
+    /**
+     * The start of {@code slot} seen as a {@code dtype} tensor of {@code shape} (a 16-bit view uses the first half
+     * of the bytes an F32 one would).
+     */
+    Tensor view(Slot slot, Shape shape, DType dtype) {
         Tensor flat = buffers.get(slot);
-        if (flat == null || shape.elementCount() > flat.elementCount()) {
+        long bytes = shape.elementCount() * dtype.byteSize();
+        if (flat == null || bytes > flat.byteSize()) {
             throw new IllegalArgumentException("vision scratch slot " + slot + " holds "
-                    + (flat == null ? 0 : flat.elementCount()) + " elements, " + shape + " needs more: the scratch "
-                    + "was made for a smaller batch or image");
+                    + (flat == null ? 0 : flat.elementCount()) + " F32 elements, " + dtype + shape + " needs more: "
+                    + "the scratch was made for a smaller batch or image");
         }
-        return flat.narrow(0, (int) shape.elementCount()).reshape(shape);
+        if (dtype == DType.F32) {
+            return flat.narrow(0, (int) shape.elementCount()).reshape(shape);
+        }
+        return Tensor.wrap(dtype, shape, flat.device(), flat.memory().asSlice(0, bytes));
     }
 }

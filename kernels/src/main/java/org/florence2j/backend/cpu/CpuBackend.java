@@ -66,6 +66,8 @@ public final class CpuBackend implements Backend {
     private final Map<MemorySegment, PackedWeight> packedWeights = new IdentityHashMap<>();
     private final GrowingBuffer scratch = new GrowingBuffer();
     private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
+    private final GrowingBuffer meanRow = new GrowingBuffer(); // meanTokens' row of 1/tokens
+    private long meanRowTokens; // the token count meanRow holds 1/tokens for; 0: none yet
     private final Attention attention = new Attention(); // the problem of the attention op running now
     private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
     /**
@@ -73,7 +75,7 @@ public final class CpuBackend implements Backend {
      * primitives here read only as F32 (matmul's and add's b, linear and conv biases, layerNorm's parameters) are
      * checked as F32 on top. embedding keeps a CPU check: it also takes I64 ids.
      */
-    private final OpChecks checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16));
+    private final OpChecks checks;
     private boolean closed;
 
     /**
@@ -108,6 +110,8 @@ public final class CpuBackend implements Backend {
         Dnnl.requireLoaded();
         this.parallelTeam = threads > 0 ? threads : Dnnl.ompGetMaxThreads();
         this.computeType = computeType;
+        this.checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16),
+                EnumSet.of(DType.F32, linearActivationType()));
         this.engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
         this.cache = new DnnlPrimitiveCache(engine,
@@ -277,6 +281,18 @@ public final class CpuBackend implements Backend {
     }
 
     /**
+     * {@inheritDoc}
+     *
+     * <p>BF16 in bf16 mode, where {@link #linear} rounds an F32 input to bf16 anyway: a BF16 {@code x} is read as it
+     * is, and a BF16 {@code out} is written by the matmul directly (rounded to nearest even, as the rounding pass
+     * would). Such a linear needs its weight from {@link #uploadLinearWeight}.
+     */
+    @Override
+    public DType linearActivationType() {
+        return computeType == DType.BF16 ? DType.BF16 : DType.F32;
+    }
+
+    /**
      * Ops whose primitives are cached under a {@link DnnlPrimitiveCache.Key} (values, not objects: a decoder step
      * looks up ~150 primitives and allocates nothing).
      */
@@ -294,11 +310,14 @@ public final class CpuBackend implements Backend {
         boolean hasBias = bias != null;
         PackedWeight found = packedWeights.get(weight.memory());
         PackedWeight packed = found != null && found.memory().scope().isAlive() ? found : null;
-        // bf16 mode with a packed (bf16) weight: round x to bf16 first (one pass over x), so the matmul runs
-        // oneDNN's bf16 kernels (AVX-512 BF16 / AMX) with f32 accumulation and f32 output.
+        // bf16 mode with a packed (bf16) weight: round an F32 x to bf16 first (one pass over x), so the matmul runs
+        // oneDNN's bf16 kernels (AVX-512 BF16 / AMX) with f32 accumulation; a BF16 x is read as it is.
         boolean bf16Input = packed != null && computeType == DType.BF16;
+        boolean bf16Activations = x.dtype() == DType.BF16 || out.dtype() == DType.BF16;
+        require(bf16Input || !bf16Activations, "linear", "BF16 activations need a weight packed by "
+                + "uploadLinearWeight in bf16 mode", x, out, weight);
         MemorySegment input = x.memory();
-        if (bf16Input) {
+        if (bf16Input && x.dtype() == DType.F32) {
             long count = rows * in;
             var roundKey = cache.key(Op.CONVERT).add(count).add(Dnnl.DATA_TYPE_BF16);
             var round = cache.find(roundKey);
@@ -311,11 +330,13 @@ public final class CpuBackend implements Backend {
             input = linearInput.atLeast(count * 2);
             round.execute(stream(), x.memory(), input);
         }
+        boolean bf16Output = out.dtype() == DType.BF16;
         var key = cache.key(Op.LINEAR).add(rows).add(in).add(outFeatures).add(weightType).add(hasBias)
-                .add(packed != null).add(gelu);
+                .add(packed != null).add(gelu).add(bf16Output);
         var primitive = cache.find(key);
         if (primitive == null) {
-            primitive = createLinear(key, rows, in, outFeatures, weightType, hasBias, packed, gelu, bf16Input);
+            primitive = createLinear(key, rows, in, outFeatures, weightType, hasBias, packed, gelu, bf16Input,
+                    bf16Output);
         }
         MemorySegment weights = packed != null ? packed.memory() : weight.memory();
         if (hasBias) {
@@ -327,7 +348,7 @@ public final class CpuBackend implements Backend {
 
     private DnnlPrimitiveCache.Primitive createLinear(DnnlPrimitiveCache.Key key, long rows, long in,
             long outFeatures, int weightType, boolean hasBias, PackedWeight packed, boolean gelu,
-            boolean bf16Input) {
+            boolean bf16Input, boolean bf16Output) {
         return cache.create(key, b -> {
             MemorySegment postOps = null;
             if (gelu) {
@@ -341,7 +362,8 @@ public final class CpuBackend implements Backend {
                     packed != null ? packed.desc()
                             : b.desc(weightType, new long[] {in, outFeatures}, new long[] {1, in}),
                     hasBias ? b.dense(DATA_TYPE_F32, 1, outFeatures) : MemorySegment.NULL,
-                    b.dense(DATA_TYPE_F32, rows, outFeatures), b.computeAttr(postOps));
+                    b.dense(bf16Output ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32, rows, outFeatures),
+                    b.computeAttr(postOps));
             return hasBias
                     ? b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST)
                     : b.primitive(pd, Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
@@ -902,12 +924,33 @@ public final class CpuBackend implements Backend {
         primitive.execute(stream(), x.memory(), out.memory());
     }
 
+    /**
+     * A batched matmul of a row of {@code 1/tokens} with each image's tokens: oneDNN's compiled kernel from the first
+     * call on (a Java Vector API loop ran interpreted on a process's first requests: 12 ms for 576 × 1024, once per
+     * image). F32 math whatever the compute type: it is a mean, not a matmul of weights.
+     */
     @Override
     public synchronized void meanTokens(Tensor out, Tensor x) {
         ensureOpen();
         checks.meanTokens(out, x);
+        useTeam(x.byteSize() + out.byteSize());
         Shape s = x.shape();
-        VectorKernels.meanTokens(out.memory(), x.memory(), s.dim(0), s.dim(1), s.dim(2));
+        long batch = s.dim(0);
+        long tokens = s.dim(1);
+        long channels = s.dim(2);
+        MemorySegment row = meanRow.atLeast(tokens * Float.BYTES);
+        if (meanRowTokens != tokens) {
+            for (long t = 0; t < tokens; t++) {
+                row.setAtIndex(ValueLayout.JAVA_FLOAT, t, 1f / tokens);
+            }
+            meanRowTokens = tokens;
+        }
+        var primitive = cache.get(List.of("meanTokens", batch, tokens, channels), b -> b.primitive(
+                Dnnl.matmulPrimitiveDescCreate(engine, b.dense(DATA_TYPE_F32, 1, 1, tokens),
+                        b.dense(DATA_TYPE_F32, batch, tokens, channels), MemorySegment.NULL,
+                        b.dense(DATA_TYPE_F32, batch, 1, channels), b.attr(null)),
+                Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
+        primitive.execute(stream(), row, x.memory(), out.memory());
     }
 
     @Override
@@ -1001,6 +1044,7 @@ public final class CpuBackend implements Backend {
         closed = true;
         cache.close();
         linearInput.close();
+        meanRow.close();
         packedWeights.values().forEach(p -> Dnnl.primitiveDescDestroy(p.layout()));
         packedWeights.clear();
         scratch.close();

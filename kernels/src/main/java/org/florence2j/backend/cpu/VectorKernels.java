@@ -3,8 +3,6 @@ package org.florence2j.backend.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 import org.florence2j.tensor.DType;
 
 /**
@@ -12,42 +10,11 @@ import org.florence2j.tensor.DType;
  * each is a single pass over memory, where a primitive would add a call and a descriptor for no gain.
  */
 final class VectorKernels {
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     private VectorKernels() {}
-
-    /**
-     * {@code out[b, 0, c] = mean_t x[b, t, c]}, accumulating in F32 over tokens one vector of channels at a time.
-     *
-     * @param x   {@code [batch, tokens, channels]} F32
-     * @param out {@code [batch, 1, channels]} F32
-     */
-    static void meanTokens(MemorySegment out, MemorySegment x, int batch, int tokens, int channels) {
-        float inverse = 1.0f / tokens;
-        long rowBytes = (long) channels * Float.BYTES;
-        int vectorEnd = SPECIES.loopBound(channels);
-        for (int b = 0; b < batch; b++) {
-            long base = (long) b * tokens * rowBytes;
-            int c = 0;
-            for (; c < vectorEnd; c += SPECIES.length()) {
-                FloatVector sum = FloatVector.zero(SPECIES);
-                for (int t = 0; t < tokens; t++) {
-                    sum = sum.add(FloatVector.fromMemorySegment(SPECIES, x, base + t * rowBytes + c * 4L, LE));
-                }
-                sum.mul(inverse).intoMemorySegment(out, b * rowBytes + c * 4L, LE);
-            }
-            for (; c < channels; c++) {
-                float sum = 0;
-                for (int t = 0; t < tokens; t++) {
-                    sum += x.get(F32, base + t * rowBytes + c * 4L);
-                }
-                out.set(F32, b * rowBytes + c * 4L, sum * inverse);
-            }
-        }
-    }
 
     /** Sets {@code count} F32 values starting at element {@code first} to minus infinity. */
     static void fillNegativeInfinity(MemorySegment scores, long first, long count) {

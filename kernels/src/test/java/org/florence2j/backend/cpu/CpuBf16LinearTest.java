@@ -1,0 +1,78 @@
+package org.florence2j.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.util.Random;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Linear layers with BF16 activations in the CPU backend's bf16 mode ({@code linearActivationType}): a BF16 input is
+ * what the F32 path rounds its input to, and a BF16 output is what rounding the F32 output gives, so both must agree
+ * with the F32 forms exactly (an MLP's hidden layer handed over in bf16 changes no result).
+ */
+class CpuBf16LinearTest {
+    private static final int ROWS = 37;
+    private static final int IN = 96;
+    private static final int OUT = 80;
+
+    @Test
+    void bf16InputAndOutputEqualTheRoundedF32Forms() {
+        try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16)) {
+            assertEquals(DType.BF16, backend.linearActivationType());
+            Random random = new Random(7);
+            Tensor x = random(arena, random, ROWS, IN);
+            Tensor weight = backend.uploadLinearWeight(random(arena, random, OUT, IN), DType.F32, arena);
+            Tensor bias = random(arena, random, OUT);
+            Tensor xBf16 = Tensor.allocateHost(DType.BF16, Shape.of(ROWS, IN), arena);
+            backend.copy(xBf16, x);
+
+            Tensor fromF32 = Tensor.allocateHost(DType.F32, Shape.of(ROWS, OUT), arena);
+            Tensor fromBf16 = Tensor.allocateHost(DType.F32, Shape.of(ROWS, OUT), arena);
+            backend.linear(fromF32, x, weight, bias);
+            backend.linear(fromBf16, xBf16, weight, bias);
+            assertArrayEquals(fromF32.toFloatArray(), fromBf16.toFloatArray(), "BF16 x against F32 x");
+
+            Tensor geluF32 = Tensor.allocateHost(DType.F32, Shape.of(ROWS, OUT), arena);
+            Tensor geluBf16 = Tensor.allocateHost(DType.BF16, Shape.of(ROWS, OUT), arena);
+            backend.linearGelu(geluF32, x, weight, bias);
+            backend.linearGelu(geluBf16, x, weight, bias);
+            Tensor rounded = Tensor.allocateHost(DType.BF16, Shape.of(ROWS, OUT), arena);
+            backend.copy(rounded, geluF32);
+            assertArrayEquals(rounded.toFloatArray(), geluBf16.toFloatArray(), "BF16 out against rounded F32 out");
+        }
+    }
+
+    @Test
+    void bf16ActivationsAreRefusedWhereTheMatmulWouldNotReadThem() {
+        try (Arena arena = Arena.ofConfined(); CpuBackend f32 = new CpuBackend(1);
+                CpuBackend bf16 = new CpuBackend(1, DType.BF16)) {
+            assertEquals(DType.F32, f32.linearActivationType());
+            Random random = new Random(8);
+            Tensor xBf16 = Tensor.allocateHost(DType.BF16, Shape.of(ROWS, IN), arena);
+            Tensor out = Tensor.allocateHost(DType.F32, Shape.of(ROWS, OUT), arena);
+            Tensor plainWeight = random(arena, random, OUT, IN);
+            // F32 mode: the checks refuse BF16 activations.
+            assertThrows(IllegalArgumentException.class,
+                    () -> f32.linear(out, xBf16, f32.uploadLinearWeight(plainWeight, DType.F32, arena), null));
+            // bf16 mode, but a weight that was never packed: no bf16 kernel reads it with a bf16 input.
+            var error = assertThrows(IllegalArgumentException.class,
+                    () -> bf16.linear(out, xBf16, random(arena, random, OUT, IN), null));
+            assertTrue(error.getMessage().contains("uploadLinearWeight"), error.getMessage());
+        }
+    }
+
+    private static Tensor random(Arena arena, Random random, int... dims) {
+        Tensor tensor = Tensor.allocateHost(DType.F32, Shape.of(dims), arena);
+        for (long i = 0; i < tensor.elementCount(); i++) {
+            tensor.setFloat(i, random.nextFloat() * 2 - 1);
+        }
+        return tensor;
+    }
+}
