@@ -73,13 +73,15 @@ public interface Backend extends AutoCloseable {
     void linear(Tensor out, Tensor x, Tensor weight, Tensor bias);
 
     /**
-     * The dtype {@link #linear} and {@link #linearGelu} also accept {@code x} in and write {@code out} in, where that
-     * saves a conversion the backend would make anyway: {@link DType#BF16} for a CPU backend in bf16 mode, whose
-     * matmuls read bf16 (a linear feeding only another linear, like an MLP's hidden layer, can then hand it over in
-     * bf16, skipping a rounding pass and half the memory traffic); {@link DType#F32} (the default) otherwise. F32
-     * always works; every other op reads and writes F32 activations.
+     * The dtype in which activations that only pass between matmul-based ops may also be kept, where that saves a
+     * conversion the backend would make anyway: {@link #linear} and {@link #linearGelu} accept {@code x} and write
+     * {@code out} in it, and {@link #selfAttention} and {@link #channelAttention} accept {@code qkv} and write
+     * {@code out} in it (both in the same type). {@link DType#BF16} for a CPU backend in bf16 mode, whose matmuls
+     * read bf16 anyway (an MLP's hidden layer, or a projection's q/k/v, then travels in bf16: no rounding pass, half
+     * the memory traffic); {@link DType#F32} (the default) otherwise. F32 always works; every other op reads and
+     * writes F32 activations.
      */
-    default DType linearActivationType() {
+    default DType matmulActivationType() {
         return DType.F32;
     }
 

@@ -18,9 +18,9 @@ import org.florence2j.tensor.Tensor;
  *
  * <p>The rules, beyond each op's shapes:
  * <ul>
- *   <li>Outputs and activation inputs are {@link DType#F32} on the backend's device, except a linear layer's, which
- *       may also be in the backend's {@code linearActivationTypes}. Weight operands (linear
- *       weight and bias, layer-norm and conv parameters, the embedding table, {@code matmul}'s {@code b} and
+ *   <li>Outputs and activation inputs are {@link DType#F32} on the backend's device, except those of linear layers
+ *       and packed-qkv attention, which may also be in the backend's {@code matmulActivationTypes}. Weight operands
+ *       (linear weight and bias, layer-norm and conv parameters, the embedding table, {@code matmul}'s {@code b} and
  *       {@code add}'s {@code b}, which may be a position table) are on the device in one of the backend's
  *       {@code weightTypes}. Embedding ids are {@link DType#I32} on the host or on the device.</li>
  *   <li>{@code upload}, {@code download} and {@code copy} keep the dtype or convert from a floating type to
@@ -41,7 +41,7 @@ public final class OpChecks {
 
     private final Device device;
     private final Set<DType> weightTypes;
-    private final Set<DType> linearActivationTypes;
+    private final Set<DType> matmulActivationTypes;
 
     /**
      * @param device      the backend's device: where outputs, activations and weights must live
@@ -52,13 +52,13 @@ public final class OpChecks {
     }
 
     /**
-     * @param linearActivationTypes the dtypes {@link Backend#linear} and {@link Backend#linearGelu} take {@code x}
-     *                              and write {@code out} in ({@link Backend#linearActivationType}); F32 at least
+     * @param matmulActivationTypes the dtypes linear layers and packed-qkv attention take their activations in
+     *                              ({@link Backend#matmulActivationType}); F32 at least
      */
-    public OpChecks(Device device, Set<DType> weightTypes, Set<DType> linearActivationTypes) {
+    public OpChecks(Device device, Set<DType> weightTypes, Set<DType> matmulActivationTypes) {
         this.device = device;
         this.weightTypes = Set.copyOf(weightTypes);
-        this.linearActivationTypes = Set.copyOf(linearActivationTypes);
+        this.matmulActivationTypes = Set.copyOf(matmulActivationTypes);
     }
 
     /** Sizes of a {@link Backend#conv2d} call, derived from its arguments by {@link #conv2d}. */
@@ -105,7 +105,7 @@ public final class OpChecks {
         int inFeatures = x.shape().last();
         int outFeatures = out.shape().last();
         Shape w = weight.shape();
-        boolean valid = isLinearActivation(out) && isLinearActivation(x) && isWeight(weight)
+        boolean valid = isMatmulActivation(out) && isMatmulActivation(x) && isWeight(weight)
                 && (bias == null || isWeight(bias)) && sameLeadingDims(out.shape(), x.shape())
                 && w.rank() == 2 && w.dim(0) == outFeatures && w.dim(1) == inFeatures
                 && (bias == null || isVector(bias.shape(), outFeatures));
@@ -430,7 +430,8 @@ public final class OpChecks {
 
     private void packedQkv(String op, Tensor out, Tensor qkv, int splits, String splitName) {
         Shape shape = out.shape();
-        require(isF32(out) && isF32(qkv) && shape.rank() == 3 && splits > 0 && shape.last() % splits == 0
+        require(isMatmulActivation(out) && qkv.dtype() == out.dtype() && onDevice(qkv) && shape.rank() == 3
+                && splits > 0 && shape.last() % splits == 0
                 && qkv.shape().equals(shape.withDim(2, 3 * shape.last())),
                 op, "out", out, "qkv", qkv, splitName + " " + splits);
         requireNoOverlap(op, out, qkv);
@@ -467,8 +468,8 @@ public final class OpChecks {
         return tensor.device().isHost() && tensor.dtype() == dtype;
     }
 
-    private boolean isLinearActivation(Tensor tensor) {
-        return onDevice(tensor) && linearActivationTypes.contains(tensor.dtype());
+    private boolean isMatmulActivation(Tensor tensor) {
+        return onDevice(tensor) && matmulActivationTypes.contains(tensor.dtype());
     }
 
     private boolean isWeight(Tensor tensor) {

@@ -5,6 +5,7 @@ import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.VisionConfig;
 import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Tensor;
 
 /**
@@ -46,8 +47,10 @@ public final class ChannelAttention implements Sublayer {
     public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
         Backend backend = ctx.backend();
         int tokens = in.shape().dim(1);
-        Tensor qkv = scratch.view(VisionScratch.Slot.QKV, in.shape().withDim(-1, 3 * in.shape().last()));
-        Tensor attended = scratch.view(VisionScratch.Slot.ATTENTION, in.shape()); // [batch, tokens, channels]
+        // q/k/v and the groups' output only pass between matmuls: kept in the backend's matmul activation type.
+        DType between = backend.matmulActivationType();
+        Tensor qkv = scratch.view(VisionScratch.Slot.QKV, in.shape().withDim(-1, 3 * in.shape().last()), between);
+        Tensor attended = scratch.view(VisionScratch.Slot.ATTENTION, in.shape(), between); // [batch, tokens, C]
         backend.linear(qkv, in, qkvWeight, qkvBias);
         // ChannelAttention scales q by N^-0.5 with N the number of tokens, not the group's channel count.
         backend.channelAttention(attended, qkv, groups, (float) Math.pow(tokens, -0.5));

@@ -5,6 +5,7 @@ import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.VisionConfig;
 import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
@@ -61,8 +62,10 @@ public final class WindowAttention implements Sublayer {
         int windowCount = in.shape().dim(0) * windowsAcross(height, window) * windowsAcross(width, window);
         Shape windowed = Shape.of(windowCount, window * window, channels);
         Tensor windows = scratch.view(VisionScratch.Slot.WINDOWS, windowed);        // [windows, window², channels]
-        Tensor qkv = scratch.view(VisionScratch.Slot.QKV, windowed.withDim(-1, 3 * channels));
-        Tensor attended = scratch.view(VisionScratch.Slot.ATTENTION, windowed);     // [windows, window², channels]
+        // q/k/v and the heads' output only pass between matmuls: kept in the backend's matmul activation type.
+        DType between = backend.matmulActivationType();
+        Tensor qkv = scratch.view(VisionScratch.Slot.QKV, windowed.withDim(-1, 3 * channels), between);
+        Tensor attended = scratch.view(VisionScratch.Slot.ATTENTION, windowed, between); // [windows, window², C]
         // WindowAttention zero-pads the normed map to whole windows; padded tokens attend unmasked, then are cropped.
         backend.windowPartition(windows, in, height, width, window);
         backend.linear(qkv, windows, qkvWeight, qkvBias);

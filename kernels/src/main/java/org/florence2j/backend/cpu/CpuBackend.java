@@ -67,6 +67,7 @@ public final class CpuBackend implements Backend {
     private final GrowingBuffer scratch = new GrowingBuffer();
     private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
     private final GrowingBuffer meanRow = new GrowingBuffer(); // meanTokens' row of 1/tokens
+    private final GrowingBuffer attentionProbabilities = new GrowingBuffer(); // bf16 softmax output
     private long meanRowTokens; // the token count meanRow holds 1/tokens for; 0: none yet
     private final Attention attention = new Attention(); // the problem of the attention op running now
     private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
@@ -111,7 +112,7 @@ public final class CpuBackend implements Backend {
         this.parallelTeam = threads > 0 ? threads : Dnnl.ompGetMaxThreads();
         this.computeType = computeType;
         this.checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16),
-                EnumSet.of(DType.F32, linearActivationType()));
+                EnumSet.of(DType.F32, matmulActivationType()));
         this.engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
         this.cache = new DnnlPrimitiveCache(engine,
@@ -285,10 +286,13 @@ public final class CpuBackend implements Backend {
      *
      * <p>BF16 in bf16 mode, where {@link #linear} rounds an F32 input to bf16 anyway: a BF16 {@code x} is read as it
      * is, and a BF16 {@code out} is written by the matmul directly (rounded to nearest even, as the rounding pass
-     * would). Such a linear needs its weight from {@link #uploadLinearWeight}.
+     * would). Such a linear needs its weight from {@link #uploadLinearWeight}. {@link #selfAttention} and
+     * {@link #channelAttention} on BF16 {@code qkv} run their matmuls on bf16 inputs (as their bf16 math mode would
+     * round F32 ones to) with the scores and softmax in F32, the probabilities rounded to bf16 for the second
+     * matmul, and write a BF16 {@code out}.
      */
     @Override
-    public DType linearActivationType() {
+    public DType matmulActivationType() {
         return computeType == DType.BF16 ? DType.BF16 : DType.F32;
     }
 
@@ -436,12 +440,17 @@ public final class CpuBackend implements Backend {
 
     /** Softmax over the last dimension of a dense {@code [rows, width]} F32 array. */
     private void softmaxRows(MemorySegment x, MemorySegment out, long rows, long width) {
-        var key = cache.key(Op.SOFTMAX).add(rows).add(width);
+        softmaxRows(x, out, rows, width, DATA_TYPE_F32);
+    }
+
+    /** {@link #softmaxRows(MemorySegment, MemorySegment, long, long)} writing {@code out} as {@code outType}. */
+    private void softmaxRows(MemorySegment x, MemorySegment out, long rows, long width, int outType) {
+        var key = cache.key(Op.SOFTMAX).add(rows).add(width).add(outType);
         var primitive = cache.find(key);
         if (primitive == null) {
             primitive = cache.create(key, b -> b.primitive(
                     Dnnl.softmaxForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.SOFTMAX_ACCURATE,
-                            b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width), 1,
+                            b.dense(DATA_TYPE_F32, rows, width), b.dense(outType, rows, width), 1,
                             b.attr(null)),
                     Dnnl.ARG_SRC, Dnnl.ARG_DST));
         }
@@ -477,10 +486,13 @@ public final class CpuBackend implements Backend {
         long tokens = qkv.shape().dim(1);
         long channels = out.shape().last();
         long qkvRow = 3 * channels;
+        long elementBytes = qkv.dtype().byteSize();
         // Each batch row is one attention group of `tokens` queries over `tokens` keys.
         attend(attention.set(batch, heads, channels / heads, tokens, tokens, tokens * qkvRow, qkvRow,
-                        tokens * qkvRow, qkvRow, tokens * channels, channels, scale, AttentionMask.none(), tokens),
-                qkv.memory(), 0, qkv.memory(), channels * 4, qkv.memory(), 2 * channels * 4, out.memory());
+                        tokens * qkvRow, qkvRow, tokens * channels, channels, scale, AttentionMask.none(), tokens)
+                        .activations(qkv.dtype()),
+                qkv.memory(), 0, qkv.memory(), channels * elementBytes, qkv.memory(), 2 * channels * elementBytes,
+                out.memory());
     }
 
     @Override
@@ -568,6 +580,8 @@ public final class CpuBackend implements Backend {
         private long keyHeadStride; // the keys' strides in q·kᵀ: between heads, head dimensions and tokens
         private long keyDimStride;
         private long keyTokenStride;
+        private int dataType; // of q, k, v and out: F32, or BF16 (then the probabilities are BF16 too)
+        private long elementBytes;
         private long outGroupStride;
         private long outRowStride;
         private float scale;
@@ -594,6 +608,15 @@ public final class CpuBackend implements Backend {
             this.keyHeadStride = headDim;
             this.keyDimStride = 1;
             this.keyTokenStride = keyRowStride;
+            this.dataType = DATA_TYPE_F32;
+            this.elementBytes = Float.BYTES;
+            return this;
+        }
+
+        /** Reads q, k, v and writes out as {@code dtype} (F32 or BF16; strides stay in elements). */
+        Attention activations(DType dtype) {
+            this.dataType = dtype == DType.BF16 ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32;
+            this.elementBytes = dtype.byteSize();
             return this;
         }
 
@@ -613,7 +636,7 @@ public final class CpuBackend implements Backend {
             return cache.key(op).add(count).add(heads).add(headDim).add(queryRows).add(keyRows)
                     .add(queryGroupStride).add(queryRowStride).add(keyGroupStride).add(keyRowStride)
                     .add(outGroupStride).add(outRowStride).add(scale).add(keyHeadStride).add(keyDimStride)
-                    .add(keyTokenStride);
+                    .add(keyTokenStride).add(dataType);
         }
     }
 
@@ -629,6 +652,11 @@ public final class CpuBackend implements Backend {
         int chunk = (a.groups + passes - 1) / passes;
         // The whole scratch serves every pass: a primitive only checks that its argument is large enough.
         MemorySegment scores = scratch(chunk * scoresPerGroup * 4);
+        // BF16 activations: the probabilities go to the values matmul in bf16 too (oneDNN reads both inputs of a
+        // matmul in one type), which its fpmath mode would round them to anyway.
+        int probabilityType = a.dataType;
+        MemorySegment probabilities = probabilityType == DATA_TYPE_F32 ? scores
+                : attentionProbabilities.atLeast(chunk * scoresPerGroup * a.elementBytes);
         for (int first = 0; first < a.groups; first += chunk) {
             long count = Math.min(chunk, a.groups - first);
             var scoresKey = a.key(cache, Op.ATTENTION_SCORES, count);
@@ -638,9 +666,9 @@ public final class CpuBackend implements Backend {
                     MemorySegment postOps = b.postOps();
                     Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, a.scale, 0f);
                     return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
-                            b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.queryRows, a.headDim},
+                            b.desc(a.dataType, new long[] {count, a.heads, a.queryRows, a.headDim},
                                     new long[] {a.queryGroupStride, a.headDim, a.queryRowStride, 1}),
-                            b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.headDim, a.keyRows},
+                            b.desc(a.dataType, new long[] {count, a.heads, a.headDim, a.keyRows},
                                     new long[] {a.keyGroupStride, a.keyHeadStride, a.keyDimStride,
                                             a.keyTokenStride}),
                             MemorySegment.NULL,
@@ -648,28 +676,29 @@ public final class CpuBackend implements Backend {
                             Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
                 });
             }
-            scoresPrimitive.execute(stream(), from(q, qByteOffset + first * a.queryGroupStride * 4),
-                    from(k, kByteOffset + first * a.keyGroupStride * 4), scores);
+            scoresPrimitive.execute(stream(), from(q, qByteOffset + first * a.queryGroupStride * a.elementBytes),
+                    from(k, kByteOffset + first * a.keyGroupStride * a.elementBytes), scores);
             if (a.mask.causal()) {
                 maskCausal(scores, count * a.heads, a);
             }
-            softmaxRows(scores, scores, count * a.heads * a.queryRows, a.keyRows);
+            softmaxRows(scores, probabilities, count * a.heads * a.queryRows, a.keyRows, probabilityType);
             var valuesKey = a.key(cache, Op.ATTENTION_VALUES, count);
             var valuesPrimitive = cache.find(valuesKey);
             if (valuesPrimitive == null) {
                 valuesPrimitive = cache.create(valuesKey, b -> b.primitive(
                         Dnnl.matmulPrimitiveDescCreate(engine,
-                                b.dense(DATA_TYPE_F32, count, a.heads, a.queryRows, a.keyRows),
-                                b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.keyRows, a.headDim},
+                                b.dense(probabilityType, count, a.heads, a.queryRows, a.keyRows),
+                                b.desc(a.dataType, new long[] {count, a.heads, a.keyRows, a.headDim},
                                         new long[] {a.keyGroupStride, a.headDim, a.keyRowStride, 1}),
                                 MemorySegment.NULL,
-                                b.desc(DATA_TYPE_F32, new long[] {count, a.heads, a.queryRows, a.headDim},
+                                b.desc(a.dataType, new long[] {count, a.heads, a.queryRows, a.headDim},
                                         new long[] {a.outGroupStride, a.headDim, a.outRowStride, 1}),
                                 b.computeAttr(null)),
                         Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
             }
-            valuesPrimitive.execute(stream(), scores, from(v, vByteOffset + first * a.keyGroupStride * 4),
-                    from(out, first * a.outGroupStride * 4));
+            valuesPrimitive.execute(stream(), probabilities,
+                    from(v, vByteOffset + first * a.keyGroupStride * a.elementBytes),
+                    from(out, first * a.outGroupStride * a.elementBytes));
         }
     }
 
@@ -686,12 +715,12 @@ public final class CpuBackend implements Backend {
      * uxlfoundation/oneDNN#6015, "fix copy-B stride for transposed B with K == 1".
      */
     private static void copySingleValue(Attention a, MemorySegment v, long vByteOffset, MemorySegment out) {
-        long rowBytes = a.heads * a.headDim * 4;
+        long rowBytes = a.heads * a.headDim * a.elementBytes;
         for (long group = 0; group < a.groups; group++) {
-            long valueByteOffset = vByteOffset + group * a.keyGroupStride * 4;
+            long valueByteOffset = vByteOffset + group * a.keyGroupStride * a.elementBytes;
             for (long row = 0; row < a.queryRows; row++) {
                 MemorySegment.copy(v, valueByteOffset, out,
-                        (group * a.outGroupStride + row * a.outRowStride) * 4, rowBytes);
+                        (group * a.outGroupStride + row * a.outRowStride) * a.elementBytes, rowBytes);
             }
         }
     }
@@ -721,37 +750,43 @@ public final class CpuBackend implements Backend {
         long groupChannels = channels / groups;
         long qkvBatch = tokens * 3 * channels;
         long qkvRow = 3 * channels;
-        MemorySegment scores = scratch(batch * groups * groupChannels * groupChannels * 4);
+        int dataType = qkv.dtype() == DType.BF16 ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32;
+        long elementBytes = qkv.dtype().byteSize();
+        long attnElements = batch * groups * groupChannels * groupChannels;
+        MemorySegment scores = scratch(attnElements * 4);
+        // BF16 activations: attn goes to the values matmul in bf16 too, as in attend().
+        MemorySegment attn = dataType == DATA_TYPE_F32 ? scores : attentionProbabilities.atLeast(attnElements * 2);
         // attn = softmax((q·scale)ᵀ·k): [groupChannels, tokens] x [tokens, groupChannels] per batch and group.
-        var scoresPrimitive = cache.get(List.of("channelScores", batch, tokens, channels, groups, scale), b -> {
+        var scoresPrimitive = cache.get(List.of("channelScores", batch, tokens, channels, groups, scale, dataType),
+                b -> {
             MemorySegment postOps = b.postOps();
             Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, scale, 0f);
             return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
-                    b.desc(DATA_TYPE_F32, new long[] {batch, groups, groupChannels, tokens},
+                    b.desc(dataType, new long[] {batch, groups, groupChannels, tokens},
                             new long[] {qkvBatch, groupChannels, 1, qkvRow}),
-                    b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
+                    b.desc(dataType, new long[] {batch, groups, tokens, groupChannels},
                             new long[] {qkvBatch, groupChannels, qkvRow, 1}),
                     MemorySegment.NULL,
                     b.dense(DATA_TYPE_F32, batch, groups, groupChannels, groupChannels), b.computeAttr(postOps)),
                     Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
         });
         MemorySegment qkvMemory = qkv.memory();
-        scoresPrimitive.execute(stream(), qkvMemory, qkvMemory.asSlice(channels * 4), scores);
-        softmaxRows(scores, scores, batch * groups * groupChannels, groupChannels);
+        scoresPrimitive.execute(stream(), qkvMemory, qkvMemory.asSlice(channels * elementBytes), scores);
+        softmaxRows(scores, attn, batch * groups * groupChannels, groupChannels, dataType);
         // out = (attn·vᵀ)ᵀ = v·attnᵀ: [tokens, groupChannels] x [groupChannels, groupChannels].
-        var valuesPrimitive = cache.get(List.of("channelValues", batch, tokens, channels, groups), b -> b.primitive(
-                Dnnl.matmulPrimitiveDescCreate(engine,
-                        b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
+        var valuesPrimitive = cache.get(List.of("channelValues", batch, tokens, channels, groups, dataType),
+                b -> b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
+                        b.desc(dataType, new long[] {batch, groups, tokens, groupChannels},
                                 new long[] {qkvBatch, groupChannels, qkvRow, 1}),
-                        b.desc(DATA_TYPE_F32, new long[] {batch, groups, groupChannels, groupChannels},
+                        b.desc(dataType, new long[] {batch, groups, groupChannels, groupChannels},
                                 new long[] {groups * groupChannels * groupChannels, groupChannels * groupChannels,
                                         1, groupChannels}),
                         MemorySegment.NULL,
-                        b.desc(DATA_TYPE_F32, new long[] {batch, groups, tokens, groupChannels},
+                        b.desc(dataType, new long[] {batch, groups, tokens, groupChannels},
                                 new long[] {tokens * channels, groupChannels, channels, 1}),
                         b.computeAttr(null)),
                 Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
-        valuesPrimitive.execute(stream(), qkvMemory.asSlice(2 * channels * 4), scores, out.memory());
+        valuesPrimitive.execute(stream(), qkvMemory.asSlice(2 * channels * elementBytes), attn, out.memory());
     }
 
     @Override
@@ -1045,6 +1080,7 @@ public final class CpuBackend implements Backend {
         cache.close();
         linearInput.close();
         meanRow.close();
+        attentionProbabilities.close();
         packedWeights.values().forEach(p -> Dnnl.primitiveDescDestroy(p.layout()));
         packedWeights.clear();
         scratch.close();

@@ -7,17 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.util.Random;
+import org.florence2j.backend.Tolerance;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
- * Linear layers with BF16 activations in the CPU backend's bf16 mode ({@code linearActivationType}): a BF16 input is
- * what the F32 path rounds its input to, and a BF16 output is what rounding the F32 output gives, so both must agree
- * with the F32 forms exactly (an MLP's hidden layer handed over in bf16 changes no result).
+ * BF16 activations between matmuls in the CPU backend's bf16 mode ({@code matmulActivationType}). Linear: a BF16
+ * input is what the F32 path rounds its input to, and a BF16 output is what rounding the F32 output gives, so both
+ * agree with the F32 forms exactly (an MLP's hidden layer handed over in bf16 changes no result). Packed-qkv
+ * attention: the same math on the bf16-rounded q/k/v, with the probabilities rounded to bf16 for the second
+ * matmul, within the bf16 kernel tolerance of the F32 op on the same rounded input.
  */
-class CpuBf16LinearTest {
+class CpuBf16ActivationsTest {
     private static final int ROWS = 37;
     private static final int IN = 96;
     private static final int OUT = 80;
@@ -25,7 +28,7 @@ class CpuBf16LinearTest {
     @Test
     void bf16InputAndOutputEqualTheRoundedF32Forms() {
         try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16)) {
-            assertEquals(DType.BF16, backend.linearActivationType());
+            assertEquals(DType.BF16, backend.matmulActivationType());
             Random random = new Random(7);
             Tensor x = random(arena, random, ROWS, IN);
             Tensor weight = backend.uploadLinearWeight(random(arena, random, OUT, IN), DType.F32, arena);
@@ -50,10 +53,42 @@ class CpuBf16LinearTest {
     }
 
     @Test
+    void packedQkvAttentionOnBf16MatchesF32() {
+        try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16)) {
+            Random random = new Random(9);
+            // Windows of 144 tokens, 4 heads of 32; channel attention over 100 tokens in 4 groups.
+            checkPackedQkv(arena, backend, random(arena, random, 3, 144, 3 * 128), (b, out, qkv) ->
+                    b.selfAttention(out, qkv, 4, (float) Math.pow(32, -0.5)));
+            checkPackedQkv(arena, backend, random(arena, random, 2, 100, 3 * 64), (b, out, qkv) ->
+                    b.channelAttention(out, qkv, 4, (float) Math.pow(100, -0.5)));
+        }
+    }
+
+    private interface PackedQkvOp {
+        void run(CpuBackend backend, Tensor out, Tensor qkv);
+    }
+
+    /** Runs {@code op} on the bf16-rounded {@code qkv} as F32 and as BF16 and compares the outputs. */
+    private static void checkPackedQkv(Arena arena, CpuBackend backend, Tensor qkv, PackedQkvOp op) {
+        Shape outShape = qkv.shape().withDim(-1, qkv.shape().last() / 3);
+        Tensor qkvBf16 = Tensor.allocateHost(DType.BF16, qkv.shape(), arena);
+        backend.copy(qkvBf16, qkv);
+        Tensor rounded = Tensor.allocateHost(DType.F32, qkv.shape(), arena);
+        backend.copy(rounded, qkvBf16);
+        Tensor expected = Tensor.allocateHost(DType.F32, outShape, arena);
+        op.run(backend, expected, rounded);
+        Tensor outBf16 = Tensor.allocateHost(DType.BF16, outShape, arena);
+        op.run(backend, outBf16, qkvBf16);
+        Tensor actual = Tensor.allocateHost(DType.F32, outShape, arena);
+        backend.copy(actual, outBf16);
+        Tolerance.KERNEL_BF16.assertClose("packed-qkv attention on BF16 " + qkv.shape(), expected, actual);
+    }
+
+    @Test
     void bf16ActivationsAreRefusedWhereTheMatmulWouldNotReadThem() {
         try (Arena arena = Arena.ofConfined(); CpuBackend f32 = new CpuBackend(1);
                 CpuBackend bf16 = new CpuBackend(1, DType.BF16)) {
-            assertEquals(DType.F32, f32.linearActivationType());
+            assertEquals(DType.F32, f32.matmulActivationType());
             Random random = new Random(8);
             Tensor xBf16 = Tensor.allocateHost(DType.BF16, Shape.of(ROWS, IN), arena);
             Tensor out = Tensor.allocateHost(DType.F32, Shape.of(ROWS, OUT), arena);
