@@ -57,6 +57,11 @@ public final class CpuBackend implements Backend {
     /** OpenMP threads of a parallel op: the {@code threads} argument, or OpenMP's default when that is 0. */
     private final int parallelTeam;
     private final DType computeType;
+    /**
+     * The team the running op uses (ops are serialised): part of the keys of the primitives several ops share (the
+     * bf16 rounding, the softmax), whose shapes alone do not decide the team.
+     */
+    private int appliedTeam;
     /** The team size last applied on each calling thread ({@code -1}: not yet). */
     private final ThreadLocal<int[]> teamOfThread = ThreadLocal.withInitial(() -> new int[] {-1});
     private final MemorySegment engine;
@@ -323,7 +328,7 @@ public final class CpuBackend implements Backend {
         MemorySegment input = x.memory();
         if (bf16Input && x.dtype() == DType.F32) {
             long count = rows * in;
-            var roundKey = cache.key(Op.CONVERT).add(count).add(Dnnl.DATA_TYPE_BF16);
+            var roundKey = cache.key(Op.CONVERT).add(count).add(Dnnl.DATA_TYPE_BF16).add(appliedTeam);
             var round = cache.find(roundKey);
             if (round == null) {
                 round = cache.create(roundKey, b -> b.primitive(
@@ -445,7 +450,7 @@ public final class CpuBackend implements Backend {
 
     /** {@link #softmaxRows(MemorySegment, MemorySegment, long, long)} writing {@code out} as {@code outType}. */
     private void softmaxRows(MemorySegment x, MemorySegment out, long rows, long width, int outType) {
-        var key = cache.key(Op.SOFTMAX).add(rows).add(width).add(outType);
+        var key = cache.key(Op.SOFTMAX).add(rows).add(width).add(outType).add(appliedTeam);
         var primitive = cache.find(key);
         if (primitive == null) {
             primitive = cache.create(key, b -> b.primitive(
@@ -521,7 +526,6 @@ public final class CpuBackend implements Backend {
         int kvBatch = k.shape().dim(0);
         long queryTokens = qs.dim(1);
         long channels = qs.last();
-        useTeam(q.byteSize() + out.byteSize() + 2L * kvBatch * kvTokens * channels * Float.BYTES);
         // The queries of every batch row sharing one K/V row are contiguous: one group of
         // (batch / kvBatch) · queryTokens query rows per K/V row.
         long groupRows = (qs.dim(0) / kvBatch) * queryTokens;
@@ -533,6 +537,8 @@ public final class CpuBackend implements Backend {
         int keyRows = mask.causal()
                 ? (int) Math.min(capacity, (kvTokens + CAUSAL_KEY_BUCKET - 1) / CAUSAL_KEY_BUCKET * CAUSAL_KEY_BUCKET)
                 : kvTokens;
+        // From the rows read, not kvTokens: the primitives are cached by keyRows, and must always run on one team.
+        useTeam(q.byteSize() + out.byteSize() + 2L * kvBatch * keyRows * channels * Float.BYTES);
         Attention problem = attention.set(kvBatch, heads, channels / heads, groupRows, keyRows,
                 groupRows * channels, channels, kvRowStride, channels, groupRows * channels, channels, scale, mask,
                 queryTokens);
@@ -1098,13 +1104,15 @@ public final class CpuBackend implements Backend {
      * Applies the OpenMP team for the op about to run to the calling thread (an OpenMP setting is per thread): one
      * thread when the op moves fewer than {@link #ONE_THREAD_BYTES}, since waking a team costs more than such an op
      * takes (a decode step's 3-row layer norm: 2 µs on one thread, 13 µs on two); {@link #parallelTeam} otherwise.
-     * Every op calls it before it looks up or creates a primitive, and the choice depends only on the op's shape, so
-     * each cached primitive is created and executed with the same team, as oneDNN's OpenMP runtime requires.
+     * Every op calls it before it looks up or creates a primitive, and the choice depends only on the op's shape (the
+     * primitives several ops share carry {@link #appliedTeam} in their key), so each cached primitive is created and
+     * executed with the same team, as oneDNN's OpenMP runtime requires.
      *
      * @param bytesMoved bytes the op reads and writes
      */
     private void useTeam(long bytesMoved) {
         int team = bytesMoved < ONE_THREAD_BYTES ? 1 : parallelTeam;
+        appliedTeam = team;
         int[] current = teamOfThread.get();
         if (current[0] != team) {
             Dnnl.ompSetNumThreads(team);
