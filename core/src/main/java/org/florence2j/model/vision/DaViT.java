@@ -87,6 +87,9 @@ public final class DaViT {
      */
     public VisionScratch newScratch(ForwardContext ctx, int batch, int height, int width) {
         Map<VisionScratch.Slot, Long> elements = new EnumMap<>(VisionScratch.Slot.class);
+        // q/k/v, the attention output and the MLP's hidden layer are kept in the backend's matmul activation type
+        // (WindowAttention, ChannelAttention, Mlp): their slots hold that many bytes, half in bf16 mode.
+        int betweenBytes = ctx.backend().matmulActivationType().byteSize();
         elements.put(VisionScratch.Slot.PIXELS, (long) batch * height * width * ConvEmbed.IMAGE_CHANNELS);
         int h = height;
         int w = width;
@@ -103,11 +106,17 @@ public final class DaViT {
                 elements.merge(slot, tokens, Math::max);
             }
             elements.merge(VisionScratch.Slot.WINDOWS, padded, Math::max);
-            elements.merge(VisionScratch.Slot.ATTENTION, padded, Math::max);
-            elements.merge(VisionScratch.Slot.QKV, 3 * padded, Math::max);
-            elements.merge(VisionScratch.Slot.HIDDEN, VisionConfig.MLP_RATIO * tokens, Math::max);
+            elements.merge(VisionScratch.Slot.ATTENTION, f32Elements(padded, betweenBytes), Math::max);
+            elements.merge(VisionScratch.Slot.QKV, f32Elements(3 * padded, betweenBytes), Math::max);
+            elements.merge(VisionScratch.Slot.HIDDEN, f32Elements(VisionConfig.MLP_RATIO * tokens, betweenBytes),
+                    Math::max);
         }
         return new VisionScratch(ctx, elements);
+    }
+
+    /** The F32 elements (the scratch's unit) that hold {@code elements} values of {@code bytes} bytes each. */
+    private static long f32Elements(long elements, int bytes) {
+        return (elements * bytes + Float.BYTES - 1) / Float.BYTES;
     }
 
     /** {@link #forward(ForwardContext, Tensor, Tensor, VisionScratch)} with a scratch made for this call. */
