@@ -5,7 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.florence2j.bindings.CudaLibraries.invoke;
-import static org.florence2j.bindings.CudaLibraries.invokeAddress;
+import static org.florence2j.bindings.CudaLibraries.invokeValue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -110,7 +110,7 @@ public final class Cublas {
 
     /** cuBLAS's name for a status, e.g. {@code "CUBLAS_STATUS_NOT_SUPPORTED"}. */
     public static String getStatusName(int status) {
-        return CudaLibraries.string(invokeAddress(() -> (MemorySegment) GetStatusName.H.invokeExact(status)),
+        return CudaLibraries.string(invokeValue(() -> (MemorySegment) GetStatusName.H.invokeExact(status)),
                 "cublasStatus " + status);
     }
 

@@ -192,16 +192,13 @@ public final class CudaLibraries {
         int invoke() throws Throwable;
     }
 
-    /** A downcall returning a C {@code size_t} or {@code long long}. */
+    /**
+     * A downcall returning a pointer or a 64-bit integer (boxed: these are error strings and version queries, never
+     * per-op calls, which return {@code int} statuses through {@link IntCall}).
+     */
     @FunctionalInterface
-    interface LongCall {
-        long invoke() throws Throwable;
-    }
-
-    /** A downcall returning a C pointer. */
-    @FunctionalInterface
-    interface AddressCall {
-        MemorySegment invoke() throws Throwable;
+    interface ValueCall<T> {
+        T invoke() throws Throwable;
     }
 
     /**
@@ -218,19 +215,8 @@ public final class CudaLibraries {
         }
     }
 
-    /** As {@link #invoke(IntCall)}, for a function returning a 64-bit integer. */
-    static long invokeLong(LongCall call) {
-        try {
-            return call.invoke();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("native call failed unexpectedly", t);
-        }
-    }
-
-    /** As {@link #invoke(IntCall)}, for a function returning a pointer. */
-    static MemorySegment invokeAddress(AddressCall call) {
+    /** As {@link #invoke(IntCall)}, for a function returning a pointer or a 64-bit integer. */
+    static <T> T invokeValue(ValueCall<T> call) {
         try {
             return call.invoke();
         } catch (RuntimeException | Error e) {

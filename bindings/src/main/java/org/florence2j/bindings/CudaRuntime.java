@@ -4,7 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.florence2j.bindings.CudaLibraries.invoke;
-import static org.florence2j.bindings.CudaLibraries.invokeAddress;
+import static org.florence2j.bindings.CudaLibraries.invokeValue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -171,7 +171,7 @@ public final class CudaRuntime {
 
     /** The runtime's name for a status, e.g. {@code "cudaErrorNoDevice"}. */
     public static String getErrorName(int status) {
-        return CudaLibraries.string(invokeAddress(() -> (MemorySegment) GetErrorName.H.invokeExact(status)),
+        return CudaLibraries.string(invokeValue(() -> (MemorySegment) GetErrorName.H.invokeExact(status)),
                 "cudaError " + status);
     }
 

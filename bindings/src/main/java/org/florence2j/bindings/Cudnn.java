@@ -5,8 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.florence2j.bindings.CudaLibraries.invoke;
-import static org.florence2j.bindings.CudaLibraries.invokeAddress;
-import static org.florence2j.bindings.CudaLibraries.invokeLong;
+import static org.florence2j.bindings.CudaLibraries.invokeValue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -221,7 +220,7 @@ public final class Cudnn {
 
     /** cuDNN's text for a status, e.g. {@code "CUDNN_STATUS_NOT_SUPPORTED"}. */
     public static String getErrorString(int status) {
-        return CudaLibraries.string(invokeAddress(() -> (MemorySegment) GetErrorString.H.invokeExact(status)),
+        return CudaLibraries.string(invokeValue(() -> (MemorySegment) GetErrorString.H.invokeExact(status)),
                 "cudnnStatus " + status);
     }
 
@@ -237,7 +236,7 @@ public final class Cudnn {
      * {@code major·1000 + minor·100 + patch} before).
      */
     public static long getVersion() {
-        return invokeLong(() -> (long) GetVersion.H.invokeExact());
+        return invokeValue(() -> (long) GetVersion.H.invokeExact());
     }
 
     /** {@code cudnnCreate} on the current device; destroyed when {@code owner} closes. */

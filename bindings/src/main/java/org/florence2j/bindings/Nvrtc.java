@@ -5,7 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.florence2j.bindings.CudaLibraries.invoke;
-import static org.florence2j.bindings.CudaLibraries.invokeAddress;
+import static org.florence2j.bindings.CudaLibraries.invokeValue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -91,7 +91,7 @@ public final class Nvrtc {
 
     /** NVRTC's name for a status, e.g. {@code "NVRTC_ERROR_COMPILATION"}. */
     public static String getErrorString(int status) {
-        return CudaLibraries.string(invokeAddress(() -> (MemorySegment) GetErrorString.H.invokeExact(status)),
+        return CudaLibraries.string(invokeValue(() -> (MemorySegment) GetErrorString.H.invokeExact(status)),
                 "nvrtcResult " + status);
     }
 
