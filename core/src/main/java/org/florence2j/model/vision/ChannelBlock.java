@@ -29,12 +29,11 @@ public final class ChannelBlock {
     }
 
     /**
-     * Runs the block on {@code in}, writing {@code out}; they must not alias and {@code in} is left unchanged.
+     * Runs the block on {@code x} in place.
      *
-     * @param in  {@code [batch, height·width, channels]}
-     * @param out {@code [batch, height·width, channels]}
+     * @param x {@code [batch, height·width, channels]}
      */
-    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
-        body.forward(ctx, in, out, height, width, scratch);
+    public void forward(ForwardContext ctx, Tensor x, int height, int width, VisionScratch scratch) {
+        body.forward(ctx, x, height, width, scratch);
     }
 }

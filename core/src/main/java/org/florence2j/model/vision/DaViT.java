@@ -100,11 +100,13 @@ public final class DaViT {
             long tokens = (long) batch * h * w * config.dimEmbed().get(stage);                   // [batch, h·w, C]
             long padded = (long) batch * WindowAttention.windowsAcross(h, window) * window
                     * WindowAttention.windowsAcross(w, window) * window * config.dimEmbed().get(stage);
-            for (VisionScratch.Slot slot : List.of(VisionScratch.Slot.STAGE_EVEN, VisionScratch.Slot.STAGE_ODD,
-                    VisionScratch.Slot.MID, VisionScratch.Slot.NORMED, VisionScratch.Slot.BRANCH,
-                    VisionScratch.Slot.RESIDUAL)) {
-                elements.merge(slot, tokens, Math::max);
+            // A stage's activations stay in its parity's slot (the last stage's in the caller's output).
+            if (stage < convs.size() - 1) {
+                elements.merge(stage % 2 == 0 ? VisionScratch.Slot.STAGE_EVEN : VisionScratch.Slot.STAGE_ODD, tokens,
+                        Math::max);
             }
+            elements.merge(VisionScratch.Slot.MID, tokens, Math::max);
+            elements.merge(VisionScratch.Slot.NORMED, tokens, Math::max);
             elements.merge(VisionScratch.Slot.WINDOWS, padded, Math::max);
             elements.merge(VisionScratch.Slot.ATTENTION, f32Elements(padded, betweenBytes), Math::max);
             elements.merge(VisionScratch.Slot.QKV, f32Elements(3 * padded, betweenBytes), Math::max);
@@ -155,12 +157,11 @@ public final class DaViT {
             // The last stage works in place in out; others alternate so a stage never overwrites its input.
             Tensor current = stage == convs.size() - 1 ? out : scratch.view(
                     stage % 2 == 0 ? VisionScratch.Slot.STAGE_EVEN : VisionScratch.Slot.STAGE_ODD, shape);
-            Tensor mid = scratch.view(VisionScratch.Slot.MID, shape); // [batch, h·w, channels]
             conv.forward(ctx, x, current, height, width, scratch);
             ctx.tap("davit_stage" + stage + "_after_conv", current);
             for (BlockPair pair : blocks.get(stage)) {
-                pair.spatialBlock().forward(ctx, current, mid, h, w, scratch);
-                pair.channelBlock().forward(ctx, mid, current, h, w, scratch);
+                pair.spatialBlock().forward(ctx, current, h, w, scratch);
+                pair.channelBlock().forward(ctx, current, h, w, scratch);
             }
             ctx.tap("davit_stage" + stage + "_out", current);
             x = current;

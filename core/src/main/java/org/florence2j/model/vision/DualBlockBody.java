@@ -41,12 +41,15 @@ final class DualBlockBody {
                         Mlp.load(w.at("ffn").at("fn"), c, stage, backend, owner)));
     }
 
-    /** Runs the block on {@code in}, writing {@code out}; they must not alias and {@code in} is left unchanged. */
-    void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
-        Tensor residual = scratch.view(VisionScratch.Slot.RESIDUAL, in.shape()); // [batch, tokens, channels]
-        conv1.forward(ctx, in, out, height, width);
-        attention.forward(ctx, out, out, height, width, scratch);
-        conv2.forward(ctx, out, residual, height, width);
-        ffn.forward(ctx, residual, out, height, width, scratch);
+    /**
+     * Runs the block on {@code x} in place. The depthwise convs read neighbours, so they cannot: each writes the
+     * other of {@code x} and the scratch's {@code MID}, and the pre-normed sub-layers work in place after them.
+     */
+    void forward(ForwardContext ctx, Tensor x, int height, int width, VisionScratch scratch) {
+        Tensor mid = scratch.view(VisionScratch.Slot.MID, x.shape()); // [batch, tokens, channels]
+        conv1.forward(ctx, x, mid, height, width);
+        attention.forward(ctx, mid, mid, height, width, scratch);
+        conv2.forward(ctx, mid, x, height, width);
+        ffn.forward(ctx, x, x, height, width, scratch);
     }
 }

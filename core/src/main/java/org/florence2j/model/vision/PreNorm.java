@@ -18,10 +18,10 @@ final class PreNorm {
 
     /** {@code out = x + fn(norm(x))}; {@code out} may alias {@code x}. */
     void forward(ForwardContext ctx, Tensor x, Tensor out, int height, int width, VisionScratch scratch) {
+        // The normed input is dead once fn's first op has read it, so fn writes its branch over it (Sublayer).
         Tensor normed = scratch.view(VisionScratch.Slot.NORMED, x.shape()); // [batch, tokens, channels]
-        Tensor branch = scratch.view(VisionScratch.Slot.BRANCH, x.shape()); // [batch, tokens, channels]
         norm.forward(ctx, x, normed);
-        fn.forward(ctx, normed, branch, height, width, scratch);
-        ctx.backend().add(out, x, branch);
+        fn.forward(ctx, normed, normed, height, width, scratch);
+        ctx.backend().add(out, x, normed);
     }
 }

@@ -8,6 +8,10 @@ import org.florence2j.tensor.Tensor;
  * shape ({@link WindowAttention}, {@link ChannelAttention}, {@link Mlp}).
  */
 interface Sublayer {
-    /** {@code out = fn(in)}; {@code out} must not alias {@code in}. */
+    /**
+     * {@code out = fn(in)}. {@code out} may be {@code in} itself: every implementation reads {@code in} only in its
+     * first op and writes {@code out} only in its last ({@link PreNorm} relies on it to keep no buffer for the
+     * branch).
+     */
     void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch);
 }

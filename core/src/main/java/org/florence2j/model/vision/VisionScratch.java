@@ -13,10 +13,11 @@ import org.florence2j.tensor.Tensor;
  * {@link DaViT#newScratch}) and reused by every stage and block, so a pass allocates nothing per block (llm.c's
  * activation arena). Each slot is a flat F32 buffer sized for the largest stage; blocks take views of it.
  *
- * <p>The attention sub-layers' slots ({@code WINDOWS}, {@code QKV}, {@code ATTENTION}) and the MLP's
- * {@code HIDDEN} are never live together (a block runs one sub-layer at a time), so they share one buffer: the
- * attention slots one after another, {@code HIDDEN} from its start. For a 768×768 image on base that saves a
- * quarter of the scratch (75 MB of 290 MB), which matters most in bf16 mode, where the weights are half as big.
+ * <p>Slots are few because buffers are reused as soon as they die: blocks work in place on their stage's slot with
+ * {@code MID} as the only other map, a sub-layer's output overwrites its normed input, and the attention
+ * sub-layers' slots ({@code WINDOWS}, {@code QKV}, {@code ATTENTION}) and the MLP's {@code HIDDEN} are never live
+ * together (a block runs one sub-layer at a time), so they share one buffer: the attention slots one after another,
+ * {@code HIDDEN} from its start. Memory matters most in bf16 mode, where the weights are half as big.
  */
 public final class VisionScratch {
     /** What a slot holds while a block runs. */
@@ -27,14 +28,10 @@ public final class VisionScratch {
         STAGE_EVEN,
         /** A stage's activations, odd stages. */
         STAGE_ODD,
-        /** Between a stage's spatial and channel block. */
+        /** A block's map between its first and second depthwise conv. */
         MID,
-        /** LayerNormed input of a sub-layer. */
+        /** LayerNormed input of a sub-layer, then the sub-layer's output before its residual add. */
         NORMED,
-        /** A sub-layer's output before its residual add. */
-        BRANCH,
-        /** Output of a block's second depthwise conv. */
-        RESIDUAL,
         /** Packed q, k, v (windowed for window attention). */
         QKV,
         /** Padded windows, then their projected attention. */
