@@ -21,6 +21,7 @@ import org.florence2j.model.text.BartEncoder;
 import org.florence2j.model.text.BartModel;
 import org.florence2j.model.text.CrossGroup;
 import org.florence2j.model.text.KvCache;
+import org.florence2j.model.text.ScratchBlock;
 import org.florence2j.model.vision.VisionScratch;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
@@ -31,6 +32,8 @@ import org.florence2j.tensor.Tensor;
  * A reusable inference session: every buffer a request needs (encoder scratch, self and cross KV caches, decoder
  * step activations, logits, search state) is allocated once at creation, for {@link Limits}, in the session's own
  * arena, and reused by every request; a generated token allocates nothing. Not thread-safe: one request at a time.
+ * The text side's buffers are one {@link ScratchBlock}, which the vision tower's scratch overlays (as much of it as
+ * fits): the two never run at once, so a session's peak memory is the larger of them, not their sum.
  *
  * <p>A request is a batch of images (each with its own prompt). Each image is encoded on its own, at its own
  * length, and its cross-attention K/V is computed once and shared by its beams; the decoder runs all
@@ -70,6 +73,9 @@ public final class Session implements AutoCloseable {
     private final BartModel text;
     private final Limits limits;
     private final Arena arena = Arena.ofShared();
+    // The encoder's and decoder's activations and the KV cache, which the vision tower's scratch overlays: the tower
+    // runs before a request's first text op, and every text buffer is written by a request before it is read.
+    private final ScratchBlock textScratch;
     private final BartEncoder.Workspace encoderWorkspace;
     private final BartDecoder.Workspace decoderWorkspace;
     private final KvCache cache;
@@ -110,9 +116,13 @@ public final class Session implements AutoCloseable {
         BartDecoder decoder = text.decoder();
         int maxRows = limits.maxImages() * limits.maxBeams();
         int maxLength = limits.maxNewTokens() + 1;
-        this.encoderWorkspace = text.encoder().newWorkspace(backend, arena, limits.maxEncoderTokens());
-        this.decoderWorkspace = decoder.newWorkspace(backend, arena, maxRows, 1);
-        this.cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), maxRows, maxLength,
+        this.textScratch = ScratchBlock.allocate(backend, arena,
+                text.encoder().scratchElements(limits.maxEncoderTokens()) + decoder.scratchElements(maxRows, 1)
+                        + KvCache.scratchElements(decoder.layerCount(), decoder.channels(), maxRows, maxLength,
+                                limits.maxImages(), limits.maxEncoderTokens()));
+        this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
+        this.decoderWorkspace = decoder.newWorkspace(backend, arena, textScratch, maxRows, 1);
+        this.cache = KvCache.allocate(textScratch, decoder.layerCount(), decoder.channels(), maxRows, maxLength,
                 limits.maxImages(), limits.maxEncoderTokens());
         this.generator = new Generator(limits.maxImages(), limits.maxBeams(), maxLength, decoder.vocabulary());
         this.stepGraph = backend.newStepGraph();
@@ -182,7 +192,7 @@ public final class Session implements AutoCloseable {
             }
             visionArena = Arena.ofShared();
             visionScratch = model.davit().newScratch(new ForwardContext(backend, visionArena, Taps.NONE),
-                    scratchImages, scratchHeight, scratchWidth);
+                    scratchImages, scratchHeight, scratchWidth, textScratch.memory());
         }
         return visionScratch;
     }

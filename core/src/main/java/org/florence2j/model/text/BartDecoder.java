@@ -136,11 +136,24 @@ public final class BartDecoder {
 
     /** Scratch for up to {@code maxRows} rows of {@code maxTokens} tokens per step, owned by {@code arena}. */
     public Workspace newWorkspace(Backend backend, Arena arena, int maxRows, int maxTokens) {
-        long cells = (long) maxRows * maxTokens;
-        long elements = cells * (6L * channels + ffn + vocabulary) + (long) maxTokens * channels;
+        return newWorkspace(backend, arena, ScratchBlock.allocate(backend, arena, scratchElements(maxRows, maxTokens)),
+                maxRows, maxTokens);
+    }
+
+    /**
+     * Scratch for up to {@code maxRows} rows of {@code maxTokens} tokens per step: the activations taken from
+     * {@code block}, the step parameters (which a captured step reads across requests) owned by {@code arena}.
+     */
+    public Workspace newWorkspace(Backend backend, Arena arena, ScratchBlock block, int maxRows, int maxTokens) {
         StepParameters parameters = StepParameters.allocate(backend, arena, maxRows, maxTokens, maxPositions(),
                 BartEncoder.POSITION_OFFSET, vocabulary);
-        return new Workspace(Scratch.allocate(backend, arena, elements), parameters, maxRows, maxTokens);
+        return new Workspace(block.take(scratchElements(maxRows, maxTokens)), parameters, maxRows, maxTokens);
+    }
+
+    /** The F32 elements {@link #newWorkspace} takes for {@code maxRows} rows of {@code maxTokens} tokens. */
+    public long scratchElements(int maxRows, int maxTokens) {
+        long cells = (long) maxRows * maxTokens;
+        return cells * (6L * channels + ffn + vocabulary) + (long) maxTokens * channels;
     }
 
     /**

@@ -58,7 +58,17 @@ public final class BartEncoder {
 
     /** Scratch for inputs of up to {@code maxTokens} tokens, owned by {@code arena}. */
     public Workspace newWorkspace(Backend backend, Arena arena, int maxTokens) {
-        return new Workspace(Scratch.allocate(backend, arena, (long) maxTokens * (7L * channels + ffn)), maxTokens);
+        return newWorkspace(ScratchBlock.allocate(backend, arena, scratchElements(maxTokens)), maxTokens);
+    }
+
+    /** Scratch for inputs of up to {@code maxTokens} tokens, taken from {@code block}. */
+    public Workspace newWorkspace(ScratchBlock block, int maxTokens) {
+        return new Workspace(block.take(scratchElements(maxTokens)), maxTokens);
+    }
+
+    /** The F32 elements {@link #newWorkspace} takes for {@code maxTokens}. */
+    public long scratchElements(int maxTokens) {
+        return (long) maxTokens * (7L * channels + ffn);
     }
 
     /**

@@ -44,7 +44,7 @@ public final class KvCache {
     private int[] groupTokens; // [groups]
 
     private KvCache(int layers, int channels, int maxRows, int capacity, int maxImages, int maxEncoderTokens,
-            Backend backend, Arena arena) {
+            ScratchBlock block) {
         this.layers = layers;
         this.channels = channels;
         this.maxRows = maxRows;
@@ -58,14 +58,14 @@ public final class KvCache {
         long selfElements = (long) maxRows * capacity * channels;
         long crossElements = (long) maxImages * maxEncoderTokens * channels;
         for (int i = 0; i < 2 * layers; i++) {
-            selfKeys[i] = Scratch.allocate(backend, arena, selfElements);
-            selfValues[i] = Scratch.allocate(backend, arena, selfElements);
+            selfKeys[i] = block.take(selfElements);
+            selfValues[i] = block.take(selfElements);
         }
         for (int l = 0; l < layers; l++) {
-            crossKeys[l] = Scratch.allocate(backend, arena, crossElements);
-            crossValues[l] = Scratch.allocate(backend, arena, crossElements);
+            crossKeys[l] = block.take(crossElements);
+            crossValues[l] = block.take(crossElements);
         }
-        this.crossKeyStaging = Scratch.allocate(backend, arena, (long) maxEncoderTokens * channels);
+        this.crossKeyStaging = block.take((long) maxEncoderTokens * channels);
     }
 
     /**
@@ -74,7 +74,23 @@ public final class KvCache {
      */
     public static KvCache allocate(Backend backend, Arena arena, int layers, int channels, int maxRows, int capacity,
             int maxImages, int maxEncoderTokens) {
-        return new KvCache(layers, channels, maxRows, capacity, maxImages, maxEncoderTokens, backend, arena);
+        ScratchBlock block = ScratchBlock.allocate(backend, arena,
+                scratchElements(layers, channels, maxRows, capacity, maxImages, maxEncoderTokens));
+        return allocate(block, layers, channels, maxRows, capacity, maxImages, maxEncoderTokens);
+    }
+
+    /** {@link #allocate(Backend, Arena, int, int, int, int, int, int)} taking the caches from {@code block}. */
+    public static KvCache allocate(ScratchBlock block, int layers, int channels, int maxRows, int capacity,
+            int maxImages, int maxEncoderTokens) {
+        return new KvCache(layers, channels, maxRows, capacity, maxImages, maxEncoderTokens, block);
+    }
+
+    /** The F32 elements {@link #allocate} takes for these limits. */
+    public static long scratchElements(int layers, int channels, int maxRows, int capacity, int maxImages,
+            int maxEncoderTokens) {
+        long selfElements = (long) maxRows * capacity * channels;
+        long crossElements = (long) maxImages * maxEncoderTokens * channels;
+        return 4L * layers * selfElements + 2L * layers * crossElements + (long) maxEncoderTokens * channels;
     }
 
     /** Sets up the views of one request: {@code rows} decoder rows, the images' encoder lengths by group. */

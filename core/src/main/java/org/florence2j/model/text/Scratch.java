@@ -1,13 +1,11 @@
 package org.florence2j.model.text;
 
-import java.lang.foreign.Arena;
-import org.florence2j.backend.Backend;
-import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
 /**
- * One flat F32 device buffer, allocated once with a capacity in elements, seen through exact-shape views made
+ * One flat F32 device buffer, a piece of a {@link ScratchBlock} with a capacity in elements, seen through
+ * exact-shape views made
  * per request. Views are Java objects over the same memory, so a request of any size up to the capacity costs no
  * device allocation.
  */
@@ -18,8 +16,9 @@ final class Scratch {
         this.flat = flat;
     }
 
-    static Scratch allocate(Backend backend, Arena arena, long capacityElements) {
-        return new Scratch(backend.allocate(DType.F32, new Shape(Math.toIntExact(capacityElements)), arena));
+    /** A scratch over {@code flat}, an F32 {@code [capacityElements]} tensor. */
+    static Scratch of(Tensor flat) {
+        return new Scratch(flat);
     }
 
     /** The first {@code product(dims)} elements seen as {@code dims}. */

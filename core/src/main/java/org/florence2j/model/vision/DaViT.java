@@ -86,6 +86,17 @@ public final class DaViT {
      * {@code height × width} pixels needs (or fewer images, or smaller ones). Reuse it across passes.
      */
     public VisionScratch newScratch(ForwardContext ctx, int batch, int height, int width) {
+        return newScratch(ctx, batch, height, width, null);
+    }
+
+    /**
+     * {@link #newScratch(ForwardContext, int, int, int)} that puts what fits of the scratch in {@code lent}, memory
+     * of the caller's that no one else uses while this tower runs (a session's text scratch), and allocates only the
+     * rest in {@code ctx}'s arena.
+     *
+     * @param lent an F32 tensor on {@code ctx}'s backend, or {@code null}
+     */
+    public VisionScratch newScratch(ForwardContext ctx, int batch, int height, int width, Tensor lent) {
         Map<VisionScratch.Slot, Long> elements = new EnumMap<>(VisionScratch.Slot.class);
         // q/k/v, the attention output and the MLP's hidden layer are kept in the backend's matmul activation type
         // (WindowAttention, ChannelAttention, Mlp): their slots hold that many bytes, half in bf16 mode.
@@ -113,7 +124,7 @@ public final class DaViT {
             elements.merge(VisionScratch.Slot.HIDDEN, f32Elements(VisionConfig.MLP_RATIO * tokens, betweenBytes),
                     Math::max);
         }
-        return new VisionScratch(ctx, elements);
+        return new VisionScratch(ctx, elements, lent);
     }
 
     /** The F32 elements (the scratch's unit) that hold {@code elements} values of {@code bytes} bytes each. */

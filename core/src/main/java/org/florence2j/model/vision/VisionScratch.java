@@ -46,25 +46,59 @@ public final class VisionScratch {
 
     private static final List<Slot> ATTENTION_SLOTS = List.of(Slot.WINDOWS, Slot.QKV, Slot.ATTENTION);
 
-    VisionScratch(ForwardContext ctx, Map<Slot, Long> elementCounts) {
+    /**
+     * @param lent F32 memory to place slots in before allocating any, or {@code null} (see
+     *             {@link DaViT#newScratch(ForwardContext, int, int, int, Tensor)})
+     */
+    VisionScratch(ForwardContext ctx, Map<Slot, Long> elementCounts, Tensor lent) {
         long attentionElements = 0;
         for (Slot slot : ATTENTION_SLOTS) {
             attentionElements += elementCounts.getOrDefault(slot, 0L);
         }
         long shared = Math.max(attentionElements, elementCounts.getOrDefault(Slot.HIDDEN, 0L));
-        Tensor sublayer = shared == 0 ? null : ctx.allocate(Shape.of(Math.toIntExact(shared)));
-        long offset = 0;
-        for (Map.Entry<Slot, Long> entry : elementCounts.entrySet()) {
-            Slot slot = entry.getKey();
-            int elements = Math.toIntExact(entry.getValue());
-            if (slot == Slot.HIDDEN) {
-                buffers.put(slot, sublayer.narrow(0, elements));
-            } else if (ATTENTION_SLOTS.contains(slot)) {
-                buffers.put(slot, sublayer.narrow(Math.toIntExact(offset), elements));
-                offset += elements;
-            } else {
-                buffers.put(slot, ctx.allocate(Shape.of(elements)));
+        // One buffer per slot, except that HIDDEN's is the one the attention slots share; placed largest first so
+        // that the lent memory takes the big ones.
+        Map<Slot, Long> sizes = new EnumMap<>(Slot.class);
+        elementCounts.forEach((slot, elements) -> {
+            if (!ATTENTION_SLOTS.contains(slot)) {
+                sizes.put(slot, elements);
             }
+        });
+        if (shared > 0) {
+            sizes.put(Slot.HIDDEN, shared);
+        }
+        LentMemory memory = new LentMemory(ctx, lent);
+        sizes.entrySet().stream().sorted(Map.Entry.<Slot, Long>comparingByValue().reversed())
+                .forEach(entry -> buffers.put(entry.getKey(), memory.take(entry.getValue())));
+        long offset = 0;
+        for (Slot slot : ATTENTION_SLOTS) {
+            int elements = Math.toIntExact(elementCounts.getOrDefault(slot, 0L));
+            if (elements > 0) {
+                buffers.put(slot, buffers.get(Slot.HIDDEN).narrow(Math.toIntExact(offset), elements));
+                offset += elements;
+            }
+        }
+    }
+
+    /** Hands out pieces of lent memory while they fit, then allocates. */
+    private static final class LentMemory {
+        private final ForwardContext ctx;
+        private final Tensor lent; // F32 [elements], or null
+        private long used;
+
+        LentMemory(ForwardContext ctx, Tensor lent) {
+            this.ctx = ctx;
+            this.lent = lent;
+        }
+
+        Tensor take(long elements) {
+            int count = Math.toIntExact(elements);
+            if (lent != null && elements <= lent.elementCount() - used) {
+                Tensor piece = lent.narrow(Math.toIntExact(used), count);
+                used += elements;
+                return piece;
+            }
+            return ctx.allocate(Shape.of(count));
         }
     }
 

@@ -2,15 +2,18 @@ package org.florence2j.model.vision;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Tolerance;
@@ -131,6 +134,45 @@ class VisionGoldenTest {
                 Tolerance.assertStageClose(backendName + " " + caseFile.getFileName() + " " + name,
                         golden.tensor(name), recorded);
             }
+        }
+    }
+
+    /**
+     * A session lends its text scratch to the tower ({@code DaViT.newScratch(…, lent)}): slots placed there must
+     * give the same taps although the memory holds another phase's data (NaN here), and the lent memory must be used.
+     */
+    @ParameterizedTest(name = "{0}")
+    @FieldSource("org.florence2j.model.text.GoldenText#BACKENDS")
+    void aScratchPartlyInLentMemoryGivesTheReferenceTaps(String backendName) throws IOException {
+        Loaded loaded = loaded(backendName);
+        Backend backend = loaded.backend();
+        Path caseFile = images().get(0);
+        try (SafetensorsFile golden = SafetensorsFile.open(caseFile);
+                RecordingTaps taps = new RecordingTaps(backend);
+                Arena request = Arena.ofConfined()) {
+            ForwardContext ctx = new ForwardContext(backend, request, taps);
+            Tensor pixels = backend.upload(golden.tensor("pixel_values"), DType.F32, request);
+            Shape pixelShape = pixels.shape();
+            // As big as the pixels: room for some slots (the small late-stage ones), not for the stage-0 maps.
+            int lentElements = Math.toIntExact(pixelShape.elementCount());
+            Tensor hostLent = Tensor.allocateHost(DType.F32, Shape.of(lentElements), request);
+            hostLent.memory().fill((byte) 0xff); // every F32 a NaN
+            Tensor lent = backend.allocate(DType.F32, Shape.of(lentElements), request);
+            backend.write(lent, hostLent);
+            DaViT davit = loaded.davit();
+            VisionScratch scratch = davit.newScratch(ctx, pixelShape.dim(0), pixelShape.dim(2), pixelShape.dim(3),
+                    lent);
+            Tensor tokens = ctx.allocate(davit.outputShape(pixelShape.dim(0), pixelShape.dim(2), pixelShape.dim(3)));
+            davit.forward(ctx, pixels, tokens, scratch);
+            for (int stage = 0; stage < config.vision().stages(); stage++) {
+                String name = "davit_stage" + stage + "_out";
+                Tolerance.assertStageClose(backendName + " lent scratch " + name, golden.tensor(name),
+                        taps.get(name));
+            }
+            backend.download(lent, hostLent);
+            float[] values = hostLent.memory().toArray(ValueLayout.JAVA_FLOAT);
+            assertTrue(IntStream.range(0, values.length).anyMatch(i -> !Float.isNaN(values[i])),
+                    "no slot was placed in the lent memory");
         }
     }
 
