@@ -19,7 +19,8 @@ import org.florence2j.tensor.Tensor;
  * <p>The rules, beyond each op's shapes:
  * <ul>
  *   <li>Outputs and activation inputs are {@link DType#F32} on the backend's device, except those of linear layers
- *       and packed-qkv attention, which may also be in the backend's {@code matmulActivationTypes}. Weight operands
+ *       and packed-qkv attention, layer norm's output and both sides of the window layouts, which may also be in the
+ *       backend's {@code matmulActivationTypes}. Weight operands
  *       (linear weight and bias, layer-norm and conv parameters, the embedding table, {@code matmul}'s {@code b} and
  *       {@code add}'s {@code b}, which may be a position table) are on the device in one of the backend's
  *       {@code weightTypes}. Embedding ids are {@link DType#I32} on the host or on the device.</li>
@@ -52,8 +53,9 @@ public final class OpChecks {
     }
 
     /**
-     * @param matmulActivationTypes the dtypes linear layers and packed-qkv attention take their activations in
-     *                              ({@link Backend#matmulActivationType}); F32 at least
+     * @param matmulActivationTypes the dtypes linear layers and packed-qkv attention take their activations in,
+     *                              layer norm writes and window layouts move ({@link Backend#matmulActivationType});
+     *                              F32 at least
      */
     public OpChecks(Device device, Set<DType> weightTypes, Set<DType> matmulActivationTypes) {
         this.device = device;
@@ -134,13 +136,17 @@ public final class OpChecks {
      */
     public void layerNorm(Tensor out, Tensor x, Tensor weight, Tensor bias) {
         int channels = x.shape().last();
-        boolean valid = isF32(out) && isF32(x) && isWeight(weight) && isWeight(bias) && out.shape().equals(x.shape())
-                && isVector(weight.shape(), channels) && isVector(bias.shape(), channels);
+        boolean valid = isMatmulActivation(out) && isF32(x) && isWeight(weight) && isWeight(bias)
+                && out.shape().equals(x.shape()) && isVector(weight.shape(), channels)
+                && isVector(bias.shape(), channels);
         touch(out, x, weight, bias);
         if (!valid) {
             require(false, "layerNorm", "out", out, "x", x, "weight", weight, "bias", bias);
         }
         requireNoOverlap("layerNorm", out, weight, bias);
+        if (out.dtype() != x.dtype()) {
+            requireNoOverlap("layerNorm", out, x); // in place only in one dtype
+        }
     }
 
     /** {@link Backend#gelu}: same shape; {@code out} may alias {@code x}. */
@@ -444,7 +450,8 @@ public final class OpChecks {
     private void windowLayout(String op, Tensor out, String inName, Tensor in, Tensor map, Tensor windows, int height,
             int width, int window) {
         Shape m = map.shape();
-        boolean valid = isF32(out) && isF32(in) && m.rank() == 3 && windows.shape().rank() == 3 && window > 0
+        boolean valid = isMatmulActivation(out) && in != null && in.dtype() == out.dtype() && onDevice(in)
+                && m.rank() == 3 && windows.shape().rank() == 3 && window > 0
                 && height > 0 && width > 0 && m.dim(1) == (long) height * width
                 && windows.shape().equals(Shape.of(m.dim(0) * ceilDiv(height, window) * ceilDiv(width, window),
                         window * window, m.last()));

@@ -98,7 +98,7 @@ public final class DaViT {
      */
     public VisionScratch newScratch(ForwardContext ctx, int batch, int height, int width, Tensor lent) {
         Map<VisionScratch.Slot, Long> elements = new EnumMap<>(VisionScratch.Slot.class);
-        // q/k/v, the attention output and the MLP's hidden layer are kept in the backend's matmul activation type
+        // The windows, q/k/v, the attention output and the MLP's hidden layer are kept in the matmul activation type
         // (WindowAttention, ChannelAttention, Mlp): their slots hold that many bytes, half in bf16 mode.
         int betweenBytes = ctx.backend().matmulActivationType().byteSize();
         elements.put(VisionScratch.Slot.PIXELS, (long) batch * height * width * ConvEmbed.IMAGE_CHANNELS);
@@ -118,9 +118,11 @@ public final class DaViT {
             }
             elements.merge(VisionScratch.Slot.MID, tokens, Math::max);
             elements.merge(VisionScratch.Slot.NORMED, tokens, Math::max);
-            elements.merge(VisionScratch.Slot.WINDOWS, padded, Math::max);
-            elements.merge(VisionScratch.Slot.ATTENTION, f32Elements(padded, betweenBytes), Math::max);
-            elements.merge(VisionScratch.Slot.QKV, f32Elements(3 * padded, betweenBytes), Math::max);
+            // WINDOWS: the windows, then any attention's output; QKV: q/k/v, then the F32 projected windows.
+            elements.merge(VisionScratch.Slot.WINDOWS, f32Elements(Math.max(padded, tokens), betweenBytes),
+                    Math::max);
+            elements.merge(VisionScratch.Slot.QKV, Math.max(f32Elements(3 * padded, betweenBytes), padded),
+                    Math::max);
             elements.merge(VisionScratch.Slot.HIDDEN, f32Elements(VisionConfig.MLP_RATIO * tokens, betweenBytes),
                     Math::max);
         }

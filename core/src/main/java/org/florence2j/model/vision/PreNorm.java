@@ -1,6 +1,7 @@
 package org.florence2j.model.vision;
 
 import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
 /**
@@ -18,10 +19,14 @@ final class PreNorm {
 
     /** {@code out = x + fn(norm(x))}; {@code out} may alias {@code x}. */
     void forward(ForwardContext ctx, Tensor x, Tensor out, int height, int width, VisionScratch scratch) {
-        // The normed input is dead once fn's first op has read it, so fn writes its branch over it (Sublayer).
-        Tensor normed = scratch.view(VisionScratch.Slot.NORMED, x.shape()); // [batch, tokens, channels]
+        // fn's first op is a matmul or feeds one, so the normed input goes in the matmul activation type (the
+        // norm rounds it, not a pass of its own). It is dead once that op has read it, so fn writes its F32 branch
+        // over it (Sublayer).
+        Shape shape = x.shape(); // [batch, tokens, channels]
+        Tensor normed = scratch.view(VisionScratch.Slot.NORMED, shape, ctx.backend().matmulActivationType());
+        Tensor branch = scratch.view(VisionScratch.Slot.NORMED, shape);
         norm.forward(ctx, x, normed);
-        fn.forward(ctx, normed, normed, height, width, scratch);
-        ctx.backend().add(out, x, normed);
+        fn.forward(ctx, normed, branch, height, width, scratch);
+        ctx.backend().add(out, x, branch);
     }
 }

@@ -15,7 +15,7 @@ import org.florence2j.tensor.Tensor;
  *
  * <p>Slots are few because buffers are reused as soon as they die: blocks work in place on their stage's slot with
  * {@code MID} as the only other map, a sub-layer's output overwrites its normed input, and the attention
- * sub-layers' slots ({@code WINDOWS}, {@code QKV}, {@code ATTENTION}) and the MLP's {@code HIDDEN} are never live
+ * sub-layers' slots ({@code WINDOWS}, {@code QKV}) and the MLP's {@code HIDDEN} are never live
  * together (a block runs one sub-layer at a time), so they share one buffer: the attention slots one after another,
  * {@code HIDDEN} from its start. Memory matters most in bf16 mode, where the weights are half as big.
  */
@@ -32,19 +32,17 @@ public final class VisionScratch {
         MID,
         /** LayerNormed input of a sub-layer, then the sub-layer's output before its residual add. */
         NORMED,
-        /** Packed q, k, v (windowed for window attention). */
+        /** Packed q, k, v (windowed for window attention), then the projected windows. */
         QKV,
-        /** Padded windows, then their projected attention. */
+        /** Padded windows, then the attention output before its projection (window or channel attention). */
         WINDOWS,
-        /** Attention output before its projection. */
-        ATTENTION,
         /** The MLP's hidden activations. */
         HIDDEN
     }
 
     private final Map<Slot, Tensor> buffers = new EnumMap<>(Slot.class); // each [capacity], F32
 
-    private static final List<Slot> ATTENTION_SLOTS = List.of(Slot.WINDOWS, Slot.QKV, Slot.ATTENTION);
+    private static final List<Slot> ATTENTION_SLOTS = List.of(Slot.WINDOWS, Slot.QKV);
 
     /**
      * @param lent F32 memory to place slots in before allocating any, or {@code null} (see

@@ -61,16 +61,19 @@ public final class WindowAttention implements Sublayer {
         int channels = in.shape().last();
         int windowCount = in.shape().dim(0) * windowsAcross(height, window) * windowsAcross(width, window);
         Shape windowed = Shape.of(windowCount, window * window, channels);
-        Tensor windows = scratch.view(VisionScratch.Slot.WINDOWS, windowed);        // [windows, window², channels]
-        // q/k/v and the heads' output only pass between matmuls: kept in the backend's matmul activation type.
+        // The windows, q/k/v and the heads' output only pass between matmuls: kept in the backend's matmul activation
+        // type, like the input. Each buffer is reused once dead: the heads' output goes over the windows (read by the
+        // q/k/v projection), the F32 projected windows over q/k/v (read by the attention).
         DType between = backend.matmulActivationType();
+        Tensor windows = scratch.view(VisionScratch.Slot.WINDOWS, windowed, between); // [windows, window², C]
         Tensor qkv = scratch.view(VisionScratch.Slot.QKV, windowed.withDim(-1, 3 * channels), between);
-        Tensor attended = scratch.view(VisionScratch.Slot.ATTENTION, windowed, between); // [windows, window², C]
+        Tensor attended = scratch.view(VisionScratch.Slot.WINDOWS, windowed, between); // [windows, window², C]
+        Tensor projected = scratch.view(VisionScratch.Slot.QKV, windowed);            // [windows, window², C]
         // WindowAttention zero-pads the normed map to whole windows; padded tokens attend unmasked, then are cropped.
         backend.windowPartition(windows, in, height, width, window);
         backend.linear(qkv, windows, qkvWeight, qkvBias);
         backend.selfAttention(attended, qkv, heads, scale);
-        backend.linear(windows, attended, projWeight, projBias);
-        backend.windowReverse(out, windows, height, width, window);
+        backend.linear(projected, attended, projWeight, projBias);
+        backend.windowReverse(out, projected, height, width, window);
     }
 }

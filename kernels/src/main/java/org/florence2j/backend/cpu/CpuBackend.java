@@ -406,12 +406,14 @@ public final class CpuBackend implements Backend {
         useTeam(x.byteSize() + out.byteSize());
         long rows = x.shape().rows();
         long width = x.shape().last();
-        var key = cache.key(Op.LAYER_NORM).add(rows).add(width).add(eps);
+        // A bf16 out (the next op is a bf16 matmul) is rounded by the primitive: no separate rounding pass.
+        int outType = out.dtype() == DType.BF16 ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32;
+        var key = cache.key(Op.LAYER_NORM).add(rows).add(width).add(eps).add(outType);
         var primitive = cache.find(key);
         if (primitive == null) {
             primitive = cache.create(key, b -> b.primitive(
                     Dnnl.layerNormalizationForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE,
-                            b.dense(DATA_TYPE_F32, rows, width), b.dense(DATA_TYPE_F32, rows, width),
+                            b.dense(DATA_TYPE_F32, rows, width), b.dense(outType, rows, width),
                             MemorySegment.NULL, eps, Dnnl.USE_SCALE | Dnnl.USE_SHIFT, b.attr(null)),
                     Dnnl.ARG_SRC, Dnnl.ARG_SCALE, Dnnl.ARG_SHIFT, Dnnl.ARG_DST));
         }
@@ -809,10 +811,11 @@ public final class CpuBackend implements Backend {
         WindowGrid.of(out, height, width, window).copy(windows.memory(), out.memory(), false);
     }
 
-    /** The window layout of a feature map {@code [batch, height·width, channels]}. */
-    private record WindowGrid(int batch, int height, int width, int window, int channels) {
+    /** The window layout of a feature map {@code [batch, height·width, channels]} of any dtype. */
+    private record WindowGrid(int batch, int height, int width, int window, long pixelBytes) {
         static WindowGrid of(Tensor map, int height, int width, int window) {
-            return new WindowGrid(map.shape().dim(0), height, width, window, map.shape().last());
+            return new WindowGrid(map.shape().dim(0), height, width, window,
+                    (long) map.shape().last() * map.dtype().byteSize());
         }
 
         /**
@@ -820,7 +823,6 @@ public final class CpuBackend implements Backend {
          * of the windows are zeroed, otherwise they are dropped (the crop).
          */
         void copy(MemorySegment windows, MemorySegment map, boolean toWindows) {
-            long pixelBytes = channels * 4L;
             int down = (height + window - 1) / window;
             int across = (width + window - 1) / window;
             long windowRowBytes = window * pixelBytes;

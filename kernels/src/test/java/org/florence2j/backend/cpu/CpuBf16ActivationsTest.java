@@ -85,6 +85,43 @@ class CpuBf16ActivationsTest {
     }
 
     @Test
+    void layerNormWritesTheRoundedF32ResultAndWindowsMoveBf16Unchanged() {
+        try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16)) {
+            Random random = new Random(11);
+            // A 10×7 map of 24 channels in windows of 4: padding on both sides.
+            Tensor x = random(arena, random, 1, 70, 24);
+            Tensor weight = random(arena, random, 24);
+            Tensor bias = random(arena, random, 24);
+            Tensor normedF32 = Tensor.allocateHost(DType.F32, x.shape(), arena);
+            Tensor normedBf16 = Tensor.allocateHost(DType.BF16, x.shape(), arena);
+            backend.layerNorm(normedF32, x, weight, bias, 1e-5f);
+            backend.layerNorm(normedBf16, x, weight, bias, 1e-5f);
+            Tensor rounded = Tensor.allocateHost(DType.BF16, x.shape(), arena);
+            backend.copy(rounded, normedF32);
+            assertArrayEquals(rounded.toFloatArray(), normedBf16.toFloatArray(), "BF16 layer norm against rounded F32");
+
+            Shape windowed = Shape.of(3 * 2, 16, 24);
+            Tensor windowsF32 = Tensor.allocateHost(DType.F32, windowed, arena);
+            Tensor windowsBf16 = Tensor.allocateHost(DType.BF16, windowed, arena);
+            Tensor roundedF32 = Tensor.allocateHost(DType.F32, x.shape(), arena);
+            backend.copy(roundedF32, rounded);
+            backend.windowPartition(windowsF32, roundedF32, 10, 7, 4);
+            backend.windowPartition(windowsBf16, normedBf16, 10, 7, 4);
+            assertArrayEquals(windowsF32.toFloatArray(), windowsBf16.toFloatArray(), "BF16 window partition");
+            Tensor back = Tensor.allocateHost(DType.BF16, x.shape(), arena);
+            backend.windowReverse(back, windowsBf16, 10, 7, 4);
+            assertArrayEquals(rounded.toFloatArray(), back.toFloatArray(), "BF16 window reverse");
+
+            // Mixed dtypes on the two sides of a window layout, or a bf16 norm over its own input, are refused.
+            assertThrows(IllegalArgumentException.class, () -> backend.windowPartition(windowsBf16, x, 10, 7, 4));
+            Tensor overlapping = Tensor.wrap(DType.BF16, x.shape(), x.device(),
+                    x.memory().asSlice(0, x.elementCount() * 2));
+            assertThrows(IllegalArgumentException.class,
+                    () -> backend.layerNorm(overlapping, x, weight, bias, 1e-5f));
+        }
+    }
+
+    @Test
     void bf16ActivationsAreRefusedWhereTheMatmulWouldNotReadThem() {
         try (Arena arena = Arena.ofConfined(); CpuBackend f32 = new CpuBackend(1);
                 CpuBackend bf16 = new CpuBackend(1, DType.BF16)) {
@@ -96,6 +133,9 @@ class CpuBf16ActivationsTest {
             // F32 mode: the checks refuse BF16 activations.
             assertThrows(IllegalArgumentException.class,
                     () -> f32.linear(out, xBf16, f32.uploadLinearWeight(plainWeight, DType.F32, arena), null));
+            Tensor norm = random(arena, random, IN);
+            assertThrows(IllegalArgumentException.class,
+                    () -> f32.layerNorm(xBf16, random(arena, random, ROWS, IN), norm, norm, 1e-5f));
             // bf16 mode, but a weight that was never packed: no bf16 kernel reads it with a bf16 input.
             var error = assertThrows(IllegalArgumentException.class,
                     () -> bf16.linear(out, xBf16, random(arena, random, OUT, IN), null));
