@@ -324,6 +324,19 @@ public final class Dnnl {
         }
     }
 
+    private static final class MemoryDescEqual {
+        static final MethodHandle H = dnnl("dnnl_memory_desc_equal", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    }
+
+    /** {@code int dnnl_memory_desc_equal(const_dnnl_memory_desc_t lhs, const_dnnl_memory_desc_t rhs)}. */
+    public static boolean memoryDescEqual(MemorySegment lhs, MemorySegment rhs) {
+        try {
+            return (int) MemoryDescEqual.H.invokeExact(lhs, rhs) != 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     private static final class MemoryDescGetSize {
         static final MethodHandle H = dnnl("dnnl_memory_desc_get_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
     }

@@ -47,6 +47,16 @@ public interface Backend extends AutoCloseable {
         return upload(host, dtype, owner);
     }
 
+    /**
+     * {@link #upload} for a constant weight of {@link #conv2d} or {@link #depthwiseConv3x3Residual}: an F32 copy
+     * by default; a backend that packs convolution weights into its own layout on first use may instead keep
+     * {@code host} in its stored floating dtype (a 16-bit checkpoint's weights then cost no F32 copy beside the
+     * packed one). Only convolutions may read the returned tensor; its values must not change afterwards.
+     */
+    default Tensor uploadConvWeight(Tensor host, Arena owner) {
+        return upload(host, DType.F32, owner);
+    }
+
     /** Copies a device tensor into a host tensor of the same shape, converting to the host tensor's dtype. */
     void download(Tensor src, Tensor hostDst);
 

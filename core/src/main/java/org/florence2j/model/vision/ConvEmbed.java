@@ -52,7 +52,7 @@ public final class ConvEmbed {
         // pre-norm there is loaded but never applied.
         boolean unusedNorm = preNorm && stage == 0;
         return new ConvEmbed(
-                Upload.f32(w.at("proj"), "weight", backend, owner, outChannels, inChannels, kernel, kernel),
+                Upload.convWeight(w.at("proj"), backend, owner, outChannels, inChannels, kernel, kernel),
                 Upload.f32(w.at("proj"), "bias", backend, owner, outChannels),
                 unusedNorm ? null : norm, preNorm,
                 kernel, c.patchStride().get(stage), c.patchPadding().get(stage), outChannels);

@@ -23,7 +23,7 @@ final class DepthWiseConv2d {
     /** Loads {@code fn.dw.weight} and {@code fn.dw.bias} under {@code w} (e.g. {@code ...spatial_block.conv1}). */
     static DepthWiseConv2d load(Weights w, int channels, Backend backend, Arena owner) {
         Weights dw = w.at("fn").at("dw");
-        return new DepthWiseConv2d(Upload.f32(dw, "weight", backend, owner, channels, 1, 3, 3),
+        return new DepthWiseConv2d(Upload.convWeight(dw, backend, owner, channels, 1, 3, 3),
                 Upload.f32(dw, "bias", backend, owner, channels));
     }
 

@@ -6,7 +6,10 @@ import org.florence2j.checkpoint.Weights;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Tensor;
 
-/** Reads one weight by name, checks its shape against the config, and puts an F32 copy on the backend. */
+/**
+ * Reads one weight by name, checks its shape against the config, and puts it on the backend: an F32 copy, or the
+ * form the backend keeps for the op that reads it (linear and convolution weights).
+ */
 final class Upload {
     private Upload() {}
 
@@ -16,6 +19,11 @@ final class Upload {
      */
     static Tensor f32(Weights w, String name, Backend backend, Arena owner, int... dims) {
         return backend.upload(w.tensor(name, dims), DType.F32, owner);
+    }
+
+    /** A convolution's {@code weight} ({@code Backend.uploadConvWeight}), checked like {@link #f32}. */
+    static Tensor convWeight(Weights w, Backend backend, Arena owner, int... dims) {
+        return backend.uploadConvWeight(w.tensor("weight", dims), owner);
     }
 
     /** {@link #f32} for a weight only {@code Backend.linear} reads ({@code [outFeatures, inFeatures]}). */

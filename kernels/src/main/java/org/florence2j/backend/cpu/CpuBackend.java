@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,15 +33,20 @@ import org.florence2j.tensor.Tensor;
  * <p>Weights stay in host memory: {@link #upload} returns an F32 host tensor as is (memory-mapped weights are
  * used in place) and converts other dtypes. {@link #uploadLinearWeight} also packs a linear weight once into the
  * blocked layout oneDNN's matmul chooses ({@code format_tag any}): given the plain {@code [out, in]} weight, brgemm
- * re-packs it on every call, which made a 3-row decoder step 3× slower than streaming its weights. Compute is F32.
+ * re-packs it on every call, which made a 3-row decoder step 3× slower than streaming its weights; a convolution
+ * weight from {@link #uploadConvWeight} is packed likewise on its first use. Compute is F32, or bf16 for matmuls
+ * in bf16 mode.
  *
  * <p>Ops are serialised ({@code synchronized}): cached primitives carry per-call state (data handles). oneDNN
  * parallelises inside each op over OpenMP threads, except ops moving less than {@link #ONE_THREAD_BYTES}, which run
  * on the calling thread alone (a decode step's 3-row ops: waking the team costs more than they take).
  */
 public final class CpuBackend implements Backend {
-    /** Bytes of attention scores computed per pass; bounds scratch memory and keeps scores near the cache. */
-    static final long SCORES_CHUNK_BYTES = 8L << 20;
+    /**
+     * Bytes of attention scores computed per pass; bounds scratch memory and keeps scores near the cache. 2 MB ran
+     * the base vision tower as fast as 8 MB (A/B, within 2 %) and takes 11 MB less at peak.
+     */
+    static final long SCORES_CHUNK_BYTES = 2L << 20;
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -69,6 +75,8 @@ public final class CpuBackend implements Backend {
     private final DnnlPrimitiveCache cache;
     /** Packed copies of linear weights, by the weight's memory segment (the instance its tensor hands out). */
     private final Map<MemorySegment, PackedWeight> packedWeights = new IdentityHashMap<>();
+    private final Map<Convolution, ConvLayout> convLayouts = new HashMap<>();
+    private final Map<MemorySegment, PackedConv> packedConvWeights = new IdentityHashMap<>();
     private final GrowingBuffer scratch = new GrowingBuffer();
     private final GrowingBuffer linearInput = new GrowingBuffer(); // linear's input rounded to bf16
     private final GrowingBuffer meanRow = new GrowingBuffer(); // meanTokens' row of 1/tokens
@@ -100,10 +108,11 @@ public final class CpuBackend implements Backend {
      *
      * @param threads     OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default
      * @param computeType {@link DType#F32}, or {@link DType#BF16}: linear weights are packed in bf16 (half the
-     *                    memory and bandwidth) and {@link #linear} rounds its input to bf16, so the matmul runs
+     *                    memory and bandwidth) and {@link #linear} rounds an F32 input to bf16, so the matmul runs
      *                    oneDNN's bf16 kernels (AVX-512 BF16 or AMX where the CPU has them) with f32 accumulation;
+     *                    activations that only pass between matmuls may stay bf16 ({@link #matmulActivationType});
      *                    other matmuls and convolutions may use bf16 internally (oneDNN's fpmath mode);
-     *                    activations, normalisation and softmax stay F32
+     *                    normalisation statistics, softmax and the residual stream stay F32
      * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
      */
     public CpuBackend(int threads, DType computeType) {
@@ -132,6 +141,12 @@ public final class CpuBackend implements Backend {
     @Override
     public Device device() {
         return Device.cpu();
+    }
+
+    /** Number of uploaded convolution weights holding a packed copy (tests check reuse and release). */
+    synchronized int packedConvolutionWeights() {
+        ensureOpen();
+        return (int) packedConvWeights.values().stream().filter(p -> p.memory() != null).count();
     }
 
     /** Number of cached oneDNN primitives (tests check reuse). */
@@ -250,6 +265,29 @@ public final class CpuBackend implements Backend {
             weight.memory().unload();
         }
         return weight;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Keeps {@code host} as it is (F32, F16 or BF16, mapped or not): the convolution packs it into the layout and
+     * type its primitive reads on first use ({@link #packedConvWeight}), so no F32 copy is kept beside the packed
+     * one.
+     */
+    @Override
+    public synchronized Tensor uploadConvWeight(Tensor host, Arena owner) {
+        ensureOpen();
+        requireHost("uploadConvWeight", host);
+        floatType("uploadConvWeight", host);
+        packedConvWeights.entrySet().removeIf(entry -> {
+            boolean dead = !entry.getKey().scope().isAlive();
+            if (dead) {
+                entry.getValue().arena().close();
+            }
+            return dead;
+        });
+        packedConvWeights.putIfAbsent(host.memory(), new PackedConv(null, Arena.ofShared(), null));
+        return host;
     }
 
     @Override
@@ -639,9 +677,12 @@ public final class CpuBackend implements Backend {
             return this;
         }
 
-        /** The cache key of one pass's primitive over {@code count} groups: the geometry (not the mask). */
-        DnnlPrimitiveCache.Key key(DnnlPrimitiveCache cache, Op op, long count) {
-            return cache.key(op).add(count).add(heads).add(headDim).add(queryRows).add(keyRows)
+        /**
+         * The cache key of one pass's primitive over {@code passHeads} heads of {@code count} groups: the geometry
+         * (not the mask).
+         */
+        DnnlPrimitiveCache.Key key(DnnlPrimitiveCache cache, Op op, long count, long passHeads) {
+            return cache.key(op).add(count).add(passHeads).add(headDim).add(queryRows).add(keyRows)
                     .add(queryGroupStride).add(queryRowStride).add(keyGroupStride).add(keyRowStride)
                     .add(outGroupStride).add(outRowStride).add(scale).add(keyHeadStride).add(keyDimStride)
                     .add(keyTokenStride).add(dataType);
@@ -654,60 +695,84 @@ public final class CpuBackend implements Backend {
             copySingleValue(a, v, vByteOffset, out);
             return;
         }
-        long scoresPerGroup = a.heads * a.queryRows * a.keyRows;
-        int passes = (int) Math.max(1, Math.min(a.groups, (scoresPerGroup * 4 * a.groups + SCORES_CHUNK_BYTES - 1)
-                / SCORES_CHUNK_BYTES));
-        int chunk = (a.groups + passes - 1) / passes;
+        // A pass covers whole groups while one group's scores fit the chunk, else some heads of one group (the
+        // encoder's 12 heads × 577² scores are 16 MB for its single group).
+        long scoresPerHead = a.queryRows * a.keyRows;
+        long scoresPerGroup = a.heads * scoresPerHead;
+        int chunk;
+        long headsPerPass;
+        if (scoresPerGroup * 4 <= SCORES_CHUNK_BYTES) {
+            int passes = (int) Math.max(1, Math.min(a.groups,
+                    (scoresPerGroup * 4 * a.groups + SCORES_CHUNK_BYTES - 1) / SCORES_CHUNK_BYTES));
+            chunk = (a.groups + passes - 1) / passes;
+            headsPerPass = a.heads;
+        } else {
+            long headPasses = Math.min(a.heads, (scoresPerGroup * 4 + SCORES_CHUNK_BYTES - 1) / SCORES_CHUNK_BYTES);
+            chunk = 1;
+            headsPerPass = (a.heads + headPasses - 1) / headPasses;
+        }
+        long scoresPerPass = chunk * headsPerPass * scoresPerHead;
         // The whole scratch serves every pass: a primitive only checks that its argument is large enough.
-        MemorySegment scores = scratch(chunk * scoresPerGroup * 4);
+        MemorySegment scores = scratch(scoresPerPass * 4);
         // BF16 activations: the probabilities go to the values matmul in bf16 too (oneDNN reads both inputs of a
         // matmul in one type), which its fpmath mode would round them to anyway.
         int probabilityType = a.dataType;
         MemorySegment probabilities = probabilityType == DATA_TYPE_F32 ? scores
-                : attentionProbabilities.atLeast(chunk * scoresPerGroup * a.elementBytes);
+                : attentionProbabilities.atLeast(scoresPerPass * a.elementBytes);
         for (int first = 0; first < a.groups; first += chunk) {
             long count = Math.min(chunk, a.groups - first);
-            var scoresKey = a.key(cache, Op.ATTENTION_SCORES, count);
-            var scoresPrimitive = cache.find(scoresKey);
-            if (scoresPrimitive == null) {
-                scoresPrimitive = cache.create(scoresKey, b -> {
-                    MemorySegment postOps = b.postOps();
-                    Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, a.scale, 0f);
-                    return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
-                            b.desc(a.dataType, new long[] {count, a.heads, a.queryRows, a.headDim},
-                                    new long[] {a.queryGroupStride, a.headDim, a.queryRowStride, 1}),
-                            b.desc(a.dataType, new long[] {count, a.heads, a.headDim, a.keyRows},
-                                    new long[] {a.keyGroupStride, a.keyHeadStride, a.keyDimStride,
-                                            a.keyTokenStride}),
-                            MemorySegment.NULL,
-                            b.dense(DATA_TYPE_F32, count, a.heads, a.queryRows, a.keyRows), b.computeAttr(postOps)),
-                            Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
-                });
+            for (long firstHead = 0; firstHead < a.heads; firstHead += headsPerPass) {
+                long heads = Math.min(headsPerPass, a.heads - firstHead);
+                attendPass(a, count, heads, scores, probabilities,
+                        from(q, qByteOffset + (first * a.queryGroupStride + firstHead * a.headDim) * a.elementBytes),
+                        from(k, kByteOffset + (first * a.keyGroupStride + firstHead * a.keyHeadStride)
+                                * a.elementBytes),
+                        from(v, vByteOffset + (first * a.keyGroupStride + firstHead * a.headDim) * a.elementBytes),
+                        from(out, (first * a.outGroupStride + firstHead * a.headDim) * a.elementBytes));
             }
-            scoresPrimitive.execute(stream(), from(q, qByteOffset + first * a.queryGroupStride * a.elementBytes),
-                    from(k, kByteOffset + first * a.keyGroupStride * a.elementBytes), scores);
-            if (a.mask.causal()) {
-                maskCausal(scores, count * a.heads, a);
-            }
-            softmaxRows(scores, probabilities, count * a.heads * a.queryRows, a.keyRows, probabilityType);
-            var valuesKey = a.key(cache, Op.ATTENTION_VALUES, count);
-            var valuesPrimitive = cache.find(valuesKey);
-            if (valuesPrimitive == null) {
-                valuesPrimitive = cache.create(valuesKey, b -> b.primitive(
-                        Dnnl.matmulPrimitiveDescCreate(engine,
-                                b.dense(probabilityType, count, a.heads, a.queryRows, a.keyRows),
-                                b.desc(a.dataType, new long[] {count, a.heads, a.keyRows, a.headDim},
-                                        new long[] {a.keyGroupStride, a.headDim, a.keyRowStride, 1}),
-                                MemorySegment.NULL,
-                                b.desc(a.dataType, new long[] {count, a.heads, a.queryRows, a.headDim},
-                                        new long[] {a.outGroupStride, a.headDim, a.outRowStride, 1}),
-                                b.computeAttr(null)),
-                        Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
-            }
-            valuesPrimitive.execute(stream(), probabilities,
-                    from(v, vByteOffset + first * a.keyGroupStride * a.elementBytes),
-                    from(out, first * a.outGroupStride * a.elementBytes));
         }
+    }
+
+    /** One pass of {@link #attend}: {@code heads} heads of {@code count} groups, from the given starts. */
+    private void attendPass(Attention a, long count, long heads, MemorySegment scores, MemorySegment probabilities,
+            MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out) {
+        int probabilityType = a.dataType;
+        var scoresKey = a.key(cache, Op.ATTENTION_SCORES, count, heads);
+        var scoresPrimitive = cache.find(scoresKey);
+        if (scoresPrimitive == null) {
+            scoresPrimitive = cache.create(scoresKey, b -> {
+                MemorySegment postOps = b.postOps();
+                Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_LINEAR, a.scale, 0f);
+                return b.primitive(Dnnl.matmulPrimitiveDescCreate(engine,
+                        b.desc(a.dataType, new long[] {count, heads, a.queryRows, a.headDim},
+                                new long[] {a.queryGroupStride, a.headDim, a.queryRowStride, 1}),
+                        b.desc(a.dataType, new long[] {count, heads, a.headDim, a.keyRows},
+                                new long[] {a.keyGroupStride, a.keyHeadStride, a.keyDimStride, a.keyTokenStride}),
+                        MemorySegment.NULL,
+                        b.dense(DATA_TYPE_F32, count, heads, a.queryRows, a.keyRows), b.computeAttr(postOps)),
+                        Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST);
+            });
+        }
+        scoresPrimitive.execute(stream(), q, k, scores);
+        if (a.mask.causal()) {
+            maskCausal(scores, count * heads, a);
+        }
+        softmaxRows(scores, probabilities, count * heads * a.queryRows, a.keyRows, probabilityType);
+        var valuesKey = a.key(cache, Op.ATTENTION_VALUES, count, heads);
+        var valuesPrimitive = cache.find(valuesKey);
+        if (valuesPrimitive == null) {
+            valuesPrimitive = cache.create(valuesKey, b -> b.primitive(
+                    Dnnl.matmulPrimitiveDescCreate(engine,
+                            b.dense(probabilityType, count, heads, a.queryRows, a.keyRows),
+                            b.desc(a.dataType, new long[] {count, heads, a.keyRows, a.headDim},
+                                    new long[] {a.keyGroupStride, a.headDim, a.keyRowStride, 1}),
+                            MemorySegment.NULL,
+                            b.desc(a.dataType, new long[] {count, heads, a.queryRows, a.headDim},
+                                    new long[] {a.outGroupStride, a.headDim, a.outRowStride, 1}),
+                            b.computeAttr(null)),
+                    Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST));
+        }
+        valuesPrimitive.execute(stream(), probabilities, v, out);
     }
 
     /** {@code segment} from {@code byteOffset} on; the segment itself at offset 0 (no slice object per call). */
@@ -896,27 +961,14 @@ public final class CpuBackend implements Backend {
 
     /**
      * Runs a convolution on token-major (NHWC) maps. The weight is given in PyTorch's plain layout; the primitive
-     * picks its own ({@code any}) and a cached reorder repacks the weight into backend scratch on each call, which
-     * costs one pass over the (small) weight and lets oneDNN use its blocked kernels.
+     * picks its own ({@code any}), into which the weight is packed once ({@link #packedConvWeight}).
      */
     private void convolution(String op, Convolution c, Tensor out, Tensor x, Tensor weight, Tensor bias) {
         var conv = cache.get(List.of(op, c), b -> b.primitive(convolutionDesc(b, c), c.residual()
                 ? new int[] {Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST, Dnnl.argPostOpSrc1(0)}
                 : c.hasBias() ? new int[] {Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_BIAS, Dnnl.ARG_DST}
                 : new int[] {Dnnl.ARG_SRC, Dnnl.ARG_WEIGHTS, Dnnl.ARG_DST}));
-        var repack = cache.get(List.of(op + "Weights", c), b -> {
-            // The weight layout the convolution chose, from a twin of its descriptor.
-            MemorySegment convPd = convolutionDesc(b, c);
-            try {
-                MemorySegment chosen = Dnnl.primitiveDescQueryMd(convPd, Dnnl.QUERY_WEIGHTS_MD, 0);
-                return b.primitive(Dnnl.reorderPrimitiveDescCreate(b.dense(c.weightType(), c.userWeightDims()),
-                        engine, chosen, engine, b.attr(null)), Dnnl.ARG_FROM, Dnnl.ARG_TO);
-            } finally {
-                Dnnl.primitiveDescDestroy(convPd);
-            }
-        });
-        MemorySegment packed = scratch(repack.argByteSize(1)).asSlice(0, repack.argByteSize(1));
-        repack.execute(stream(), weight.memory(), packed);
+        MemorySegment packed = packedConvWeight(op, c, weight);
         MemorySegment xMemory = x.memory();
         if (c.residual()) {
             conv.execute(stream(), xMemory, packed, bias.memory(), out.memory(), xMemory);
@@ -926,6 +978,64 @@ public final class CpuBackend implements Backend {
             conv.execute(stream(), xMemory, packed, out.memory());
         }
     }
+
+    /**
+     * {@code weight} in the layout convolution {@code c} chose. A weight from {@link #uploadConvWeight} is packed on
+     * its first use and kept (packing on every call cost a pass over the weights and a scratch as big as the
+     * largest, 18.9 MB on base), and packed again only for a geometry whose primitive wants another layout; any
+     * other weight may change between calls, so it is packed into backend scratch on each.
+     */
+    private MemorySegment packedConvWeight(String op, Convolution c, Tensor weight) {
+        ConvLayout layout = convLayouts.get(c);
+        if (layout == null) {
+            // The weight layout the convolution chose, from a twin of its descriptor, kept to compare packed copies.
+            MemorySegment layoutPd;
+            DnnlPrimitiveCache.Primitive repack;
+            try (DnnlPrimitiveCache.Builder b = cache.builder()) {
+                layoutPd = convolutionDesc(b, c);
+                MemorySegment chosen = Dnnl.primitiveDescQueryMd(layoutPd, Dnnl.QUERY_WEIGHTS_MD, 0);
+                repack = cache.get(List.of(op + "Weights", c), rb -> rb.primitive(Dnnl.reorderPrimitiveDescCreate(
+                        rb.dense(c.weightType(), c.userWeightDims()), engine, chosen, engine, rb.attr(null)),
+                        Dnnl.ARG_FROM, Dnnl.ARG_TO));
+            }
+            layout = new ConvLayout(layoutPd, repack);
+            convLayouts.put(c, layout);
+        }
+        long bytes = layout.repack().argByteSize(1);
+        PackedConv packed = packedConvWeights.get(weight.memory());
+        if (packed == null) {
+            MemorySegment perCall = scratch(bytes).asSlice(0, bytes);
+            layout.repack().execute(stream(), weight.memory(), perCall);
+            return perCall;
+        }
+        if (packed.layout() != null && (packed.layout() == layout
+                || Dnnl.memoryDescEqual(packed.layout().weightsDesc(), layout.weightsDesc()))) {
+            return packed.memory();
+        }
+        packed.arena().close();
+        Arena arena = Arena.ofShared();
+        MemorySegment memory = arena.allocate(bytes, 64);
+        layout.repack().execute(stream(), weight.memory(), memory);
+        packedConvWeights.put(weight.memory(), new PackedConv(layout, arena, memory));
+        if (weight.memory().isMapped()) {
+            // The convolution reads the packed copy from now on: drop the file pages it was packed from.
+            weight.memory().unload();
+        }
+        return memory;
+    }
+
+    /** The weight layout a convolution geometry chose: its twin primitive descriptor and the reorder into it. */
+    private record ConvLayout(MemorySegment primitiveDesc, DnnlPrimitiveCache.Primitive repack) {
+        MemorySegment weightsDesc() {
+            return Dnnl.primitiveDescQueryMd(primitiveDesc, Dnnl.QUERY_WEIGHTS_MD, 0);
+        }
+    }
+
+    /**
+     * An uploaded convolution weight's packed copy for {@code layout}, in its own arena so that it can be freed
+     * alone; {@code layout} and {@code memory} are null until its first convolution.
+     */
+    private record PackedConv(ConvLayout layout, Arena arena, MemorySegment memory) {}
 
     /** The convolution's primitive descriptor: NHWC maps, weights in the layout oneDNN prefers. */
     private MemorySegment convolutionDesc(DnnlPrimitiveCache.Builder b, Convolution c) {
@@ -1091,6 +1201,10 @@ public final class CpuBackend implements Backend {
         attentionProbabilities.close();
         packedWeights.values().forEach(p -> Dnnl.primitiveDescDestroy(p.layout()));
         packedWeights.clear();
+        packedConvWeights.values().forEach(p -> p.arena().close());
+        packedConvWeights.clear();
+        convLayouts.values().forEach(l -> Dnnl.primitiveDescDestroy(l.primitiveDesc()));
+        convLayouts.clear();
         scratch.close();
         Dnnl.streamDestroy(stream);
         Dnnl.engineDestroy(engine);

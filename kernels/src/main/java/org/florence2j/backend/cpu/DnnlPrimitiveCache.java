@@ -70,6 +70,11 @@ final class DnnlPrimitiveCache implements AutoCloseable {
         return primitive;
     }
 
+    /** A builder for descriptors the caller keeps (closing it destroys only the parts it collected). */
+    Builder builder() {
+        return new Builder();
+    }
+
     /** Number of primitives held (tests check that a repeated op reuses its primitive). */
     int size() {
         return primitives.size();

@@ -30,11 +30,27 @@ class CpuAttentionTest {
 
     @Test
     void selfAttentionSplitsLargeBatchesIntoPasses() {
-        // 4 heads · 144² scores · 4 bytes = 331 KB per window: 40 windows exceed one 8 MB pass.
+        // 4 heads · 144² scores · 4 bytes = 331 KB per window: 40 windows exceed one 2 MB pass.
         try (var t = new CpuVsReference(12)) {
             Tensor qkv = t.random(1, 40, 144, 3 * 8);
             t.check("selfAttention in passes", Tolerance.KERNEL_F32, new int[] {40, 144, 8},
                     (backend, o) -> backend.selfAttention(o, qkv, 4, 0.7f));
+        }
+    }
+
+    @Test
+    void oneGroupLargerThanAPassIsSplitByHeads() {
+        // 3 heads · 480² scores · 4 bytes = 2.8 MB for one group, over one 2 MB pass (SCORES_CHUNK_BYTES): passes
+        // of 2 heads and of 1, for each of 2 groups.
+        try (var t = new CpuVsReference(14)) {
+            Tensor qkv = t.random(1, 2, 480, 3 * 12);
+            t.check("selfAttention by heads", Tolerance.KERNEL_F32, new int[] {2, 480, 12},
+                    (backend, o) -> backend.selfAttention(o, qkv, 3, 0.5f));
+            Tensor q = t.random(1, 1, 480, 12);
+            Tensor k = t.random(1, 1, 480, 12);
+            Tensor v = t.random(1, 1, 480, 12);
+            t.check("causal attention by heads", Tolerance.KERNEL_F32, new int[] {1, 480, 12},
+                    (backend, o) -> backend.attention(o, q, k, v, 480, 3, 0.5f, AttentionMask.causal(0)));
         }
     }
 

@@ -1,9 +1,16 @@
 package org.florence2j.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.Arena;
+import java.util.Arrays;
 import java.util.stream.Stream;
 import org.florence2j.backend.Tolerance;
 import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -67,6 +74,41 @@ class CpuSpatialOpsTest {
             Tensor bf16 = t.cpu.upload(weight, DType.BF16, t.arena);
             t.check("conv2d BF16 weight", Tolerance.KERNEL_BF16, outDims, (backend, o) -> backend.conv2d(o, x,
                     height, width, backend == t.cpu ? bf16 : weight, bias, stride, padding));
+        }
+    }
+
+    /**
+     * An uploaded weight is packed once and kept: repeated calls, calls alternating between two geometries and the
+     * per-call packing of the same values all give the same output; a copy whose weight was freed is dropped.
+     */
+    @Test
+    void uploadedConvWeightsArePackedOnceAndDroppedWithTheirWeight() {
+        try (var t = new CpuVsReference(25)) {
+            Arena weights = Arena.ofConfined(); // closed below, while the backend lives on
+            Tensor plain = t.random(0.2f, 16, 8, 3, 3);
+            Tensor stored = Tensor.allocateHost(DType.BF16, plain.shape(), weights);
+            t.cpu.copy(stored, plain);
+            Tensor uploaded = t.cpu.uploadConvWeight(stored, weights);
+            Tensor perCall = Tensor.allocateHost(DType.BF16, plain.shape(), t.arena);
+            t.cpu.copy(perCall, stored);
+            Tensor bias = t.random(1, 16);
+            for (int[] map : new int[][] {{1, 11, 9}, {2, 6, 14}, {1, 11, 9}, {2, 6, 14}}) {
+                int batch = map[0];
+                int height = map[1];
+                int width = map[2];
+                Tensor x = t.random(1, batch, height * width, 8);
+                Shape outShape = Shape.of(batch, ((height - 1) / 2 + 1) * ((width - 1) / 2 + 1), 16);
+                Tensor fromUploaded = t.zeros(outShape.dims());
+                Tensor fromPerCall = t.zeros(outShape.dims());
+                t.cpu.conv2d(fromUploaded, x, height, width, uploaded, bias, 2, 1);
+                t.cpu.conv2d(fromPerCall, x, height, width, perCall, bias, 2, 1);
+                assertArrayEquals(fromPerCall.toFloatArray(), fromUploaded.toFloatArray(),
+                        "packed once against packed per call, map " + Arrays.toString(map));
+            }
+            assertEquals(1, t.cpu.packedConvolutionWeights());
+            weights.close();
+            t.cpu.uploadConvWeight(t.random(0.2f, 4, 2, 3, 3), t.arena);
+            assertEquals(0, t.cpu.packedConvolutionWeights(), "the freed weight's packed copy is dropped");
         }
     }
 
