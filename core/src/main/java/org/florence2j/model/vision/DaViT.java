@@ -101,7 +101,8 @@ public final class DaViT {
         // The windows, q/k/v, the attention output and the MLP's hidden layer are kept in the matmul activation type
         // (WindowAttention, ChannelAttention, Mlp): their slots hold that many bytes, half in bf16 mode.
         int betweenBytes = ctx.backend().matmulActivationType().byteSize();
-        elements.put(VisionScratch.Slot.PIXELS, (long) batch * height * width * ConvEmbed.IMAGE_CHANNELS);
+        // The channel-last pixels are dead once the first patch embedding has read them, before any block uses MID.
+        elements.put(VisionScratch.Slot.MID, (long) batch * height * width * ConvEmbed.IMAGE_CHANNELS);
         int h = height;
         int w = width;
         for (int stage = 0; stage < convs.size(); stage++) {
@@ -160,7 +161,7 @@ public final class DaViT {
             throw new IllegalArgumentException("DaViT.forward: output " + out.shape() + " for pixel_values " + pixels
                     + " must be " + expected);
         }
-        Tensor x = scratch.view(VisionScratch.Slot.PIXELS, Shape.of(batch, height * width, pixels.dim(1)));
+        Tensor x = scratch.view(VisionScratch.Slot.MID, Shape.of(batch, height * width, pixels.dim(1)));
         ctx.backend().channelsLast(x, pixelValues);
         for (int stage = 0; stage < convs.size(); stage++) {
             ConvEmbed conv = convs.get(stage);

@@ -22,13 +22,14 @@ import org.florence2j.tensor.Tensor;
 public final class VisionScratch {
     /** What a slot holds while a block runs. */
     enum Slot {
-        /** Channel-last pixel values {@code [batch, height·width, 3]}. */
-        PIXELS,
         /** A stage's activations, even stages. */
         STAGE_EVEN,
         /** A stage's activations, odd stages. */
         STAGE_ODD,
-        /** A block's map between its first and second depthwise conv. */
+        /**
+         * The channel-last pixel values {@code [batch, height·width, 3]}, then a block's map between its depthwise
+         * convs.
+         */
         MID,
         /** LayerNormed input of a sub-layer, then the sub-layer's output before its residual add. */
         NORMED,
