@@ -31,6 +31,8 @@ public final class Dnnl {
     public static final int STREAM_DEFAULT_FLAGS = 1;
 
     /** {@code dnnl_data_type_t}. */
+    /** {@code dnnl_data_type_undef}: "the destination's type" where a call allows it. */
+    public static final int DATA_TYPE_UNDEF = 0;
     public static final int DATA_TYPE_F16 = 1;
     public static final int DATA_TYPE_BF16 = 2;
     public static final int DATA_TYPE_F32 = 3;
@@ -568,6 +570,25 @@ public final class Dnnl {
         try {
             check((int) PostOpsAppendEltwise.H.invokeExact(postOps, algorithm, alpha, beta),
                     "dnnl_post_ops_append_eltwise");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class PostOpsAppendSum {
+        static final MethodHandle H = dnnl("dnnl_post_ops_append_sum",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_FLOAT, JAVA_INT, JAVA_INT));
+    }
+
+    /**
+     * {@code dnnl_status_t dnnl_post_ops_append_sum(dnnl_post_ops_t post_ops, float scale, int32_t zero_point,
+     * dnnl_data_type_t data_type)}: adds {@code scale ·} the destination's previous values (read in the destination's
+     * type, {@code data_type} undef).
+     */
+    public static void postOpsAppendSum(MemorySegment postOps, float scale) {
+        try {
+            check((int) PostOpsAppendSum.H.invokeExact(postOps, scale, 0, DATA_TYPE_UNDEF),
+                    "dnnl_post_ops_append_sum");
         } catch (Throwable t) {
             throw rethrow(t);
         }

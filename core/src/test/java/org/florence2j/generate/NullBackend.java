@@ -38,6 +38,9 @@ final class NullBackend implements Backend {
     public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {}
 
     @Override
+    public void linearResidual(Tensor out, Tensor x, Tensor weight, Tensor bias) {}
+
+    @Override
     public void matmul(Tensor out, Tensor a, Tensor b) {}
 
     @Override

@@ -83,9 +83,18 @@ public interface Backend extends AutoCloseable {
     void linear(Tensor out, Tensor x, Tensor weight, Tensor bias);
 
     /**
+     * {@link #linear} added to {@code out}: {@code out[r, o] += Σ_i x[r, i] · weight[o, i] + bias[o]}, the residual
+     * add of a pre-norm block done by its last projection (no branch buffer, no pass of its own).
+     *
+     * @param out F32 {@code [..., outFeatures]}, read and written; must not overlap {@code x}
+     * @param x   {@code [..., inFeatures]}, F32 or the {@link #matmulActivationType()}
+     */
+    void linearResidual(Tensor out, Tensor x, Tensor weight, Tensor bias);
+
+    /**
      * The dtype in which activations that only pass between matmul-based ops may also be kept, where that saves a
      * conversion the backend would make anyway: {@link #linear} and {@link #linearGelu} accept {@code x} and write
-     * {@code out} in it, {@link #selfAttention} and {@link #channelAttention} accept {@code qkv} and write
+     * {@code out} in it, {@link #linearResidual} accepts {@code x} in it, {@link #selfAttention} and {@link #channelAttention} accept {@code qkv} and write
      * {@code out} in it (both in the same type), {@link #layerNorm} writes {@code out} in it (from an F32
      * {@code x}), and {@link #windowPartition} and {@link #windowReverse} move it (both sides in the same type). {@link DType#BF16} for a CPU backend in bf16 mode, whose matmuls
      * read bf16 anyway (an MLP's hidden layer, or a projection's q/k/v, then travels in bf16: no rounding pass, half

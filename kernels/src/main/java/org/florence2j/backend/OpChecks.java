@@ -104,6 +104,16 @@ public final class OpChecks {
      * nothing unless it fails (no shapes, no argument array): a decoder step runs it per layer and token.
      */
     public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        linear("linear", out, x, weight, bias);
+    }
+
+    /** {@link Backend#linearResidual}: {@link #linear}'s rules, with an F32 {@code out} (the residual stream). */
+    public void linearResidual(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        linear("linearResidual", out, x, weight, bias);
+        require(isF32(out), "linearResidual", "out", out, "x", x, "weight", weight, "bias", bias);
+    }
+
+    private void linear(String op, Tensor out, Tensor x, Tensor weight, Tensor bias) {
         int inFeatures = x.shape().last();
         int outFeatures = out.shape().last();
         Shape w = weight.shape();
@@ -113,9 +123,9 @@ public final class OpChecks {
                 && (bias == null || isVector(bias.shape(), outFeatures));
         touch(out, x, weight, bias);
         if (!valid) {
-            require(false, "linear", "out", out, "x", x, "weight", weight, "bias", bias);
+            require(false, op, "out", out, "x", x, "weight", weight, "bias", bias);
         }
-        requireNoOverlap("linear", out, x, weight, bias);
+        requireNoOverlap(op, out, x, weight, bias);
     }
 
     /** {@link Backend#matmul}: {@code [batch, m, k] · [batch or 1, k, n] → [batch, m, n]}, no aliasing. */

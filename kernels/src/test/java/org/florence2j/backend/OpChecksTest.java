@@ -60,6 +60,21 @@ class OpChecksTest {
     }
 
     @Test
+    void linearResidualWritesAnF32ResidualStreamItDoesNotRead() {
+        OpChecks bf16 = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.BF16), EnumSet.of(DType.F32, DType.BF16));
+        Tensor weight = on(Device.cpu(), DType.BF16, 4, 3);
+        assertDoesNotThrow(() -> bf16.linearResidual(on(Device.cpu(), DType.F32, 2, 4),
+                on(Device.cpu(), DType.BF16, 2, 3), weight, null));
+        var error = assertThrows(IllegalArgumentException.class, () -> bf16.linearResidual(
+                on(Device.cpu(), DType.BF16, 2, 4), on(Device.cpu(), DType.F32, 2, 3), weight, null));
+        assertTrue(error.getMessage().startsWith("linearResidual: invalid arguments out BF16[2, 4]"),
+                error.getMessage());
+        Tensor both = on(Device.cpu(), DType.F32, 2, 4);
+        assertThrows(IllegalArgumentException.class,
+                () -> bf16.linearResidual(both, both, on(Device.cpu(), DType.F32, 4, 4), null));
+    }
+
+    @Test
     void tensorsMustLiveOnTheBackendsDevice() {
         Tensor deviceX = on(CUDA, DType.F32, 2, 3);
         var error = assertThrows(IllegalArgumentException.class,

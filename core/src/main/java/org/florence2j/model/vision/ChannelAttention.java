@@ -42,9 +42,10 @@ public final class ChannelAttention implements Sublayer {
                 c.numGroups().get(stage));
     }
 
-    /** {@code out = proj(channelAttention(qkv(in)))}; both {@code [batch, tokens, channels]}. */
+    /** {@code residual += proj(channelAttention(qkv(in)))}; both {@code [batch, tokens, channels]}. */
     @Override
-    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
+    public void forward(ForwardContext ctx, Tensor in, Tensor residual, int height, int width,
+            VisionScratch scratch) {
         Backend backend = ctx.backend();
         int tokens = in.shape().dim(1);
         // q/k/v and the groups' output only pass between matmuls: kept in the backend's matmul activation type.
@@ -54,6 +55,6 @@ public final class ChannelAttention implements Sublayer {
         backend.linear(qkv, in, qkvWeight, qkvBias);
         // ChannelAttention scales q by N^-0.5 with N the number of tokens, not the group's channel count.
         backend.channelAttention(attended, qkv, groups, (float) Math.pow(tokens, -0.5));
-        backend.linear(out, attended, projWeight, projBias);
+        backend.linearResidual(residual, attended, projWeight, projBias);
     }
 }

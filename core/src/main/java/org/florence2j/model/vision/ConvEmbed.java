@@ -69,16 +69,15 @@ public final class ConvEmbed {
     }
 
     /**
-     * @param in  {@code [batch, height·width, inChannels]}
+     * @param in  {@code [batch, height·width, inChannels]}; normalised in place when the embedding pre-normalises
+     *            (the previous stage's map, which nothing reads afterwards)
      * @param out {@code [batch, outputSize(height)·outputSize(width), outChannels]}; must not alias {@code in}
      */
-    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
-        Tensor convIn = in; // [batch, height·width, inChannels]
+    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width) {
         if (preNorm && norm != null) {
-            convIn = scratch.view(VisionScratch.Slot.NORMED, in.shape());
-            norm.forward(ctx, in, convIn);
+            norm.forward(ctx, in, in);
         }
-        ctx.backend().conv2d(out, convIn, height, width, projWeight, projBias, stride, padding);
+        ctx.backend().conv2d(out, in, height, width, projWeight, projBias, stride, padding);
         if (!preNorm) {
             norm.forward(ctx, out, out);
         }

@@ -118,12 +118,11 @@ public final class DaViT {
                         Math::max);
             }
             elements.merge(VisionScratch.Slot.MID, tokens, Math::max);
-            elements.merge(VisionScratch.Slot.NORMED, tokens, Math::max);
-            // WINDOWS: the windows, then any attention's output; QKV: q/k/v, then the F32 projected windows.
+            elements.merge(VisionScratch.Slot.NORMED, f32Elements(tokens, betweenBytes), Math::max);
+            // WINDOWS: the windows, then any attention's output; QKV: q/k/v, then the heads' output in token order.
             elements.merge(VisionScratch.Slot.WINDOWS, f32Elements(Math.max(padded, tokens), betweenBytes),
                     Math::max);
-            elements.merge(VisionScratch.Slot.QKV, Math.max(f32Elements(3 * padded, betweenBytes), padded),
-                    Math::max);
+            elements.merge(VisionScratch.Slot.QKV, f32Elements(3 * padded, betweenBytes), Math::max);
             elements.merge(VisionScratch.Slot.HIDDEN, f32Elements(VisionConfig.MLP_RATIO * tokens, betweenBytes),
                     Math::max);
         }
@@ -171,7 +170,7 @@ public final class DaViT {
             // The last stage works in place in out; others alternate so a stage never overwrites its input.
             Tensor current = stage == convs.size() - 1 ? out : scratch.view(
                     stage % 2 == 0 ? VisionScratch.Slot.STAGE_EVEN : VisionScratch.Slot.STAGE_ODD, shape);
-            conv.forward(ctx, x, current, height, width, scratch);
+            conv.forward(ctx, x, current, height, width);
             ctx.tap("davit_stage" + stage + "_after_conv", current);
             for (BlockPair pair : blocks.get(stage)) {
                 pair.spatialBlock().forward(ctx, current, h, w, scratch);

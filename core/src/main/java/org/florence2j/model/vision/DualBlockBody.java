@@ -48,8 +48,8 @@ final class DualBlockBody {
     void forward(ForwardContext ctx, Tensor x, int height, int width, VisionScratch scratch) {
         Tensor mid = scratch.view(VisionScratch.Slot.MID, x.shape()); // [batch, tokens, channels]
         conv1.forward(ctx, x, mid, height, width);
-        attention.forward(ctx, mid, mid, height, width, scratch);
+        attention.forward(ctx, mid, height, width, scratch);
         conv2.forward(ctx, mid, x, height, width);
-        ffn.forward(ctx, x, x, height, width, scratch);
+        ffn.forward(ctx, x, height, width, scratch);
     }
 }

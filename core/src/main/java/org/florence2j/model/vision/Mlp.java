@@ -44,16 +44,17 @@ public final class Mlp implements Sublayer {
     }
 
     /**
-     * {@code out = fc2(gelu(fc1(in)))}; {@code in} and {@code out} are {@code [batch, tokens, channels]}. The hidden
+     * {@code residual += fc2(gelu(fc1(in)))}; both are {@code [batch, tokens, channels]}. The hidden
      * activations are only read by fc2, so they are kept in the backend's {@link Backend#matmulActivationType} (bf16
      * in the CPU's bf16 mode, which fc2 would round them to anyway).
      */
     @Override
-    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
+    public void forward(ForwardContext ctx, Tensor in, Tensor residual, int height, int width,
+            VisionScratch scratch) {
         Backend backend = ctx.backend();
         Tensor act = scratch.view(VisionScratch.Slot.HIDDEN, in.shape().withDim(-1, hidden),
                 backend.matmulActivationType()); // [batch, tokens, hidden]
         backend.linearGelu(act, in, fc1Weight, fc1Bias);
-        backend.linear(out, act, fc2Weight, fc2Bias);
+        backend.linearResidual(residual, act, fc2Weight, fc2Bias);
     }
 }

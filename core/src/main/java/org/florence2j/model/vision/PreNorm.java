@@ -1,11 +1,10 @@
 package org.florence2j.model.vision;
 
 import org.florence2j.model.ForwardContext;
-import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
 /**
- * The reference's {@code PreNorm(norm, fn)}: {@code out = x + fn(norm(x))} (drop path is identity at inference).
+ * The reference's {@code PreNorm(norm, fn)}: {@code x + fn(norm(x))} (drop path is identity at inference).
  * Input and output {@code [batch, height·width, channels]}.
  */
 final class PreNorm {
@@ -17,16 +16,12 @@ final class PreNorm {
         this.fn = fn;
     }
 
-    /** {@code out = x + fn(norm(x))}; {@code out} may alias {@code x}. */
-    void forward(ForwardContext ctx, Tensor x, Tensor out, int height, int width, VisionScratch scratch) {
+    /** {@code x += fn(norm(x))}, in place. */
+    void forward(ForwardContext ctx, Tensor x, int height, int width, VisionScratch scratch) {
         // fn's first op is a matmul or feeds one, so the normed input goes in the matmul activation type (the
-        // norm rounds it, not a pass of its own). It is dead once that op has read it, so fn writes its F32 branch
-        // over it (Sublayer).
-        Shape shape = x.shape(); // [batch, tokens, channels]
-        Tensor normed = scratch.view(VisionScratch.Slot.NORMED, shape, ctx.backend().matmulActivationType());
-        Tensor branch = scratch.view(VisionScratch.Slot.NORMED, shape);
+        // norm rounds it, not a pass of its own); fn's last projection adds its result to x (Sublayer).
+        Tensor normed = scratch.view(VisionScratch.Slot.NORMED, x.shape(), ctx.backend().matmulActivationType());
         norm.forward(ctx, x, normed);
-        fn.forward(ctx, normed, branch, height, width, scratch);
-        ctx.backend().add(out, x, branch);
+        fn.forward(ctx, normed, x, height, width, scratch);
     }
 }

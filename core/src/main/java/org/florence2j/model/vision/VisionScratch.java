@@ -14,7 +14,7 @@ import org.florence2j.tensor.Tensor;
  * activation arena). Each slot is a flat F32 buffer sized for the largest stage; blocks take views of it.
  *
  * <p>Slots are few because buffers are reused as soon as they die: blocks work in place on their stage's slot with
- * {@code MID} as the only other map, a sub-layer's output overwrites its normed input, and the attention
+ * {@code MID} as the only other map, a sub-layer's last projection adds into the block's map, and the attention
  * sub-layers' slots ({@code WINDOWS}, {@code QKV}) and the MLP's {@code HIDDEN} are never live
  * together (a block runs one sub-layer at a time), so they share one buffer: the attention slots one after another,
  * {@code HIDDEN} from its start. Memory matters most in bf16 mode, where the weights are half as big.
@@ -31,9 +31,9 @@ public final class VisionScratch {
          * convs.
          */
         MID,
-        /** LayerNormed input of a sub-layer, then the sub-layer's output before its residual add. */
+        /** LayerNormed input of a sub-layer. */
         NORMED,
-        /** Packed q, k, v (windowed for window attention), then the projected windows. */
+        /** Packed q, k, v (windowed for window attention), then window attention's output in token order. */
         QKV,
         /** Padded windows, then the attention output before its projection (window or channel attention). */
         WINDOWS,

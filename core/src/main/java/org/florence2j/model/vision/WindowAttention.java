@@ -54,26 +54,28 @@ public final class WindowAttention implements Sublayer {
         return (size + window - 1) / window;
     }
 
-    /** {@code out = attention within windows of in}; both {@code [batch, height·width, channels]}. */
+    /** {@code residual += attention within windows of in}; both {@code [batch, height·width, channels]}. */
     @Override
-    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
+    public void forward(ForwardContext ctx, Tensor in, Tensor residual, int height, int width,
+            VisionScratch scratch) {
         Backend backend = ctx.backend();
         int channels = in.shape().last();
         int windowCount = in.shape().dim(0) * windowsAcross(height, window) * windowsAcross(width, window);
         Shape windowed = Shape.of(windowCount, window * window, channels);
         // The windows, q/k/v and the heads' output only pass between matmuls: kept in the backend's matmul activation
         // type, like the input. Each buffer is reused once dead: the heads' output goes over the windows (read by the
-        // q/k/v projection), the F32 projected windows over q/k/v (read by the attention).
+        // q/k/v projection), and back in token order over q/k/v (read by the attention). The projection is per token,
+        // so it runs after the reverse, which lets it add straight into the residual stream.
         DType between = backend.matmulActivationType();
         Tensor windows = scratch.view(VisionScratch.Slot.WINDOWS, windowed, between); // [windows, window², C]
         Tensor qkv = scratch.view(VisionScratch.Slot.QKV, windowed.withDim(-1, 3 * channels), between);
         Tensor attended = scratch.view(VisionScratch.Slot.WINDOWS, windowed, between); // [windows, window², C]
-        Tensor projected = scratch.view(VisionScratch.Slot.QKV, windowed);            // [windows, window², C]
+        Tensor tokens = scratch.view(VisionScratch.Slot.QKV, in.shape(), between);     // [batch, h·w, C]
         // WindowAttention zero-pads the normed map to whole windows; padded tokens attend unmasked, then are cropped.
         backend.windowPartition(windows, in, height, width, window);
         backend.linear(qkv, windows, qkvWeight, qkvBias);
         backend.selfAttention(attended, qkv, heads, scale);
-        backend.linear(projected, attended, projWeight, projBias);
-        backend.windowReverse(out, projected, height, width, window);
+        backend.windowReverse(tokens, attended, height, width, window);
+        backend.linearResidual(residual, tokens, projWeight, projBias);
     }
 }

@@ -315,13 +315,30 @@ public final class CpuBackend implements Backend {
 
     @Override
     public synchronized void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
-        linear(out, x, weight, bias, false);
+        ensureOpen();
+        checks.linear(out, x, weight, bias);
+        linear(out, x, weight, bias, Epilogue.NONE);
     }
 
     /** One matmul with GELU as its post-op: the hidden activations are written once, already activated. */
     @Override
     public synchronized void linearGelu(Tensor out, Tensor x, Tensor weight, Tensor bias) {
-        linear(out, x, weight, bias, true);
+        ensureOpen();
+        checks.linear(out, x, weight, bias);
+        linear(out, x, weight, bias, Epilogue.GELU);
+    }
+
+    /** One matmul with a sum post-op: {@code out}'s previous values are added as the result is written. */
+    @Override
+    public synchronized void linearResidual(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        ensureOpen();
+        checks.linearResidual(out, x, weight, bias);
+        linear(out, x, weight, bias, Epilogue.ADD_TO_OUT);
+    }
+
+    /** What a linear's primitive does after the matmul and bias. */
+    private enum Epilogue {
+        NONE, GELU, ADD_TO_OUT
     }
 
     /**
@@ -345,9 +362,7 @@ public final class CpuBackend implements Backend {
      */
     private enum Op { LINEAR, CONVERT, LAYER_NORM, GELU, SOFTMAX, ADD, ATTENTION_SCORES, ATTENTION_VALUES }
 
-    private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, boolean gelu) {
-        ensureOpen();
-        checks.linear(out, x, weight, bias);
+    private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, Epilogue epilogue) {
         requireF32("linear", bias); // the primitive reads the bias as F32
         useTeam(x.byteSize() + weight.byteSize() + out.byteSize());
         long rows = x.shape().rows();
@@ -379,10 +394,10 @@ public final class CpuBackend implements Backend {
         }
         boolean bf16Output = out.dtype() == DType.BF16;
         var key = cache.key(Op.LINEAR).add(rows).add(in).add(outFeatures).add(weightType).add(hasBias)
-                .add(packed != null).add(gelu).add(bf16Output);
+                .add(packed != null).add(epilogue.ordinal()).add(bf16Output);
         var primitive = cache.find(key);
         if (primitive == null) {
-            primitive = createLinear(key, rows, in, outFeatures, weightType, hasBias, packed, gelu, bf16Input,
+            primitive = createLinear(key, rows, in, outFeatures, weightType, hasBias, packed, epilogue, bf16Input,
                     bf16Output);
         }
         MemorySegment weights = packed != null ? packed.memory() : weight.memory();
@@ -394,13 +409,16 @@ public final class CpuBackend implements Backend {
     }
 
     private DnnlPrimitiveCache.Primitive createLinear(DnnlPrimitiveCache.Key key, long rows, long in,
-            long outFeatures, int weightType, boolean hasBias, PackedWeight packed, boolean gelu,
+            long outFeatures, int weightType, boolean hasBias, PackedWeight packed, Epilogue epilogue,
             boolean bf16Input, boolean bf16Output) {
         return cache.create(key, b -> {
             MemorySegment postOps = null;
-            if (gelu) {
+            if (epilogue == Epilogue.GELU) {
                 postOps = b.postOps();
                 Dnnl.postOpsAppendEltwise(postOps, Dnnl.ELTWISE_GELU_ERF, 0f, 0f);
+            } else if (epilogue == Epilogue.ADD_TO_OUT) {
+                postOps = b.postOps();
+                Dnnl.postOpsAppendSum(postOps, 1f);
             }
             // Unpacked, [outFeatures, inFeatures] row-major is the [inFeatures, outFeatures] weight matmul wants,
             // with transposed strides: no copy of the weight.

@@ -307,13 +307,26 @@ public final class CudaBackend implements Backend {
     public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
         enter();
         checks.linear(out, x, weight, bias);
+        linear(out, x, weight, bias, 0f);
+    }
+
+    /** {@link #linear} with the GEMM's {@code beta = 1}: cuBLAS adds {@code out}'s previous values. */
+    @Override
+    public void linearResidual(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        enter();
+        checks.linearResidual(out, x, weight, bias);
+        linear(out, x, weight, bias, 1f);
+    }
+
+    /** {@code out = x · weightᵀ + beta · out}, then {@code + bias}. */
+    private void linear(Tensor out, Tensor x, Tensor weight, Tensor bias, float beta) {
         int inFeatures = x.shape().last();
         int outFeatures = out.shape().last();
         int rows = Math.toIntExact(x.shape().rows());
         MemorySegment input = asType(x.memory(), weight.dtype(), x.elementCount(), 0);
         // out[r, o] = Σ_i x[r, i]·weight[o, i]: x times weightᵀ.
         gemm(false, true, rows, outFeatures, inFeatures, 1f, input, weight.dtype(), inFeatures, 0,
-                weight.memory(), weight.dtype(), inFeatures, 0, out.memory(), outFeatures, 0, 1);
+                weight.memory(), weight.dtype(), inFeatures, 0, beta, out.memory(), outFeatures, 0, 1);
         if (bias != null) {
             launchAdd(out, out, bias);
         }
@@ -800,7 +813,8 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Row-major, optionally strided-batched GEMM: {@code C[m×n] = alpha·op(A)·op(B)}, each matrix given by its
+     * Row-major, optionally strided-batched GEMM: {@code C[m×n] = alpha·op(A)·op(B)} (overwriting C), each matrix
+     * given by its
      * row stride ({@code ld*}, elements) and its batch stride (elements; 0 repeats one matrix). cuBLAS is
      * column-major, where a row-major matrix reads as its transpose, so the call computes {@code Cᵀ = op(B)ᵀ·op(A)ᵀ}
      * by swapping the operands; the transpose flags carry over unchanged.
@@ -808,14 +822,22 @@ public final class CudaBackend implements Backend {
     private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a,
             DType typeA, int lda, long strideA, MemorySegment b, DType typeB, int ldb, long strideB, MemorySegment c,
             int ldc, long strideC, int batch) {
+        gemm(transA, transB, m, n, k, alpha, a, typeA, lda, strideA, b, typeB, ldb, strideB, 0f, c, ldc, strideC,
+                batch);
+    }
+
+    /** {@link #gemm} computing {@code C = alpha·op(A)·op(B) + beta·C}. */
+    private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a,
+            DType typeA, int lda, long strideA, MemorySegment b, DType typeB, int ldb, long strideB, float beta,
+            MemorySegment c, int ldc, long strideC, int batch) {
         int opA = transA ? Cublas.OP_T : Cublas.OP_N;
         int opB = transB ? Cublas.OP_T : Cublas.OP_N;
         if (batch == 1) {
-            Cublas.gemmEx(cublas, opB, opA, n, m, k, alpha, b, cublasType(typeB), ldb, a, cublasType(typeA), lda, 0f,
+            Cublas.gemmEx(cublas, opB, opA, n, m, k, alpha, b, cublasType(typeB), ldb, a, cublasType(typeA), lda, beta,
                     c, Cublas.R_32F, ldc);
         } else {
             Cublas.gemmStridedBatchedEx(cublas, opB, opA, n, m, k, alpha, b, cublasType(typeB), ldb, strideB, a,
-                    cublasType(typeA), lda, strideA, 0f, c, Cublas.R_32F, ldc, strideC, batch);
+                    cublasType(typeA), lda, strideA, beta, c, Cublas.R_32F, ldc, strideC, batch);
         }
     }
 

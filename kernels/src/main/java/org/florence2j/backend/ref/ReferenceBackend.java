@@ -97,6 +97,23 @@ public final class ReferenceBackend implements Backend {
     public void linear(Tensor out, Tensor x, Tensor weight, Tensor bias) {
         requireOpen();
         CHECKS.linear(out, x, weight, bias);
+        store(out, linearResult(out, x, weight, bias));
+    }
+
+    @Override
+    public void linearResidual(Tensor out, Tensor x, Tensor weight, Tensor bias) {
+        requireOpen();
+        CHECKS.linearResidual(out, x, weight, bias);
+        float[] result = linearResult(out, x, weight, bias);
+        float[] previous = out.toFloatArray();
+        for (int i = 0; i < result.length; i++) {
+            result[i] += previous[i];
+        }
+        store(out, result);
+    }
+
+    /** {@code x · weightᵀ + bias} in double sums, {@code [rows · outFeatures]}. */
+    private static float[] linearResult(Tensor out, Tensor x, Tensor weight, Tensor bias) {
         int inFeatures = x.shape().last();
         int outFeatures = out.shape().last();
         float[] input = x.toFloatArray();
@@ -113,7 +130,7 @@ public final class ReferenceBackend implements Backend {
                 result[r * outFeatures + o] = (float) sum;
             }
         }
-        store(out, result);
+        return result;
     }
 
     @Override

@@ -49,6 +49,13 @@ class CpuBf16ActivationsTest {
             Tensor rounded = Tensor.allocateHost(DType.BF16, Shape.of(ROWS, OUT), arena);
             backend.copy(rounded, geluF32);
             assertArrayEquals(rounded.toFloatArray(), geluBf16.toFloatArray(), "BF16 out against rounded F32 out");
+
+            // linearResidual on a BF16 x: the linear's result added to out, in the order linear then add would.
+            Tensor residual = random(arena, random, ROWS, OUT);
+            Tensor expected = Tensor.allocateHost(DType.F32, Shape.of(ROWS, OUT), arena);
+            backend.add(expected, residual, fromBf16);
+            backend.linearResidual(residual, xBf16, weight, bias);
+            assertArrayEquals(expected.toFloatArray(), residual.toFloatArray(), "linearResidual on a BF16 x");
         }
     }
 

@@ -31,6 +31,17 @@ class CpuDenseOpsTest {
                     (backend, o) -> backend.linear(o, x, weight, bias));
             t.check("linear without bias", Tolerance.KERNEL_F32, new int[] {batch, tokens, out},
                     (backend, o) -> backend.linear(o, x, weight, null));
+            // Residual: added to what out held, with the plain weight and with the packed one.
+            Tensor start = t.random(1, batch, tokens, out);
+            Tensor packed = t.cpu.uploadLinearWeight(t.random((float) (1 / Math.sqrt(in)), out, in), DType.F32,
+                    t.arena);
+            for (Tensor w : new Tensor[] {weight, packed}) {
+                t.check("linearResidual" + (w == packed ? " packed" : ""), Tolerance.KERNEL_F32,
+                        new int[] {batch, tokens, out}, (backend, o) -> {
+                            backend.copy(o, start);
+                            backend.linearResidual(o, x, w, bias);
+                        });
+            }
         }
     }
 

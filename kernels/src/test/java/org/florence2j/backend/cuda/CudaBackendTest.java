@@ -38,6 +38,8 @@ class CudaBackendTest {
                     (b, out, in) -> b.linear(out, in[0], in[1], in[2]), x, weight, bias);
             t.check("linear no bias", tolerance, null, new int[] {2, 5, 33},
                     (b, out, in) -> b.linear(out, in[0], in[1], null), x, weight);
+            t.check("linearResidual", tolerance, t.random(1f, 2, 5, 33), new int[] {2, 5, 33},
+                    (b, out, in) -> b.linearResidual(out, in[0], in[1], in[2]), x, weight, bias);
         }
     }
 
