@@ -116,14 +116,14 @@ public final class BartTokenizer {
             List<String[]> merges;
             List<AddedToken> added;
             if (fast) {
-                JsonNode root = readJson(fastFile);
-                checkSupported(root);
-                vocab = readVocab(root.path("model").path("vocab"));
-                merges = readMerges(root.path("model").path("merges"));
-                added = readAddedTokens(root.path("added_tokens"));
+                TokenizerJson file = TokenizerJson.readFast(JSON, fastFile);
+                checkSupported(file.rest());
+                vocab = file.vocab();
+                merges = file.merges();
+                added = readAddedTokens(file.rest().path("added_tokens"));
             } else {
                 where = modelDir.resolve("vocab.json");
-                vocab = readVocab(readJson(where));
+                vocab = TokenizerJson.readVocabFile(JSON, where);
                 where = modelDir.resolve("merges.txt");
                 merges = readMergesTxt(where);
                 where = configFile;
@@ -141,6 +141,8 @@ public final class BartTokenizer {
             return new BartTokenizer(bpe, added, cleanUp);
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(where, null, -1, e.getMessage(), e);
+        } catch (IOException e) {
+            throw new CheckpointException(where, null, -1, "cannot be read as JSON: " + e.getMessage(), e);
         }
     }
 
@@ -349,36 +351,6 @@ public final class BartTokenizer {
         return added;
     }
 
-    private static Map<String, Integer> readVocab(JsonNode node) {
-        if (!node.isObject() || node.isEmpty()) {
-            throw new IllegalArgumentException("the BPE vocab is missing or empty");
-        }
-        Map<String, Integer> vocab = new LinkedHashMap<>(node.size() * 2);
-        node.properties().forEach(e -> {
-            if (!e.getValue().canConvertToInt()) {
-                throw new IllegalArgumentException("vocab entry '" + e.getKey() + "' has no integer id");
-            }
-            vocab.put(e.getKey(), e.getValue().intValue());
-        });
-        return vocab;
-    }
-
-    /** tokenizer.json merges: {@code "a b"} strings (format of tokenizers < 0.20) or {@code ["a", "b"]} pairs. */
-    private static List<String[]> readMerges(JsonNode node) {
-        if (!node.isArray()) {
-            throw new IllegalArgumentException("model.merges is missing");
-        }
-        List<String[]> merges = new ArrayList<>(node.size());
-        for (JsonNode merge : node) {
-            if (merge.isArray() && merge.size() == 2) {
-                merges.add(new String[] {merge.get(0).asText(), merge.get(1).asText()});
-            } else {
-                merges.add(splitMerge(merge.asText(), merges.size()));
-            }
-        }
-        return merges;
-    }
-
     private static List<String[]> readMergesTxt(Path file) {
         List<String> lines;
         try {
@@ -395,7 +367,7 @@ public final class BartTokenizer {
         return merges;
     }
 
-    private static String[] splitMerge(String merge, int rank) {
+    static String[] splitMerge(String merge, int rank) {
         int space = merge.indexOf(' ');
         if (space <= 0 || space == merge.length() - 1 || merge.indexOf(' ', space + 1) >= 0) {
             throw new IllegalArgumentException("merge " + rank + " '" + merge + "' is not two tokens");

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.florence2j.checkpoint.CheckpointException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,6 +79,31 @@ class BartTokenizerLoadTest {
         CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
         assertEquals(dir.resolve("tokenizer.json"), e.file());
         assertTrue(e.getMessage().contains(String.valueOf(Integer.MAX_VALUE)), e.getMessage());
+    }
+
+    /** The streamed vocab and merges refuse what the tree reading refused, naming the entry. */
+    @Test
+    void malformedVocabOrMergesAreRefusedByEntry(@TempDir Path dir) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(MODEL.resolve("tokenizer.json").toFile());
+        ObjectNode model = (ObjectNode) root.get("model");
+        ObjectNode stringId = root.deepCopy();
+        ((ObjectNode) stringId.get("model").get("vocab")).put("zzzz", "7");
+        ObjectNode threeParts = root.deepCopy();
+        ((ArrayNode) threeParts.get("model").get("merges")).addArray().add("a").add("b").add("c");
+        ObjectNode noMerges = root.deepCopy();
+        ((ObjectNode) noMerges.get("model")).remove("merges");
+        ObjectNode noVocab = root.deepCopy();
+        ((ObjectNode) noVocab.get("model")).remove("vocab");
+        int merges = model.get("merges").size();
+        Map<ObjectNode, String> cases = Map.of(stringId, "vocab entry 'zzzz' has no integer id", threeParts,
+                "merge " + merges + " is not two tokens", noMerges, "model.merges is missing", noVocab,
+                "the BPE vocab is missing or empty");
+        for (Map.Entry<ObjectNode, String> c : cases.entrySet()) {
+            JSON.writeValue(dir.resolve("tokenizer.json").toFile(), c.getKey());
+            CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+            assertEquals(dir.resolve("tokenizer.json"), e.file());
+            assertTrue(e.getMessage().contains(c.getValue()), e.getMessage());
+        }
     }
 
     /** Merges as [a, b] pairs (tokenizers >= 0.20 writes them so) read the same as "a b" strings. */
