@@ -109,9 +109,9 @@ public final class DaViT {
             h = convs.get(stage).outputSize(h);
             w = convs.get(stage).outputSize(w);
             int window = config.windowSize();
-            long tokens = (long) batch * h * w * config.dimEmbed().get(stage);                   // [batch, h·w, C]
-            long padded = (long) batch * WindowAttention.windowsAcross(h, window) * window
-                    * WindowAttention.windowsAcross(w, window) * window * config.dimEmbed().get(stage);
+            int channels = config.dimEmbed().get(stage);
+            long tokens = (long) batch * h * w * channels;                                       // [batch, h·w, C]
+            long band = (long) WindowAttention.windowsAcross(w, window) * window * window * channels; // one band
             // A stage's activations stay in its parity's slot (the last stage's in the caller's output).
             if (stage < convs.size() - 1) {
                 elements.merge(stage % 2 == 0 ? VisionScratch.Slot.STAGE_EVEN : VisionScratch.Slot.STAGE_ODD, tokens,
@@ -119,12 +119,14 @@ public final class DaViT {
             }
             elements.merge(VisionScratch.Slot.MID, tokens, Math::max);
             elements.merge(VisionScratch.Slot.NORMED, f32Elements(tokens, betweenBytes), Math::max);
-            // WINDOWS: the windows, then any attention's output; QKV: q/k/v, then the heads' output in token order.
-            elements.merge(VisionScratch.Slot.WINDOWS, f32Elements(Math.max(padded, tokens), betweenBytes),
-                    Math::max);
-            elements.merge(VisionScratch.Slot.QKV, f32Elements(3 * padded, betweenBytes), Math::max);
-            elements.merge(VisionScratch.Slot.HIDDEN, f32Elements(VisionConfig.MLP_RATIO * tokens, betweenBytes),
-                    Math::max);
+            // WINDOWS: one band of windows, then its attention output; QKV: the whole map's q/k/v (channel attention)
+            // or one band's; HIDDEN: as many tokens' MLP activations as QKV holds q/k/v, so that the MLP (in chunks)
+            // never sets the size of the sub-layers' shared buffer.
+            elements.merge(VisionScratch.Slot.WINDOWS, f32Elements(band, betweenBytes), Math::max);
+            long qkv = f32Elements(3 * Math.max(tokens, band), betweenBytes);
+            elements.merge(VisionScratch.Slot.QKV, qkv, Math::max);
+            elements.merge(VisionScratch.Slot.HIDDEN, Math.max(qkv, f32Elements((long) VisionConfig.MLP_RATIO
+                    * channels, betweenBytes)), Math::max);
         }
         return new VisionScratch(ctx, elements, lent);
     }

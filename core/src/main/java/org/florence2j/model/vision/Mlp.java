@@ -5,6 +5,8 @@ import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.VisionConfig;
 import org.florence2j.model.ForwardContext;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
 /**
@@ -52,9 +54,18 @@ public final class Mlp implements Sublayer {
     public void forward(ForwardContext ctx, Tensor in, Tensor residual, int height, int width,
             VisionScratch scratch) {
         Backend backend = ctx.backend();
-        Tensor act = scratch.view(VisionScratch.Slot.HIDDEN, in.shape().withDim(-1, hidden),
-                backend.matmulActivationType()); // [batch, tokens, hidden]
-        backend.linearGelu(act, in, fc1Weight, fc1Bias);
-        backend.linearResidual(residual, act, fc2Weight, fc2Bias);
+        DType between = backend.matmulActivationType();
+        int channels = in.shape().last();
+        int rows = Math.toIntExact(in.shape().rows());
+        Tensor inRows = in.reshape(Shape.of(rows, channels));
+        Tensor stream = residual.reshape(Shape.of(rows, channels));
+        // Tokens are independent here: as many rows at a time as the scratch's hidden slot holds.
+        int chunk = scratch.rowsFitting(VisionScratch.Slot.HIDDEN, hidden, between);
+        for (int first = 0; first < rows; first += chunk) {
+            int count = Math.min(chunk, rows - first);
+            Tensor act = scratch.view(VisionScratch.Slot.HIDDEN, Shape.of(count, hidden), between); // [rows, hidden]
+            backend.linearGelu(act, inRows.narrow(first, count), fc1Weight, fc1Bias);
+            backend.linearResidual(stream.narrow(first, count), act, fc2Weight, fc2Bias);
+        }
     }
 }

@@ -31,13 +31,13 @@ public final class VisionScratch {
          * convs.
          */
         MID,
-        /** LayerNormed input of a sub-layer. */
+        /** LayerNormed input of a sub-layer, then channel attention's output before its projection. */
         NORMED,
-        /** Packed q, k, v (windowed for window attention), then window attention's output in token order. */
+        /** Packed q, k, v (one band of windows for window attention), then that band's output in token order. */
         QKV,
-        /** Padded windows, then the attention output before its projection (window or channel attention). */
+        /** One band of padded windows, then window attention's output before its projection. */
         WINDOWS,
-        /** The MLP's hidden activations. */
+        /** The MLP's hidden activations of as many tokens as fit (it runs in chunks of tokens). */
         HIDDEN
     }
 
@@ -99,6 +99,17 @@ public final class VisionScratch {
             }
             return ctx.allocate(Shape.of(count));
         }
+    }
+
+    /** How many rows of {@code rowElements} values of {@code dtype} fit in {@code slot} (at least 1 is required). */
+    int rowsFitting(Slot slot, int rowElements, DType dtype) {
+        Tensor flat = buffers.get(slot);
+        long rows = flat == null ? 0 : flat.byteSize() / ((long) rowElements * dtype.byteSize());
+        if (rows < 1) {
+            throw new IllegalArgumentException("vision scratch slot " + slot + " holds no row of " + rowElements
+                    + " " + dtype + " values: the scratch was made for a smaller stage");
+        }
+        return (int) Math.min(rows, Integer.MAX_VALUE);
     }
 
     /** The first {@code shape.elementCount()} elements of {@code slot}, seen with {@code shape}. */

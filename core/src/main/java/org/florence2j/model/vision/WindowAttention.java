@@ -54,28 +54,43 @@ public final class WindowAttention implements Sublayer {
         return (size + window - 1) / window;
     }
 
-    /** {@code residual += attention within windows of in}; both {@code [batch, height·width, channels]}. */
+    /**
+     * {@code residual += attention within windows of in}; both {@code [batch, height·width, channels]}. Runs one band
+     * of windows (a window's height of map rows, contiguous in both layouts) at a time, so its buffers hold one band,
+     * not the whole map.
+     */
     @Override
     public void forward(ForwardContext ctx, Tensor in, Tensor residual, int height, int width,
             VisionScratch scratch) {
         Backend backend = ctx.backend();
         int channels = in.shape().last();
-        int windowCount = in.shape().dim(0) * windowsAcross(height, window) * windowsAcross(width, window);
-        Shape windowed = Shape.of(windowCount, window * window, channels);
+        int across = windowsAcross(width, window);
+        Shape windowed = Shape.of(across, window * window, channels); // one band's windows
         // The windows, q/k/v and the heads' output only pass between matmuls: kept in the backend's matmul activation
         // type, like the input. Each buffer is reused once dead: the heads' output goes over the windows (read by the
         // q/k/v projection), and back in token order over q/k/v (read by the attention). The projection is per token,
         // so it runs after the reverse, which lets it add straight into the residual stream.
         DType between = backend.matmulActivationType();
-        Tensor windows = scratch.view(VisionScratch.Slot.WINDOWS, windowed, between); // [windows, window², C]
+        Tensor windows = scratch.view(VisionScratch.Slot.WINDOWS, windowed, between);
         Tensor qkv = scratch.view(VisionScratch.Slot.QKV, windowed.withDim(-1, 3 * channels), between);
-        Tensor attended = scratch.view(VisionScratch.Slot.WINDOWS, windowed, between); // [windows, window², C]
-        Tensor tokens = scratch.view(VisionScratch.Slot.QKV, in.shape(), between);     // [batch, h·w, C]
-        // WindowAttention zero-pads the normed map to whole windows; padded tokens attend unmasked, then are cropped.
-        backend.windowPartition(windows, in, height, width, window);
-        backend.linear(qkv, windows, qkvWeight, qkvBias);
-        backend.selfAttention(attended, qkv, heads, scale);
-        backend.windowReverse(tokens, attended, height, width, window);
-        backend.linearResidual(residual, tokens, projWeight, projBias);
+        Tensor attended = windows;
+        for (int image = 0; image < in.shape().dim(0); image++) {
+            Tensor map = in.narrow(image, 1).reshape(Shape.of(height * width, channels));
+            Tensor stream = residual.narrow(image, 1).reshape(Shape.of(height * width, channels));
+            for (int top = 0; top < height; top += window) {
+                int rows = Math.min(window, height - top);
+                Shape band = Shape.of(1, rows * width, channels);
+                Tensor tokens = scratch.view(VisionScratch.Slot.QKV, band, between);
+                // WindowAttention zero-pads the normed map to whole windows; padded tokens attend unmasked, then are
+                // cropped.
+                backend.windowPartition(windows, map.narrow(top * width, rows * width).reshape(band), rows, width,
+                        window);
+                backend.linear(qkv, windows, qkvWeight, qkvBias);
+                backend.selfAttention(attended, qkv, heads, scale);
+                backend.windowReverse(tokens, attended, rows, width, window);
+                backend.linearResidual(stream.narrow(top * width, rows * width).reshape(band), tokens, projWeight,
+                        projBias);
+            }
+        }
     }
 }
