@@ -30,9 +30,9 @@ public final class Dnnl {
     /** {@code dnnl_stream_default_flags} (in order). */
     public static final int STREAM_DEFAULT_FLAGS = 1;
 
-    /** {@code dnnl_data_type_t}. */
     /** {@code dnnl_data_type_undef}: "the destination's type" where a call allows it. */
     public static final int DATA_TYPE_UNDEF = 0;
+    /** {@code dnnl_data_type_t}. */
     public static final int DATA_TYPE_F16 = 1;
     public static final int DATA_TYPE_BF16 = 2;
     public static final int DATA_TYPE_F32 = 3;

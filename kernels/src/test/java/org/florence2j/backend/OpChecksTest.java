@@ -61,7 +61,8 @@ class OpChecksTest {
 
     @Test
     void linearResidualWritesAnF32ResidualStreamItDoesNotRead() {
-        OpChecks bf16 = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.BF16), EnumSet.of(DType.F32, DType.BF16));
+        OpChecks bf16 = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.BF16),
+                EnumSet.of(DType.F32, DType.BF16));
         Tensor weight = on(Device.cpu(), DType.BF16, 4, 3);
         assertDoesNotThrow(() -> bf16.linearResidual(on(Device.cpu(), DType.F32, 2, 4),
                 on(Device.cpu(), DType.BF16, 2, 3), weight, null));

@@ -282,11 +282,11 @@ public final class CpuBackend implements Backend {
         packedConvWeights.entrySet().removeIf(entry -> {
             boolean dead = !entry.getKey().scope().isAlive();
             if (dead) {
-                entry.getValue().arena().close();
+                entry.getValue().release();
             }
             return dead;
         });
-        packedConvWeights.putIfAbsent(host.memory(), new PackedConv(null, Arena.ofShared(), null));
+        packedConvWeights.putIfAbsent(host.memory(), PackedConv.UNPACKED);
         return host;
     }
 
@@ -1030,7 +1030,7 @@ public final class CpuBackend implements Backend {
                 || Dnnl.memoryDescEqual(packed.layout().weightsDesc(), layout.weightsDesc()))) {
             return packed.memory();
         }
-        packed.arena().close();
+        packed.release();
         Arena arena = Arena.ofShared();
         MemorySegment memory = arena.allocate(bytes, 64);
         layout.repack().execute(stream(), weight.memory(), memory);
@@ -1051,9 +1051,17 @@ public final class CpuBackend implements Backend {
 
     /**
      * An uploaded convolution weight's packed copy for {@code layout}, in its own arena so that it can be freed
-     * alone; {@code layout} and {@code memory} are null until its first convolution.
+     * alone; {@link #UNPACKED} (all null) until its first convolution.
      */
-    private record PackedConv(ConvLayout layout, Arena arena, MemorySegment memory) {}
+    private record PackedConv(ConvLayout layout, Arena arena, MemorySegment memory) {
+        static final PackedConv UNPACKED = new PackedConv(null, null, null);
+
+        void release() {
+            if (arena != null) {
+                arena.close();
+            }
+        }
+    }
 
     /** The convolution's primitive descriptor: NHWC maps, weights in the layout oneDNN prefers. */
     private MemorySegment convolutionDesc(DnnlPrimitiveCache.Builder b, Convolution c) {
@@ -1225,7 +1233,7 @@ public final class CpuBackend implements Backend {
         attentionProbabilities.close();
         packedWeights.values().forEach(p -> Dnnl.primitiveDescDestroy(p.layout()));
         packedWeights.clear();
-        packedConvWeights.values().forEach(p -> p.arena().close());
+        packedConvWeights.values().forEach(PackedConv::release);
         packedConvWeights.clear();
         convLayouts.values().forEach(l -> Dnnl.primitiveDescDestroy(l.primitiveDesc()));
         convLayouts.clear();
