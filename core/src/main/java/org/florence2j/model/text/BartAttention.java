@@ -9,7 +9,9 @@ import org.florence2j.tensor.Tensor;
 
 /**
  * BART multi-head attention, mirroring the reference's {@code Florence2Attention} (eager path): separate q, k, v
- * projections with bias, {@code softmax(q·kᵀ·headDim^-0.5)·v} per head, then {@code out_proj}.
+ * projections with bias, {@code softmax(q·kᵀ·headDim^-0.5)·v} per head, then {@code out_proj}, whose output the
+ * caller's layer adds to its residual stream: {@code out_proj} adds into that stream directly
+ * ({@link Backend#linearResidual}).
  *
  * <p>The reference multiplies the projected q by {@code headDim^-0.5} before the product; here the same factor is
  * the {@code scale} argument of {@link Backend#attention}, which is the same math up to float rounding.
@@ -54,18 +56,18 @@ public final class BartAttention {
     }
 
     /**
-     * {@code out = out_proj(attention(q, k, v))}.
+     * {@code residual += out_proj(attention(q, k, v))}.
      *
-     * @param out      {@code [batch, queryTokens, channels]}
+     * @param residual {@code [batch, queryTokens, channels]}
      * @param q        {@code [batch, queryTokens, channels]}
      * @param k        {@code [kvBatch, capacity, channels]}, first {@code kvTokens} rows valid
      * @param v        same shape as {@code k}
      * @param scratch  {@code [batch, queryTokens, channels]}, holds the heads' output before {@code out_proj}
      */
-    void attend(Backend backend, Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, AttentionMask mask,
+    void attend(Backend backend, Tensor residual, Tensor q, Tensor k, Tensor v, int kvTokens, AttentionMask mask,
             Tensor scratch) {
         backend.attention(scratch, q, k, v, kvTokens, heads, scale, mask);
-        outProj.forward(backend, out, scratch);
+        outProj.forwardResidual(backend, residual, scratch);
     }
 
     /**
@@ -73,15 +75,15 @@ public final class BartAttention {
      * channels]} whose first {@code step.position() + queryTokens} rows are valid (see
      * {@link Backend#attention(Tensor, Tensor, Tensor, Tensor, StepParameters, int, float)}).
      */
-    void attendCached(Backend backend, Tensor out, Tensor q, Tensor k, Tensor v, StepParameters step,
+    void attendCached(Backend backend, Tensor residual, Tensor q, Tensor k, Tensor v, StepParameters step,
             Tensor scratch) {
         backend.attention(scratch, q, k, v, step, heads, scale);
-        outProj.forward(backend, out, scratch);
+        outProj.forwardResidual(backend, residual, scratch);
     }
 
-    /** {@code out = out_proj(heads)} for heads computed elsewhere (per-image cross-attention groups). */
-    void project(Backend backend, Tensor out, Tensor headsOutput) {
-        outProj.forward(backend, out, headsOutput);
+    /** {@code residual += out_proj(heads)} for heads computed elsewhere (per-image cross-attention groups). */
+    void addProjection(Backend backend, Tensor residual, Tensor headsOutput) {
+        outProj.forwardResidual(backend, residual, headsOutput);
     }
 
     int heads() {

@@ -153,7 +153,7 @@ public final class BartDecoder {
     /** The F32 elements {@link #newWorkspace} takes for {@code maxRows} rows of {@code maxTokens} tokens. */
     public long scratchElements(int maxRows, int maxTokens) {
         long cells = (long) maxRows * maxTokens;
-        return cells * (6L * channels + ffn + vocabulary) + (long) maxTokens * channels;
+        return cells * (5L * channels + ffn + vocabulary) + (long) maxTokens * channels;
     }
 
     /**
@@ -210,14 +210,13 @@ public final class BartDecoder {
      * @param k             {@code [rows, tokens, channels]}
      * @param v             {@code [rows, tokens, channels]}
      * @param heads         {@code [rows, tokens, channels]}
-     * @param projected     {@code [rows, tokens, channels]}
      * @param ffn           {@code [rows, tokens, ffn]}
      * @param logits        {@code [rows, tokens, vocabulary]}
      * @param qGroups       {@code q}'s rows of each cross group
      * @param headsGroups   {@code heads}' rows of each cross group
      */
     public record StepBuffers(StepParameters parameters, Tensor x, Tensor positions, Tensor positionsFlat,
-            Tensor q, Tensor k, Tensor v, Tensor heads, Tensor projected, Tensor ffn, Tensor logits,
+            Tensor q, Tensor k, Tensor v, Tensor heads, Tensor ffn, Tensor logits,
             Tensor[] qGroups, Tensor[] headsGroups) {
         /** Sets the id fed at {@code row}, token {@code t} (checked against the vocabulary). */
         public void setToken(int row, int t, int id) {
@@ -252,7 +251,7 @@ public final class BartDecoder {
             long block = cell * channels;
             Tensor q = scratch.slice(0, rows, tokens, channels);
             Tensor heads = scratch.slice(block, rows, tokens, channels);
-            Tensor positions = scratch.slice(6 * block, 1, tokens, channels);
+            Tensor positions = scratch.slice(5 * block, 1, tokens, channels);
             Tensor[] qGroups = new Tensor[groups.size()];
             Tensor[] headsGroups = new Tensor[groups.size()];
             for (int g = 0; g < groups.size(); g++) {
@@ -260,7 +259,7 @@ public final class BartDecoder {
                 qGroups[g] = q.narrow(group.firstImage() * rowsPerImage, group.images() * rowsPerImage);
                 headsGroups[g] = heads.narrow(group.firstImage() * rowsPerImage, group.images() * rowsPerImage);
             }
-            long positionsEnd = 6 * block + (long) tokens * channels;
+            long positionsEnd = 5 * block + (long) tokens * channels;
             parameters.prepare(rows, tokens);
             return new StepBuffers(parameters,
                     scratch.slice(2 * block, rows, tokens, channels),
@@ -269,7 +268,6 @@ public final class BartDecoder {
                     scratch.slice(3 * block, rows, tokens, channels),
                     scratch.slice(4 * block, rows, tokens, channels),
                     heads,
-                    scratch.slice(5 * block, rows, tokens, channels),
                     scratch.slice(positionsEnd, rows, tokens, ffn),
                     scratch.slice(positionsEnd + cell * ffn, rows, tokens, vocabulary),
                     qGroups, headsGroups);

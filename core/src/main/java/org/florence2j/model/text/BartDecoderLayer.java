@@ -59,9 +59,8 @@ public final class BartDecoderLayer {
         selfAttn.keyValue(backend, s.k(), s.v(), x);
         backend.writeRows(cache.selfKey(layer), s.k(), s.parameters());
         backend.writeRows(cache.selfValue(layer), s.v(), s.parameters());
-        selfAttn.attendCached(backend, s.projected(), s.q(), cache.selfKey(layer), cache.selfValue(layer),
-                s.parameters(), s.heads());
-        backend.add(x, x, s.projected());
+        selfAttn.attendCached(backend, x, s.q(), cache.selfKey(layer), cache.selfValue(layer), s.parameters(),
+                s.heads());
         selfAttnLayerNorm.forward(backend, x, x);
 
         encoderAttn.query(backend, s.q(), x);
@@ -69,13 +68,11 @@ public final class BartDecoderLayer {
             backend.attentionTransposedKeys(s.headsGroups()[g], s.qGroups()[g], cache.crossKeysT(layer, g),
                     cache.crossValue(layer, g), cache.groupTokens(g), encoderAttn.heads(), encoderAttn.scale());
         }
-        encoderAttn.project(backend, s.projected(), s.heads());
-        backend.add(x, x, s.projected());
+        encoderAttn.addProjection(backend, x, s.heads());
         encoderAttnLayerNorm.forward(backend, x, x);
 
         fc1.forwardGelu(backend, s.ffn(), x);
-        fc2.forward(backend, s.projected(), s.ffn());
-        backend.add(x, x, s.projected());
+        fc2.forwardResidual(backend, x, s.ffn());
         finalLayerNorm.forward(backend, x, x);
     }
 }

@@ -68,7 +68,7 @@ public final class BartEncoder {
 
     /** The F32 elements {@link #newWorkspace} takes for {@code maxTokens}. */
     public long scratchElements(int maxTokens) {
-        return (long) maxTokens * (7L * channels + ffn);
+        return (long) maxTokens * (6L * channels + ffn);
     }
 
     /**
@@ -109,7 +109,7 @@ public final class BartEncoder {
 
         /** A buffer for the encoder's input, {@code [1, tokens, channels]}. */
         public Tensor input(int tokens) {
-            return scratch.slice(tokens(tokens) * (5L * channels + ffn), 1, tokens, channels);
+            return scratch.slice(tokens(tokens) * (4L * channels + ffn), 1, tokens, channels);
         }
 
         /**
@@ -123,7 +123,7 @@ public final class BartEncoder {
 
         /** A buffer for the encoder's output, {@code [1, tokens, channels]}. */
         public Tensor output(int tokens) {
-            return scratch.slice(tokens(tokens) * (6L * channels + ffn), 1, tokens, channels);
+            return scratch.slice(tokens(tokens) * (5L * channels + ffn), 1, tokens, channels);
         }
 
         private long tokens(int tokens) {
@@ -141,8 +141,7 @@ public final class BartEncoder {
                     scratch.slice(block, 1, tokens, channels),
                     scratch.slice(2 * block, 1, tokens, channels),
                     scratch.slice(3 * block, 1, tokens, channels),
-                    scratch.slice(4 * block, 1, tokens, channels),
-                    scratch.slice(5 * block, 1, tokens, ffn));
+                    scratch.slice(4 * block, 1, tokens, ffn));
         }
     }
 }

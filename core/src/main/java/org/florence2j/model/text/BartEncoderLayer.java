@@ -46,12 +46,10 @@ public final class BartEncoderLayer {
         int tokens = x.shape().dim(1);
         selfAttn.query(backend, s.q(), x);
         selfAttn.keyValue(backend, s.k(), s.v(), x);
-        selfAttn.attend(backend, s.projected(), s.q(), s.k(), s.v(), tokens, AttentionMask.none(), s.heads());
-        backend.add(x, x, s.projected());
+        selfAttn.attend(backend, x, s.q(), s.k(), s.v(), tokens, AttentionMask.none(), s.heads());
         selfAttnLayerNorm.forward(backend, x, x);
         fc1.forwardGelu(backend, s.ffn(), x);
-        fc2.forward(backend, s.projected(), s.ffn());
-        backend.add(x, x, s.projected());
+        fc2.forwardResidual(backend, x, s.ffn());
         finalLayerNorm.forward(backend, x, x);
     }
 
@@ -62,8 +60,7 @@ public final class BartEncoderLayer {
      * @param k         {@code [1, tokens, channels]}
      * @param v         {@code [1, tokens, channels]}
      * @param heads     {@code [1, tokens, channels]}, attention output before {@code out_proj}
-     * @param projected {@code [1, tokens, channels]}, a sub-block's output before the residual add
      * @param ffn       {@code [1, tokens, ffn]}
      */
-    record EncoderBuffers(Tensor q, Tensor k, Tensor v, Tensor heads, Tensor projected, Tensor ffn) {}
+    record EncoderBuffers(Tensor q, Tensor k, Tensor v, Tensor heads, Tensor ffn) {}
 }

@@ -30,6 +30,11 @@ record Linear(Tensor weight, Tensor bias) {
         backend.linear(out, x, weight, bias);
     }
 
+    /** {@code residual [..., outFeatures] += x [..., inFeatures]·weightᵀ + bias}, one pass over {@code residual}. */
+    void forwardResidual(Backend backend, Tensor residual, Tensor x) {
+        backend.linearResidual(residual, x, weight, bias);
+    }
+
     /** {@code out = gelu(x·weightᵀ + bias)} (exact GELU, BART's {@code activation_function}), fused where it can. */
     void forwardGelu(Backend backend, Tensor out, Tensor x) {
         backend.linearGelu(out, x, weight, bias);
