@@ -1155,11 +1155,45 @@ public final class CpuBackend implements Backend {
             VectorKernels.convert(outMemory, DType.F32, i * channels, tableMemory, table.dtype(), id * channels,
                     channels);
         }
-        if (tableMemory.isMapped()) {
-            // A table read in place from the checkpoint (a tied 16-bit embedding): the kernel maps ~64 KB of the
-            // file around each row a lookup faults in, so rows of scattered ids kept growing resident memory
-            // (+25 MB over a 128-token <OD> of random ids). Dropping the mapping costs a few minor faults later.
-            tableMemory.unload();
+        if (tableMemory.isMapped() && tableMemory.byteSize() >= UNLOADED_TABLE_BYTES) {
+            dropPagesPeriodically(tableMemory);
+        }
+    }
+
+    /**
+     * Mapped embedding tables at least this large have their file pages dropped now and then. A table read in
+     * place from the checkpoint (base's tied {@code shared}, 157 MB in F32) otherwise kept growing resident memory:
+     * the kernel maps the 64 KB around each row a lookup faults in, +25 MB over a 128-token {@code <OD>} of random
+     * ids. A smaller one (the learned positions, 3 MB) can at most become resident whole.
+     */
+    static final long UNLOADED_TABLE_BYTES = 16L << 20;
+
+    /**
+     * Lookups between two drops of a large table's pages: dropping walks the table's page tables and flushes the
+     * other cores' TLBs (~50 µs for base's table, as long as a decode step's attention), so a decode step must not
+     * pay it every time; in between, at most this many lookups' rows (64 KB each) stay resident.
+     */
+    static final int LOOKUPS_PER_UNLOAD = 16;
+
+    private MemorySegment countedTable = MemorySegment.NULL;
+    private int lookupsSinceUnload;
+
+    /**
+     * Counts a lookup in the large mapped {@code table} and drops its file pages every
+     * {@link #LOOKUPS_PER_UNLOAD} lookups; a lookup in another table first drops the previous table's pages, so
+     * tables used in turn stay bounded too.
+     */
+    private void dropPagesPeriodically(MemorySegment table) {
+        if (table != countedTable) {
+            if (countedTable.isMapped() && countedTable.scope().isAlive()) {
+                countedTable.unload();
+            }
+            countedTable = table;
+            lookupsSinceUnload = 0;
+        }
+        if (++lookupsSinceUnload >= LOOKUPS_PER_UNLOAD) {
+            table.unload();
+            lookupsSinceUnload = 0;
         }
     }
 

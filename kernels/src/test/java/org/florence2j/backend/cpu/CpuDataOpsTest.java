@@ -3,11 +3,20 @@ package org.florence2j.backend.cpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.florence2j.backend.Tolerance;
 import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Uploads, conversions, embedding, concatenation and cache row moves against the reference. */
 class CpuDataOpsTest {
@@ -33,6 +42,50 @@ class CpuDataOpsTest {
             Tensor ids = Tensor.ofInts(Shape.of(2, 3), t.arena, 0, 49, 7, 7, 1, 23);
             t.check("embedding", Tolerance.KERNEL_F32, new int[] {2, 3, 9},
                     (backend, o) -> backend.embedding(o, table, ids));
+        }
+    }
+
+    /**
+     * Mapped tables large enough that their file pages are dropped every few lookups, starting off a page boundary
+     * (as a tensor inside a checkpoint does), two of them looked up in turn and then one alone for longer than a
+     * drop period: rows at both ends and repeated ids read back exactly every time.
+     */
+    @Test
+    void embeddingFromLargeMappedTablesReadsEveryRow(@TempDir Path folder) throws IOException {
+        int channels = 1024;
+        int vocabulary = (int) (CpuBackend.UNLOADED_TABLE_BYTES / (channels * Float.BYTES)) + 7;
+        long offset = 100 * Float.BYTES;
+        long tableBytes = (long) vocabulary * channels * Float.BYTES;
+        Path file = folder.resolve("table.bin");
+        try (Arena arena = Arena.ofConfined(); var cpu = new CpuBackend();
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE)) {
+            MemorySegment written = channel.map(FileChannel.MapMode.READ_WRITE, 0, offset + tableBytes, arena);
+            for (long i = 0; i < tableBytes / Float.BYTES; i++) {
+                written.set(ValueLayout.JAVA_FLOAT_UNALIGNED, offset + i * Float.BYTES, i % 65_521);
+            }
+            written.force();
+            Shape shape = Shape.of(vocabulary, channels);
+            Tensor first = Tensor.wrap(DType.F32, shape, Device.cpu(),
+                    channel.map(FileChannel.MapMode.READ_ONLY, offset, tableBytes, arena));
+            Tensor second = Tensor.wrap(DType.F32, shape, Device.cpu(),
+                    channel.map(FileChannel.MapMode.READ_ONLY, offset, tableBytes, arena));
+            int[] idValues = {0, vocabulary - 1, 4097, 0, vocabulary - 1};
+            Tensor ids = Tensor.ofInts(Shape.of(1, idValues.length), arena, idValues);
+            Tensor out = Tensor.allocateHost(DType.F32, Shape.of(1, idValues.length, channels), arena);
+            for (int lookup = 0; lookup < 4 + 2 * CpuBackend.LOOKUPS_PER_UNLOAD; lookup++) {
+                cpu.embedding(out, lookup < 4 && lookup % 2 == 1 ? second : first, ids);
+                float[] actual = out.toFloatArray();
+                for (int t = 0; t < idValues.length; t++) {
+                    for (int c = 0; c < channels; c++) {
+                        float expected = ((long) idValues[t] * channels + c) % 65_521;
+                        if (actual[t * channels + c] != expected) {
+                            throw new AssertionError("lookup " + lookup + ", id " + idValues[t] + ", channel " + c
+                                    + ": " + actual[t * channels + c] + " != " + expected);
+                        }
+                    }
+                }
+            }
         }
     }
 
