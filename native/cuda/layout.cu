@@ -1,4 +1,5 @@
-// Data movement between layouts: channel-first to token-major, key transposition, token mean, embedding gather.
+// Data movement between layouts: channel-first to token-major, key transposition, head-major values, token mean,
+// embedding gather.
 
 // [batch, channels, tokens] -> [batch, tokens, channels]; one thread per output element.
 extern "C" __global__ void channels_last(float* out, const float* x, int channels, int tokens, long long count) {
@@ -21,6 +22,19 @@ extern "C" __global__ void transpose_keys(float* keysT, const float* keys, int t
         int t = (int) (rest % tokens);
         long long b = rest / tokens;
         keysT[(b * channels + c) * capacity + t] = keys[i];
+    }
+}
+
+// valuesHM[b, h, t, d] = values[b, t, h * headDim + d] for values [batch, tokens, channels], valuesHM [batch,
+// channels / headDim, capacity, headDim]; one thread per value element.
+extern "C" __global__ void head_major_values(float* valuesHM, const float* values, int tokens, int channels,
+        int headDim, int capacity, long long count) {
+    FOR_EACH_INDEX(i, count) {
+        int c = (int) (i % channels);
+        long long rest = i / channels;
+        int t = (int) (rest % tokens);
+        long long b = rest / tokens;
+        valuesHM[((b * (channels / headDim) + c / headDim) * capacity + t) * headDim + c % headDim] = values[i];
     }
 }
 

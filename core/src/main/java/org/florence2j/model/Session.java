@@ -122,8 +122,8 @@ public final class Session implements AutoCloseable {
                                 limits.maxImages(), limits.maxEncoderTokens()));
         this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
         this.decoderWorkspace = decoder.newWorkspace(backend, arena, textScratch, maxRows, 1);
-        this.cache = KvCache.allocate(textScratch, decoder.layerCount(), decoder.channels(), maxRows, maxLength,
-                limits.maxImages(), limits.maxEncoderTokens());
+        this.cache = KvCache.allocate(textScratch, decoder.layerCount(), decoder.channels(), decoder.heads(), maxRows,
+                maxLength, limits.maxImages(), limits.maxEncoderTokens());
         this.generator = new Generator(limits.maxImages(), limits.maxBeams(), maxLength, decoder.vocabulary());
         this.stepGraph = backend.newStepGraph();
         int selectedCount = maxRows * (3 * 2 * limits.maxBeams() + 1);

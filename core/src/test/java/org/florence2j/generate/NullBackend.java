@@ -63,11 +63,14 @@ final class NullBackend implements Backend {
             AttentionMask mask) {}
 
     @Override
-    public void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads,
+    public void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor valuesHM, int kvTokens, int heads,
             float scale) {}
 
     @Override
     public void transposeKeys(Tensor keysT, Tensor keys) {}
+
+    @Override
+    public void headMajorValues(Tensor valuesHM, Tensor values) {}
 
     @Override
     public void channelAttention(Tensor out, Tensor qkv, int groups, float scale) {}

@@ -176,23 +176,27 @@ public interface Backend extends AutoCloseable {
     void attention(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale, AttentionMask mask);
 
     /**
-     * {@link #attention}, unmasked, over keys stored transposed as {@link #transposeKeys} writes them: for
-     * cross-attention, whose keys are computed once per image and read at every decode step. Each head's keys are
-     * then a {@code [headDim, kvTokens]} block with rows {@code capacity} apart, which a matmul reads as it is
-     * (CpuBackend: the cross-attention of a 3-beam decode step in about half the time of {@link #attention}, which
-     * must transpose each head's keys on every call).
+     * {@link #attention}, unmasked, over keys stored transposed as {@link #transposeKeys} writes them and values
+     * stored head by head as {@link #headMajorValues} writes them: for cross-attention, whose keys and values are
+     * computed once per image and read at every decode step. Each head's keys are then a {@code [headDim, kvTokens]}
+     * block with rows {@code capacity} apart and its values a dense {@code [kvTokens, headDim]} block, which matmuls
+     * read as they are (CpuBackend: the cross-attention of a 3-beam decode step in about half the time of
+     * {@link #attention}, which must transpose each head's keys on every call; head-major values took another third
+     * off, as oneDNN no longer copies each head's value columns out of the token rows).
      *
      * @param out      {@code [batch, queryTokens, channels]}
      * @param q        {@code [batch, queryTokens, channels]}, heads outermost in the channel dimension
      * @param keysT    {@code [kvBatch, channels, capacity]}: {@code keysT[b, c, t]} is key {@code t}'s channel
      *                 {@code c}; only the first {@code kvTokens} columns are read; query row {@code b} uses key row
      *                 {@code b / (batch / kvBatch)}
-     * @param v        {@code [kvBatch, capacity, channels]}
+     * @param valuesHM {@code [kvBatch, heads, capacity, headDim]}: {@code valuesHM[b, h, t, d]} is value {@code t}'s
+     *                 channel {@code h·headDim + d}; only the first {@code kvTokens} rows of each head are read
      * @param kvTokens number of valid keys, {@code 1 ≤ kvTokens ≤ capacity}
      * @param heads    number of heads
      * @param scale    multiplies q·kᵀ
      */
-    void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads, float scale);
+    void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor valuesHM, int kvTokens, int heads,
+            float scale);
 
     /**
      * Writes keys transposed for {@link #attentionTransposedKeys}: {@code keysT[b, c, t] = keys[b, t, c]} for every
@@ -202,6 +206,16 @@ public interface Backend extends AutoCloseable {
      * @param keys  {@code [batch, tokens, channels]}
      */
     void transposeKeys(Tensor keysT, Tensor keys);
+
+    /**
+     * Writes values head by head for {@link #attentionTransposedKeys}: {@code valuesHM[b, h, t, d] = values[b, t,
+     * h·headDim + d]} for every {@code t < tokens}; rows from {@code tokens} on are left as they are.
+     *
+     * @param valuesHM {@code [batch, heads, capacity, headDim]}, {@code capacity ≥ tokens}; must not alias
+     *                 {@code values}
+     * @param values   {@code [batch, tokens, heads·headDim]}
+     */
+    void headMajorValues(Tensor valuesHM, Tensor values);
 
     /**
      * A decode step's causal self-attention over a KV cache: {@link #attention} with

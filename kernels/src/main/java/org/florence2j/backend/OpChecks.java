@@ -211,17 +211,17 @@ public final class OpChecks {
 
     /**
      * {@link Backend#attentionTransposedKeys}: {@code keysT [kvBatch, channels, capacity]}, {@code v [kvBatch,
-     * capacity, channels]}. Allocates nothing unless it fails: every decode step runs it per layer.
+     * heads, capacity, channels / heads]}. Allocates nothing unless it fails: every decode step runs it per layer.
      */
     public void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads) {
         Shape shape = out.shape();
         Shape k = keysT.shape();
         Shape vs = v.shape();
         boolean valid = isF32(out) && isF32(q) && isF32(keysT) && isF32(v) && shape.rank() == 3
-                && q.shape().equals(shape) && k.rank() == 3 && vs.rank() == 3 && k.dim(0) == vs.dim(0)
-                && k.dim(1) == shape.last() && vs.dim(1) == k.dim(2) && vs.last() == shape.last()
-                && shape.dim(0) % k.dim(0) == 0 && kvTokens >= 1 && kvTokens <= k.dim(2) && heads > 0
-                && shape.last() % heads == 0;
+                && q.shape().equals(shape) && k.rank() == 3 && vs.rank() == 4 && k.dim(0) == vs.dim(0)
+                && k.dim(1) == shape.last() && heads > 0 && shape.last() % heads == 0 && vs.dim(1) == heads
+                && vs.dim(2) == k.dim(2) && vs.last() == shape.last() / heads
+                && shape.dim(0) % k.dim(0) == 0 && kvTokens >= 1 && kvTokens <= k.dim(2);
         touch(out, q, keysT, v);
         if (!valid) {
             require(false, "attentionTransposedKeys", "out", out, "q", q, "keysT", keysT, "v", v,
@@ -241,6 +241,22 @@ public final class OpChecks {
             require(false, "transposeKeys", "keysT", keysT, "keys", keys);
         }
         requireNoOverlap("transposeKeys", keysT, keys);
+    }
+
+    /**
+     * {@link Backend#headMajorValues}: {@code values [batch, tokens, heads · headDim]} into {@code [batch, heads,
+     * ≥ tokens, headDim]}.
+     */
+    public void headMajorValues(Tensor valuesHM, Tensor values) {
+        Shape h = valuesHM.shape();
+        Shape v = values.shape();
+        boolean valid = isF32(valuesHM) && isF32(values) && h.rank() == 4 && v.rank() == 3 && h.dim(0) == v.dim(0)
+                && (long) h.dim(1) * h.dim(3) == v.last() && h.dim(2) >= v.dim(1);
+        touch(valuesHM, values, null, null);
+        if (!valid) {
+            require(false, "headMajorValues", "valuesHM", valuesHM, "values", values);
+        }
+        requireNoOverlap("headMajorValues", valuesHM, values);
     }
 
     /** {@link Backend#channelAttention}: {@code qkv [batch, tokens, 3·channels]}, groups divide channels. */

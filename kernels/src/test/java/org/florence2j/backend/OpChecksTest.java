@@ -103,25 +103,37 @@ class OpChecksTest {
     }
 
     @Test
-    void transposedKeysMustFitTheirValuesAndQueries() {
+    void crossLayoutsMustFitTheirValuesAndQueries() {
         Device host = Device.cpu();
         Tensor q = on(host, DType.F32, 3, 1, 8);
         Tensor out = on(host, DType.F32, 3, 1, 8);
         Tensor keysT = on(host, DType.F32, 1, 8, 10);
-        Tensor values = on(host, DType.F32, 1, 10, 8);
+        Tensor values = on(host, DType.F32, 1, 2, 10, 4);
         assertDoesNotThrow(() -> cpu.attentionTransposedKeys(out, q, keysT, values, 10, 2));
-        // Keys given token-major, more valid keys than columns, values of another capacity, heads not dividing.
+        // Keys given token-major, more valid keys than columns, values of another capacity, values token-major,
+        // values split in other heads than the attention's, heads not dividing.
         assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q,
                 on(host, DType.F32, 1, 10, 8), values, 10, 2));
         assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q, keysT, values, 11, 2));
         assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q, keysT,
-                on(host, DType.F32, 1, 9, 8), 9, 2));
+                on(host, DType.F32, 1, 2, 9, 4), 9, 2));
+        assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q, keysT,
+                on(host, DType.F32, 1, 10, 8), 10, 2));
+        assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q, keysT,
+                on(host, DType.F32, 1, 4, 10, 2), 10, 2));
         assertThrows(IllegalArgumentException.class, () -> cpu.attentionTransposedKeys(out, q, keysT, values, 10, 3));
         Tensor keys = on(host, DType.F32, 1, 10, 8);
         assertDoesNotThrow(() -> cpu.transposeKeys(keysT, keys));
         var error = assertThrows(IllegalArgumentException.class,
                 () -> cpu.transposeKeys(on(host, DType.F32, 1, 8, 9), keys));
         assertEquals("transposeKeys: invalid arguments keysT F32[1, 8, 9] on cpu, keys F32[1, 10, 8] on cpu",
+                error.getMessage());
+        assertDoesNotThrow(() -> cpu.headMajorValues(values, keys));
+        // Fewer rows than tokens, heads × headDim not the channels.
+        assertThrows(IllegalArgumentException.class, () -> cpu.headMajorValues(on(host, DType.F32, 1, 2, 9, 4), keys));
+        error = assertThrows(IllegalArgumentException.class,
+                () -> cpu.headMajorValues(on(host, DType.F32, 1, 2, 10, 3), keys));
+        assertEquals("headMajorValues: invalid arguments valuesHM F32[1, 2, 10, 3] on cpu, values F32[1, 10, 8] on cpu",
                 error.getMessage());
     }
 

@@ -100,7 +100,7 @@ public class DecodeStepBench {
             BartModel model = BartModel.load(Weights.of(checkpoint.checkpoint()).at("language_model"), text,
                     backend, arena);
             decoder = model.decoder();
-            cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), BEAMS,
+            cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), decoder.heads(), BEAMS,
                     NEW_TOKENS + 1, 1, ENCODER_TOKENS);
             Tensor states = BenchModel.random(backend, arena, 3, Shape.of(1, ENCODER_TOKENS, decoder.channels()));
             decoder.computeCrossKeyValues(backend, states, 0, cache);

@@ -56,8 +56,8 @@ public final class OpProfile {
             BartDecoder decoder = text.decoder();
             int tokens = 584;
             var encoderWorkspace = text.encoder().newWorkspace(backend, arena, tokens);
-            KvCache cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), 3, 21, 1,
-                    tokens);
+            KvCache cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(),
+                    decoder.heads(), 3, 21, 1, tokens);
             List<CrossGroup> groups = List.of(new CrossGroup(0, 1, tokens));
             var step = decoder.newWorkspace(backend, arena, 3, 1).prepare(3, 1, groups, 3);
             for (int r = 0; r <= repeats; r++) {

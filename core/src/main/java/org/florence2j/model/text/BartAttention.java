@@ -51,7 +51,17 @@ public final class BartAttention {
 
     /** {@code k = k_proj(x)}, {@code v = v_proj(x)}, each {@code [batch, tokens, channels]}. */
     void keyValue(Backend backend, Tensor k, Tensor v, Tensor x) {
+        key(backend, k, x);
+        value(backend, v, x);
+    }
+
+    /** {@code k [batch, tokens, channels] = k_proj(x)}. */
+    void key(Backend backend, Tensor k, Tensor x) {
         kProj.forward(backend, k, x);
+    }
+
+    /** {@code v [batch, tokens, channels] = v_proj(x)}. */
+    void value(Backend backend, Tensor v, Tensor x) {
         vProj.forward(backend, v, x);
     }
 

@@ -33,11 +33,12 @@ public final class BartDecoder {
     private final Tensor lmHead; // [vocabulary, channels]
     private final Tensor finalLogitsBias; // [vocabulary] or null
     private final int channels;
+    private final int heads;
     private final int ffn;
     private final int vocabulary;
 
     private BartDecoder(Tensor shared, Tensor embedPositions, LayerNorm layernormEmbedding,
-            List<BartDecoderLayer> layers, Tensor lmHead, Tensor finalLogitsBias, int ffn) {
+            List<BartDecoderLayer> layers, Tensor lmHead, Tensor finalLogitsBias, int heads, int ffn) {
         this.shared = shared;
         this.embedPositions = embedPositions;
         this.layernormEmbedding = layernormEmbedding;
@@ -45,6 +46,7 @@ public final class BartDecoder {
         this.lmHead = lmHead;
         this.finalLogitsBias = finalLogitsBias;
         this.channels = shared.shape().dim(1);
+        this.heads = heads;
         this.ffn = ffn;
         this.vocabulary = shared.shape().dim(0);
     }
@@ -93,7 +95,7 @@ public final class BartDecoder {
                     .reshape(new Shape(vocabulary));
         }
         return new BartDecoder(shared, positions, LayerNorm.load(decoder, "layernorm_embedding", channels, backend,
-                arena), List.copyOf(layers), lmHead, bias, c.decoderFfnDim());
+                arena), List.copyOf(layers), lmHead, bias, c.decoderAttentionHeads(), c.decoderFfnDim());
     }
 
     /** The vocabulary size: the innermost dimension of the logits. */
@@ -111,6 +113,11 @@ public final class BartDecoder {
         return channels;
     }
 
+    /** Attention heads of every layer ({@code decoder_attention_heads}). */
+    public int heads() {
+        return heads;
+    }
+
     /** The longest decoder sequence the learned positions cover. */
     public int maxPositions() {
         return embedPositions.shape().dim(0) - BartEncoder.POSITION_OFFSET;
@@ -126,11 +133,10 @@ public final class BartDecoder {
      * {@code [1, tokens, channels]} into {@code cache}: once per request, shared by that image's beams.
      */
     public void computeCrossKeyValues(Backend backend, Tensor encoderStates, int image, KvCache cache) {
-        int tokens = encoderStates.shape().dim(1);
-        Tensor keys = cache.crossKeyStaging(tokens);
+        Tensor staging = cache.crossStaging(encoderStates.shape().dim(1));
         for (int l = 0; l < layers.size(); l++) {
-            layers.get(l).crossKeyValue(backend, encoderStates, keys, cache.crossValueRows(l, image, tokens));
-            backend.transposeKeys(cache.crossKeysTOf(l, image), keys);
+            layers.get(l).crossKeyValue(backend, encoderStates, staging, cache.crossKeysTOf(l, image),
+                    cache.crossValuesOf(l, image));
         }
     }
 

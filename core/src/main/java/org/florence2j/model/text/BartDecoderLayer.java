@@ -45,9 +45,16 @@ public final class BartDecoderLayer {
                 LayerNorm.load(w, "final_layer_norm", channels, backend, arena));
     }
 
-    /** Computes this layer's cross-attention K/V of one image's encoder output {@code [1, tokens, channels]}. */
-    void crossKeyValue(Backend backend, Tensor encoderStates, Tensor k, Tensor v) {
-        encoderAttn.keyValue(backend, k, v, encoderStates);
+    /**
+     * Computes this layer's cross-attention K/V of one image's encoder output {@code [1, tokens, channels]} into
+     * {@code keysT} (transposed) and {@code valuesHM} (head-major), each by way of {@code staging} {@code [1, tokens,
+     * channels]}.
+     */
+    void crossKeyValue(Backend backend, Tensor encoderStates, Tensor staging, Tensor keysT, Tensor valuesHM) {
+        encoderAttn.key(backend, staging, encoderStates);
+        backend.transposeKeys(keysT, staging);
+        encoderAttn.value(backend, staging, encoderStates);
+        backend.headMajorValues(valuesHM, staging);
     }
 
     /**

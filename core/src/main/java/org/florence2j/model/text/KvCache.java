@@ -16,15 +16,17 @@ import org.florence2j.tensor.Tensor;
  * decode step does the same in two halves: {@link #swap} on the host before the step, the copies
  * ({@link #gatherFromPrevious}) inside it, since a replayed step runs no Java.
  *
- * <p>Cross-attention: per layer, K transposed {@code [images, channels, maxEncoderTokens]} and V {@code [images,
- * maxEncoderTokens, channels]}, computed once per request from the encoder output, one row per image — not per
- * beam: the beams of an image share it through {@code Backend.attentionTransposedKeys}' {@code kvBatch} broadcast.
- * The keys are stored transposed because every decode step reads them: a matmul reads each head's transposed keys
- * in place, while token-major keys had to be transposed on every step (CPU: half the cross-attention time).
+ * <p>Cross-attention: per layer, K transposed {@code [images, channels, maxEncoderTokens]} and V head-major
+ * {@code [images, heads, maxEncoderTokens, headDim]}, computed once per request from the encoder output, one row per
+ * image — not per beam: the beams of an image share it through {@code Backend.attentionTransposedKeys}'
+ * {@code kvBatch} broadcast. Both are laid out for the matmuls every decode step runs on them, which then read each
+ * head's keys and values in place: token-major keys had to be transposed on every step (CPU: half the
+ * cross-attention time), token-major values copied out per head (a third of what remained).
  */
 public final class KvCache {
     private final int layers;
     private final int channels;
+    private final int heads;
     private final int maxRows;
     private final int capacity;
     private final int maxImages;
@@ -32,21 +34,25 @@ public final class KvCache {
     private final Scratch[] selfKeys; // [2 · layers], buffer p of layer l at 2l + p
     private final Scratch[] selfValues; // [2 · layers]
     private final Scratch[] crossKeys; // [layers], transposed
-    private final Scratch[] crossValues; // [layers]
-    private final Scratch crossKeyStaging; // one image's keys [maxEncoderTokens, channels] before transposing
+    private final Scratch[] crossValues; // [layers], head-major
+    private final Scratch crossStaging; // one image's keys or values [maxEncoderTokens, channels] before re-laying
 
     private int rows;
     private int live;
     private Tensor[] selfKeyViews; // [2 · layers] of [rows, capacity, channels]
     private Tensor[] selfValueViews; // [2 · layers]
     private Tensor[][] crossKeyViews; // [layers][groups] of [groupImages, channels, maxEncoderTokens]
-    private Tensor[][] crossValueViews; // [layers][groups]
+    private Tensor[][] crossValueViews; // [layers][groups] of [groupImages, heads, maxEncoderTokens, headDim]
     private int[] groupTokens; // [groups]
 
-    private KvCache(int layers, int channels, int maxRows, int capacity, int maxImages, int maxEncoderTokens,
-            ScratchBlock block) {
+    private KvCache(int layers, int channels, int heads, int maxRows, int capacity, int maxImages,
+            int maxEncoderTokens, ScratchBlock block) {
+        if (heads <= 0 || channels % heads != 0) {
+            throw new IllegalArgumentException("KvCache: " + heads + " heads do not divide " + channels + " channels");
+        }
         this.layers = layers;
         this.channels = channels;
+        this.heads = heads;
         this.maxRows = maxRows;
         this.capacity = capacity;
         this.maxImages = maxImages;
@@ -65,24 +71,25 @@ public final class KvCache {
             crossKeys[l] = block.take(crossElements);
             crossValues[l] = block.take(crossElements);
         }
-        this.crossKeyStaging = block.take((long) maxEncoderTokens * channels);
+        this.crossStaging = block.take((long) maxEncoderTokens * channels);
     }
 
     /**
-     * Allocates caches for up to {@code maxRows} decoder rows (images × beams) of up to {@code capacity} positions,
-     * and up to {@code maxImages} encoder outputs of up to {@code maxEncoderTokens} tokens.
+     * Allocates caches of {@code layers} layers of {@code channels} channels in {@code heads} heads for up to
+     * {@code maxRows} decoder rows (images × beams) of up to {@code capacity} positions, and up to
+     * {@code maxImages} encoder outputs of up to {@code maxEncoderTokens} tokens.
      */
-    public static KvCache allocate(Backend backend, Arena arena, int layers, int channels, int maxRows, int capacity,
-            int maxImages, int maxEncoderTokens) {
+    public static KvCache allocate(Backend backend, Arena arena, int layers, int channels, int heads, int maxRows,
+            int capacity, int maxImages, int maxEncoderTokens) {
         ScratchBlock block = ScratchBlock.allocate(backend, arena,
                 scratchElements(layers, channels, maxRows, capacity, maxImages, maxEncoderTokens));
-        return allocate(block, layers, channels, maxRows, capacity, maxImages, maxEncoderTokens);
+        return allocate(block, layers, channels, heads, maxRows, capacity, maxImages, maxEncoderTokens);
     }
 
-    /** {@link #allocate(Backend, Arena, int, int, int, int, int, int)} taking the caches from {@code block}. */
-    public static KvCache allocate(ScratchBlock block, int layers, int channels, int maxRows, int capacity,
-            int maxImages, int maxEncoderTokens) {
-        return new KvCache(layers, channels, maxRows, capacity, maxImages, maxEncoderTokens, block);
+    /** {@link #allocate(Backend, Arena, int, int, int, int, int, int, int)} taking the caches from {@code block}. */
+    public static KvCache allocate(ScratchBlock block, int layers, int channels, int heads, int maxRows,
+            int capacity, int maxImages, int maxEncoderTokens) {
+        return new KvCache(layers, channels, heads, maxRows, capacity, maxImages, maxEncoderTokens, block);
     }
 
     /** The F32 elements {@link #allocate} takes for these limits. */
@@ -119,7 +126,8 @@ public final class KvCache {
             long first = (long) group.firstImage() * maxEncoderTokens * channels;
             for (int l = 0; l < layers; l++) {
                 crossKeyViews[l][g] = crossKeys[l].slice(first, group.images(), channels, maxEncoderTokens);
-                crossValueViews[l][g] = crossValues[l].slice(first, group.images(), maxEncoderTokens, channels);
+                crossValueViews[l][g] = crossValues[l].slice(first, group.images(), heads, maxEncoderTokens,
+                        channels / heads);
             }
         }
     }
@@ -139,7 +147,7 @@ public final class KvCache {
         return crossKeyViews[layer][g];
     }
 
-    /** Cross-attention values of {@code layer} for group {@code g}. */
+    /** Cross-attention values of {@code layer} for group {@code g}, head-major: {@code [groupImages, H, maxTokens, D]}. */
     Tensor crossValue(int layer, int g) {
         return crossValueViews[layer][g];
     }
@@ -153,9 +161,12 @@ public final class KvCache {
         return groupTokens.length;
     }
 
-    /** Where an image's cross K of one layer is computed before {@link #crossKeysTOf}: {@code [1, tokens, C]}. */
-    Tensor crossKeyStaging(int tokens) {
-        return crossKeyStaging.view(1, tokens, channels);
+    /**
+     * Where an image's cross K or V of one layer is computed before it is laid out into {@link #crossKeysTOf} or
+     * {@link #crossValuesOf}: {@code [1, tokens, C]}.
+     */
+    Tensor crossStaging(int tokens) {
+        return crossStaging.view(1, tokens, channels);
     }
 
     /** Where {@code image}'s transposed cross K of {@code layer} is kept: {@code [1, channels, maxEncoderTokens]}. */
@@ -163,9 +174,10 @@ public final class KvCache {
         return crossKeys[layer].slice((long) image * maxEncoderTokens * channels, 1, channels, maxEncoderTokens);
     }
 
-    /** Where {@code image}'s cross V of {@code layer} is written: {@code [1, tokens, channels]}. */
-    Tensor crossValueRows(int layer, int image, int tokens) {
-        return crossValues[layer].slice((long) image * maxEncoderTokens * channels, 1, tokens, channels);
+    /** Where {@code image}'s head-major cross V of {@code layer} is kept: {@code [1, heads, maxEncoderTokens, D]}. */
+    Tensor crossValuesOf(int layer, int image) {
+        return crossValues[layer].slice((long) image * maxEncoderTokens * channels, 1, heads, maxEncoderTokens,
+                channels / heads);
     }
 
     /** Positions per row this cache holds. */

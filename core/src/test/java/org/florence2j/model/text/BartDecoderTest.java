@@ -33,7 +33,7 @@ class BartDecoderTest {
         int vocabulary = decoder.vocabulary();
         int positions = 3;
         KvCache cache = KvCache.allocate(golden.backend(), golden.arena(), decoder.layerCount(), decoder.channels(),
-                1, positions, 1, 64);
+                decoder.heads(), 1, positions, 1, 64);
         BartDecoder.Workspace workspace = decoder.newWorkspace(golden.backend(), golden.arena(), 1, positions);
         BartEncoder.Workspace encoderWorkspace = golden.model().encoder().newWorkspace(golden.backend(),
                 golden.arena(), 64);

@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.florence2j.backend.AttentionMask;
@@ -575,11 +576,12 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * {@link #attention} and {@link #attentionTransposedKeys}: {@code k} is {@code [kvBatch, capacity, channels]},
-     * or {@code [kvBatch, channels, capacity]} when {@code keysTransposed}.
+     * {@link #attention} and {@link #attentionTransposedKeys}: {@code k} and {@code v} are {@code [kvBatch, capacity,
+     * channels]}, or, when {@code crossLayout}, {@code k} is {@code [kvBatch, channels, capacity]} and {@code v}
+     * {@code [kvBatch, heads, capacity, headDim]}.
      */
     private void attendKeyRows(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
-            AttentionMask mask, long capacity, boolean keysTransposed) {
+            AttentionMask mask, long capacity, boolean crossLayout) {
         Shape qs = q.shape();
         int kvBatch = k.shape().dim(0);
         long queryTokens = qs.dim(1);
@@ -600,7 +602,7 @@ public final class CpuBackend implements Backend {
         Attention problem = attention.set(kvBatch, heads, channels / heads, groupRows, keyRows,
                 groupRows * channels, channels, kvRowStride, channels, groupRows * channels, channels, scale, mask,
                 queryTokens);
-        attend(keysTransposed ? problem.transposedKeys(capacity) : problem, q.memory(), 0, k.memory(), 0,
+        attend(crossLayout ? problem.crossLayout(capacity) : problem, q.memory(), 0, k.memory(), 0,
                 v.memory(), 0, out.memory());
     }
 
@@ -608,18 +610,40 @@ public final class CpuBackend implements Backend {
     public synchronized void transposeKeys(Tensor keysT, Tensor keys) {
         ensureOpen();
         checks.transposeKeys(keysT, keys);
-        useTeam(keys.byteSize() * 2);
         Shape ks = keys.shape();
-        long batch = ks.dim(0);
         long tokens = ks.dim(1);
         long channels = ks.dim(2);
         long capacity = keysT.shape().dim(2);
-        var primitive = cache.get(List.of("transposeKeys", batch, tokens, channels, capacity), b -> b.primitive(
-                Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, batch, tokens, channels), engine,
-                        b.desc(DATA_TYPE_F32, new long[] {batch, tokens, channels},
-                                new long[] {channels * capacity, 1, capacity}), engine, b.attr(null)),
+        relayout("transposeKeys", keysT, keys, new long[] {ks.dim(0), tokens, channels},
+                new long[] {tokens * channels, channels, 1}, new long[] {channels * capacity, 1, capacity});
+    }
+
+    @Override
+    public synchronized void headMajorValues(Tensor valuesHM, Tensor values) {
+        ensureOpen();
+        checks.headMajorValues(valuesHM, values);
+        Shape hs = valuesHM.shape();
+        long heads = hs.dim(1);
+        long capacity = hs.dim(2);
+        long headDim = hs.dim(3);
+        long tokens = values.shape().dim(1);
+        relayout("headMajorValues", valuesHM, values, new long[] {hs.dim(0), heads, tokens, headDim},
+                new long[] {tokens * heads * headDim, headDim, heads * headDim, 1},
+                new long[] {heads * capacity * headDim, capacity * headDim, headDim, 1});
+    }
+
+    /**
+     * Copies F32 {@code from} into {@code to} by a oneDNN reorder between two strided views of the same
+     * {@code dims}: token rows into the layouts cross-attention reads (once per image and layer, not per step).
+     */
+    private void relayout(String op, Tensor to, Tensor from, long[] dims, long[] fromStrides, long[] toStrides) {
+        useTeam(from.byteSize() * 2);
+        var key = List.of(op, Arrays.toString(dims), Arrays.toString(fromStrides), Arrays.toString(toStrides));
+        var primitive = cache.get(key, b -> b.primitive(
+                Dnnl.reorderPrimitiveDescCreate(b.desc(DATA_TYPE_F32, dims, fromStrides), engine,
+                        b.desc(DATA_TYPE_F32, dims, toStrides), engine, b.attr(null)),
                 Dnnl.ARG_FROM, Dnnl.ARG_TO));
-        primitive.execute(stream(), keys.memory(), keysT.memory());
+        primitive.execute(stream(), from.memory(), to.memory());
     }
 
     /**
@@ -644,6 +668,8 @@ public final class CpuBackend implements Backend {
         private long keyHeadStride; // the keys' strides in q·kᵀ: between heads, head dimensions and tokens
         private long keyDimStride;
         private long keyTokenStride;
+        private long valueHeadStride; // the values' strides in p·v: between heads and tokens
+        private long valueRowStride;
         private int dataType; // of q, k, v and out: F32, or BF16 (then the probabilities are BF16 too)
         private long elementBytes;
         private long outGroupStride;
@@ -672,6 +698,8 @@ public final class CpuBackend implements Backend {
             this.keyHeadStride = headDim;
             this.keyDimStride = 1;
             this.keyTokenStride = keyRowStride;
+            this.valueHeadStride = headDim;
+            this.valueRowStride = keyRowStride;
             this.dataType = DATA_TYPE_F32;
             this.elementBytes = Float.BYTES;
             return this;
@@ -685,13 +713,16 @@ public final class CpuBackend implements Backend {
         }
 
         /**
-         * Reads the keys as {@code [groups, channels, capacity]} (heads outermost in channels) instead of token
-         * rows; values keep their layout, and the group stride is the same {@code channels · capacity}.
+         * Reads the keys as {@code [groups, channels, capacity]} (heads outermost in channels) and the values as
+         * {@code [groups, heads, capacity, headDim]} instead of token rows; the group stride is the same
+         * {@code channels · capacity}.
          */
-        Attention transposedKeys(long capacity) {
+        Attention crossLayout(long capacity) {
             this.keyHeadStride = headDim * capacity;
             this.keyDimStride = capacity;
             this.keyTokenStride = 1;
+            this.valueHeadStride = headDim * capacity;
+            this.valueRowStride = headDim;
             return this;
         }
 
@@ -703,7 +734,7 @@ public final class CpuBackend implements Backend {
             return cache.key(op).add(count).add(passHeads).add(headDim).add(queryRows).add(keyRows)
                     .add(queryGroupStride).add(queryRowStride).add(keyGroupStride).add(keyRowStride)
                     .add(outGroupStride).add(outRowStride).add(scale).add(keyHeadStride).add(keyDimStride)
-                    .add(keyTokenStride).add(dataType);
+                    .add(keyTokenStride).add(valueHeadStride).add(valueRowStride).add(dataType);
         }
     }
 
@@ -745,7 +776,8 @@ public final class CpuBackend implements Backend {
                         from(q, qByteOffset + (first * a.queryGroupStride + firstHead * a.headDim) * a.elementBytes),
                         from(k, kByteOffset + (first * a.keyGroupStride + firstHead * a.keyHeadStride)
                                 * a.elementBytes),
-                        from(v, vByteOffset + (first * a.keyGroupStride + firstHead * a.headDim) * a.elementBytes),
+                        from(v, vByteOffset + (first * a.keyGroupStride + firstHead * a.valueHeadStride)
+                                * a.elementBytes),
                         from(out, (first * a.outGroupStride + firstHead * a.headDim) * a.elementBytes));
             }
         }
@@ -783,7 +815,7 @@ public final class CpuBackend implements Backend {
                     Dnnl.matmulPrimitiveDescCreate(engine,
                             b.dense(probabilityType, count, heads, a.queryRows, a.keyRows),
                             b.desc(a.dataType, new long[] {count, heads, a.keyRows, a.headDim},
-                                    new long[] {a.keyGroupStride, a.headDim, a.keyRowStride, 1}),
+                                    new long[] {a.keyGroupStride, a.valueHeadStride, a.valueRowStride, 1}),
                             MemorySegment.NULL,
                             b.desc(a.dataType, new long[] {count, heads, a.queryRows, a.headDim},
                                     new long[] {a.outGroupStride, a.headDim, a.outRowStride, 1}),
@@ -806,12 +838,16 @@ public final class CpuBackend implements Backend {
      * uxlfoundation/oneDNN#6015, "fix copy-B stride for transposed B with K == 1".
      */
     private static void copySingleValue(Attention a, MemorySegment v, long vByteOffset, MemorySegment out) {
-        long rowBytes = a.heads * a.headDim * a.elementBytes;
+        long headBytes = a.headDim * a.elementBytes;
         for (long group = 0; group < a.groups; group++) {
-            long valueByteOffset = vByteOffset + group * a.keyGroupStride * a.elementBytes;
-            for (long row = 0; row < a.queryRows; row++) {
-                MemorySegment.copy(v, valueByteOffset, out,
-                        (group * a.outGroupStride + row * a.outRowStride) * a.elementBytes, rowBytes);
+            for (long head = 0; head < a.heads; head++) {
+                long valueByteOffset = vByteOffset + (group * a.keyGroupStride + head * a.valueHeadStride)
+                        * a.elementBytes;
+                for (long row = 0; row < a.queryRows; row++) {
+                    MemorySegment.copy(v, valueByteOffset, out,
+                            (group * a.outGroupStride + row * a.outRowStride + head * a.headDim) * a.elementBytes,
+                            headBytes);
+                }
             }
         }
     }

@@ -176,7 +176,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
      * bits). Mutable so that one probe serves every look-up; {@link #create} stores a copy.
      */
     static final class Key {
-        private static final int CAPACITY = 16;
+        private static final int CAPACITY = 20;
         private final long[] values;
         private Object op;
         private int size;

@@ -439,13 +439,15 @@ public final class CudaBackend implements Backend {
 
     /**
      * The attention GEMMs and softmax over the first {@code kvTokens} keys of {@code k}, which is {@code [kvBatch,
-     * capacity, channels]}, or {@code [kvBatch, channels, capacity]} when {@code keysTransposed} (each head's keys
-     * are then a plain {@code [headDim, kvTokens]} operand with leading dimension {@code capacity}); with
+     * capacity, channels]} like {@code v}, or, when {@code crossLayout}, {@code [kvBatch, channels, capacity]}
+     * (each head's keys are then a plain {@code [headDim, kvTokens]} operand with leading dimension
+     * {@code capacity}) with {@code v} {@code [kvBatch, heads, capacity, headDim]} (each head's values a dense
+     * {@code [kvTokens, headDim]} operand); with
      * {@code devicePosition}, the causal mask's past tokens are read from it when the softmax runs instead of from
      * {@code mask}.
      */
     private void attend(Tensor out, Tensor q, Tensor k, Tensor v, int kvTokens, int heads, float scale,
-            AttentionMask mask, int capacity, boolean keysTransposed, MemorySegment devicePosition) {
+            AttentionMask mask, int capacity, boolean crossLayout, MemorySegment devicePosition) {
         Shape shape = out.shape();
         int batch = shape.dim(0);
         int queryTokens = shape.dim(1);
@@ -462,12 +464,14 @@ public final class CudaBackend implements Backend {
         int groups = beamsPerKv == 1 ? 1 : kvBatch;
         int perGroup = beamsPerKv == 1 ? batch : beamsPerKv;
         long kvStride = beamsPerKv == 1 ? kvRowElements : 0;
-        long keyHeadOffset = keysTransposed ? (long) headDim * capacity : headDim;
-        int keyLeadingDim = keysTransposed ? capacity : channels;
+        long keyHeadOffset = crossLayout ? (long) headDim * capacity : headDim;
+        int keyLeadingDim = crossLayout ? capacity : channels;
+        long valueHeadOffset = crossLayout ? (long) headDim * capacity : headDim;
+        int valueLeadingDim = crossLayout ? headDim : channels;
         for (int h = 0; h < heads; h++) {
             for (int g = 0; g < groups; g++) {
                 long firstBatch = (long) g * perGroup;
-                gemm(false, !keysTransposed, queryTokens, kvTokens, headDim, scale,
+                gemm(false, !crossLayout, queryTokens, kvTokens, headDim, scale,
                         floats(q.memory(), firstBatch * queryTokens * channels + (long) h * headDim), DType.F32,
                         channels, (long) queryTokens * channels,
                         floats(k.memory(), g * kvRowElements + h * keyHeadOffset), DType.F32, keyLeadingDim,
@@ -487,7 +491,8 @@ public final class CudaBackend implements Backend {
                 long firstBatch = (long) g * perGroup;
                 gemm(false, false, queryTokens, headDim, kvTokens, 1f,
                         floats(scores, (h * batch + firstBatch) * scoreElements), DType.F32, kvTokens, scoreElements,
-                        floats(v.memory(), g * kvRowElements + (long) h * headDim), DType.F32, channels, kvStride,
+                        floats(v.memory(), g * kvRowElements + h * valueHeadOffset), DType.F32, valueLeadingDim,
+                        kvStride,
                         floats(out.memory(), firstBatch * queryTokens * channels + (long) h * headDim), channels,
                         (long) queryTokens * channels, perGroup);
             }
@@ -501,6 +506,16 @@ public final class CudaBackend implements Backend {
         Shape s = keys.shape();
         launchElements("layout", "transpose_keys", keys.elementCount(), keysT.memory(), keys.memory(), s.dim(1),
                 s.dim(2), keysT.shape().dim(2), keys.elementCount());
+    }
+
+    @Override
+    public void headMajorValues(Tensor valuesHM, Tensor values) {
+        enter();
+        checks.headMajorValues(valuesHM, values);
+        Shape s = values.shape();
+        Shape h = valuesHM.shape();
+        launchElements("layout", "head_major_values", values.elementCount(), valuesHM.memory(), values.memory(),
+                s.dim(1), s.dim(2), h.dim(3), h.dim(2), values.elementCount());
     }
 
     @Override

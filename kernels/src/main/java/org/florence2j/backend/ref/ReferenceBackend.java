@@ -274,7 +274,7 @@ public final class ReferenceBackend implements Backend {
         store(out, result);
     }
 
-    /** {@link #attention} on keys read back from their transposed layout, one key row at a time. */
+    /** {@link #attention} on keys and values read back from their transposed and head-major layouts. */
     @Override
     public void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens, int heads,
             float scale) {
@@ -297,7 +297,17 @@ public final class ReferenceBackend implements Backend {
                 }
             }
         }
-        float[] values = v.toFloatArray();
+        float[] headMajor = v.toFloatArray();
+        int headDim = channels / heads;
+        float[] values = new float[kvBatch * capacity * channels];
+        for (int b = 0; b < kvBatch; b++) {
+            for (int h = 0; h < heads; h++) {
+                for (int t = 0; t < kvTokens; t++) {
+                    System.arraycopy(headMajor, ((b * heads + h) * capacity + t) * headDim, values,
+                            (b * capacity + t) * channels + h * headDim, headDim);
+                }
+            }
+        }
         float[] result = new float[batch * queryTokens * channels];
         for (int b = 0; b < batch; b++) {
             int kvBase = (b / beamsPerKv) * capacity * channels;
@@ -312,15 +322,38 @@ public final class ReferenceBackend implements Backend {
     public void transposeKeys(Tensor keysT, Tensor keys) {
         requireOpen();
         CHECKS.transposeKeys(keysT, keys);
-        Shape k = keys.shape();
-        int tokens = k.dim(1);
-        int channels = k.dim(2);
+        int channels = keys.shape().dim(2);
         long capacity = keysT.shape().dim(2);
-        float[] values = keys.toFloatArray();
-        for (int b = 0; b < k.dim(0); b++) {
+        copyTokenRows(keysT, keys, (b, t, c) -> ((long) b * channels + c) * capacity + t);
+    }
+
+    @Override
+    public void headMajorValues(Tensor valuesHM, Tensor values) {
+        requireOpen();
+        CHECKS.headMajorValues(valuesHM, values);
+        Shape h = valuesHM.shape();
+        int heads = h.dim(1);
+        long capacity = h.dim(2);
+        int headDim = h.dim(3);
+        copyTokenRows(valuesHM, values, (b, t, c) -> (((long) b * heads + c / headDim) * capacity + t) * headDim
+                + c % headDim);
+    }
+
+    /** Where element {@code (b, t, c)} of a {@code [batch, tokens, channels]} tensor goes in another layout. */
+    private interface TokenLayout {
+        long index(int b, int t, int c);
+    }
+
+    /** Writes every element of {@code rows} {@code [batch, tokens, channels]} to {@code to} at {@code layout}. */
+    private static void copyTokenRows(Tensor to, Tensor rows, TokenLayout layout) {
+        Shape s = rows.shape();
+        int tokens = s.dim(1);
+        int channels = s.dim(2);
+        float[] values = rows.toFloatArray();
+        for (int b = 0; b < s.dim(0); b++) {
             for (int t = 0; t < tokens; t++) {
                 for (int c = 0; c < channels; c++) {
-                    keysT.setFloat(((long) b * channels + c) * capacity + t, values[(b * tokens + t) * channels + c]);
+                    to.setFloat(layout.index(b, t, c), values[(b * tokens + t) * channels + c]);
                 }
             }
         }

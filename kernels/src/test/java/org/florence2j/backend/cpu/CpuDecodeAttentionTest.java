@@ -15,7 +15,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * primitives), for greedy (1 row) and beam search (3 beams of one or two images). Attention over one key (K == 1
  * in p·v, over strided K/V views) once read the wrong values whenever there was more than one K/V row: oneDNN
  * 3.13's brgemm matmul bug, which broke beam search from its first step. Cross-attention runs on transposed keys
- * ({@code transposeKeys}, {@code attentionTransposedKeys}), checked the same way and against {@code attention}.
+ * and head-major values ({@code transposeKeys}, {@code headMajorValues}, {@code attentionTransposedKeys}), checked
+ * the same way and against {@code attention}.
  */
 class CpuDecodeAttentionTest {
     private static final int CHANNELS = 64;
@@ -83,7 +84,7 @@ class CpuDecodeAttentionTest {
     void crossAttentionOnTransposedKeys(int rows, int images, int kvTokens, int capacity) {
         try (var t = new CpuVsReference(44)) {
             Tensor keysT = t.random(1, images, CHANNELS, capacity);
-            Tensor values = t.random(1, images, capacity, CHANNELS);
+            Tensor values = t.random(1, images, HEADS, capacity, CHANNELS / HEADS);
             for (int step = 0; step < 3; step++) {
                 Tensor q = t.random(1, rows, 1, CHANNELS);
                 t.check("transposed-key attention step " + step + " (" + rows + " rows, kvBatch " + images
@@ -96,26 +97,34 @@ class CpuDecodeAttentionTest {
 
     @ParameterizedTest(name = "{0} images, {1} tokens into capacity {2}")
     @CsvSource({"1, 1, 8", "1, 13, 13", "2, 13, 64", "1, 577, 600"})
-    void transposedKeysMatchTheReferenceAndFeedTheSameAttention(int images, int tokens, int capacity) {
+    void crossLayoutsMatchTheReferenceAndFeedTheSameAttention(int images, int tokens, int capacity) {
         try (var t = new CpuVsReference(45)) {
             Tensor keys = t.random(1, images, tokens, CHANNELS);
+            Tensor values = t.random(1, images, tokens, CHANNELS);
             t.check("transposeKeys (a copy: exact)", new Tolerance(0, 0), new int[] {images, CHANNELS, capacity},
                     (backend, keysT) -> backend.transposeKeys(keysT, keys));
-            Tensor values = t.random(1, images, capacity, CHANNELS);
+            t.check("headMajorValues (a copy: exact)", new Tolerance(0, 0),
+                    new int[] {images, HEADS, capacity, CHANNELS / HEADS},
+                    (backend, valuesHM) -> backend.headMajorValues(valuesHM, values));
             Tensor keyRows = t.zeros(images, capacity, CHANNELS);
+            Tensor valueRows = t.zeros(images, capacity, CHANNELS);
             for (int image = 0; image < images; image++) {
                 for (long i = 0; i < (long) tokens * CHANNELS; i++) {
                     keyRows.setFloat((long) image * capacity * CHANNELS + i,
                             keys.getFloat((long) image * tokens * CHANNELS + i));
+                    valueRows.setFloat((long) image * capacity * CHANNELS + i,
+                            values.getFloat((long) image * tokens * CHANNELS + i));
                 }
             }
             Tensor keysT = t.zeros(images, CHANNELS, capacity);
+            Tensor valuesHM = t.zeros(images, HEADS, capacity, CHANNELS / HEADS);
             t.cpu.transposeKeys(keysT, keys);
+            t.cpu.headMajorValues(valuesHM, values);
             Tensor q = t.random(1, 3 * images, 1, CHANNELS);
             Tensor byRows = t.zeros(3 * images, 1, CHANNELS);
             Tensor byColumns = t.zeros(3 * images, 1, CHANNELS);
-            t.cpu.attention(byRows, q, keyRows, values, tokens, HEADS, SCALE, AttentionMask.none());
-            t.cpu.attentionTransposedKeys(byColumns, q, keysT, values, tokens, HEADS, SCALE);
+            t.cpu.attention(byRows, q, keyRows, valueRows, tokens, HEADS, SCALE, AttentionMask.none());
+            t.cpu.attentionTransposedKeys(byColumns, q, keysT, valuesHM, tokens, HEADS, SCALE);
             Tolerance.KERNEL_F32.assertClose("attention vs attentionTransposedKeys", byRows, byColumns);
         }
     }

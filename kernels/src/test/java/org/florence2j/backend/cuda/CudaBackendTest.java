@@ -101,11 +101,14 @@ class CudaBackendTest {
     @Test
     void crossAttentionOnTransposedKeys() {
         try (var t = new CudaVsReference(16)) {
-            // 2 images × 3 beams; keys transposed [images, channels, capacity 15], 13 valid.
+            // 2 images × 3 beams; keys transposed [images, channels, capacity 15], values head-major [images, 2 heads,
+            // capacity 15, 8], 13 valid.
             t.check("attentionTransposedKeys", new int[] {6, 1, 16},
                     (b, out, in) -> b.attentionTransposedKeys(out, in[0], in[1], in[2], 13, 2, 0.25f),
-                    t.random(1f, 6, 1, 16), t.random(1f, 2, 16, 15), t.random(1f, 2, 15, 16));
+                    t.random(1f, 6, 1, 16), t.random(1f, 2, 16, 15), t.random(1f, 2, 2, 15, 8));
             t.check("transposeKeys", new int[] {2, 16, 15}, (b, out, in) -> b.transposeKeys(out, in[0]),
+                    t.random(1f, 2, 13, 16));
+            t.check("headMajorValues", new int[] {2, 2, 15, 8}, (b, out, in) -> b.headMajorValues(out, in[0]),
                     t.random(1f, 2, 13, 16));
         }
     }
