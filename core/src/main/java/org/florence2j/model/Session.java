@@ -168,6 +168,9 @@ public final class Session implements AutoCloseable {
             throw new InvalidInputException("pixel_values must be [images, 3, height, width], got " + pixels);
         }
         checkRequest(pixels.dim(0), options);
+        int[] lengths;
+        // The request's vision tensors (tower output, projector temporaries, features) die once the encoder has
+        // read the features: freed before decoding, which is when the session holds the most memory.
         try (Arena request = Arena.ofShared()) {
             ForwardContext ctx = new ForwardContext(backend, request, taps);
             Tensor devicePixels = backend.upload(pixelValues, DType.F32, request);
@@ -177,8 +180,9 @@ public final class Session implements AutoCloseable {
                     pixels.dim(3)));
             Tensor features = ctx.allocate(model.projector().outputShape(pixels.dim(0), davitOut.shape().dim(1)));
             model.projector().forward(ctx, davitOut, features);
-            return generateFromFeatures(features, inputIds, options);
+            lengths = encodeFeatures(features, inputIds, options);
         }
+        return decode(lengths, options);
     }
 
     /** The kept vision scratch, remade first when it is smaller than {@code images × height × width} needs. */
@@ -233,6 +237,14 @@ public final class Session implements AutoCloseable {
      */
     public GenerationResult[] generateFromFeatures(Tensor imageFeatures, List<int[]> inputIds,
             GenerationOptions options) {
+        return decode(encodeFeatures(imageFeatures, inputIds, options), options);
+    }
+
+    /**
+     * Encodes {@code imageFeatures[i] ++ shared[inputIds[i]]} of each image (see {@link #generateFromFeatures}) and
+     * computes its cross-attention K/V; returns the encoder lengths {@link #decode} takes.
+     */
+    private int[] encodeFeatures(Tensor imageFeatures, List<int[]> inputIds, GenerationOptions options) {
         int images = imageFeatures.shape().dim(0);
         if (inputIds.size() != images) {
             throw new InvalidInputException(images + " images but " + inputIds.size() + " prompts");
@@ -263,7 +275,7 @@ public final class Session implements AutoCloseable {
                 encode(i, input);
             }
         }
-        return decode(lengths, options);
+        return lengths;
     }
 
     private void encode(int image, Tensor input) {
