@@ -51,9 +51,9 @@ public final class ChannelAttention implements Sublayer {
         // q/k/v and the groups' output only pass between matmuls: kept in the backend's matmul activation type.
         DType between = backend.matmulActivationType();
         Tensor qkv = scratch.view(VisionScratch.Slot.QKV, in.shape().withDim(-1, 3 * in.shape().last()), between);
-        // The normed input is dead once q/k/v are projected: the groups' output goes over it.
-        Tensor attended = scratch.view(VisionScratch.Slot.NORMED, in.shape(), between); // [batch, tokens, C]
         backend.linear(qkv, in, qkvWeight, qkvBias);
+        // The normed input is dead once q/k/v are projected: the groups' output goes over it.
+        Tensor attended = in; // [batch, tokens, C]
         // ChannelAttention scales q by N^-0.5 with N the number of tokens, not the group's channel count.
         backend.channelAttention(attended, qkv, groups, (float) Math.pow(tokens, -0.5));
         backend.linearResidual(residual, attended, projWeight, projBias);

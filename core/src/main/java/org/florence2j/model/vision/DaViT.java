@@ -118,7 +118,6 @@ public final class DaViT {
                         Math::max);
             }
             elements.merge(VisionScratch.Slot.MID, tokens, Math::max);
-            elements.merge(VisionScratch.Slot.NORMED, f32Elements(tokens, betweenBytes), Math::max);
             // WINDOWS: one band of windows, then its attention output; QKV: the whole map's q/k/v (channel attention)
             // or one band's; HIDDEN: as many tokens' MLP activations as QKV holds q/k/v, so that the MLP (in chunks)
             // never sets the size of the sub-layers' shared buffer.

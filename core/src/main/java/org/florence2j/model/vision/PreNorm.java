@@ -16,11 +16,14 @@ final class PreNorm {
         this.fn = fn;
     }
 
-    /** {@code x += fn(norm(x))}, in place. */
-    void forward(ForwardContext ctx, Tensor x, int height, int width, VisionScratch scratch) {
+    /**
+     * {@code x += fn(norm(x))}, in place. The normed input goes in {@code free}: F32 memory at least as large as
+     * {@code x} that nothing reads while this runs (the block's other map), so no slot of its own holds it.
+     */
+    void forward(ForwardContext ctx, Tensor x, Tensor free, int height, int width, VisionScratch scratch) {
         // fn's first op is a matmul or feeds one, so the normed input goes in the matmul activation type (the
         // norm rounds it, not a pass of its own); fn's last projection adds its result to x (Sublayer).
-        Tensor normed = scratch.view(VisionScratch.Slot.NORMED, x.shape(), ctx.backend().matmulActivationType());
+        Tensor normed = VisionScratch.viewAs(free, x.shape(), ctx.backend().matmulActivationType());
         norm.forward(ctx, x, normed);
         fn.forward(ctx, normed, x, height, width, scratch);
     }

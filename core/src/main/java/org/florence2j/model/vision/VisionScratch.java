@@ -14,13 +14,14 @@ import org.florence2j.tensor.Tensor;
  * activation arena). Each slot is a flat F32 buffer sized for the largest stage; blocks take views of it.
  *
  * <p>Slots are few and small because buffers are reused as soon as they die and the big ones are worked through in
- * pieces: blocks work in place on their stage's slot with {@code MID} as the only other map, a sub-layer's last
- * projection adds into the block's map, window attention holds one band of windows at a time and the MLP a chunk of
+ * pieces: blocks work in place on their stage's slot with {@code MID} as the only other map, a sub-layer's normed
+ * input goes in whichever of the two maps it does not work on, its last projection adds into the other, window
+ * attention holds one band of windows at a time and the MLP a chunk of
  * tokens, and the attention sub-layers' slots ({@code WINDOWS}, {@code QKV}) and the MLP's {@code HIDDEN} are never
  * live together (a block runs one sub-layer at a time), so they share one buffer: the attention slots one after
  * another, {@code HIDDEN} from its start. The largest slots may be placed in memory a caller lends (a session's
  * text scratch). Memory matters most in bf16 mode, where the weights are half as big: on base at 768×768 the
- * scratch is 86 MB in bf16, 124 MB in f32.
+ * scratch is 76 MB in bf16, 105 MB in f32.
  */
 public final class VisionScratch {
     /** What a slot holds while a block runs. */
@@ -34,8 +35,6 @@ public final class VisionScratch {
          * convs.
          */
         MID,
-        /** LayerNormed input of a sub-layer, then channel attention's output before its projection. */
-        NORMED,
         /** Packed q, k, v (one band of windows for window attention), then that band's output in token order. */
         QKV,
         /** One band of padded windows, then window attention's output before its projection. */
@@ -126,15 +125,21 @@ public final class VisionScratch {
      */
     Tensor view(Slot slot, Shape shape, DType dtype) {
         Tensor flat = buffers.get(slot);
-        long bytes = shape.elementCount() * dtype.byteSize();
-        if (flat == null || bytes > flat.byteSize()) {
+        if (flat == null || shape.elementCount() * dtype.byteSize() > flat.byteSize()) {
             throw new IllegalArgumentException("vision scratch slot " + slot + " holds "
                     + (flat == null ? 0 : flat.elementCount()) + " F32 elements, " + dtype + shape + " needs more: "
                     + "the scratch was made for a smaller batch or image");
         }
-        if (dtype == DType.F32) {
-            return flat.narrow(0, (int) shape.elementCount()).reshape(shape);
+        return viewAs(flat, shape, dtype);
+    }
+
+    /** The start of {@code memory}'s bytes seen as a {@code dtype} tensor of {@code shape}, which must fit in them. */
+    static Tensor viewAs(Tensor memory, Shape shape, DType dtype) {
+        long bytes = shape.elementCount() * dtype.byteSize();
+        if (bytes > memory.byteSize()) {
+            throw new IllegalArgumentException(dtype + " " + shape + " does not fit in " + memory.dtype() + " "
+                    + memory.shape());
         }
-        return Tensor.wrap(dtype, shape, flat.device(), flat.memory().asSlice(0, bytes));
+        return Tensor.wrap(dtype, shape, memory.device(), memory.memory().asSlice(0, bytes));
     }
 }
