@@ -15,13 +15,17 @@ import org.florence2j.bindings.Dnnl;
  * oneDNN primitives made once per key (op, shapes, dtypes, parameters) and kept until {@link #close}.
  *
  * <p>Each {@link Primitive} owns, besides the primitive itself, one {@code dnnl_memory_t} per argument (its data
- * handle is pointed at the caller's tensor on every execution), the {@code dnnl_exec_arg_t} array and its own
- * scratchpad: executing one allocates no native memory. Not thread-safe; {@link CpuBackend} serialises use.
+ * handle is pointed at the caller's tensor on every execution) and the {@code dnnl_exec_arg_t} array. Scratchpads
+ * share one buffer the cache owns, as large as the largest any primitive asked for: primitives run one at a time,
+ * and per-primitive scratchpads had added up to 6 MB over a base run. Executing allocates no native memory once
+ * that buffer has grown. Not thread-safe; {@link CpuBackend} serialises use.
  */
 final class DnnlPrimitiveCache implements AutoCloseable {
     private final MemorySegment engine;
     private final int fpmathMode;
     private final Arena arena = Arena.ofShared();
+    private Arena scratchpadArena = Arena.ofShared();
+    private MemorySegment scratchpad = MemorySegment.NULL;
     private final Map<Object, Primitive> primitives = new HashMap<>();
     private final Key probe = new Key();
 
@@ -87,6 +91,17 @@ final class DnnlPrimitiveCache implements AutoCloseable {
         }
         primitives.clear();
         arena.close();
+        scratchpadArena.close();
+    }
+
+    /** The shared scratchpad, grown (the old one freed) when smaller than {@code bytes}. */
+    private MemorySegment scratchpad(long bytes) {
+        if (scratchpad.byteSize() < bytes) {
+            scratchpadArena.close();
+            scratchpadArena = Arena.ofShared();
+            scratchpad = scratchpadArena.allocate(bytes, 64);
+        }
+        return scratchpad;
     }
 
     /**
@@ -246,7 +261,8 @@ final class DnnlPrimitiveCache implements AutoCloseable {
         private static final int QUERY_EXEC_ARG_MD = 255;
         private final MemorySegment primitive;
         private final MemorySegment[] memories;
-        private final MemorySegment scratchpadMemory;
+        private final MemorySegment scratchpadMemory; // null when the primitive needs none
+        private final long scratchpadBytes;
         private final MemorySegment args;
         private final int argCount;
         private final long[] argByteSizes;
@@ -255,8 +271,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             memories = new MemorySegment[argIds.length];
             argByteSizes = new long[argIds.length];
             MemorySegment scratchpadDesc = Dnnl.primitiveDescQueryMd(primitiveDesc, Dnnl.QUERY_SCRATCHPAD_MD, 0);
-            long scratchpadBytes = scratchpadDesc.equals(MemorySegment.NULL) ? 0
-                    : Dnnl.memoryDescGetSize(scratchpadDesc);
+            scratchpadBytes = scratchpadDesc.equals(MemorySegment.NULL) ? 0 : Dnnl.memoryDescGetSize(scratchpadDesc);
             argCount = argIds.length + (scratchpadBytes > 0 ? 1 : 0);
             args = arena.allocate(Dnnl.EXEC_ARG, argCount);
             for (int i = 0; i < argIds.length; i++) {
@@ -266,8 +281,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
                 setArg(i, argIds[i], memories[i]);
             }
             if (scratchpadBytes > 0) {
-                MemorySegment scratchpad = arena.allocate(scratchpadBytes, 64);
-                scratchpadMemory = Dnnl.memoryCreate(scratchpadDesc, engine, scratchpad);
+                scratchpadMemory = Dnnl.memoryCreate(scratchpadDesc, engine, MemorySegment.NULL);
                 setArg(argIds.length, Dnnl.ARG_SCRATCHPAD, scratchpadMemory);
             } else {
                 scratchpadMemory = null;
@@ -295,14 +309,14 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             for (int i = 0; i < data.length; i++) {
                 bind(i, data[i]);
             }
-            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+            run(stream);
         }
 
         /** {@link #execute(MemorySegment, MemorySegment...)} for two arguments, without a varargs array. */
         void execute(MemorySegment stream, MemorySegment a, MemorySegment b) {
             bind(0, a);
             bind(1, b);
-            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+            run(stream);
         }
 
         /** Three arguments, without a varargs array (a decoder step calls primitives ~150 times). */
@@ -310,7 +324,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             bind(0, a);
             bind(1, b);
             bind(2, c);
-            Dnnl.primitiveExecute(primitive, stream, argCount, args);
+            run(stream);
         }
 
         /** Four arguments, without a varargs array. */
@@ -319,6 +333,14 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             bind(1, b);
             bind(2, c);
             bind(3, d);
+            run(stream);
+        }
+
+        /** Points the scratchpad at the shared one (it may have grown since the last call), then executes. */
+        private void run(MemorySegment stream) {
+            if (scratchpadMemory != null) {
+                Dnnl.memorySetDataHandle(scratchpadMemory, scratchpad(scratchpadBytes));
+            }
             Dnnl.primitiveExecute(primitive, stream, argCount, args);
         }
 
