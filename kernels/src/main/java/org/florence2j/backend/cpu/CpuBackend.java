@@ -1209,7 +1209,7 @@ public final class CpuBackend implements Backend {
      * other cores' TLBs (~50 µs for base's table, as long as a decode step's attention), so a decode step must not
      * pay it every time; in between, at most this many lookups' rows (64 KB each) stay resident.
      */
-    static final int LOOKUPS_PER_UNLOAD = 16;
+    static final int LOOKUPS_PER_UNLOAD = 4;
 
     private MemorySegment countedTable = MemorySegment.NULL;
     private int lookupsSinceUnload;
