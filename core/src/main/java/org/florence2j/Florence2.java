@@ -181,19 +181,21 @@ public final class Florence2 implements AutoCloseable {
         for (Florence2Request request : requests) {
             prepared.add(prepare(request));
         }
-        double preprocessMs = millisSince(start);
-        try (Arena arena = Arena.ofConfined()) {
+        // The pixel values are freed as soon as the session has encoded them (generate closes the arena), before
+        // decoding, when the process holds the most memory.
+        Arena pixels = Arena.ofConfined();
+        try {
             List<RgbImage> images = prepared.stream().map(Prepared::image).toList();
-            ImageProcessor.Processed processed = processor.preprocess(images, arena);
+            ImageProcessor.Processed processed = processor.preprocess(images, pixels);
             if (runOptions.taps() != Taps.NONE) {
                 for (int i = 0; i < images.size(); i++) {
                     runOptions.taps().tap(images.size() == 1 ? "resized_uint8_hwc" : "resized_uint8_hwc." + i,
-                            processed.resized().get(i).toTensor(arena));
+                            processed.resized().get(i).toTensor(pixels));
                 }
             }
-            preprocessMs = millisSince(start);
+            double preprocessMs = millisSince(start);
             long generateStart = System.nanoTime();
-            GenerationResult[] results = generate(processed, prepared, generation, runOptions);
+            GenerationResult[] results = generate(processed, pixels, prepared, generation, runOptions);
             double generateMs = millisSince(generateStart);
             List<Florence2Result> out = new ArrayList<>(results.length);
             for (int i = 0; i < results.length; i++) {
@@ -205,6 +207,10 @@ public final class Florence2 implements AutoCloseable {
                 out.add(finish(request, results[i], timings, postStart));
             }
             return out;
+        } finally {
+            if (pixels.scope().isAlive()) {
+                pixels.close();
+            }
         }
     }
 
@@ -221,7 +227,8 @@ public final class Florence2 implements AutoCloseable {
         return runOptions.numBeams() == null ? base : base.withNumBeams(runOptions.numBeams());
     }
 
-    private GenerationResult[] generate(ImageProcessor.Processed processed, List<Prepared> prepared,
+    /** Encodes and decodes {@code processed}, closing {@code pixels} (which owns it) in between. */
+    private GenerationResult[] generate(ImageProcessor.Processed processed, Arena pixels, List<Prepared> prepared,
             GenerationOptions generation, RunOptions runOptions) {
         int imageTokens = imageTokens(processed);
         int longestPrompt = prepared.stream().mapToInt(p -> p.inputIds().length).max().orElseThrow();
@@ -238,7 +245,9 @@ public final class Florence2 implements AutoCloseable {
             current.setTokenSink(runOptions.listener() == null ? null
                     : (row, id) -> runOptions.listener().onToken(row, id, tokenizer.piece(id)));
             try {
-                return current.generate(processed.pixelValues(), inputIds, generation);
+                Session.Encoded encoded = current.encode(processed.pixelValues(), inputIds, generation);
+                pixels.close();
+                return current.decode(encoded);
             } finally {
                 current.setTaps(Taps.NONE);
                 current.setTokenSink(null);

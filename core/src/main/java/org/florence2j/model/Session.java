@@ -95,6 +95,7 @@ public final class Session implements AutoCloseable {
     private int scratchImages;
     private int scratchHeight;
     private int scratchWidth;
+    private long encoderRuns; // counts encoder runs and decodes: a pending Encoded is the latest when they agree
     private Taps taps = Taps.NONE;
     private TokenSink tokenSink = TokenSink.NONE;
 
@@ -160,6 +161,19 @@ public final class Session implements AutoCloseable {
      * @throws IllegalStateException when this session was made without the vision tower
      */
     public GenerationResult[] generate(Tensor pixelValues, List<int[]> inputIds, GenerationOptions options) {
+        return decode(encode(pixelValues, inputIds, options));
+    }
+
+    /**
+     * The first half of {@link #generate}: runs the vision tower, the projector and the encoder on each image and
+     * prompt and keeps what decoding needs (the encoder outputs' cross-attention K/V) in this session. The pixel
+     * values are not read after it returns, so a caller may free them before {@link #decode}, when the session
+     * holds the most memory.
+     *
+     * @return the request to pass to {@link #decode}, before any other request is encoded
+     * @throws IllegalStateException when this session was made without the vision tower
+     */
+    public Encoded encode(Tensor pixelValues, List<int[]> inputIds, GenerationOptions options) {
         if (model == null) {
             throw new IllegalStateException("a language-only session cannot take pixel values");
         }
@@ -170,7 +184,7 @@ public final class Session implements AutoCloseable {
         checkRequest(pixels.dim(0), options);
         int[] lengths;
         // The request's vision tensors (tower output, projector temporaries, features) die once the encoder has
-        // read the features: freed before decoding, which is when the session holds the most memory.
+        // read the features: freed here, before decoding.
         try (Arena request = Arena.ofShared()) {
             ForwardContext ctx = new ForwardContext(backend, request, taps);
             Tensor devicePixels = backend.upload(pixelValues, DType.F32, request);
@@ -182,7 +196,33 @@ public final class Session implements AutoCloseable {
             model.projector().forward(ctx, davitOut, features);
             lengths = encodeFeatures(features, inputIds, options);
         }
-        return decode(lengths, options);
+        return new Encoded(encoderRuns, lengths, options);
+    }
+
+    /**
+     * The second half of {@link #generate}: generates from the request {@link #encode} just encoded.
+     *
+     * @throws IllegalStateException when another request was encoded (or decoded) since
+     */
+    public GenerationResult[] decode(Encoded request) {
+        if (request.sequence != encoderRuns) {
+            throw new IllegalStateException("this session encoded or decoded another request since this one was"
+                    + " encoded: its encoder outputs are gone");
+        }
+        return decode(request.lengths, request.options);
+    }
+
+    /** A request {@link #encode} has run the encoder on, waiting for {@link #decode}. */
+    public static final class Encoded {
+        private final long sequence; // the session's count of encoder runs and decodes when it was encoded
+        private final int[] lengths; // the encoder length of each image
+        private final GenerationOptions options;
+
+        private Encoded(long sequence, int[] lengths, GenerationOptions options) {
+            this.sequence = sequence;
+            this.lengths = lengths;
+            this.options = options;
+        }
     }
 
     /** The kept vision scratch, remade first when it is smaller than {@code images × height × width} needs. */
@@ -279,6 +319,7 @@ public final class Session implements AutoCloseable {
     }
 
     private void encode(int image, Tensor input) {
+        encoderRuns++;
         int tokens = input.shape().dim(1);
         taps.tap("encoder_inputs_embeds", input);
         Tensor states = encoderWorkspace.output(tokens);
@@ -287,6 +328,7 @@ public final class Session implements AutoCloseable {
     }
 
     private GenerationResult[] decode(int[] lengths, GenerationOptions options) {
+        encoderRuns++;
         List<CrossGroup> groups = new ArrayList<>();
         int first = 0;
         for (int i = 1; i <= lengths.length; i++) {

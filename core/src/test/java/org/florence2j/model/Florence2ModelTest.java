@@ -32,37 +32,82 @@ class Florence2ModelTest {
     @ParameterizedTest(name = "{0}")
     @FieldSource("org.florence2j.model.text.GoldenText#BACKENDS")
     void pixelsAndPromptsGiveTheReferenceIds(String name) throws Exception {
+        withGoldenSession(name, (root, config, index, session) -> {
+            try (Arena arena = Arena.ofConfined()) {
+                JsonNode images = index.get("images");
+                Tensor pixels = goldenPixels(root, index, arena);
+                for (String task : new String[] {"task0", "task1"}) {
+                    List<int[]> prompts = new ArrayList<>();
+                    List<JsonNode> cases = new ArrayList<>();
+                    for (int i = 0; i < images.size(); i++) {
+                        JsonNode goldenCase = caseById(index, "img" + i + "_" + task);
+                        cases.add(goldenCase);
+                        prompts.add(GoldenText.ints(goldenCase.get("input_ids")));
+                    }
+                    for (String mode : new String[] {"greedy", "beam3"}) {
+                        GenerationOptions options = GenerationOptions.fromConfig(config.text(), 32)
+                                .withNumBeams(mode.equals("greedy") ? 1 : 3);
+                        GenerationResult[] results = session.generate(pixels, prompts, options);
+                        for (int i = 0; i < results.length; i++) {
+                            JsonNode expected = cases.get(i).get("generate").get(mode).get("sequence");
+                            assertEquals(Arrays.toString(GoldenText.ints(expected)),
+                                    Arrays.toString(results[i].sequence()),
+                                    name + " " + cases.get(i).get("id").asText() + " " + mode);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * {@code generate} in its two halves, the pixels freed in between (as {@code Florence2.run} does), gives the
+     * reference's ids; a request encoded before another one cannot be decoded any more.
+     */
+    @ParameterizedTest(name = "{0}")
+    @FieldSource("org.florence2j.model.text.GoldenText#BACKENDS")
+    void encodeThenDecodeWithThePixelsFreed(String name) throws Exception {
+        withGoldenSession(name, (root, config, index, session) -> {
+            List<int[]> prompts = new ArrayList<>();
+            List<JsonNode> cases = new ArrayList<>();
+            for (int i = 0; i < index.get("images").size(); i++) {
+                cases.add(caseById(index, "img" + i + "_task0"));
+                prompts.add(GoldenText.ints(cases.get(i).get("input_ids")));
+            }
+            GenerationOptions options = GenerationOptions.fromConfig(config.text(), 32).withNumBeams(3);
+            Session.Encoded stale;
+            Session.Encoded encoded;
+            try (Arena pixelArena = Arena.ofConfined()) {
+                Tensor pixels = goldenPixels(root, index, pixelArena);
+                stale = session.encode(pixels, prompts, options);
+                encoded = session.encode(pixels, prompts, options);
+            }
+            GenerationResult[] results = session.decode(encoded);
+            for (int i = 0; i < results.length; i++) {
+                JsonNode expected = cases.get(i).get("generate").get("beam3").get("sequence");
+                assertEquals(Arrays.toString(GoldenText.ints(expected)), Arrays.toString(results[i].sequence()),
+                        name + " " + cases.get(i).get("id").asText());
+            }
+            assertThrows(IllegalStateException.class, () -> session.decode(stale));
+            assertThrows(IllegalStateException.class, () -> session.decode(encoded));
+        });
+    }
+
+    /** What a test does with the tiny golden model's session (4 images, 32 tokens each way, 3 beams). */
+    private interface GoldenSessionTest {
+        void run(java.nio.file.Path root, Florence2Config config, JsonNode index, Session session) throws Exception;
+    }
+
+    private static void withGoldenSession(String backendName, GoldenSessionTest test) throws Exception {
         java.nio.file.Path root = GoldenText.goldenRoot();
         Florence2Config config = ConfigReader.read(root.resolve("model/config.json"));
         JsonNode index = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(java.nio.file.Files.readString(root.resolve("index.json")));
-        try (Backend backend = GoldenText.openBackend(name);
+        try (Backend backend = GoldenText.openBackend(backendName);
                 SafetensorsFile checkpoint = SafetensorsFile.open(root.resolve("model/model.safetensors"));
                 Florence2Model model = Florence2Model.load(checkpoint, config, backend);
-                Session session = model.newSession(new Session.Limits(4, 32, 32, 3));
-                Arena arena = Arena.ofConfined()) {
-            JsonNode images = index.get("images");
-            Tensor pixels = goldenPixels(root, index, arena);
-            for (String task : new String[] {"task0", "task1"}) {
-                List<int[]> prompts = new ArrayList<>();
-                List<JsonNode> cases = new ArrayList<>();
-                for (int i = 0; i < images.size(); i++) {
-                    JsonNode goldenCase = caseById(index, "img" + i + "_" + task);
-                    cases.add(goldenCase);
-                    prompts.add(GoldenText.ints(goldenCase.get("input_ids")));
-                }
-                for (String mode : new String[] {"greedy", "beam3"}) {
-                    GenerationOptions options = GenerationOptions.fromConfig(config.text(), 32)
-                            .withNumBeams(mode.equals("greedy") ? 1 : 3);
-                    GenerationResult[] results = session.generate(pixels, prompts, options);
-                    for (int i = 0; i < results.length; i++) {
-                        JsonNode expected = cases.get(i).get("generate").get(mode).get("sequence");
-                        assertEquals(Arrays.toString(GoldenText.ints(expected)),
-                                Arrays.toString(results[i].sequence()),
-                                name + " " + cases.get(i).get("id").asText() + " " + mode);
-                    }
-                }
-            }
+                Session session = model.newSession(new Session.Limits(4, 32, 32, 3))) {
+            test.run(root, config, index, session);
         }
     }
 
