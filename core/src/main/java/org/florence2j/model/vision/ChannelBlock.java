@@ -31,9 +31,10 @@ public final class ChannelBlock {
     /**
      * Runs the block on {@code x} in place.
      *
-     * @param x {@code [batch, height·width, channels]}
+     * @param x      {@code [batch, height·width, channels]}
+     * @param second a map of {@code x}'s shape whose contents are dead, which the block overwrites
      */
-    public void forward(ForwardContext ctx, Tensor x, int height, int width, VisionScratch scratch) {
-        body.forward(ctx, x, height, width, scratch);
+    public void forward(ForwardContext ctx, Tensor x, Tensor second, int height, int width, VisionScratch scratch) {
+        body.forward(ctx, x, second, height, width, scratch);
     }
 }

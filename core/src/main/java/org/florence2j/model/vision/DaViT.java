@@ -101,8 +101,9 @@ public final class DaViT {
         // The windows, q/k/v, the attention output and the MLP's hidden layer are kept in the matmul activation type
         // (WindowAttention, ChannelAttention, Mlp): their slots hold that many bytes, half in bf16 mode.
         int betweenBytes = ctx.backend().matmulActivationType().byteSize();
-        // The channel-last pixels are dead once the first patch embedding has read them, before any block uses MID.
-        elements.put(VisionScratch.Slot.MID, (long) batch * height * width * ConvEmbed.IMAGE_CHANNELS);
+        // The channel-last pixels are dead once the first patch embedding has read them, before any block uses their
+        // slot as its second map.
+        elements.put(VisionScratch.Slot.STAGE_ODD, (long) batch * height * width * ConvEmbed.IMAGE_CHANNELS);
         int h = height;
         int w = width;
         for (int stage = 0; stage < convs.size(); stage++) {
@@ -112,12 +113,12 @@ public final class DaViT {
             int channels = config.dimEmbed().get(stage);
             long tokens = (long) batch * h * w * channels;                                       // [batch, h·w, C]
             long band = (long) WindowAttention.windowsAcross(w, window) * window * window * channels; // one band
-            // A stage's activations stay in its parity's slot (the last stage's in the caller's output).
+            // A stage's activations stay in its parity's slot (the last stage's in the caller's output); its blocks'
+            // second map is the other parity's slot, which its convolution read.
             if (stage < convs.size() - 1) {
-                elements.merge(stage % 2 == 0 ? VisionScratch.Slot.STAGE_EVEN : VisionScratch.Slot.STAGE_ODD, tokens,
-                        Math::max);
+                elements.merge(mapSlot(stage), tokens, Math::max);
             }
-            elements.merge(VisionScratch.Slot.MID, tokens, Math::max);
+            elements.merge(mapSlot(stage - 1), tokens, Math::max);
             // WINDOWS: one band of windows, then its attention output; QKV: the whole map's q/k/v (channel attention)
             // or one band's; HIDDEN: as many tokens' MLP activations as QKV holds q/k/v, so that the MLP (in chunks)
             // never sets the size of the sub-layers' shared buffer.
@@ -128,6 +129,11 @@ public final class DaViT {
                     * channels, betweenBytes)), Math::max);
         }
         return new VisionScratch(ctx, elements, lent);
+    }
+
+    /** The slot holding stage {@code stage}'s activations (stage -1: the channel-last pixels). */
+    private static VisionScratch.Slot mapSlot(int stage) {
+        return Math.floorMod(stage, 2) == 0 ? VisionScratch.Slot.STAGE_EVEN : VisionScratch.Slot.STAGE_ODD;
     }
 
     /** The F32 elements (the scratch's unit) that hold {@code elements} values of {@code bytes} bytes each. */
@@ -161,7 +167,7 @@ public final class DaViT {
             throw new IllegalArgumentException("DaViT.forward: output " + out.shape() + " for pixel_values " + pixels
                     + " must be " + expected);
         }
-        Tensor x = scratch.view(VisionScratch.Slot.MID, Shape.of(batch, height * width, pixels.dim(1)));
+        Tensor x = scratch.view(mapSlot(-1), Shape.of(batch, height * width, pixels.dim(1)));
         ctx.backend().channelsLast(x, pixelValues);
         for (int stage = 0; stage < convs.size(); stage++) {
             ConvEmbed conv = convs.get(stage);
@@ -169,13 +175,14 @@ public final class DaViT {
             int w = conv.outputSize(width);
             Shape shape = Shape.of(batch, h * w, conv.outChannels());
             // The last stage works in place in out; others alternate so a stage never overwrites its input.
-            Tensor current = stage == convs.size() - 1 ? out : scratch.view(
-                    stage % 2 == 0 ? VisionScratch.Slot.STAGE_EVEN : VisionScratch.Slot.STAGE_ODD, shape);
+            Tensor current = stage == convs.size() - 1 ? out : scratch.view(mapSlot(stage), shape);
             conv.forward(ctx, x, current, height, width);
             ctx.tap("davit_stage" + stage + "_after_conv", current);
+            // The convolution's input is dead: the blocks' second map.
+            Tensor second = scratch.view(mapSlot(stage - 1), shape);
             for (BlockPair pair : blocks.get(stage)) {
-                pair.spatialBlock().forward(ctx, current, h, w, scratch);
-                pair.channelBlock().forward(ctx, current, h, w, scratch);
+                pair.spatialBlock().forward(ctx, current, second, h, w, scratch);
+                pair.channelBlock().forward(ctx, current, second, h, w, scratch);
             }
             ctx.tap("davit_stage" + stage + "_out", current);
             x = current;

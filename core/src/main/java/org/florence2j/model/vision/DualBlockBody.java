@@ -43,14 +43,14 @@ final class DualBlockBody {
 
     /**
      * Runs the block on {@code x} in place. The depthwise convs read neighbours, so they cannot: each writes the
-     * other of {@code x} and the scratch's {@code MID}, and the pre-normed sub-layers work in place after them, each
-     * with its normed input in the map it does not work on (dead until the next conv overwrites it).
+     * other of {@code x} and {@code second} (a map of {@code x}'s shape whose contents are dead), and the pre-normed
+     * sub-layers work in place after them, each with its normed input in the map it does not work on (dead until
+     * the next conv overwrites it).
      */
-    void forward(ForwardContext ctx, Tensor x, int height, int width, VisionScratch scratch) {
-        Tensor mid = scratch.view(VisionScratch.Slot.MID, x.shape()); // [batch, tokens, channels]
-        conv1.forward(ctx, x, mid, height, width);
-        attention.forward(ctx, mid, x, height, width, scratch);
-        conv2.forward(ctx, mid, x, height, width);
-        ffn.forward(ctx, x, mid, height, width, scratch);
+    void forward(ForwardContext ctx, Tensor x, Tensor second, int height, int width, VisionScratch scratch) {
+        conv1.forward(ctx, x, second, height, width);
+        attention.forward(ctx, second, x, height, width, scratch);
+        conv2.forward(ctx, second, x, height, width);
+        ffn.forward(ctx, x, second, height, width, scratch);
     }
 }

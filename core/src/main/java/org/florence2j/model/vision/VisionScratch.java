@@ -14,27 +14,25 @@ import org.florence2j.tensor.Tensor;
  * activation arena). Each slot is a flat F32 buffer sized for the largest stage; blocks take views of it.
  *
  * <p>Slots are few and small because buffers are reused as soon as they die and the big ones are worked through in
- * pieces: blocks work in place on their stage's slot with {@code MID} as the only other map, a sub-layer's normed
- * input goes in whichever of the two maps it does not work on, its last projection adds into the other, window
- * attention holds one band of windows at a time and the MLP a chunk of
- * tokens, and the attention sub-layers' slots ({@code WINDOWS}, {@code QKV}) and the MLP's {@code HIDDEN} are never
- * live together (a block runs one sub-layer at a time), so they share one buffer: the attention slots one after
- * another, {@code HIDDEN} from its start. The largest slots may be placed in memory a caller lends (a session's
- * text scratch). Memory matters most in bf16 mode, where the weights are half as big: on base at 768×768 the
- * scratch is 76 MB in bf16, 105 MB in f32.
+ * pieces: two maps serve every stage (a stage's convolution reads one and writes the other, and its blocks then use the
+ * one it read as their second map), blocks work in place on their stage's map, a sub-layer's normed input goes in
+ * whichever of the two maps it does not work on, its last projection adds into the other, window attention holds one
+ * band of windows at a time and the MLP a chunk of tokens, and the attention sub-layers' slots ({@code WINDOWS}, {@code
+ * QKV}) and the MLP's {@code HIDDEN} are never live together (a block runs one sub-layer at a time), so they share one
+ * buffer: the attention slots one after another, {@code HIDDEN} from its start. The largest slots may be placed in
+ * memory a caller lends (a session's text scratch). Memory matters most in bf16 mode, where the weights are half as
+ * big: on base at 768×768 the scratch is 67 MB in bf16, 95 MB in f32.
  */
 public final class VisionScratch {
     /** What a slot holds while a block runs. */
     enum Slot {
-        /** A stage's activations, even stages. */
+        /** Even stages' activations, and odd stages' blocks' second map. */
         STAGE_EVEN,
-        /** A stage's activations, odd stages. */
-        STAGE_ODD,
         /**
-         * The channel-last pixel values {@code [batch, height·width, 3]}, then a block's map between its depthwise
-         * convs.
+         * The channel-last pixel values {@code [batch, height·width, 3]}, then odd stages' activations and even
+         * stages' blocks' second map.
          */
-        MID,
+        STAGE_ODD,
         /** Packed q, k, v (one band of windows for window attention), then that band's output in token order. */
         QKV,
         /** One band of padded windows, then window attention's output before its projection. */
