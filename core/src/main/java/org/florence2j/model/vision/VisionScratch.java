@@ -17,11 +17,11 @@ import org.florence2j.tensor.Tensor;
  * pieces: two maps serve every stage (a stage's convolution reads one and writes the other, and its blocks then use the
  * one it read as their second map), blocks work in place on their stage's map, a sub-layer's normed input goes in
  * whichever of the two maps it does not work on, its last projection adds into the other, window attention holds one
- * band of windows at a time and the MLP a chunk of tokens, and the attention sub-layers' slots ({@code WINDOWS}, {@code
- * QKV}) and the MLP's {@code HIDDEN} are never live together (a block runs one sub-layer at a time), so they share one
- * buffer: the attention slots one after another, {@code HIDDEN} from its start. The largest slots may be placed in
- * memory a caller lends (a session's text scratch). Memory matters most in bf16 mode, where the weights are half as
- * big: on base at 768×768 the scratch is 67 MB in bf16, 95 MB in f32.
+ * band of windows at a time and the MLP a chunk of tokens, and the attention sub-layers' slots ({@code WINDOWS},
+ * {@code QKV}) and the MLP's {@code HIDDEN} are never live together (a block runs one sub-layer at a time), so they
+ * share one buffer: the attention slots one after another, {@code HIDDEN} from its start. The largest slots may be
+ * placed in memory a caller lends (a session's text scratch). Memory matters most in bf16 mode, where the weights are
+ * half as big: on base at 768×768 the scratch is 67 MB in bf16, 95 MB in f32.
  */
 public final class VisionScratch {
     /** What a slot holds while a block runs. */
