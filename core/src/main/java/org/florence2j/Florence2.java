@@ -30,6 +30,7 @@ import org.florence2j.task.ScoredTokens;
 import org.florence2j.task.TaskPrompts;
 import org.florence2j.task.TaskResult;
 import org.florence2j.task.TextResult;
+import org.florence2j.tensor.Shape;
 import org.florence2j.tokenizer.BartTokenizer;
 
 /**
@@ -232,8 +233,9 @@ public final class Florence2 implements AutoCloseable {
             GenerationOptions generation, RunOptions runOptions) {
         int imageTokens = imageTokens(processed);
         int longestPrompt = prepared.stream().mapToInt(p -> p.inputIds().length).max().orElseThrow();
+        Shape imageShape = processed.pixelValues().shape();
         Session.Limits needed = new Session.Limits(prepared.size(), imageTokens + longestPrompt,
-                generation.maxNewTokens(), generation.numBeams());
+                generation.maxNewTokens(), generation.numBeams(), imageShape.dim(2), imageShape.dim(3));
         List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();
         engine.lock();
         try {
@@ -274,7 +276,8 @@ public final class Florence2 implements AutoCloseable {
             grown = new Session.Limits(Math.max(old.maxImages(), needed.maxImages()),
                     Math.max(old.maxEncoderTokens(), needed.maxEncoderTokens()),
                     Math.max(old.maxNewTokens(), needed.maxNewTokens()),
-                    Math.max(old.maxBeams(), needed.maxBeams()));
+                    Math.max(old.maxBeams(), needed.maxBeams()),
+                    Math.max(old.imageHeight(), needed.imageHeight()), Math.max(old.imageWidth(), needed.imageWidth()));
             session.close();
             session = null;
         }

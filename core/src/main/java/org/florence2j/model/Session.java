@@ -57,14 +57,28 @@ public final class Session implements AutoCloseable {
      * @param maxEncoderTokens image tokens + prompt tokens per image
      * @param maxNewTokens     generated tokens per sequence
      * @param maxBeams         beams per image
+     * @param imageHeight      the height of the images the session expects, or 0 when not known
+     * @param imageWidth       their width, or 0; with the height, the session's text buffers are made large enough
+     *                         to hold the vision tower's scratch for {@code maxImages} such images (they overlay
+     *                         it), which then takes no memory of its own
      */
-    public record Limits(int maxImages, int maxEncoderTokens, int maxNewTokens, int maxBeams) {
+    public record Limits(int maxImages, int maxEncoderTokens, int maxNewTokens, int maxBeams, int imageHeight,
+            int imageWidth) {
         public Limits {
             if (maxImages < 1 || maxEncoderTokens < 1 || maxNewTokens < 1 || maxBeams < 1) {
                 throw new IllegalArgumentException("session limits must be positive: " + maxImages + " images, "
                         + maxEncoderTokens + " encoder tokens, " + maxNewTokens + " new tokens, " + maxBeams
                         + " beams");
             }
+            if (imageHeight < 0 || imageWidth < 0 || (imageHeight == 0) != (imageWidth == 0)) {
+                throw new IllegalArgumentException("session image size must be positive, or 0 x 0 when not known: "
+                        + imageHeight + " x " + imageWidth);
+            }
+        }
+
+        /** Limits for images of a size not known in advance. */
+        public Limits(int maxImages, int maxEncoderTokens, int maxNewTokens, int maxBeams) {
+            this(maxImages, maxEncoderTokens, maxNewTokens, maxBeams, 0, 0);
         }
     }
 
@@ -74,7 +88,8 @@ public final class Session implements AutoCloseable {
     private final Limits limits;
     private final Arena arena = Arena.ofShared();
     // The encoder's and decoder's activations and the KV cache, which the vision tower's scratch overlays: the tower
-    // runs before a request's first text op, and every text buffer is written by a request before it is read.
+    // runs before a request's first text op, and every text buffer is written by a request before it is read. As
+    // large as the tower's scratch when the limits give the image size (a <CAPTION>'s text needs less).
     private final ScratchBlock textScratch;
     private final BartEncoder.Workspace encoderWorkspace;
     private final BartDecoder.Workspace decoderWorkspace;
@@ -117,10 +132,12 @@ public final class Session implements AutoCloseable {
         BartDecoder decoder = text.decoder();
         int maxRows = limits.maxImages() * limits.maxBeams();
         int maxLength = limits.maxNewTokens() + 1;
-        this.textScratch = ScratchBlock.allocate(backend, arena,
-                text.encoder().scratchElements(limits.maxEncoderTokens()) + decoder.scratchElements(maxRows, 1)
-                        + KvCache.scratchElements(decoder.layerCount(), decoder.channels(), maxRows, maxLength,
-                                limits.maxImages(), limits.maxEncoderTokens()));
+        long textElements = text.encoder().scratchElements(limits.maxEncoderTokens())
+                + decoder.scratchElements(maxRows, 1) + KvCache.scratchElements(decoder.layerCount(),
+                        decoder.channels(), maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
+        long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(backend,
+                limits.maxImages(), limits.imageHeight(), limits.imageWidth());
+        this.textScratch = ScratchBlock.allocate(backend, arena, Math.max(textElements, visionElements));
         this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
         this.decoderWorkspace = decoder.newWorkspace(backend, arena, textScratch, maxRows, 1);
         this.cache = KvCache.allocate(textScratch, decoder.layerCount(), decoder.channels(), decoder.heads(), maxRows,

@@ -97,10 +97,22 @@ public final class DaViT {
      * @param lent an F32 tensor on {@code ctx}'s backend, or {@code null}
      */
     public VisionScratch newScratch(ForwardContext ctx, int batch, int height, int width, Tensor lent) {
+        return new VisionScratch(ctx, slotElements(ctx.backend(), batch, height, width), lent);
+    }
+
+    /**
+     * The F32 elements {@link #newScratch} takes on {@code backend} for {@code batch} images of {@code height ×
+     * width}: lent memory at least this large holds the whole scratch.
+     */
+    public long scratchElements(Backend backend, int batch, int height, int width) {
+        return VisionScratch.totalElements(slotElements(backend, batch, height, width));
+    }
+
+    private Map<VisionScratch.Slot, Long> slotElements(Backend backend, int batch, int height, int width) {
         Map<VisionScratch.Slot, Long> elements = new EnumMap<>(VisionScratch.Slot.class);
         // The windows, q/k/v, the attention output and the MLP's hidden layer are kept in the matmul activation type
         // (WindowAttention, ChannelAttention, Mlp): their slots hold that many bytes, half in bf16 mode.
-        int betweenBytes = ctx.backend().matmulActivationType().byteSize();
+        int betweenBytes = backend.matmulActivationType().byteSize();
         // The channel-last pixels are dead once the first patch embedding has read them, before any block uses their
         // slot as its second map.
         elements.put(VisionScratch.Slot.STAGE_ODD, (long) batch * height * width * ConvEmbed.IMAGE_CHANNELS);
@@ -128,7 +140,7 @@ public final class DaViT {
             elements.merge(VisionScratch.Slot.HIDDEN, Math.max(qkv, f32Elements((long) VisionConfig.MLP_RATIO
                     * channels, betweenBytes)), Math::max);
         }
-        return new VisionScratch(ctx, elements, lent);
+        return elements;
     }
 
     /** The slot holding stage {@code stage}'s activations (stage -1: the channel-last pixels). */

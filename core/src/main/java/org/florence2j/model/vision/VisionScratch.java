@@ -50,22 +50,8 @@ public final class VisionScratch {
      *             {@link DaViT#newScratch(ForwardContext, int, int, int, Tensor)})
      */
     VisionScratch(ForwardContext ctx, Map<Slot, Long> elementCounts, Tensor lent) {
-        long attentionElements = 0;
-        for (Slot slot : ATTENTION_SLOTS) {
-            attentionElements += elementCounts.getOrDefault(slot, 0L);
-        }
-        long shared = Math.max(attentionElements, elementCounts.getOrDefault(Slot.HIDDEN, 0L));
-        // One buffer per slot, except that HIDDEN's is the one the attention slots share; placed largest first so
-        // that the lent memory takes the big ones.
-        Map<Slot, Long> sizes = new EnumMap<>(Slot.class);
-        elementCounts.forEach((slot, elements) -> {
-            if (!ATTENTION_SLOTS.contains(slot)) {
-                sizes.put(slot, elements);
-            }
-        });
-        if (shared > 0) {
-            sizes.put(Slot.HIDDEN, shared);
-        }
+        // Placed largest first so that the lent memory takes the big ones.
+        Map<Slot, Long> sizes = bufferSizes(elementCounts);
         LentMemory memory = new LentMemory(ctx, lent);
         sizes.entrySet().stream().sorted(Map.Entry.<Slot, Long>comparingByValue().reversed())
                 .forEach(entry -> buffers.put(entry.getKey(), memory.take(entry.getValue())));
@@ -77,6 +63,30 @@ public final class VisionScratch {
                 offset += elements;
             }
         }
+    }
+
+    /** The F32 elements of the buffers {@code elementCounts} needs (what lent memory must hold to take them all). */
+    static long totalElements(Map<Slot, Long> elementCounts) {
+        return bufferSizes(elementCounts).values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** One buffer per slot, except that HIDDEN's is the one the attention slots share. */
+    private static Map<Slot, Long> bufferSizes(Map<Slot, Long> elementCounts) {
+        long attentionElements = 0;
+        for (Slot slot : ATTENTION_SLOTS) {
+            attentionElements += elementCounts.getOrDefault(slot, 0L);
+        }
+        long shared = Math.max(attentionElements, elementCounts.getOrDefault(Slot.HIDDEN, 0L));
+        Map<Slot, Long> sizes = new EnumMap<>(Slot.class);
+        elementCounts.forEach((slot, elements) -> {
+            if (!ATTENTION_SLOTS.contains(slot)) {
+                sizes.put(slot, elements);
+            }
+        });
+        if (shared > 0) {
+            sizes.put(Slot.HIDDEN, shared);
+        }
+        return sizes;
     }
 
     /** Hands out pieces of lent memory while they fit, then allocates. */

@@ -2,10 +2,12 @@ package org.florence2j.model.vision;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -174,6 +176,57 @@ class VisionGoldenTest {
             assertTrue(IntStream.range(0, values.length).anyMatch(i -> !Float.isNaN(values[i])),
                     "no slot was placed in the lent memory");
         }
+    }
+
+    /**
+     * {@code DaViT.scratchElements} is exactly what the scratch needs: lent that much (NaN-filled), the scratch
+     * allocates nothing and the tower gives the reference's taps; lent one element less, it must allocate.
+     */
+    @ParameterizedTest(name = "{0}")
+    @FieldSource("org.florence2j.model.text.GoldenText#BACKENDS")
+    void aScratchLentScratchElementsAllocatesNothing(String backendName) throws IOException {
+        Loaded loaded = loaded(backendName);
+        Backend backend = loaded.backend();
+        try (SafetensorsFile golden = SafetensorsFile.open(images().get(0));
+                RecordingTaps taps = new RecordingTaps(backend);
+                Arena request = Arena.ofConfined()) {
+            ForwardContext ctx = new ForwardContext(backend, request, taps);
+            Tensor pixels = backend.upload(golden.tensor("pixel_values"), DType.F32, request);
+            Shape p = pixels.shape();
+            DaViT davit = loaded.davit();
+            int elements = Math.toIntExact(davit.scratchElements(backend, p.dim(0), p.dim(2), p.dim(3)));
+            Tensor hostLent = Tensor.allocateHost(DType.F32, Shape.of(elements), request);
+            hostLent.memory().fill((byte) 0xff); // every F32 a NaN
+            Tensor lent = backend.allocate(DType.F32, Shape.of(elements), request);
+            backend.write(lent, hostLent);
+            ForwardContext refusing = new ForwardContext(backend, new RefusingArena(), Taps.NONE);
+            VisionScratch scratch = davit.newScratch(refusing, p.dim(0), p.dim(2), p.dim(3), lent);
+            assertThrows(IllegalStateException.class, () -> davit.newScratch(refusing, p.dim(0), p.dim(2), p.dim(3),
+                    lent.narrow(0, elements - 1)));
+            Tensor tokens = ctx.allocate(davit.outputShape(p.dim(0), p.dim(2), p.dim(3)));
+            davit.forward(ctx, pixels, tokens, scratch);
+            for (int stage = 0; stage < config.vision().stages(); stage++) {
+                String name = "davit_stage" + stage + "_out";
+                Tolerance.assertStageClose(backendName + " wholly lent scratch " + name, golden.tensor(name),
+                        taps.get(name));
+            }
+        }
+    }
+
+    /** An arena that refuses to allocate: what must not allocate fails with the size it asked for. */
+    private static final class RefusingArena implements Arena {
+        @Override
+        public MemorySegment allocate(long byteSize, long byteAlignment) {
+            throw new IllegalStateException("allocated " + byteSize + " bytes");
+        }
+
+        @Override
+        public MemorySegment.Scope scope() {
+            return Arena.global().scope();
+        }
+
+        @Override
+        public void close() {}
     }
 
     @ParameterizedTest(name = "{0}")
