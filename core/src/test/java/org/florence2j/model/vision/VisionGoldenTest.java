@@ -158,9 +158,7 @@ class VisionGoldenTest {
             // As big as the pixels: room for some slots (the small late-stage ones), not for the stage-0 maps.
             int lentElements = Math.toIntExact(pixelShape.elementCount());
             Tensor hostLent = Tensor.allocateHost(DType.F32, Shape.of(lentElements), request);
-            hostLent.memory().fill((byte) 0xff); // every F32 a NaN
-            Tensor lent = backend.allocate(DType.F32, Shape.of(lentElements), request);
-            backend.write(lent, hostLent);
+            Tensor lent = nanFilled(backend, hostLent, request);
             DaViT davit = loaded.davit();
             VisionScratch scratch = davit.newScratch(ctx, pixelShape.dim(0), pixelShape.dim(2), pixelShape.dim(3),
                     lent);
@@ -195,10 +193,7 @@ class VisionGoldenTest {
             Shape p = pixels.shape();
             DaViT davit = loaded.davit();
             int elements = Math.toIntExact(davit.scratchElements(backend, p.dim(0), p.dim(2), p.dim(3)));
-            Tensor hostLent = Tensor.allocateHost(DType.F32, Shape.of(elements), request);
-            hostLent.memory().fill((byte) 0xff); // every F32 a NaN
-            Tensor lent = backend.allocate(DType.F32, Shape.of(elements), request);
-            backend.write(lent, hostLent);
+            Tensor lent = nanFilled(backend, Tensor.allocateHost(DType.F32, Shape.of(elements), request), request);
             ForwardContext refusing = new ForwardContext(backend, new RefusingArena(), Taps.NONE);
             VisionScratch scratch = davit.newScratch(refusing, p.dim(0), p.dim(2), p.dim(3), lent);
             assertThrows(IllegalStateException.class, () -> davit.newScratch(refusing, p.dim(0), p.dim(2), p.dim(3),
@@ -211,6 +206,14 @@ class VisionGoldenTest {
                         taps.get(name));
             }
         }
+    }
+
+    /** Fills {@code host} with NaN (every byte 0xff) and returns a copy of it on {@code backend}. */
+    private static Tensor nanFilled(Backend backend, Tensor host, Arena arena) {
+        host.memory().fill((byte) 0xff);
+        Tensor copy = backend.allocate(DType.F32, host.shape(), arena);
+        backend.write(copy, host);
+        return copy;
     }
 
     /** An arena that refuses to allocate: what must not allocate fails with the size it asked for. */
