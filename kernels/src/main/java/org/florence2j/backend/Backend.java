@@ -98,9 +98,9 @@ public interface Backend extends AutoCloseable {
      * {@link #channelAttention} accept {@code qkv} and write {@code out} in it (both in the same type),
      * {@link #layerNorm} writes {@code out} in it (from an F32 {@code x}), and {@link #windowPartition} and
      * {@link #windowReverse} move it (both sides in the same type). {@link DType#BF16} for a CPU backend in bf16
-     * mode, whose matmuls read bf16 anyway (an MLP's hidden layer, or a projection's q/k/v, then travels in bf16: no rounding pass, half
-     * the memory traffic); {@link DType#F32} (the default) otherwise. F32 always works; every other op reads and
-     * writes F32 activations.
+     * mode, whose matmuls read bf16 anyway (an MLP's hidden layer, or a projection's q/k/v, then travels in bf16:
+     * no rounding pass, half the memory traffic); {@link DType#F32} (the default) otherwise. F32 always works;
+     * every other op reads and writes F32 activations.
      */
     default DType matmulActivationType() {
         return DType.F32;

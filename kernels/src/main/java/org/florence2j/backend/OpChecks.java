@@ -22,7 +22,8 @@ import org.florence2j.tensor.Tensor;
  *       and packed-qkv attention, layer norm's output and both sides of the window layouts, which may also be in the
  *       backend's {@code matmulActivationTypes}. Weight operands (linear weight and bias, layer-norm and conv
  *       parameters, the embedding table, {@code matmul}'s {@code b} and {@code add}'s {@code b}, which may be a
- *       position table) are on the device in one of the backend's {@code weightTypes}. Embedding ids are {@link DType#I32} on the host or on the device.</li>
+ *       position table) are on the device in one of the backend's {@code weightTypes}. Embedding ids are
+ *       {@link DType#I32} on the host or on the device.</li>
  *   <li>{@code upload}, {@code download} and {@code copy} keep the dtype or convert from a floating type to
  *       {@link DType#F32}, {@link DType#F16} or {@link DType#BF16}.</li>
  *   <li>An output may overlap an input only where the contract allows it ({@code layerNorm}, {@code gelu} and
@@ -230,7 +231,9 @@ public final class OpChecks {
         requireNoOverlap("attentionTransposedKeys", out, q, keysT, v);
     }
 
-    /** {@link Backend#transposeKeys}: {@code keys [batch, tokens, channels]} into {@code [batch, channels, ≥ tokens]}. */
+    /**
+     * {@link Backend#transposeKeys}: {@code keys [batch, tokens, channels]} into {@code [batch, channels, ≥ tokens]}.
+     */
     public void transposeKeys(Tensor keysT, Tensor keys) {
         Shape t = keysT.shape();
         Shape k = keys.shape();

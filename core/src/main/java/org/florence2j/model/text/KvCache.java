@@ -147,7 +147,7 @@ public final class KvCache {
         return crossKeyViews[layer][g];
     }
 
-    /** Cross-attention values of {@code layer} for group {@code g}, head-major: {@code [groupImages, H, maxTokens, D]}. */
+    /** Cross-attention values of {@code layer} for group {@code g}, head-major: {@code [groupImages, H, T, D]}. */
     Tensor crossValue(int layer, int g) {
         return crossValueViews[layer][g];
     }

@@ -6,10 +6,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.florence2j.backend.AttentionMask;
@@ -61,6 +61,21 @@ public final class CpuBackend implements Backend {
     /** Keys read by a causal attention are rounded up to a multiple of this (see {@link #attendKeyRows}). */
     static final int CAUSAL_KEY_BUCKET = 32;
 
+    /**
+     * Mapped embedding tables at least this large have their file pages dropped now and then. A table read in
+     * place from the checkpoint (base's tied {@code shared}, 157 MB in F32) otherwise kept growing resident memory:
+     * the kernel maps the 64 KB around each row a lookup faults in, +25 MB over a 128-token {@code <OD>} of random
+     * ids. A smaller one (the learned positions, 3 MB) can at most become resident whole.
+     */
+    static final long UNLOADED_TABLE_BYTES = 16L << 20;
+
+    /**
+     * Lookups between two drops of a large table's pages: dropping walks the table's page tables and flushes the
+     * other cores' TLBs (~50 µs for base's table, as long as a decode step's attention), so a decode step must not
+     * pay it every time; in between, at most this many lookups' rows (64 KB each) stay resident.
+     */
+    static final int LOOKUPS_PER_UNLOAD = 4;
+
     /** OpenMP threads of a parallel op: the {@code threads} argument, or OpenMP's default when that is 0. */
     private final int parallelTeam;
     private final DType computeType;
@@ -69,6 +84,8 @@ public final class CpuBackend implements Backend {
      * bf16 rounding, the softmax), whose shapes alone do not decide the team.
      */
     private int appliedTeam;
+    private MemorySegment countedTable = MemorySegment.NULL; // the large mapped table dropPagesPeriodically counts
+    private int lookupsSinceUnload;
     /** The team size last applied on each calling thread ({@code -1}: not yet). */
     private final ThreadLocal<int[]> teamOfThread = ThreadLocal.withInitial(() -> new int[] {-1});
     private final MemorySegment engine;
@@ -1195,24 +1212,6 @@ public final class CpuBackend implements Backend {
             dropPagesPeriodically(tableMemory);
         }
     }
-
-    /**
-     * Mapped embedding tables at least this large have their file pages dropped now and then. A table read in
-     * place from the checkpoint (base's tied {@code shared}, 157 MB in F32) otherwise kept growing resident memory:
-     * the kernel maps the 64 KB around each row a lookup faults in, +25 MB over a 128-token {@code <OD>} of random
-     * ids. A smaller one (the learned positions, 3 MB) can at most become resident whole.
-     */
-    static final long UNLOADED_TABLE_BYTES = 16L << 20;
-
-    /**
-     * Lookups between two drops of a large table's pages: dropping walks the table's page tables and flushes the
-     * other cores' TLBs (~50 µs for base's table, as long as a decode step's attention), so a decode step must not
-     * pay it every time; in between, at most this many lookups' rows (64 KB each) stay resident.
-     */
-    static final int LOOKUPS_PER_UNLOAD = 4;
-
-    private MemorySegment countedTable = MemorySegment.NULL;
-    private int lookupsSinceUnload;
 
     /**
      * Counts a lookup in the large mapped {@code table} and drops its file pages every
