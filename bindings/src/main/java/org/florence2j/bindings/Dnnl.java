@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -50,6 +51,7 @@ public final class Dnnl {
     public static final int ELTWISE_GELU_ERF = 0x31;
     public static final int BINARY_ADD = 0x1fff0;
     public static final int SOFTMAX_ACCURATE = 0x30000;
+    public static final int REDUCTION_SUM = 0x2fff4;
 
     /** {@code dnnl_normalization_flags_t}. */
     public static final int USE_SCALE = 0x2;
@@ -98,6 +100,20 @@ public final class Dnnl {
     /** {@code dnnl_exec_arg_t {int arg; dnnl_memory_t memory;}}: 16 bytes, the pointer at offset 8. */
     public static final MemoryLayout EXEC_ARG = MemoryLayout.structLayout(
             JAVA_INT.withName("arg"), MemoryLayout.paddingLayout(4), ADDRESS.withName("memory"));
+
+    /**
+     * The {@link #EXEC_ARG} array of two arguments, {@code firstId} bound to {@code first} and {@code secondId} to
+     * {@code second}, allocated by {@code allocator}: what a one-off primitive (a reorder, a reduction) executes with.
+     */
+    public static MemorySegment execArgs(SegmentAllocator allocator, int firstId, MemorySegment first, int secondId,
+            MemorySegment second) {
+        MemorySegment args = allocator.allocate(EXEC_ARG, 2);
+        args.set(ADDRESS, 8, first);
+        args.set(JAVA_INT, 0, firstId);
+        args.set(JAVA_INT, EXEC_ARG.byteSize(), secondId);
+        args.set(ADDRESS, EXEC_ARG.byteSize() + 8, second);
+        return args;
+    }
 
     private Dnnl() {}
 
@@ -706,6 +722,30 @@ public final class Dnnl {
             MemorySegment out = arena.allocate(ADDRESS);
             check((int) SoftmaxForwardPrimitiveDescCreate.H.invokeExact(out, engine, propKind, algorithm, srcDesc,
                     dstDesc, axis, attr), "dnnl_softmax_forward_primitive_desc_create");
+            return out.get(ADDRESS, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class ReductionPrimitiveDescCreate {
+        static final MethodHandle H = dnnl("dnnl_reduction_primitive_desc_create",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_FLOAT,
+                        ADDRESS));
+    }
+
+    /**
+     * {@code dnnl_status_t dnnl_reduction_primitive_desc_create(dnnl_primitive_desc_t *primitive_desc,
+     * dnnl_engine_t engine, dnnl_alg_kind_t alg_kind, const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t
+     * dst_desc, float p, float eps, const_dnnl_primitive_attr_t attr)}: the dimensions where {@code dst} is 1 are
+     * reduced.
+     */
+    public static MemorySegment reductionPrimitiveDescCreate(MemorySegment engine, int algorithm,
+            MemorySegment srcDesc, MemorySegment dstDesc, float p, float eps, MemorySegment attr) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            check((int) ReductionPrimitiveDescCreate.H.invokeExact(out, engine, algorithm, srcDesc, dstDesc, p, eps,
+                    attr), "dnnl_reduction_primitive_desc_create");
             return out.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow(t);

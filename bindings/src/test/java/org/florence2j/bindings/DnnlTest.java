@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -59,6 +61,44 @@ class DnnlTest {
             }
         } finally {
             System.clearProperty(property);
+        }
+    }
+
+    /** A sum reduction over rows, as the decode benchmark's bandwidth probe runs it: each row's exact sum. */
+    @Test
+    void sumReductionOverRows() {
+        MemorySegment engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
+        MemorySegment stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment src = Dnnl.memoryDescCreateWithStrides(new long[] {3, 64}, Dnnl.DATA_TYPE_F32,
+                    new long[] {64, 1});
+            MemorySegment dst = Dnnl.memoryDescCreateWithStrides(new long[] {3, 1}, Dnnl.DATA_TYPE_F32,
+                    new long[] {1, 1});
+            MemorySegment pd = Dnnl.reductionPrimitiveDescCreate(engine, Dnnl.REDUCTION_SUM, src, dst, 0f, 0f,
+                    MemorySegment.NULL);
+            MemorySegment primitive = Dnnl.primitiveCreate(pd);
+            MemorySegment in = arena.allocate(ValueLayout.JAVA_FLOAT, 3 * 64);
+            for (int i = 0; i < 3 * 64; i++) {
+                in.setAtIndex(ValueLayout.JAVA_FLOAT, i, (i / 64 + 1) * (i % 64));
+            }
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, 3);
+            MemorySegment srcMemory = Dnnl.memoryCreate(src, engine, in);
+            MemorySegment dstMemory = Dnnl.memoryCreate(dst, engine, out);
+            Dnnl.primitiveExecute(primitive, stream, 2,
+                    Dnnl.execArgs(arena, Dnnl.ARG_SRC, srcMemory, Dnnl.ARG_DST, dstMemory));
+            Dnnl.streamWait(stream);
+            for (int row = 0; row < 3; row++) {
+                assertEquals((row + 1) * 2016f, out.getAtIndex(ValueLayout.JAVA_FLOAT, row), "row " + row);
+            }
+            Dnnl.memoryDestroy(srcMemory);
+            Dnnl.memoryDestroy(dstMemory);
+            Dnnl.primitiveDestroy(primitive);
+            Dnnl.primitiveDescDestroy(pd);
+            Dnnl.memoryDescDestroy(src);
+            Dnnl.memoryDescDestroy(dst);
+        } finally {
+            Dnnl.streamDestroy(stream);
+            Dnnl.engineDestroy(engine);
         }
     }
 

@@ -263,11 +263,7 @@ public final class CpuBackend implements Backend {
             MemorySegment from = Dnnl.memoryCreate(Dnnl.primitiveDescQueryMd(reorder, Dnnl.QUERY_SRC_MD, 0), engine,
                     weight.memory());
             MemorySegment to = Dnnl.memoryCreate(packedDesc, engine, packed);
-            MemorySegment exec = args.allocate(Dnnl.EXEC_ARG, 2);
-            exec.set(ValueLayout.JAVA_INT, 0, Dnnl.ARG_FROM);
-            exec.set(ValueLayout.ADDRESS, 8, from);
-            exec.set(ValueLayout.JAVA_INT, Dnnl.EXEC_ARG.byteSize(), Dnnl.ARG_TO);
-            exec.set(ValueLayout.ADDRESS, Dnnl.EXEC_ARG.byteSize() + 8, to);
+            MemorySegment exec = Dnnl.execArgs(args, Dnnl.ARG_FROM, from, Dnnl.ARG_TO, to);
             Dnnl.primitiveExecute(primitive, stream(), 2, exec);
             Dnnl.streamWait(stream);
             Dnnl.primitiveDestroy(primitive);
