@@ -40,6 +40,8 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
 
 /**
  * One BART decoder step of {@code <CAPTION>} beam search on Florence-2-base, and in the same run the machine's
@@ -56,6 +58,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * larger than every cache) as plain loads achieve it. At tear-down it prints GB/s, and {@code decodeStep} prints
  * its weight bytes and the time to stream them at a given bandwidth ({@code -Dflorence2j.bench.bandwidth=GBPS}
  * in {@code -jvmArgsAppend}; run both benchmarks together and divide by hand otherwise).
+ *
+ * <p>The host's bandwidth drifts from one minute to the next, and the two benchmarks run minutes apart in their own
+ * forks; so {@code decodeStep} also measures it in its own fork, before every iteration, on the threads its ops
+ * run on ({@link OneDnnReadProbe}: three 1 GiB reads, not timed by JMH), and prints the step ÷ stream ratio of
+ * those paired measurements at tear-down.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -89,6 +96,8 @@ public class DecodeStepBench {
         private int token = 2;
         private long calls;
         private long nanos;
+        private OneDnnReadProbe bandwidth;
+        private boolean measuring;
 
         @Setup(Level.Trial)
         public void setUp(DecodeStepBench bench) {
@@ -109,20 +118,43 @@ public class DecodeStepBench {
             buffers = decoder.newWorkspace(backend, arena, BEAMS, 1).prepare(BEAMS, 1, groups, BEAMS);
             weightBytes = stepWeightBytes(text, dtype.equals("bf16") ? 2 : Float.BYTES);
             crossBytes = 2L * text.decoderLayers() * ENCODER_TOKENS * text.dModel() * Float.BYTES;
+            bandwidth = new OneDnnReadProbe();
+        }
+
+        /**
+         * The paired bandwidth measurement: three reads of 1 GiB just before each iteration, same process. The
+         * first measurement iteration drops what warm-up accumulated, so the step time and the bandwidth printed
+         * at tear-down both cover the measurement iterations only.
+         */
+        @Setup(Level.Iteration)
+        public void measureBandwidth(IterationParams iteration) {
+            if (iteration.getType() == IterationType.MEASUREMENT && !measuring) {
+                measuring = true;
+                nanos = 0;
+                calls = 0;
+                bandwidth.reset();
+            }
+            bandwidth.read(3, BenchModel.threads());
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
             double stepMs = nanos / 1e6 / calls;
-            System.out.printf("%nDecodeStepBench.decodeStep %s: %.2f ms per step over %d calls, %d threads;"
+            System.out.printf("%nDecodeStepBench.decodeStep %s: %.2f ms per step over %d measured calls, %d threads;"
                     + " weights read per step %.1f MB (+ %.1f MB cross K/V)%n", dtype, stepMs, calls,
                     BenchModel.threads(), weightBytes / 1e6, crossBytes / 1e6);
-            String bandwidth = System.getProperty("florence2j.bench.bandwidth");
-            if (bandwidth != null) {
-                double streamMs = weightBytes / (Double.parseDouble(bandwidth) * 1e9) * 1e3;
-                System.out.printf("  at %s GB/s the weights stream in %.2f ms: step / stream = %.2f%n", bandwidth,
+            double pairedGbps = bandwidth.bandwidth();
+            double pairedStreamMs = weightBytes / (pairedGbps * 1e9) * 1e3;
+            System.out.printf("  paired read bandwidth (oneDNN sum over 1 GiB before each iteration): %.2f GB/s;"
+                    + " the weights stream in %.2f ms: step / stream = %.2f%n", pairedGbps, pairedStreamMs,
+                    stepMs / pairedStreamMs);
+            String given = System.getProperty("florence2j.bench.bandwidth");
+            if (given != null) {
+                double streamMs = weightBytes / (Double.parseDouble(given) * 1e9) * 1e3;
+                System.out.printf("  at %s GB/s the weights stream in %.2f ms: step / stream = %.2f%n", given,
                         streamMs, stepMs / streamMs);
             }
+            bandwidth.close();
             backend.close();
             arena.close();
             checkpoint.close();
