@@ -110,7 +110,9 @@ public final class Session implements AutoCloseable {
     private int scratchImages;
     private int scratchHeight;
     private int scratchWidth;
-    private long encoderRuns; // counts encoder runs and decodes: a pending Encoded is the latest when they agree
+    // Bumped whenever the encoder outputs are replaced (an encoder run) or consumed (a decode): a pending Encoded
+    // holds the value it was made at, and is still decodable while they agree.
+    private long encoderStateVersion;
     private Taps taps = Taps.NONE;
     private TokenSink tokenSink = TokenSink.NONE;
 
@@ -213,7 +215,7 @@ public final class Session implements AutoCloseable {
             model.projector().forward(ctx, davitOut, features);
             lengths = encodeFeatures(features, inputIds, options);
         }
-        return new Encoded(encoderRuns, lengths, options);
+        return new Encoded(encoderStateVersion, lengths, options);
     }
 
     /**
@@ -222,7 +224,7 @@ public final class Session implements AutoCloseable {
      * @throws IllegalStateException when another request was encoded (or decoded) since
      */
     public GenerationResult[] decode(Encoded request) {
-        if (request.sequence != encoderRuns) {
+        if (request.sequence != encoderStateVersion) {
             throw new IllegalStateException("this session encoded or decoded another request since this one was"
                     + " encoded: its encoder outputs are gone");
         }
@@ -231,7 +233,7 @@ public final class Session implements AutoCloseable {
 
     /** A request {@link #encode} has run the encoder on, waiting for {@link #decode}. */
     public static final class Encoded {
-        private final long sequence; // the session's count of encoder runs and decodes when it was encoded
+        private final long sequence; // the session's encoderStateVersion when it was encoded
         private final int[] lengths; // the encoder length of each image
         private final GenerationOptions options;
 
@@ -336,7 +338,7 @@ public final class Session implements AutoCloseable {
     }
 
     private void encode(int image, Tensor input) {
-        encoderRuns++;
+        encoderStateVersion++;
         int tokens = input.shape().dim(1);
         taps.tap("encoder_inputs_embeds", input);
         Tensor states = encoderWorkspace.output(tokens);
@@ -345,7 +347,7 @@ public final class Session implements AutoCloseable {
     }
 
     private GenerationResult[] decode(int[] lengths, GenerationOptions options) {
-        encoderRuns++;
+        encoderStateVersion++;
         List<CrossGroup> groups = new ArrayList<>();
         int first = 0;
         for (int i = 1; i <= lengths.length; i++) {

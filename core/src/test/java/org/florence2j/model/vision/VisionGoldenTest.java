@@ -162,13 +162,7 @@ class VisionGoldenTest {
             DaViT davit = loaded.davit();
             VisionScratch scratch = davit.newScratch(ctx, pixelShape.dim(0), pixelShape.dim(2), pixelShape.dim(3),
                     lent);
-            Tensor tokens = ctx.allocate(davit.outputShape(pixelShape.dim(0), pixelShape.dim(2), pixelShape.dim(3)));
-            davit.forward(ctx, pixels, tokens, scratch);
-            for (int stage = 0; stage < config.vision().stages(); stage++) {
-                String name = "davit_stage" + stage + "_out";
-                Tolerance.assertStageClose(backendName + " lent scratch " + name, golden.tensor(name),
-                        taps.get(name));
-            }
+            assertStagesMatch(backendName + " lent scratch", davit, ctx, pixels, scratch, golden, taps);
             backend.download(lent, hostLent);
             float[] values = hostLent.memory().toArray(ValueLayout.JAVA_FLOAT);
             assertTrue(IntStream.range(0, values.length).anyMatch(i -> !Float.isNaN(values[i])),
@@ -198,13 +192,19 @@ class VisionGoldenTest {
             VisionScratch scratch = davit.newScratch(refusing, p.dim(0), p.dim(2), p.dim(3), lent);
             assertThrows(IllegalStateException.class, () -> davit.newScratch(refusing, p.dim(0), p.dim(2), p.dim(3),
                     lent.narrow(0, elements - 1)));
-            Tensor tokens = ctx.allocate(davit.outputShape(p.dim(0), p.dim(2), p.dim(3)));
-            davit.forward(ctx, pixels, tokens, scratch);
-            for (int stage = 0; stage < config.vision().stages(); stage++) {
-                String name = "davit_stage" + stage + "_out";
-                Tolerance.assertStageClose(backendName + " wholly lent scratch " + name, golden.tensor(name),
-                        taps.get(name));
-            }
+            assertStagesMatch(backendName + " wholly lent scratch", davit, ctx, pixels, scratch, golden, taps);
+        }
+    }
+
+    /** Runs the tower on {@code pixels} with {@code scratch} and compares every stage's output with the golden. */
+    private static void assertStagesMatch(String label, DaViT davit, ForwardContext ctx, Tensor pixels,
+            VisionScratch scratch, SafetensorsFile golden, RecordingTaps taps) {
+        Shape p = pixels.shape();
+        Tensor tokens = ctx.allocate(davit.outputShape(p.dim(0), p.dim(2), p.dim(3)));
+        davit.forward(ctx, pixels, tokens, scratch);
+        for (int stage = 0; stage < config.vision().stages(); stage++) {
+            String name = "davit_stage" + stage + "_out";
+            Tolerance.assertStageClose(label + " " + name, golden.tensor(name), taps.get(name));
         }
     }
 
