@@ -23,10 +23,11 @@ class CpuDecodeAttentionTest {
     private static final int HEADS = 4;
     private static final float SCALE = 0.25f;
 
-    @ParameterizedTest(name = "{0} rows, capacity {1}")
-    @CsvSource({"1, 12", "3, 12", "6, 5", "3, 70"})
-    void causalSelfAttentionStepByStep(int rows, int capacity) {
-        try (var t = new CpuVsReference(41)) {
+    @ParameterizedTest(name = "{0} rows, capacity {1}, in Java: {2}")
+    @CsvSource({"1, 12, true", "3, 12, true", "6, 5, true", "3, 70, true", "1, 12, false", "3, 12, false",
+            "6, 5, false", "3, 70, false"})
+    void causalSelfAttentionStepByStep(int rows, int capacity, boolean inJava) {
+        try (var t = onPath(41, inJava)) {
             Tensor keys = t.random(1, rows, capacity, CHANNELS);
             Tensor values = t.random(1, rows, capacity, CHANNELS);
             for (int position = 0; position < capacity; position++) {
@@ -47,7 +48,7 @@ class CpuDecodeAttentionTest {
      */
     @Test
     void causalStepsShareThePrimitivesOfABucket() {
-        try (var t = new CpuVsReference(46)) {
+        try (var t = onPath(46, false)) {
             int capacity = 2 * CpuBackend.CAUSAL_KEY_BUCKET;
             Tensor keys = t.random(1, 3, capacity, CHANNELS);
             Tensor values = t.random(1, 3, capacity, CHANNELS);
@@ -62,10 +63,12 @@ class CpuDecodeAttentionTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} encoder tokens")
-    @CsvSource({"1, 1, 1, 64", "3, 1, 1, 64", "3, 1, 17, 64", "6, 2, 1, 8", "6, 2, 13, 64", "3, 1, 64, 64"})
-    void crossAttentionSharedByBeams(int rows, int images, int kvTokens, int capacity) {
-        try (var t = new CpuVsReference(42)) {
+    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} encoder tokens, in Java: {4}")
+    @CsvSource({"1, 1, 1, 64, true", "3, 1, 1, 64, true", "3, 1, 17, 64, true", "6, 2, 1, 8, true",
+            "6, 2, 13, 64, true", "3, 1, 64, 64, true", "3, 1, 17, 64, false", "6, 2, 13, 64, false",
+            "3, 1, 64, 64, false"})
+    void crossAttentionSharedByBeams(int rows, int images, int kvTokens, int capacity, boolean inJava) {
+        try (var t = onPath(42, inJava)) {
             Tensor keys = t.random(1, images, capacity, CHANNELS);
             Tensor values = t.random(1, images, capacity, CHANNELS);
             for (int step = 0; step < 3; step++) {
@@ -78,11 +81,12 @@ class CpuDecodeAttentionTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} encoder tokens")
-    @CsvSource({"1, 1, 1, 64", "3, 1, 1, 64", "3, 1, 17, 64", "6, 2, 1, 8", "6, 2, 13, 64", "3, 1, 64, 64",
-            "3, 1, 577, 600"})
-    void crossAttentionOnTransposedKeys(int rows, int images, int kvTokens, int capacity) {
-        try (var t = new CpuVsReference(44)) {
+    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} encoder tokens, in Java: {4}")
+    @CsvSource({"1, 1, 1, 64, true", "3, 1, 1, 64, true", "3, 1, 17, 64, true", "6, 2, 1, 8, true",
+            "6, 2, 13, 64, true", "3, 1, 64, 64, true", "3, 1, 577, 600, true", "3, 1, 17, 64, false",
+            "6, 2, 13, 64, false", "3, 1, 577, 600, false"})
+    void crossAttentionOnTransposedKeys(int rows, int images, int kvTokens, int capacity, boolean inJava) {
+        try (var t = onPath(44, inJava)) {
             Tensor keysT = t.random(1, images, CHANNELS, capacity);
             Tensor values = t.random(1, images, HEADS, capacity, CHANNELS / HEADS);
             for (int step = 0; step < 3; step++) {
@@ -95,10 +99,12 @@ class CpuDecodeAttentionTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} images, {1} tokens into capacity {2}")
-    @CsvSource({"1, 1, 8", "1, 13, 13", "2, 13, 64", "1, 577, 600"})
-    void crossLayoutsMatchTheReferenceAndFeedTheSameAttention(int images, int tokens, int capacity) {
-        try (var t = new CpuVsReference(45)) {
+    @ParameterizedTest(name = "{0} images, {1} tokens into capacity {2}, in Java: {3}")
+    @CsvSource({"1, 1, 8, true", "1, 13, 13, true", "2, 13, 64, true", "1, 577, 600, true", "2, 13, 64, false",
+            "1, 577, 600, false"})
+    void crossLayoutsMatchTheReferenceAndFeedTheSameAttention(int images, int tokens, int capacity,
+            boolean inJava) {
+        try (var t = onPath(45, inJava)) {
             Tensor keys = t.random(1, images, tokens, CHANNELS);
             Tensor values = t.random(1, images, tokens, CHANNELS);
             t.check("transposeKeys (a copy: exact)", new Tolerance(0, 0), new int[] {images, CHANNELS, capacity},
@@ -127,6 +133,37 @@ class CpuDecodeAttentionTest {
             t.cpu.attentionTransposedKeys(byColumns, q, keysT, valuesHM, tokens, HEADS, SCALE);
             Tolerance.KERNEL_F32.assertClose("attention vs attentionTransposedKeys", byRows, byColumns);
         }
+    }
+
+    /**
+     * Under {@link CpuBackend#SMALL_ATTENTION_BYTES} a decoder step's attention runs in Java and creates no
+     * primitive; over it, the primitives run (both paths are checked against the reference above).
+     */
+    @Test
+    void smallProblemsRunInJavaAndLargeOnesOnPrimitives() {
+        try (var t = new CpuVsReference(47)) {
+            Tensor keys = t.random(1, 3, 24, CHANNELS);
+            Tensor values = t.random(1, 3, 24, CHANNELS);
+            Tensor q = t.random(1, 3, 1, CHANNELS);
+            Tensor out = t.zeros(3, 1, CHANNELS);
+            int before = t.cpu.cachedPrimitives();
+            t.cpu.attention(out, q, keys, values, 21, HEADS, SCALE, AttentionMask.causal(20));
+            assertEquals(before, t.cpu.cachedPrimitives(), "a 3-beam step over 21 cached tokens");
+
+            int capacity = (int) (CpuBackend.SMALL_ATTENTION_BYTES / (2L * 3 * CHANNELS * Float.BYTES)) + 1;
+            Tensor keysT = t.random(1, 1, CHANNELS, capacity);
+            Tensor valuesHM = t.random(1, 1, HEADS, capacity, CHANNELS / HEADS);
+            t.cpu.attentionTransposedKeys(out, q, keysT, valuesHM, capacity, HEADS, SCALE);
+            assertEquals(before + 3, t.cpu.cachedPrimitives(), "3 beams' cross-attention over " + capacity
+                    + " tokens: the scores matmul, the softmax and the values matmul");
+        }
+    }
+
+    /** A backend whose attention runs in Java ({@code inJava}) or on oneDNN's primitives, whatever the size. */
+    private static CpuVsReference onPath(long seed, boolean inJava) {
+        var t = new CpuVsReference(seed);
+        t.cpu.smallAttentionBytes(inJava ? Long.MAX_VALUE : 0);
+        return t;
     }
 
     @Test
