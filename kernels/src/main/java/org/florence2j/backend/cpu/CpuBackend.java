@@ -67,6 +67,15 @@ public final class CpuBackend implements Backend {
      */
     static final long SMALL_ATTENTION_BYTES = 4L << 20;
 
+    /**
+     * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
+     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}). Those
+     * make a warm base step 4–12 % faster, but C2 spends ~0.5 s of CPU compiling their Vector API code, which a
+     * process that decodes once pays on cores its decode needs: the {@code florence2} launcher sets it (a CLI
+     * {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with them). Read when a backend opens.
+     */
+    public static final String JAVA_DECODE_KERNELS_PROPERTY = "florence2j.cpu.javaDecodeKernels";
+
     /** Keys read by a causal attention are rounded up to a multiple of this (see {@link #attendKeyRows}). */
     static final int CAUSAL_KEY_BUCKET = 32;
 
@@ -112,6 +121,7 @@ public final class CpuBackend implements Backend {
     private final Attention attention = new Attention(); // the problem of the attention op running now
     private final SmallAttention smallAttention = new SmallAttention();
     private long smallAttentionBytes = SMALL_ATTENTION_BYTES;
+    private final boolean javaDecodeKernels; // see JAVA_DECODE_KERNELS_PROPERTY
     private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
     /**
      * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
@@ -154,6 +164,7 @@ public final class CpuBackend implements Backend {
         Dnnl.requireLoaded();
         this.parallelTeam = threads > 0 ? threads : Dnnl.ompGetMaxThreads();
         this.computeType = computeType;
+        this.javaDecodeKernels = Boolean.parseBoolean(System.getProperty(JAVA_DECODE_KERNELS_PROPERTY, "true"));
         this.checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16),
                 EnumSet.of(DType.F32, matmulActivationType()));
         this.engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
@@ -492,9 +503,16 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         checks.layerNorm(out, x, weight, bias);
         requireF32("layerNorm", weight, bias); // the primitive reads scale and shift as F32
-        useTeam(x.byteSize() + out.byteSize());
         long rows = x.shape().rows();
         long width = x.shape().last();
+        long bytesMoved = x.byteSize() + out.byteSize();
+        if (javaDecodeKernels && bytesMoved < ONE_THREAD_BYTES && x.dtype() == DType.F32
+                && out.dtype() == DType.F32) {
+            // A decoder step's 19 layer norms of 3 rows: the primitive's call cost ~6 µs for 2,304 elements.
+            VectorKernels.layerNormRows(out.memory(), x.memory(), weight.memory(), bias.memory(), rows, width, eps);
+            return;
+        }
+        useTeam(bytesMoved);
         // A bf16 out (the next op is a bf16 matmul) is rounded by the primitive: no separate rounding pass.
         int outType = out.dtype() == DType.BF16 ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32;
         var key = cache.key(Op.LAYER_NORM).add(rows).add(width).add(eps).add(outType);
@@ -558,9 +576,15 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         checks.add(out, a, b);
         requireF32("add", b); // the primitive reads b as F32
-        useTeam(a.byteSize() + b.byteSize() + out.byteSize());
+        long bytesMoved = a.byteSize() + b.byteSize() + out.byteSize();
         long inner = b.elementCount();
         long outer = a.elementCount() / inner;
+        if (javaDecodeKernels && bytesMoved < ONE_THREAD_BYTES) {
+            // A decoder step's position add: the primitive's call cost 35-50 µs for 2,304 sums.
+            VectorKernels.addRows(out.memory(), a.memory(), b.memory(), outer, inner);
+            return;
+        }
+        useTeam(bytesMoved);
         var key = cache.key(Op.ADD).add(outer).add(inner);
         var primitive = cache.find(key);
         if (primitive == null) {
@@ -777,7 +801,8 @@ public final class CpuBackend implements Backend {
             copySingleValue(a, v, vByteOffset, out);
             return;
         }
-        if (a.dataType == DATA_TYPE_F32 && a.queryTokens == 1 && SmallAttention.bytesRead(a) <= smallAttentionBytes) {
+        if (javaDecodeKernels && a.dataType == DATA_TYPE_F32 && a.queryTokens == 1
+                && SmallAttention.bytesRead(a) <= smallAttentionBytes) {
             smallAttention.run(a, q, qByteOffset, k, kByteOffset, v, vByteOffset, out);
             return;
         }

@@ -3,6 +3,9 @@ package org.florence2j.backend.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.florence2j.tensor.DType;
 
 /**
@@ -13,8 +16,78 @@ final class VectorKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
 
     private VectorKernels() {}
+
+    /**
+     * {@code out[r, i] = a[r, i] + b[i]} over {@code rows × width} F32 elements ({@code out} may be {@code a}): the
+     * same IEEE sums as oneDNN's binary add.
+     */
+    static void addRows(MemorySegment out, MemorySegment a, MemorySegment b, long rows, long width) {
+        long vectorEnd = FLOATS.loopBound(width);
+        for (long row = 0; row < rows; row++) {
+            long rowByteOffset = row * width * Float.BYTES;
+            long i = 0;
+            for (; i < vectorEnd; i += FLOATS.length()) {
+                FloatVector.fromMemorySegment(FLOATS, a, rowByteOffset + i * Float.BYTES, LE)
+                        .add(FloatVector.fromMemorySegment(FLOATS, b, i * Float.BYTES, LE))
+                        .intoMemorySegment(out, rowByteOffset + i * Float.BYTES, LE);
+            }
+            for (; i < width; i++) {
+                out.set(F32, rowByteOffset + i * Float.BYTES,
+                        a.get(F32, rowByteOffset + i * Float.BYTES) + b.getAtIndex(F32, i));
+            }
+        }
+    }
+
+    /**
+     * Layer norm of {@code rows × width} F32 elements over each row ({@code out} may be {@code x}), as oneDNN's
+     * primitive computes it: the mean, then the variance as the mean of squared deviations, then
+     * {@code (x - mean) · (1 / sqrt(variance + eps)) · weight + bias}.
+     */
+    static void layerNormRows(MemorySegment out, MemorySegment x, MemorySegment weight, MemorySegment bias,
+            long rows, long width, float eps) {
+        long vectorEnd = FLOATS.loopBound(width);
+        for (long row = 0; row < rows; row++) {
+            long rowByteOffset = row * width * Float.BYTES;
+            FloatVector sums = FloatVector.zero(FLOATS);
+            long i = 0;
+            for (; i < vectorEnd; i += FLOATS.length()) {
+                sums = sums.add(FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE));
+            }
+            float sum = sums.reduceLanes(VectorOperators.ADD);
+            for (; i < width; i++) {
+                sum += x.get(F32, rowByteOffset + i * Float.BYTES);
+            }
+            float mean = sum / width;
+            FloatVector shift = FloatVector.broadcast(FLOATS, mean);
+            FloatVector squares = FloatVector.zero(FLOATS);
+            for (i = 0; i < vectorEnd; i += FLOATS.length()) {
+                FloatVector deviation = FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE)
+                        .sub(shift);
+                squares = deviation.fma(deviation, squares);
+            }
+            float squareSum = squares.reduceLanes(VectorOperators.ADD);
+            for (; i < width; i++) {
+                float deviation = x.get(F32, rowByteOffset + i * Float.BYTES) - mean;
+                squareSum += deviation * deviation;
+            }
+            float inverse = 1f / (float) Math.sqrt(squareSum / width + eps);
+            FloatVector scale = FloatVector.broadcast(FLOATS, inverse);
+            for (i = 0; i < vectorEnd; i += FLOATS.length()) {
+                FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE).sub(shift).mul(scale)
+                        .fma(FloatVector.fromMemorySegment(FLOATS, weight, i * Float.BYTES, LE),
+                                FloatVector.fromMemorySegment(FLOATS, bias, i * Float.BYTES, LE))
+                        .intoMemorySegment(out, rowByteOffset + i * Float.BYTES, LE);
+            }
+            for (; i < width; i++) {
+                float normed = (x.get(F32, rowByteOffset + i * Float.BYTES) - mean) * inverse;
+                out.set(F32, rowByteOffset + i * Float.BYTES,
+                        normed * weight.getAtIndex(F32, i) + bias.getAtIndex(F32, i));
+            }
+        }
+    }
 
     /** Sets {@code count} F32 values starting at element {@code first} to minus infinity. */
     static void fillNegativeInfinity(MemorySegment scores, long first, long count) {

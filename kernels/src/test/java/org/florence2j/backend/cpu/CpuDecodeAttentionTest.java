@@ -159,6 +159,33 @@ class CpuDecodeAttentionTest {
         }
     }
 
+    /**
+     * With {@link CpuBackend#JAVA_DECODE_KERNELS_PROPERTY} false (the CLI launcher's setting) a decoder step's
+     * attention, layer norm and add run on primitives; by default they create none.
+     */
+    @Test
+    void thePropertyKeepsDecodeOpsOnPrimitives() {
+        for (boolean javaKernels : new boolean[] {true, false}) {
+            System.setProperty(CpuBackend.JAVA_DECODE_KERNELS_PROPERTY, Boolean.toString(javaKernels));
+            try (var t = new CpuVsReference(48)) {
+                Tensor keys = t.random(1, 3, 24, CHANNELS);
+                Tensor values = t.random(1, 3, 24, CHANNELS);
+                Tensor q = t.random(1, 3, 1, CHANNELS);
+                Tensor weight = t.random(2, CHANNELS);
+                Tensor out = t.zeros(3, 1, CHANNELS);
+                int before = t.cpu.cachedPrimitives();
+                t.cpu.attention(out, q, keys, values, 21, HEADS, SCALE, AttentionMask.causal(20));
+                t.cpu.layerNorm(out, q, weight, weight, 1e-5f);
+                t.cpu.add(out, out, weight);
+                assertEquals(javaKernels ? 0 : 5, t.cpu.cachedPrimitives() - before,
+                        "primitives made with Java decode kernels " + javaKernels
+                                + " (attention: scores, softmax, values; layer norm; add)");
+            } finally {
+                System.clearProperty(CpuBackend.JAVA_DECODE_KERNELS_PROPERTY);
+            }
+        }
+    }
+
     /** A backend whose attention runs in Java ({@code inJava}) or on oneDNN's primitives, whatever the size. */
     private static CpuVsReference onPath(long seed, boolean inJava) {
         var t = new CpuVsReference(seed);
