@@ -54,7 +54,8 @@ public final class CpuBackend implements Backend {
 
     /**
      * Ops moving fewer bytes than this run on one OpenMP thread ({@link #useTeam}): below it a second thread saves
-     * less than the ~10 µs it costs to start and join the team.
+     * less than the ~10 µs it costs to start and join the team. F32 layer norms and adds this small run in Java
+     * instead, unless {@link #JAVA_DECODE_KERNELS_PROPERTY} is false.
      */
     static final long ONE_THREAD_BYTES = 256L << 10;
 

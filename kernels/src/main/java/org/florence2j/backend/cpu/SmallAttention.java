@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * F32 attention of a small problem in Java on the calling thread, for {@link CpuBackend}'s attention ops
  * ({@link CpuBackend#SMALL_ATTENTION_BYTES}). A base decoder step's self-attention over 21 cached tokens (3 beams ×
  * 12 heads) is about a megaflop over 0.4 MB, for which oneDNN's three calls (scores, softmax, values) took 40–70 µs
- * per layer, as long as a 768×768 projection takes to stream its weights; here it takes 25–30 µs.
+ * per layer, as long as a 768×768 projection takes to stream its weights; here it takes 19–29 µs.
  *
  * <p>The math is the primitives': {@code scale · q·kᵀ}, the keys after a query's causal position left out,
  * {@code exp(s - max) / Σ exp(s - max)} and then {@code p·v}, all in F32; only the order of the sums differs. Both
