@@ -71,7 +71,7 @@ public final class CpuBackend implements Backend {
     /**
      * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
      * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}). Those
-     * make a warm base step 4–12 % faster, but C2 spends ~0.5 s of CPU compiling their Vector API code, which a
+     * make a warm base bf16 step 1.5–6 % faster, but C2 spends ~0.5 s of CPU compiling their Vector API code, which a
      * process that decodes once pays on cores its decode needs: the {@code florence2} launcher sets it (a CLI
      * {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with them). Read when a backend opens.
      */
