@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -62,7 +63,9 @@ import org.openjdk.jmh.runner.IterationType;
  * <p>The host's bandwidth drifts from one minute to the next, and the two benchmarks run minutes apart in their own
  * forks; so {@code decodeStep} also measures it in its own fork, before every iteration, on the threads its ops
  * run on ({@link OneDnnReadProbe}: three 1 GiB reads, not timed by JMH), and prints the step ÷ stream ratio of
- * those paired measurements at tear-down.
+ * those paired measurements at tear-down. Since the host's bandwidth also moves within an iteration, it pairs more
+ * tightly too: after every 20 steps one 256 MB read on the same threads, and it prints the median (p10, p90) of those
+ * windows' ratios.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -79,6 +82,11 @@ public class DecodeStepBench {
     private static final int ENCODER_TOKENS = 584;
     private static final int NEW_TOKENS = 20;
     private static final int[] PARENTS = {0, 0, 1};
+    /** Steps between two reads of the tight pairing ({@link Step#closeWindow}): ~0.1–0.2 s. */
+    private static final int WINDOW_STEPS = 20;
+    /** Rows of 64 KB the tight pairing reads: 256 MB, about as much as a step's weights. */
+    private static final long WINDOW_READ_ROWS = 4096;
+    private static final int MAX_WINDOWS = 4096;
 
     /** The decoder, a filled cross K/V and the step buffers. */
     @State(Scope.Benchmark)
@@ -98,6 +106,11 @@ public class DecodeStepBench {
         private long nanos;
         private OneDnnReadProbe bandwidth;
         private boolean measuring;
+        private OneDnnReadProbe windowRead;
+        private long windowNanos;
+        private int windowSteps;
+        private final double[] windowRatios = new double[MAX_WINDOWS];
+        private int windows;
 
         @Setup(Level.Trial)
         public void setUp(DecodeStepBench bench) {
@@ -119,6 +132,7 @@ public class DecodeStepBench {
             weightBytes = stepWeightBytes(text, dtype.equals("bf16") ? 2 : Float.BYTES);
             crossBytes = 2L * text.decoderLayers() * ENCODER_TOKENS * text.dModel() * Float.BYTES;
             bandwidth = new OneDnnReadProbe();
+            windowRead = new OneDnnReadProbe(WINDOW_READ_ROWS);
         }
 
         /**
@@ -133,8 +147,32 @@ public class DecodeStepBench {
                 nanos = 0;
                 calls = 0;
                 bandwidth.reset();
+                windows = 0;
+                windowNanos = 0;
+                windowSteps = 0;
             }
             bandwidth.read(3, BenchModel.threads());
+        }
+
+        /**
+         * The tight pairing: after every {@link #WINDOW_STEPS} steps, one read of {@link #WINDOW_READ_ROWS} rows
+         * (256 MB, ~5 ms) on the step's threads, and that window's step ÷ stream ratio kept. The host's bandwidth
+         * moves within seconds, so a ratio over steps and a read ~0.1 s apart follows the host better than the
+         * per-iteration pairing above. Not timed by JMH (invocation-level set-up), nor allocating.
+         */
+        @Setup(Level.Invocation)
+        public void closeWindow() {
+            if (windowSteps < WINDOW_STEPS) {
+                return;
+            }
+            windowRead.reset();
+            windowRead.read(1, BenchModel.threads());
+            double streamNanos = weightBytes / windowRead.bandwidth();
+            if (measuring && windows < MAX_WINDOWS) {
+                windowRatios[windows++] = windowNanos / (double) windowSteps / streamNanos;
+            }
+            windowNanos = 0;
+            windowSteps = 0;
         }
 
         @TearDown(Level.Trial)
@@ -148,6 +186,13 @@ public class DecodeStepBench {
             System.out.printf("  paired read bandwidth (oneDNN sum over 1 GiB before each iteration): %.2f GB/s;"
                     + " the weights stream in %.2f ms: step / stream = %.2f%n", pairedGbps, pairedStreamMs,
                     stepMs / pairedStreamMs);
+            if (windows > 0) {
+                double[] sorted = Arrays.copyOf(windowRatios, windows);
+                Arrays.sort(sorted);
+                System.out.printf("  windows of %d steps, each followed by a %d MB read: step / stream median %.2f"
+                        + " (p10 %.2f, p90 %.2f) over %d windows%n", WINDOW_STEPS, windowRead.bytes() >> 20,
+                        sorted[windows / 2], sorted[windows / 10], sorted[windows * 9 / 10], windows);
+            }
             String given = System.getProperty("florence2j.bench.bandwidth");
             if (given != null) {
                 double streamMs = weightBytes / (Double.parseDouble(given) * 1e9) * 1e3;
@@ -155,6 +200,7 @@ public class DecodeStepBench {
                         streamMs, stepMs / streamMs);
             }
             bandwidth.close();
+            windowRead.close();
             backend.close();
             arena.close();
             checkpoint.close();
@@ -237,8 +283,11 @@ public class DecodeStepBench {
         s.backend.synchronize();
         s.position = (s.position + 1) % NEW_TOKENS;
         s.token = 4 + s.position;
-        s.nanos += System.nanoTime() - start;
+        long elapsed = System.nanoTime() - start;
+        s.nanos += elapsed;
         s.calls++;
+        s.windowNanos += elapsed;
+        s.windowSteps++;
         return s.buffers.logits();
     }
 

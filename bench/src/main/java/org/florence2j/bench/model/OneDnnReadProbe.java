@@ -6,14 +6,13 @@ import java.lang.foreign.ValueLayout;
 import org.florence2j.bindings.Dnnl;
 
 /**
- * The DRAM read bandwidth as oneDNN's own threads achieve it: a sum reduction over a 1 GiB F32 array (16,384 rows
+ * The DRAM read bandwidth as oneDNN's own threads achieve it: a sum reduction over an F32 array (1 GiB: 16,384 rows
  * of 16,384, each row summed) run on the OpenMP team the backend's ops use. Unlike a Java thread pool's read, it can
  * run between decode steps without the pool and the OpenMP threads (which spin for a while after each op) taking
  * each other's cores, so a step and the bandwidth are measured seconds apart in one process.
  */
 final class OneDnnReadProbe implements AutoCloseable {
-    private static final long ROWS = 16_384;
-    private static final long BYTES = ROWS * ROWS * Float.BYTES;
+    private static final long COLUMNS = 16_384;
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment engine;
@@ -25,19 +24,30 @@ final class OneDnnReadProbe implements AutoCloseable {
     private final MemorySegment srcMemory;
     private final MemorySegment dstMemory;
     private final MemorySegment args;
+    private final long rows;
+    private final long bytes;
     private long nanos;
     private long reads;
 
+    /** A 1 GiB array (16,384 rows). */
     OneDnnReadProbe() {
+        this(16_384);
+    }
+
+    /** An array of {@code rows} rows of 16,384 F32 values (64 KB each). */
+    OneDnnReadProbe(long rows) {
+        this.rows = rows;
+        this.bytes = rows * COLUMNS * Float.BYTES;
         engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
         stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
-        MemorySegment src = arena.allocate(BYTES, 4096);
-        for (long i = 0; i < BYTES / Float.BYTES; i++) {
+        MemorySegment src = arena.allocate(bytes, 4096);
+        for (long i = 0; i < bytes / Float.BYTES; i++) {
             src.setAtIndex(ValueLayout.JAVA_FLOAT, i, i & 0xff);
         }
-        MemorySegment dst = arena.allocate(ROWS * Float.BYTES, 64);
-        srcDesc = Dnnl.memoryDescCreateWithStrides(new long[] {ROWS, ROWS}, Dnnl.DATA_TYPE_F32, new long[] {ROWS, 1});
-        dstDesc = Dnnl.memoryDescCreateWithStrides(new long[] {ROWS, 1}, Dnnl.DATA_TYPE_F32, new long[] {1, 1});
+        MemorySegment dst = arena.allocate(rows * Float.BYTES, 64);
+        srcDesc = Dnnl.memoryDescCreateWithStrides(new long[] {rows, COLUMNS}, Dnnl.DATA_TYPE_F32,
+                new long[] {COLUMNS, 1});
+        dstDesc = Dnnl.memoryDescCreateWithStrides(new long[] {rows, 1}, Dnnl.DATA_TYPE_F32, new long[] {1, 1});
         primitiveDesc = Dnnl.reductionPrimitiveDescCreate(engine, Dnnl.REDUCTION_SUM, srcDesc, dstDesc, 0f, 0f,
                 MemorySegment.NULL);
         primitive = Dnnl.primitiveCreate(primitiveDesc);
@@ -66,6 +76,11 @@ final class OneDnnReadProbe implements AutoCloseable {
         }
     }
 
+    /** Bytes one read covers. */
+    long bytes() {
+        return bytes;
+    }
+
     /** Forgets the reads so far. */
     void reset() {
         nanos = 0;
@@ -74,7 +89,7 @@ final class OneDnnReadProbe implements AutoCloseable {
 
     /** GB/s over every read since the last {@link #reset}. */
     double bandwidth() {
-        return BYTES * (double) reads / nanos;
+        return bytes * (double) reads / nanos;
     }
 
     @Override
