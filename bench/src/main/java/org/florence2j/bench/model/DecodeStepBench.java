@@ -86,6 +86,7 @@ public class DecodeStepBench {
     private static final int WINDOW_STEPS = 20;
     /** Rows of 64 KB the tight pairing reads: 256 MB, about as much as a step's weights. */
     private static final long WINDOW_READ_ROWS = 4096;
+    /** Windows kept for the tear-down's median; ~15 minutes of measurement at the longest steps. */
     private static final int MAX_WINDOWS = 4096;
 
     /** The decoder, a filled cross K/V and the step buffers. */
