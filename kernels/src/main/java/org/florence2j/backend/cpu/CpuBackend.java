@@ -70,11 +70,10 @@ public final class CpuBackend implements Backend {
 
     /**
      * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
-     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}, and in
-     * bf16 mode {@link VectorKernels#roundToBf16} for a linear's input). Those make a warm base bf16 step a few
-     * percent faster, but C2 spends ~0.5 s of CPU compiling their Vector API code, which a process that decodes once
-     * pays on cores its decode needs: the {@code florence2} launcher sets it (a CLI {@code <OD>} of 128 tokens was
-     * 0.3–0.5 s slower on two cores with them). Read when a backend opens.
+     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}). Those
+     * make a warm base bf16 step 1.5–6 % faster, but C2 spends ~0.5 s of CPU compiling their Vector API code, which a
+     * process that decodes once pays on cores its decode needs: the {@code florence2} launcher sets it (a CLI
+     * {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with them). Read when a backend opens.
      */
     public static final String JAVA_DECODE_KERNELS_PROPERTY = "florence2j.cpu.javaDecodeKernels";
 
@@ -425,11 +424,7 @@ public final class CpuBackend implements Backend {
         require(bf16Input || !bf16Activations, "linear", "BF16 activations need a weight packed by "
                 + "uploadLinearWeight in bf16 mode", x, out, weight);
         MemorySegment input = x.memory();
-        if (bf16Input && x.dtype() == DType.F32 && javaDecodeKernels && x.byteSize() < ONE_THREAD_BYTES) {
-            // A decoder step's 3 rows: the reorder primitive's call cost more than rounding 2,304 values here.
-            input = linearInput.atLeast(rows * in * 2);
-            VectorKernels.roundToBf16(input, x.memory(), rows * in);
-        } else if (bf16Input && x.dtype() == DType.F32) {
+        if (bf16Input && x.dtype() == DType.F32) {
             long count = rows * in;
             var roundKey = cache.key(Op.CONVERT).add(count).add(Dnnl.DATA_TYPE_BF16).add(appliedTeam);
             var round = cache.find(roundKey);

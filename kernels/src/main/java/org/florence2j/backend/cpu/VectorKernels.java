@@ -4,9 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.florence2j.tensor.DType;
@@ -91,43 +88,6 @@ final class VectorKernels {
                         normed * weight.getAtIndex(F32, i) + bias.getAtIndex(F32, i));
             }
         }
-    }
-
-    /**
-     * Rounds {@code count} F32 elements of {@code x} to BF16 in {@code out} as AVX-512 BF16's {@code vcvtneps2bf16}
-     * (oneDNN's f32 → bf16 reorder) does: to nearest even, a NaN kept as a quiet NaN, and zeros and denormals to
-     * a zero of their sign.
-     */
-    static void roundToBf16(MemorySegment out, MemorySegment x, long count) {
-        VectorSpecies<Short> halves = FLOATS.length() == 16 ? ShortVector.SPECIES_256
-                : FLOATS.length() == 8 ? ShortVector.SPECIES_128 : ShortVector.SPECIES_64;
-        long vectorEnd = FLOATS.loopBound(count);
-        long i = 0;
-        for (; i < vectorEnd; i += FLOATS.length()) {
-            IntVector bits = FloatVector.fromMemorySegment(FLOATS, x, i * Float.BYTES, LE).reinterpretAsInts();
-            IntVector high = bits.lanewise(VectorOperators.LSHR, 16);
-            IntVector rounded = bits.add(high.and(1)).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
-            VectorMask<Integer> nan = bits.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
-            VectorMask<Integer> zeroOrDenormal = bits.and(0x7F800000).compare(VectorOperators.EQ, 0);
-            rounded.blend(high.or(0x40), nan).blend(high.and(0x8000), zeroOrDenormal)
-                    .convertShape(VectorOperators.I2S, halves, 0).reinterpretAsShorts()
-                    .intoMemorySegment(out, i * 2, LE);
-        }
-        for (; i < count; i++) {
-            out.setAtIndex(I16, i, roundedBf16(Float.floatToRawIntBits(x.getAtIndex(F32, i))));
-        }
-    }
-
-    /** {@link #roundToBf16} of one element's bits. */
-    private static short roundedBf16(int bits) {
-        int high = bits >>> 16;
-        if ((bits & 0x7FFFFFFF) > 0x7F800000) {
-            return (short) (high | 0x40);
-        }
-        if ((bits & 0x7F800000) == 0) {
-            return (short) (high & 0x8000);
-        }
-        return (short) ((bits + (high & 1) + 0x7FFF) >>> 16);
     }
 
     /** Sets {@code count} F32 values starting at element {@code first} to minus infinity. */

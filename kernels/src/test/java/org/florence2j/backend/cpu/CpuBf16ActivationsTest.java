@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Random;
 import org.florence2j.backend.Tolerance;
 import org.florence2j.tensor.DType;
@@ -26,79 +24,6 @@ class CpuBf16ActivationsTest {
     private static final int ROWS = 37;
     private static final int IN = 96;
     private static final int OUT = 80;
-
-    /**
-     * The Java rounding of a small linear's F32 input follows {@code vcvtneps2bf16}, the instruction oneDNN's
-     * reorder runs: ties to even, overflow to infinity, a NaN quieted with its payload's top bits, zeros and
-     * denormals to a zero of their sign. 37 values, so both the vector loop and the scalar tail see them.
-     */
-    @Test
-    void roundingToBf16FollowsTheInstruction() {
-        int[][] cases = {
-            {0x3F808000, 0x3F80}, // a tie with an even lower half: stays
-            {0x3F818000, 0x3F82}, // a tie with an odd lower half: up to even
-            {0x3F808001, 0x3F81}, // just over a tie: up
-            {0x3F807FFF, 0x3F80}, // just under: down
-            {0xBF818000, 0xBF82}, // negative tie, odd: away from zero to even
-            {0x7F7FFFFF, 0x7F80}, // the largest float: rounds to infinity
-            {0x7F800000, 0x7F80}, // infinity
-            {0xFF800000, 0xFF80}, // minus infinity
-            {0x7F800001, 0x7FC0}, // a signalling NaN: quieted
-            {0xFFA12345, 0xFFE1}, // a negative NaN keeps its sign and top payload bits
-            {0x00000000, 0x0000}, // zero
-            {0x80000000, 0x8000}, // minus zero
-            {0x007FFFFF, 0x0000}, // the largest denormal: zero
-            {0x807FFFFF, 0x8000}, // a negative denormal: minus zero
-            {0x00800000, 0x0080}, // the smallest normal: kept
-        };
-        int count = 37;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment x = arena.allocate((long) count * Float.BYTES);
-            MemorySegment out = arena.allocate((long) count * 2);
-            for (int i = 0; i < count; i++) {
-                x.setAtIndex(ValueLayout.JAVA_INT, i, cases[i % cases.length][0]);
-            }
-            VectorKernels.roundToBf16(out, x, count);
-            for (int i = 0; i < count; i++) {
-                int[] c = cases[i % cases.length];
-                assertEquals(c[1], out.getAtIndex(ValueLayout.JAVA_SHORT, i) & 0xFFFF,
-                        String.format("element %d, F32 bits %08x", i, c[0]));
-            }
-        }
-    }
-
-    /**
-     * A bf16 linear whose F32 input rounds in Java (a decoder step's few rows) gives exactly the result of the
-     * oneDNN reorder it replaces ({@link CpuBackend#JAVA_DECODE_KERNELS_PROPERTY} false), ties and denormals
-     * included, and makes one primitive (the matmul) instead of two.
-     */
-    @Test
-    void aSmallInputRoundsInJavaAsTheReorderDoes() {
-        float[][] results = new float[2][];
-        int[] primitives = new int[2];
-        for (int path = 0; path < 2; path++) {
-            System.setProperty(CpuBackend.JAVA_DECODE_KERNELS_PROPERTY, Boolean.toString(path == 0));
-            try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16)) {
-                Random random = new Random(11);
-                Tensor x = random(arena, random, 3, IN);
-                x.setFloat(0, Float.intBitsToFloat(0x3F818000));
-                x.setFloat(1, Float.intBitsToFloat(0x3F808000));
-                x.setFloat(2, Float.intBitsToFloat(0x007FFFFF));
-                x.setFloat(3, -Float.MIN_NORMAL);
-                Tensor weight = backend.uploadLinearWeight(random(arena, random, OUT, IN), DType.F32, arena);
-                Tensor out = Tensor.allocateHost(DType.F32, Shape.of(3, OUT), arena);
-                int before = backend.cachedPrimitives();
-                backend.linear(out, x, weight, null);
-                primitives[path] = backend.cachedPrimitives() - before;
-                results[path] = out.toFloatArray();
-            } finally {
-                System.clearProperty(CpuBackend.JAVA_DECODE_KERNELS_PROPERTY);
-            }
-        }
-        assertArrayEquals(results[1], results[0], "Java rounding against oneDNN's reorder");
-        assertEquals(1, primitives[0], "primitives with the Java rounding (the matmul)");
-        assertEquals(2, primitives[1], "primitives with the reorder (the reorder and the matmul)");
-    }
 
     @Test
     void bf16InputAndOutputEqualTheRoundedF32Forms() {
