@@ -23,19 +23,14 @@ final class VectorKernels {
 
     /**
      * {@code out[r, i] = a[r, i] + b[i]} over {@code rows × width} F32 elements ({@code out} may be {@code a}): the
-     * same IEEE sums as oneDNN's binary add.
+     * same IEEE sums as oneDNN's binary add. A scalar loop: a decoder step calls it once, too rarely for C2 to
+     * compile Vector API code soon, and until then that code runs as allocating fallbacks (a Vector API version of
+     * this loop still allocated ~40 KB a call in a warm caption's process, 0.8 MB a request).
      */
     static void addRows(MemorySegment out, MemorySegment a, MemorySegment b, long rows, long width) {
-        long vectorEnd = FLOATS.loopBound(width);
         for (long row = 0; row < rows; row++) {
             long rowByteOffset = row * width * Float.BYTES;
-            long i = 0;
-            for (; i < vectorEnd; i += FLOATS.length()) {
-                FloatVector.fromMemorySegment(FLOATS, a, rowByteOffset + i * Float.BYTES, LE)
-                        .add(FloatVector.fromMemorySegment(FLOATS, b, i * Float.BYTES, LE))
-                        .intoMemorySegment(out, rowByteOffset + i * Float.BYTES, LE);
-            }
-            for (; i < width; i++) {
+            for (long i = 0; i < width; i++) {
                 out.set(F32, rowByteOffset + i * Float.BYTES,
                         a.get(F32, rowByteOffset + i * Float.BYTES) + b.getAtIndex(F32, i));
             }
