@@ -6,6 +6,7 @@ import java.lang.reflect.Proxy;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 import org.florence2j.backend.Backend;
 import org.florence2j.bench.RandomBaseFolder;
 import org.florence2j.checkpoint.Checkpoints;
@@ -45,7 +46,7 @@ public final class OpProfile {
                 Backend real = BenchModel.backend(dtype);
                 Arena arena = Arena.ofShared()) {
             Map<String, long[]> timings = new TreeMap<>();
-            Backend backend = timed(real, timings);
+            Backend backend = timed(real, timings, OpProfile::shapesKey);
             Florence2Config config = checkpoint.config();
             Weights root = Weights.of(checkpoint.checkpoint());
             DaViT davit = DaViT.load(root.at("vision_tower"), config.vision(), backend, arena);
@@ -99,7 +100,7 @@ public final class OpProfile {
     }
 
     /** The shapes of the first three tensor operands after the output. */
-    private static String shapes(Object[] args) {
+    private static String shapesKey(Object[] args) {
         StringBuilder key = new StringBuilder();
         for (int i = 1; args != null && i < Math.min(args.length, 4); i++) {
             if (args[i] instanceof Tensor t) {
@@ -109,8 +110,11 @@ public final class OpProfile {
         return key.toString();
     }
 
-    /** {@code backend} with every call timed into {@code timings} (op and first operand's shape → nanos, calls). */
-    private static Backend timed(Backend backend, Map<String, long[]> timings) {
+    /**
+     * {@code backend} with every call timed into {@code timings}: the op's name followed by {@code detail} of its
+     * arguments (null for none) → nanos, calls.
+     */
+    static Backend timed(Backend backend, Map<String, long[]> timings, Function<Object[], String> detail) {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, method, args) -> {
                     long start = System.nanoTime();
@@ -119,7 +123,7 @@ public final class OpProfile {
                     } catch (InvocationTargetException e) {
                         throw e.getCause();
                     } finally {
-                        String key = method.getName() + shapes(args);
+                        String key = method.getName() + detail.apply(args);
                         long[] t = timings.computeIfAbsent(key, k -> new long[2]);
                         t[0] += System.nanoTime() - start;
                         t[1]++;
