@@ -42,6 +42,9 @@ public final class DecodeProfile {
 
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 40;
+        if (rounds < 1) {
+            throw new IllegalArgumentException("rounds must be at least 1: " + rounds);
+        }
         String dtype = args.length > 1 ? args[1] : "f32";
         int matrixBytes = dtype.equals("bf16") ? 2 : Float.BYTES;
         int warmUp = rounds / 5;
