@@ -2,21 +2,13 @@ package org.florence2j.bench.model;
 
 import java.lang.foreign.Arena;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.florence2j.backend.Backend;
 import org.florence2j.bench.RandomBaseFolder;
 import org.florence2j.checkpoint.Checkpoints;
 import org.florence2j.checkpoint.LoadedCheckpoint;
-import org.florence2j.checkpoint.Weights;
-import org.florence2j.model.Taps;
-import org.florence2j.model.text.BartDecoder;
-import org.florence2j.model.text.BartModel;
-import org.florence2j.model.text.CrossGroup;
-import org.florence2j.model.text.KvCache;
 import org.florence2j.tensor.DType;
-import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
 /**
@@ -33,9 +25,6 @@ import org.florence2j.tensor.Tensor;
  * </pre>
  */
 public final class DecodeProfile {
-    private static final int BEAMS = 3;
-    private static final int ENCODER_TOKENS = 584;
-    private static final int STEPS_PER_ROUND = 20;
     private static final long READ_ROWS = 4096;
 
     private DecodeProfile() {}
@@ -54,26 +43,14 @@ public final class DecodeProfile {
                 Arena arena = Arena.ofShared();
                 OneDnnReadProbe read = new OneDnnReadProbe(READ_ROWS)) {
             Backend backend = OpProfile.timed(real, timings, DecodeProfile::weightShape);
-            BartDecoder decoder = BartModel.load(Weights.of(checkpoint.checkpoint()).at("language_model"),
-                    checkpoint.config().text(), backend, arena).decoder();
-            KvCache cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(),
-                    decoder.heads(), BEAMS, STEPS_PER_ROUND + 1, 1, ENCODER_TOKENS);
-            Tensor states = BenchModel.random(backend, arena, 3, Shape.of(1, ENCODER_TOKENS, decoder.channels()));
-            decoder.computeCrossKeyValues(backend, states, 0, cache);
-            List<CrossGroup> groups = List.of(new CrossGroup(0, 1, ENCODER_TOKENS));
-            cache.prepare(BEAMS, groups);
-            var step = decoder.newWorkspace(backend, arena, BEAMS, 1).prepare(BEAMS, 1, groups, BEAMS);
+            DecodeFixture fixture = DecodeFixture.load(checkpoint, backend, arena);
             double[] bandwidths = new double[rounds - warmUp];
             for (int r = 0; r < rounds; r++) {
                 if (r == warmUp) {
                     timings.clear();
                 }
-                for (int p = 0; p < STEPS_PER_ROUND; p++) {
-                    cache.reorder(backend, new int[] {0, 0, 1}, p);
-                    for (int b = 0; b < BEAMS; b++) {
-                        step.setToken(b, 0, 4 + p);
-                    }
-                    decoder.forward(backend, Taps.NONE, step, cache, p);
+                for (int p = 0; p < DecodeFixture.NEW_TOKENS; p++) {
+                    fixture.step(backend, p);
                 }
                 backend.synchronize();
                 read.reset();
@@ -84,7 +61,7 @@ public final class DecodeProfile {
             }
             Arrays.sort(bandwidths);
             double gbps = bandwidths[bandwidths.length / 2];
-            long steps = (long) (rounds - warmUp) * STEPS_PER_ROUND;
+            long steps = (long) (rounds - warmUp) * DecodeFixture.NEW_TOKENS;
             System.out.printf("%s, %d threads: read %.1f GB/s (median of %d; p10 %.1f, p90 %.1f), %d steps%n", dtype,
                     BenchModel.threads(), gbps, bandwidths.length, bandwidths[bandwidths.length / 10],
                     bandwidths[bandwidths.length * 9 / 10], steps);

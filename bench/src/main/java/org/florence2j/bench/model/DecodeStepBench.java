@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,15 +17,8 @@ import org.florence2j.backend.Backend;
 import org.florence2j.bench.RandomBaseFolder;
 import org.florence2j.checkpoint.Checkpoints;
 import org.florence2j.checkpoint.LoadedCheckpoint;
-import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.TextConfig;
-import org.florence2j.model.Taps;
-import org.florence2j.model.text.BartDecoder;
-import org.florence2j.model.text.BartModel;
-import org.florence2j.model.text.CrossGroup;
-import org.florence2j.model.text.KvCache;
 import org.florence2j.tensor.DType;
-import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -50,9 +42,9 @@ import org.openjdk.jmh.runner.IterationType;
  *
  * <p>{@code decodeStep}: 3 beams of one image, KV cache, cross-attention K/V precomputed once at set-up from a
  * random 584-token encoder output (577 image tokens + the 7-token caption prompt), the LM head over all 51,289
- * tokens. Each call is what {@code Session} does per generated token minus the search: a beam reorder of the self
- * K/V (parents {@code [0, 0, 1]}, so it is never skipped), the step's embeddings, 6 layers, the logits. Positions
- * cycle through 0…19, the lengths a 20-token caption decodes at. {@code -prof gc} should show ~0 B/op.
+ * tokens ({@link DecodeFixture}). Each call is what {@code Session} does per generated token minus the search: a
+ * beam reorder of the self K/V (parents {@code [0, 0, 1]}, so it is never skipped), the step's embeddings, 6
+ * layers, the logits. Positions cycle through 0…19, the lengths a 20-token caption decodes at. {@code -prof gc} should show ~0 B/op.
  *
  * <p>{@code streamRead}: sums a 1 GiB off-heap F32 segment with the Vector API, split over {@code OMP_NUM_THREADS}
  * (else every core) threads of a pool made at set-up: the sustained read bandwidth of DRAM (the segment is far
@@ -78,10 +70,6 @@ public class DecodeStepBench {
     @Param({"f32", "bf16"})
     public String dtype;
 
-    private static final int BEAMS = 3;
-    private static final int ENCODER_TOKENS = 584;
-    private static final int NEW_TOKENS = 20;
-    private static final int[] PARENTS = {0, 0, 1};
     /** Steps between two reads of the tight pairing ({@link Step#closeWindow}): ~0.1–0.2 s. */
     private static final int WINDOW_STEPS = 20;
     /** Rows of 64 KB the tight pairing reads: 256 MB, about as much as a step's weights. */
@@ -95,14 +83,11 @@ public class DecodeStepBench {
         private LoadedCheckpoint checkpoint;
         private Backend backend;
         private Arena arena;
-        private BartDecoder decoder;
-        private KvCache cache;
-        private BartDecoder.StepBuffers buffers;
+        private DecodeFixture fixture;
         private String dtype;
         private long weightBytes;
         private long crossBytes;
         private int position;
-        private int token = 2;
         private long calls;
         private long nanos;
         private OneDnnReadProbe bandwidth;
@@ -120,18 +105,9 @@ public class DecodeStepBench {
             dtype = bench.dtype;
             backend = BenchModel.backend(dtype);
             arena = Arena.ofShared();
-            BartModel model = BartModel.load(Weights.of(checkpoint.checkpoint()).at("language_model"), text,
-                    backend, arena);
-            decoder = model.decoder();
-            cache = KvCache.allocate(backend, arena, decoder.layerCount(), decoder.channels(), decoder.heads(), BEAMS,
-                    NEW_TOKENS + 1, 1, ENCODER_TOKENS);
-            Tensor states = BenchModel.random(backend, arena, 3, Shape.of(1, ENCODER_TOKENS, decoder.channels()));
-            decoder.computeCrossKeyValues(backend, states, 0, cache);
-            List<CrossGroup> groups = List.of(new CrossGroup(0, 1, ENCODER_TOKENS));
-            cache.prepare(BEAMS, groups);
-            buffers = decoder.newWorkspace(backend, arena, BEAMS, 1).prepare(BEAMS, 1, groups, BEAMS);
+            fixture = DecodeFixture.load(checkpoint, backend, arena);
             weightBytes = stepWeightBytes(text, dtype.equals("bf16") ? 2 : Float.BYTES);
-            crossBytes = 2L * text.decoderLayers() * ENCODER_TOKENS * text.dModel() * Float.BYTES;
+            crossBytes = 2L * text.decoderLayers() * DecodeFixture.ENCODER_TOKENS * text.dModel() * Float.BYTES;
             bandwidth = new OneDnnReadProbe();
             windowRead = new OneDnnReadProbe(WINDOW_READ_ROWS);
         }
@@ -276,20 +252,15 @@ public class DecodeStepBench {
     @Benchmark
     public Tensor decodeStep(Step s) {
         long start = System.nanoTime();
-        s.cache.reorder(s.backend, PARENTS, s.position);
-        for (int r = 0; r < BEAMS; r++) {
-            s.buffers.setToken(r, 0, s.token);
-        }
-        s.decoder.forward(s.backend, Taps.NONE, s.buffers, s.cache, s.position);
+        s.fixture.step(s.backend, s.position);
         s.backend.synchronize();
-        s.position = (s.position + 1) % NEW_TOKENS;
-        s.token = 4 + s.position;
+        s.position = (s.position + 1) % DecodeFixture.NEW_TOKENS;
         long elapsed = System.nanoTime() - start;
         s.nanos += elapsed;
         s.calls++;
         s.windowNanos += elapsed;
         s.windowSteps++;
-        return s.buffers.logits();
+        return s.fixture.buffers().logits();
     }
 
     @Benchmark
