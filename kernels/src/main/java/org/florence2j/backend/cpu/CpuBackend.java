@@ -70,8 +70,9 @@ public final class CpuBackend implements Backend {
 
     /**
      * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
-     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}). Those
-     * make a warm base bf16 step 1.5–6 % faster, but C2 spends ~0.5 s of CPU compiling their Vector API code, which a
+     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}, and in
+     * bf16 mode {@link VectorKernels#roundToBfloat16} for a linear's input). Those made a warm base bf16 step 1.5–6 %
+     * faster before the rounding joined them, which alone saves another 1–3.5 %, but C2 spends ~0.5 s of CPU compiling their Vector API code, which a
      * process that decodes once pays on cores its decode needs: the {@code florence2} launcher sets it (a CLI
      * {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with them). Read when a backend opens.
      */
@@ -426,16 +427,13 @@ public final class CpuBackend implements Backend {
         MemorySegment input = x.memory();
         if (bf16Input && x.dtype() == DType.F32) {
             long count = rows * in;
-            var roundKey = cache.key(Op.CONVERT).add(count).add(Dnnl.DATA_TYPE_BF16).add(appliedTeam);
-            var round = cache.find(roundKey);
-            if (round == null) {
-                round = cache.create(roundKey, b -> b.primitive(
-                        Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, count), engine,
-                                b.dense(Dnnl.DATA_TYPE_BF16, count), engine, b.attr(null)),
-                        Dnnl.ARG_FROM, Dnnl.ARG_TO));
-            }
             input = linearInput.atLeast(count * 2);
-            round.execute(stream(), x.memory(), input);
+            if (javaDecodeKernels && x.byteSize() < ONE_THREAD_BYTES) {
+                // A decoder step's input (a few KB): the reorder's call would cost more than the rounding.
+                VectorKernels.roundToBfloat16(input, x.memory(), count);
+            } else {
+                roundToBfloat16(x.memory(), input, count);
+            }
         }
         boolean bf16Output = out.dtype() == DType.BF16;
         var key = cache.key(Op.LINEAR).add(rows).add(in).add(outFeatures).add(weightType).add(hasBias)
@@ -451,6 +449,19 @@ public final class CpuBackend implements Backend {
         } else {
             primitive.execute(stream(), input, weights, out.memory());
         }
+    }
+
+    /** Rounds {@code count} F32 elements of {@code from} to BF16 in {@code to} with a cached oneDNN reorder. */
+    private void roundToBfloat16(MemorySegment from, MemorySegment to, long count) {
+        var roundKey = cache.key(Op.CONVERT).add(count).add(Dnnl.DATA_TYPE_BF16).add(appliedTeam);
+        var round = cache.find(roundKey);
+        if (round == null) {
+            round = cache.create(roundKey, b -> b.primitive(
+                    Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, count), engine,
+                            b.dense(Dnnl.DATA_TYPE_BF16, count), engine, b.attr(null)),
+                    Dnnl.ARG_FROM, Dnnl.ARG_TO));
+        }
+        round.execute(stream(), from, to);
     }
 
     private DnnlPrimitiveCache.Primitive createLinear(DnnlPrimitiveCache.Key key, long rows, long in,

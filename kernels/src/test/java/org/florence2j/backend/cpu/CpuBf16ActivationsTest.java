@@ -59,6 +59,45 @@ class CpuBf16ActivationsTest {
         }
     }
 
+    /**
+     * A small F32 input (a decoder step's) is rounded in Java by default and by a oneDNN reorder with
+     * {@link CpuBackend#JAVA_DECODE_KERNELS_PROPERTY} false, and a large one by the reorder either way: all three give
+     * the same products. The primitive counts show which path ran.
+     */
+    @Test
+    void smallAndLargeInputsRoundAlikeOnBothPaths() {
+        int largeRows = 700; // 700 × 96 F32 = 262 KB, past the one-thread size the Java rounding takes
+        float[][] small = new float[2][];
+        float[][] large = new float[2][];
+        for (boolean javaKernels : new boolean[] {true, false}) {
+            System.setProperty(CpuBackend.JAVA_DECODE_KERNELS_PROPERTY, Boolean.toString(javaKernels));
+            try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16)) {
+                int path = javaKernels ? 0 : 1;
+                Random random = new Random(5);
+                Tensor weight = backend.uploadLinearWeight(random(arena, random, OUT, IN), DType.F32, arena);
+                Tensor x = random(arena, random, largeRows, IN);
+                Tensor smallX = Tensor.wrap(DType.F32, Shape.of(3, IN), x.device(),
+                        x.memory().asSlice(0, 3L * IN * Float.BYTES));
+                Tensor smallOut = Tensor.allocateHost(DType.F32, Shape.of(3, OUT), arena);
+                int before = backend.cachedPrimitives();
+                backend.linear(smallOut, smallX, weight, null);
+                assertEquals(javaKernels ? 1 : 2, backend.cachedPrimitives() - before,
+                        "primitives for a 3-row linear with Java decode kernels " + javaKernels
+                                + " (the matmul, and the rounding's reorder without them)");
+                small[path] = smallOut.toFloatArray();
+                Tensor largeOut = Tensor.allocateHost(DType.F32, Shape.of(largeRows, OUT), arena);
+                backend.linear(largeOut, x, weight, null);
+                large[path] = largeOut.toFloatArray();
+                assertArrayEquals(small[path], java.util.Arrays.copyOf(large[path], 3 * OUT),
+                        "the first 3 rows of the large product against the small one");
+            } finally {
+                System.clearProperty(CpuBackend.JAVA_DECODE_KERNELS_PROPERTY);
+            }
+        }
+        assertArrayEquals(small[1], small[0], "a small input rounded in Java against the reorder");
+        assertArrayEquals(large[1], large[0], "a large input, rounded by the reorder on both");
+    }
+
     @Test
     void packedQkvAttentionOnBf16MatchesF32() {
         try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16)) {
