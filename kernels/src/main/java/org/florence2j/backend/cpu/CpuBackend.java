@@ -72,9 +72,10 @@ public final class CpuBackend implements Backend {
      * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
      * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}, and in
      * bf16 mode {@link VectorKernels#roundToBfloat16} for a linear's input). Those made a warm base bf16 step 1.5–6 %
-     * faster before the rounding joined them, which alone saves another 1–3.5 %, but C2 spends ~0.5 s of CPU compiling their Vector API code, which a
-     * process that decodes once pays on cores its decode needs: the {@code florence2} launcher sets it (a CLI
-     * {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with them). Read when a backend opens.
+     * faster before the rounding joined them, which alone saves another 1–3.5 %, but C2 spends ~0.5 s of CPU
+     * compiling their Vector API code, which a process that decodes once pays on cores its decode needs: the
+     * {@code florence2} launcher sets it (a CLI {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with
+     * them). Read when a backend opens.
      */
     public static final String JAVA_DECODE_KERNELS_PROPERTY = "florence2j.cpu.javaDecodeKernels";
 

@@ -103,7 +103,7 @@ final class SmallAttention {
                             LE);
                     sum = key.fma(FloatVector.fromArray(FLOATS, query, first + d), sum);
                 }
-                float dot = sum.reduceLanes(VectorOperators.ADD);
+                float dot = VectorMath.sumLanes(sum);
                 for (; d < headDim; d++) {
                     dot += query[first + d] * k.get(F32, keyByteOffset + (long) d * Float.BYTES);
                 }
@@ -147,18 +147,15 @@ final class SmallAttention {
             scores[t] *= scale;
             max = Math.max(max, scores[t]);
         }
+        VectorMath.expShifted(scores, first, end, max);
         int vectorEnd = first + FLOATS.loopBound(visible);
-        FloatVector shift = FloatVector.broadcast(FLOATS, max);
         FloatVector sums = FloatVector.zero(FLOATS);
         int t = first;
         for (; t < vectorEnd; t += FLOATS.length()) {
-            FloatVector e = FloatVector.fromArray(FLOATS, scores, t).sub(shift).lanewise(VectorOperators.EXP);
-            e.intoArray(scores, t);
-            sums = sums.add(e);
+            sums = sums.add(FloatVector.fromArray(FLOATS, scores, t));
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sumLanes(sums);
         for (; t < end; t++) {
-            scores[t] = (float) Math.exp(scores[t] - max);
             sum += scores[t];
         }
         for (int i = first; i < end; i++) {

@@ -59,7 +59,7 @@ final class VectorKernels {
             for (; i < vectorEnd; i += FLOATS.length()) {
                 sums = sums.add(FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE));
             }
-            float sum = sums.reduceLanes(VectorOperators.ADD);
+            float sum = VectorMath.sumLanes(sums);
             for (; i < width; i++) {
                 sum += x.get(F32, rowByteOffset + i * Float.BYTES);
             }
@@ -71,7 +71,7 @@ final class VectorKernels {
                         .sub(shift);
                 squares = deviation.fma(deviation, squares);
             }
-            float squareSum = squares.reduceLanes(VectorOperators.ADD);
+            float squareSum = VectorMath.sumLanes(squares);
             for (; i < width; i++) {
                 float deviation = x.get(F32, rowByteOffset + i * Float.BYTES) - mean;
                 squareSum += deviation * deviation;
