@@ -61,9 +61,10 @@ final class VectorMath {
      * {@code values[i] = e^(values[i] - shift)} for {@code i} in {@code [from, to)}, within 2 ulps of
      * {@link Math#exp}: 0 where the difference is minus infinity or under -104, infinity above 89, NaN for NaN.
      * {@code x = n·ln 2 + r} with {@code |r| ≤ ln 2 / 2}, {@code e^r} by its Taylor series to {@code r^7} (under
-     * 1e-8 off), times {@code 2^n} in two factors so that subnormal results come out right. Every lane, the last partial vector's too, takes the same
-     * path, so a value's result does not depend on where it sits. Takes arrays rather than vectors: a vector passed
-     * to a method C2 does not inline is boxed, and its ops then run as allocating fallbacks.
+     * 1e-8 off), times {@code 2^n} in two factors so that subnormal results come out right. The values after the
+     * last whole vector take the same steps in scalar code ({@link #exp}), so a value's result does not depend on
+     * where it sits. Takes arrays rather than vectors: a vector passed to a method C2 does not inline is boxed, and
+     * its ops then run as allocating fallbacks.
      */
     static void expShifted(float[] values, int from, int to, float shift) {
         int i = from;
