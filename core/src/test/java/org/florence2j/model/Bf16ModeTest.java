@@ -32,8 +32,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The CPU backend's bf16 mode (linear layers on bf16-rounded activations and bf16 weights with f32
- * accumulation), and CUDA's bf16 and f16 linear weights (the same on tensor cores), against the tiny model's goldens: the first 4 prompts of the 4 golden images, greedy, 32
- * new tokens, next to F32 on the same backend.
+ * accumulation), and CUDA's bf16 and f16 linear weights (the same on tensor cores), against the tiny model's
+ * goldens: the first 4 prompts of the 4 golden images, greedy, 32 new tokens, next to F32 on the same backend.
  *
  * <p>Stated accuracy of the CPU's bf16 mode (measured with bf16 q/k/v and probabilities in the vision tower's
  * attention): the first step's ten largest logits within 0.059 of the reference (asserted at 0.1; they reach ~9,

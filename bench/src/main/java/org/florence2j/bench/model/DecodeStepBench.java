@@ -44,7 +44,8 @@ import org.openjdk.jmh.runner.IterationType;
  * random 584-token encoder output (577 image tokens + the 7-token caption prompt), the LM head over all 51,289
  * tokens ({@link DecodeFixture}). Each call is what {@code Session} does per generated token minus the search: a
  * beam reorder of the self K/V (parents {@code [0, 0, 1]}, so it is never skipped), the step's embeddings, 6
- * layers, the logits. Positions cycle through 0…19, the lengths a 20-token caption decodes at. {@code -prof gc} should show ~0 B/op.
+ * layers, the logits. Positions cycle through 0…19, the lengths a 20-token caption decodes at. {@code -prof gc}
+ * should show ~0 B/op.
  *
  * <p>{@code streamRead}: sums a 1 GiB off-heap F32 segment with the Vector API, split over {@code OMP_NUM_THREADS}
  * (else every core) threads of a pool made at set-up: the sustained read bandwidth of DRAM (the segment is far

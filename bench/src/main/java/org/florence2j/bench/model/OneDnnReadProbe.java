@@ -24,7 +24,6 @@ final class OneDnnReadProbe implements AutoCloseable {
     private final MemorySegment srcMemory;
     private final MemorySegment dstMemory;
     private final MemorySegment args;
-    private final long rows;
     private final long bytes;
     private long nanos;
     private long reads;
@@ -36,7 +35,6 @@ final class OneDnnReadProbe implements AutoCloseable {
 
     /** An array of {@code rows} rows of 16,384 F32 values (64 KB each). */
     OneDnnReadProbe(long rows) {
-        this.rows = rows;
         this.bytes = rows * COLUMNS * Float.BYTES;
         engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
         stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
