@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantLock;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
 import org.florence2j.checkpoint.Checkpoints;
@@ -50,8 +49,12 @@ import org.florence2j.tokenizer.BartTokenizer;
  * and preprocessor files that come with every Florence-2 checkpoint.
  *
  * <p>Thread safety: one model may be shared by any number of threads. Image decoding, tokenizing and
- * post-processing run concurrently; the engine itself runs one request at a time, since each of its ops already
- * uses every core. Use {@link #runBatch} to put several images through the engine together.
+ * post-processing run concurrently on the callers' threads; the engine runs one request at a time, since each of its
+ * ops already uses every core, and on a thread of its own ({@code florence2j-engine}), which also loaded the model:
+ * oneDNN's OpenMP runtime keeps worker threads per calling thread, and more of them than cores made every op wait
+ * for its workers to wake (1.3× the time per request). A {@link TokenListener} is therefore called on that thread,
+ * and must not use the model it listens to. Use {@link #runBatch} to put several images through the engine
+ * together.
  *
  * <p>Batches: each image of a batch is encoded at its own prompt length, so no row attends to another row's
  * padding, and a row's output equals running it alone (the reference pads a batch's prompts and attends to the
@@ -66,15 +69,17 @@ public final class Florence2 implements AutoCloseable {
     private final BartTokenizer tokenizer;
     private final ImageProcessor processor;
     private final ImageLoader loader;
-    private final ReentrantLock engine = new ReentrantLock();
-    private Session session; // guarded by engine; grown when a request needs more room
-    private boolean closed; // guarded by engine
+    private final EngineThread engine;
+    private final Object closing = new Object(); // serialises close() calls
+    private Session session; // engine thread only; grown when a request needs more room
+    private boolean closed; // engine thread only
 
-    private Florence2(Path folder, Florence2Options options, LoadedCheckpoint checkpoint, Backend backend,
-            Florence2Model model, BartTokenizer tokenizer, ImageProcessor processor) {
+    private Florence2(Path folder, Florence2Options options, LoadedCheckpoint checkpoint, EngineThread engine,
+            Backend backend, Florence2Model model, BartTokenizer tokenizer, ImageProcessor processor) {
         this.folder = folder;
         this.options = options;
         this.checkpoint = checkpoint;
+        this.engine = engine;
         this.backend = backend;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -98,16 +103,28 @@ public final class Florence2 implements AutoCloseable {
         BartTokenizer tokenizer = BartTokenizer.load(folder);
         ImageProcessor processor = ImageProcessor.load(folder);
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
-        Backend backend = null;
+        EngineThread engine = new EngineThread("Florence2 model " + folder);
         try {
-            backend = Backends.open(options.device(), options.threads(), options.dtype());
-            Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend);
-            return new Florence2(folder, options, checkpoint, backend, model, tokenizer, processor);
-        } catch (RuntimeException e) {
-            if (backend != null) {
-                backend.close();
-            }
+            OpenedEngine opened = engine.call(() -> openEngine(checkpoint, options));
+            return new Florence2(folder, options, checkpoint, engine, opened.backend(), opened.model(), tokenizer,
+                    processor);
+        } catch (RuntimeException | Error e) {
+            engine.close();
             checkpoint.close();
+            throw e;
+        }
+    }
+
+    private record OpenedEngine(Backend backend, Florence2Model model) {}
+
+    /** Opens the backend and loads the weights into it (on the engine thread). */
+    private static OpenedEngine openEngine(LoadedCheckpoint checkpoint, Florence2Options options) {
+        Backend backend = Backends.open(options.device(), options.threads(), options.dtype());
+        try {
+            Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend);
+            return new OpenedEngine(backend, model);
+        } catch (RuntimeException | Error e) {
+            backend.close();
             throw e;
         }
     }
@@ -183,8 +200,8 @@ public final class Florence2 implements AutoCloseable {
             prepared.add(prepare(request));
         }
         // The pixel values are freed as soon as the session has encoded them (generate closes the arena), before
-        // decoding, when the process holds the most memory.
-        Arena pixels = Arena.ofConfined();
+        // decoding, when the process holds the most memory. Shared: the engine thread reads and closes them.
+        Arena pixels = Arena.ofShared();
         try {
             List<RgbImage> images = prepared.stream().map(Prepared::image).toList();
             ImageProcessor.Processed processed = processor.preprocess(images, pixels);
@@ -237,8 +254,7 @@ public final class Florence2 implements AutoCloseable {
         Session.Limits needed = new Session.Limits(prepared.size(), imageTokens + longestPrompt,
                 generation.maxNewTokens(), generation.numBeams(), imageShape.dim(2), imageShape.dim(3));
         List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();
-        engine.lock();
-        try {
+        return engine.call(() -> {
             if (closed) {
                 throw new IllegalStateException("Florence2 model " + folder + " used after close()");
             }
@@ -254,9 +270,7 @@ public final class Florence2 implements AutoCloseable {
                 current.setTaps(Taps.NONE);
                 current.setTokenSink(null);
             }
-        } finally {
-            engine.unlock();
-        }
+        });
     }
 
     private int imageTokens(ImageProcessor.Processed processed) {
@@ -325,24 +339,33 @@ public final class Florence2 implements AutoCloseable {
         return (System.nanoTime() - startNanos) / 1e6;
     }
 
-    /** Frees the session, the weights' device copies, the backend and the mapped files. Idempotent. */
+    /**
+     * Frees the session, the weights' device copies, the backend and the mapped files, after the requests already
+     * handed to the engine, and ends the engine thread. Idempotent.
+     */
     @Override
     public void close() {
-        engine.lock();
-        try {
-            if (closed) {
+        // Before the lock: a listener closing the model would otherwise wait for a close() waiting for it.
+        engine.requireOtherThread();
+        synchronized (closing) {
+            if (engine.isClosed()) {
                 return;
             }
-            closed = true;
-            if (session != null) {
-                session.close();
-                session = null;
+            try {
+                engine.call(() -> {
+                    closed = true;
+                    if (session != null) {
+                        session.close();
+                        session = null;
+                    }
+                    model.close();
+                    backend.close();
+                    return null;
+                });
+            } finally {
+                engine.close();
+                checkpoint.close();
             }
-            model.close();
-            backend.close();
-            checkpoint.close();
-        } finally {
-            engine.unlock();
         }
     }
 }

@@ -2,6 +2,7 @@ package org.florence2j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -81,6 +84,72 @@ class Florence2ApiTest {
             }
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /**
+     * The engine (backend calls, listeners) runs on the model's own thread whichever thread calls: oneDNN's OpenMP
+     * runtime keeps worker threads per calling thread, which slowed every op once they outnumbered the cores.
+     */
+    @Test
+    void engineWorkRunsOnOneThreadOfItsOwn() throws Exception {
+        Set<Thread> listenerThreads = ConcurrentHashMap.newKeySet();
+        Set<Thread> callers = ConcurrentHashMap.newKeySet();
+        RunOptions recording = SHORT.greedy().withListener((image, id, piece) ->
+                listenerThreads.add(Thread.currentThread()));
+        Florence2Request request = Florence2Request.of(image("small_37x29"), Task.CAPTION);
+        callers.add(Thread.currentThread());
+        model.run(request, recording);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<Florence2Result>> futures = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                futures.add(pool.submit(() -> {
+                    callers.add(Thread.currentThread());
+                    return model.run(request, recording);
+                }));
+            }
+            for (Future<Florence2Result> future : futures) {
+                future.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(3, callers.size());
+        assertEquals(1, listenerThreads.size(), listenerThreads.toString());
+        Thread engine = listenerThreads.iterator().next();
+        assertFalse(callers.contains(engine), "the engine ran on a caller's thread: " + engine);
+        assertEquals("florence2j-engine", engine.getName());
+    }
+
+    @Test
+    void aListenerCannotUseItsOwnModelButTheModelGoesOn() {
+        Florence2Request request = Florence2Request.of(image("small_37x29"), Task.CAPTION);
+        var nested = assertThrows(IllegalStateException.class, () -> model.run(request,
+                SHORT.greedy().withListener((image, id, piece) -> model.run(request, SHORT))));
+        assertTrue(nested.getMessage().contains("engine thread"), nested.getMessage());
+        var closing = assertThrows(IllegalStateException.class, () -> model.run(request,
+                SHORT.greedy().withListener((image, id, piece) -> model.close())));
+        assertTrue(closing.getMessage().contains("engine thread"), closing.getMessage());
+        assertInstanceOf(Caption.class, model.run(request, SHORT));
+    }
+
+    /**
+     * An interrupt while the engine works does not abandon the request (it may be reading the caller's pixels): the
+     * call returns its result and the caller's interrupt status is kept.
+     */
+    @Test
+    void anInterruptedCallerGetsItsResultAndKeepsTheInterrupt() {
+        Florence2Request request = Florence2Request.of(image("small_37x29"), Task.CAPTION);
+        int[] expected = model.run(request, SHORT.greedy()).generation().generatedIds();
+        Thread caller = Thread.currentThread();
+        try {
+            Florence2Result result = model.run(request, SHORT.greedy().withListener((image, id, piece) ->
+                    caller.interrupt()));
+            assertArrayEquals(expected, result.generation().generatedIds());
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt was swallowed");
+        } finally {
+            Thread.interrupted();
         }
     }
 

@@ -41,6 +41,12 @@ import org.florence2j.tensor.Tensor;
  * <p>Ops are serialised ({@code synchronized}): cached primitives carry per-call state (data handles). oneDNN
  * parallelises inside each op over OpenMP threads, except ops moving less than {@link #ONE_THREAD_BYTES}, which run
  * on the calling thread alone (a decode step's 3-row ops: waking the team costs more than they take).
+ *
+ * <p>Call it from one thread (that also opens it and uploads the weights), as {@code Florence2} does with its engine
+ * thread. OpenMP (libgomp) keeps a pool of worker threads for each thread that runs a parallel op, and once the
+ * process holds more pool threads than cores, idle workers spin only 100 times before they sleep, so that every op
+ * waits for a wake-up: a base bf16 decoder step's 768×768 products took twice as long after a second thread had run
+ * ops on two cores.
  */
 public final class CpuBackend implements Backend {
     /**
