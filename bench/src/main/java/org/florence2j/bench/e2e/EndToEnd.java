@@ -97,7 +97,8 @@ final class EndToEnd implements AutoCloseable {
         }
     }
 
-    private static RgbImage randomImage() {
+    /** A random 640×480 image, the same every time. */
+    static RgbImage randomImage() {
         byte[] pixels = new byte[IMAGE_WIDTH * IMAGE_HEIGHT * 3];
         new SplittableRandom(11).nextBytes(pixels);
         return new RgbImage(IMAGE_WIDTH, IMAGE_HEIGHT, pixels);
