@@ -13,11 +13,11 @@ import java.util.function.Supplier;
  *
  * <p>Why one thread: oneDNN's OpenMP runtime (libgomp) keeps a pool of worker threads for each thread that starts a
  * parallel region, and once the process holds more pool threads than it has cores, idle workers spin 100 times
- * instead of ~3 ms before they sleep, so that every later parallel region must wake them. A model loaded on one
- * thread and run on another, as a service's request threads do, took 1.30–1.36× as long per base bf16
- * {@code <CAPTION>} of 128 tokens on two cores, a decoder step's 768×768 products twice as long. Callers hand their
- * engine work over and wait: requests still run one at a time, in arrival order, and image decoding, tokenizing and
- * post-processing stay on the callers' threads.
+ * instead of ~3 ms before they sleep (its throttled spin count), so that every later parallel region must wake them.
+ * A model loaded on one thread and run on another, as a service's request threads do, took 1.30–1.36× as long per
+ * base bf16 {@code <CAPTION>} of 128 tokens on two cores (a 3-row 768×768 bf16 product 63–65 µs instead of 28).
+ * Callers hand their engine work over and wait: requests still run one at a time, in arrival order, and image
+ * decoding, tokenizing and post-processing stay on the callers' threads.
  */
 final class EngineThread implements AutoCloseable {
     private final String owner;

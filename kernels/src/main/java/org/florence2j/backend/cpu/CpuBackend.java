@@ -45,8 +45,8 @@ import org.florence2j.tensor.Tensor;
  * <p>Call it from one thread (that also opens it and uploads the weights), as {@code Florence2} does with its engine
  * thread. OpenMP (libgomp) keeps a pool of worker threads for each thread that runs a parallel op, and once the
  * process holds more pool threads than cores, idle workers spin only 100 times before they sleep, so that every op
- * waits for a wake-up: a base bf16 decoder step's 768×768 products took twice as long after a second thread had run
- * ops on two cores.
+ * waits for a wake-up: on two cores, a 3-row 768×768 bf16 product took 63–65 µs instead of 28 once a second thread
+ * had run an op.
  */
 public final class CpuBackend implements Backend {
     /**
