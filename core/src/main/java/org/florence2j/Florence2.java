@@ -52,8 +52,8 @@ import org.florence2j.tokenizer.BartTokenizer;
  * post-processing run concurrently on the callers' threads; the engine runs one request at a time, since each of its
  * ops already uses every core, and on a thread of its own ({@code florence2j-engine}), which also loaded the model:
  * oneDNN's OpenMP runtime keeps worker threads per calling thread, and more of them than cores made every op wait
- * for its workers to wake (up to 1.3× the time per request). A {@link TokenListener} is therefore called on that thread,
- * and must not use the model it listens to. Use {@link #runBatch} to put several images through the engine
+ * for its workers to wake (up to 1.3× the time per request). A {@link TokenListener} is therefore called on that
+ * thread, and must not use the model it listens to. Use {@link #runBatch} to put several images through the engine
  * together.
  *
  * <p>Batches: each image of a batch is encoded at its own prompt length, so no row attends to another row's
