@@ -1,38 +1,57 @@
 package org.florence2j;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
+import org.florence2j.tensor.Device;
 
 /**
- * The one platform thread on which a {@link Florence2} model makes every backend call: opening the backend and
- * loading the weights, every request's encode and decode, and closing.
+ * One model's handle on its device's engine thread: the one platform thread per device and process on which every
+ * {@link Florence2} model on that device makes its backend calls (opening the backend and loading the weights,
+ * every request's encode and decode, and closing).
  *
  * <p>Why one thread: oneDNN's OpenMP runtime (libgomp) keeps a pool of worker threads for each thread that starts a
  * parallel region, and once the process holds more pool threads than it has cores, idle workers spin 100 times
  * instead of ~3 ms before they sleep (its throttled spin count), so that every later parallel region must wake them.
- * A model loaded on one thread and run on another, as a service's request threads do, took 1.30–1.36× as long per
- * base bf16 {@code <CAPTION>} of 128 tokens on two cores (a 3-row 768×768 bf16 product 63–65 µs instead of 28).
- * Callers hand their engine work over and wait: requests still run one at a time, in arrival order, and image
- * decoding, tokenizing and post-processing stay on the callers' threads.
+ * On two cores, a base bf16 {@code <CAPTION>} of 128 tokens took 1.30–1.36× as long when the model was run from
+ * another thread than the one that loaded it, as a service's request threads do (a 3-row 768×768 bf16 product 63–65
+ * µs instead of 28), and 1.21–1.23× as long while a second model, with an engine thread of its own, was loaded.
+ * Callers hand their engine work over and wait: requests run one at a time per device, in arrival order (each op
+ * uses every core anyway), and image decoding, tokenizing and post-processing stay on the callers' threads.
  */
 final class EngineThread implements AutoCloseable {
+    private static final Map<Device, ExecutorService> ENGINES = new ConcurrentHashMap<>();
+    private static final ThreadLocal<Boolean> ON_ENGINE = ThreadLocal.withInitial(() -> false);
+
     private final String owner;
     private final ExecutorService executor;
-    private volatile Thread thread;
+    private volatile boolean closed;
 
-    /** Starts the thread; {@code owner} names what it serves in error messages. */
-    EngineThread(String owner) {
+    private EngineThread(String owner, ExecutorService executor) {
         this.owner = owner;
-        this.executor = Executors.newSingleThreadExecutor(runnable -> {
-            Thread created = new Thread(runnable, "florence2j-engine");
-            // A model the caller forgets to close must not keep the JVM alive.
-            created.setDaemon(true);
-            thread = created;
-            return created;
+        this.executor = executor;
+    }
+
+    /**
+     * A handle on {@code device}'s engine thread, started on first use and kept for the process (a daemon: it never
+     * keeps the JVM alive); {@code owner} names the model in error messages.
+     */
+    static EngineThread of(Device device, String owner) {
+        return new EngineThread(owner, ENGINES.computeIfAbsent(device, EngineThread::start));
+    }
+
+    private static ExecutorService start(Device device) {
+        return Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(() -> {
+                ON_ENGINE.set(true);
+                runnable.run();
+            }, "florence2j-engine-" + device);
+            thread.setDaemon(true);
+            return thread;
         });
     }
 
@@ -42,16 +61,14 @@ final class EngineThread implements AutoCloseable {
      * is done even when the calling thread is interrupted, and then keeps the interrupt: the work may be using the
      * caller's buffers until it ends.
      *
-     * @throws IllegalStateException after {@link #close}, or on the engine thread ({@link #requireOtherThread})
+     * @throws IllegalStateException after {@link #close}, or on an engine thread ({@link #requireOtherThread})
      */
     <T> T call(Supplier<T> work) {
         requireOtherThread();
-        Future<T> result;
-        try {
-            result = executor.submit(work::get);
-        } catch (RejectedExecutionException e) {
-            throw new IllegalStateException(owner + " used after close()", e);
+        if (closed) {
+            throw new IllegalStateException(owner + " used after close()");
         }
+        Future<T> result = executor.submit(work::get);
         boolean interrupted = false;
         try {
             while (true) {
@@ -71,32 +88,27 @@ final class EngineThread implements AutoCloseable {
     }
 
     /**
-     * Throws unless called from a thread other than the engine thread, which would wait for itself.
+     * Throws when called from an engine thread, which could end up waiting for itself.
      *
-     * @throws IllegalStateException on the engine thread (e.g. in a token listener: the request it listens to holds
+     * @throws IllegalStateException on an engine thread (e.g. in a token listener: the request it listens to holds
      *                               the engine)
      */
     void requireOtherThread() {
-        if (Thread.currentThread() == thread) {
-            throw new IllegalStateException(owner + " called from its own engine thread (a token listener cannot use"
-                    + " the model it listens to)");
+        if (ON_ENGINE.get()) {
+            throw new IllegalStateException(owner + " called from an engine thread (a token listener cannot use"
+                    + " a model)");
         }
     }
 
     /** Whether {@link #close} has run. */
     boolean isClosed() {
-        return executor.isShutdown();
+        return closed;
     }
 
-    /**
-     * Lets the work handed over so far finish, then ends the thread; later {@link #call}s throw.
-     *
-     * @throws IllegalStateException on the engine thread
-     */
+    /** Makes later {@link #call}s throw; the thread itself stays for the device's other models. */
     @Override
     public void close() {
-        requireOtherThread();
-        executor.close();
+        closed = true;
     }
 
     private RuntimeException rethrown(Throwable cause) {

@@ -50,11 +50,11 @@ import org.florence2j.tokenizer.BartTokenizer;
  *
  * <p>Thread safety: one model may be shared by any number of threads. Image decoding, tokenizing and
  * post-processing run concurrently on the callers' threads; the engine runs one request at a time, since each of its
- * ops already uses every core, and on a thread of its own ({@code florence2j-engine}), which also loaded the model:
- * oneDNN's OpenMP runtime keeps worker threads per calling thread, and more of them than cores made every op wait
- * for its workers to wake (up to 1.3× the time per request). A {@link TokenListener} is therefore called on that
- * thread, and must not use the model it listens to. Use {@link #runBatch} to put several images through the engine
- * together.
+ * ops already uses every core, on its device's engine thread ({@code florence2j-engine-cpu}), which also loaded the
+ * model and serves every model on that device in the process: oneDNN's OpenMP runtime keeps worker threads per
+ * calling thread, and more of them than cores made every op wait for its workers to wake (up to 1.3× the time per
+ * request). A {@link TokenListener} is therefore called on that thread, and must not use a model. Use
+ * {@link #runBatch} to put several images through the engine together.
  *
  * <p>Batches: each image of a batch is encoded at its own prompt length, so no row attends to another row's
  * padding, and a row's output equals running it alone (the reference pads a batch's prompts and attends to the
@@ -103,7 +103,7 @@ public final class Florence2 implements AutoCloseable {
         BartTokenizer tokenizer = BartTokenizer.load(folder);
         ImageProcessor processor = ImageProcessor.load(folder);
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
-        EngineThread engine = new EngineThread("Florence2 model " + folder);
+        EngineThread engine = EngineThread.of(options.device(), "Florence2 model " + folder);
         try {
             OpenedEngine opened = engine.call(() -> openEngine(checkpoint, options));
             return new Florence2(folder, options, checkpoint, engine, opened.backend(), opened.model(), tokenizer,
@@ -341,7 +341,7 @@ public final class Florence2 implements AutoCloseable {
 
     /**
      * Frees the session, the weights' device copies, the backend and the mapped files, after the requests already
-     * handed to the engine, and ends the engine thread. Idempotent.
+     * handed to the engine. Idempotent.
      */
     @Override
     public void close() {

@@ -2,8 +2,8 @@ package org.florence2j;
 
 /**
  * Receives generated tokens as they are chosen (greedy search only: beam search settles its tokens only at the
- * end). Called on the model's engine thread ({@code florence2j-engine}, not the caller's), between decoder steps:
- * it should return quickly, and must not run or close the model it listens to ({@link IllegalStateException}).
+ * end). Called on the model's engine thread ({@code florence2j-engine-cpu}, not the caller's), between decoder
+ * steps: it should return quickly, and must not run or close a model ({@link IllegalStateException}).
  */
 @FunctionalInterface
 public interface TokenListener {
