@@ -43,10 +43,10 @@ import org.florence2j.tensor.Tensor;
  * on the calling thread alone (a decode step's 3-row ops: waking the team costs more than they take).
  *
  * <p>Call it, and every other CPU backend of the process, from one thread (that also opens them and uploads the
- * weights), as {@code Florence2} does with its engine thread. OpenMP (libgomp) keeps a pool of worker threads for each thread that runs a parallel op, and once the
- * process holds more pool threads than cores, idle workers spin only 100 times before they sleep, so that every op
- * waits for a wake-up: on two cores, a 3-row 768×768 bf16 product took 63–65 µs instead of 28 once a second thread
- * had run an op.
+ * weights), as {@code Florence2} does with its engine thread. OpenMP (libgomp) keeps a pool of worker threads for
+ * each thread that runs a parallel op, and once the process holds more pool threads than cores, idle workers spin
+ * only 100 times before they sleep, so that every op waits for a wake-up: on two cores, a 3-row 768×768 bf16 product
+ * took 63–65 µs instead of 28 once a second thread had run an op.
  */
 public final class CpuBackend implements Backend {
     /**
