@@ -4,8 +4,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.florence2j.tensor.Device;
 
@@ -24,6 +26,11 @@ import org.florence2j.tensor.Device;
  * uses every core anyway), and image decoding, tokenizing and post-processing stay on the callers' threads.
  */
 final class EngineThread implements AutoCloseable {
+    /**
+     * An engine thread idle this long ends, and its OpenMP workers with it (libgomp frees a thread's pool when the
+     * thread exits); the next request starts another, which costs its first op a team start.
+     */
+    private static final long IDLE_SECONDS = 60;
     private static final Map<Device, ExecutorService> ENGINES = new ConcurrentHashMap<>();
     private static final ThreadLocal<Boolean> ON_ENGINE = ThreadLocal.withInitial(() -> false);
 
@@ -37,22 +44,25 @@ final class EngineThread implements AutoCloseable {
     }
 
     /**
-     * A handle on {@code device}'s engine thread, started on first use and kept for the process (a daemon: it never
-     * keeps the JVM alive); {@code owner} names the model in error messages.
+     * A handle on {@code device}'s engine thread, started on first use and after {@link #IDLE_SECONDS} without work
+     * (a daemon: it never keeps the JVM alive); {@code owner} names the model in error messages.
      */
     static EngineThread of(Device device, String owner) {
         return new EngineThread(owner, ENGINES.computeIfAbsent(device, EngineThread::start));
     }
 
     private static ExecutorService start(Device device) {
-        return Executors.newSingleThreadExecutor(runnable -> {
-            Thread thread = new Thread(() -> {
-                ON_ENGINE.set(true);
-                runnable.run();
-            }, "florence2j-engine-" + device);
-            thread.setDaemon(true);
-            return thread;
-        });
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, IDLE_SECONDS, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), runnable -> {
+                    Thread thread = new Thread(() -> {
+                        ON_ENGINE.set(true);
+                        runnable.run();
+                    }, "florence2j-engine-" + device);
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        executor.allowCoreThreadTimeOut(true);
+        return executor;
     }
 
     /**
