@@ -13,9 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.florence2j.checkpoint.CheckpointException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -202,6 +204,38 @@ class Florence2ApiTest {
         Path notAModel = Files.createDirectories(dir.resolve("empty"));
         assertThrows(CheckpointException.class, () -> Florence2.load(notAModel));
         assertThrows(InvalidInputException.class, () -> model.runBatch(List.of()));
+    }
+
+    /**
+     * close() racing requests from other threads: each request either finishes or is refused with
+     * IllegalStateException, never fails otherwise or hangs, and close() returns once.
+     */
+    @Test
+    void closeRacingRequestsFinishesOrRefusesEach() throws Exception {
+        Florence2Request request = Florence2Request.of(image("small_37x29"), Task.CAPTION);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            for (int round = 0; round < 4; round++) {
+                Florence2 racing = Florence2.load(golden.resolve("model"));
+                List<Future<Florence2Result>> runs = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    runs.add(pool.submit(() -> racing.run(request, SHORT)));
+                }
+                Thread.sleep(round * 5L);
+                racing.close();
+                for (Future<Florence2Result> run : runs) {
+                    try {
+                        assertInstanceOf(Caption.class, run.get(60, TimeUnit.SECONDS));
+                    } catch (ExecutionException e) {
+                        assertInstanceOf(IllegalStateException.class, e.getCause());
+                        assertTrue(e.getCause().getMessage().contains("used after close()"),
+                                e.getCause().getMessage());
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
