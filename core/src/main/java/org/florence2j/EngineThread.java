@@ -12,9 +12,9 @@ import java.util.function.Supplier;
 import org.florence2j.tensor.Device;
 
 /**
- * One model's handle on its device's engine thread: the one platform thread per device and process on which every
- * {@link Florence2} model on that device makes its backend calls (opening the backend and loading the weights,
- * every request's encode and decode, and closing).
+ * One model's handle on its device's engine thread: the platform thread, one per device and process at a time, on
+ * which every {@link Florence2} model on that device makes its backend calls (opening the backend and loading the
+ * weights, every request's encode and decode, and closing).
  *
  * <p>Why one thread: oneDNN's OpenMP runtime (libgomp) keeps a pool of worker threads for each thread that starts a
  * parallel region, and once the process holds more pool threads than it has cores, idle workers spin 100 times
@@ -115,7 +115,7 @@ final class EngineThread implements AutoCloseable {
         return closed;
     }
 
-    /** Makes later {@link #call}s throw; the thread itself stays for the device's other models. */
+    /** Makes this handle's later {@link #call}s throw; the device's engine thread goes on serving other models. */
     @Override
     public void close() {
         closed = true;
