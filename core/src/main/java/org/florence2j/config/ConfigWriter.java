@@ -100,7 +100,7 @@ public final class ConfigWriter {
         }
         node.put("num_beams", text.numBeams());
         node.put("no_repeat_ngram_size", text.noRepeatNgramSize());
-        node.put("early_stopping", text.earlyStopping());
+        node.set("early_stopping", JSON.valueToTree(text.earlyStopping()));
         node.put("length_penalty", text.lengthPenalty());
         return node;
     }

@@ -30,7 +30,7 @@ public record TextConfig(
         @JsonProperty("forced_eos_token_id") Integer forcedEosTokenId,
         @JsonProperty("num_beams") Integer numBeams,
         @JsonProperty("no_repeat_ngram_size") Integer noRepeatNgramSize,
-        @JsonProperty("early_stopping") Boolean earlyStopping,
+        @JsonProperty("early_stopping") EarlyStopping earlyStopping,
         @JsonProperty("length_penalty") Double lengthPenalty) {
 
     public TextConfig {
@@ -79,7 +79,7 @@ public record TextConfig(
             noRepeatNgramSize = 0;
         }
         if (earlyStopping == null) {
-            earlyStopping = false;
+            earlyStopping = EarlyStopping.FALSE;
         }
         if (lengthPenalty == null) {
             lengthPenalty = 1.0;

@@ -84,7 +84,7 @@ public final class BeamSearch {
             beamScores[r] = r % beams == 0 ? 0f : INITIAL_OTHER_BEAMS;
         }
         for (int i = 0; i < images; i++) {
-            hypotheses[i].reset(beams, options.lengthPenalty(), options.earlyStopping());
+            hypotheses[i].reset(beams, options.lengthPenalty(), options.earlyStopping(), length);
             done[i] = false;
         }
         boolean reorder = false;

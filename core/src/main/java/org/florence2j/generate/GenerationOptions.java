@@ -1,5 +1,6 @@
 package org.florence2j.generate;
 
+import org.florence2j.config.EarlyStopping;
 import org.florence2j.config.TextConfig;
 
 /**
@@ -15,12 +16,15 @@ import org.florence2j.config.TextConfig;
  * @param forcedBosToken    the only token allowed at the first generated position, or -1
  * @param forcedEosToken    the only token allowed at the last position ({@code max_length - 1}), or -1
  * @param lengthPenalty     a finished beam scores {@code sum(logprobs) / generatedLength^lengthPenalty}
- * @param earlyStopping     beam search ends for an image as soon as it holds {@code numBeams} finished hypotheses
+ * @param earlyStopping     when beam search ends for an image before {@code max_length}
  */
 public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgramSize, int decoderStartToken,
         int eosToken, int padToken, int forcedBosToken, int forcedEosToken, double lengthPenalty,
-        boolean earlyStopping) {
+        EarlyStopping earlyStopping) {
     public GenerationOptions {
+        if (earlyStopping == null) {
+            throw new IllegalArgumentException("earlyStopping is required");
+        }
         if (numBeams < 1) {
             throw new IllegalArgumentException("numBeams must be >= 1: " + numBeams);
         }

@@ -1,6 +1,7 @@
 package org.florence2j.generate;
 
 import java.util.Arrays;
+import org.florence2j.config.EarlyStopping;
 
 /**
  * The finished hypotheses of one image, HuggingFace's {@code BeamHypotheses}: keeps the {@code numBeams} best by
@@ -19,7 +20,8 @@ final class Hypotheses {
     private final boolean[] slotUsed; // [maxBeams + 1]
     private int beams;
     private double lengthPenalty;
-    private boolean earlyStopping;
+    private EarlyStopping earlyStopping;
+    private int generatedLengthLimit; // the request's max_length less the decoder start token
     private int count;
     private double worstScore;
 
@@ -34,11 +36,12 @@ final class Hypotheses {
         this.slotUsed = new boolean[maxBeams + 1];
     }
 
-    /** Empties the set for a request with {@code beams} beams. */
-    void reset(int beams, double lengthPenalty, boolean earlyStopping) {
+    /** Empties the set for a request with {@code beams} beams and the given {@code max_length}. */
+    void reset(int beams, double lengthPenalty, EarlyStopping earlyStopping, int requestMaxLength) {
         this.beams = beams;
         this.lengthPenalty = lengthPenalty;
         this.earlyStopping = earlyStopping;
+        this.generatedLengthLimit = requestMaxLength - 1;
         this.count = 0;
         this.worstScore = 1e9;
         Arrays.fill(slotUsed, false);
@@ -86,15 +89,27 @@ final class Hypotheses {
         }
     }
 
-    /** HuggingFace's {@code is_done}: full, and either early stopping or no open beam can still beat the worst. */
-    boolean isDone(float bestSumLogprobs, int currentLength) {
+    /**
+     * HuggingFace's {@code is_done}: full, and {@link #earlyStopping} says no open beam can still beat the worst.
+     *
+     * @param bestSumLogprobs the best score among the step's candidates
+     * @param generatedLength the open beams' length without the decoder start token after this step's token
+     *                        ({@code cur_len - decoder_prompt_len})
+     */
+    boolean isDone(float bestSumLogprobs, int generatedLength) {
         if (count < beams) {
             return false;
         }
-        if (earlyStopping) {
-            return true;
-        }
-        return worstScore >= bestSumLogprobs / Math.pow(currentLength - 1, lengthPenalty);
+        return switch (earlyStopping) {
+            case TRUE -> true;
+            case FALSE -> worstBeats(bestSumLogprobs, generatedLength);
+            case NEVER -> worstBeats(bestSumLogprobs, lengthPenalty > 0 ? generatedLengthLimit : generatedLength);
+        };
+    }
+
+    /** Whether the worst kept hypothesis scores at least {@code sumLogprobs} normalised by {@code length}. */
+    private boolean worstBeats(double sumLogprobs, int length) {
+        return worstScore >= sumLogprobs / Math.pow(length, lengthPenalty);
     }
 
     /**

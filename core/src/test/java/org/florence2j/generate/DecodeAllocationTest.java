@@ -6,6 +6,7 @@ import java.lang.management.ManagementFactory;
 import java.util.List;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.cpu.CpuBackend;
+import org.florence2j.config.EarlyStopping;
 import org.florence2j.model.Session;
 import org.florence2j.model.text.GoldenText;
 import org.florence2j.tensor.DType;
@@ -40,7 +41,8 @@ class DecodeAllocationTest {
             Tensor embeds = Tensor.allocateHost(DType.F32, new Shape(1, 20, 64), golden.arena());
             List<Tensor> images = List.of(embeds, embeds.reshape(new Shape(1, 20, 64)));
             for (int beams : new int[] {1, 3}) {
-                GenerationOptions options = new GenerationOptions(beams, SHORT, 3, 2, -1, 1, -1, -1, 1.0, true);
+                GenerationOptions options = new GenerationOptions(beams, SHORT, 3, 2, -1, 1, -1, -1, 1.0,
+                        EarlyStopping.TRUE);
                 // Warm-up: every primitive (one per attention length) is made and the step path is compiled.
                 for (int warmup = 0; warmup < 20; warmup++) {
                     session.generateFromEmbeds(images, options.withMaxNewTokens(LONG));
