@@ -31,11 +31,12 @@ public final class ConfigReader {
         if (!visionNode.isObject() || !textNode.isObject()) {
             throw new IllegalArgumentException("config.json needs vision_config and text_config objects");
         }
-        ObjectNode vision = ((ObjectNode) visionNode).deepCopy();
+        ObjectNode vision = RemoteConfigDefaults.vision(visionNode);
         vision.put("maxPosEmbeddings", visionNode.path("image_pos_embed").path("max_pos_embeddings").asInt(0));
         vision.put("maxTemporalEmbeddings",
                 visionNode.path("visual_temporal_embedding").path("max_temporal_embeddings").asInt(0));
-        int projectionDim = root.path("projection_dim").asInt(visionNode.path("projection_dim").asInt(0));
-        return ConfigRecords.bind(vision, textNode, projectionDim);
+        // The top-level projection_dim is stored but never read by the reference: vision_config's sizes the
+        // projection.
+        return ConfigRecords.bind(vision, RemoteConfigDefaults.text(textNode));
     }
 }

@@ -15,16 +15,12 @@ final class ConfigRecords {
 
     private ConfigRecords() {}
 
-    /**
-     * @param projectionDim the projection width, or a negative value to take {@code vision_config.projection_dim}
-     * @throws IllegalArgumentException naming the field when a value is missing, mistyped or inconsistent
-     */
-    static Florence2Config bind(JsonNode vision, JsonNode text, int projectionDim) {
+    /** @throws IllegalArgumentException naming the field when a value is missing, mistyped or inconsistent */
+    static Florence2Config bind(JsonNode vision, JsonNode text) {
         try {
             VisionConfig visionConfig = JSON.treeToValue(vision, VisionConfig.class);
             TextConfig textConfig = JSON.treeToValue(text, TextConfig.class);
-            return new Florence2Config(visionConfig, textConfig,
-                    projectionDim < 0 ? visionConfig.projectionDim() : projectionDim);
+            return new Florence2Config(visionConfig, textConfig);
         } catch (IOException e) {
             for (Throwable cause = e; cause != null; cause = cause.getCause()) {
                 if (cause instanceof IllegalArgumentException ours) {

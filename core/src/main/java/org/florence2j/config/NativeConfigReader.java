@@ -85,7 +85,7 @@ public final class NativeConfigReader {
                         + " is in neither generation_config.json nor text_config");
             }
         }
-        return ConfigRecords.bind(vision, text, -1);
+        return ConfigRecords.bind(vision, text);
     }
 
     /** The first of {@code paths} (slash-separated within {@code node}) that holds an int, else 0. */

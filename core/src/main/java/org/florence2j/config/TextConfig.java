@@ -68,10 +68,6 @@ public record TextConfig(
             throw new IllegalArgumentException("text_config.activation_function '" + activationFunction
                     + "' is not supported (Florence-2 uses exact 'gelu')");
         }
-        if (normalizeBefore) {
-            throw new IllegalArgumentException("text_config.normalize_before=true is not supported"
-                    + " (Florence-2's BART is post-LayerNorm)");
-        }
         if (numBeams == null) {
             numBeams = 1;
         }

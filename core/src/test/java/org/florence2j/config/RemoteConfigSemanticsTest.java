@@ -1,0 +1,136 @@
+package org.florence2j.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.florence2j.tensor.DType;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link ConfigReader} reads a remote-code {@code config.json} as the reference's config classes do: fields left
+ * out take {@code Florence2VisionConfig}'s and {@code Florence2LanguageConfig}'s defaults, fields the reference
+ * never reads (the top-level {@code projection_dim}, {@code normalize_before}) do not refuse a model, and
+ * {@code early_stopping} takes all three of its values.
+ */
+class RemoteConfigSemanticsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path TINY_CONFIG = Path.of("src/test/resources/golden/tiny/model/config.json");
+
+    private static ObjectNode tiny() throws IOException {
+        return (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
+    }
+
+    private static ObjectNode vision(ObjectNode root) {
+        return (ObjectNode) root.get("vision_config");
+    }
+
+    private static ObjectNode text(ObjectNode root) {
+        return (ObjectNode) root.get("text_config");
+    }
+
+    @Test
+    void theTopLevelProjectionDimIsNotRead() throws IOException {
+        ObjectNode root = tiny();
+        root.put("projection_dim", 1024); // Florence2Config's default, when a config is built without passing it
+        Florence2Config config = ConfigReader.parse(root);
+        assertEquals(64, config.projectionDim());
+        assertEquals(config.text().dModel(), config.projectionDim());
+    }
+
+    @Test
+    void aVisionProjectionOtherThanTheTextWidthIsRefused() throws IOException {
+        ObjectNode root = tiny();
+        vision(root).put("projection_dim", 32);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigReader.parse(root));
+        assertTrue(e.getMessage().contains("vision_config.projection_dim 32"), e.getMessage());
+        assertTrue(e.getMessage().contains("d_model 64"), e.getMessage());
+    }
+
+    @Test
+    void missingVisionFieldsTakeTheReferenceDefaults() throws IOException {
+        ObjectNode root = tiny();
+        vision(root).remove(List.of("window_size", "image_feature_source", "patch_prenorm", "patch_padding"));
+        VisionConfig vision = ConfigReader.parse(root).vision();
+        assertEquals(12, vision.windowSize());
+        assertEquals(List.of("spatial_avg_pool", "temporal_avg_pool"), vision.imageFeatureSource());
+        assertEquals(List.of(false, true, true, true), vision.patchPrenorm());
+        assertEquals(List.of(3, 1, 1, 1), vision.patchPadding());
+    }
+
+    @Test
+    void missingTextFieldsTakeTheReferenceDefaults() throws IOException {
+        ObjectNode root = tiny();
+        text(root).remove(List.of("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id",
+                "forced_eos_token_id", "forced_bos_token_id", "scale_embedding", "activation_function",
+                "max_position_embeddings", "early_stopping", "num_beams", "no_repeat_ngram_size"));
+        TextConfig text = ConfigReader.parse(root).text();
+        assertEquals(1, text.padTokenId());
+        assertEquals(0, text.bosTokenId());
+        assertEquals(2, text.eosTokenId());
+        assertEquals(2, text.decoderStartTokenId());
+        assertEquals(2, text.forcedEosTokenId());
+        assertNull(text.forcedBosTokenId());
+        assertEquals(1024, text.maxPositionEmbeddings());
+        assertEquals(EarlyStopping.FALSE, text.earlyStopping());
+        assertEquals(1, text.numBeams());
+        assertEquals(0, text.noRepeatNgramSize());
+    }
+
+    @Test
+    void anExplicitNullForcedEosForcesNothing() throws IOException {
+        ObjectNode root = tiny();
+        text(root).putNull("forced_eos_token_id");
+        assertNull(ConfigReader.parse(root).text().forcedEosTokenId());
+    }
+
+    @Test
+    void theLegacyForceBosFlagForcesTheBosToken() throws IOException {
+        ObjectNode root = tiny();
+        text(root).remove("forced_bos_token_id");
+        text(root).put("bos_token_id", 7);
+        text(root).put("force_bos_token_to_be_generated", true);
+        assertEquals(7, ConfigReader.parse(root).text().forcedBosTokenId());
+        text(root).put("forced_bos_token_id", 5);
+        assertEquals(5, ConfigReader.parse(root).text().forcedBosTokenId(), "an explicit forced BOS wins");
+    }
+
+    @Test
+    void earlyStoppingTakesTrueFalseAndNever() throws IOException {
+        ObjectNode root = tiny();
+        assertEquals(EarlyStopping.TRUE, ConfigReader.parse(root).text().earlyStopping());
+        text(root).put("early_stopping", false);
+        assertEquals(EarlyStopping.FALSE, ConfigReader.parse(root).text().earlyStopping());
+        text(root).put("early_stopping", "never");
+        assertEquals(EarlyStopping.NEVER, ConfigReader.parse(root).text().earlyStopping());
+        text(root).put("early_stopping", "sometimes");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigReader.parse(root));
+        assertTrue(e.getMessage().contains("text_config.early_stopping"), e.getMessage());
+        assertTrue(e.getMessage().contains("sometimes"), e.getMessage());
+    }
+
+    @Test
+    void normalizeBeforeIsIgnoredAsTheReferenceIgnoresIt() throws IOException {
+        ObjectNode root = tiny();
+        text(root).put("normalize_before", true);
+        assertTrue(ConfigReader.parse(root).text().normalizeBefore());
+    }
+
+    @Test
+    void theWriterKeepsEarlyStoppingsSpelling() throws IOException {
+        ObjectNode root = tiny();
+        text(root).put("early_stopping", "never");
+        Florence2Config config = ConfigReader.parse(root);
+        ObjectNode written = (ObjectNode) JSON.readTree(
+                JSON.writeValueAsString(ConfigWriter.toJson(config, DType.F32)));
+        assertTrue(written.get("text_config").get("early_stopping").isTextual());
+        assertEquals("never", written.get("text_config").get("early_stopping").asText());
+        assertEquals(EarlyStopping.NEVER, ConfigReader.parse(written).text().earlyStopping());
+    }
+}
