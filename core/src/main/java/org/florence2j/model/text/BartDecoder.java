@@ -19,14 +19,18 @@ import org.florence2j.tensor.Tensor;
  * {@code Florence2LanguageForConditionalGeneration}'s {@code lm_head(x) + final_logits_bias}:
  * {@code x = layernorm_embedding(embed_tokens(ids) + embed_positions[position + 2 …])}, the layers, then logits.
  *
- * <p>{@code embed_tokens} is {@code shared} (scale 1: Florence-2 sets {@code scale_embedding=false}, and a config
- * asking for scaling is refused at load). {@code lm_head} is {@code language_model.lm_head.weight} when stored,
- * else tied to {@code shared}; {@code final_logits_bias} absent means zero.
+ * <p>{@code embed_tokens} is {@code shared}, times {@code sqrt(d_model)} when {@code scale_embedding} is set (the
+ * reference's {@code Florence2ScaledWordEmbedding}; Florence-2's checkpoints leave it off). The encoder's prompt
+ * embeddings read {@code shared} unscaled either way: the reference looks them up with
+ * {@code get_input_embeddings()}, the plain {@code shared}. {@code lm_head} is
+ * {@code language_model.lm_head.weight} when stored, else tied to {@code shared}; {@code final_logits_bias} absent
+ * means zero.
  *
  * <p>Taps: {@code decoder_logits} ({@code [rows, tokens, vocabulary]}, every step).
  */
 public final class BartDecoder {
     private final Tensor shared; // [vocabulary, channels]
+    private final Tensor decoderEmbedTokens; // [vocabulary, channels]: shared, or its scaled copy
     private final Tensor embedPositions; // [maxPositions + 2, channels]
     private final LayerNorm layernormEmbedding;
     private final List<BartDecoderLayer> layers;
@@ -37,9 +41,11 @@ public final class BartDecoder {
     private final int ffn;
     private final int vocabulary;
 
-    private BartDecoder(Tensor shared, Tensor embedPositions, LayerNorm layernormEmbedding,
-            List<BartDecoderLayer> layers, Tensor lmHead, Tensor finalLogitsBias, int heads, int ffn) {
+    private BartDecoder(Tensor shared, Tensor decoderEmbedTokens, Tensor embedPositions,
+            LayerNorm layernormEmbedding, List<BartDecoderLayer> layers, Tensor lmHead, Tensor finalLogitsBias,
+            int heads, int ffn) {
         this.shared = shared;
+        this.decoderEmbedTokens = decoderEmbedTokens;
         this.embedPositions = embedPositions;
         this.layernormEmbedding = layernormEmbedding;
         this.layers = layers;
@@ -56,10 +62,6 @@ public final class BartDecoder {
      * {@code model.decoder.*}, {@code lm_head.weight} (optional), {@code final_logits_bias} (optional).
      */
     public static BartDecoder load(Weights w, TextConfig c, Backend backend, Arena arena) {
-        if (c.scaleEmbedding()) {
-            throw new IllegalArgumentException("text_config.scale_embedding=true is not supported"
-                    + " (Florence-2 checkpoints use false)");
-        }
         int channels = c.dModel();
         int vocabulary = c.vocabSize();
         Weights model = w.at("model");
@@ -89,13 +91,36 @@ public final class BartDecoder {
             layers.add(BartDecoderLayer.load(decoder.at("layers").at(i), c, backend, arena));
         }
         Tensor lmHead = tied ? shared : backend.uploadLinearWeight(storedHead, DType.F32, arena);
+        Tensor decoderEmbedTokens = c.scaleEmbedding()
+                ? scaledTable(sharedHost, (float) Math.sqrt(channels), backend, arena) : shared;
         Tensor bias = null;
         if (w.contains("final_logits_bias")) {
             bias = Linear.upload(w, "final_logits_bias", backend, arena, 1, vocabulary)
                     .reshape(new Shape(vocabulary));
         }
-        return new BartDecoder(shared, positions, LayerNorm.load(decoder, "layernorm_embedding", channels, backend,
-                arena), List.copyOf(layers), lmHead, bias, c.decoderAttentionHeads(), c.decoderFfnDim());
+        return new BartDecoder(shared, decoderEmbedTokens, positions,
+                LayerNorm.load(decoder, "layernorm_embedding", channels, backend, arena), List.copyOf(layers), lmHead,
+                bias, c.decoderAttentionHeads(), c.decoderFfnDim());
+    }
+
+    /**
+     * {@code table × scale} in F32, a table of its own: the prompt's embeddings and a tied LM head read
+     * {@code shared} unscaled. The reference multiplies the looked-up F32 rows by the scale as a float.
+     */
+    private static Tensor scaledTable(Tensor table, float scale, Backend backend, Arena arena) {
+        Tensor scaled = backend.allocate(DType.F32, table.shape(), arena);
+        try (Arena staging = Arena.ofConfined()) {
+            Tensor host = Tensor.allocateHost(DType.F32, table.shape(), staging);
+            for (long i = 0; i < table.elementCount(); i++) {
+                host.setFloat(i, table.getFloat(i) * scale);
+            }
+            backend.write(scaled, host);
+            backend.synchronize();
+        }
+        if (table.memory().isMapped()) {
+            table.memory().unload(); // read once more here; the model reads its own copies
+        }
+        return scaled;
     }
 
     /** The vocabulary size: the innermost dimension of the logits. */
@@ -195,7 +220,7 @@ public final class BartDecoder {
      */
     public void forwardStep(Backend backend, StepBuffers s, KvCache cache) {
         StepParameters step = s.parameters();
-        backend.embedding(s.x(), shared, step.tokenIds());
+        backend.embedding(s.x(), decoderEmbedTokens, step.tokenIds());
         backend.embedding(s.positions(), embedPositions, step.positionIds());
         backend.add(s.x(), s.x(), s.positionsFlat());
         layernormEmbedding.forward(backend, s.x(), s.x());
