@@ -17,6 +17,7 @@ final class ConfigRecords {
 
     /** @throws IllegalArgumentException naming the field when a value is missing, mistyped or inconsistent */
     static Florence2Config bind(JsonNode vision, JsonNode text) {
+        UnsupportedGenerationSettings.check(text);
         try {
             VisionConfig visionConfig = JSON.treeToValue(vision, VisionConfig.class);
             TextConfig textConfig = JSON.treeToValue(text, TextConfig.class);

@@ -26,7 +26,10 @@ public final class NativeConfigReader {
     /** Generation fields that native {@code generate()} takes from {@code generation_config.json}. */
     private static final List<String> GENERATION_FIELDS = List.of("bos_token_id", "eos_token_id", "pad_token_id",
             "decoder_start_token_id", "forced_bos_token_id", "forced_eos_token_id", "num_beams",
-            "no_repeat_ngram_size", "early_stopping", "length_penalty");
+            "no_repeat_ngram_size", "early_stopping", "length_penalty", "min_length", "min_new_tokens",
+            "repetition_penalty", "encoder_repetition_penalty", "encoder_no_repeat_ngram_size", "num_beam_groups",
+            "diversity_penalty", "renormalize_logits", "bad_words_ids", "force_words_ids", "suppress_tokens",
+            "begin_suppress_tokens", "forced_decoder_ids", "sequence_bias", "exponential_decay_length_penalty");
 
     /** The token ids the text model cannot run without. */
     private static final List<String> REQUIRED_IDS = List.of("bos_token_id", "eos_token_id", "pad_token_id",

@@ -31,7 +31,9 @@ public record TextConfig(
         @JsonProperty("num_beams") Integer numBeams,
         @JsonProperty("no_repeat_ngram_size") Integer noRepeatNgramSize,
         @JsonProperty("early_stopping") EarlyStopping earlyStopping,
-        @JsonProperty("length_penalty") Double lengthPenalty) {
+        @JsonProperty("length_penalty") Double lengthPenalty,
+        @JsonProperty("min_length") Integer minLength,
+        @JsonProperty("min_new_tokens") Integer minNewTokens) {
 
     public TextConfig {
         if (vocabSize <= 0 || dModel <= 0 || encoderLayers <= 0 || decoderLayers <= 0) {
@@ -79,6 +81,16 @@ public record TextConfig(
         }
         if (lengthPenalty == null) {
             lengthPenalty = 1.0;
+        }
+        if (minLength == null) {
+            minLength = 0;
+        }
+        if (minNewTokens == null) {
+            minNewTokens = 0;
+        }
+        if (minLength < 0 || minNewTokens < 0) {
+            throw new IllegalArgumentException("text_config: min_length " + minLength + " and min_new_tokens "
+                    + minNewTokens + " must be at least 0");
         }
         if (numBeams < 1 || noRepeatNgramSize < 0) {
             throw new IllegalArgumentException("text_config: num_beams " + numBeams + " must be at least 1 and"

@@ -93,7 +93,7 @@ public final class BeamSearch {
             candidates.prepare(rows, 2 * beams);
             candidates.force(forced.forcedAfter(current));
             for (int r = 0; r < rows; r++) {
-                candidates.ban(r, noRepeat, history[live], r * maxLength, current);
+                candidates.ban(r, noRepeat, history[live], r * maxLength, current, options.bannedAfter(current));
                 candidates.setScoreOffset(r, beamScores[r]);
             }
             model.step(tokens, reorder ? parents : null, current - 1, candidates);

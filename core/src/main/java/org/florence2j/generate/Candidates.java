@@ -2,8 +2,8 @@ package org.florence2j.generate;
 
 /**
  * What a search asks of one decoder step and what the step hands back, as {@code Backend.logSoftmaxTopK} defines
- * them: the search sets, per row, the tokens banned by no-repeat n-grams and the score offset (beam search's beam
- * score), and for every row the forced token and {@code k}; the {@link StepModel} returns each row's {@code k} best
+ * them: the search sets, per row, the banned tokens (no-repeat n-grams, and EOS while the row is shorter than the
+ * request's minimum) and the score offset (beam search's beam score), and for every row the forced token and {@code k}; the {@link StepModel} returns each row's {@code k} best
  * scores, tokens and processed log-probs and the log of the probability the processors kept. Arrays are sized once
  * for the search's largest request and read row-major with the request's stride ({@link #k()} for the results,
  * {@link #banWidth()} for the bans), so a step allocates nothing.
@@ -23,11 +23,11 @@ public final class Candidates {
     private boolean offsetting;
 
     /**
-     * Buffers for up to {@code maxRows} rows, {@code maxK} candidates per row and {@code banWidth} banned tokens
-     * per row (the longest history: no-repeat n-grams ban at most one token per earlier position).
+     * Buffers for up to {@code maxRows} rows of at most {@code maxLength} tokens and {@code maxK} candidates per
+     * row.
      */
-    Candidates(int maxRows, int maxK, int banWidth) {
-        this.banWidth = banWidth;
+    Candidates(int maxRows, int maxK, int maxLength) {
+        this.banWidth = banWidth(maxLength);
         this.bannedTokens = new int[maxRows * banWidth];
         this.scoreOffsets = new float[maxRows];
         this.scores = new float[maxRows * maxK];
@@ -45,9 +45,23 @@ public final class Candidates {
         this.offsetting = false;
     }
 
-    /** Bans in row {@code row} what {@code noRepeat} bans after {@code length} tokens of its history. */
-    void ban(int row, NoRepeatNGram noRepeat, int[] history, int historyOffset, int length) {
+    /**
+     * The ban list width for sequences of at most {@code maxLength} tokens: no-repeat n-grams ban at most one token
+     * per earlier position, and a minimum length bans EOS.
+     */
+    public static int banWidth(int maxLength) {
+        return maxLength + 1;
+    }
+
+    /**
+     * Bans in row {@code row} what {@code noRepeat} bans after {@code length} tokens of its history, and
+     * {@code alsoBanned} unless it is {@code -1}.
+     */
+    void ban(int row, NoRepeatNGram noRepeat, int[] history, int historyOffset, int length, int alsoBanned) {
         int count = noRepeat.bannedTokens(history, historyOffset, length, bannedTokens, row * banWidth);
+        if (alsoBanned >= 0) {
+            bannedTokens[row * banWidth + count++] = alsoBanned;
+        }
         if (count < banWidth) {
             bannedTokens[row * banWidth + count] = -1;
         }

@@ -17,10 +17,12 @@ import org.florence2j.config.TextConfig;
  * @param forcedEosToken    the only token allowed at the last position ({@code max_length - 1}), or -1
  * @param lengthPenalty     a finished beam scores {@code sum(logprobs) / generatedLength^lengthPenalty}
  * @param earlyStopping     when beam search ends for an image before {@code max_length}
+ * @param minNewTokens      EOS is banned until this many tokens were generated: {@code min_new_tokens}, or
+ *                          {@code min_length - 1} ({@code min_length} counts the decoder start token)
  */
 public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgramSize, int decoderStartToken,
         int eosToken, int padToken, int forcedBosToken, int forcedEosToken, double lengthPenalty,
-        EarlyStopping earlyStopping) {
+        EarlyStopping earlyStopping, int minNewTokens) {
     public GenerationOptions {
         if (earlyStopping == null) {
             throw new IllegalArgumentException("earlyStopping is required");
@@ -34,6 +36,9 @@ public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgra
         if (noRepeatNgramSize < 0) {
             throw new IllegalArgumentException("noRepeatNgramSize must be >= 0: " + noRepeatNgramSize);
         }
+        if (minNewTokens < 0) {
+            throw new IllegalArgumentException("minNewTokens must be >= 0: " + minNewTokens);
+        }
     }
 
     /**
@@ -43,19 +48,29 @@ public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgra
     public static GenerationOptions fromConfig(TextConfig c, int maxNewTokens) {
         return new GenerationOptions(c.numBeams(), maxNewTokens, c.noRepeatNgramSize(), c.decoderStartTokenId(),
                 c.eosTokenId(), c.padTokenId(), c.forcedBosTokenId() == null ? -1 : c.forcedBosTokenId(),
-                c.forcedEosTokenId() == null ? -1 : c.forcedEosTokenId(), c.lengthPenalty(), c.earlyStopping());
+                c.forcedEosTokenId() == null ? -1 : c.forcedEosTokenId(), c.lengthPenalty(), c.earlyStopping(),
+                Math.max(c.minLength() - 1, c.minNewTokens()));
     }
 
     /** The same options with {@code numBeams} beams (1 = greedy). */
     public GenerationOptions withNumBeams(int beams) {
         return new GenerationOptions(beams, maxNewTokens, noRepeatNgramSize, decoderStartToken, eosToken, padToken,
-                forcedBosToken, forcedEosToken, lengthPenalty, earlyStopping);
+                forcedBosToken, forcedEosToken, lengthPenalty, earlyStopping, minNewTokens);
     }
 
     /** The same options with {@code tokens} new tokens at most. */
     public GenerationOptions withMaxNewTokens(int tokens) {
         return new GenerationOptions(numBeams, tokens, noRepeatNgramSize, decoderStartToken, eosToken, padToken,
-                forcedBosToken, forcedEosToken, lengthPenalty, earlyStopping);
+                forcedBosToken, forcedEosToken, lengthPenalty, earlyStopping, minNewTokens);
+    }
+
+    /**
+     * The token banned after {@code length} tokens of a sequence (the decoder start token included) besides the
+     * no-repeat n-grams: EOS while fewer than {@link #minNewTokens} were generated
+     * ({@code MinLengthLogitsProcessor}, {@code MinNewTokensLengthLogitsProcessor}), else {@code -1}.
+     */
+    public int bannedAfter(int length) {
+        return eosToken >= 0 && length - 1 < minNewTokens ? eosToken : -1;
     }
 
     /** Whether this is greedy search. */

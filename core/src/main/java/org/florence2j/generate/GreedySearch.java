@@ -59,7 +59,7 @@ public final class GreedySearch {
                 if (finished[r]) {
                     candidates.clearBans(r);
                 } else {
-                    candidates.ban(r, noRepeat, history, r * maxLength, current);
+                    candidates.ban(r, noRepeat, history, r * maxLength, current, options.bannedAfter(current));
                 }
             }
             model.step(tokens, null, current - 1, candidates);

@@ -100,7 +100,7 @@ public final class Session implements AutoCloseable {
     // maxK = 2 · maxBeams.
     private final Tensor selected; // I32 [maxRows · (3 · maxK + 1)]
     private final MemorySegment hostSelected; // the same bytes on the host
-    private final MemorySegment hostBans; // host I32 [maxRows · maxLength]
+    private final MemorySegment hostBans; // host I32 [maxRows · Candidates.banWidth(maxLength)]
     private final MemorySegment hostOffsets; // host F32 [maxRows]
     private final Decoding decoding = new Decoding();
     private final StepGraph stepGraph;
@@ -149,7 +149,7 @@ public final class Session implements AutoCloseable {
         int selectedCount = maxRows * (3 * 2 * limits.maxBeams() + 1);
         this.selected = backend.allocate(DType.I32, new Shape(selectedCount), arena);
         this.hostSelected = arena.allocate((long) selectedCount * Integer.BYTES, 64);
-        this.hostBans = arena.allocate((long) maxRows * maxLength * Integer.BYTES, 64);
+        this.hostBans = arena.allocate((long) maxRows * Candidates.banWidth(maxLength) * Integer.BYTES, 64);
         this.hostOffsets = arena.allocate((long) maxRows * Float.BYTES, 64);
     }
 

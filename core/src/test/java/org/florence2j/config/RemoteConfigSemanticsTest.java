@@ -10,14 +10,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import org.florence2j.generate.GenerationOptions;
 import org.florence2j.tensor.DType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link ConfigReader} reads a remote-code {@code config.json} as the reference's config classes do: fields left
  * out take {@code Florence2VisionConfig}'s and {@code Florence2LanguageConfig}'s defaults, fields the reference
- * never reads (the top-level {@code projection_dim}, {@code normalize_before}) do not refuse a model, and
- * {@code early_stopping} takes all three of its values.
+ * never reads (the top-level {@code projection_dim}, {@code normalize_before}) do not refuse a model,
+ * {@code early_stopping} takes all three of its values, and generation settings florence2j does not implement are
+ * refused when set, not ignored.
  */
 class RemoteConfigSemanticsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -113,6 +117,40 @@ class RemoteConfigSemanticsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigReader.parse(root));
         assertTrue(e.getMessage().contains("text_config.early_stopping"), e.getMessage());
         assertTrue(e.getMessage().contains("sometimes"), e.getMessage());
+    }
+
+    @Test
+    void minimumLengthsBecomeTheMinimumOfNewTokens() throws IOException {
+        ObjectNode root = tiny();
+        assertEquals(0, GenerationOptions.fromConfig(ConfigReader.parse(root).text(), 20).minNewTokens());
+        text(root).put("min_length", 5); // counts the decoder start token
+        assertEquals(4, GenerationOptions.fromConfig(ConfigReader.parse(root).text(), 20).minNewTokens());
+        text(root).put("min_new_tokens", 6);
+        assertEquals(6, GenerationOptions.fromConfig(ConfigReader.parse(root).text(), 20).minNewTokens());
+        text(root).put("min_length", -1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigReader.parse(root));
+        assertTrue(e.getMessage().contains("min_length"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = ';', value = {"repetition_penalty; 1.5", "num_beam_groups; 3",
+            "encoder_no_repeat_ngram_size; 2", "bad_words_ids; [[5]]", "suppress_tokens; [7, 8]",
+            "renormalize_logits; true", "exponential_decay_length_penalty; [5, 1.5]"})
+    void unimplementedGenerationSettingsAreRefusedWhenSet(String field, String value) throws IOException {
+        ObjectNode root = tiny();
+        text(root).set(field, JSON.readTree(value));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigReader.parse(root));
+        assertTrue(e.getMessage().contains("text_config." + field), e.getMessage());
+        assertTrue(e.getMessage().contains("not supported"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = ';', value = {"repetition_penalty; 1.0", "num_beam_groups; 1", "bad_words_ids; null",
+            "suppress_tokens; []", "renormalize_logits; false", "do_sample; true", "temperature; 0.7"})
+    void defaultsAndSamplingSettingsLoad(String field, String value) throws IOException {
+        ObjectNode root = tiny();
+        text(root).set(field, JSON.readTree(value));
+        assertEquals(3, ConfigReader.parse(root).text().numBeams());
     }
 
     @Test

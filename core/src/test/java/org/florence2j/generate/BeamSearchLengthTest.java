@@ -28,7 +28,7 @@ class BeamSearchLengthTest {
 
     @Test
     void aHypothesisAtMaxLengthGetsNoExtraEos() {
-        GenerationOptions options = new GenerationOptions(2, 4, 0, 0, EOS, 0, -1, -1, 1.0, EarlyStopping.TRUE);
+        GenerationOptions options = new GenerationOptions(2, 4, 0, 0, EOS, 0, -1, -1, 1.0, EarlyStopping.TRUE, 0);
         BeamSearch roomy = new BeamSearch(1, 2, 3 * options.maxLength(), VOCABULARY);
         int[] sequence = roomy.run(NEVER_ENDS, 1, options)[0].sequence();
         assertArrayEquals(new int[] {0, 1, 1, 1, 1}, sequence, Arrays.toString(sequence));

@@ -16,9 +16,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Beam search against a plain transcription of transformers 4.41's ({@code BeamSearchScorer.process},
- * {@code BeamHypotheses.add}/{@code is_done}, {@code finalize}) on random logits, for every {@code early_stopping}
- * mode and length penalties of both signs: the goldens only cover {@code early_stopping=true}, where
- * {@code is_done} never reads the lengths.
+ * {@code BeamHypotheses.add}/{@code is_done}, {@code finalize}, the minimum-length processors) on random logits, for
+ * every {@code early_stopping} mode, length penalties of both signs and a minimum length: the goldens only cover
+ * {@code early_stopping=true}, where {@code is_done} never reads the lengths, and no minimum.
  */
 class BeamSearchStoppingTest {
     private static final int VOCABULARY = 6;
@@ -53,8 +53,10 @@ class BeamSearchStoppingTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"2, 1.0, true", "3, 1.0, true", "3, 2.0, true", "3, 0.0, true", "3, -0.5, false", "2, -2.0, false"})
-    void everyEarlyStoppingModeMatchesTheReference(int beams, double lengthPenalty, boolean modesCanDiffer) {
+    @CsvSource({"2, 1.0, 0, true", "3, 1.0, 0, true", "3, 2.0, 0, true", "3, 0.0, 0, true", "3, -0.5, 0, false",
+            "2, -2.0, 0, false", "2, 1.0, 3, true", "3, -0.5, 2, false"})
+    void everyEarlyStoppingModeMatchesTheReference(int beams, double lengthPenalty, int minNewTokens,
+            boolean modesCanDiffer) {
         Random random = new Random(31L * beams + (long) (lengthPenalty * 8));
         int modesDiffer = 0;
         for (int t = 0; t < TABLES; t++) {
@@ -62,10 +64,15 @@ class BeamSearchStoppingTest {
             List<int[]> results = new ArrayList<>();
             for (EarlyStopping mode : EarlyStopping.values()) {
                 GenerationOptions options = new GenerationOptions(beams, MAX_NEW_TOKENS, 0, START, EOS, PAD, -1, -1,
-                        lengthPenalty, mode);
+                        lengthPenalty, mode, minNewTokens);
                 int[] ours = new BeamSearch(1, beams, options.maxLength(), VOCABULARY)
                         .run(model(table), 1, options)[0].sequence();
-                int[] reference = ReferenceBeamSearch.run(table, beams, options.maxLength(), lengthPenalty, mode);
+                int[] reference = ReferenceBeamSearch.run(table, beams, options.maxLength(), lengthPenalty, mode,
+                        minNewTokens);
+                if (minNewTokens > 0) {
+                    assertTrue(ours.length == options.maxLength() || ours.length - 2 >= minNewTokens,
+                            "EOS after fewer than " + minNewTokens + " tokens: " + Arrays.toString(ours));
+                }
                 assertArrayEquals(reference, ours, "table " + t + ", early_stopping " + mode + ": "
                         + Arrays.toString(ours) + " vs the reference's " + Arrays.toString(reference));
                 results.add(ours);
@@ -92,12 +99,16 @@ class BeamSearchStoppingTest {
                 row[4] = 3f;
             }
         }
-        int[] sequence = ReferenceBeamSearch.run(table, 1, MAX_NEW_TOKENS + 1, lengthPenalty, EarlyStopping.FALSE);
+        int[] sequence = ReferenceBeamSearch.run(table, 1, MAX_NEW_TOKENS + 1, lengthPenalty, EarlyStopping.FALSE,
+                0);
         assertEquals(MAX_NEW_TOKENS + 1, sequence.length);
         assertTrue(IntStream.range(1, sequence.length).allMatch(i -> sequence[i] == 4), Arrays.toString(sequence));
     }
 
-    /** transformers 4.41's beam search for one image, decoder prompt = the start token, no logits processors. */
+    /**
+     * transformers 4.41's beam search for one image, decoder prompt = the start token; of the logits processors
+     * only {@code MinNewTokensLengthLogitsProcessor}.
+     */
     private static final class ReferenceBeamSearch {
         private record Hypothesis(double score, int[] tokens) {}
 
@@ -115,7 +126,8 @@ class BeamSearchStoppingTest {
             this.maxLength = maxLength;
         }
 
-        static int[] run(float[][][] table, int beams, int maxLength, double lengthPenalty, EarlyStopping mode) {
+        static int[] run(float[][][] table, int beams, int maxLength, double lengthPenalty, EarlyStopping mode,
+                int minNewTokens) {
             ReferenceBeamSearch search = new ReferenceBeamSearch(beams, lengthPenalty, mode, maxLength);
             int[][] inputIds = new int[beams][];
             float[] beamScores = new float[beams];
@@ -139,6 +151,9 @@ class BeamSearchStoppingTest {
                     }
                     for (int v = 0; v < VOCABULARY; v++) {
                         scores[b * VOCABULARY + v] = (float) (logits[v] - max - Math.log(sum)) + beamScores[b];
+                    }
+                    if (inputIds[b].length - 1 < minNewTokens) {
+                        scores[b * VOCABULARY + EOS] = Float.NEGATIVE_INFINITY;
                     }
                 }
                 Integer[] top = IntStream.range(0, scores.length).boxed()

@@ -42,7 +42,7 @@ class DecodeAllocationTest {
             List<Tensor> images = List.of(embeds, embeds.reshape(new Shape(1, 20, 64)));
             for (int beams : new int[] {1, 3}) {
                 GenerationOptions options = new GenerationOptions(beams, SHORT, 3, 2, -1, 1, -1, -1, 1.0,
-                        EarlyStopping.TRUE);
+                        EarlyStopping.TRUE, 0);
                 // Warm-up: every primitive (one per attention length) is made and the step path is compiled.
                 for (int warmup = 0; warmup < 20; warmup++) {
                     session.generateFromEmbeds(images, options.withMaxNewTokens(LONG));

@@ -42,7 +42,7 @@ class SearchSelectionTest {
         // Step 2: both beams score every token alike, so the merge must keep beam 0's tokens 1 and 2 ahead of beam
         // 1's: [0, 1, 1] and [0, 1, 2]. Step 3 extends [0, 1, 1] twice; the equal finished hypotheses resolve to the
         // last added. Taking beam 1 first would give [0, 2, 1, 2]; token 2 before 1, [0, 2, 2, 1].
-        GenerationOptions options = new GenerationOptions(2, 3, 0, 0, EOS, 0, -1, -1, 1.0, EarlyStopping.TRUE);
+        GenerationOptions options = new GenerationOptions(2, 3, 0, 0, EOS, 0, -1, -1, 1.0, EarlyStopping.TRUE, 0);
         int[] sequence = new BeamSearch(1, 2, options.maxLength(), VOCABULARY).run(TIED, 1, options)[0].sequence();
         assertArrayEquals(new int[] {0, 1, 1, 2}, sequence, Arrays.toString(sequence));
     }
@@ -50,7 +50,7 @@ class SearchSelectionTest {
     @Test
     void greedyTransitionScoresNormaliseOverTheTokensNotBanned() {
         // Bigram bans: after [0, 1, 1] the bigram (1, 1) is taken, so token 1 is banned and 2 is chosen.
-        GenerationOptions options = new GenerationOptions(1, 3, 2, 0, EOS, 0, -1, -1, 1.0, EarlyStopping.TRUE);
+        GenerationOptions options = new GenerationOptions(1, 3, 2, 0, EOS, 0, -1, -1, 1.0, EarlyStopping.TRUE, 0);
         GenerationResult result = new GreedySearch(1, options.maxLength()).run(SAME_LOGITS, 1, options)[0];
         assertArrayEquals(new int[] {0, 1, 1, 2}, result.sequence(), Arrays.toString(result.sequence()));
         double all = Math.log(1 + Math.exp(2) + Math.exp(1) + Math.exp(-50));
@@ -61,7 +61,7 @@ class SearchSelectionTest {
 
     @Test
     void greedyForcedTokensScoreZero() {
-        GenerationOptions options = new GenerationOptions(1, 3, 0, 0, EOS, 0, 2, EOS, 1.0, EarlyStopping.TRUE);
+        GenerationOptions options = new GenerationOptions(1, 3, 0, 0, EOS, 0, 2, EOS, 1.0, EarlyStopping.TRUE, 0);
         GenerationResult result = new GreedySearch(1, options.maxLength()).run(SAME_LOGITS, 1, options)[0];
         assertArrayEquals(new int[] {0, 2, 1, EOS}, result.sequence(), Arrays.toString(result.sequence()));
         double all = Math.log(1 + Math.exp(2) + Math.exp(1) + Math.exp(-50));

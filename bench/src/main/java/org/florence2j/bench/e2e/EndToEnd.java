@@ -78,7 +78,7 @@ final class EndToEnd implements AutoCloseable {
         GenerationOptions base = GenerationOptions.fromConfig(config.text(), newTokens);
         GenerationOptions options = new GenerationOptions(BEAMS, newTokens, base.noRepeatNgramSize(),
                 base.decoderStartToken(), -1, base.padToken(), base.forcedBosToken(), -1, base.lengthPenalty(),
-                base.earlyStopping());
+                base.earlyStopping(), base.minNewTokens());
         EndToEnd run = new EndToEnd(checkpoint, backend, model, session, processor, tokenizer,
                 randomImage(), prompt, options);
         int generated = run.run().sequence().length - 1;

@@ -205,7 +205,7 @@ public final class GpuBench {
     private static GenerationOptions fixedLength(Florence2Model model, int tokens) {
         GenerationOptions c = GenerationOptions.fromConfig(model.config().text(), tokens).withNumBeams(BEAMS);
         return new GenerationOptions(c.numBeams(), c.maxNewTokens(), c.noRepeatNgramSize(), c.decoderStartToken(),
-                -1, c.padToken(), c.forcedBosToken(), -1, c.lengthPenalty(), c.earlyStopping());
+                -1, c.padToken(), c.forcedBosToken(), -1, c.lengthPenalty(), c.earlyStopping(), c.minNewTokens());
     }
 
     private static Run run(Session session, StageClock clock, Tensor pixels, int[] prompt, GenerationOptions options) {
