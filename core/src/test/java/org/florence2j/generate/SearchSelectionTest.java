@@ -67,4 +67,23 @@ class SearchSelectionTest {
         double all = Math.log(1 + Math.exp(2) + Math.exp(1) + Math.exp(-50));
         assertArrayEquals(new float[] {0f, (float) (2 - all), 0f}, result.transitionScores(), 1e-6f);
     }
+
+    @Test
+    void greedyBansEosUntilTheMinimumOfNewTokens() {
+        StepModel eosFirst = new LogitsStepModel(VOCABULARY) {
+            @Override
+            void logits(int[] tokens, int position, float[] logits) {
+                for (int row = 0; row < tokens.length; row++) {
+                    System.arraycopy(new float[] {0f, 1f, 0.5f, 3f}, 0, logits, row * VOCABULARY, VOCABULARY);
+                }
+            }
+        };
+        GenerationOptions options = new GenerationOptions(1, 6, 0, 0, EOS, 0, -1, -1, 1.0, EarlyStopping.TRUE, 0);
+        int[] unconstrained = new GreedySearch(1, options.maxLength()).run(eosFirst, 1, options)[0].sequence();
+        assertArrayEquals(new int[] {0, EOS}, unconstrained, Arrays.toString(unconstrained));
+        GenerationOptions atLeastThree = new GenerationOptions(1, 6, 0, 0, EOS, 0, -1, -1, 1.0, EarlyStopping.TRUE,
+                3);
+        int[] sequence = new GreedySearch(1, options.maxLength()).run(eosFirst, 1, atLeastThree)[0].sequence();
+        assertArrayEquals(new int[] {0, 1, 1, 1, EOS}, sequence, Arrays.toString(sequence));
+    }
 }
