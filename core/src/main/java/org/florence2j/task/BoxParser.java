@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.florence2j.bindings.Libm;
 
 /**
  * Parses phrases followed by boxes of four location tokens: the reference's
@@ -57,7 +58,7 @@ final class BoxParser {
             Matcher phrase = PHRASE.matcher(PyText.replaceFirst(phraseText, "<obj>", ""));
             List<BoxMatch> found = findBoxes(phraseText);
             if (!phrase.find() || found.isEmpty()) {
-                cursor += phraseText.length();
+                cursor += PyText.length(phraseText);
                 continue;
             }
             String label = PyText.asciiOnly(PyText.strip(phrase.group()));
@@ -65,11 +66,14 @@ final class BoxParser {
                 boxes.add(box.dequantize(width, height));
                 labels.add(label);
                 if (scored != null) {
-                    double meanLogProb = scored.meanScoreOverlapping(box.start() + cursor, box.end() + cursor);
-                    scores.add(Math.exp(meanLogProb));
+                    // The reference's offsets: Python string lengths (code points), its cur_span skipping the text
+                    // between phrases.
+                    double meanLogProb = scored.meanScoreOverlapping(PyText.length(phraseText, box.start()) + cursor,
+                            PyText.length(phraseText, box.end()) + cursor);
+                    scores.add(Libm.exp(meanLogProb)); // math.exp: the C library's, bit for bit
                 }
             }
-            cursor += phraseText.length();
+            cursor += PyText.length(phraseText);
         }
         return new BoxesResult(boxes, labels, scores);
     }

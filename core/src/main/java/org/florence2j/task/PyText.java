@@ -40,6 +40,16 @@ final class PyText {
         };
     }
 
+    /** Python's {@code len(s[:end])}: code points, where a character outside the BMP counts once. */
+    static int length(String s, int end) {
+        return s.codePointCount(0, end);
+    }
+
+    /** Python's {@code len(s)}. */
+    static int length(String s) {
+        return length(s, s.length());
+    }
+
     /** Python's {@code s.strip()}. */
     static String strip(String s) {
         int start = 0;

@@ -12,12 +12,13 @@ import java.util.function.IntFunction;
  *
  * <p>A piece is the token itself for a special token ({@code <s>}, {@code <loc_12>}, …) and the byte-level decode
  * of that one token otherwise ({@code decode_with_spans}); the text to parse is the pieces joined, and each piece's
- * span in it ties a match back to its tokens' scores.
+ * span in it ties a match back to its tokens' scores. Spans count code points, as Python's {@code len} does (a
+ * piece such as {@code " 🙂"} is two, not three UTF-16 units).
  */
 public final class ScoredTokens {
     private final List<String> pieces;
     private final float[] scores;      // [tokens]
-    private final int[] spanStarts;    // [tokens + 1]: piece i spans [spanStarts[i], spanStarts[i + 1])
+    private final int[] spanStarts;    // [tokens + 1]: piece i spans code points [spanStarts[i], spanStarts[i + 1])
     private final String text;
 
     /**
@@ -37,7 +38,7 @@ public final class ScoredTokens {
         StringBuilder joined = new StringBuilder();
         for (int i = 0; i < pieces.size(); i++) {
             joined.append(pieces.get(i));
-            spanStarts[i + 1] = joined.length();
+            spanStarts[i + 1] = spanStarts[i] + PyText.length(pieces.get(i));
         }
         this.text = joined.toString();
     }
@@ -79,10 +80,9 @@ public final class ScoredTokens {
     }
 
     /**
-     * The mean score of the tokens whose span overlaps {@code [start, end)} of {@link #text()}, as the reference's
-     * {@code find_matched_token_indices} and {@code sum(...) / len(...)} over Python floats (float32 widened, summed in
-     * double, in order); NaN when no token overlaps (where the
-     * reference divides by zero).
+     * The mean score of the tokens whose span overlaps code points {@code [start, end)} of {@link #text()}, as the
+     * reference's {@code find_matched_token_indices} and {@code sum(...) / len(...)} over Python floats (float32
+     * widened, summed in double, in order); NaN when no token overlaps (where the reference divides by zero).
      */
     double meanScoreOverlapping(int start, int end) {
         double sum = 0;
