@@ -12,17 +12,18 @@ import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
 /**
- * Turns RGB images into the vision tower's {@code pixel_values}: the reference's {@code CLIPImageProcessor} as
- * Florence-2 configures it. Per image: resize to {@code height × width} with Pillow's filter (aspect ratio not
- * kept), multiply by {@code rescale_factor}, apply {@code (x - mean) / std} per channel, lay out channels first.
+ * Turns RGB images into the vision tower's {@code pixel_values}: the reference's {@code CLIPImageProcessor}. Per
+ * image, each step as its {@link PreprocessorConfig} switches it: resize with Pillow's filter (Florence-2: to a fixed
+ * {@code height × width}, aspect ratio not kept), cut the center crop, multiply by {@code rescale_factor}, apply
+ * {@code (x - mean) / std} per channel, lay out channels first.
  *
  * <p>The float arithmetic is numpy's, so results match the reference bit for bit, not just closely: HF's
  * {@code rescale} computes {@code uint8 → float64 × factor} and casts to float32; {@code normalize} then casts
  * mean and std to float32 and computes {@code (x - mean) / std} in float32. Java's float and double operations
  * round exactly as numpy's do.
  *
- * <p>Output: a host F32 tensor {@code [batch, 3, height, width]} in the caller's arena, plus the resized uint8
- * images (the {@code resized_uint8_hwc} tap).
+ * <p>Output: a host F32 tensor {@code [batch, 3, height, width]} in the caller's arena, plus the resized (and
+ * cropped) uint8 images (the {@code resized_uint8_hwc} tap).
  */
 public final class ImageProcessor {
     private static final ValueLayout.OfFloat F32_LE =
@@ -57,15 +58,58 @@ public final class ImageProcessor {
         return config;
     }
 
-    /** The images as the model sees them, and the resized uint8 images they came from. */
+    /** The images as the model sees them, and the resized (and cropped) uint8 images they came from. */
     public record Processed(Tensor pixelValues, List<RgbImage> resized) {}
 
-    /** {@code image} resized as the reference does, or unchanged when the config turns resizing off. */
+    /**
+     * {@code image} resized and center-cropped as the reference does, each step only where the config turns it on.
+     *
+     * @throws InvalidInputException when a shortest-edge resize would make a side longer than
+     *                               {@link PreprocessorConfig#MAX_SIDE}
+     */
     public RgbImage resize(RgbImage image) {
-        if (!config.doResize()) {
+        RgbImage resized = image;
+        if (config.doResize()) {
+            int[] size;
+            try {
+                size = config.size().resizedFrom(image.height(), image.width());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidInputException(e.getMessage());
+            }
+            resized = PillowResampler.resize(image, size[1], size[0], config.resample());
+        }
+        return config.doCenterCrop() ? centerCrop(resized, config.cropHeight(), config.cropWidth()) : resized;
+    }
+
+    /**
+     * {@code image_transforms.center_crop}: the middle {@code height × width}, the offset rounded down where the
+     * image is larger, zeros around it (the image offset rounded up) where it is smaller.
+     */
+    static RgbImage centerCrop(RgbImage image, int height, int width) {
+        if (image.height() == height && image.width() == width) {
             return image;
         }
-        return PillowResampler.resize(image, config.width(), config.height(), config.resample());
+        int top = cropOffset(image.height(), height);
+        int left = cropOffset(image.width(), width);
+        byte[] pixels = new byte[height * width * 3];
+        for (int y = 0; y < height; y++) {
+            int sourceY = y + top;
+            if (sourceY < 0 || sourceY >= image.height()) {
+                continue;
+            }
+            int firstX = Math.max(0, -left);
+            int lastX = Math.min(width, image.width() - left);
+            if (lastX > firstX) {
+                System.arraycopy(image.pixels(), (sourceY * image.width() + firstX + left) * 3, pixels,
+                        (y * width + firstX) * 3, (lastX - firstX) * 3);
+            }
+        }
+        return new RgbImage(width, height, pixels);
+    }
+
+    /** Where the crop starts in the image along one side: negative by the zero padding's size where it is smaller. */
+    private static int cropOffset(int imageSide, int cropSide) {
+        return imageSide >= cropSide ? (imageSide - cropSide) / 2 : -((cropSide - imageSide + 1) / 2);
     }
 
     /**
@@ -85,8 +129,9 @@ public final class ImageProcessor {
         for (int i = 1; i < resized.size(); i++) {
             RgbImage image = resized.get(i);
             if (image.width() != width || image.height() != height) {
-                throw new InvalidInputException("image " + i + " is " + image.width() + "x" + image.height()
-                        + " but image 0 is " + width + "x" + height + "; with do_resize off a batch needs one size");
+                throw new InvalidInputException("image " + i + " comes out " + image.width() + "x" + image.height()
+                        + " but image 0 " + width + "x" + height + "; a batch needs one size (this config resizes"
+                        + " each image to a size of its own)");
             }
         }
         Tensor pixelValues = Tensor.allocateHost(DType.F32, Shape.of(resized.size(), 3, height, width), owner);

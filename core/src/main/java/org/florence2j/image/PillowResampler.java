@@ -1,6 +1,7 @@
 package org.florence2j.image;
 
 import java.util.stream.IntStream;
+import org.florence2j.bindings.Libm;
 
 /**
  * Resizes an {@link RgbImage} exactly as Pillow's {@code Image.resize(size, resample)} does for a mode-"RGB" image,
@@ -22,12 +23,22 @@ public final class PillowResampler {
     /** Multiply-adds per pass above which rows are computed in parallel. */
     private static final long PARALLEL_WORK = 1L << 22;
 
-    /** The resampling filters this class reproduces, with Pillow's {@code Image.Resampling} ids. */
+    /**
+     * The resampling filters this class reproduces, with Pillow's {@code Image.Resampling} ids and supports
+     * ({@code Resample.c}'s filter table); the ones using {@code sin}/{@code cos} call the C library's, as Pillow
+     * does.
+     */
     public enum Filter {
+        /** {@code Image.LANCZOS} (1): sinc windowed by sinc, support 3. */
+        LANCZOS(1, 3.0),
         /** {@code Image.BILINEAR} (2): triangle filter, support 1. */
         BILINEAR(2, 1.0),
         /** {@code Image.BICUBIC} (3): Keys cubic with a = -0.5, support 2. */
-        BICUBIC(3, 2.0);
+        BICUBIC(3, 2.0),
+        /** {@code Image.BOX} (4): each source pixel weighs the same, support 0.5. */
+        BOX(4, 0.5),
+        /** {@code Image.HAMMING} (5): sinc windowed by a Hamming window, support 1. */
+        HAMMING(5, 1.0);
 
         private final int pillowId;
         private final double support;
@@ -45,8 +56,8 @@ public final class PillowResampler {
         /**
          * The filter for a Pillow resample id.
          *
-         * @throws IllegalArgumentException for ids this class does not reproduce bit-exactly (0 nearest, 1 Lanczos,
-         *                                  4 box, 5 Hamming) and unknown ids
+         * @throws IllegalArgumentException for 0 (nearest: Pillow resamples it by an affine transform, not this
+         *                                  convolution) and unknown ids
          */
         public static Filter ofPillowId(int id) {
             for (Filter filter : values()) {
@@ -55,14 +66,49 @@ public final class PillowResampler {
                 }
             }
             throw new IllegalArgumentException("resample " + id + " is not supported: florence2j reproduces "
-                    + "Pillow's BILINEAR (2) and BICUBIC (3) exactly; Florence-2 checkpoints use 3");
+                    + "Pillow's LANCZOS (1), BILINEAR (2), BICUBIC (3), BOX (4) and HAMMING (5) exactly; Florence-2"
+                    + " checkpoints use 3");
         }
 
         double weight(double x) {
             return switch (this) {
+                case LANCZOS -> lanczos(x);
                 case BILINEAR -> bilinear(x);
                 case BICUBIC -> bicubic(x);
+                case BOX -> box(x);
+                case HAMMING -> hamming(x);
             };
+        }
+
+        // Pillow's box_filter: the interval is half-open on the left.
+        private static double box(double x) {
+            return x > -0.5 && x <= 0.5 ? 1.0 : 0.0;
+        }
+
+        // Pillow's hamming_filter.
+        private static double hamming(double x) {
+            double distance = Math.abs(x);
+            if (distance == 0.0) {
+                return 1.0;
+            }
+            if (distance >= 1.0) {
+                return 0.0;
+            }
+            double angle = distance * Math.PI;
+            return Libm.sin(angle) / angle * (0.54 + 0.46 * Libm.cos(angle));
+        }
+
+        // Pillow's lanczos_filter: a sinc truncated to [-3, 3), times the sinc of a third.
+        private static double lanczos(double x) {
+            return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0;
+        }
+
+        private static double sinc(double x) {
+            if (x == 0.0) {
+                return 1.0;
+            }
+            double angle = x * Math.PI;
+            return Libm.sin(angle) / angle;
         }
 
         private static double bilinear(double x) {

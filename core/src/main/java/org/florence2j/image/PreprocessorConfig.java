@@ -1,8 +1,5 @@
 package org.florence2j.image;
 
-import com.fasterxml.jackson.annotation.JsonCreator;
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -14,14 +11,19 @@ import org.florence2j.checkpoint.CheckpointException;
 
 /**
  * The image half of {@code preprocessor_config.json}: what the reference's {@code CLIPImageProcessor} does to an
- * image before the vision tower. Keys absent from the file take {@code CLIPImageProcessor}'s defaults (resize on,
- * bicubic, rescale by 1/255, normalise on); {@code size}, {@code image_mean} and {@code image_std} must be given,
- * since every Florence-2 checkpoint gives them and CLIP's own defaults would silently be wrong for Florence-2.
+ * image before the vision tower, read as that class reads it. A key absent from the file takes its
+ * {@code __init__} default (resize on, {@code {"shortest_edge": 224}}, bicubic, center crop on at 224 × 224, rescale
+ * by 1/255, normalise on with OpenAI CLIP's mean and std); a key written as {@code null} is stored as {@code None},
+ * which turns a step off (and makes the resize bilinear, {@code image_transforms.resize}'s fallback). Florence-2's
+ * checkpoints set every key: a fixed square size and no crop.
  *
- * @param doResize      whether to resize to {@code height × width} (aspect ratio not kept)
- * @param height        target rows ({@code size.height})
- * @param width         target columns ({@code size.width})
- * @param resample      Pillow's resampling filter ({@code resample}; 3 = bicubic)
+ * @param doResize      whether to resize ({@code do_resize})
+ * @param size          the resize target ({@code size})
+ * @param resample      Pillow's resampling filter ({@code resample})
+ * @param doCenterCrop  whether to cut {@code cropHeight × cropWidth} out of the middle after resizing, padding with
+ *                      zeros where the image is smaller ({@code do_center_crop})
+ * @param cropHeight    rows of the crop ({@code crop_size.height})
+ * @param cropWidth     columns of the crop ({@code crop_size.width})
  * @param doRescale     whether to multiply the uint8 samples by {@code rescaleFactor}
  * @param rescaleFactor the factor, 1/255 by default
  * @param doNormalize   whether to apply {@code (x - mean) / std} per channel
@@ -30,9 +32,11 @@ import org.florence2j.checkpoint.CheckpointException;
  */
 public record PreprocessorConfig(
         boolean doResize,
-        int height,
-        int width,
+        Size size,
         PillowResampler.Filter resample,
+        boolean doCenterCrop,
+        int cropHeight,
+        int cropWidth,
         boolean doRescale,
         double rescaleFactor,
         boolean doNormalize,
@@ -40,17 +44,74 @@ public record PreprocessorConfig(
         List<Double> imageStd) {
 
     /**
-     * Largest side a config may ask for. Florence-2 uses 768; its learned position table (50 rows of 32-pixel
-     * patches) ends at 1600, so anything far beyond is a corrupt or hostile file, not a model.
+     * Largest side a config may ask for, and an image be resized to. Florence-2 uses 768; its learned position
+     * table (50 rows of 32-pixel patches) ends at 1600, so anything far beyond is a corrupt or hostile file, not a
+     * model.
      */
     public static final int MAX_SIDE = 8192;
 
+    /** {@code OPENAI_CLIP_MEAN}, {@code CLIPImageProcessor}'s default {@code image_mean}. */
+    static final List<Double> CLIP_MEAN = List.of(0.48145466, 0.4578275, 0.40821073);
+    /** {@code OPENAI_CLIP_STD}, its default {@code image_std}. */
+    static final List<Double> CLIP_STD = List.of(0.26862954, 0.26130258, 0.27577711);
+    /** {@code CLIPImageProcessor}'s default {@code size} and {@code crop_size} side. */
+    static final int CLIP_SIDE = 224;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * A resize target: a fixed {@code height × width} (aspect ratio not kept), or, when {@code shortestEdge} is
+     * positive, the short side scaled to it and the long side in proportion.
+     */
+    public record Size(int height, int width, int shortestEdge) {
+        public Size {
+            boolean fixed = height > 0 && width > 0 && shortestEdge == 0;
+            boolean edge = height == 0 && width == 0 && shortestEdge > 0;
+            if (!fixed && !edge || Math.max(Math.max(height, width), shortestEdge) > MAX_SIDE) {
+                throw new IllegalArgumentException("size must be a height and width, or a shortest edge, of 1.."
+                        + MAX_SIDE + " pixels: height " + height + " width " + width + " shortest_edge "
+                        + shortestEdge);
+            }
+        }
+
+        /** {@code {"height": height, "width": width}}. */
+        public static Size fixed(int height, int width) {
+            return new Size(height, width, 0);
+        }
+
+        /** {@code {"shortest_edge": edge}}. */
+        public static Size shortestEdge(int edge) {
+            return new Size(0, 0, edge);
+        }
+
+        /**
+         * The {@code [height, width]} an image of {@code imageHeight × imageWidth} is resized to: the reference's
+         * {@code get_resize_output_image_size} ({@code default_to_square} for a fixed size; for a shortest edge
+         * the long side is {@code int(edge * long / short)}).
+         */
+        public int[] resizedFrom(int imageHeight, int imageWidth) {
+            if (shortestEdge == 0) {
+                return new int[] {height, width};
+            }
+            int shortSide = Math.min(imageHeight, imageWidth);
+            int longSide = Math.max(imageHeight, imageWidth);
+            long newLong = (long) ((double) ((long) shortestEdge * longSide) / shortSide);
+            if (newLong > MAX_SIDE) {
+                throw new IllegalArgumentException("an image of " + imageWidth + "x" + imageHeight
+                        + " would be resized to a long side of " + newLong + " pixels (shortest_edge "
+                        + shortestEdge + "); at most " + MAX_SIDE + " are allowed");
+            }
+            return imageWidth <= imageHeight ? new int[] {(int) newLong, shortestEdge}
+                    : new int[] {shortestEdge, (int) newLong};
+        }
+    }
+
     public PreprocessorConfig {
-        if (height <= 0 || width <= 0 || height > MAX_SIDE || width > MAX_SIDE) {
-            throw new IllegalArgumentException("preprocessor size must be 1.." + MAX_SIDE + " per side, got height "
-                    + height + " width " + width);
+        Objects.requireNonNull(size, "size");
+        Objects.requireNonNull(resample, "resample");
+        if (cropHeight <= 0 || cropWidth <= 0 || cropHeight > MAX_SIDE || cropWidth > MAX_SIDE) {
+            throw new IllegalArgumentException("crop_size must be 1.." + MAX_SIDE + " per side, got height "
+                    + cropHeight + " width " + cropWidth);
         }
         if (imageMean == null || imageStd == null || imageMean.stream().anyMatch(Objects::isNull)
                 || imageStd.stream().anyMatch(Objects::isNull)
@@ -68,6 +129,16 @@ public record PreprocessorConfig(
     }
 
     /**
+     * Florence-2's settings: resize to a fixed {@code height × width} with {@code resample}, no crop, rescale by
+     * 1/255 and normalise.
+     */
+    public static PreprocessorConfig fixedSize(int height, int width, PillowResampler.Filter resample,
+            List<Double> imageMean, List<Double> imageStd) {
+        return new PreprocessorConfig(true, Size.fixed(height, width), resample, false, height, width, true,
+                1.0 / 255, true, imageMean, imageStd);
+    }
+
+    /**
      * Reads {@code file}.
      *
      * @throws CheckpointException naming the file when it is unreadable, not JSON, or asks for something this
@@ -75,51 +146,116 @@ public record PreprocessorConfig(
      */
     public static PreprocessorConfig read(Path file) {
         try {
-            return JSON.readValue(Files.readString(file), Json.class).toConfig();
+            return parse(JSON.readTree(Files.readString(file)));
         } catch (IOException | IllegalArgumentException e) {
-            Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
-            throw new CheckpointException(file, null, -1, "is not a usable preprocessor config: "
-                    + cause.getMessage(), e);
+            throw new CheckpointException(file, null, -1, "is not a usable preprocessor config: " + e.getMessage(),
+                    e);
         }
     }
 
-    /** The file's fields as written, before defaults and checks. */
-    @JsonIgnoreProperties(ignoreUnknown = true)
-    private record Json(
-            @JsonProperty("do_resize") Boolean doResize,
-            @JsonProperty("size") JsonNode size,
-            @JsonProperty("resample") Integer resample,
-            @JsonProperty("do_rescale") Boolean doRescale,
-            @JsonProperty("rescale_factor") Double rescaleFactor,
-            @JsonProperty("do_normalize") Boolean doNormalize,
-            @JsonProperty("image_mean") List<Double> imageMean,
-            @JsonProperty("image_std") List<Double> imageStd,
-            @JsonProperty("do_center_crop") Boolean doCenterCrop) {
-
-        @JsonCreator
-        private Json {}
-
-        private PreprocessorConfig toConfig() {
-            if (size == null || !size.path("height").canConvertToInt() || !size.path("width").canConvertToInt()) {
-                throw new IllegalArgumentException("size must be {\"height\": H, \"width\": W} (Florence-2 resizes "
-                        + "to a fixed square), got " + size);
-            }
-            if (Boolean.TRUE.equals(doCenterCrop)) {
-                throw new IllegalArgumentException("do_center_crop is not supported (Florence-2 does not crop)");
-            }
-            if (imageMean == null || imageStd == null) {
-                throw new IllegalArgumentException("image_mean and image_std must be given");
-            }
-            return new PreprocessorConfig(
-                    doResize == null || doResize,
-                    size.get("height").asInt(),
-                    size.get("width").asInt(),
-                    PillowResampler.Filter.ofPillowId(resample == null ? 3 : resample),
-                    doRescale == null || doRescale,
-                    rescaleFactor == null ? 1.0 / 255 : rescaleFactor,
-                    doNormalize == null || doNormalize,
-                    imageMean,
-                    imageStd);
+    /**
+     * Parses an already-read {@code preprocessor_config.json}.
+     *
+     * @throws IllegalArgumentException naming the key when a value is mistyped or not supported
+     */
+    public static PreprocessorConfig parse(JsonNode root) {
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException("a preprocessor config is a JSON object");
         }
+        int[] crop = cropSize(root.get("crop_size"));
+        boolean doRescale = flag(root, "do_rescale");
+        JsonNode factor = root.get("rescale_factor");
+        if (doRescale && factor != null && !factor.isNumber()) {
+            throw new IllegalArgumentException("rescale_factor must be a number, got " + factor);
+        }
+        return new PreprocessorConfig(
+                flag(root, "do_resize"),
+                size(root.get("size")),
+                resample(root.get("resample")),
+                flag(root, "do_center_crop"),
+                crop[0],
+                crop[1],
+                doRescale,
+                factor == null || !factor.isNumber() ? 1.0 / 255 : factor.asDouble(),
+                flag(root, "do_normalize"),
+                channels("image_mean", root.get("image_mean"), CLIP_MEAN),
+                channels("image_std", root.get("image_std"), CLIP_STD));
+    }
+
+    /** A step's switch: absent is {@code __init__}'s {@code True}, {@code null} is {@code None} (off). */
+    private static boolean flag(JsonNode root, String key) {
+        JsonNode value = root.get(key);
+        if (value == null) {
+            return true;
+        }
+        if (!value.isNull() && !value.isBoolean()) {
+            throw new IllegalArgumentException(key + " must be true, false or null, got " + value);
+        }
+        return value.asBoolean();
+    }
+
+    private static Size size(JsonNode size) {
+        if (size == null || size.isNull()) {
+            return Size.shortestEdge(CLIP_SIDE);
+        }
+        if (size.canConvertToInt()) {
+            return Size.shortestEdge(size.asInt()); // get_size_dict(int, default_to_square=False)
+        }
+        if (size.path("shortest_edge").canConvertToInt()) {
+            return Size.shortestEdge(size.get("shortest_edge").asInt());
+        }
+        if (size.path("height").canConvertToInt() && size.path("width").canConvertToInt()) {
+            return Size.fixed(size.get("height").asInt(), size.get("width").asInt());
+        }
+        throw new IllegalArgumentException("size must be {\"height\": H, \"width\": W}, {\"shortest_edge\": S} or"
+                + " an integer, got " + size);
+    }
+
+    private static int[] cropSize(JsonNode crop) {
+        if (crop == null || crop.isNull()) {
+            return new int[] {CLIP_SIDE, CLIP_SIDE};
+        }
+        if (crop.canConvertToInt()) {
+            return new int[] {crop.asInt(), crop.asInt()};
+        }
+        if (crop.path("height").canConvertToInt() && crop.path("width").canConvertToInt()) {
+            return new int[] {crop.get("height").asInt(), crop.get("width").asInt()};
+        }
+        throw new IllegalArgumentException("crop_size must be {\"height\": H, \"width\": W} or an integer, got "
+                + crop);
+    }
+
+    private static PillowResampler.Filter resample(JsonNode resample) {
+        if (resample == null) {
+            return PillowResampler.Filter.BICUBIC;
+        }
+        if (resample.isNull()) {
+            return PillowResampler.Filter.BILINEAR;
+        }
+        if (!resample.canConvertToInt()) {
+            throw new IllegalArgumentException("resample must be a Pillow filter id, got " + resample);
+        }
+        return PillowResampler.Filter.ofPillowId(resample.asInt());
+    }
+
+    /** A per-channel value: absent or null takes CLIP's, a number is repeated for each channel. */
+    private static List<Double> channels(String key, JsonNode value, List<Double> clipDefault) {
+        if (value == null || value.isNull()) {
+            return clipDefault;
+        }
+        if (value.isNumber()) {
+            return List.of(value.asDouble(), value.asDouble(), value.asDouble());
+        }
+        if (!value.isArray() || value.size() != 3) {
+            throw new IllegalArgumentException(key + " needs 3 values (R, G, B) or one number, got " + value);
+        }
+        Double[] values = new Double[3];
+        for (int i = 0; i < 3; i++) {
+            if (!value.get(i).isNumber()) {
+                throw new IllegalArgumentException(key + " needs 3 numbers (R, G, B), got " + value);
+            }
+            values[i] = value.get(i).asDouble();
+        }
+        return List.of(values);
     }
 }

@@ -71,8 +71,10 @@ final class EndToEnd implements AutoCloseable {
         ImageProcessor processor = ImageProcessor.load(folder);
         BartTokenizer tokenizer = BartTokenizer.load(folder);
         String prompt = TaskPrompts.build(task, null);
+        RgbImage image = randomImage();
+        RgbImage processed = processor.resize(image);
         int imageTokens = model.projector().tokenCount(
-                model.davit().outputShape(1, processor.config().height(), processor.config().width()).dim(1));
+                model.davit().outputShape(1, processed.height(), processed.width()).dim(1));
         int promptTokens = tokenizer.encode(prompt).length;
         Session session = model.newSession(new Session.Limits(1, imageTokens + promptTokens, newTokens, BEAMS));
         GenerationOptions base = GenerationOptions.fromConfig(config.text(), newTokens);
@@ -80,7 +82,7 @@ final class EndToEnd implements AutoCloseable {
                 base.decoderStartToken(), -1, base.padToken(), base.forcedBosToken(), -1, base.lengthPenalty(),
                 base.earlyStopping(), base.minNewTokens());
         EndToEnd run = new EndToEnd(checkpoint, backend, model, session, processor, tokenizer,
-                randomImage(), prompt, options);
+                image, prompt, options);
         int generated = run.run().sequence().length - 1;
         if (generated != newTokens) {
             run.close();
