@@ -82,8 +82,9 @@ final class RgbConversion {
         if (bits > 8) {
             return sample >>> (bits - 8);
         }
+        // Pillow's unpackers (BGR;15, BGR;16 for 16-bit BMP) truncate; for 1, 2 and 4 bits 255 divides evenly.
         int max = (1 << bits) - 1;
-        return (sample * 255 + max / 2) / max;
+        return sample * 255 / max;
     }
 
     private static void fromJava2d(BufferedImage image, byte[] rgb) {

@@ -3,22 +3,27 @@ package org.florence2j.image;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Each committed test image (see {@link TestImages}) decodes to the RGB pixels it was drawn with: exactly for
  * lossless formats, within a stated bound for JPEG. Alpha is dropped, palettes are looked up, gray is copied to
- * R, G and B without gamma, 16-bit samples keep their high byte.
+ * R, G and B without gamma, 16-bit samples keep their high byte; 16-bit BMPs (5- and 6-bit channels) decode as
+ * Pillow decodes them ({@code images/pillow-decoded.json}).
  */
 class ImageDecodingTest {
     private static final Path IMAGES = TestImages.resource("/images");
@@ -51,6 +56,15 @@ class ImageDecodingTest {
     @MethodSource("losslessFiles")
     void losslessFormatsDecodeExactly(String file, Supplier<RgbImage> expected) {
         assertEquals(expected.get(), LOADER.load(IMAGES.resolve(file)), file);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"rgb565.bmp", "rgb555.bmp"})
+    void sixteenBitBmpDecodesAsPillowDoes(String file) throws IOException {
+        JsonNode expected = new ObjectMapper().readTree(IMAGES.resolve("pillow-decoded.json").toFile()).get(file);
+        RgbImage decoded = LOADER.load(IMAGES.resolve(file));
+        assertEquals(new RgbImage(expected.get("width").asInt(), expected.get("height").asInt(),
+                Base64.getDecoder().decode(expected.get("rgb_base64").asText())), decoded, file);
     }
 
     @Test
