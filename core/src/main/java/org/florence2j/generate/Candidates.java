@@ -3,10 +3,11 @@ package org.florence2j.generate;
 /**
  * What a search asks of one decoder step and what the step hands back, as {@code Backend.logSoftmaxTopK} defines
  * them: the search sets, per row, the banned tokens (no-repeat n-grams, and EOS while the row is shorter than the
- * request's minimum) and the score offset (beam search's beam score), and for every row the forced token and {@code k}; the {@link StepModel} returns each row's {@code k} best
- * scores, tokens and processed log-probs and the log of the probability the processors kept. Arrays are sized once
- * for the search's largest request and read row-major with the request's stride ({@link #k()} for the results,
- * {@link #banWidth()} for the bans), so a step allocates nothing.
+ * request's minimum) and the score offset (beam search's beam score), and for every row the forced token and
+ * {@code k}; the {@link StepModel} returns each row's {@code k} best scores, tokens and processed log-probs and the
+ * log of the probability the processors kept. Arrays are sized once for the search's largest request and read
+ * row-major with the request's stride ({@link #k()} for the results, {@link #banWidth()} for the bans), so a step
+ * allocates nothing.
  */
 public final class Candidates {
     private final int banWidth;
