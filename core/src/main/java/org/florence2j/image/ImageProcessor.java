@@ -67,7 +67,7 @@ public final class ImageProcessor {
      * @throws InvalidInputException when a shortest-edge resize would make a side longer than
      *                               {@link PreprocessorConfig#MAX_SIDE}
      */
-    public RgbImage resize(RgbImage image) {
+    public RgbImage resizeAndCrop(RgbImage image) {
         RgbImage resized = image;
         if (config.doResize()) {
             int[] size;
@@ -123,7 +123,7 @@ public final class ImageProcessor {
         if (images.isEmpty()) {
             throw new IllegalArgumentException("preprocess needs at least one image");
         }
-        List<RgbImage> resized = images.stream().map(this::resize).toList();
+        List<RgbImage> resized = images.stream().map(this::resizeAndCrop).toList();
         int width = resized.getFirst().width();
         int height = resized.getFirst().height();
         for (int i = 1; i < resized.size(); i++) {

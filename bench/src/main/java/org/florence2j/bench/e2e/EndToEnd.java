@@ -72,7 +72,7 @@ final class EndToEnd implements AutoCloseable {
         BartTokenizer tokenizer = BartTokenizer.load(folder);
         String prompt = TaskPrompts.build(task, null);
         RgbImage image = randomImage();
-        RgbImage processed = processor.resize(image);
+        RgbImage processed = processor.resizeAndCrop(image);
         int imageTokens = model.projector().tokenCount(
                 model.davit().outputShape(1, processed.height(), processed.width()).dim(1));
         int promptTokens = tokenizer.encode(prompt).length;
