@@ -85,10 +85,7 @@ public record TextConfig(
         if (minLength == null) {
             minLength = 0;
         }
-        if (minNewTokens == null) {
-            minNewTokens = 0;
-        }
-        if (minLength < 0 || minNewTokens < 0) {
+        if (minLength < 0 || minNewTokens != null && minNewTokens < 0) {
             throw new IllegalArgumentException("text_config: min_length " + minLength + " and min_new_tokens "
                     + minNewTokens + " must be at least 0");
         }
@@ -96,6 +93,15 @@ public record TextConfig(
             throw new IllegalArgumentException("text_config: num_beams " + numBeams + " must be at least 1 and"
                     + " no_repeat_ngram_size " + noRepeatNgramSize + " at least 0");
         }
+    }
+
+    /**
+     * The tokens generated before EOS may come: {@code min_new_tokens} when set (transformers 4.41's
+     * {@code _prepare_generated_length} then replaces {@code min_length} with {@code min_new_tokens + 1}), else
+     * {@code min_length - 1} ({@code min_length} counts the decoder start token).
+     */
+    public int minGeneratedTokens() {
+        return minNewTokens != null ? minNewTokens : Math.max(minLength - 1, 0);
     }
 
     private static void requireTokenId(String name, int id, int vocabSize) {

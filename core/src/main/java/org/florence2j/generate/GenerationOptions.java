@@ -17,8 +17,8 @@ import org.florence2j.config.TextConfig;
  * @param forcedEosToken    the only token allowed at the last position ({@code max_length - 1}), or -1
  * @param lengthPenalty     a finished beam scores {@code sum(logprobs) / generatedLength^lengthPenalty}
  * @param earlyStopping     when beam search ends for an image before {@code max_length}
- * @param minNewTokens      EOS is banned until this many tokens were generated: {@code min_new_tokens}, or
- *                          {@code min_length - 1} ({@code min_length} counts the decoder start token)
+ * @param minNewTokens      EOS is banned until this many tokens were generated
+ *                          ({@link TextConfig#minGeneratedTokens()})
  */
 public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgramSize, int decoderStartToken,
         int eosToken, int padToken, int forcedBosToken, int forcedEosToken, double lengthPenalty,
@@ -49,7 +49,7 @@ public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgra
         return new GenerationOptions(c.numBeams(), maxNewTokens, c.noRepeatNgramSize(), c.decoderStartTokenId(),
                 c.eosTokenId(), c.padTokenId(), c.forcedBosTokenId() == null ? -1 : c.forcedBosTokenId(),
                 c.forcedEosTokenId() == null ? -1 : c.forcedEosTokenId(), c.lengthPenalty(), c.earlyStopping(),
-                Math.max(c.minLength() - 1, c.minNewTokens()));
+                c.minGeneratedTokens());
     }
 
     /** The same options with {@code numBeams} beams (1 = greedy). */

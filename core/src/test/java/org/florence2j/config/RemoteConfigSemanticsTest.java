@@ -125,8 +125,10 @@ class RemoteConfigSemanticsTest {
         assertEquals(0, GenerationOptions.fromConfig(ConfigReader.parse(root).text(), 20).minNewTokens());
         text(root).put("min_length", 5); // counts the decoder start token
         assertEquals(4, GenerationOptions.fromConfig(ConfigReader.parse(root).text(), 20).minNewTokens());
-        text(root).put("min_new_tokens", 6);
-        assertEquals(6, GenerationOptions.fromConfig(ConfigReader.parse(root).text(), 20).minNewTokens());
+        text(root).put("min_new_tokens", 2); // set, it replaces min_length (_prepare_generated_length)
+        assertEquals(2, GenerationOptions.fromConfig(ConfigReader.parse(root).text(), 20).minNewTokens());
+        text(root).put("min_new_tokens", 0);
+        assertEquals(0, GenerationOptions.fromConfig(ConfigReader.parse(root).text(), 20).minNewTokens());
         text(root).put("min_length", -1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigReader.parse(root));
         assertTrue(e.getMessage().contains("min_length"), e.getMessage());
