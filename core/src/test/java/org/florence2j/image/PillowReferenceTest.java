@@ -9,6 +9,9 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -41,42 +44,44 @@ class PillowReferenceTest {
 
     @TestFactory
     List<DynamicTest> resizeEqualsPillow() throws IOException {
-        JsonNode reference = reference();
-        RgbImage source = source(reference);
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : reference.get("resize")) {
+        List<DynamicTest> tests = cases("resize", c -> {
             PillowResampler.Filter filter = PillowResampler.Filter.ofPillowId(c.get("resample").asInt());
-            int width = c.get("width").asInt();
-            int height = c.get("height").asInt();
-            byte[] expected = Base64.getDecoder().decode(c.get("rgb_base64").asText());
-            tests.add(DynamicTest.dynamicTest(filter + " to " + width + "x" + height, () -> {
-                RgbImage resized = PillowResampler.resize(source, width, height, filter);
-                assertEquals(width, resized.width());
-                assertEquals(height, resized.height());
-                assertArrayEquals(expected, resized.pixels());
-            }));
-        }
+            return Map.entry(filter + " to ", image -> PillowResampler.resize(image, c.get("width").asInt(),
+                    c.get("height").asInt(), filter));
+        });
         assertEquals(20, tests.size());
         return tests;
     }
 
     @TestFactory
     List<DynamicTest> centerCropEqualsTransformers() throws IOException {
+        List<DynamicTest> tests = cases("center_crop", c -> Map.entry("crop to ",
+                image -> ImageProcessor.centerCrop(image, c.get("height").asInt(), c.get("width").asInt())));
+        assertEquals(5, tests.size());
+        return tests;
+    }
+
+    /**
+     * One test per entry of {@code section}: the operation {@code named} makes of the entry, applied to the source
+     * image, gives the entry's width, height and pixels.
+     */
+    private static List<DynamicTest> cases(String section,
+            Function<JsonNode, Map.Entry<String, UnaryOperator<RgbImage>>> named) throws IOException {
         JsonNode reference = reference();
         RgbImage source = source(reference);
         List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : reference.get("center_crop")) {
+        for (JsonNode c : reference.get(section)) {
             int width = c.get("width").asInt();
             int height = c.get("height").asInt();
             byte[] expected = Base64.getDecoder().decode(c.get("rgb_base64").asText());
-            tests.add(DynamicTest.dynamicTest("crop " + width + "x" + height, () -> {
-                RgbImage cropped = ImageProcessor.centerCrop(source, height, width);
-                assertEquals(width, cropped.width());
-                assertEquals(height, cropped.height());
-                assertArrayEquals(expected, cropped.pixels());
+            Map.Entry<String, UnaryOperator<RgbImage>> operation = named.apply(c);
+            tests.add(DynamicTest.dynamicTest(operation.getKey() + width + "x" + height, () -> {
+                RgbImage result = operation.getValue().apply(source);
+                assertEquals(width, result.width());
+                assertEquals(height, result.height());
+                assertArrayEquals(expected, result.pixels());
             }));
         }
-        assertEquals(5, tests.size());
         return tests;
     }
 }
