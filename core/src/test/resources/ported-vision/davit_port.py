@@ -1,0 +1,290 @@
+# Numpy port (float64) of the remote-code DaViT + _encode_image, used as an oracle for non-tiny configs.
+import json, math, os, struct, sys
+import numpy as np
+
+erf = np.vectorize(math.erf)
+
+
+def gelu(x):
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def layer_norm(x, w, b, eps=1e-5):
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w + b
+
+
+def conv2d(x, w, b, stride, padding, groups=1):
+    # x [B, C, H, W]; w [O, C/groups, k, k]
+    B, C, H, W = x.shape
+    O, Cg, k, _ = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    Ho = (H + 2 * padding - k) // stride + 1
+    Wo = (W + 2 * padding - k) // stride + 1
+    out = np.zeros((B, O, Ho, Wo))
+    og = O // groups
+    for g in range(groups):
+        xs = xp[:, g * Cg:(g + 1) * Cg]
+        ws = w[g * og:(g + 1) * og]  # [og, Cg, k, k]
+        for ky in range(k):
+            for kx in range(k):
+                patch = xs[:, :, ky:ky + stride * (Ho - 1) + 1:stride, kx:kx + stride * (Wo - 1) + 1:stride]
+                out[:, g * og:(g + 1) * og] += np.einsum('bchw,oc->bohw', patch, ws[:, :, ky, kx])
+    if b is not None:
+        out += b[None, :, None, None]
+    return out
+
+
+def linear(x, w, b):
+    return x @ w.T + (b if b is not None else 0)
+
+
+class Ref:
+    def __init__(self, cfg, sd):
+        self.c = cfg
+        self.sd = sd
+
+    def p(self, k):
+        return self.sd[k].astype(np.float64)
+
+    def dw(self, pre, x, size):
+        B, N, C = x.shape
+        H, W = size
+        y = conv2d(x.transpose(0, 2, 1).reshape(B, C, H, W), self.p(pre + '.fn.dw.weight'), self.p(pre + '.fn.dw.bias'),
+                   1, 1, groups=C)
+        return x + y.reshape(B, C, H * W).transpose(0, 2, 1)
+
+    def mlp(self, pre, x):
+        return linear(gelu(linear(x, self.p(pre + '.fc1.weight'), self.p(pre + '.fc1.bias'))),
+                      self.p(pre + '.fc2.weight'), self.p(pre + '.fc2.bias'))
+
+    def window_attn(self, pre, x, size, heads, ws):
+        H, W = size
+        B, L, C = x.shape
+        x = x.reshape(B, H, W, C)
+        pad_r = (ws - W % ws) % ws
+        pad_b = (ws - H % ws) % ws
+        x = np.pad(x, ((0, 0), (0, pad_b), (0, pad_r), (0, 0)))
+        _, Hp, Wp, _ = x.shape
+        x = x.reshape(B, Hp // ws, ws, Wp // ws, ws, C).transpose(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, C)
+        B_, N, C = x.shape
+        qkv = linear(x, self.p(pre + '.qkv.weight'), self.p(pre + '.qkv.bias')).reshape(B_, N, 3, heads, C // heads)
+        qkv = qkv.transpose(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q = q * (float(C // heads) ** -0.5)
+        attn = q @ k.transpose(0, 1, 3, 2)
+        attn = np.exp(attn - attn.max(-1, keepdims=True))
+        attn = attn / attn.sum(-1, keepdims=True)
+        x = (attn @ v).transpose(0, 2, 1, 3).reshape(B_, N, C)
+        x = linear(x, self.p(pre + '.proj.weight'), self.p(pre + '.proj.bias'))
+        x = x.reshape(-1, ws, ws, C)
+        x = x.reshape(B, Hp // ws, Wp // ws, ws, ws, -1).transpose(0, 1, 3, 2, 4, 5).reshape(B, Hp, Wp, -1)
+        x = x[:, :H, :W, :]
+        return x.reshape(B, H * W, C)
+
+    def channel_attn(self, pre, x, groups):
+        B, N, C = x.shape
+        qkv = linear(x, self.p(pre + '.qkv.weight'), self.p(pre + '.qkv.bias')).reshape(B, N, 3, groups, C // groups)
+        qkv = qkv.transpose(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q = q * (float(N) ** -0.5)
+        attention = q.transpose(0, 1, 3, 2) @ k
+        attention = np.exp(attention - attention.max(-1, keepdims=True))
+        attention = attention / attention.sum(-1, keepdims=True)
+        x = (attention @ v.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
+        x = x.transpose(0, 2, 1, 3).reshape(B, N, C)
+        return linear(x, self.p(pre + '.proj.weight'), self.p(pre + '.proj.bias'))
+
+    def block(self, pre, x, size, kind, n, ws):
+        x = self.dw(pre + '.conv1', x, size)
+        an = 'window_attn' if kind == 'spatial' else 'channel_attn'
+        normed = layer_norm(x, self.p(pre + '.' + an + '.norm.weight'), self.p(pre + '.' + an + '.norm.bias'))
+        if kind == 'spatial':
+            x = x + self.window_attn(pre + '.' + an + '.fn', normed, size, n, ws)
+        else:
+            x = x + self.channel_attn(pre + '.' + an + '.fn', normed, n)
+        x = self.dw(pre + '.conv2', x, size)
+        normed = layer_norm(x, self.p(pre + '.ffn.norm.weight'), self.p(pre + '.ffn.norm.bias'))
+        return x + self.mlp(pre + '.ffn.fn.net', normed)
+
+    def davit(self, pixels, taps):
+        v = self.c['vision_config']
+        x = pixels.astype(np.float64)
+        size = (x.shape[2], x.shape[3])
+        for i in range(len(v['dim_embed'])):
+            pre = 'vision_tower.convs.%d' % i
+            H, W = size
+            if x.ndim == 3:
+                if v['patch_prenorm'][i]:
+                    x = layer_norm(x, self.p(pre + '.norm.weight'), self.p(pre + '.norm.bias'))
+                B, N, C = x.shape
+                x = x.transpose(0, 2, 1).reshape(B, C, H, W)
+            x = conv2d(x, self.p(pre + '.proj.weight'), self.p(pre + '.proj.bias'), v['patch_stride'][i],
+                       v['patch_padding'][i])
+            B, C, H, W = x.shape
+            x = x.reshape(B, C, H * W).transpose(0, 2, 1)
+            if not v['patch_prenorm'][i]:
+                x = layer_norm(x, self.p(pre + '.norm.weight'), self.p(pre + '.norm.bias'))
+            size = (H, W)
+            taps['davit_stage%d_after_conv' % i] = x.copy()
+            for j in range(v['depths'][i]):
+                bp = 'vision_tower.blocks.%d.%d' % (i, j)
+                x = self.block(bp + '.spatial_block', x, size, 'spatial', v['num_heads'][i], v['window_size'])
+                x = self.block(bp + '.channel_block', x, size, 'channel', v['num_groups'][i], v['window_size'])
+            taps['davit_stage%d_out' % i] = x.copy()
+        return x
+
+    def encode_image(self, pixels, taps):
+        v = self.c['vision_config']
+        x = self.davit(pixels, taps)
+        B = x.shape[0]
+        T = 1
+        num_tokens = x.shape[1]
+        h = w = int(num_tokens ** 0.5)
+        assert h * w == num_tokens
+        D = x.shape[-1]
+        col = self.p('image_pos_embed.column_embeddings.weight')[:w]
+        row = self.p('image_pos_embed.row_embeddings.weight')[:h]
+        pos = np.concatenate([np.repeat(col[None], h, 0), np.repeat(row[:, None], w, 1)], -1)
+        x = x.reshape(B, h, w, D) + pos[None]
+        x = x.reshape(B, h * w, D)
+        temporal = self.p('visual_temporal_embed.pos_idx_to_embed')[0]
+        x = x + temporal
+        feats = {'spatial_avg_pool': x.mean(1, keepdims=True), 'temporal_avg_pool': x, 'last_frame': x}
+        x = np.concatenate([feats[s] for s in v['image_feature_source']], 1)
+        x = x @ self.p('image_projection')
+        x = layer_norm(x, self.p('image_proj_norm.weight'), self.p('image_proj_norm.bias'))
+        taps['image_features'] = x
+        return x
+
+
+def cosine_table(max_len, D):
+    den = np.exp(-math.log(10000) * np.arange(0, D, 2) / D)
+    f = np.arange(max_len)[:, None] * den
+    t = np.zeros((max_len, D))
+    t[:, 0::2] = np.sin(f)
+    t[:, 1::2] = np.cos(f)
+    return t
+
+
+def make_weights(cfg, rng):
+    v = cfg['vision_config']
+    sd = {}
+    n = lambda *s: rng.normal(0, 0.2, s)
+    lnw = lambda c: 1 + rng.normal(0, 0.2, (c,))
+    dims = v['dim_embed']
+    for i, d in enumerate(dims):
+        cin = 3 if i == 0 else dims[i - 1]
+        k = v['patch_size'][i]
+        pre = 'vision_tower.convs.%d' % i
+        sd[pre + '.proj.weight'] = n(d, cin, k, k)
+        sd[pre + '.proj.bias'] = n(d)
+        nd = cin if v['patch_prenorm'][i] else d
+        sd[pre + '.norm.weight'] = lnw(nd)
+        sd[pre + '.norm.bias'] = n(nd)
+        for j in range(v['depths'][i]):
+            for kind, an in (('spatial_block', 'window_attn'), ('channel_block', 'channel_attn')):
+                bp = 'vision_tower.blocks.%d.%d.%s' % (i, j, kind)
+                for cv in ('conv1', 'conv2'):
+                    sd[bp + '.' + cv + '.fn.dw.weight'] = n(d, 1, 3, 3)
+                    sd[bp + '.' + cv + '.fn.dw.bias'] = n(d)
+                sd[bp + '.' + an + '.norm.weight'] = lnw(d)
+                sd[bp + '.' + an + '.norm.bias'] = n(d)
+                sd[bp + '.' + an + '.fn.qkv.weight'] = n(3 * d, d)
+                sd[bp + '.' + an + '.fn.qkv.bias'] = n(3 * d)
+                sd[bp + '.' + an + '.fn.proj.weight'] = n(d, d)
+                sd[bp + '.' + an + '.fn.proj.bias'] = n(d)
+                sd[bp + '.ffn.norm.weight'] = lnw(d)
+                sd[bp + '.ffn.norm.bias'] = n(d)
+                sd[bp + '.ffn.fn.net.fc1.weight'] = n(4 * d, d)
+                sd[bp + '.ffn.fn.net.fc1.bias'] = n(4 * d)
+                sd[bp + '.ffn.fn.net.fc2.weight'] = n(d, 4 * d)
+                sd[bp + '.ffn.fn.net.fc2.bias'] = n(d)
+    D = dims[-1]
+    P = v['projection_dim']
+    mp = v['image_pos_embed']['max_pos_embeddings']
+    sd['image_pos_embed.row_embeddings.weight'] = n(mp, D // 2)
+    sd['image_pos_embed.column_embeddings.weight'] = n(mp, D - D // 2)
+    sd['visual_temporal_embed.pos_idx_to_embed'] = cosine_table(v['visual_temporal_embedding']['max_temporal_embeddings'], D)
+    sd['image_projection'] = n(D, P)
+    sd['image_proj_norm.weight'] = lnw(P)
+    sd['image_proj_norm.bias'] = n(P)
+    return {k: np.asarray(a, dtype=np.float32) for k, a in sd.items()}
+
+
+def write_safetensors(path, tensors):
+    header = {}
+    offset = 0
+    blobs = []
+    for k in sorted(tensors):
+        a = np.ascontiguousarray(tensors[k])
+        dt = {np.float32: 'F32', np.int64: 'I64'}[a.dtype.type]
+        b = a.tobytes()
+        header[k] = {'dtype': dt, 'shape': list(a.shape), 'data_offsets': [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    header['__metadata__'] = {'format': 'pt'}
+    h = json.dumps(header).encode()
+    h += b' ' * ((8 - len(h) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TINY = os.path.join(HERE, '..', 'golden', 'tiny')
+
+
+def main(out_dir, vision, images, seed=1234):
+    os.makedirs(out_dir, exist_ok=True)
+    base = json.load(open(os.path.join(TINY, 'model', 'config.json')))
+    cfg = dict(base)
+    v = dict(base['vision_config'])
+    v.update(vision)
+    cfg['vision_config'] = v
+    cfg['projection_dim'] = v['projection_dim']
+    t = dict(base['text_config'])
+    t['d_model'] = v['projection_dim']
+    cfg['text_config'] = t
+    json.dump(cfg, open(os.path.join(out_dir, 'config.json'), 'w'), indent=1)
+    rng = np.random.default_rng(seed)
+    sd = make_weights(cfg, rng)
+    write_safetensors(os.path.join(out_dir, 'model.safetensors'), sd)
+    ref = Ref(cfg, sd)
+    for name, (b, h, w, project) in images.items():
+        pixels = rng.normal(0, 1, (b, 3, h, w)).astype(np.float32)
+        taps = {}
+        if project:
+            ref.encode_image(pixels, taps)
+        else:
+            ref.davit(pixels, taps)
+        out = {'pixel_values': pixels}
+        out.update({k: np.asarray(a, np.float32) for k, a in taps.items()})
+        write_safetensors(os.path.join(out_dir, 'case_' + name + '.safetensors'), out)
+        print(out_dir, name, {k: a.shape for k, a in out.items()})
+
+
+if __name__ == '__main__':
+    # Config A: non-tiny everything; stage 0 prenorm (never applied), post-norm later stages, depth 0, odd window,
+    # heads != groups, odd stage width, kernel 2 stride 2 padding 0, stride 1 last stage, 3 feature sources.
+    main(os.path.join(HERE, 'A'), {
+        'dim_embed': [15, 24, 36, 40], 'num_heads': [3, 2, 6, 5], 'num_groups': [5, 3, 2, 8],
+        'depths': [0, 2, 1, 1], 'window_size': 5, 'patch_size': [5, 3, 2, 3], 'patch_stride': [3, 2, 2, 1],
+        'patch_padding': [1, 1, 0, 1], 'patch_prenorm': [True, False, True, False], 'projection_dim': 48,
+        'image_pos_embed': {'type': 'learned_abs_2d', 'max_pos_embeddings': 7},
+        'visual_temporal_embedding': {'type': 'COSINE', 'max_temporal_embeddings': 9},
+        'image_feature_source': ['last_frame', 'spatial_avg_pool', 'temporal_avg_pool'],
+    }, {'sq70': (1, 70, 70, True), 'batch2': (2, 70, 70, True), 'rect70x40': (1, 70, 40, False),
+        'small34': (1, 34, 34, True)})
+    # Config B: 2 stages, window larger than every map, the base model's patch settings.
+    main(os.path.join(HERE, 'B'), {
+        'dim_embed': [8, 20], 'num_heads': [2, 4], 'num_groups': [1, 10], 'depths': [1, 2], 'window_size': 9,
+        'patch_size': [7, 3], 'patch_stride': [4, 2], 'patch_padding': [3, 1], 'patch_prenorm': [False, True],
+        'projection_dim': 24,
+        'image_pos_embed': {'type': 'learned_abs_2d', 'max_pos_embeddings': 50},
+        'visual_temporal_embedding': {'type': 'COSINE', 'max_temporal_embeddings': 100},
+        'image_feature_source': ['spatial_avg_pool', 'temporal_avg_pool'],
+    }, {'sq64': (1, 64, 64, True), 'rect64x100': (1, 64, 100, False)})
