@@ -29,12 +29,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The vision tower and projection at configurations unlike the tiny golden model's (an empty stage, heads unlike
  * groups, odd windows and patch geometry, two stages, windows larger than the maps, non-square and batched images),
- * every stage's output and the image features against a numpy port of the reference ({@code ported-vision/}, see
+ * every stage's output and the image features against a numpy port of the reference ({@code ported/vision/}, see
  * its README), within the stage tolerance the goldens use, on the reference and CPU backends.
  */
 class PortedVisionConfigsTest {
     static Stream<Arguments> cases() throws IOException, URISyntaxException {
-        Path root = Path.of(PortedVisionConfigsTest.class.getResource("/ported-vision").toURI());
+        Path root = Path.of(PortedVisionConfigsTest.class.getResource("/ported/vision").toURI());
         List<Arguments> cases = new ArrayList<>();
         for (String model : List.of("A", "B")) {
             try (Stream<Path> files = Files.list(root.resolve(model))) {

@@ -1,18 +1,9 @@
 # Numpy port (float64) of the remote-code DaViT + _encode_image, used as an oracle for non-tiny configs.
 import json, math, os, struct, sys
 import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from port_common import TINY, gelu, layer_norm, linear, write_safetensors
 
-erf = np.vectorize(math.erf)
-
-
-def gelu(x):
-    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
-
-
-def layer_norm(x, w, b, eps=1e-5):
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * w + b
 
 
 def conv2d(x, w, b, stride, padding, groups=1):
@@ -34,10 +25,6 @@ def conv2d(x, w, b, stride, padding, groups=1):
     if b is not None:
         out += b[None, :, None, None]
     return out
-
-
-def linear(x, w, b):
-    return x @ w.T + (b if b is not None else 0)
 
 
 class Ref:
@@ -213,29 +200,7 @@ def make_weights(cfg, rng):
     return {k: np.asarray(a, dtype=np.float32) for k, a in sd.items()}
 
 
-def write_safetensors(path, tensors):
-    header = {}
-    offset = 0
-    blobs = []
-    for k in sorted(tensors):
-        a = np.ascontiguousarray(tensors[k])
-        dt = {np.float32: 'F32', np.int64: 'I64'}[a.dtype.type]
-        b = a.tobytes()
-        header[k] = {'dtype': dt, 'shape': list(a.shape), 'data_offsets': [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    header['__metadata__'] = {'format': 'pt'}
-    h = json.dumps(header).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-TINY = os.path.join(HERE, '..', 'golden', 'tiny')
 
 
 def main(out_dir, vision, images, seed=1234):
