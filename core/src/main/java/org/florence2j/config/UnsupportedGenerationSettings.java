@@ -1,6 +1,7 @@
 package org.florence2j.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -10,46 +11,47 @@ import java.util.Map;
  * {@code do_sample=False}, which overrides the config.
  */
 final class UnsupportedGenerationSettings {
-    /** Each setting with its transformers 4.41 default ({@code null}: absent). */
-    private static final Map<String, Object> DEFAULTS = Map.ofEntries(
-            Map.entry("repetition_penalty", 1.0),
-            Map.entry("encoder_repetition_penalty", 1.0),
-            Map.entry("encoder_no_repeat_ngram_size", 0),
-            Map.entry("num_beam_groups", 1),
-            Map.entry("diversity_penalty", 0.0),
-            Map.entry("renormalize_logits", false),
-            Map.entry("bad_words_ids", "null"),
-            Map.entry("force_words_ids", "null"),
-            Map.entry("suppress_tokens", "null"),
-            Map.entry("begin_suppress_tokens", "null"),
-            Map.entry("forced_decoder_ids", "null"),
-            Map.entry("sequence_bias", "null"),
-            Map.entry("exponential_decay_length_penalty", "null"));
+    /** Settings with a value by default, and that value (transformers 4.41's). */
+    private static final Map<String, Object> DEFAULTS = Map.of(
+            "repetition_penalty", 1.0,
+            "encoder_repetition_penalty", 1.0,
+            "encoder_no_repeat_ngram_size", 0,
+            "num_beam_groups", 1,
+            "diversity_penalty", 0.0,
+            "renormalize_logits", false);
+
+    /** Settings that are absent ({@code None}) by default; an empty token list constrains nothing either. */
+    private static final List<String> ABSENT_BY_DEFAULT = List.of("bad_words_ids", "force_words_ids",
+            "suppress_tokens", "begin_suppress_tokens", "forced_decoder_ids", "sequence_bias",
+            "exponential_decay_length_penalty");
 
     private UnsupportedGenerationSettings() {}
 
     /** @throws IllegalArgumentException naming the first setting of {@code textConfig} that is not its default */
     static void check(JsonNode textConfig) {
-        for (Map.Entry<String, Object> setting : DEFAULTS.entrySet()) {
-            JsonNode value = textConfig.get(setting.getKey());
-            if (value != null && !isDefault(value, setting.getValue())) {
-                throw new IllegalArgumentException("text_config." + setting.getKey() + " " + value
-                        + " is not supported (florence2j implements num_beams, no_repeat_ngram_size, length_penalty,"
-                        + " early_stopping, min_length, min_new_tokens and the forced BOS/EOS tokens); remove it"
-                        + " from the model's config to generate without it");
+        DEFAULTS.forEach((key, defaultValue) -> {
+            JsonNode value = textConfig.get(key);
+            if (value != null && !value.isNull() && !equalsDefault(value, defaultValue)) {
+                throw unsupported(key, value);
+            }
+        });
+        for (String key : ABSENT_BY_DEFAULT) {
+            JsonNode value = textConfig.get(key);
+            if (value != null && !value.isNull() && !(value.isArray() && value.isEmpty())) {
+                throw unsupported(key, value);
             }
         }
     }
 
-    private static boolean isDefault(JsonNode value, Object defaultValue) {
-        if (value.isNull() || value.isArray() && value.isEmpty()) {
-            return true; // an empty token list constrains nothing
-        }
-        return switch (defaultValue) {
-            case Double d -> value.isNumber() && value.asDouble() == d;
-            case Integer i -> value.isNumber() && value.asDouble() == i;
-            case Boolean b -> value.isBoolean() && value.asBoolean() == b;
-            default -> false; // the setting's default is absent, and it is present
-        };
+    private static boolean equalsDefault(JsonNode value, Object defaultValue) {
+        return defaultValue instanceof Boolean flag ? value.isBoolean() && value.asBoolean() == flag
+                : value.isNumber() && value.asDouble() == ((Number) defaultValue).doubleValue();
+    }
+
+    private static IllegalArgumentException unsupported(String key, JsonNode value) {
+        return new IllegalArgumentException("text_config." + key + " " + value
+                + " is not supported (florence2j implements num_beams, no_repeat_ngram_size, length_penalty,"
+                + " early_stopping, min_length, min_new_tokens and the forced BOS/EOS tokens); remove it"
+                + " from the model's config to generate without it");
     }
 }

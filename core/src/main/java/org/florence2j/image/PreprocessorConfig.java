@@ -204,8 +204,9 @@ public record PreprocessorConfig(
         if (size.path("shortest_edge").canConvertToInt()) {
             return Size.shortestEdge(size.get("shortest_edge").asInt());
         }
-        if (size.path("height").canConvertToInt() && size.path("width").canConvertToInt()) {
-            return Size.fixed(size.get("height").asInt(), size.get("width").asInt());
+        int[] heightWidth = heightAndWidth(size);
+        if (heightWidth != null) {
+            return Size.fixed(heightWidth[0], heightWidth[1]);
         }
         throw new IllegalArgumentException("size must be {\"height\": H, \"width\": W}, {\"shortest_edge\": S} or"
                 + " an integer, got " + size);
@@ -218,11 +219,20 @@ public record PreprocessorConfig(
         if (crop.canConvertToInt()) {
             return new int[] {crop.asInt(), crop.asInt()};
         }
-        if (crop.path("height").canConvertToInt() && crop.path("width").canConvertToInt()) {
-            return new int[] {crop.get("height").asInt(), crop.get("width").asInt()};
+        int[] heightWidth = heightAndWidth(crop);
+        if (heightWidth != null) {
+            return heightWidth;
         }
         throw new IllegalArgumentException("crop_size must be {\"height\": H, \"width\": W} or an integer, got "
                 + crop);
+    }
+
+    /** {@code [height, width]} of a {@code {"height": H, "width": W}} object, or null when it is not one. */
+    private static int[] heightAndWidth(JsonNode node) {
+        if (node.path("height").canConvertToInt() && node.path("width").canConvertToInt()) {
+            return new int[] {node.get("height").asInt(), node.get("width").asInt()};
+        }
+        return null;
     }
 
     private static PillowResampler.Filter resample(JsonNode resample) {
