@@ -129,6 +129,7 @@ public final class CpuBackend implements Backend {
     private long meanRowTokens; // the token count meanRow holds 1/tokens for; 0: none yet
     private final Attention attention = new Attention(); // the problem of the attention op running now
     private final SmallAttention smallAttention = new SmallAttention();
+    private final float[] layerNormLanes = new float[VectorMath.LANES]; // VectorKernels.layerNormRows' scratch
     private long smallAttentionBytes = SMALL_ATTENTION_BYTES;
     private final boolean javaDecodeKernels; // see JAVA_DECODE_KERNELS_PROPERTY
     private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
@@ -528,7 +529,8 @@ public final class CpuBackend implements Backend {
         if (javaDecodeKernels && bytesMoved < ONE_THREAD_BYTES && x.dtype() == DType.F32
                 && out.dtype() == DType.F32) {
             // A decoder step's 19 layer norms of 3 rows: the primitive's call cost ~6 µs for 2,304 elements.
-            VectorKernels.layerNormRows(out.memory(), x.memory(), weight.memory(), bias.memory(), rows, width, eps);
+            VectorKernels.layerNormRows(out.memory(), x.memory(), weight.memory(), bias.memory(), rows, width, eps,
+                    layerNormLanes);
             return;
         }
         useTeam(bytesMoved);

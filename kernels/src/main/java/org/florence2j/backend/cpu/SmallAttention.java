@@ -28,6 +28,7 @@ final class SmallAttention {
     private float[] query = new float[0]; // [heads · headDim]: the query row being processed
     private float[] scores = new float[0]; // [heads, keyRows], then the probabilities
     private float[] output = new float[0]; // [heads · headDim]
+    private final float[] lanes = new float[VectorMath.LANES]; // a vector's lanes, for VectorMath.sumLanes
 
     /**
      * Key and value bytes this class reads for {@code a}: every query row reads its group's visible keys and values
@@ -103,7 +104,8 @@ final class SmallAttention {
                             LE);
                     sum = key.fma(FloatVector.fromArray(FLOATS, query, first + d), sum);
                 }
-                float dot = VectorMath.sumLanes(sum);
+                sum.intoArray(lanes, 0);
+                float dot = VectorMath.sumLanes(lanes);
                 for (; d < headDim; d++) {
                     dot += query[first + d] * k.get(F32, keyByteOffset + (long) d * Float.BYTES);
                 }
@@ -154,7 +156,8 @@ final class SmallAttention {
         for (; t < vectorEnd; t += FLOATS.length()) {
             sums = sums.add(FloatVector.fromArray(FLOATS, scores, t));
         }
-        float sum = VectorMath.sumLanes(sums);
+        sums.intoArray(lanes, 0);
+        float sum = VectorMath.sumLanes(lanes);
         for (; t < end; t++) {
             sum += scores[t];
         }

@@ -47,10 +47,11 @@ final class VectorKernels {
     /**
      * Layer norm of {@code rows × width} F32 elements over each row ({@code out} may be {@code x}), as oneDNN's
      * primitive computes it: the mean, then the variance as the mean of squared deviations, then
-     * {@code (x - mean) · (1 / sqrt(variance + eps)) · weight + bias}.
+     * {@code (x - mean) · (1 / sqrt(variance + eps)) · weight + bias}. {@code lanes} is scratch of
+     * {@link VectorMath#LANES} floats.
      */
     static void layerNormRows(MemorySegment out, MemorySegment x, MemorySegment weight, MemorySegment bias,
-            long rows, long width, float eps) {
+            long rows, long width, float eps, float[] lanes) {
         long vectorEnd = FLOATS.loopBound(width);
         for (long row = 0; row < rows; row++) {
             long rowByteOffset = row * width * Float.BYTES;
@@ -59,7 +60,8 @@ final class VectorKernels {
             for (; i < vectorEnd; i += FLOATS.length()) {
                 sums = sums.add(FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE));
             }
-            float sum = VectorMath.sumLanes(sums);
+            sums.intoArray(lanes, 0);
+            float sum = VectorMath.sumLanes(lanes);
             for (; i < width; i++) {
                 sum += x.get(F32, rowByteOffset + i * Float.BYTES);
             }
@@ -71,7 +73,8 @@ final class VectorKernels {
                         .sub(shift);
                 squares = deviation.fma(deviation, squares);
             }
-            float squareSum = VectorMath.sumLanes(squares);
+            squares.intoArray(lanes, 0);
+            float squareSum = VectorMath.sumLanes(lanes);
             for (; i < width; i++) {
                 float deviation = x.get(F32, rowByteOffset + i * Float.BYTES) - mean;
                 squareSum += deviation * deviation;

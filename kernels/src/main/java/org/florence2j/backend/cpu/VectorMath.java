@@ -20,6 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorMath {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    /** The lanes of a {@link #FLOATS} vector: the length of a {@link #sumLanes} array. */
+    static final int LANES = FLOATS.length();
     /** Lane {@code i} takes lane {@code i + k}: adding folds the upper {@code k} lanes onto the lower ones. */
     private static final VectorShuffle<Float> FOLD_8 = fold(8);
     private static final VectorShuffle<Float> FOLD_4 = fold(4);
@@ -40,18 +42,24 @@ final class VectorMath {
     private VectorMath() {}
 
     /**
-     * The sum of {@code v}'s lanes ({@link FloatVector#SPECIES_PREFERRED}), added pairwise in a fixed order: lane
-     * {@code i} and {@code i + n/2} first, then the halves' halves. Straight-line code with constant shuffles: in a
-     * loop, or with {@code slice}, a decoder step's attention took 1.25× as long.
+     * The sum of the {@link #LANES} floats of {@code lanes} (a vector of {@link FloatVector#SPECIES_PREFERRED}
+     * stored there by {@code intoArray}), added pairwise in a fixed order: lane {@code i} and {@code i + n/2} first,
+     * then the halves' halves. Straight-line code with constant shuffles: in a loop, or with {@code slice}, a
+     * decoder step's attention took 1.25× as long. Takes the lanes in an array, not the vector: a method of ours
+     * that takes or returns a vector boxes it, and runs its ops as allocating fallbacks, whenever C2 does not
+     * inline it, which depends on the profile the whole process left (see {@link #expShifted}). Loading the vector
+     * back just after it was stored costs little (a summing loop in scalar code instead took 1.9× as long in a
+     * decoder step's attention).
      */
-    static float sumLanes(FloatVector v) {
-        if (FLOATS.length() > 8) {
+    static float sumLanes(float[] lanes) {
+        FloatVector v = FloatVector.fromArray(FLOATS, lanes, 0);
+        if (LANES > 8) {
             v = v.add(v.rearrange(FOLD_8));
         }
-        if (FLOATS.length() > 4) {
+        if (LANES > 4) {
             v = v.add(v.rearrange(FOLD_4));
         }
-        if (FLOATS.length() > 2) {
+        if (LANES > 2) {
             v = v.add(v.rearrange(FOLD_2));
         }
         return v.lane(0) + v.lane(1);
@@ -72,14 +80,17 @@ final class VectorMath {
             FloatVector x = FloatVector.fromArray(FLOATS, values, i).sub(shift).max(EXP_MIN).min(EXP_MAX);
             FloatVector n = x.mul(LOG2E).add(ROUNDER).sub(ROUNDER);
             FloatVector r = x.sub(n.mul(LN2_HIGH)).sub(n.mul(LN2_LOW)); // n · LN2_HIGH is exact
-            // Horner's rule on 1 / k!, written out: a vector carried around a loop may be boxed.
+            // Horner's rule on 1 / k!, written out: a vector carried around a loop may be boxed. The constants
+            // are broadcast here, not by a helper of ours: in some test orders C2 compiled this loop without
+            // inlining such a helper, and the vector it then returned boxed allocated 19 KB a generated token
+            // for good.
             FloatVector sum = r.fma(C7, C6);
-            sum = sum.fma(r, constant(C5));
-            sum = sum.fma(r, constant(C4));
-            sum = sum.fma(r, constant(C3));
-            sum = sum.fma(r, constant(C2));
-            sum = sum.fma(r, constant(1f));
-            sum = sum.fma(r, constant(1f));
+            sum = sum.fma(r, FloatVector.broadcast(FLOATS, C5));
+            sum = sum.fma(r, FloatVector.broadcast(FLOATS, C4));
+            sum = sum.fma(r, FloatVector.broadcast(FLOATS, C3));
+            sum = sum.fma(r, FloatVector.broadcast(FLOATS, C2));
+            sum = sum.fma(r, FloatVector.broadcast(FLOATS, 1f));
+            sum = sum.fma(r, FloatVector.broadcast(FLOATS, 1f));
             IntVector exponent = (IntVector) n.convert(VectorOperators.F2I, 0);
             IntVector half = exponent.lanewise(VectorOperators.ASHR, 1);
             FloatVector first = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
@@ -110,9 +121,5 @@ final class VectorMath {
 
     private static VectorShuffle<Float> fold(int k) {
         return VectorShuffle.fromOp(FLOATS, i -> (i + k) % FLOATS.length());
-    }
-
-    private static FloatVector constant(float value) {
-        return FloatVector.broadcast(FLOATS, value);
     }
 }
