@@ -22,7 +22,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * allocates for a short and a long generation: the difference per extra token must stay below what the longer
  * result arrays themselves need (8 bytes per token and row: one id, one score). EOS is -1 (no token), so both runs
  * take every step whatever the logits; the no-repeat 3-gram ban is on, so the steps also hand ban lists to the
- * backend's {@code logSoftmaxTopK}.
+ * backend's {@code logSoftmaxTopK}. The build runs this class a second time with no method of florence2j inlined
+ * (core's pom): whether C2 inlines a helper depends on the profile the earlier tests left, and a helper that takes or
+ * returns a vector allocates whenever it is not inlined.
  */
 class DecodeAllocationTest {
     private static final int SHORT = 8;
@@ -61,7 +63,7 @@ class DecodeAllocationTest {
                 double perToken = Double.MAX_VALUE;
                 long deadline = System.nanoTime() + MEASURE_NANOS;
                 int attempt = 0;
-                while (perToken > allowedPerToken(images.size()) && attempt < MAX_MEASUREMENTS
+                while (!steady(perToken, images.size()) && attempt < MAX_MEASUREMENTS
                         && System.nanoTime() < deadline) {
                     attempt++;
                     long thread = Thread.currentThread().threadId();
@@ -77,16 +79,20 @@ class DecodeAllocationTest {
                             perToken);
                     assertTrue(results[0].sequence().length == LONG + 1, "every step taken");
                 }
-                assertTrue(perToken <= allowedPerToken(images.size()), backendName + ", " + beams + " beams: "
+                assertTrue(steady(perToken, images.size()), backendName + ", " + beams + " beams: "
                         + perToken + " bytes allocated per generated token in each of " + attempt
                         + " measurements");
             }
         }
     }
 
-    /** What the longer results themselves take per extra token: an id and a score per row, and some slack. */
-    private static double allowedPerToken(int rows) {
-        return 8.0 * rows + 8;
+    /**
+     * Whether a pair of generations shows the steady state: at most what the longer results themselves take per
+     * extra token (an id and a score per row, and some slack), and not less than nothing, which a shorter run still
+     * allocating beside a longer one that no longer does would show.
+     */
+    private static boolean steady(double perToken, int rows) {
+        return perToken >= 0 && perToken <= 8.0 * rows + 8;
     }
 
     /** {@code null}: {@link NullBackend}; {@code cpu}, {@code cpu-bf16}: a one-thread {@link CpuBackend}. */
