@@ -82,7 +82,7 @@ final class VectorMath {
             FloatVector r = x.sub(n.mul(LN2_HIGH)).sub(n.mul(LN2_LOW)); // n · LN2_HIGH is exact
             // Horner's rule on 1 / k!, written out: a vector carried around a loop may be boxed. The constants
             // are broadcast here, not by a helper of ours: in some test orders C2 compiled this loop without
-            // inlining such a helper, and the vector it then returned boxed allocated 19 KB a generated token
+            // inlining such a helper, and the boxed vectors it then returned allocated 19 KB a generated token
             // for good.
             FloatVector sum = r.fma(C7, C6);
             sum = sum.fma(r, FloatVector.broadcast(FLOATS, C5));
