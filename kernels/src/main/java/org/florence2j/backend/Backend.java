@@ -184,6 +184,10 @@ public interface Backend extends AutoCloseable {
      * {@link #attention}, which must transpose each head's keys on every call; head-major values took another third
      * off, as oneDNN no longer copies each head's value columns out of the token rows).
      *
+     * <p>{@code keysT} and {@code valuesHM} must have been written by {@link #transposeKeys} and
+     * {@link #headMajorValues}: a backend may read copies it made of what those ops last wrote (CpuBackend's bf16
+     * mode reads them packed in bf16).
+     *
      * @param out      {@code [batch, queryTokens, channels]}
      * @param q        {@code [batch, queryTokens, channels]}, heads outermost in the channel dimension
      * @param keysT    {@code [kvBatch, channels, capacity]}: {@code keysT[b, c, t]} is key {@code t}'s channel

@@ -133,6 +133,7 @@ public final class CpuBackend implements Backend {
     private long smallAttentionBytes = SMALL_ATTENTION_BYTES;
     private final boolean javaDecodeKernels; // see JAVA_DECODE_KERNELS_PROPERTY
     private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
+    private final PackedCrossAttention packedCrossAttention; // bf16 mode's cross-attention, see packsCrossAttention
     /**
      * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
      * primitives here read only as F32 (matmul's and add's b, linear and conv biases, layerNorm's parameters) are
@@ -181,6 +182,7 @@ public final class CpuBackend implements Backend {
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
         this.cache = new DnnlPrimitiveCache(engine,
                 computeType == DType.BF16 ? Dnnl.FPMATH_MODE_BF16 : Dnnl.FPMATH_MODE_STRICT);
+        this.packedCrossAttention = new PackedCrossAttention(cache, engine);
     }
 
     /** Opens a CPU backend with the OpenMP default thread count. */
@@ -644,12 +646,39 @@ public final class CpuBackend implements Backend {
         attendKeyRows(out, q, k, v, kvTokens, heads, scale, mask, k.shape().dim(1), false);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>In bf16 mode with the Java decode kernels ({@link #JAVA_DECODE_KERNELS_PROPERTY}) it reads bf16 copies of
+     * {@code keysT} and {@code valuesHM} that it packs on its first call after {@link #transposeKeys} and
+     * {@link #headMajorValues} wrote them ({@link PackedCrossAttention}): nearly F32 queries (two bf16 parts) over
+     * bf16 keys and values, bf16 probabilities.
+     */
     @Override
     public synchronized void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens,
             int heads, float scale) {
         ensureOpen();
         checks.attentionTransposedKeys(out, q, keysT, v, kvTokens, heads);
-        attendKeyRows(out, q, keysT, v, kvTokens, heads, scale, AttentionMask.none(), keysT.shape().dim(2), true);
+        Shape ks = keysT.shape();
+        // A single key is a copy (attend), and only F32 queries can be split into two bf16 parts.
+        if (packsCrossAttention() && kvTokens > 1 && q.dtype() == DType.F32 && out.dtype() == DType.F32) {
+            int kvBatch = ks.dim(0);
+            int rows = q.shape().dim(0) / kvBatch * q.shape().dim(1);
+            useTeam(q.byteSize() + out.byteSize() + 2L * kvBatch * kvTokens * ks.dim(1) * Short.BYTES);
+            packedCrossAttention.run(stream(), out.memory(), q.memory(), keysT.memory(), v.memory(), kvBatch, rows,
+                    heads, ks.dim(1) / heads, kvTokens, ks.dim(2), scale, appliedTeam);
+            return;
+        }
+        attendKeyRows(out, q, keysT, v, kvTokens, heads, scale, AttentionMask.none(), ks.dim(2), true);
+    }
+
+    /**
+     * Whether {@link #attentionTransposedKeys} reads bf16 packed copies of its keys and values: in bf16 mode with the
+     * Java decode kernels, i.e. not in the launcher's one-shot runs ({@link #JAVA_DECODE_KERNELS_PROPERTY}), whose
+     * resident memory the copies (11.5 MB per image for base) would grow for a gain of a few milliseconds.
+     */
+    private boolean packsCrossAttention() {
+        return computeType == DType.BF16 && javaDecodeKernels;
     }
 
     /**
@@ -693,6 +722,9 @@ public final class CpuBackend implements Backend {
         long capacity = keysT.shape().dim(2);
         relayout("transposeKeys", keysT, keys, new long[] {ks.dim(0), tokens, channels},
                 new long[] {tokens * channels, channels, 1}, new long[] {channels * capacity, 1, capacity});
+        if (packsCrossAttention()) {
+            packedCrossAttention.invalidate(keysT.memory(), ks.dim(0), channels * capacity * Float.BYTES);
+        }
     }
 
     @Override
@@ -707,6 +739,9 @@ public final class CpuBackend implements Backend {
         relayout("headMajorValues", valuesHM, values, new long[] {hs.dim(0), heads, tokens, headDim},
                 new long[] {tokens * heads * headDim, headDim, heads * headDim, 1},
                 new long[] {heads * capacity * headDim, capacity * headDim, headDim, 1});
+        if (packsCrossAttention()) {
+            packedCrossAttention.invalidate(valuesHM.memory(), hs.dim(0), heads * capacity * headDim * Float.BYTES);
+        }
     }
 
     /**
@@ -1362,6 +1397,7 @@ public final class CpuBackend implements Backend {
             return;
         }
         closed = true;
+        packedCrossAttention.close();
         cache.close();
         linearInput.close();
         meanRow.close();

@@ -1,0 +1,78 @@
+package org.florence2j.backend.cpu;
+
+import java.lang.foreign.Arena;
+import java.util.Random;
+import org.florence2j.backend.AttentionMask;
+import org.florence2j.backend.Tolerance;
+import org.florence2j.backend.ref.ReferenceBackend;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The bf16 mode's cross-attention ({@code attentionTransposedKeys} on keys and values packed in bf16 by
+ * {@link PackedCrossAttention}), in the decoder's call pattern: {@code transposeKeys} and {@code headMajorValues}
+ * once per image, then several steps of queries. Each result is checked against the F32 reference over the same
+ * keys and values rounded to bf16, within the bf16 kernel tolerance (the probabilities are bf16 too). Writing new
+ * keys and values into the same tensors must replace the packed copies, and the F32 tensors must stay as written
+ * (an F32 backend reading them matches the reference to F32 precision).
+ */
+class CpuBf16CrossAttentionTest {
+    private static final float SCALE = 0.125f;
+
+    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} tokens, {4} channels in {5} heads")
+    @CsvSource({"1, 1, 20, 64, 64, 4", "3, 1, 17, 64, 64, 4", "6, 2, 13, 64, 64, 4", "3, 1, 1, 8, 64, 4",
+            "3, 1, 577, 600, 768, 12", "6, 2, 590, 590, 128, 2"})
+    void matchesTheReferenceOverBf16KeysAndValues(int rows, int images, int tokens, int capacity, int channels,
+            int heads) {
+        try (Arena arena = Arena.ofConfined(); CpuBackend bf16 = new CpuBackend(0, DType.BF16);
+                CpuBackend f32 = new CpuBackend(0, DType.F32); ReferenceBackend reference = new ReferenceBackend()) {
+            Random random = new Random(61);
+            Tensor keysT = Tensor.allocateHost(DType.F32, Shape.of(images, channels, capacity), arena);
+            Tensor valuesHM = Tensor.allocateHost(DType.F32, Shape.of(images, heads, capacity, channels / heads),
+                    arena);
+            for (int write = 0; write < 2; write++) {
+                Tensor keys = random(arena, random, images, tokens, channels);
+                Tensor values = random(arena, random, images, tokens, channels);
+                bf16.transposeKeys(keysT, keys);
+                bf16.headMajorValues(valuesHM, values);
+                Tensor roundedKeys = roundedToBf16(bf16, arena, keys);
+                Tensor roundedValues = roundedToBf16(bf16, arena, values);
+                for (int step = 0; step < 3; step++) {
+                    String name = "write " + write + ", step " + step;
+                    Tensor q = random(arena, random, rows, 1, channels);
+                    Tensor expected = Tensor.allocateHost(DType.F32, Shape.of(rows, 1, channels), arena);
+                    Tensor actual = Tensor.allocateHost(DType.F32, Shape.of(rows, 1, channels), arena);
+                    reference.attention(expected, q, roundedKeys, roundedValues, tokens, heads, SCALE,
+                            AttentionMask.none());
+                    bf16.attentionTransposedKeys(actual, q, keysT, valuesHM, tokens, heads, SCALE);
+                    Tolerance.KERNEL_BF16.assertClose(name + ": bf16 mode against the reference", expected, actual);
+
+                    reference.attention(expected, q, keys, values, tokens, heads, SCALE, AttentionMask.none());
+                    f32.attentionTransposedKeys(actual, q, keysT, valuesHM, tokens, heads, SCALE);
+                    Tolerance.KERNEL_F32.assertClose(name + ": the F32 tensors as written", expected, actual);
+                }
+            }
+        }
+    }
+
+    /** Uniform in [-1, 1). */
+    private static Tensor random(Arena arena, Random random, int... dims) {
+        Tensor tensor = Tensor.allocateHost(DType.F32, Shape.of(dims), arena);
+        for (long i = 0; i < tensor.elementCount(); i++) {
+            tensor.setFloat(i, random.nextFloat() * 2 - 1);
+        }
+        return tensor;
+    }
+
+    /** {@code x} rounded to bf16 and back to F32. */
+    private static Tensor roundedToBf16(CpuBackend backend, Arena arena, Tensor x) {
+        Tensor bf16 = Tensor.allocateHost(DType.BF16, x.shape(), arena);
+        Tensor back = Tensor.allocateHost(DType.F32, x.shape(), arena);
+        backend.copy(bf16, x);
+        backend.copy(back, bf16);
+        return back;
+    }
+}
