@@ -37,11 +37,11 @@ final class PackedCrossAttention implements AutoCloseable {
     private final List<PackedSlot> slots = new ArrayList<>();
     private final Geometry geometry = new Geometry();
     private Arena scratchArena = Arena.ofShared();
-    // Per image, sliced once here: a slice per call was allocation in every decoder step of a batch of images.
+    // Per image, made once here: a slice of the caller's tensors per call was allocation in every decoder step of a
+    // batch of images. Each may be larger than a call needs.
     private MemorySegment[] highQueries = new MemorySegment[0]; // [rows, channels] bf16
     private MemorySegment[] lowQueries = new MemorySegment[0]; // [rows, channels] bf16
-    private MemorySegment[] outputs = new MemorySegment[0]; // [rows, channels] F32, slices of output
-    private MemorySegment output = MemorySegment.NULL; // [images, rows, channels] F32, copied to out at the end
+    private MemorySegment[] outputs = new MemorySegment[0]; // [rows, channels] F32, copied to the image's out rows
     private MemorySegment scores = MemorySegment.NULL; // [heads, rows, tokens] F32
     private MemorySegment probabilities = MemorySegment.NULL; // [heads, rows, tokens] bf16
 
@@ -116,8 +116,9 @@ final class PackedCrossAttention implements AutoCloseable {
             addedScoresPrimitive.execute(stream, lowQueries[image], packedKeys, scores);
             softmaxPrimitive.execute(stream, scores, probabilities);
             valuesPrimitive.execute(stream, probabilities, packedValues, outputs[image]);
+            MemorySegment.copy(outputs[image], 0, out, image * imageElements * Float.BYTES,
+                    imageElements * Float.BYTES);
         }
-        MemorySegment.copy(output, 0, out, 0, images * imageElements * Float.BYTES);
     }
 
     /**
@@ -194,7 +195,7 @@ final class PackedCrossAttention implements AutoCloseable {
         return primitive;
     }
 
-    /** p·v: bf16 probabilities times the packed values, F32 out written into the output's token rows. */
+    /** p·v: bf16 probabilities times the packed values, F32 out in token rows ({@code [rows, channels]}). */
     private DnnlPrimitiveCache.Primitive values(Geometry g) {
         var key = g.key(cache, Op.VALUES);
         var primitive = cache.find(key);
@@ -308,11 +309,10 @@ final class PackedCrossAttention implements AutoCloseable {
             highQueries = new MemorySegment[images];
             lowQueries = new MemorySegment[images];
             outputs = new MemorySegment[images];
-            output = scratchArena.allocate(images * imageElements * Float.BYTES, 64);
             for (int image = 0; image < images; image++) {
                 highQueries[image] = scratchArena.allocate(imageElements * Short.BYTES, 64);
                 lowQueries[image] = scratchArena.allocate(imageElements * Short.BYTES, 64);
-                outputs[image] = output.asSlice(image * imageElements * Float.BYTES, imageElements * Float.BYTES);
+                outputs[image] = scratchArena.allocate(imageElements * Float.BYTES, 64);
             }
             scores = scratchArena.allocate(scoreCount * Float.BYTES, 64);
             probabilities = scratchArena.allocate(scoreCount * Short.BYTES, 64);

@@ -8,6 +8,8 @@ import org.florence2j.backend.ref.ReferenceBackend;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -33,49 +35,97 @@ class CpuBf16CrossAttentionTest {
      */
     private static final Tolerance PACKED = new Tolerance(3e-3, 0);
 
+    private final Arena arena = Arena.ofConfined();
+    private final CpuBackend bf16 = new CpuBackend(0, DType.BF16);
+    private final CpuBackend f32 = new CpuBackend(0, DType.F32);
+    private final ReferenceBackend reference = new ReferenceBackend();
+    private final Random random = new Random(61);
+
+    @AfterEach
+    void close() {
+        bf16.close();
+        f32.close();
+        reference.close();
+        arena.close();
+    }
+
     @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} tokens, {4} channels in {5} heads")
     @CsvSource({"1, 1, 20, 64, 64, 4", "3, 1, 17, 64, 64, 4", "6, 2, 13, 64, 64, 4", "3, 1, 1, 8, 64, 4",
             "3, 1, 577, 600, 768, 12", "3, 1, 590, 600, 1024, 16", "6, 2, 590, 590, 128, 2", "3, 1, 77, 80, 120, 3",
             "2, 1, 31, 40, 36, 1"})
     void matchesTheReferenceOverBf16KeysAndValues(int rows, int images, int tokens, int capacity, int channels,
             int heads) {
-        try (Arena arena = Arena.ofConfined(); CpuBackend bf16 = new CpuBackend(0, DType.BF16);
-                CpuBackend f32 = new CpuBackend(0, DType.F32); ReferenceBackend reference = new ReferenceBackend()) {
-            Random random = new Random(61);
-            Tensor keysT = Tensor.allocateHost(DType.F32, Shape.of(images, channels, capacity), arena);
-            Tensor valuesHM = Tensor.allocateHost(DType.F32, Shape.of(images, heads, capacity, channels / heads),
-                    arena);
-            for (int write = 0; write < 2; write++) {
-                Tensor keys = random(arena, random, images, tokens, channels);
-                Tensor values = random(arena, random, images, tokens, channels);
-                bf16.transposeKeys(keysT, keys);
-                bf16.headMajorValues(valuesHM, values);
-                Tensor roundedKeys = roundedToBf16(bf16, arena, keys);
-                Tensor roundedValues = roundedToBf16(bf16, arena, values);
-                for (int step = 0; step < 3; step++) {
-                    String name = "write " + write + ", step " + step;
-                    Tensor q = random(arena, random, rows, 1, channels);
-                    for (long i = 0; i < q.elementCount(); i++) {
-                        q.setFloat(i, q.getFloat(i) * QUERY_RANGE);
-                    }
-                    Tensor expected = Tensor.allocateHost(DType.F32, Shape.of(rows, 1, channels), arena);
-                    Tensor actual = Tensor.allocateHost(DType.F32, Shape.of(rows, 1, channels), arena);
-                    reference.attention(expected, q, roundedKeys, roundedValues, tokens, heads, SCALE,
-                            AttentionMask.none());
-                    bf16.attentionTransposedKeys(actual, q, keysT, valuesHM, tokens, heads, SCALE);
-                    PACKED.assertClose(name + ": bf16 mode against the reference", expected, actual);
-
-                    reference.attention(expected, q, keys, values, tokens, heads, SCALE, AttentionMask.none());
-                    f32.attentionTransposedKeys(actual, q, keysT, valuesHM, tokens, heads, SCALE);
-                    Tolerance.KERNEL_F32.assertClose(name + ": the F32 tensors as written", expected, actual);
-                }
+        CrossKeysValues kv = new CrossKeysValues(images, capacity, channels, heads);
+        for (int write = 0; write < 2; write++) {
+            kv.write(tokens);
+            for (int step = 0; step < 3; step++) {
+                assertStep("write " + write + ", step " + step, kv, rows);
             }
         }
     }
 
+    /** A request with fewer beams after one with more reuses the scratch sized for more rows. */
+    @Test
+    void rowCountsChangeBetweenRequests() {
+        CrossKeysValues kv = new CrossKeysValues(2, 64, 64, 4);
+        int[] rowsByRequest = {6, 2, 4, 6};
+        for (int request = 0; request < rowsByRequest.length; request++) {
+            kv.write(13 + request);
+            assertStep("request " + request + ", " + rowsByRequest[request] + " rows", kv, rowsByRequest[request]);
+        }
+    }
+
+    /** Cross-attention keys and values of {@code images} images in the layouts the decoder keeps. */
+    private final class CrossKeysValues {
+        final int heads;
+        final Tensor keysT;
+        final Tensor valuesHM;
+        int tokens;
+        Tensor keys;
+        Tensor values;
+
+        CrossKeysValues(int images, int capacity, int channels, int heads) {
+            this.heads = heads;
+            keysT = Tensor.allocateHost(DType.F32, Shape.of(images, channels, capacity), arena);
+            valuesHM = Tensor.allocateHost(DType.F32, Shape.of(images, heads, capacity, channels / heads), arena);
+        }
+
+        /** New random keys and values of {@code newTokens} tokens, written as the decoder writes them. */
+        void write(int newTokens) {
+            Shape tokenRows = Shape.of(keysT.shape().dim(0), newTokens, keysT.shape().dim(1));
+            tokens = newTokens;
+            keys = random(tokenRows);
+            values = random(tokenRows);
+            bf16.transposeKeys(keysT, keys);
+            bf16.headMajorValues(valuesHM, values);
+        }
+    }
+
+    /**
+     * One step of {@code rows} query rows: the bf16 mode within {@link #PACKED} of the reference over the bf16-rounded
+     * keys and values, and an F32 backend on the same tensors within the F32 kernel tolerance of the reference.
+     */
+    private void assertStep(String name, CrossKeysValues kv, int rows) {
+        int channels = kv.keysT.shape().dim(1);
+        Tensor q = random(Shape.of(rows, 1, channels));
+        for (long i = 0; i < q.elementCount(); i++) {
+            q.setFloat(i, q.getFloat(i) * QUERY_RANGE);
+        }
+        Tensor expected = Tensor.allocateHost(DType.F32, Shape.of(rows, 1, channels), arena);
+        Tensor actual = Tensor.allocateHost(DType.F32, Shape.of(rows, 1, channels), arena);
+        reference.attention(expected, q, roundedToBf16(kv.keys), roundedToBf16(kv.values), kv.tokens, kv.heads,
+                SCALE, AttentionMask.none());
+        bf16.attentionTransposedKeys(actual, q, kv.keysT, kv.valuesHM, kv.tokens, kv.heads, SCALE);
+        PACKED.assertClose(name + ": bf16 mode against the reference", expected, actual);
+
+        reference.attention(expected, q, kv.keys, kv.values, kv.tokens, kv.heads, SCALE, AttentionMask.none());
+        f32.attentionTransposedKeys(actual, q, kv.keysT, kv.valuesHM, kv.tokens, kv.heads, SCALE);
+        Tolerance.KERNEL_F32.assertClose(name + ": the F32 tensors as written", expected, actual);
+    }
+
     /** Uniform in [-1, 1). */
-    private static Tensor random(Arena arena, Random random, int... dims) {
-        Tensor tensor = Tensor.allocateHost(DType.F32, Shape.of(dims), arena);
+    private Tensor random(Shape shape) {
+        Tensor tensor = Tensor.allocateHost(DType.F32, shape, arena);
         for (long i = 0; i < tensor.elementCount(); i++) {
             tensor.setFloat(i, random.nextFloat() * 2 - 1);
         }
@@ -83,11 +133,11 @@ class CpuBf16CrossAttentionTest {
     }
 
     /** {@code x} rounded to bf16 and back to F32. */
-    private static Tensor roundedToBf16(CpuBackend backend, Arena arena, Tensor x) {
-        Tensor bf16 = Tensor.allocateHost(DType.BF16, x.shape(), arena);
+    private Tensor roundedToBf16(Tensor x) {
+        Tensor rounded = Tensor.allocateHost(DType.BF16, x.shape(), arena);
         Tensor back = Tensor.allocateHost(DType.F32, x.shape(), arena);
-        backend.copy(bf16, x);
-        backend.copy(back, bf16);
+        bf16.copy(rounded, x);
+        bf16.copy(back, rounded);
         return back;
     }
 }
