@@ -40,8 +40,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * first step's ten largest logits within 0.056 of the reference (asserted at 0.1; they reach ~9, and bf16 keeps 8
  * mantissa bits); 4 of 16 greedy sequences identical (asserted at 15%; F32: 16 of 16), every other one leaving the
  * reference at a step whose reference top-1/top-2 margin is at most 0.042 (asserted at 0.15), i.e. only at near
- * ties the bf16 error can flip. Cross-attention queries rounded to bf16 as well left 2 of 16 identical. The tiny model's N(0, 0.2) random
- * weights make its logits ~10× more sensitive and its margins far smaller than a trained model's.
+ * ties the bf16 error can flip. Cross-attention queries rounded to bf16 as well left 2 of 16 identical. The tiny
+ * model's N(0, 0.2) random weights make its logits ~10× more sensitive and its margins far smaller than a trained
+ * model's.
  */
 class Bf16ModeTest {
     private static final double LOGIT_ATOL = 0.1;
