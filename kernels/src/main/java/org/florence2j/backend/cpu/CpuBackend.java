@@ -182,7 +182,7 @@ public final class CpuBackend implements Backend {
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
         this.cache = new DnnlPrimitiveCache(engine,
                 computeType == DType.BF16 ? Dnnl.FPMATH_MODE_BF16 : Dnnl.FPMATH_MODE_STRICT);
-        this.packedCrossAttention = new PackedCrossAttention(cache, engine);
+        this.packedCrossAttention = new PackedCrossAttention(cache, engine, this::softmaxRows);
     }
 
     /** Opens a CPU backend with the OpenMP default thread count. */

@@ -14,8 +14,8 @@ import org.florence2j.bindings.Dnnl;
  * bytes on top of them. In bf16 they are half that, and in oneDNN's own layout its batched bf16 matmul reads them
  * as they are; given them plain, it re-packed them on every call and took longer than F32 (ninth session, bench/
  * README). In a base bf16 step (3 beams, 584 tokens, timed per call): high-part scores 27–31 µs, low-part scores
- * 11–16 µs (the keys come from cache the second time), softmax 5, values 21–23 and the query split 4 µs, ~75 µs a
- * layer against ~105 µs for the F32 primitives.
+ * 11–16 µs (the same keys read again, by the timing mostly from cache), softmax 5, values 21–23 and the query
+ * split 4 µs: ~75 µs a layer against ~105 µs for the F32 primitives.
  *
  * <p>Precision: the keys, values and probabilities are bf16 (as in the vision tower's bf16 attention), the queries
  * nearly F32: each is split into a bf16 high part and the bf16 rounding of what it leaves
@@ -30,10 +30,17 @@ import org.florence2j.bindings.Dnnl;
  * Holds its scratch between calls; not thread-safe (the backend serialises its ops).
  */
 final class PackedCrossAttention implements AutoCloseable {
-    private enum Op { SCORES, SCORES_ADDED, SOFTMAX, VALUES, PACK_KEYS, PACK_VALUES }
+    private enum Op { SCORES, SCORES_ADDED, VALUES, PACK_KEYS, PACK_VALUES }
+
+    /** The backend's softmax over {@code rows} rows of {@code width} F32 values, written as {@code outType}. */
+    @FunctionalInterface
+    interface RowSoftmax {
+        void run(MemorySegment x, MemorySegment out, long rows, long width, int outType);
+    }
 
     private final DnnlPrimitiveCache cache;
     private final MemorySegment engine;
+    private final RowSoftmax softmax;
     private final List<PackedSlot> slots = new ArrayList<>();
     private final Geometry geometry = new Geometry();
     private Arena scratchArena = Arena.ofShared();
@@ -45,9 +52,10 @@ final class PackedCrossAttention implements AutoCloseable {
     private MemorySegment scores = MemorySegment.NULL; // [heads, rows, tokens] F32
     private MemorySegment probabilities = MemorySegment.NULL; // [heads, rows, tokens] bf16
 
-    PackedCrossAttention(DnnlPrimitiveCache cache, MemorySegment engine) {
+    PackedCrossAttention(DnnlPrimitiveCache cache, MemorySegment engine, RowSoftmax softmax) {
         this.cache = cache;
         this.engine = engine;
+        this.softmax = softmax;
     }
 
     /**
@@ -103,7 +111,6 @@ final class PackedCrossAttention implements AutoCloseable {
         Geometry g = geometry.set(heads, rows, headDim, tokens, capacity, scale, team);
         var scoresPrimitive = scores(g, Op.SCORES);
         var addedScoresPrimitive = scores(g, Op.SCORES_ADDED);
-        var softmaxPrimitive = softmax(g);
         var valuesPrimitive = values(g);
         long imageElements = rows * channels;
         reserve(images, imageElements, (long) heads * rows * tokens);
@@ -114,7 +121,7 @@ final class PackedCrossAttention implements AutoCloseable {
                     imageElements);
             scoresPrimitive.execute(stream, highQueries[image], packedKeys, scores);
             addedScoresPrimitive.execute(stream, lowQueries[image], packedKeys, scores);
-            softmaxPrimitive.execute(stream, scores, probabilities);
+            softmax.run(scores, probabilities, heads * rows, tokens, Dnnl.DATA_TYPE_BF16);
             valuesPrimitive.execute(stream, probabilities, packedValues, outputs[image]);
             MemorySegment.copy(outputs[image], 0, out, image * imageElements * Float.BYTES,
                     imageElements * Float.BYTES);
@@ -176,21 +183,6 @@ final class PackedCrossAttention implements AutoCloseable {
                     Dnnl.primitiveDescDestroy(layout);
                 }
             });
-        }
-        return primitive;
-    }
-
-    /** The softmax of every F32 score row, written as bf16 probabilities. */
-    private DnnlPrimitiveCache.Primitive softmax(Geometry g) {
-        var key = g.key(cache, Op.SOFTMAX);
-        var primitive = cache.find(key);
-        if (primitive == null) {
-            long rows = g.heads * g.rows;
-            primitive = cache.create(key, b -> b.primitive(
-                    Dnnl.softmaxForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.SOFTMAX_ACCURATE,
-                            b.dense(Dnnl.DATA_TYPE_F32, rows, g.tokens),
-                            b.dense(Dnnl.DATA_TYPE_BF16, rows, g.tokens), 1, b.attr(null)),
-                    Dnnl.ARG_SRC, Dnnl.ARG_DST));
         }
         return primitive;
     }
