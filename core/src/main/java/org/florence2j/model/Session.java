@@ -428,8 +428,7 @@ public final class Session implements AutoCloseable {
             StepParameters parameters = step.parameters();
             boolean reorder = parents != null && cache.moves(parents, position);
             if (reorder) {
-                parameters.setParents(parents);
-                cache.swap();
+                parameters.setParents(parents, cache.swap(parents, position));
             }
             for (int r = 0; r < tokens.length; r++) {
                 step.setToken(r, 0, tokens[r]);

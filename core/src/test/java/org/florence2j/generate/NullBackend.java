@@ -104,7 +104,7 @@ final class NullBackend implements Backend {
     public void writeRows(Tensor cache, Tensor src, int position) {}
 
     @Override
-    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {}
+    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int[] firstRows, int rowsPrefix) {}
 
     @Override
     public void logSoftmaxTopK(Tensor scores, Tensor tokens, Tensor logProbs, Tensor logSumExp, Tensor logits,

@@ -333,15 +333,29 @@ public interface Backend extends AutoCloseable {
      *
      * @param sourceRows one source index per row of {@code out}
      */
-    void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix);
+    default void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+        gatherRows(out, src, sourceRows, null, rowsPrefix);
+    }
 
     /**
-     * {@link #gatherRows} with {@code step.parents()} as the source rows and {@code step.position()} as the prefix:
-     * a decode step's beam reorder of the cache filled so far. A backend replaying captured steps reads both from
-     * {@link StepParameters#parentRows()} and {@link StepParameters#devicePosition()} when the copy runs.
+     * {@link #gatherRows(Tensor, Tensor, int[], int)} where the caller knows that {@code out[b]} already holds
+     * {@code src[sourceRows[b]]}'s values before second-dimension row {@code firstRows[b]}: only rows
+     * {@code firstRows[b] … rowsPrefix - 1} need copying. A backend may copy the others too (they hold the same
+     * values), as a replayed step that cannot see the host's {@code firstRows} does.
+     *
+     * @param firstRows {@code null} (copy from row 0), or one first row per row of {@code out}, each in
+     *                  {@code [0, rowsPrefix]}
+     */
+    void gatherRows(Tensor out, Tensor src, int[] sourceRows, int[] firstRows, int rowsPrefix);
+
+    /**
+     * {@link #gatherRows} with {@code step.parents()} as the source rows, {@code step.firstRows()} as the first rows
+     * to copy and {@code step.position()} as the prefix: a decode step's beam reorder of the cache filled so far. A
+     * backend replaying captured steps reads the parents and the position from {@link StepParameters#parentRows()}
+     * and {@link StepParameters#devicePosition()} when the copy runs, and copies every row from 0.
      */
     default void gatherRows(Tensor out, Tensor src, StepParameters step) {
-        gatherRows(out, src, step.parents(), step.position());
+        gatherRows(out, src, step.parents(), step.firstRows(), step.position());
     }
 
     /**

@@ -380,18 +380,19 @@ public final class OpChecks {
     }
 
     /**
-     * {@link Backend#gatherRows}: one valid source row per output row; {@code out} must not alias. Allocates nothing
-     * unless it fails: beam search runs it per layer and token.
+     * {@link Backend#gatherRows}: one valid source row per output row, first rows (if given) within the prefix;
+     * {@code out} must not alias. Allocates nothing unless it fails: beam search runs it per layer and token.
      */
-    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int[] firstRows, int rowsPrefix) {
         Shape o = out.shape();
         Shape s = src.shape();
         boolean valid = isF32(out) && isF32(src) && o.rank() >= 2 && sameTrailingDims(o, s)
-                && isRowIndex(sourceRows, o.dim(0), s.dim(0)) && rowsPrefix >= 0 && rowsPrefix <= o.dim(1);
+                && isRowIndex(sourceRows, o.dim(0), s.dim(0)) && rowsPrefix >= 0 && rowsPrefix <= o.dim(1)
+                && (firstRows == null || areFirstRows(firstRows, o.dim(0), rowsPrefix));
         touch(out, src, null, null);
         if (!valid) {
-            require(false, "gatherRows", "out", out, "src", src,
-                    "sourceRows " + Arrays.toString(sourceRows) + ", rowsPrefix " + rowsPrefix);
+            require(false, "gatherRows", "out", out, "src", src, "sourceRows " + Arrays.toString(sourceRows)
+                    + ", firstRows " + Arrays.toString(firstRows) + ", rowsPrefix " + rowsPrefix);
         }
         requireNoOverlap("gatherRows", out, src);
     }
@@ -539,6 +540,14 @@ public final class OpChecks {
         boolean valid = rows != null && rows.length == length;
         for (int i = 0; valid && i < rows.length; i++) {
             valid = rows[i] >= 0 && rows[i] < bound;
+        }
+        return valid;
+    }
+
+    private static boolean areFirstRows(int[] firstRows, int length, int rowsPrefix) {
+        boolean valid = firstRows.length == length;
+        for (int i = 0; valid && i < firstRows.length; i++) {
+            valid = firstRows[i] >= 0 && firstRows[i] <= rowsPrefix;
         }
         return valid;
     }

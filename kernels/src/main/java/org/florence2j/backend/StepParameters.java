@@ -41,6 +41,7 @@ public final class StepParameters {
     private int tokens;
     private int position;
     private int[] parents; // [rows], the caller's array, for host backends' gatherRows
+    private int[] firstRows; // [rows] or null, the caller's array, for host backends' gatherRows
     private Tensor devicePosition; // I32 [1]
     private Tensor positionIds; // I32 [1, tokens]
     private Tensor tokenIds; // I32 [rows, tokens]
@@ -92,6 +93,7 @@ public final class StepParameters {
         this.tokens = tokens;
         this.position = 0;
         this.parents = null;
+        this.firstRows = null;
         this.devicePosition = device.narrow(0, 1);
         this.positionIds = device.narrow(1, tokens).reshape(new Shape(1, tokens));
         this.parentRows = device.narrow(parentsOffset(), rows);
@@ -135,21 +137,37 @@ public final class StepParameters {
     }
 
     /**
-     * Sets the row each row continues (beam reordering): {@code parents[r]} for row {@code r}. The array is kept
-     * (not copied) for {@link #parents()} until the next call.
+     * Sets the row each row continues (beam reordering): {@code parents[r]} for row {@code r}, every row's cache
+     * copied from position 0. The array is kept (not copied) for {@link #parents()} until the next call.
      *
      * @throws IllegalArgumentException unless there is one parent per row, each a row of the step
      */
     public void setParents(int[] parents) {
-        boolean valid = parents.length == rows;
+        setParents(parents, null);
+    }
+
+    /**
+     * {@link #setParents(int[])}, where row {@code r}'s cache already holds its parent's values before position
+     * {@code firstRows[r]} (see {@link Backend#gatherRows(Tensor, Tensor, int[], int[], int)}). Host values only: a
+     * replayed step copies from position 0. Both arrays are kept (not copied) until the next call.
+     *
+     * @param firstRows {@code null} (copy from position 0), or one non-negative position per row, checked against
+     *                  the step's position by {@code gatherRows}
+     * @throws IllegalArgumentException unless there is one parent per row, each a row of the step, and one
+     *                                  non-negative first position per row
+     */
+    public void setParents(int[] parents, int[] firstRows) {
+        boolean valid = parents.length == rows && (firstRows == null || firstRows.length == rows);
         for (int r = 0; r < parents.length && valid; r++) {
-            valid = parents[r] >= 0 && parents[r] < rows;
+            valid = parents[r] >= 0 && parents[r] < rows && (firstRows == null || firstRows[r] >= 0);
         }
         if (!valid) {
             throw new IllegalArgumentException("parents " + Arrays.toString(parents) + " must name one of the "
-                    + rows + " rows for each row");
+                    + rows + " rows for each row" + (firstRows == null ? ""
+                    : ", first positions " + Arrays.toString(firstRows) + " one non-negative position per row"));
         }
         this.parents = parents;
+        this.firstRows = firstRows;
         MemorySegment memory = host.memory();
         for (int r = 0; r < rows; r++) {
             memory.setAtIndex(I32_LE, parentsOffset() + r, parents[r]);
@@ -184,6 +202,11 @@ public final class StepParameters {
     /** The parents last set (host values), {@code [rows]}; {@code null} before any. */
     public int[] parents() {
         return parents;
+    }
+
+    /** The first positions to copy last set with the parents (host values), {@code [rows]}; {@code null}: all. */
+    public int[] firstRows() {
+        return firstRows;
     }
 
     /** {@link AttentionMask#causal} at the current position, without allocating. */

@@ -128,6 +128,15 @@ class StepParametersTest {
         backend.gatherRows(gathered, cache, step);
         backend.gatherRows(expectedGathered, cache, new int[] {2, 0, 0}, 3);
         assertArrayEquals(expectedGathered.toFloatArray(), gathered.toFloatArray(), "gatherRows");
+
+        // Another source, so that positions before the first rows would change if they were copied.
+        Tensor other = random(random, rows, capacity, channels);
+        step.setParents(new int[] {2, 0, 0}, new int[] {1, 3, 0});
+        backend.gatherRows(gathered, other, step);
+        backend.gatherRows(expectedGathered, other, new int[] {2, 0, 0}, new int[] {1, 3, 0}, 3);
+        assertArrayEquals(expectedGathered.toFloatArray(), gathered.toFloatArray(), "gatherRows from first rows");
+        assertThrows(IllegalArgumentException.class, () -> step.setParents(new int[] {2, 0, 0}, new int[] {1, -1, 0}));
+        assertThrows(IllegalArgumentException.class, () -> step.setParents(new int[] {2, 0, 0}, new int[] {1, 0}));
     }
 
     @Test

@@ -201,7 +201,8 @@ public final class BartDecoder {
 
     /**
      * Sets the position of the step's first token in {@code s.parameters()}, checked against the cache and the
-     * learned positions. The parameters go to the device with the next {@link StepParameters#upload}.
+     * learned positions, and records in {@code cache} that the step writes its positions
+     * ({@link KvCache#recordWrites}). The parameters go to the device with the next {@link StepParameters#upload}.
      */
     public void setPosition(StepBuffers s, KvCache cache, int position) {
         int tokens = s.parameters().tokens();
@@ -210,6 +211,7 @@ public final class BartDecoder {
                     + cache.capacity() + ") or the learned positions (" + maxPositions() + ")");
         }
         s.parameters().setPosition(position);
+        cache.recordWrites(position, tokens);
     }
 
     /**

@@ -1363,17 +1363,18 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public synchronized void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+    public synchronized void gatherRows(Tensor out, Tensor src, int[] sourceRows, int[] firstRows, int rowsPrefix) {
         ensureOpen();
-        checks.gatherRows(out, src, sourceRows, rowsPrefix);
+        checks.gatherRows(out, src, sourceRows, firstRows, rowsPrefix);
         Shape os = out.shape();
         Shape ss = src.shape();
         long outRowBytes = out.byteSize() / os.dim(0);
         long srcRowBytes = src.byteSize() / ss.dim(0);
-        long prefixBytes = outRowBytes / os.dim(1) * rowsPrefix;
+        long positionBytes = outRowBytes / os.dim(1);
         for (int row = 0; row < sourceRows.length; row++) {
-            MemorySegment.copy(src.memory(), sourceRows[row] * srcRowBytes, out.memory(), row * outRowBytes,
-                    prefixBytes);
+            long skipped = firstRows == null ? 0 : firstRows[row] * positionBytes;
+            MemorySegment.copy(src.memory(), sourceRows[row] * srcRowBytes + skipped, out.memory(),
+                    row * outRowBytes + skipped, rowsPrefix * positionBytes - skipped);
         }
     }
 

@@ -695,19 +695,22 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int[] firstRows, int rowsPrefix) {
         enter();
-        checks.gatherRows(out, src, sourceRows, rowsPrefix);
-        copyGathered(out, src, sourceRows, rowsPrefix);
+        checks.gatherRows(out, src, sourceRows, firstRows, rowsPrefix);
+        copyGathered(out, src, sourceRows, firstRows, rowsPrefix);
     }
 
-    /** In a step issued through a {@link StepGraph}: parents and prefix read from the device when it runs. */
+    /**
+     * In a step issued through a {@link StepGraph}: parents and prefix read from the device when it runs, every row
+     * copied from position 0 (a replay cannot see the host's first rows).
+     */
     @Override
     public void gatherRows(Tensor out, Tensor src, StepParameters step) {
         enter();
-        checks.gatherRows(out, src, step.parents(), step.position());
+        checks.gatherRows(out, src, step.parents(), step.firstRows(), step.position());
         if (!stepKernels) {
-            copyGathered(out, src, step.parents(), step.position());
+            copyGathered(out, src, step.parents(), step.firstRows(), step.position());
             return;
         }
         Shape o = out.shape();
@@ -716,13 +719,14 @@ public final class CudaBackend implements Backend {
                 out.elementCount() / ((long) o.dim(0) * o.dim(1)));
     }
 
-    private void copyGathered(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+    private void copyGathered(Tensor out, Tensor src, int[] sourceRows, int[] firstRows, int rowsPrefix) {
         Shape o = out.shape();
         long outerBytes = out.byteSize() / o.dim(0);
-        long prefixBytes = outerBytes / o.dim(1) * rowsPrefix;
+        long positionBytes = outerBytes / o.dim(1);
         for (int b = 0; b < sourceRows.length; b++) {
-            memory.copy(out.memory().asSlice(b * outerBytes), src.memory().asSlice(sourceRows[b] * outerBytes),
-                    prefixBytes);
+            long skipped = firstRows == null ? 0 : firstRows[b] * positionBytes;
+            memory.copy(out.memory().asSlice(b * outerBytes + skipped),
+                    src.memory().asSlice(sourceRows[b] * outerBytes + skipped), rowsPrefix * positionBytes - skipped);
         }
     }
 

@@ -609,15 +609,15 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int rowsPrefix) {
+    public void gatherRows(Tensor out, Tensor src, int[] sourceRows, int[] firstRows, int rowsPrefix) {
         requireOpen();
-        CHECKS.gatherRows(out, src, sourceRows, rowsPrefix);
+        CHECKS.gatherRows(out, src, sourceRows, firstRows, rowsPrefix);
         Shape o = out.shape();
         long innerElements = o.elementCount() / ((long) o.dim(0) * o.dim(1));
         long prefixElements = rowsPrefix * innerElements;
         long outerElements = o.dim(1) * innerElements;
         for (int b = 0; b < sourceRows.length; b++) {
-            for (long i = 0; i < prefixElements; i++) {
+            for (long i = firstRows == null ? 0 : firstRows[b] * innerElements; i < prefixElements; i++) {
                 out.setFloat(b * outerElements + i, src.getFloat(sourceRows[b] * outerElements + i));
             }
         }

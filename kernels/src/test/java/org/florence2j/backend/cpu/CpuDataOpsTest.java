@@ -104,6 +104,11 @@ class CpuDataOpsTest {
             });
             t.check("gatherRows", Tolerance.KERNEL_F32, new int[] {3, 8, 6},
                     (backend, o) -> backend.gatherRows(o, cache, new int[] {2, 2, 0}, 5));
+            Tensor stale = t.random(1, 3, 8, 6);
+            t.check("gatherRows from first rows", Tolerance.KERNEL_F32, new int[] {3, 8, 6}, (backend, o) -> {
+                backend.copy(o, stale);
+                backend.gatherRows(o, cache, new int[] {2, 2, 0}, new int[] {3, 5, 0}, 5);
+            });
         }
     }
 

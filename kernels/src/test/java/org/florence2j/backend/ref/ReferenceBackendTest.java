@@ -157,6 +157,17 @@ class ReferenceBackendTest {
         assertThrows(IllegalArgumentException.class, () -> backend.gatherRows(reordered, cache, new int[] {0, 2, 0},
                 1));
         assertThrows(IllegalArgumentException.class, () -> backend.gatherRows(cache, cache, new int[] {1, 0}, 1));
+
+        // First rows: beam 0 copies from row 1, beam 1 nothing (its first row is the prefix), beam 2 everything.
+        Tensor partly = floats(Shape.of(3, 3, 1), -1, -1, -1, -1, -1, -1, -1, -1, -1);
+        backend.gatherRows(partly, cache, new int[] {1, 1, 0}, new int[] {1, 2, 0}, 2);
+        assertArrayEquals(new float[] {-1, 3, -1, -1, -1, -1, 0, 1, -1}, partly.toFloatArray(), 0);
+        assertThrows(IllegalArgumentException.class, () -> backend.gatherRows(partly, cache, new int[] {1, 1, 0},
+                new int[] {0, 3, 0}, 2));
+        assertThrows(IllegalArgumentException.class, () -> backend.gatherRows(partly, cache, new int[] {1, 1, 0},
+                new int[] {0, -1, 0}, 2));
+        assertThrows(IllegalArgumentException.class, () -> backend.gatherRows(partly, cache, new int[] {1, 1, 0},
+                new int[] {0, 0}, 2));
     }
 
     @Test
