@@ -27,7 +27,10 @@ record DecodeFixture(BartDecoder decoder, KvCache cache, BartDecoder.StepBuffers
     static final int ENCODER_TOKENS = 584;
     /** Positions a step cycles through: the lengths a 20-token caption decodes at. */
     static final int NEW_TOKENS = 20;
-    /** Beam parents of every step: {@code [0, 0, 1]}, so the reorder is never skipped. */
+    /**
+     * Beam parents of every step: {@code [0, 0, 1]}, so the reorder is never skipped. It copies the 1–3 positions
+     * a row lacks of its parent's history, not the whole history ({@code KvCache}).
+     */
     private static final int[] PARENTS = {0, 0, 1};
 
     /** Loads the decoder of {@code checkpoint} onto {@code backend}, its memory owned by {@code arena}. */
