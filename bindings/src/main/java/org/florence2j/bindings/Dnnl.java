@@ -7,6 +7,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
@@ -14,7 +15,7 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * oneDNN's C API ({@code oneapi/dnnl/dnnl.h}, version 3.13) through Panama downcalls: the functions florence2j's
- * CPU kernels use, and libgomp's thread-count control.
+ * CPU kernels use, and libgomp's thread-count control and parallel regions.
  *
  * <p>Each function has a holder class whose static final handle is made on first use (the jextract idiom), so
  * loading this class never touches the native library; the first call on a machine without oneDNN throws
@@ -193,6 +194,59 @@ public final class Dnnl {
         requireLoaded();
         try {
             OmpSetNumThreads.H.invokeExact(threads);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class GompParallel {
+        static final MethodHandle H = DnnlLibrary.Holder.LOADED.gomp()
+                .downcall("GOMP_parallel", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
+    }
+
+    /**
+     * {@code void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags)}: libgomp's
+     * entry for a {@code #pragma omp parallel} region, what a compiler emits for one. Runs {@code function(data)} on
+     * {@code threads} threads of the calling thread's team (the caller and its pool's workers, the same threads
+     * oneDNN's primitives run on) and returns when every one has returned. {@code function} may be an upcall stub:
+     * a worker then runs Java code, attached to the JVM on its first call and for its lifetime. The upcall must not
+     * throw (the JVM would exit).
+     */
+    public static void gompParallel(MemorySegment function, MemorySegment data, int threads) {
+        requireLoaded();
+        try {
+            GompParallel.H.invokeExact(function, data, threads, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class OmpGetThreadNum {
+        static final MethodHandle H = DnnlLibrary.Holder.LOADED.gomp()
+                .downcall("omp_get_thread_num", FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
+    }
+
+    /**
+     * {@code int omp_get_thread_num(void)}: the calling thread's number in its team, 0 for the thread that
+     * started the region (a critical downcall: a few nanoseconds, called once per thread and region).
+     */
+    public static int ompGetThreadNum() {
+        try {
+            return (int) OmpGetThreadNum.H.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final class OmpGetNumThreads {
+        static final MethodHandle H = DnnlLibrary.Holder.LOADED.gomp()
+                .downcall("omp_get_num_threads", FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
+    }
+
+    /** {@code int omp_get_num_threads(void)}: the number of threads in the calling thread's current team. */
+    public static int ompGetNumThreads() {
+        try {
+            return (int) OmpGetNumThreads.H.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }
