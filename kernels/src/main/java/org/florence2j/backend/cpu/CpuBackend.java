@@ -133,6 +133,7 @@ public final class CpuBackend implements Backend {
     private long smallAttentionBytes = SMALL_ATTENTION_BYTES;
     private final boolean javaDecodeKernels; // see JAVA_DECODE_KERNELS_PROPERTY
     private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
+    private final OpenMpTeam team = new OpenMpTeam(); // Java work on oneDNN's threads
     private final PackedCrossAttention packedCrossAttention; // bf16 mode's cross-attention, see packsCrossAttention
     /**
      * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
@@ -182,7 +183,7 @@ public final class CpuBackend implements Backend {
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
         this.cache = new DnnlPrimitiveCache(engine,
                 computeType == DType.BF16 ? Dnnl.FPMATH_MODE_BF16 : Dnnl.FPMATH_MODE_STRICT);
-        this.packedCrossAttention = new PackedCrossAttention(cache, engine, this::softmaxRows);
+        this.packedCrossAttention = new PackedCrossAttention(cache, engine, team);
     }
 
     /** Opens a CPU backend with the OpenMP default thread count. */
@@ -651,8 +652,8 @@ public final class CpuBackend implements Backend {
      *
      * <p>In bf16 mode with the Java decode kernels ({@link #JAVA_DECODE_KERNELS_PROPERTY}) it reads bf16 copies of
      * {@code keysT} and {@code valuesHM} that it packs on its first call after {@link #transposeKeys} and
-     * {@link #headMajorValues} wrote them ({@link PackedCrossAttention}): nearly F32 queries (two bf16 parts) over
-     * bf16 keys and values, bf16 probabilities.
+     * {@link #headMajorValues} wrote them ({@link PackedCrossAttention}): F32 attention over bf16 keys and values,
+     * in Java on the OpenMP team's threads.
      */
     @Override
     public synchronized void attentionTransposedKeys(Tensor out, Tensor q, Tensor keysT, Tensor v, int kvTokens,
@@ -660,7 +661,7 @@ public final class CpuBackend implements Backend {
         ensureOpen();
         checks.attentionTransposedKeys(out, q, keysT, v, kvTokens, heads);
         Shape ks = keysT.shape();
-        // A single key is a copy (attend), and only F32 queries can be split into two bf16 parts.
+        // A single key is a copy (attend); the packed path reads F32 queries and writes F32.
         if (packsCrossAttention() && kvTokens > 1 && q.dtype() == DType.F32 && out.dtype() == DType.F32) {
             int kvBatch = ks.dim(0);
             int rows = q.shape().dim(0) / kvBatch * q.shape().dim(1);
@@ -1399,6 +1400,7 @@ public final class CpuBackend implements Backend {
         }
         closed = true;
         packedCrossAttention.close();
+        team.close();
         cache.close();
         linearInput.close();
         meanRow.close();

@@ -67,7 +67,7 @@ final class SmallAttention {
                     scoresOfKeyRows(k, keys, a, visible);
                 }
                 for (int head = 0; head < heads; head++) {
-                    softmax(head * keyRows, a.scale, visible);
+                    VectorMath.softmax(scores, head * keyRows, visible, a.scale, lanes);
                 }
                 weightedValues(v, values, a, visible);
                 MemorySegment.copy(output, 0, out, F32, (group * a.outGroupStride + row * a.outRowStride)
@@ -138,31 +138,6 @@ final class SmallAttention {
                     scores[first + t] += weight * k.get(F32, rowByteOffset + (long) t * Float.BYTES);
                 }
             }
-        }
-    }
-
-    /** Scales {@code scores[first, first + visible)} and replaces them by their softmax. */
-    private void softmax(int first, float scale, int visible) {
-        int end = first + visible;
-        float max = Float.NEGATIVE_INFINITY;
-        for (int t = first; t < end; t++) {
-            scores[t] *= scale;
-            max = Math.max(max, scores[t]);
-        }
-        VectorMath.expShifted(scores, first, end, max);
-        int vectorEnd = first + FLOATS.loopBound(visible);
-        FloatVector sums = FloatVector.zero(FLOATS);
-        int t = first;
-        for (; t < vectorEnd; t += FLOATS.length()) {
-            sums = sums.add(FloatVector.fromArray(FLOATS, scores, t));
-        }
-        sums.intoArray(lanes, 0);
-        float sum = VectorMath.sumLanes(lanes);
-        for (; t < end; t++) {
-            sum += scores[t];
-        }
-        for (int i = first; i < end; i++) {
-            scores[i] /= sum;
         }
     }
 

@@ -139,26 +139,6 @@ final class VectorKernels {
         }
     }
 
-    /**
-     * Splits the {@code count} F32 elements {@code x} of {@code src} from element {@code srcIndex} on into two BF16
-     * parts: {@code high = bf16(x)} and {@code low = bf16(x - high)}, each rounded to nearest even as
-     * {@link #convert} does (a NaN stays a quiet NaN). {@code high + low} is {@code x} to within ~2⁻¹⁶ of it, so two
-     * bf16 matmuls, one on each part, added, compute with a nearly F32 operand ({@link PackedCrossAttention}).
-     *
-     * <p>A scalar loop (~4 µs for a base step's 3 × 768 queries): called once a layer, a Vector API version ran as
-     * its allocating fallback through all of {@code DecodeAllocationTest}'s measurements (~90 B a call), and in the
-     * base decoder, beside a Java softmax, it left the layer-norm kernel recompiling for good in most processes.
-     */
-    static void splitToBfloat16(MemorySegment high, MemorySegment low, MemorySegment src, long srcIndex,
-            long count) {
-        for (long i = 0; i < count; i++) {
-            float x = src.getAtIndex(F32, srcIndex + i);
-            short highPart = toBfloat16(x);
-            high.setAtIndex(I16, i, highPart);
-            low.setAtIndex(I16, i, toBfloat16(x - Float.intBitsToFloat((highPart & 0xFFFF) << 16)));
-        }
-    }
-
     private static float load(MemorySegment segment, DType dtype, long index) {
         return switch (dtype) {
             case F32 -> segment.getAtIndex(F32, index);

@@ -102,6 +102,35 @@ final class VectorMath {
         }
     }
 
+    /**
+     * Scales {@code values[from, from + count)} by {@code scale} and replaces them by their softmax:
+     * {@code e^(s - max) / Σ e^(s - max)}, the sum in a fixed order ({@link #sumLanes} of a vector's partial sums,
+     * then the last values one by one). {@code lanes} is scratch of {@link #LANES} floats.
+     */
+    static void softmax(float[] values, int from, int count, float scale, float[] lanes) {
+        int end = from + count;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int t = from; t < end; t++) {
+            values[t] *= scale;
+            max = Math.max(max, values[t]);
+        }
+        expShifted(values, from, end, max);
+        int vectorEnd = from + FLOATS.loopBound(count);
+        FloatVector sums = FloatVector.zero(FLOATS);
+        int t = from;
+        for (; t < vectorEnd; t += FLOATS.length()) {
+            sums = sums.add(FloatVector.fromArray(FLOATS, values, t));
+        }
+        sums.intoArray(lanes, 0);
+        float sum = sumLanes(lanes);
+        for (; t < end; t++) {
+            sum += values[t];
+        }
+        for (int i = from; i < end; i++) {
+            values[i] /= sum;
+        }
+    }
+
     /** {@link #expShifted}'s lane arithmetic on one value, op for op (a masked last vector allocated). */
     private static float exp(float difference) {
         float x = Math.min(Math.max(difference, EXP_MIN), EXP_MAX);
