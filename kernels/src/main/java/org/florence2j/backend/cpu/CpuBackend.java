@@ -113,8 +113,12 @@ public final class CpuBackend implements Backend {
     private int appliedTeam;
     private MemorySegment countedTable = MemorySegment.NULL; // the large mapped table dropPagesPeriodically counts
     private int lookupsSinceUnload;
-    /** The team size last applied on each calling thread ({@code -1}: not yet). */
-    private final ThreadLocal<int[]> teamOfThread = ThreadLocal.withInitial(() -> new int[] {-1});
+    /**
+     * The team size last applied on each calling thread ({@code -1}: not yet), by any backend: the OpenMP setting is
+     * the thread's, so a record per backend went stale when two backends ran ops on one thread (models sharing an
+     * engine thread), and an op then ran on the other backend's team.
+     */
+    private static final ThreadLocal<int[]> TEAM_OF_THREAD = ThreadLocal.withInitial(() -> new int[] {-1});
     private final MemorySegment engine;
     private final MemorySegment stream;
     private final DnnlPrimitiveCache cache;
@@ -174,7 +178,8 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("CpuBackend computes in F32 or BF16, not " + computeType);
         }
         Dnnl.requireLoaded();
-        this.parallelTeam = threads > 0 ? threads : Dnnl.ompGetMaxThreads();
+        int processDefault = DefaultTeam.SIZE; // read on the first backend's construction, before any op
+        this.parallelTeam = threads > 0 ? threads : processDefault;
         this.computeType = computeType;
         this.javaDecodeKernels = Boolean.parseBoolean(System.getProperty(JAVA_DECODE_KERNELS_PROPERTY, "true"));
         this.checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16),
@@ -184,6 +189,20 @@ public final class CpuBackend implements Backend {
         this.cache = new DnnlPrimitiveCache(engine,
                 computeType == DType.BF16 ? Dnnl.FPMATH_MODE_BF16 : Dnnl.FPMATH_MODE_STRICT);
         this.packedCrossAttention = new PackedCrossAttention(cache, engine, team);
+    }
+
+    /**
+     * OpenMP's default team size, read once, before any backend set a thread's: {@code omp_get_max_threads} answers
+     * for the calling thread, whose setting {@link #useTeam} changes (a second backend opened on a thread that had
+     * run a one-thread op took 1 for its parallel ops).
+     */
+    private static final class DefaultTeam {
+        static final int SIZE = Dnnl.ompGetMaxThreads();
+    }
+
+    /** Threads this backend's parallel ops use. */
+    int parallelTeam() {
+        return parallelTeam;
     }
 
     /** Opens a CPU backend with the OpenMP default thread count. */
@@ -1435,7 +1454,7 @@ public final class CpuBackend implements Backend {
     private void useTeam(long bytesMoved) {
         int team = bytesMoved < ONE_THREAD_BYTES ? 1 : parallelTeam;
         appliedTeam = team;
-        int[] current = teamOfThread.get();
+        int[] current = TEAM_OF_THREAD.get();
         if (current[0] != team) {
             Dnnl.ompSetNumThreads(team);
             current[0] = team;
