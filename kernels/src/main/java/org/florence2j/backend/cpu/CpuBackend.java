@@ -67,12 +67,32 @@ public final class CpuBackend implements Backend {
 
     /**
      * F32 attention of one query token per row (a decoder step) reading at most this many key and value bytes
-     * ({@link SmallAttention#bytesRead}) runs in Java on the calling thread instead of as oneDNN's three
-     * primitives. A base decoder step's self-attention over its cache reads 0.4 MB at 21 tokens and 2.4 MB at 128,
-     * where Java took 0.5–0.7× and 0.7–0.85× the primitives' time; at 9.7 MB (521 tokens) the two were even, and
-     * the step's cross-attention (10.8 MB, its three beams reading the same keys) is 6× slower in Java.
+     * ({@link SmallAttention#bytesRead}) runs in Java instead of as oneDNN's three primitives. Measured on one
+     * thread: a base decoder step's self-attention over its cache reads 0.4 MB at 21 tokens and 2.4 MB at 128, where
+     * Java took 0.5–0.7× and 0.7–0.85× the primitives' time; at 9.7 MB (521 tokens) the two were even, and the
+     * step's cross-attention (10.8 MB, its three beams reading the same keys) is 6× slower in Java.
      */
     static final long SMALL_ATTENTION_BYTES = 4L << 20;
+
+    /**
+     * Up to this many bytes, attention whose every group has a single query row (a decoder's self-attention: each
+     * beam has its own cache) runs in Java also over {@link #SMALL_ATTENTION_BYTES}, when {@link SmallAttention}
+     * splits each row's keys over the OpenMP team (more than one thread, memory any thread may read). Base, 3 beams,
+     * two threads against the primitives: 145 against 194 µs at 300 cached tokens (5.5 MB), 249 against 309 at 500,
+     * 446 against 710 at 1,000 (18 MB). Groups of several rows (cross-attention: the beams share one image's keys)
+     * stay under {@link #SMALL_ATTENTION_BYTES}: Java reads the keys once per row, the primitives once per group,
+     * and base's F32 cross-attention of 3 beams took 280–370 µs in Java on two threads against 86–144 µs.
+     */
+    static final long TEAM_ATTENTION_BYTES = 32L << 20;
+
+    /**
+     * {@link SmallAttention} splits each row's keys over the OpenMP team only from this many bytes read: below, the
+     * region's start and join in a decoder step (~6 µs: the step's other ops leave the worker thread less ready than
+     * back-to-back regions, 0.5 µs) cost what the split saves on cold caches. Base, 3 beams, caches evicted, one
+     * thread against two: 21 tokens (0.4 MB) even, 40 (0.7 MB) 1.14×, 64 (1.2 MB) 1.28×, 128 (2.4 MB) 1.35× faster; in
+     * a base step at 0–39 tokens two threads took 27–32 µs a layer against 25.
+     */
+    static final long TEAM_ATTENTION_MIN_BYTES = 1L << 20;
 
     /**
      * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
@@ -132,9 +152,11 @@ public final class CpuBackend implements Backend {
     private final GrowingBuffer attentionProbabilities = new GrowingBuffer(); // bf16 softmax output
     private long meanRowTokens; // the token count meanRow holds 1/tokens for; 0: none yet
     private final Attention attention = new Attention(); // the problem of the attention op running now
-    private final SmallAttention smallAttention = new SmallAttention();
+    private final SmallAttention smallAttention;
     private final float[] layerNormLanes = new float[VectorMath.LANES]; // VectorKernels.layerNormRows' scratch
     private long smallAttentionBytes = SMALL_ATTENTION_BYTES;
+    private long teamAttentionBytes = TEAM_ATTENTION_BYTES;
+    private long teamAttentionMinBytes = TEAM_ATTENTION_MIN_BYTES;
     private final boolean javaDecodeKernels; // see JAVA_DECODE_KERNELS_PROPERTY
     private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
     private final OpenMpTeam team = new OpenMpTeam(); // Java work on oneDNN's threads
@@ -189,6 +211,7 @@ public final class CpuBackend implements Backend {
         this.cache = new DnnlPrimitiveCache(engine,
                 computeType == DType.BF16 ? Dnnl.FPMATH_MODE_BF16 : Dnnl.FPMATH_MODE_STRICT);
         this.packedCrossAttention = new PackedCrossAttention(cache, engine, team);
+        this.smallAttention = new SmallAttention(team);
     }
 
     /**
@@ -222,11 +245,17 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * Sets the {@link #SMALL_ATTENTION_BYTES} limit of this backend: tests run the same problems through both the
-     * Java path and the primitives.
+     * Sets both the {@link #SMALL_ATTENTION_BYTES} and the {@link #TEAM_ATTENTION_BYTES} limit of this backend: tests
+     * run the same problems through both the Java path and the primitives.
      */
     synchronized void smallAttentionBytes(long bytes) {
         smallAttentionBytes = bytes;
+        teamAttentionBytes = bytes;
+    }
+
+    /** Sets the {@link #TEAM_ATTENTION_MIN_BYTES} limit of this backend: tests run small problems on the team. */
+    synchronized void teamAttentionMinBytes(long bytes) {
+        teamAttentionMinBytes = bytes;
     }
 
     /** Number of cached oneDNN primitives (tests check reuse). */
@@ -871,15 +900,22 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /** Whether {@link #attend} runs a decoder step's F32 attention in Java: see {@link #TEAM_ATTENTION_BYTES}. */
+    private boolean runsInJava(Attention a, MemorySegment k, MemorySegment v) {
+        long bytes = SmallAttention.bytesRead(a);
+        return bytes <= smallAttentionBytes || a.queryRows == 1 && bytes <= teamAttentionBytes && parallelTeam > 1
+                && SmallAttention.readableByTeam(k, v);
+    }
+
     private void attend(Attention a, MemorySegment q, long qByteOffset, MemorySegment k, long kByteOffset,
             MemorySegment v, long vByteOffset, MemorySegment out) {
         if (a.keyRows == 1) {
             copySingleValue(a, v, vByteOffset, out);
             return;
         }
-        if (javaDecodeKernels && a.dataType == DATA_TYPE_F32 && a.queryTokens == 1
-                && SmallAttention.bytesRead(a) <= smallAttentionBytes) {
-            smallAttention.run(a, q, qByteOffset, k, kByteOffset, v, vByteOffset, out);
+        if (javaDecodeKernels && a.dataType == DATA_TYPE_F32 && a.queryTokens == 1 && runsInJava(a, k, v)) {
+            int threads = SmallAttention.bytesRead(a) < teamAttentionMinBytes ? 1 : parallelTeam;
+            smallAttention.run(a, q, qByteOffset, k, kByteOffset, v, vByteOffset, out, threads);
             return;
         }
         // A pass covers whole groups while one group's scores fit the chunk, else some heads of one group (the

@@ -104,10 +104,22 @@ final class VectorMath {
 
     /**
      * Scales {@code values[from, from + count)} by {@code scale} and replaces them by their softmax:
-     * {@code e^(s - max) / Σ e^(s - max)}, the sum in a fixed order ({@link #sumLanes} of a vector's partial sums,
-     * then the last values one by one). {@code lanes} is scratch of {@link #LANES} floats.
+     * {@code e^(s - max) / Σ e^(s - max)} ({@link #scaleAndExp}, then {@link #sum}). {@code lanes} is scratch of
+     * {@link #LANES} floats.
      */
     static void softmax(float[] values, int from, int count, float scale, float[] lanes) {
+        scaleAndExp(values, from, count, scale);
+        float sum = sum(values, from, count, lanes);
+        for (int i = from; i < from + count; i++) {
+            values[i] /= sum;
+        }
+    }
+
+    /**
+     * Scales {@code values[from, from + count)} by {@code scale}, then replaces each {@code s} by
+     * {@code e^(s - max)}, and returns that maximum (of the scaled values).
+     */
+    static float scaleAndExp(float[] values, int from, int count, float scale) {
         int end = from + count;
         float max = Float.NEGATIVE_INFINITY;
         for (int t = from; t < end; t++) {
@@ -115,6 +127,15 @@ final class VectorMath {
             max = Math.max(max, values[t]);
         }
         expShifted(values, from, end, max);
+        return max;
+    }
+
+    /**
+     * The sum of {@code values[from, from + count)} in a fixed order: {@link #sumLanes} of a vector's partial sums,
+     * then the last values one by one. {@code lanes} is scratch of {@link #LANES} floats.
+     */
+    static float sum(float[] values, int from, int count, float[] lanes) {
+        int end = from + count;
         int vectorEnd = from + FLOATS.loopBound(count);
         FloatVector sums = FloatVector.zero(FLOATS);
         int t = from;
@@ -126,9 +147,7 @@ final class VectorMath {
         for (; t < end; t++) {
             sum += values[t];
         }
-        for (int i = from; i < end; i++) {
-            values[i] /= sum;
-        }
+        return sum;
     }
 
     /** {@link #expShifted}'s lane arithmetic on one value, op for op (a masked last vector allocated). */

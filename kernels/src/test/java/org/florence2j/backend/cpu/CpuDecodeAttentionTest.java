@@ -1,6 +1,7 @@
 package org.florence2j.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Tolerance;
@@ -8,6 +9,7 @@ import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code attention} in the BART decoder's call pattern, against the reference: one query token per row, issued step
@@ -23,11 +25,11 @@ class CpuDecodeAttentionTest {
     private static final int HEADS = 4;
     private static final float SCALE = 0.25f;
 
-    @ParameterizedTest(name = "{0} rows, capacity {1}, in Java: {2}")
-    @CsvSource({"1, 12, true", "3, 12, true", "6, 5, true", "3, 70, true", "1, 12, false", "3, 12, false",
-            "6, 5, false", "3, 70, false"})
-    void causalSelfAttentionStepByStep(int rows, int capacity, boolean inJava) {
-        try (var t = onPath(41, inJava)) {
+    @ParameterizedTest(name = "{0} rows, capacity {1}, on {2}")
+    @CsvSource({"1, 12, TEAM", "3, 12, TEAM", "6, 5, TEAM", "3, 70, TEAM", "3, 12, CALLING_THREAD",
+            "6, 5, CALLING_THREAD", "1, 12, PRIMITIVES", "3, 12, PRIMITIVES", "6, 5, PRIMITIVES", "3, 70, PRIMITIVES"})
+    void causalSelfAttentionStepByStep(int rows, int capacity, Path path) {
+        try (var t = onPath(41, path)) {
             Tensor keys = t.random(1, rows, capacity, CHANNELS);
             Tensor values = t.random(1, rows, capacity, CHANNELS);
             for (int position = 0; position < capacity; position++) {
@@ -48,7 +50,7 @@ class CpuDecodeAttentionTest {
      */
     @Test
     void causalStepsShareThePrimitivesOfABucket() {
-        try (var t = onPath(46, false)) {
+        try (var t = onPath(46, Path.PRIMITIVES)) {
             int capacity = 2 * CpuBackend.CAUSAL_KEY_BUCKET;
             Tensor keys = t.random(1, 3, capacity, CHANNELS);
             Tensor values = t.random(1, 3, capacity, CHANNELS);
@@ -63,12 +65,12 @@ class CpuDecodeAttentionTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} encoder tokens, in Java: {4}")
-    @CsvSource({"1, 1, 1, 64, true", "3, 1, 1, 64, true", "3, 1, 17, 64, true", "6, 2, 1, 8, true",
-            "6, 2, 13, 64, true", "3, 1, 64, 64, true", "3, 1, 17, 64, false", "6, 2, 13, 64, false",
-            "3, 1, 64, 64, false"})
-    void crossAttentionSharedByBeams(int rows, int images, int kvTokens, int capacity, boolean inJava) {
-        try (var t = onPath(42, inJava)) {
+    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} encoder tokens, on {4}")
+    @CsvSource({"1, 1, 1, 64, TEAM", "3, 1, 1, 64, TEAM", "3, 1, 17, 64, TEAM", "6, 2, 1, 8, TEAM",
+            "6, 2, 13, 64, TEAM", "3, 1, 64, 64, TEAM", "6, 2, 13, 64, CALLING_THREAD", "3, 1, 17, 64, PRIMITIVES",
+            "6, 2, 13, 64, PRIMITIVES", "3, 1, 64, 64, PRIMITIVES"})
+    void crossAttentionSharedByBeams(int rows, int images, int kvTokens, int capacity, Path path) {
+        try (var t = onPath(42, path)) {
             Tensor keys = t.random(1, images, capacity, CHANNELS);
             Tensor values = t.random(1, images, capacity, CHANNELS);
             for (int step = 0; step < 3; step++) {
@@ -81,12 +83,12 @@ class CpuDecodeAttentionTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} encoder tokens, in Java: {4}")
-    @CsvSource({"1, 1, 1, 64, true", "3, 1, 1, 64, true", "3, 1, 17, 64, true", "6, 2, 1, 8, true",
-            "6, 2, 13, 64, true", "3, 1, 64, 64, true", "3, 1, 577, 600, true", "3, 1, 17, 64, false",
-            "6, 2, 13, 64, false", "3, 1, 577, 600, false"})
-    void crossAttentionOnTransposedKeys(int rows, int images, int kvTokens, int capacity, boolean inJava) {
-        try (var t = onPath(44, inJava)) {
+    @ParameterizedTest(name = "{0} rows over {1} images, {2} of {3} encoder tokens, on {4}")
+    @CsvSource({"1, 1, 1, 64, TEAM", "3, 1, 1, 64, TEAM", "3, 1, 17, 64, TEAM", "6, 2, 1, 8, TEAM",
+            "6, 2, 13, 64, TEAM", "3, 1, 64, 64, TEAM", "3, 1, 577, 600, TEAM", "6, 2, 13, 64, CALLING_THREAD",
+            "3, 1, 17, 64, PRIMITIVES", "6, 2, 13, 64, PRIMITIVES", "3, 1, 577, 600, PRIMITIVES"})
+    void crossAttentionOnTransposedKeys(int rows, int images, int kvTokens, int capacity, Path path) {
+        try (var t = onPath(44, path)) {
             Tensor keysT = t.random(1, images, CHANNELS, capacity);
             Tensor values = t.random(1, images, HEADS, capacity, CHANNELS / HEADS);
             for (int step = 0; step < 3; step++) {
@@ -99,12 +101,11 @@ class CpuDecodeAttentionTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} images, {1} tokens into capacity {2}, in Java: {3}")
-    @CsvSource({"1, 1, 8, true", "1, 13, 13, true", "2, 13, 64, true", "1, 577, 600, true", "2, 13, 64, false",
-            "1, 577, 600, false"})
-    void crossLayoutsMatchTheReferenceAndFeedTheSameAttention(int images, int tokens, int capacity,
-            boolean inJava) {
-        try (var t = onPath(45, inJava)) {
+    @ParameterizedTest(name = "{0} images, {1} tokens into capacity {2}, on {3}")
+    @CsvSource({"1, 1, 8, TEAM", "1, 13, 13, TEAM", "2, 13, 64, TEAM", "1, 577, 600, TEAM",
+            "2, 13, 64, PRIMITIVES", "1, 577, 600, PRIMITIVES"})
+    void crossLayoutsMatchTheReferenceAndFeedTheSameAttention(int images, int tokens, int capacity, Path path) {
+        try (var t = onPath(45, path)) {
             Tensor keys = t.random(1, images, tokens, CHANNELS);
             Tensor values = t.random(1, images, tokens, CHANNELS);
             t.check("transposeKeys (a copy: exact)", new Tolerance(0, 0), new int[] {images, CHANNELS, capacity},
@@ -160,6 +161,42 @@ class CpuDecodeAttentionTest {
     }
 
     /**
+     * Over {@link CpuBackend#SMALL_ATTENTION_BYTES}, self-attention (each beam's row its own group) still runs in Java
+     * where the team's threads may read the cache (a shared arena), on the primitives where they may not (a confined
+     * arena); cross-attention (the beams' rows in one group) runs on the primitives. Both within the F32 tolerance of
+     * the reference.
+     */
+    @ParameterizedTest(name = "shared arena: {0}")
+    @ValueSource(booleans = {true, false})
+    void largeSelfAttentionRunsOnTheTeamWhereItMayReadTheCache(boolean shared) {
+        try (var t = new CpuVsReference(49, shared)) {
+            int tokens = (int) (CpuBackend.SMALL_ATTENTION_BYTES / (2L * 3 * CHANNELS * Float.BYTES)) + 64;
+            Tensor q = t.random(1, 3, 1, CHANNELS);
+            Tensor imageKeys = t.random(1, 1, tokens, CHANNELS);
+            Tensor imageValues = t.random(1, 1, tokens, CHANNELS);
+            int before = t.cpu.cachedPrimitives();
+            t.check("cross-attention of 3 beams over " + tokens + " tokens", Tolerance.KERNEL_F32,
+                    new int[] {3, 1, CHANNELS}, (backend, o) -> backend.attention(o, q, imageKeys, imageValues,
+                            tokens, HEADS, SCALE, AttentionMask.none()));
+            assertEquals(3, t.cpu.cachedPrimitives() - before, "cross-attention: scores, softmax, values");
+
+            Tensor keys = t.random(1, 3, tokens, CHANNELS);
+            Tensor values = t.random(1, 3, tokens, CHANNELS);
+            AttentionMask mask = AttentionMask.causal(tokens - 1);
+            int afterCross = t.cpu.cachedPrimitives();
+            t.check("self-attention over " + tokens + " cached tokens", Tolerance.KERNEL_F32,
+                    new int[] {3, 1, CHANNELS},
+                    (backend, o) -> backend.attention(o, q, keys, values, tokens, HEADS, SCALE, mask));
+            int made = t.cpu.cachedPrimitives() - afterCross;
+            if (shared && t.cpu.parallelTeam() > 1) {
+                assertEquals(0, made, "self-attention on the team makes no primitive");
+            } else {
+                assertNotEquals(0, made, "self-attention the team may not read runs on primitives");
+            }
+        }
+    }
+
+    /**
      * With {@link CpuBackend#JAVA_DECODE_KERNELS_PROPERTY} false (the CLI launcher's setting) a decoder step's
      * attention, layer norm and add run on primitives; by default they create none.
      */
@@ -186,10 +223,18 @@ class CpuDecodeAttentionTest {
         }
     }
 
-    /** A backend whose attention runs in Java ({@code inJava}) or on oneDNN's primitives, whatever the size. */
-    private static CpuVsReference onPath(long seed, boolean inJava) {
-        var t = new CpuVsReference(seed);
-        t.cpu.smallAttentionBytes(inJava ? Long.MAX_VALUE : 0);
+    /**
+     * Where a decoder step's attention runs: in Java on the OpenMP team's threads (the tensors in a shared arena), in
+     * Java on the calling thread alone (in a confined arena, which the team's other threads may not read), or on
+     * oneDNN's primitives.
+     */
+    enum Path { TEAM, CALLING_THREAD, PRIMITIVES }
+
+    /** A backend whose attention takes {@code path}, whatever the size. */
+    private static CpuVsReference onPath(long seed, Path path) {
+        var t = new CpuVsReference(seed, path == Path.TEAM);
+        t.cpu.smallAttentionBytes(path == Path.PRIMITIVES ? 0 : Long.MAX_VALUE);
+        t.cpu.teamAttentionMinBytes(0);
         return t;
     }
 

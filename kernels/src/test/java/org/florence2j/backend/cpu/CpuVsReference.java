@@ -15,12 +15,22 @@ import org.florence2j.tensor.Tensor;
  * the outputs. One backend pair and one arena per test; close it with try-with-resources.
  */
 final class CpuVsReference implements AutoCloseable {
-    final Arena arena = Arena.ofConfined();
+    final Arena arena;
     final CpuBackend cpu = new CpuBackend();
     final ReferenceBackend reference = new ReferenceBackend();
     private final Random random;
 
+    /** Tensors in a confined arena: only the test's thread may read them. */
     CpuVsReference(long seed) {
+        this(seed, false);
+    }
+
+    /**
+     * Tensors in a shared arena ({@code shared}), which any thread may read (as a model session's are), or in a
+     * confined one.
+     */
+    CpuVsReference(long seed, boolean shared) {
+        arena = shared ? Arena.ofShared() : Arena.ofConfined();
         random = new Random(seed);
     }
 
