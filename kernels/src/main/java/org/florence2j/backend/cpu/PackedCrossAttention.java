@@ -22,8 +22,8 @@ import org.florence2j.bindings.Dnnl;
  * bytes on top of them; in bf16 they are half that. oneDNN's batched bf16 matmuls over them needed bf16 queries
  * (split into two bf16 parts to stay nearly F32) and bf16 probabilities, and five calls a layer (two score
  * matmuls, softmax, values, the split): ~100 µs a layer in a base step, against ~36 µs to read the layer's 1.8 MB
- * at 50 GB/s. Here one region a layer reads each key and value once: scores, softmax and values of a head run back
- * to back on one thread, its keys and values (80 KB each for base) read as one stream.
+ * at 50 GB/s. Here one region a layer reads each key and value once: each thread takes a share of the heads, whose
+ * packed keys lie one after another, then their values (80 KB a head for base), and reads them as two streams.
  *
  * <p>Precision: F32 attention over the keys and values rounded to bf16 (to nearest even). The queries and
  * probabilities stay F32, and each product is exact in F32 (a bf16 value times an F32 one), so only the order of
@@ -143,8 +143,8 @@ final class PackedCrossAttention implements AutoCloseable {
      * @param values F32 {@code [images, heads, capacity, headDim]}
      * @param out    F32 {@code [images · rows, heads · headDim]}
      */
-    void run(MemorySegment stream, MemorySegment out, MemorySegment q, MemorySegment keysT, MemorySegment values, int images, int rows,
-            int heads, int headDim, int tokens, int capacity, float scale, int threads) {
+    void run(MemorySegment stream, MemorySegment out, MemorySegment q, MemorySegment keysT, MemorySegment values,
+            int images, int rows, int heads, int headDim, int tokens, int capacity, float scale, int threads) {
         this.images = images;
         this.rows = rows;
         this.heads = heads;
@@ -274,10 +274,11 @@ final class PackedCrossAttention implements AutoCloseable {
     }
 
     /**
-     * {@code out[r, c] = Σ_i x[xOffset + r · xStride + i] · w[i, c]} for {@link #ROWS} rows and the {@link #BLOCK} columns of
-     * the packed block at {@code byteOffset} of {@code w}, over its {@code pairs} pairs of input rows ({@code x}
-     * holds {@code 2 · pairs} values a row). The bf16 values become F32 by a shift (even rows, the low halves) or a
-     * mask (odd rows). All vectors stay in this method: one passed to a method C2 does not inline is boxed.
+     * {@code out[r, c] = Σ_i x[xOffset + r · xStride + i] · w[i, c]} for {@link #ROWS} rows and the
+     * {@link #BLOCK} columns of the packed block at {@code byteOffset} of {@code w}, over its {@code pairs} pairs of
+     * input rows ({@code x} holds {@code 2 · pairs} values a row). The bf16 values become F32 by a shift (even rows,
+     * the low halves) or a mask (odd rows). All vectors stay in this method: one passed to a method C2 does not
+     * inline is boxed.
      */
     private static void pairBlock(MemorySegment w, long byteOffset, int pairs, float[] x, int xOffset, int xStride,
             float[] out) {

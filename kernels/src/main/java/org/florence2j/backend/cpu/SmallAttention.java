@@ -23,9 +23,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The math is the primitives': {@code scale · q·kᵀ}, the keys after a query's causal position left out, the
  * softmax and then {@code p·v}, all in F32; only the order of the sums differs, and with several ranges the division
- * by the softmax's sum comes after the weighting. Both key layouts of {@link CpuBackend.Attention} are read where they lie: token rows
- * (a head's key is contiguous) and transposed keys (a head dimension's keys are contiguous). Holds its scratch
- * between calls; not thread-safe (the backend serialises its ops).
+ * by the softmax's sum comes after the weighting. Both key layouts of {@link CpuBackend.Attention} are read where
+ * they lie: token rows (a head's key is contiguous) and transposed keys (a head dimension's keys are contiguous).
+ * Holds its scratch between calls; not thread-safe (the backend serialises its ops).
  */
 final class SmallAttention {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;

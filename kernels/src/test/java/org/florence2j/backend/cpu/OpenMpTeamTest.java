@@ -59,12 +59,13 @@ class OpenMpTeamTest {
     void aSharesExceptionReachesTheCallerAfterTheRegion() {
         IllegalArgumentException thrown = new IllegalArgumentException("share failed");
         AtomicIntegerArray finished = new AtomicIntegerArray(2);
-        IllegalArgumentException caught = assertThrows(IllegalArgumentException.class, () -> team.run((thread, count) -> {
-            if (thread == 0) {
-                throw thrown;
-            }
-            finished.incrementAndGet(thread);
-        }, 2));
+        IllegalArgumentException caught = assertThrows(IllegalArgumentException.class,
+                () -> team.run((thread, count) -> {
+                    if (thread == 0) {
+                        throw thrown;
+                    }
+                    finished.incrementAndGet(thread);
+                }, 2));
         assertSame(thrown, caught);
         AssertionError error = new AssertionError("an error");
         assertSame(error, assertThrows(AssertionError.class, () -> team.run((thread, count) -> {
