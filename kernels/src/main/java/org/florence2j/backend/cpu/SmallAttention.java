@@ -17,9 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * team ({@link OpenMpTeam}), when the keys and values may be read from any thread (a confined arena's may not: then
  * the calling thread takes them all). A thread keeps, per head, its range's largest score, the sum of
  * {@code e^(s - largest)} and the values weighted by those; the calling thread then merges the ranges (one thread
- * alone weights by the normalised probabilities, as the primitives do). Split by
- * heads instead, the two threads read alternate halves of every cached token's row, and a base step over 128 tokens
- * took 2.3× as long as on one thread (220–290 against 95–100 µs); a contiguous range each streams.
+ * alone weights by the normalised probabilities, as the primitives do). Split by heads instead, the two threads read
+ * alternate halves of every cached token's row, and a base call over 128 tokens took 2.3× as long as on one thread
+ * (220–290 against 95–100 µs); a contiguous range each streams.
  *
  * <p>The math is the primitives': {@code scale · q·kᵀ}, the keys after a query's causal position left out, the
  * softmax and then {@code p·v}, all in F32; only the order of the sums differs, and with several ranges the division
@@ -53,7 +53,7 @@ final class SmallAttention {
 
     /** One thread's key range of every query row: its scratch and its partial results. */
     private static final class Range {
-        float[] scores = new float[0]; // [heads, keyRows]: the range's e^(s - largest) of the row in hand
+        float[] scores = new float[0]; // [heads, keyRows]: the row in hand's e^(s - largest), or alone its softmax
         float[] largest = new float[0]; // [rows, heads]: the range's largest scaled score, -∞ for an empty range
         float[] sums = new float[0]; // [rows, heads]: Σ e^(s - largest) over the range
         float[] weighted = new float[0]; // [rows, channels]: Σ e^(s - largest) · v over the range
