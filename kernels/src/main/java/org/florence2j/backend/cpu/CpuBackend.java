@@ -900,9 +900,11 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** Whether {@link #attend} runs a decoder step's F32 attention in Java: see {@link #TEAM_ATTENTION_BYTES}. */
-    private boolean runsInJava(Attention a, MemorySegment k, MemorySegment v) {
-        long bytes = SmallAttention.bytesRead(a);
+    /**
+     * Whether {@link #attend} runs a decoder step's F32 attention in Java, which would read {@code bytes}: see
+     * {@link #TEAM_ATTENTION_BYTES}.
+     */
+    private boolean runsInJava(Attention a, long bytes, MemorySegment k, MemorySegment v) {
         return bytes <= smallAttentionBytes || a.queryRows == 1 && bytes <= teamAttentionBytes && parallelTeam > 1
                 && SmallAttention.readableByTeam(k, v);
     }
@@ -913,8 +915,10 @@ public final class CpuBackend implements Backend {
             copySingleValue(a, v, vByteOffset, out);
             return;
         }
-        if (javaDecodeKernels && a.dataType == DATA_TYPE_F32 && a.queryTokens == 1 && runsInJava(a, k, v)) {
-            int threads = SmallAttention.bytesRead(a) < teamAttentionMinBytes ? 1 : parallelTeam;
+        long javaBytes = SmallAttention.bytesRead(a);
+        if (javaDecodeKernels && a.dataType == DATA_TYPE_F32 && a.queryTokens == 1
+                && runsInJava(a, javaBytes, k, v)) {
+            int threads = javaBytes < teamAttentionMinBytes ? 1 : parallelTeam;
             smallAttention.run(a, q, qByteOffset, k, kByteOffset, v, vByteOffset, out, threads);
             return;
         }

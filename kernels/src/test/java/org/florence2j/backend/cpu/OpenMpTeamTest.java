@@ -59,14 +59,17 @@ class OpenMpTeamTest {
     void aSharesExceptionReachesTheCallerAfterTheRegion() {
         IllegalArgumentException thrown = new IllegalArgumentException("share failed");
         AtomicIntegerArray finished = new AtomicIntegerArray(2);
+        int[] started = new int[1];
         IllegalArgumentException caught = assertThrows(IllegalArgumentException.class,
                 () -> team.run((thread, count) -> {
                     if (thread == 0) {
+                        started[0] = count;
                         throw thrown;
                     }
                     finished.incrementAndGet(thread);
                 }, 2));
         assertSame(thrown, caught);
+        assertEquals(started[0] > 1 ? 1 : 0, finished.get(1), "the other share returned before the exception did");
         AssertionError error = new AssertionError("an error");
         assertSame(error, assertThrows(AssertionError.class, () -> team.run((thread, count) -> {
             throw error;
