@@ -216,8 +216,20 @@ class VisionGoldenTest {
         return copy;
     }
 
-    /** An arena that refuses to allocate: what must not allocate fails with the size it asked for. */
+    /**
+     * An arena that refuses to allocate: what must not allocate fails with an {@link IllegalStateException}. Host
+     * memory comes from {@link #allocate}, which says the size asked for; device memory is allocated by the backend
+     * and only tied to the arena's scope, which is closed, so tying it fails (and the backend frees it).
+     */
     private static final class RefusingArena implements Arena {
+        private static final MemorySegment.Scope CLOSED = closedScope();
+
+        private static MemorySegment.Scope closedScope() {
+            Arena arena = Arena.ofShared();
+            arena.close();
+            return arena.scope();
+        }
+
         @Override
         public MemorySegment allocate(long byteSize, long byteAlignment) {
             throw new IllegalStateException("allocated " + byteSize + " bytes");
@@ -225,7 +237,7 @@ class VisionGoldenTest {
 
         @Override
         public MemorySegment.Scope scope() {
-            return Arena.global().scope();
+            return CLOSED;
         }
 
         @Override
