@@ -83,6 +83,15 @@ public final class CudaBackend implements Backend {
     private static final long WORKSPACE_ALIGNMENT = 256;
     private static final int THREADS = 256;
     private static final int MAX_BLOCKS = 1 << 20;
+    /*
+     * Attention of at most this many query rows (a decode step's one token) runs as one decode_attention launch, a
+     * block per row and head, instead of two GEMMs per head or row and a softmax: the step's launches, not its
+     * arithmetic, set its time (H200, base, 3 beams: 25 launches took 350 µs an attention with a sync after each).
+     * Its limits are the kernel's shared arrays (native/cuda/softmax.cu).
+     */
+    private static final int DECODE_ATTENTION_MAX_QUERIES = 4;
+    private static final int DECODE_ATTENTION_MAX_KEYS = 4096;
+    private static final int DECODE_ATTENTION_MAX_HEAD_DIM = 128;
     // cuBLAS's recommended workspace: 32 MiB on Hopper and later, 4 MiB before.
     private static final long CUBLAS_WORKSPACE_BYTES_SM90 = 32L << 20;
     private static final long CUBLAS_WORKSPACE_BYTES = 4L << 20;
@@ -386,23 +395,35 @@ public final class CudaBackend implements Backend {
         int channels = shape.dim(2);
         int headDim = channels / heads;
         long rowStride = 3L * channels;
+        long scoreElements = (long) tokens * tokens;
         // scores [heads, batch, tokens, tokens]
-        MemorySegment scores = memory.workspace(4L * heads * batch * tokens * tokens);
+        MemorySegment scores = memory.workspace(4L * heads * batch * scoreElements);
         MemorySegment packed = qkv.memory();
-        for (int h = 0; h < heads; h++) {
-            // The reference's reshape(B, N, 3, heads, headDim): head h of q, k, v at h·headDim within each block.
-            MemorySegment head = scores.asSlice(4L * h * batch * tokens * tokens);
-            gemm(false, true, tokens, tokens, headDim, scale, floats(packed, (long) h * headDim), DType.F32,
-                    (int) rowStride, tokens * rowStride, floats(packed, channels + (long) h * headDim), DType.F32,
-                    (int) rowStride, tokens * rowStride, head, tokens, (long) tokens * tokens, batch);
+        // Each GEMM is one strided batch over the windows of one head, or, where windows are fewer than heads (a
+        // band of a late stage's windows), over the heads of one window. The reference's reshape(B, N, 3, heads,
+        // headDim): head h of q, k, v at h·headDim within each row's three blocks.
+        boolean perWindow = batch < heads;
+        int groups = perWindow ? batch : heads;
+        int perGroup = perWindow ? heads : batch;
+        long windowStride = tokens * rowStride;
+        long scoreStride = perWindow ? batch * scoreElements : scoreElements;
+        for (int g = 0; g < groups; g++) {
+            long qkvOffset = perWindow ? g * windowStride : (long) g * headDim;
+            long scoreOffset = perWindow ? g * scoreElements : g * batch * scoreElements;
+            long operandStride = perWindow ? headDim : windowStride;
+            gemm(false, true, tokens, tokens, headDim, scale, floats(packed, qkvOffset), DType.F32, (int) rowStride,
+                    operandStride, floats(packed, channels + qkvOffset), DType.F32, (int) rowStride, operandStride,
+                    floats(scores, scoreOffset), tokens, scoreStride, perGroup);
         }
         launchRows("softmax", "attention_softmax", (long) heads * batch * tokens, scores, tokens, tokens, 0, 0);
-        for (int h = 0; h < heads; h++) {
-            MemorySegment head = scores.asSlice(4L * h * batch * tokens * tokens);
-            gemm(false, false, tokens, headDim, tokens, 1f, head, DType.F32, tokens, (long) tokens * tokens,
-                    floats(packed, 2L * channels + (long) h * headDim), DType.F32, (int) rowStride,
-                    tokens * rowStride, floats(out.memory(), (long) h * headDim), channels,
-                    (long) tokens * channels, batch);
+        for (int g = 0; g < groups; g++) {
+            long qkvOffset = perWindow ? g * windowStride : (long) g * headDim;
+            long scoreOffset = perWindow ? g * scoreElements : g * batch * scoreElements;
+            long outOffset = perWindow ? (long) g * tokens * channels : (long) g * headDim;
+            gemm(false, false, tokens, headDim, tokens, 1f, floats(scores, scoreOffset), DType.F32, tokens,
+                    scoreStride, floats(packed, 2L * channels + qkvOffset), DType.F32, (int) rowStride,
+                    perWindow ? headDim : windowStride, floats(out.memory(), outOffset), channels,
+                    perWindow ? headDim : (long) tokens * channels, perGroup);
         }
     }
 
@@ -438,7 +459,8 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The attention GEMMs and softmax over the first {@code kvTokens} keys of {@code k}, which is {@code [kvBatch,
+     * Attention over the first {@code kvTokens} keys of {@code k}: one decode_attention launch for a decode step's
+     * few query rows, else GEMMs and a softmax. {@code k} is {@code [kvBatch,
      * capacity, channels]} like {@code v}, or, when {@code crossLayout}, {@code [kvBatch, channels, capacity]}
      * (each head's keys are then a plain {@code [headDim, kvTokens]} operand with leading dimension
      * {@code capacity}) with {@code v} {@code [kvBatch, heads, capacity, headDim]} (each head's values a dense
@@ -456,28 +478,39 @@ public final class CudaBackend implements Backend {
         int kvBatch = k.shape().dim(0);
         int beamsPerKv = batch / kvBatch;
         long kvRowElements = (long) capacity * channels;
-        long scoreElements = (long) queryTokens * kvTokens;
-        // scores [heads, batch, queryTokens, kvTokens]
-        MemorySegment scores = memory.workspace(4L * heads * batch * scoreElements);
-        // One strided batch per head covers every batch row when each has its own K/V; beams sharing one image's
-        // K/V (cross-attention) batch over the beams of each image with a K/V stride of 0.
-        int groups = beamsPerKv == 1 ? 1 : kvBatch;
-        int perGroup = beamsPerKv == 1 ? batch : beamsPerKv;
-        long kvStride = beamsPerKv == 1 ? kvRowElements : 0;
         long keyHeadOffset = crossLayout ? (long) headDim * capacity : headDim;
         int keyLeadingDim = crossLayout ? capacity : channels;
         long valueHeadOffset = crossLayout ? (long) headDim * capacity : headDim;
         int valueLeadingDim = crossLayout ? headDim : channels;
-        for (int h = 0; h < heads; h++) {
-            for (int g = 0; g < groups; g++) {
-                long firstBatch = (long) g * perGroup;
-                gemm(false, !crossLayout, queryTokens, kvTokens, headDim, scale,
-                        floats(q.memory(), firstBatch * queryTokens * channels + (long) h * headDim), DType.F32,
-                        channels, (long) queryTokens * channels,
-                        floats(k.memory(), g * kvRowElements + h * keyHeadOffset), DType.F32, keyLeadingDim,
-                        kvStride, floats(scores, (h * batch + firstBatch) * scoreElements), kvTokens, scoreElements,
-                        perGroup);
-            }
+        if (queryTokens <= DECODE_ATTENTION_MAX_QUERIES && kvTokens <= DECODE_ATTENTION_MAX_KEYS
+                && headDim <= DECODE_ATTENTION_MAX_HEAD_DIM) {
+            launchRows("softmax", "decode_attention", (long) batch * queryTokens * heads, out.memory(), q.memory(),
+                    k.memory(), v.memory(), queryTokens, kvTokens, channels, heads, headDim, beamsPerKv,
+                    kvRowElements, crossLayout ? 1L : channels, crossLayout ? (long) capacity : 1L, keyHeadOffset,
+                    (long) valueLeadingDim, valueHeadOffset, scale, mask.causal() ? 1 : 0, mask.pastTokens(),
+                    devicePosition == null ? MemorySegment.NULL : devicePosition);
+            return;
+        }
+        long scoreElements = (long) queryTokens * kvTokens;
+        // scores [heads, batch, queryTokens, kvTokens]
+        MemorySegment scores = memory.workspace(4L * heads * batch * scoreElements);
+        // Each GEMM is one strided batch: over the heads of one batch row where rows are fewer than heads (the
+        // encoder's one prompt, a few beams), else over the rows of one head, where beams sharing one image's K/V
+        // (cross-attention) batch over that image's beams with a K/V stride of 0.
+        boolean perRow = batch < heads;
+        int groups = perRow ? batch : beamsPerKv == 1 ? heads : heads * kvBatch;
+        int perGroup = perRow ? heads : beamsPerKv == 1 ? batch : beamsPerKv;
+        long kvStride = beamsPerKv == 1 ? kvRowElements : 0;
+        for (int g = 0; g < groups; g++) {
+            int h = perRow ? 0 : beamsPerKv == 1 ? g : g / kvBatch;
+            long firstBatch = perRow ? g : beamsPerKv == 1 ? 0 : (long) (g % kvBatch) * beamsPerKv;
+            long kvOffset = firstBatch / beamsPerKv * kvRowElements;
+            gemm(false, !crossLayout, queryTokens, kvTokens, headDim, scale,
+                    floats(q.memory(), firstBatch * queryTokens * channels + (long) h * headDim), DType.F32,
+                    channels, perRow ? headDim : (long) queryTokens * channels,
+                    floats(k.memory(), kvOffset + h * keyHeadOffset), DType.F32, keyLeadingDim,
+                    perRow ? keyHeadOffset : kvStride, floats(scores, (h * batch + firstBatch) * scoreElements),
+                    kvTokens, perRow ? batch * scoreElements : scoreElements, perGroup);
         }
         long scoreRows = (long) heads * batch * queryTokens;
         if (devicePosition != null) {
@@ -486,16 +519,17 @@ public final class CudaBackend implements Backend {
             launchRows("softmax", "attention_softmax", scoreRows, scores, kvTokens, queryTokens, mask.causal() ? 1 : 0,
                     mask.pastTokens());
         }
-        for (int h = 0; h < heads; h++) {
-            for (int g = 0; g < groups; g++) {
-                long firstBatch = (long) g * perGroup;
-                gemm(false, false, queryTokens, headDim, kvTokens, 1f,
-                        floats(scores, (h * batch + firstBatch) * scoreElements), DType.F32, kvTokens, scoreElements,
-                        floats(v.memory(), g * kvRowElements + h * valueHeadOffset), DType.F32, valueLeadingDim,
-                        kvStride,
-                        floats(out.memory(), firstBatch * queryTokens * channels + (long) h * headDim), channels,
-                        (long) queryTokens * channels, perGroup);
-            }
+        for (int g = 0; g < groups; g++) {
+            int h = perRow ? 0 : beamsPerKv == 1 ? g : g / kvBatch;
+            long firstBatch = perRow ? g : beamsPerKv == 1 ? 0 : (long) (g % kvBatch) * beamsPerKv;
+            long kvOffset = firstBatch / beamsPerKv * kvRowElements;
+            gemm(false, false, queryTokens, headDim, kvTokens, 1f,
+                    floats(scores, (h * batch + firstBatch) * scoreElements), DType.F32, kvTokens,
+                    perRow ? batch * scoreElements : scoreElements,
+                    floats(v.memory(), kvOffset + h * valueHeadOffset), DType.F32, valueLeadingDim,
+                    perRow ? valueHeadOffset : kvStride,
+                    floats(out.memory(), firstBatch * queryTokens * channels + (long) h * headDim), channels,
+                    perRow ? headDim : (long) queryTokens * channels, perGroup);
         }
     }
 

@@ -79,6 +79,44 @@ class CudaBackendTest {
     }
 
     @Test
+    void selfAttentionOverFewerWindowsThanHeads() {
+        try (var t = new CudaVsReference(17)) {
+            // 2 windows, 4 heads: each GEMM batches over the heads of one window.
+            t.check("selfAttention", new int[] {2, 10, 32}, (b, out, in) -> b.selfAttention(out, in[0], 4, 0.35f),
+                    t.random(1f, 2, 10, 96));
+        }
+    }
+
+    /**
+     * Attention of more query rows than a decode step's runs as GEMMs, batched over the heads of one row where rows
+     * are fewer than heads and over the rows of one head otherwise (own or shared K/V); a decode step's few rows
+     * run in one kernel, here with more keys than its block has threads and head sizes that fill no warp.
+     */
+    @Test
+    void attentionOnEachPath() {
+        try (var t = new CudaVsReference(18)) {
+            t.check("attention, rows fewer than heads", new int[] {2, 6, 32},
+                    (b, out, in) -> b.attention(out, in[0], in[1], in[2], 9, 4, 0.5f, AttentionMask.causal(3)),
+                    t.random(1f, 2, 6, 32), t.random(1f, 2, 12, 32), t.random(1f, 2, 12, 32));
+            t.check("attention, heads per row", new int[] {4, 5, 16},
+                    (b, out, in) -> b.attention(out, in[0], in[1], in[2], 11, 2, 0.5f, AttentionMask.causal(6)),
+                    t.random(1f, 4, 5, 16), t.random(1f, 4, 11, 16), t.random(1f, 4, 11, 16));
+            t.check("attention shared, heads per image", new int[] {6, 5, 16},
+                    (b, out, in) -> b.attention(out, in[0], in[1], in[2], 13, 2, 0.25f, AttentionMask.none()),
+                    t.random(1f, 6, 5, 16), t.random(1f, 2, 13, 16), t.random(1f, 2, 13, 16));
+            t.check("attentionTransposedKeys, rows fewer than heads", new int[] {2, 5, 32},
+                    (b, out, in) -> b.attentionTransposedKeys(out, in[0], in[1], in[2], 13, 4, 0.25f),
+                    t.random(1f, 2, 5, 32), t.random(1f, 1, 32, 15), t.random(1f, 1, 4, 15, 8));
+            t.check("decode attention, long cache", new int[] {3, 1, 256},
+                    (b, out, in) -> b.attention(out, in[0], in[1], in[2], 700, 2, 0.1f, AttentionMask.causal(650)),
+                    t.random(1f, 3, 1, 256), t.random(1f, 3, 720, 256), t.random(1f, 3, 720, 256));
+            t.check("decode attention, odd head size", new int[] {3, 3, 72},
+                    (b, out, in) -> b.attentionTransposedKeys(out, in[0], in[1], in[2], 301, 3, 0.2f),
+                    t.random(1f, 3, 3, 72), t.random(1f, 1, 72, 310), t.random(1f, 1, 3, 310, 24));
+        }
+    }
+
+    @Test
     void causalAttentionOverPartlyFilledCache() {
         try (var t = new CudaVsReference(5)) {
             // 3 beams, each its own cache of capacity 12 holding 9 rows; 2 new queries after 7 past positions.
