@@ -23,6 +23,7 @@ import org.florence2j.model.vision.DaViT;
 import org.florence2j.model.vision.ImageProjector;
 import org.florence2j.model.vision.VisionScratch;
 import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
@@ -31,9 +32,13 @@ import org.florence2j.tensor.Tensor;
  * decoder steps of 3 beams through a {@link Backend} proxy that times every call, and prints each op's share.
  * Not a JMH benchmark (the proxy's timing adds a little per op): a guide for what to optimise.
  *
+ * <p>On {@code cuda} the proxy synchronises the device after every op, so an op's time is its launch and its kernels
+ * rather than the moment the launch was queued; the decoder steps run op by op (not replayed as a graph), and each
+ * op pays a synchronisation (some microseconds) that a real pass does not.
+ *
  * <pre>
  * OMP_NUM_THREADS=1 java --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector \
- *     -cp bench/target/benchmarks.jar org.florence2j.bench.model.OpProfile [repeats]
+ *     -cp bench/target/benchmarks.jar org.florence2j.bench.model.OpProfile [repeats] [f32|bf16] [cpu|cuda]
  * </pre>
  */
 public final class OpProfile {
@@ -42,11 +47,16 @@ public final class OpProfile {
     public static void main(String[] args) {
         int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         String dtype = args.length > 1 ? args[1] : "f32";
+        Device device = switch (args.length > 2 ? args[2] : "cpu") {
+            case "cpu" -> Device.cpu();
+            case "cuda" -> Device.cuda(0);
+            default -> throw new IllegalArgumentException("device must be cpu or cuda: " + args[2]);
+        };
         try (LoadedCheckpoint checkpoint = Checkpoints.open(RandomBaseFolder.get(DType.F32));
-                Backend real = BenchModel.backend(dtype);
+                Backend real = BenchModel.backend(device, dtype);
                 Arena arena = Arena.ofShared()) {
             Map<String, long[]> timings = new TreeMap<>();
-            Backend backend = timed(real, timings, OpProfile::shapesKey);
+            Backend backend = timed(real, timings, OpProfile::shapesKey, !device.isHost());
             Florence2Config config = checkpoint.config();
             Weights root = Weights.of(checkpoint.checkpoint());
             DaViT davit = DaViT.load(root.at("vision_tower"), config.vision(), backend, arena);
@@ -87,6 +97,7 @@ public final class OpProfile {
                     }
                     decoder.forward(backend, Taps.NONE, step, cache, p);
                 }
+                real.synchronize();
                 long end = System.nanoTime();
                 System.out.printf("pass %d: vision %.0f ms, encoder+cross K/V %.0f ms, 20 decoder steps %.0f ms%n",
                         r, (vision - start) / 1e6, (encoder - vision) / 1e6, (end - encoder) / 1e6);
@@ -115,6 +126,15 @@ public final class OpProfile {
      * arguments (null for none) → nanos, calls.
      */
     static Backend timed(Backend backend, Map<String, long[]> timings, Function<Object[], String> detail) {
+        return timed(backend, timings, detail, false);
+    }
+
+    /**
+     * {@link #timed(Backend, Map, Function)} that, with {@code synchronizeEach}, waits for each op's device work
+     * before stopping its clock (for a backend whose ops return once queued).
+     */
+    static Backend timed(Backend backend, Map<String, long[]> timings, Function<Object[], String> detail,
+            boolean synchronizeEach) {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, method, args) -> {
                     long start = System.nanoTime();
@@ -123,6 +143,9 @@ public final class OpProfile {
                     } catch (InvocationTargetException e) {
                         throw e.getCause();
                     } finally {
+                        if (synchronizeEach) {
+                            backend.synchronize();
+                        }
                         String key = method.getName() + detail.apply(args);
                         long[] t = timings.computeIfAbsent(key, k -> new long[2]);
                         t[0] += System.nanoTime() - start;
