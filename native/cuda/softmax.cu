@@ -92,14 +92,28 @@ extern "C" __global__ void decode_attention(float* out, const float* q, const fl
         query[d] = queryRow[d];
     }
     __syncthreads();
-    // Scores, thread per key; the scale multiplies the dot product, as the GEMM path's alpha does.
+    // Scores, a thread per key with eight dimensions' loads in flight at a time (a dependent chain of loads was
+    // the kernel's time); the scale multiplies the dot product, as the GEMM path's alpha does.
     float largest = NEGATIVE_INFINITY;
     for (int j = threadIdx.x; j < visible; j += blockDim.x) {
         const float* key = keys + j * keyTokenStride;
-        float dot = 0.0f;
-        for (int d = 0; d < headDim; d++) {
-            dot = fmaf(query[d], key[d * keyDimStride], dot);
+        float dots[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+        int d = 0;
+        for (; d + 8 <= headDim; d += 8) {
+            float loaded[8];
+#pragma unroll
+            for (int u = 0; u < 8; u++) {
+                loaded[u] = key[(d + u) * keyDimStride];
+            }
+#pragma unroll
+            for (int u = 0; u < 8; u++) {
+                dots[u] = fmaf(query[d + u], loaded[u], dots[u]);
+            }
         }
+        for (; d < headDim; d++) {
+            dots[0] = fmaf(query[d], key[d * keyDimStride], dots[0]);
+        }
+        float dot = ((dots[0] + dots[1]) + (dots[2] + dots[3])) + ((dots[4] + dots[5]) + (dots[6] + dots[7]));
         float score = scale * dot;
         probabilities[j] = score;
         largest = fmaxf(largest, score);
@@ -113,7 +127,7 @@ extern "C" __global__ void decode_attention(float* out, const float* q, const fl
     }
     float inverse = 1.0f / block_sum(sum, scratch);
     __syncthreads();
-    // Weighted values: warp w takes keys w, w + warps, ...; lane l the dimensions l, l + 32, ... (rows read whole).
+    // Weighted values: warp w takes keys w, w + warps, ... four at a time; lane l the dimensions l, l + 32, ....
     int lane = threadIdx.x & 31;
     int warp = threadIdx.x >> 5;
     int warps = blockDim.x >> 5;
@@ -121,7 +135,32 @@ extern "C" __global__ void decode_attention(float* out, const float* q, const fl
     for (int i = 0; i < DECODE_ATTENTION_MAX_HEAD_DIM / 32; i++) {
         acc[i] = 0.0f;
     }
-    for (int j = warp; j < visible; j += warps) {
+    int j = warp;
+    for (; j + 3 * warps < visible; j += 4 * warps) {
+        float p[4];
+        const float* value[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            p[u] = probabilities[j + u * warps];
+            value[u] = values + (j + u * warps) * valueTokenStride;
+        }
+#pragma unroll
+        for (int i = 0; i < DECODE_ATTENTION_MAX_HEAD_DIM / 32; i++) {
+            int d = lane + 32 * i;
+            if (d < headDim) {
+                float loaded[4];
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    loaded[u] = value[u][d];
+                }
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    acc[i] = fmaf(p[u], loaded[u], acc[i]);
+                }
+            }
+        }
+    }
+    for (; j < visible; j += warps) {
         float p = probabilities[j];
         const float* value = values + j * valueTokenStride;
         for (int i = 0; i < DECODE_ATTENTION_MAX_HEAD_DIM / 32; i++) {
