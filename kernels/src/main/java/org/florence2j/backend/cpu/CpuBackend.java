@@ -16,6 +16,7 @@ import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.OpChecks;
 import org.florence2j.bindings.Dnnl;
+import org.florence2j.bindings.Libc;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
@@ -345,7 +346,8 @@ public final class CpuBackend implements Backend {
         Dnnl.memoryDescDestroy(any);
         Dnnl.memoryDescDestroy(dst);
         MemorySegment packedDesc = Dnnl.primitiveDescQueryMd(layout, Dnnl.QUERY_WEIGHTS_MD, 0);
-        MemorySegment packed = owner.allocate(Dnnl.memoryDescGetSize(packedDesc), 64);
+        // The reorder below writes every byte (oneDNN zero-pads a blocked layout's padding), so no zeroing first.
+        MemorySegment packed = Libc.allocateUninitialized(Dnnl.memoryDescGetSize(packedDesc), 64, owner);
         MemorySegment reorder = Dnnl.reorderPrimitiveDescCreate(plain, engine, packedDesc, engine,
                 MemorySegment.NULL);
         Dnnl.memoryDescDestroy(plain);

@@ -1,0 +1,73 @@
+package org.florence2j.bindings;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.List;
+
+/**
+ * The C library's {@code aligned_alloc} and {@code free}: native memory that is not zeroed first, for buffers a
+ * native routine overwrites whole right away (a weight oneDNN packs). {@link Arena#allocate} zeroes what it hands
+ * out, which for the ~1 GB of Florence-2-base's packed F32 weights was a pass over them before the pass that
+ * writes them. Bound from the system's default lookup, which holds libc on Linux.
+ */
+public final class Libc {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final MethodHandle ALIGNED_ALLOC = bind("aligned_alloc",
+            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle FREE = bind("free", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+
+    private Libc() {}
+
+    /**
+     * {@code byteSize} bytes aligned to {@code alignment}, with whatever they held before: the caller must write
+     * every byte it reads. Freed when {@code owner} closes.
+     *
+     * @param alignment a power of two
+     * @throws OutOfMemoryError when the C library has no memory to give, as {@link Arena#allocate} throws
+     */
+    public static MemorySegment allocateUninitialized(long byteSize, long alignment, Arena owner) {
+        if (byteSize < 0 || alignment <= 0 || Long.bitCount(alignment) != 1) {
+            throw new IllegalArgumentException("allocateUninitialized: " + byteSize + " bytes aligned to "
+                    + alignment);
+        }
+        // aligned_alloc wants a multiple of the alignment, and at least one byte so that 0 is only a failure.
+        long rounded = Math.max(alignment, (byteSize + alignment - 1) / alignment * alignment);
+        MemorySegment memory = call(() -> (MemorySegment) ALIGNED_ALLOC.invokeExact(alignment, rounded));
+        if (memory.equals(MemorySegment.NULL)) {
+            throw new OutOfMemoryError("aligned_alloc of " + rounded + " bytes failed");
+        }
+        return memory.reinterpret(byteSize, owner, Libc::free);
+    }
+
+    private static void free(MemorySegment memory) {
+        call(() -> {
+            FREE.invokeExact(memory);
+            return null;
+        });
+    }
+
+    /** A downcall that cannot throw a checked exception. */
+    private interface Downcall<T> {
+        T run() throws Throwable;
+    }
+
+    private static <T> T call(Downcall<T> downcall) {
+        try {
+            return downcall.run();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("unexpected checked exception from a downcall", t);
+        }
+    }
+
+    private static MethodHandle bind(String name, FunctionDescriptor descriptor) {
+        return LINKER.defaultLookup().find(name).map(symbol -> LINKER.downcallHandle(symbol, descriptor))
+                .orElseThrow(() -> new NativeLibraryException("libc", List.of("the default lookup"),
+                        "the C library's " + name + " was not found in the system's default lookup"));
+    }
+}

@@ -1,0 +1,60 @@
+package org.florence2j.bindings;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+/** {@link Libc#allocateUninitialized}: the size and alignment asked for, usable until its arena closes. */
+class LibcTest {
+    @Test
+    void memoryHasTheSizeAndAlignmentAskedForAndHoldsWhatIsWritten() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (long alignment : new long[] {8, 64, 4096}) {
+                MemorySegment memory = Libc.allocateUninitialized(1_000_003, alignment, arena);
+                assertEquals(1_000_003, memory.byteSize());
+                assertEquals(0, memory.address() % alignment, "aligned to " + alignment);
+                for (long i = 0; i + 8 <= memory.byteSize(); i += 4096) {
+                    memory.set(ValueLayout.JAVA_LONG_UNALIGNED, i, i * 31);
+                }
+                for (long i = 0; i + 8 <= memory.byteSize(); i += 4096) {
+                    assertEquals(i * 31, memory.get(ValueLayout.JAVA_LONG_UNALIGNED, i));
+                }
+                assertEquals(arena.scope(), memory.scope());
+            }
+            assertEquals(0, Libc.allocateUninitialized(0, 64, arena).byteSize());
+        }
+    }
+
+    @Test
+    void memoryIsUnusableOnceItsArenaCloses() {
+        MemorySegment memory;
+        try (Arena arena = Arena.ofConfined()) {
+            memory = Libc.allocateUninitialized(256, 64, arena);
+            assertTrue(memory.scope().isAlive());
+        }
+        assertFalse(memory.scope().isAlive());
+        assertThrows(IllegalStateException.class, () -> memory.get(ValueLayout.JAVA_BYTE, 0));
+    }
+
+    @Test
+    void badSizesAndAlignmentsAreRefused() {
+        try (Arena arena = Arena.ofConfined()) {
+            assertThrows(IllegalArgumentException.class, () -> Libc.allocateUninitialized(-1, 64, arena));
+            assertThrows(IllegalArgumentException.class, () -> Libc.allocateUninitialized(64, 0, arena));
+            assertThrows(IllegalArgumentException.class, () -> Libc.allocateUninitialized(64, 48, arena));
+        }
+    }
+
+    @Test
+    void memoryTheCLibraryCannotGiveIsAnOutOfMemoryError() {
+        try (Arena arena = Arena.ofConfined()) {
+            assertThrows(OutOfMemoryError.class, () -> Libc.allocateUninitialized(Long.MAX_VALUE / 2, 64, arena));
+        }
+    }
+}
