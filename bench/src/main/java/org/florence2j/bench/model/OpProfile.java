@@ -32,20 +32,28 @@ import org.florence2j.tensor.Tensor;
  * decoder steps of 3 beams through a {@link Backend} proxy that times every call, and prints each op's share.
  * Not a JMH benchmark (the proxy's timing adds a little per op): a guide for what to optimise.
  *
+ * <p>It runs {@code passes} passes and times ops over the second half only: the decoder's Java kernels are compiled
+ * late, 20 steps a pass, so the first passes' decoder figures are the JIT's (base F32: 648–1,296 ms for the 20 steps
+ * in passes 0–2, 157–177 ms from pass 6 on). Each pass prints its stage times.
+ *
  * <p>On {@code cuda} the proxy synchronises the device after every op, so an op's time is its launch and its kernels
  * rather than the moment the launch was queued; the decoder steps run op by op (not replayed as a graph), and each
  * op pays a synchronisation (some microseconds) that a real pass does not.
  *
  * <pre>
  * OMP_NUM_THREADS=1 java --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector \
- *     -cp bench/target/benchmarks.jar org.florence2j.bench.model.OpProfile [repeats] [f32|bf16] [cpu|cuda]
+ *     -cp bench/target/benchmarks.jar org.florence2j.bench.model.OpProfile [passes] [f32|bf16] [cpu|cuda]
  * </pre>
  */
 public final class OpProfile {
     private OpProfile() {}
 
     public static void main(String[] args) {
-        int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 2;
+        int passes = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        if (passes < 2) {
+            throw new IllegalArgumentException("passes must be at least 2 (the first half warms up): " + passes);
+        }
+        int warmUp = passes / 2;
         String dtype = args.length > 1 ? args[1] : "f32";
         Device device = switch (args.length > 2 ? args[2] : "cpu") {
             case "cpu" -> Device.cpu();
@@ -71,9 +79,9 @@ public final class OpProfile {
                     decoder.heads(), 3, 21, 1, tokens);
             List<CrossGroup> groups = List.of(new CrossGroup(0, 1, tokens));
             var step = decoder.newWorkspace(backend, arena, 3, 1).prepare(3, 1, groups, 3);
-            for (int r = 0; r <= repeats; r++) {
-                if (r == 1) {
-                    timings.clear(); // the first pass creates primitives and warms the JIT
+            for (int r = 0; r < passes; r++) {
+                if (r == warmUp) {
+                    timings.clear(); // the passes before created primitives and warmed the JIT
                 }
                 long start = System.nanoTime();
                 try (Arena request = Arena.ofShared()) {
@@ -105,8 +113,8 @@ public final class OpProfile {
             long total = timings.values().stream().mapToLong(t -> t[0]).sum();
             timings.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
                     .forEach(e -> System.out.printf("%-60s %8.1f ms/pass %5.1f%% %7d calls/pass%n", e.getKey(),
-                            e.getValue()[0] / 1e6 / repeats, 100.0 * e.getValue()[0] / total,
-                            e.getValue()[1] / repeats));
+                            e.getValue()[0] / 1e6 / (passes - warmUp), 100.0 * e.getValue()[0] / total,
+                            e.getValue()[1] / (passes - warmUp)));
         }
     }
 
