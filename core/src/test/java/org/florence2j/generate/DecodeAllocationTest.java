@@ -1,9 +1,21 @@
 package org.florence2j.generate;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedClass;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordedFrame;
+import jdk.jfr.consumer.RecordingFile;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.config.EarlyStopping;
@@ -22,9 +34,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * allocates for a short and a long generation: the difference per extra token must stay below what the longer
  * result arrays themselves need (8 bytes per token and row: one id, one score). EOS is -1 (no token), so both runs
  * take every step whatever the logits; the no-repeat 3-gram ban is on, so the steps also hand ban lists to the
- * backend's {@code logSoftmaxTopK}. The build runs this class a second time with no method of florence2j inlined
- * (core's pom): whether C2 inlines a helper depends on the profile the earlier tests left, and a helper that takes or
- * returns a vector allocates whenever it is not inlined.
+ * backend's {@code logSoftmaxTopK}. The build runs this class in JVMs of its own (core's pom), once as it is and
+ * once with no method of florence2j inlined: whether C2 inlines a helper depends on the profile the earlier code
+ * left, and a helper that takes or returns a vector allocates whenever it is not inlined. A failure names the frames
+ * that allocate.
  */
 class DecodeAllocationTest {
     private static final int SHORT = 8;
@@ -79,11 +92,63 @@ class DecodeAllocationTest {
                             perToken);
                     assertTrue(results[0].sequence().length == LONG + 1, "every step taken");
                 }
-                assertTrue(steady(perToken, images.size()), backendName + ", " + beams + " beams: "
-                        + perToken + " bytes allocated per generated token in each of " + attempt
-                        + " measurements");
+                if (!steady(perToken, images.size())) {
+                    fail(backendName + ", " + beams + " beams: " + perToken + " bytes allocated per generated token in"
+                            + " each of " + attempt + " measurements; where a longer generation allocates: "
+                            + allocationSites(() -> session.generateFromEmbeds(images,
+                                    options.withMaxNewTokens(LONG))));
+                }
             }
         }
+    }
+
+    /**
+     * The frames that allocate while {@code work} runs on this thread, heaviest first: a flight recording's
+     * allocation samples, each stack's first frame of florence2j (or its top frame), by sampled weight. A step that
+     * allocates only in some processes (the JIT's state decides) is otherwise hard to catch again.
+     */
+    private static String allocationSites(Runnable work) {
+        Path file = null;
+        try (Recording recording = new Recording()) {
+            recording.enable("jdk.ObjectAllocationSample").with("throttle", "100000/s").withStackTrace();
+            recording.start();
+            for (int i = 0; i < 5; i++) {
+                work.run();
+            }
+            recording.stop();
+            file = Files.createTempFile("decode-allocation", ".jfr");
+            recording.dump(file);
+            long thread = Thread.currentThread().threadId();
+            Map<String, Long> bytesBySite = new HashMap<>();
+            for (RecordedEvent event : RecordingFile.readAllEvents(file)) {
+                if (event.getThread() != null && event.getThread().getJavaThreadId() == thread
+                        && event.getStackTrace() != null) {
+                    bytesBySite.merge(site(event), event.getLong("weight"), Long::sum);
+                }
+            }
+            return bytesBySite.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                    .limit(5).map(e -> e.getKey() + " (sampled weight " + e.getValue() + " B)")
+                    .collect(Collectors.joining("; "));
+        } catch (IOException e) {
+            return "no flight recording (" + e + ")";
+        } finally {
+            if (file != null) {
+                file.toFile().delete();
+            }
+        }
+    }
+
+    /** An allocation sample's first florence2j frame (else its top frame) and the class it allocated. */
+    private static String site(RecordedEvent event) {
+        List<RecordedFrame> frames = event.getStackTrace().getFrames();
+        RecordedFrame chosen = frames.stream()
+                .filter(f -> f.getMethod().getType().getName().startsWith("org.florence2j"))
+                .findFirst().orElse(frames.isEmpty() ? null : frames.get(0));
+        String where = chosen == null ? "?"
+                : chosen.getMethod().getType().getName() + "." + chosen.getMethod().getName() + ":"
+                        + chosen.getLineNumber() + " (" + chosen.getType() + ")";
+        RecordedClass allocated = event.getClass("objectClass");
+        return where + " " + (allocated == null ? "?" : allocated.getName());
     }
 
     /**
