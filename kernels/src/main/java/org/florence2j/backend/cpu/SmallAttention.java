@@ -156,9 +156,10 @@ final class SmallAttention {
                         // The whole row: normalised probabilities, so the weighted values are the result.
                         VectorMath.softmax(s.scores, head * keyRows, to - from, a.scale, s.lanes);
                     } else {
-                        s.largest[index * heads + head] = VectorMath.scaleAndExp(s.scores, head * keyRows,
-                                to - from, a.scale);
-                        s.sums[index * heads + head] = VectorMath.sum(s.scores, head * keyRows, to - from, s.lanes);
+                        float largest = VectorMath.scaleAndMax(s.scores, head * keyRows, to - from, a.scale);
+                        s.largest[index * heads + head] = largest;
+                        s.sums[index * heads + head] = VectorMath.expShiftedSum(s.scores, head * keyRows,
+                                head * keyRows + to - from, largest, s.lanes);
                     }
                 }
                 weightedValues(s, index * channels, values, from, to);

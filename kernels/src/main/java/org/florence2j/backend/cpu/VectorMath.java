@@ -47,7 +47,7 @@ final class VectorMath {
      * then the halves' halves. Straight-line code with constant shuffles: in a loop, or with {@code slice}, a
      * decoder step's attention took 1.25× as long. Takes the lanes in an array, not the vector: a method of ours
      * that takes or returns a vector boxes it, and runs its ops as allocating fallbacks, whenever C2 does not
-     * inline it, which depends on the profile the whole process left (see {@link #expShifted}). Loading the vector
+     * inline it, which depends on the profile the whole process left (see {@link #expShiftedSum}). Loading the vector
      * back just after it was stored costs little (a summing loop in scalar code instead took 1.9× as long in a
      * decoder step's attention).
      */
@@ -67,15 +67,19 @@ final class VectorMath {
 
     /**
      * {@code values[i] = e^(values[i] - shift)} for {@code i} in {@code [from, to)}, within 2 ulps of
-     * {@link Math#exp}: 0 where the difference is minus infinity or under -104, infinity above 89, NaN for NaN.
-     * {@code x = n·ln 2 + r} with {@code |r| ≤ ln 2 / 2}, {@code e^r} by its Taylor series to {@code r^7} (under
-     * 1e-8 off), times {@code 2^n} in two factors so that subnormal results come out right. The values after the
-     * last whole vector take the same steps in scalar code ({@link #exp}), so a value's result does not depend on
+     * {@link Math#exp}: 0 where the difference is minus infinity or under -104, infinity above 89, NaN for NaN; returns
+     * the sum of the new values in a fixed order: {@link #sumLanes} of a vector's partial sums, then the last values
+     * one by one. {@code x = n·ln 2 + r} with {@code |r| ≤ ln 2 / 2}, {@code e^r} by its Taylor series to {@code r^7}
+     * (under 1e-8 off), times {@code 2^n} in two factors so that subnormal results come out right. The values after
+     * the last whole vector take the same steps in scalar code ({@link #exp}), so a value's result does not depend on
      * where it sits. Takes arrays rather than vectors: a vector passed to a method C2 does not inline is boxed, and
-     * its ops then run as allocating fallbacks.
+     * its ops then run as allocating fallbacks. The sum is taken in the same pass, not by a method of its own: a
+     * separate summing method ran as C1 code with boxed vectors for good in some processes (1.5 MB a bf16 decoder
+     * step, bench/README, seventeenth session). {@code lanes} is scratch of {@link #LANES} floats.
      */
-    static void expShifted(float[] values, int from, int to, float shift) {
+    static float expShiftedSum(float[] values, int from, int to, float shift, float[] lanes) {
         int i = from;
+        FloatVector sums = FloatVector.zero(FLOATS);
         for (int vectorEnd = from + FLOATS.loopBound(to - from); i < vectorEnd; i += FLOATS.length()) {
             FloatVector x = FloatVector.fromArray(FLOATS, values, i).sub(shift).max(EXP_MIN).min(EXP_MAX);
             FloatVector n = x.mul(LOG2E).add(ROUNDER).sub(ROUNDER);
@@ -95,62 +99,43 @@ final class VectorMath {
             IntVector half = exponent.lanewise(VectorOperators.ASHR, 1);
             FloatVector first = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
             FloatVector second = exponent.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            sum.mul(first).mul(second).intoArray(values, i);
+            FloatVector result = sum.mul(first).mul(second);
+            result.intoArray(values, i);
+            sums = sums.add(result);
         }
+        sums.intoArray(lanes, 0);
+        float total = sumLanes(lanes);
         for (; i < to; i++) {
             values[i] = exp(values[i] - shift);
+            total += values[i];
         }
+        return total;
     }
 
     /**
      * Scales {@code values[from, from + count)} by {@code scale} and replaces them by their softmax:
-     * {@code e^(s - max) / Σ e^(s - max)} ({@link #scaleAndExp}, then {@link #sum}). {@code lanes} is scratch of
-     * {@link #LANES} floats.
+     * {@code e^(s - max) / Σ e^(s - max)} ({@link #scaleAndMax}, then {@link #expShiftedSum}). {@code lanes} is
+     * scratch of {@link #LANES} floats.
      */
     static void softmax(float[] values, int from, int count, float scale, float[] lanes) {
-        scaleAndExp(values, from, count, scale);
-        float sum = sum(values, from, count, lanes);
+        float max = scaleAndMax(values, from, count, scale);
+        float sum = expShiftedSum(values, from, from + count, max, lanes);
         for (int i = from; i < from + count; i++) {
             values[i] /= sum;
         }
     }
 
-    /**
-     * Scales {@code values[from, from + count)} by {@code scale}, then replaces each {@code s} by
-     * {@code e^(s - max)}, and returns that maximum (of the scaled values).
-     */
-    static float scaleAndExp(float[] values, int from, int count, float scale) {
-        int end = from + count;
+    /** Scales {@code values[from, from + count)} by {@code scale} and returns their maximum. */
+    static float scaleAndMax(float[] values, int from, int count, float scale) {
         float max = Float.NEGATIVE_INFINITY;
-        for (int t = from; t < end; t++) {
+        for (int t = from; t < from + count; t++) {
             values[t] *= scale;
             max = Math.max(max, values[t]);
         }
-        expShifted(values, from, end, max);
         return max;
     }
 
-    /**
-     * The sum of {@code values[from, from + count)} in a fixed order: {@link #sumLanes} of a vector's partial sums,
-     * then the last values one by one. {@code lanes} is scratch of {@link #LANES} floats.
-     */
-    static float sum(float[] values, int from, int count, float[] lanes) {
-        int end = from + count;
-        int vectorEnd = from + FLOATS.loopBound(count);
-        FloatVector sums = FloatVector.zero(FLOATS);
-        int t = from;
-        for (; t < vectorEnd; t += FLOATS.length()) {
-            sums = sums.add(FloatVector.fromArray(FLOATS, values, t));
-        }
-        sums.intoArray(lanes, 0);
-        float sum = sumLanes(lanes);
-        for (; t < end; t++) {
-            sum += values[t];
-        }
-        return sum;
-    }
-
-    /** {@link #expShifted}'s lane arithmetic on one value, op for op (a masked last vector allocated). */
+    /** {@link #expShiftedSum}'s lane arithmetic on one value, op for op (a masked last vector allocated). */
     private static float exp(float difference) {
         float x = Math.min(Math.max(difference, EXP_MIN), EXP_MAX);
         float n = x * LOG2E + ROUNDER - ROUNDER;

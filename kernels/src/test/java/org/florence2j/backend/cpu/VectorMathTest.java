@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link VectorMath}: the lane sum equals the same pairwise adds done in scalar code (the fixed order that makes it
- * independent of the JIT), and the exponential stays within 2 ulps of {@link StrictMath#exp} over its whole range
+ * independent of the JIT), the exponentials' sum is taken in that order, and the exponential stays within 2 ulps of {@link StrictMath#exp} over its whole range
  * (1 measured), with the edges (0 below, infinity above, NaN, subnormal results) right.
  */
 class VectorMathTest {
@@ -46,7 +46,7 @@ class VectorMathTest {
                     x[count] = Float.intBitsToFloat(bits);
                     e[count] = x[count] + 1.5f;
                 }
-                VectorMath.expShifted(e, 0, count, 1.5f);
+                VectorMath.expShiftedSum(e, 0, count, 1.5f, new float[VectorMath.LANES]);
                 for (int i = 0; i < count; i++) {
                     float difference = (x[i] + 1.5f) - 1.5f;
                     worst = Math.max(worst, ulps(e[i], (float) StrictMath.exp(difference), difference));
@@ -59,7 +59,7 @@ class VectorMathTest {
         float[] edges = {Float.NEGATIVE_INFINITY, -1000f, -104f, -103.5f, -100f, -87.5f, -0f, 0f, 88.72f, 88.73f, 89f,
             1000f, Float.POSITIVE_INFINITY, Float.NaN};
         float[] actual = edges.clone();
-        VectorMath.expShifted(actual, 0, actual.length, 0f);
+        VectorMath.expShiftedSum(actual, 0, actual.length, 0f, new float[VectorMath.LANES]);
         for (int i = 0; i < edges.length; i++) {
             float expected = (float) StrictMath.exp(edges[i]);
             assertTrue(Float.isNaN(expected) ? Float.isNaN(actual[i])
@@ -81,13 +81,41 @@ class VectorMathTest {
             values[i] = (float) random.nextDouble(-20, 5);
         }
         float[] atOnce = values.clone();
-        VectorMath.expShifted(atOnce, 1, count + 1, 0.25f);
+        VectorMath.expShiftedSum(atOnce, 1, count + 1, 0.25f, new float[VectorMath.LANES]);
         assertEquals(values[0], atOnce[0], "before the range");
         assertEquals(values[count + 1], atOnce[count + 1], "after the range");
         for (int i = 1; i <= count; i++) {
             float[] alone = {values[i]};
-            VectorMath.expShifted(alone, 0, 1, 0.25f);
+            VectorMath.expShiftedSum(alone, 0, 1, 0.25f, new float[VectorMath.LANES]);
             assertEquals(alone[0], atOnce[i], "at " + i);
+        }
+    }
+
+    /**
+     * The returned sum is the fixed-order one: each lane's partial sum over the whole vectors in order, those added
+     * pairwise, then the last values one by one; from an offset and with a partial last vector.
+     */
+    @Test
+    void theSumIsTakenInAFixedOrder() {
+        SplittableRandom random = new SplittableRandom(11);
+        float[] lanes = new float[VectorMath.LANES];
+        for (int count : new int[] {1, FLOATS.length() - 1, FLOATS.length(), 5 * FLOATS.length() + 7, 584}) {
+            float[] values = new float[count + 3];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) random.nextDouble(-30, 2);
+            }
+            int from = 2;
+            float sum = VectorMath.expShiftedSum(values, from, from + count, 0.5f, lanes);
+            int whole = count / FLOATS.length() * FLOATS.length();
+            float[] partial = new float[FLOATS.length()];
+            for (int i = 0; i < whole; i++) {
+                partial[i % FLOATS.length()] += values[from + i];
+            }
+            float expected = pairwise(partial);
+            for (int i = whole; i < count; i++) {
+                expected += values[from + i];
+            }
+            assertEquals(expected, sum, count + " values");
         }
     }
 
