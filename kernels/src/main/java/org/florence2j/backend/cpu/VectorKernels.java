@@ -49,49 +49,75 @@ final class VectorKernels {
      * primitive computes it: the mean, then the variance as the mean of squared deviations, then
      * {@code (x - mean) · (1 / sqrt(variance + eps)) · weight + bias}. {@code lanes} is scratch of
      * {@link VectorMath#LANES} floats.
+     *
+     * <p>Each pass over a row is its own method because C2 throws away and recompiles this code several times in a
+     * process's first requests (its profiled loop predicates fail, "profile_predicate" deoptimizations), and on
+     * two cores those compiles take the cores the requests need. As one method each of the 10–12 compiles took
+     * 110–290 ms; split, only the pass that failed is recompiled: C2's time over a process's first six base F32
+     * captions fell from 4.3–5.0 s to 3.3–3.8 s (bench/README, sixteenth session).
      */
     static void layerNormRows(MemorySegment out, MemorySegment x, MemorySegment weight, MemorySegment bias,
             long rows, long width, float eps, float[] lanes) {
-        long vectorEnd = FLOATS.loopBound(width);
         for (long row = 0; row < rows; row++) {
             long rowByteOffset = row * width * Float.BYTES;
-            FloatVector sums = FloatVector.zero(FLOATS);
-            long i = 0;
-            for (; i < vectorEnd; i += FLOATS.length()) {
-                sums = sums.add(FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE));
-            }
-            sums.intoArray(lanes, 0);
-            float sum = VectorMath.sumLanes(lanes);
-            for (; i < width; i++) {
-                sum += x.get(F32, rowByteOffset + i * Float.BYTES);
-            }
-            float mean = sum / width;
-            FloatVector shift = FloatVector.broadcast(FLOATS, mean);
-            FloatVector squares = FloatVector.zero(FLOATS);
-            for (i = 0; i < vectorEnd; i += FLOATS.length()) {
-                FloatVector deviation = FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE)
-                        .sub(shift);
-                squares = deviation.fma(deviation, squares);
-            }
-            squares.intoArray(lanes, 0);
-            float squareSum = VectorMath.sumLanes(lanes);
-            for (; i < width; i++) {
-                float deviation = x.get(F32, rowByteOffset + i * Float.BYTES) - mean;
-                squareSum += deviation * deviation;
-            }
+            float mean = rowSum(x, rowByteOffset, width, lanes) / width;
+            float squareSum = rowSquaredDeviations(x, rowByteOffset, width, mean, lanes);
             float inverse = 1f / (float) Math.sqrt(squareSum / width + eps);
-            FloatVector scale = FloatVector.broadcast(FLOATS, inverse);
-            for (i = 0; i < vectorEnd; i += FLOATS.length()) {
-                FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE).sub(shift).mul(scale)
-                        .fma(FloatVector.fromMemorySegment(FLOATS, weight, i * Float.BYTES, LE),
-                                FloatVector.fromMemorySegment(FLOATS, bias, i * Float.BYTES, LE))
-                        .intoMemorySegment(out, rowByteOffset + i * Float.BYTES, LE);
-            }
-            for (; i < width; i++) {
-                float normed = (x.get(F32, rowByteOffset + i * Float.BYTES) - mean) * inverse;
-                out.set(F32, rowByteOffset + i * Float.BYTES,
-                        normed * weight.getAtIndex(F32, i) + bias.getAtIndex(F32, i));
-            }
+            normalizeRow(out, x, weight, bias, rowByteOffset, width, mean, inverse);
+        }
+    }
+
+    private static float rowSum(MemorySegment x, long rowByteOffset, long width, float[] lanes) {
+        long vectorEnd = FLOATS.loopBound(width);
+        FloatVector sums = FloatVector.zero(FLOATS);
+        long i = 0;
+        for (; i < vectorEnd; i += FLOATS.length()) {
+            sums = sums.add(FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE));
+        }
+        sums.intoArray(lanes, 0);
+        float sum = VectorMath.sumLanes(lanes);
+        for (; i < width; i++) {
+            sum += x.get(F32, rowByteOffset + i * Float.BYTES);
+        }
+        return sum;
+    }
+
+    private static float rowSquaredDeviations(MemorySegment x, long rowByteOffset, long width, float mean,
+            float[] lanes) {
+        long vectorEnd = FLOATS.loopBound(width);
+        FloatVector shift = FloatVector.broadcast(FLOATS, mean);
+        FloatVector squares = FloatVector.zero(FLOATS);
+        long i = 0;
+        for (; i < vectorEnd; i += FLOATS.length()) {
+            FloatVector deviation = FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE)
+                    .sub(shift);
+            squares = deviation.fma(deviation, squares);
+        }
+        squares.intoArray(lanes, 0);
+        float squareSum = VectorMath.sumLanes(lanes);
+        for (; i < width; i++) {
+            float deviation = x.get(F32, rowByteOffset + i * Float.BYTES) - mean;
+            squareSum += deviation * deviation;
+        }
+        return squareSum;
+    }
+
+    private static void normalizeRow(MemorySegment out, MemorySegment x, MemorySegment weight, MemorySegment bias,
+            long rowByteOffset, long width, float mean, float inverse) {
+        long vectorEnd = FLOATS.loopBound(width);
+        FloatVector shift = FloatVector.broadcast(FLOATS, mean);
+        FloatVector scale = FloatVector.broadcast(FLOATS, inverse);
+        long i = 0;
+        for (; i < vectorEnd; i += FLOATS.length()) {
+            FloatVector.fromMemorySegment(FLOATS, x, rowByteOffset + i * Float.BYTES, LE).sub(shift).mul(scale)
+                    .fma(FloatVector.fromMemorySegment(FLOATS, weight, i * Float.BYTES, LE),
+                            FloatVector.fromMemorySegment(FLOATS, bias, i * Float.BYTES, LE))
+                    .intoMemorySegment(out, rowByteOffset + i * Float.BYTES, LE);
+        }
+        for (; i < width; i++) {
+            float normed = (x.get(F32, rowByteOffset + i * Float.BYTES) - mean) * inverse;
+            out.set(F32, rowByteOffset + i * Float.BYTES,
+                    normed * weight.getAtIndex(F32, i) + bias.getAtIndex(F32, i));
         }
     }
 
