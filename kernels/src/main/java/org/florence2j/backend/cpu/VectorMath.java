@@ -67,15 +67,15 @@ final class VectorMath {
 
     /**
      * {@code values[i] = e^(values[i] - shift)} for {@code i} in {@code [from, to)}, within 2 ulps of
-     * {@link Math#exp}: 0 where the difference is minus infinity or under -104, infinity above 89, NaN for NaN; returns
-     * the sum of the new values in a fixed order: {@link #sumLanes} of a vector's partial sums, then the last values
-     * one by one. {@code x = n·ln 2 + r} with {@code |r| ≤ ln 2 / 2}, {@code e^r} by its Taylor series to {@code r^7}
-     * (under 1e-8 off), times {@code 2^n} in two factors so that subnormal results come out right. The values after
-     * the last whole vector take the same steps in scalar code ({@link #exp}), so a value's result does not depend on
-     * where it sits. Takes arrays rather than vectors: a vector passed to a method C2 does not inline is boxed, and
-     * its ops then run as allocating fallbacks. The sum is taken in the same pass, not by a method of its own: a
-     * separate summing method ran as C1 code with boxed vectors for good in some processes (1.5 MB a bf16 decoder
-     * step, bench/README, seventeenth session). {@code lanes} is scratch of {@link #LANES} floats.
+     * {@link Math#exp}: 0 where the difference is minus infinity or under -104, infinity above 89, NaN for NaN.
+     * Returns the sum of the new values in a fixed order: {@link #sumLanes} of a vector's partial sums, then the last
+     * values one by one. {@code x = n·ln 2 + r} with {@code |r| ≤ ln 2 / 2}, {@code e^r} by its Taylor series to
+     * {@code r^7} (under 1e-8 off), times {@code 2^n} in two factors so that subnormal results come out right. The
+     * values after the last whole vector take the same steps in scalar code ({@link #exp}), so a value's result does
+     * not depend on where it sits. Takes arrays rather than vectors: a vector passed to a method C2 does not inline
+     * is boxed, and its ops then run as allocating fallbacks. The sum is taken in the same pass, not by a method of
+     * its own: a separate summing method ran as C1 code with boxed vectors for good in some processes (1.5 MB a bf16
+     * decoder step, bench/README, seventeenth session). {@code lanes} is scratch of {@link #LANES} floats.
      */
     static float expShiftedSum(float[] values, int from, int to, float shift, float[] lanes) {
         int i = from;

@@ -10,8 +10,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link VectorMath}: the lane sum equals the same pairwise adds done in scalar code (the fixed order that makes it
- * independent of the JIT), the exponentials' sum is taken in that order, and the exponential stays within 2 ulps of {@link StrictMath#exp} over its whole range
- * (1 measured), with the edges (0 below, infinity above, NaN, subnormal results) right.
+ * independent of the JIT), the exponentials' sum is taken in that order, and the exponential stays within 2 ulps of
+ * {@link StrictMath#exp} over its whole range (1 measured), with the edges (0 below, infinity above, NaN, subnormal
+ * results) right.
  */
 class VectorMathTest {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
