@@ -2,7 +2,7 @@ package org.florence2j.bindings;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static org.florence2j.bindings.CudaLibraries.invoke;
+import static org.florence2j.bindings.Downcalls.invoke;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

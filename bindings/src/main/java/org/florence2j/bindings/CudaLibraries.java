@@ -186,46 +186,6 @@ public final class CudaLibraries {
         }
     }
 
-    /** A downcall returning a C {@code int} status; {@code invokeExact} declares {@code Throwable}. */
-    @FunctionalInterface
-    interface IntCall {
-        int invoke() throws Throwable;
-    }
-
-    /**
-     * A downcall returning a pointer or a 64-bit integer (boxed: these are error strings and version queries, never
-     * per-op calls, which return {@code int} statuses through {@link IntCall}).
-     */
-    @FunctionalInterface
-    interface ValueCall<T> {
-        T invoke() throws Throwable;
-    }
-
-    /**
-     * Runs one downcall. A native function cannot throw a checked exception, so anything checked here is a bug in
-     * the binding (a wrong descriptor); runtime exceptions and errors pass through unchanged.
-     */
-    static int invoke(IntCall call) {
-        try {
-            return call.invoke();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("native call failed unexpectedly", t);
-        }
-    }
-
-    /** As {@link #invoke(IntCall)}, for a function returning a pointer or a 64-bit integer. */
-    static <T> T invokeValue(ValueCall<T> call) {
-        try {
-            return call.invoke();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("native call failed unexpectedly", t);
-        }
-    }
-
     /** The NUL-terminated C string at {@code pointer}, or {@code fallback} when it is null. */
     static String string(MemorySegment pointer, String fallback) {
         return pointer.equals(MemorySegment.NULL) ? fallback : pointer.reinterpret(Long.MAX_VALUE).getString(0);

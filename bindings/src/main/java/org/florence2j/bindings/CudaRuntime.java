@@ -3,8 +3,8 @@ package org.florence2j.bindings;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static org.florence2j.bindings.CudaLibraries.invoke;
-import static org.florence2j.bindings.CudaLibraries.invokeValue;
+import static org.florence2j.bindings.Downcalls.invoke;
+import static org.florence2j.bindings.Downcalls.invokeValue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

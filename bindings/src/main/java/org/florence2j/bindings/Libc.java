@@ -36,7 +36,8 @@ public final class Libc {
         }
         // aligned_alloc wants a multiple of the alignment, and at least one byte so that 0 is only a failure.
         long rounded = Math.max(alignment, (byteSize + alignment - 1) / alignment * alignment);
-        MemorySegment memory = call(() -> (MemorySegment) ALIGNED_ALLOC.invokeExact(alignment, rounded));
+        MemorySegment memory =
+                Downcalls.invokeValue(() -> (MemorySegment) ALIGNED_ALLOC.invokeExact(alignment, rounded));
         if (memory.equals(MemorySegment.NULL)) {
             throw new OutOfMemoryError("aligned_alloc of " + rounded + " bytes failed");
         }
@@ -44,25 +45,10 @@ public final class Libc {
     }
 
     private static void free(MemorySegment memory) {
-        call(() -> {
+        Downcalls.invokeValue(() -> {
             FREE.invokeExact(memory);
             return null;
         });
-    }
-
-    /** A downcall that cannot throw a checked exception. */
-    private interface Downcall<T> {
-        T run() throws Throwable;
-    }
-
-    private static <T> T call(Downcall<T> downcall) {
-        try {
-            return downcall.run();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("unexpected checked exception from a downcall", t);
-        }
     }
 
     private static MethodHandle bind(String name, FunctionDescriptor descriptor) {
