@@ -96,11 +96,12 @@ public interface Backend extends AutoCloseable {
      * conversion the backend would make anyway: {@link #linear} and {@link #linearGelu} accept {@code x} and write
      * {@code out} in it, {@link #linearResidual} accepts {@code x} in it, {@link #selfAttention} and
      * {@link #channelAttention} accept {@code qkv} and write {@code out} in it (both in the same type),
-     * {@link #layerNorm} writes {@code out} in it (from an F32 {@code x}), and {@link #windowPartition} and
-     * {@link #windowReverse} move it (both sides in the same type). {@link DType#BF16} for a CPU backend in bf16
-     * mode, whose matmuls read bf16 anyway (an MLP's hidden layer, or a projection's q/k/v, then travels in bf16:
-     * no rounding pass, half the memory traffic); {@link DType#F32} (the default) otherwise. F32 always works;
-     * every other op reads and writes F32 activations.
+     * {@link #layerNorm} writes {@code out} in it (from an F32 {@code x}), {@link #windowPartition} and
+     * {@link #windowReverse} move it (both sides in the same type), and {@link #conv2d} accepts {@code x} in it.
+     * {@link DType#BF16} for a CPU backend in bf16 mode, whose matmuls read bf16 anyway (an MLP's hidden layer, or
+     * a projection's q/k/v, then travels in bf16: no rounding pass, half the memory traffic) and whose convolutions
+     * run in bf16 on a bf16 {@code x}; {@link DType#F32} (the default) otherwise. F32 always works; every other op
+     * reads and writes F32 activations.
      */
     default DType matmulActivationType() {
         return DType.F32;
@@ -270,7 +271,7 @@ public interface Backend extends AutoCloseable {
      *
      * @param out     {@code [batch, outHeight · outWidth, outChannels]}, {@code outHeight = (height + 2·padding -
      *                kernel) / stride + 1}
-     * @param x       {@code [batch, height · width, inChannels]}
+     * @param x       {@code [batch, height · width, inChannels]}, F32 or the {@link #matmulActivationType()}
      * @param weight  {@code [outChannels, inChannels, kernel, kernel]}
      * @param bias    {@code [outChannels]} or {@code null}
      */

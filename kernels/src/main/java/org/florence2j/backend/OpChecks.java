@@ -19,8 +19,8 @@ import org.florence2j.tensor.Tensor;
  * <p>The rules, beyond each op's shapes:
  * <ul>
  *   <li>Outputs and activation inputs are {@link DType#F32} on the backend's device, except those of linear layers
- *       and packed-qkv attention, layer norm's output and both sides of the window layouts, which may also be in the
- *       backend's {@code matmulActivationTypes}. Weight operands (linear weight and bias, layer-norm and conv
+ *       and packed-qkv attention, layer norm's output, both sides of the window layouts and a convolution's input,
+ *       which may also be in the backend's {@code matmulActivationTypes}. Weight operands (linear weight and bias, layer-norm and conv
  *       parameters, the embedding table, {@code matmul}'s {@code b} and {@code add}'s {@code b}, which may be a
  *       position table) are on the device in one of the backend's {@code weightTypes}. Embedding ids are
  *       {@link DType#I32} on the host or on the device.</li>
@@ -278,7 +278,7 @@ public final class OpChecks {
     }
 
     /**
-     * {@link Backend#conv2d}: square kernel, zero padding, no aliasing.
+     * {@link Backend#conv2d}: square kernel, zero padding, no aliasing; {@code x} F32 or a matmul activation type.
      *
      * @return the kernel side and the output map's height and width
      */
@@ -288,7 +288,7 @@ public final class OpChecks {
         int kernel = w.rank() == 4 ? w.dim(3) : 0;
         int outHeight = stride > 0 ? Math.floorDiv(height + 2 * padding - kernel, stride) + 1 : 0;
         int outWidth = stride > 0 ? Math.floorDiv(width + 2 * padding - kernel, stride) + 1 : 0;
-        require(isF32(out) && isF32(x) && isWeight(weight) && (bias == null || isWeight(bias))
+        require(isF32(out) && isMatmulActivation(x) && isWeight(weight) && (bias == null || isWeight(bias))
                 && x.shape().rank() == 3 && out.shape().rank() == 3 && w.rank() == 4 && w.dim(2) == kernel
                 && stride > 0 && padding >= 0 && height > 0 && width > 0 && outHeight > 0 && outWidth > 0
                 && x.shape().dim(1) == (long) height * width && w.dim(1) == x.shape().last()

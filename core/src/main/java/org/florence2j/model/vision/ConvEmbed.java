@@ -69,15 +69,19 @@ public final class ConvEmbed {
     }
 
     /**
-     * @param in  {@code [batch, height·width, inChannels]}; normalised in place when the embedding pre-normalises
-     *            (the previous stage's map, which nothing reads afterwards)
-     * @param out {@code [batch, outputSize(height)·outputSize(width), outChannels]}; must not alias {@code in}
+     * @param in      {@code [batch, height·width, inChannels]}, F32
+     * @param out     {@code [batch, outputSize(height)·outputSize(width), outChannels]}; must not alias {@code in}
+     * @param scratch holds the pre-normalised input ({@link VisionScratch.Slot#QKV}, free between blocks)
      */
-    public void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width) {
+    void forward(ForwardContext ctx, Tensor in, Tensor out, int height, int width, VisionScratch scratch) {
+        Tensor convInput = in;
         if (preNorm && norm != null) {
-            norm.forward(ctx, in, in);
+            // In the matmul activation type: in bf16 mode the norm's rounding is what lets the convolution run its
+            // bf16 kernel (and it reads half the bytes).
+            convInput = scratch.view(VisionScratch.Slot.QKV, in.shape(), ctx.backend().matmulActivationType());
+            norm.forward(ctx, in, convInput);
         }
-        ctx.backend().conv2d(out, in, height, width, projWeight, projBias, stride, padding);
+        ctx.backend().conv2d(out, convInput, height, width, projWeight, projBias, stride, padding);
         if (!preNorm) {
             norm.forward(ctx, out, out);
         }

@@ -188,7 +188,7 @@ public final class DaViT {
             Shape shape = Shape.of(batch, h * w, conv.outChannels());
             // The last stage works in place in out; others alternate so a stage never overwrites its input.
             Tensor current = stage == convs.size() - 1 ? out : scratch.view(mapSlot(stage), shape);
-            conv.forward(ctx, x, current, height, width);
+            conv.forward(ctx, x, current, height, width, scratch);
             ctx.tap("davit_stage" + stage + "_after_conv", current);
             // The convolution's input is dead: the blocks' second map.
             Tensor second = scratch.view(mapSlot(stage - 1), shape);

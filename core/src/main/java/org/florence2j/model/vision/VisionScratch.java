@@ -33,7 +33,10 @@ public final class VisionScratch {
          * stages' blocks' second map.
          */
         STAGE_ODD,
-        /** Packed q, k, v (one band of windows for window attention), then that band's output in token order. */
+        /**
+         * Packed q, k, v (one band of windows for window attention), then that band's output in token order; between
+         * stages, the next patch embedding's pre-normed input (no larger than the stage's q/k/v).
+         */
         QKV,
         /** One band of padded windows, then window attention's output before its projection. */
         WINDOWS,

@@ -1167,7 +1167,7 @@ public final class CpuBackend implements Backend {
         Shape ws = weight.shape();
         convolution("conv2d", new Convolution(x.shape().dim(0), ws.dim(1), height, width, ws.dim(0),
                 size.outHeight(), size.outWidth(), size.kernel(), stride, padding, 1, bias != null, false,
-                floatType("conv2d", weight)), out, x, weight, bias);
+                floatType("conv2d", weight), floatType("conv2d", x)), out, x, weight, bias);
     }
 
     @Override
@@ -1179,14 +1179,18 @@ public final class CpuBackend implements Backend {
         useTeam(x.byteSize() + weight.byteSize() + out.byteSize());
         int channels = x.shape().last();
         convolution("depthwiseConv3x3Residual", new Convolution(x.shape().dim(0), channels, height, width, channels,
-                height, width, 3, 1, 1, channels, true, true, floatType("depthwiseConv3x3Residual", weight)),
-                out, x, weight, bias);
+                height, width, 3, 1, 1, channels, true, true, floatType("depthwiseConv3x3Residual", weight),
+                DATA_TYPE_F32), out, x, weight, bias);
     }
 
-    /** One convolution's geometry; {@code residual} adds the input to the output (a binary post-op). */
+    /**
+     * One convolution's geometry; {@code residual} adds the input to the output (a binary post-op). {@code srcType}
+     * is the input's and the packed weight's dtype ({@code weightType} the stored weight's): oneDNN's F32
+     * convolution kernels ignore the bf16 fpmath mode, so bf16 mode runs its bf16 kernels only on a bf16 input.
+     */
     private record Convolution(long batch, long inChannels, long height, long width, long outChannels,
             long outHeight, long outWidth, long kernel, long stride, long padding, long groups, boolean hasBias,
-            boolean residual, int weightType) {
+            boolean residual, int weightType, int srcType) {
         long[] userWeightDims() {
             return groups == 1 ? new long[] {outChannels, inChannels, kernel, kernel}
                     : new long[] {groups, outChannels / groups, inChannels / groups, kernel, kernel};
@@ -1281,7 +1285,7 @@ public final class CpuBackend implements Backend {
 
     /** The convolution's primitive descriptor: NHWC maps, weights in the layout oneDNN prefers. */
     private MemorySegment convolutionDesc(DnnlPrimitiveCache.Builder b, Convolution c) {
-        MemorySegment src = nhwc(b, c.batch(), c.inChannels(), c.height(), c.width());
+        MemorySegment src = nhwc(b, c.srcType(), c.batch(), c.inChannels(), c.height(), c.width());
         MemorySegment postOps = null;
         if (c.residual()) {
             postOps = b.postOps();
@@ -1289,16 +1293,16 @@ public final class CpuBackend implements Backend {
         }
         long[] padding = {c.padding(), c.padding()};
         return Dnnl.convolutionForwardPrimitiveDescCreate(engine, Dnnl.FORWARD_INFERENCE, Dnnl.CONVOLUTION_DIRECT,
-                src, b.any(DATA_TYPE_F32, c.userWeightDims()),
+                src, b.any(c.srcType(), c.userWeightDims()),
                 c.hasBias() ? b.dense(DATA_TYPE_F32, c.outChannels()) : MemorySegment.NULL,
-                nhwc(b, c.batch(), c.outChannels(), c.outHeight(), c.outWidth()),
+                nhwc(b, DATA_TYPE_F32, c.batch(), c.outChannels(), c.outHeight(), c.outWidth()),
                 new long[] {c.stride(), c.stride()}, new long[] {0, 0}, padding, padding, b.computeAttr(postOps));
     }
 
-    /** A {@code [batch, channels, height, width]} descriptor over token-major (NHWC) memory. */
-    private static MemorySegment nhwc(DnnlPrimitiveCache.Builder b, long batch, long channels, long height,
-            long width) {
-        return b.desc(DATA_TYPE_F32, new long[] {batch, channels, height, width},
+    /** A {@code [batch, channels, height, width]} descriptor of {@code dataType} over token-major (NHWC) memory. */
+    private static MemorySegment nhwc(DnnlPrimitiveCache.Builder b, int dataType, long batch, long channels,
+            long height, long width) {
+        return b.desc(dataType, new long[] {batch, channels, height, width},
                 new long[] {height * width * channels, 1, width * channels, channels});
     }
 
@@ -1314,7 +1318,7 @@ public final class CpuBackend implements Backend {
         long width = s.dim(3);
         var primitive = cache.get(List.of("channelsLast", batch, channels, height, width), b -> b.primitive(
                 Dnnl.reorderPrimitiveDescCreate(b.dense(DATA_TYPE_F32, batch, channels, height, width), engine,
-                        nhwc(b, batch, channels, height, width), engine, b.attr(null)),
+                        nhwc(b, DATA_TYPE_F32, batch, channels, height, width), engine, b.attr(null)),
                 Dnnl.ARG_FROM, Dnnl.ARG_TO));
         primitive.execute(stream(), x.memory(), out.memory());
     }

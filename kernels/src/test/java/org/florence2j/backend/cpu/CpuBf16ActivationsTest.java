@@ -128,6 +128,55 @@ class CpuBf16ActivationsTest {
         Tolerance.KERNEL_BF16.assertClose("packed-qkv attention on BF16 " + qkv.shape(), expected, actual);
     }
 
+    /**
+     * A patch embedding on a BF16 input: the convolution of the bf16-rounded input and weights, accumulated in F32,
+     * so within F32 rounding of the same convolution run on the rounded values as F32. An F32 input keeps the F32
+     * kernel, whose result differs from the rounded one by more than that.
+     */
+    @Test
+    void conv2dOnBf16InputIsTheConvolutionOfTheRoundedValues() {
+        try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16);
+                CpuBackend f32 = new CpuBackend(1)) {
+            Random random = new Random(13);
+            // An 11×9 map of 64 channels, a 3×3 stride-2 embedding into 48 (DaViT's later stages, small).
+            int height = 11;
+            int width = 9;
+            Tensor x = random(arena, random, 1, height * width, 64);
+            Tensor weight = random(arena, random, 48, 64, 3, 3);
+            for (long i = 0; i < weight.elementCount(); i++) {
+                weight.setFloat(i, weight.getFloat(i) / 24); // outputs of order 1: 1/√(64·3·3)
+            }
+            Tensor bias = random(arena, random, 48);
+            Tensor xBf16 = Tensor.allocateHost(DType.BF16, x.shape(), arena);
+            backend.copy(xBf16, x);
+            Tensor weightBf16 = Tensor.allocateHost(DType.BF16, weight.shape(), arena);
+            backend.copy(weightBf16, weight);
+            Tensor roundedX = Tensor.allocateHost(DType.F32, x.shape(), arena);
+            backend.copy(roundedX, xBf16);
+            Tensor roundedWeight = Tensor.allocateHost(DType.F32, weight.shape(), arena);
+            backend.copy(roundedWeight, weightBf16);
+
+            Shape outShape = Shape.of(1, 6 * 5, 48);
+            Tensor expected = Tensor.allocateHost(DType.F32, outShape, arena);
+            f32.conv2d(expected, roundedX, height, width, roundedWeight, bias, 2, 1);
+            Tensor actual = Tensor.allocateHost(DType.F32, outShape, arena);
+            backend.conv2d(actual, xBf16, height, width, backend.uploadConvWeight(weight, arena), bias, 2, 1);
+            Tolerance.KERNEL_F32.assertClose("bf16 conv2d against F32 on the rounded values", expected, actual);
+
+            Tensor fromF32Input = Tensor.allocateHost(DType.F32, outShape, arena);
+            backend.conv2d(fromF32Input, x, height, width, weight, bias, 2, 1);
+            Tensor unrounded = Tensor.allocateHost(DType.F32, outShape, arena);
+            f32.conv2d(unrounded, x, height, width, weight, bias, 2, 1);
+            Tolerance.KERNEL_F32.assertClose("bf16 mode's conv2d on an F32 input", unrounded, fromF32Input);
+            assertThrows(AssertionError.class, () -> Tolerance.KERNEL_F32.assertClose("rounded against unrounded",
+                    unrounded, actual), "the rounding is large enough to tell the two kernels apart");
+
+            // An F32-mode backend refuses a BF16 input.
+            assertThrows(IllegalArgumentException.class,
+                    () -> f32.conv2d(expected, xBf16, height, width, weight, bias, 2, 1));
+        }
+    }
+
     @Test
     void layerNormWritesTheRoundedF32ResultAndWindowsMoveBf16Unchanged() {
         try (Arena arena = Arena.ofConfined(); CpuBackend backend = new CpuBackend(1, DType.BF16)) {
