@@ -188,9 +188,10 @@ public final class CpuBackend implements Backend {
      * @param computeType {@link DType#F32}, or {@link DType#BF16}: linear weights are packed in bf16 (half the
      *                    memory and bandwidth) and {@link #linear} rounds an F32 input to bf16, so the matmul runs
      *                    oneDNN's bf16 kernels (AVX-512 BF16 or AMX where the CPU has them) with f32 accumulation;
-     *                    activations that only pass between matmuls may stay bf16 ({@link #matmulActivationType});
-     *                    other matmuls and convolutions may use bf16 internally (oneDNN's fpmath mode);
-     *                    normalisation statistics, softmax and the residual stream stay F32
+     *                    activations that only pass between matmuls may stay bf16 ({@link #matmulActivationType}),
+     *                    and {@link #conv2d} on a bf16 input runs in bf16; other matmuls may use bf16 internally
+     *                    (oneDNN's fpmath mode, which its F32 convolution kernels ignore); normalisation statistics,
+     *                    softmax and the residual stream stay F32
      * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
      */
     public CpuBackend(int threads, DType computeType) {
