@@ -11,9 +11,9 @@ import org.florence2j.tensor.Device;
  * @param dtype          the compute dtype; {@link DType#F32} by default. {@link DType#BF16} makes the CPU backend run
  *                       its matmuls and the vision tower's strided convolutions after the first in bf16 with f32
  *                       accumulation (the first, on the image, and the depthwise ones stay F32); {@link DType#F16}
- *                       has no CPU kernels and runs in F32 there. On CUDA, F16 and BF16 keep the linear layers' weights in that
- *                       type and run their GEMMs on tensor cores with f32 accumulation; everything else stays F32.
- *                       Weights stored in another float dtype are converted once at load
+ *                       has no CPU kernels and runs in F32 there. On CUDA, F16 and BF16 keep the linear layers'
+ *                       weights in that type and run their GEMMs on tensor cores with f32 accumulation; everything
+ *                       else stays F32. Weights stored in another float dtype are converted once at load
  * @param threads        CPU threads each op may use; 0 means every core (or {@code OMP_NUM_THREADS})
  * @param maxImagePixels images with more pixels are refused before their pixels are decoded
  */

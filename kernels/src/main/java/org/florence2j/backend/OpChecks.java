@@ -20,10 +20,10 @@ import org.florence2j.tensor.Tensor;
  * <ul>
  *   <li>Outputs and activation inputs are {@link DType#F32} on the backend's device, except those of linear layers
  *       and packed-qkv attention, layer norm's output, both sides of the window layouts and a convolution's input,
- *       which may also be in the backend's {@code matmulActivationTypes}. Weight operands (linear weight and bias, layer-norm and conv
- *       parameters, the embedding table, {@code matmul}'s {@code b} and {@code add}'s {@code b}, which may be a
- *       position table) are on the device in one of the backend's {@code weightTypes}. Embedding ids are
- *       {@link DType#I32} on the host or on the device.</li>
+ *       which may also be in the backend's {@code matmulActivationTypes}. Weight operands (linear weight and bias,
+ *       layer-norm and conv parameters, the embedding table, {@code matmul}'s {@code b} and {@code add}'s {@code b},
+ *       which may be a position table) are on the device in one of the backend's {@code weightTypes}. Embedding ids
+ *       are {@link DType#I32} on the host or on the device.</li>
  *   <li>{@code upload}, {@code download} and {@code copy} keep the dtype or convert from a floating type to
  *       {@link DType#F32}, {@link DType#F16} or {@link DType#BF16}.</li>
  *   <li>An output may overlap an input only where the contract allows it ({@code layerNorm}, {@code gelu} and
