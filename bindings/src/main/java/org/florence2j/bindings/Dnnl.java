@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.florence2j.bindings.Downcalls.rethrow;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -158,17 +159,6 @@ public final class Dnnl {
 
     private static MethodHandle dnnl(String symbol, FunctionDescriptor descriptor) {
         return DnnlLibrary.Holder.LOADED.dnnl().downcall(symbol, descriptor);
-    }
-
-    /** A downcall never throws a checked exception; anything else it throws passes through unchanged. */
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException e) {
-            throw e;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        throw new IllegalStateException("unexpected checked exception from a downcall", t);
     }
 
     private static MemorySegment dims(Arena arena, long[] values) {

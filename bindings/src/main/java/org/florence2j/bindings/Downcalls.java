@@ -27,10 +27,8 @@ final class Downcalls {
     static int invoke(IntCall call) {
         try {
             return call.invoke();
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("native call failed unexpectedly", t);
+            throw rethrow(t);
         }
     }
 
@@ -38,10 +36,23 @@ final class Downcalls {
     static <T> T invokeValue(ValueCall<T> call) {
         try {
             return call.invoke();
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("native call failed unexpectedly", t);
+            throw rethrow(t);
         }
+    }
+
+    /**
+     * What a binding's {@code catch (Throwable t)} around an {@code invokeExact} throws: {@code t} itself when it is
+     * unchecked (the call site writes {@code throw rethrow(t)} so the compiler sees it end), else a wrapping
+     * {@link IllegalStateException}.
+     */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException e) {
+            throw e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new IllegalStateException("unexpected checked exception from a downcall", t);
     }
 }

@@ -37,10 +37,8 @@ public final class Libm {
     private static double call(MethodHandle function, double x) {
         try {
             return (double) function.invokeExact(x);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("unexpected checked exception from a downcall", t);
+            throw Downcalls.rethrow(t);
         }
     }
 
