@@ -51,7 +51,7 @@ public final class Cublas {
     private Cublas() {}
 
     private static MethodHandle downcall(String symbol, FunctionDescriptor descriptor) {
-        return CudaLibraries.downcall(LIB, symbol, descriptor);
+        return LIB.lateFailingDowncall(symbol, descriptor);
     }
 
     /** The library as found; {@link NativeLibrary#failure()} says why it is missing. */

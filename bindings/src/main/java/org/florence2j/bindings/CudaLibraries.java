@@ -2,12 +2,8 @@ package org.florence2j.bindings;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -168,22 +164,6 @@ public final class CudaLibraries {
                 // the library's own use reports what is missing
             }
         });
-    }
-
-    /**
-     * {@code library.downcall(symbol, descriptor)}, or, where the library or symbol is missing, a handle of the
-     * same type that throws that {@link NativeLibraryException} each time it is called. Holder classes use it so
-     * that a missing library fails every call with the searched paths instead of failing class initialisation
-     * once ({@code ExceptionInInitializerError}) and then with a bare {@code NoClassDefFoundError}.
-     */
-    static MethodHandle downcall(NativeLibrary library, String symbol, FunctionDescriptor descriptor) {
-        try {
-            return library.downcall(symbol, descriptor);
-        } catch (NativeLibraryException e) {
-            MethodType type = descriptor.toMethodType();
-            MethodHandle thrower = MethodHandles.throwException(type.returnType(), NativeLibraryException.class);
-            return MethodHandles.dropArguments(thrower.bindTo(e), 0, type.parameterList());
-        }
     }
 
     /** The NUL-terminated C string at {@code pointer}, or {@code fallback} when it is null. */

@@ -52,7 +52,7 @@ public final class CudaRuntime {
     private CudaRuntime() {}
 
     private static MethodHandle downcall(String symbol, FunctionDescriptor descriptor) {
-        return CudaLibraries.downcall(LIB, symbol, descriptor);
+        return LIB.lateFailingDowncall(symbol, descriptor);
     }
 
     /** The library as found; {@link NativeLibrary#failure()} says why it is missing. */

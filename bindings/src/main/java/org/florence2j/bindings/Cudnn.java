@@ -70,7 +70,7 @@ public final class Cudnn {
     private Cudnn() {}
 
     private static MethodHandle downcall(String symbol, FunctionDescriptor descriptor) {
-        return CudaLibraries.downcall(LIB, symbol, descriptor);
+        return LIB.lateFailingDowncall(symbol, descriptor);
     }
 
     /** The library as found; {@link NativeLibrary#failure()} says why it is missing. */

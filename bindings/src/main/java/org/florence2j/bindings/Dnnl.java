@@ -158,7 +158,7 @@ public final class Dnnl {
     }
 
     private static MethodHandle dnnl(String symbol, FunctionDescriptor descriptor) {
-        return DnnlLibrary.Holder.LOADED.dnnl().downcall(symbol, descriptor);
+        return DnnlLibrary.Holder.LOADED.dnnl().lateFailingDowncall(symbol, descriptor);
     }
 
     private static MemorySegment dims(Arena arena, long[] values) {
@@ -173,7 +173,7 @@ public final class Dnnl {
 
     private static final class OmpSetNumThreads {
         static final MethodHandle H = DnnlLibrary.Holder.LOADED.gomp()
-                .downcall("omp_set_num_threads", FunctionDescriptor.ofVoid(JAVA_INT));
+                .lateFailingDowncall("omp_set_num_threads", FunctionDescriptor.ofVoid(JAVA_INT));
     }
 
     /**
@@ -191,7 +191,8 @@ public final class Dnnl {
 
     private static final class GompParallel {
         static final MethodHandle H = DnnlLibrary.Holder.LOADED.gomp()
-                .downcall("GOMP_parallel", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
+                .lateFailingDowncall("GOMP_parallel",
+                        FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
     }
 
     /**
@@ -213,7 +214,8 @@ public final class Dnnl {
 
     private static final class OmpGetThreadNum {
         static final MethodHandle H = DnnlLibrary.Holder.LOADED.gomp()
-                .downcall("omp_get_thread_num", FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
+                .lateFailingDowncall("omp_get_thread_num", FunctionDescriptor.of(JAVA_INT),
+                        Linker.Option.critical(false));
     }
 
     /**
@@ -230,7 +232,8 @@ public final class Dnnl {
 
     private static final class OmpGetNumThreads {
         static final MethodHandle H = DnnlLibrary.Holder.LOADED.gomp()
-                .downcall("omp_get_num_threads", FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
+                .lateFailingDowncall("omp_get_num_threads", FunctionDescriptor.of(JAVA_INT),
+                        Linker.Option.critical(false));
     }
 
     /** {@code int omp_get_num_threads(void)}: the number of threads in the calling thread's current team. */
@@ -244,7 +247,7 @@ public final class Dnnl {
 
     private static final class OmpGetMaxThreads {
         static final MethodHandle H = DnnlLibrary.Holder.LOADED.gomp()
-                .downcall("omp_get_max_threads", FunctionDescriptor.of(JAVA_INT));
+                .lateFailingDowncall("omp_get_max_threads", FunctionDescriptor.of(JAVA_INT));
     }
 
     /** {@code int omp_get_max_threads(void)}. */

@@ -14,8 +14,9 @@ import java.util.Optional;
 /**
  * Finds and loads oneDNN ({@code libdnnl.so.3}) and the OpenMP runtime it was built against ({@code libgomp.so.1}).
  *
- * <p>Search order: {@code -Dflorence2j.dnnl.path} / {@code $FLORENCE2J_DNNL_PATH} (a file or a folder), then the
- * copies bundled in the {@code org.bytedeco:dnnl:linux-x86_64} jar on the class path, extracted once into
+ * <p>Search order: {@code -Dflorence2j.dnnl.path} / {@code $FLORENCE2J_DNNL_PATH} (a file or a folder) when set, and
+ * then nothing else for oneDNN (a path that cannot be used fails, saying why); otherwise the copies bundled in the
+ * {@code org.bytedeco:dnnl:linux-x86_64} jar on the class path, extracted once into
  * {@code <cache>/native/dnnl-<version>/} where {@code <cache>} is {@code -Dflorence2j.cache.dir},
  * {@code $FLORENCE2J_CACHE_DIR} or {@code ~/.cache/florence2j}, then {@code java.library.path}, then the system
  * loader. libgomp is loaded first from the same folder as libdnnl so that the dynamic loader resolves libdnnl's

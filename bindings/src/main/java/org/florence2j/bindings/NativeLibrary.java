@@ -6,6 +6,8 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,8 +49,9 @@ public final class NativeLibrary {
     }
 
     /**
-     * Searches for a library, in order: the explicit path in {@code -D<propertyName>} or {@code $<envName>}
-     * (a file, or a folder holding one of {@code fileNames}), then each folder of {@code extraFolders}, then
+     * Searches for a library: the explicit path in {@code -D<propertyName>} or {@code $<envName>} (a file, or a
+     * folder holding one of {@code fileNames}) when one is set, and nothing else then, so that a path a user named is
+     * never silently passed over for another copy; otherwise each folder of {@code extraFolders}, then
      * {@code java.library.path}, then the operating system's loader by bare file name.
      *
      * @param displayName  the human name used in errors, e.g. {@code "cuBLAS"}
@@ -65,18 +68,13 @@ public final class NativeLibrary {
             String envName,
             List<Path> extraFolders,
             String hint) {
-        List<String> searched = new ArrayList<>();
-        Throwable lastFailure = null;
-        List<Path> candidates = new ArrayList<>();
-        String explicit = Optional.ofNullable(System.getProperty(propertyName)).orElse(System.getenv(envName));
+        String property = System.getProperty(propertyName);
+        String explicit = property != null ? property : System.getenv(envName);
         if (explicit != null && !explicit.isBlank()) {
-            Path path = Path.of(explicit);
-            if (Files.isDirectory(path)) {
-                fileNames.forEach(name -> candidates.add(path.resolve(name)));
-            } else {
-                candidates.add(path);
-            }
+            String source = property != null ? "-D" + propertyName : "$" + envName;
+            return findExplicit(displayName, fileNames, Path.of(explicit), source, hint);
         }
+        List<Path> candidates = new ArrayList<>();
         for (Path folder : extraFolders) {
             fileNames.forEach(name -> candidates.add(folder.resolve(name)));
         }
@@ -86,28 +84,64 @@ public final class NativeLibrary {
                 fileNames.forEach(name -> candidates.add(Path.of(folder, name)));
             }
         }
+        Attempts attempts = new Attempts();
         for (Path candidate : candidates) {
-            searched.add(candidate.toString());
-            if (!Files.isRegularFile(candidate)) {
-                continue;
-            }
-            try {
-                SymbolLookup lookup = SymbolLookup.libraryLookup(candidate, Arena.global());
-                return new NativeLibrary(displayName, hint, searched, lookup, candidate, null);
-            } catch (IllegalArgumentException e) {
-                lastFailure = e;
+            SymbolLookup lookup = attempts.load(candidate, "");
+            if (lookup != null) {
+                return new NativeLibrary(displayName, hint, attempts.searched, lookup, candidate, null);
             }
         }
         for (String name : fileNames) {
-            searched.add(name + " (system loader)");
+            attempts.searched.add(name + " (system loader)");
             try {
                 SymbolLookup lookup = SymbolLookup.libraryLookup(name, Arena.global());
-                return new NativeLibrary(displayName, hint, searched, lookup, Path.of(name), null);
+                return new NativeLibrary(displayName, hint, attempts.searched, lookup, Path.of(name), null);
             } catch (IllegalArgumentException e) {
-                lastFailure = e;
+                attempts.lastFailure = e;
             }
         }
-        return new NativeLibrary(displayName, hint, searched, null, null, lastFailure);
+        return new NativeLibrary(displayName, hint, attempts.searched, null, null, attempts.lastFailure);
+    }
+
+    /** The library at an explicitly named file or folder, or a failure that says why that path cannot be used. */
+    private static NativeLibrary findExplicit(String displayName, List<String> fileNames, Path path, String source,
+            String hint) {
+        List<Path> candidates =
+                Files.isDirectory(path) ? fileNames.stream().map(path::resolve).toList() : List.of(path);
+        Attempts attempts = new Attempts();
+        for (Path candidate : candidates) {
+            SymbolLookup lookup = attempts.load(candidate, " (from " + source + ")");
+            if (lookup != null) {
+                return new NativeLibrary(displayName, hint, attempts.searched, lookup, candidate, null);
+            }
+        }
+        Throwable failure = attempts.lastFailure;
+        String reason = failure != null ? "cannot be loaded: " + failure.getMessage()
+                : Files.isDirectory(path) ? "holds none of " + fileNames
+                : Files.exists(path) ? "is not a regular file" : "does not exist";
+        String why = displayName + ": " + source + " names " + path + ", which " + reason
+                + "; unset it to use the copy florence2j finds itself";
+        return new NativeLibrary(displayName, why, attempts.searched, null, null, failure);
+    }
+
+    /** The candidates one search tried, in order, and the last one's load failure, for its error message. */
+    private static final class Attempts {
+        final List<String> searched = new ArrayList<>();
+        Throwable lastFailure;
+
+        /** Loads {@code file} if it is a regular file the dynamic loader accepts, else null; notes it as tried. */
+        SymbolLookup load(Path file, String labelSuffix) {
+            searched.add(file + labelSuffix);
+            if (!Files.isRegularFile(file)) {
+                return null;
+            }
+            try {
+                return SymbolLookup.libraryLookup(file, Arena.global());
+            } catch (IllegalArgumentException e) {
+                lastFailure = e;
+                return null;
+            }
+        }
     }
 
     /** Whether the library was found and loaded. */
@@ -147,6 +181,22 @@ public final class NativeLibrary {
      */
     public MethodHandle downcall(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
         return Linker.nativeLinker().downcallHandle(address(symbol), descriptor, options);
+    }
+
+    /**
+     * {@link #downcall}, or, where the library or the symbol is missing, a handle of the same type that throws that
+     * {@link NativeLibraryException} each time it is called. Bindings' holder classes use it, so that a missing
+     * library or symbol fails every call with a typed error naming what was searched, instead of failing class
+     * initialisation once ({@code ExceptionInInitializerError}) and then with a bare {@code NoClassDefFoundError}.
+     */
+    public MethodHandle lateFailingDowncall(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
+        try {
+            return downcall(symbol, descriptor, options);
+        } catch (NativeLibraryException e) {
+            MethodType type = descriptor.toMethodType();
+            MethodHandle thrower = MethodHandles.throwException(type.returnType(), NativeLibraryException.class);
+            return MethodHandles.dropArguments(thrower.bindTo(e), 0, type.parameterList());
+        }
     }
 
     /**

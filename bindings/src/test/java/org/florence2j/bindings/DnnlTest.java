@@ -44,21 +44,33 @@ class DnnlTest {
 
     @Test
     void missingOneDnnNamesEveryPlaceSearchedAndHowToPointAtIt(@TempDir Path empty) {
+        String note = "classpath:org/bytedeco/dnnl/linux-x86_64/libdnnl.so.3 (not on the class path)";
+        NativeLibrary missing = DnnlLibrary.find(List.of("libdnnl-bogus.so.3"), "florence2j.test.unset.dnnl.path",
+                "FLORENCE2J_TEST_UNSET", List.of(empty), List.of(note));
+        assertFalse(missing.isAvailable());
+        var error = assertThrows(NativeLibraryException.class,
+                () -> missing.downcall("dnnl_engine_create", FunctionDescriptor.ofVoid()));
+        String message = error.getMessage();
+        for (String expected : List.of("oneDNN not found", note, empty.resolve("libdnnl-bogus.so.3").toString(),
+                "libdnnl-bogus.so.3 (system loader)", "-Dflorence2j.dnnl.path=")) {
+            assertTrue(message.contains(expected), "'" + expected + "' missing from: " + message);
+        }
+    }
+
+    @Test
+    void anExplicitPathThatCannotBeUsedFailsInsteadOfFallingBackToTheBundledCopy() {
+        Path bundled = DnnlLibrary.extractBundled().orElseThrow();
         String property = "florence2j.test.bogus.dnnl.path";
         System.setProperty(property, "/bogus/folder/libdnnl.so.3");
         try {
-            String note = "classpath:org/bytedeco/dnnl/linux-x86_64/libdnnl.so.3 (not on the class path)";
-            NativeLibrary missing = DnnlLibrary.find(List.of("libdnnl-bogus.so.3"), property,
-                    "FLORENCE2J_TEST_BOGUS", List.of(empty), List.of(note));
-            assertFalse(missing.isAvailable());
+            NativeLibrary named = DnnlLibrary.find(List.of("libdnnl.so.3"), property, "FLORENCE2J_TEST_BOGUS",
+                    List.of(bundled), List.of());
+            assertFalse(named.isAvailable(), "the bundled copy in the extra folder is not used");
             var error = assertThrows(NativeLibraryException.class,
-                    () -> missing.downcall("dnnl_engine_create", FunctionDescriptor.ofVoid()));
-            String message = error.getMessage();
-            for (String expected : List.of("oneDNN not found", note, "/bogus/folder/libdnnl.so.3",
-                    empty.resolve("libdnnl-bogus.so.3").toString(), "libdnnl-bogus.so.3 (system loader)",
-                    "-Dflorence2j.dnnl.path=")) {
-                assertTrue(message.contains(expected), "'" + expected + "' missing from: " + message);
-            }
+                    () -> named.downcall("dnnl_engine_create", FunctionDescriptor.ofVoid()));
+            assertTrue(error.getMessage().contains("-D" + property + " names /bogus/folder/libdnnl.so.3, which does "
+                    + "not exist"), error.getMessage());
+            assertEquals(List.of("/bogus/folder/libdnnl.so.3 (from -D" + property + ")"), error.searched());
         } finally {
             System.clearProperty(property);
         }
