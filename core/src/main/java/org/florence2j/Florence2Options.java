@@ -1,5 +1,6 @@
 package org.florence2j;
 
+import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.image.ImageLoader;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
@@ -14,7 +15,8 @@ import org.florence2j.tensor.Device;
  *                       has no CPU kernels and runs in F32 there. On CUDA, F16 and BF16 keep the linear layers'
  *                       weights in that type and run their GEMMs on tensor cores with f32 accumulation; everything
  *                       else stays F32. Weights stored in another float dtype are converted once at load
- * @param threads        CPU threads each op may use; 0 means every core (or {@code OMP_NUM_THREADS})
+ * @param threads        CPU threads each op may use, at most {@link CpuBackend#MAX_THREADS}; 0 means every core (or
+ *                       {@code OMP_NUM_THREADS})
  * @param maxImagePixels images with more pixels are refused before their pixels are decoded
  */
 public record Florence2Options(Device device, DType dtype, int threads, long maxImagePixels) {
@@ -25,8 +27,9 @@ public record Florence2Options(Device device, DType dtype, int threads, long max
         if (!dtype.isFloatingPoint() || dtype == DType.F64) {
             throw new IllegalArgumentException("Florence2Options: dtype must be F32, BF16 or F16, got " + dtype);
         }
-        if (threads < 0) {
-            throw new IllegalArgumentException("Florence2Options: threads must be >= 0, got " + threads);
+        if (threads < 0 || threads > CpuBackend.MAX_THREADS) {
+            throw new IllegalArgumentException("Florence2Options: threads must be 0 to " + CpuBackend.MAX_THREADS
+                    + ", got " + threads);
         }
         if (maxImagePixels < 1) {
             throw new IllegalArgumentException("Florence2Options: maxImagePixels must be positive");

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.checkpoint.CheckpointException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -204,6 +205,16 @@ class Florence2ApiTest {
         Path notAModel = Files.createDirectories(dir.resolve("empty"));
         assertThrows(CheckpointException.class, () -> Florence2.load(notAModel));
         assertThrows(InvalidInputException.class, () -> model.runBatch(List.of()));
+        var pastThePositions = assertThrows(InvalidInputException.class, () -> model.run(
+                Florence2Request.of(image, Task.CAPTION), SHORT.withMaxNewTokens(Integer.MAX_VALUE)));
+        assertTrue(pastThePositions.getMessage().contains("learned positions"), pastThePositions.getMessage());
+        var tooManyBeams = assertThrows(InvalidInputException.class, () -> model.run(
+                Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(100_000)));
+        assertTrue(tooManyBeams.getMessage().contains("fewer images, beams or new tokens"), tooManyBeams.getMessage());
+        var threads = assertThrows(IllegalArgumentException.class, () -> Florence2Options.defaults().withThreads(
+                CpuBackend.MAX_THREADS + 1));
+        assertTrue(threads.getMessage().contains("0 to " + CpuBackend.MAX_THREADS), threads.getMessage());
+        assertEquals(CpuBackend.MAX_THREADS, Florence2Options.defaults().withThreads(CpuBackend.MAX_THREADS).threads());
     }
 
     /**

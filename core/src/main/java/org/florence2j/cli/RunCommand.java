@@ -14,6 +14,7 @@ import org.florence2j.ImageSource;
 import org.florence2j.InvalidInputException;
 import org.florence2j.RunOptions;
 import org.florence2j.Task;
+import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.task.TaskPrompts;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
@@ -161,8 +162,9 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private Florence2Options options() {
-        if (threads < 0) {
-            throw new ParameterException(spec.commandLine(), "--threads must be 0 or more, got " + threads);
+        if (threads < 0 || threads > CpuBackend.MAX_THREADS) {
+            throw new ParameterException(spec.commandLine(),
+                    "--threads must be 0 to " + CpuBackend.MAX_THREADS + ", got " + threads);
         }
         Device chosen = parseDevice();
         if (dumpTaps != null && !chosen.isHost()) {

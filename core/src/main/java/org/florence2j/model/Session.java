@@ -376,9 +376,19 @@ public final class Session implements AutoCloseable {
             throw new InvalidInputException(options.numBeams() + " beams × " + options.maxNewTokens()
                     + " new tokens exceed this session's " + limits.maxBeams() + " × " + limits.maxNewTokens());
         }
-        // The last token of a full-length sequence is never fed back, so a sequence of maxLength tokens uses
-        // maxLength - 1 positions: the reference's max_new_tokens=1024 fits BART's 1024 learned positions.
-        if (options.maxLength() - 1 > text.decoder().maxPositions()) {
+        requireDecoderPositions(text, options);
+    }
+
+    /**
+     * Refuses a request that would run past the decoder's learned positions. Callers that size a session from the
+     * request check this first, so that an absurd token count is refused before anything is sized from it.
+     *
+     * @throws InvalidInputException naming the token count and the decoder's positions
+     */
+    public static void requireDecoderPositions(BartModel text, GenerationOptions options) {
+        // The last token of a full-length sequence is never fed back, so a sequence of maxLength = maxNewTokens + 1
+        // tokens uses maxNewTokens positions: the reference's max_new_tokens=1024 fits BART's 1024 learned positions.
+        if (options.maxNewTokens() > text.decoder().maxPositions()) {
             throw new InvalidInputException(options.maxNewTokens() + " new tokens exceed the decoder's "
                     + text.decoder().maxPositions() + " learned positions");
         }

@@ -54,6 +54,18 @@ class ExitCodesTest {
     }
 
     @Test
+    void threadsBeyondTheCapAreAUsageError() {
+        assertFails(2, "--threads must be 0 to 1024, got 8192", "run", "--model", MODEL, "--threads", "8192", IMAGE);
+    }
+
+    @Test
+    void requestsTooLargeToSizeAreBadInput() {
+        assertFails(3, "exceed the decoder's", "run", "--model", MODEL, "--max-new-tokens", "2147483647", IMAGE);
+        assertFails(3, "fewer images, beams or new tokens", "run", "--model", MODEL, "--num-beams", "100000",
+                "--max-new-tokens", "5", IMAGE);
+    }
+
+    @Test
     void noCommandIsAUsageError() {
         assertFails(2, "missing command");
     }

@@ -1,6 +1,7 @@
 package org.florence2j.model.text;
 
 import java.lang.foreign.Arena;
+import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
@@ -24,12 +25,17 @@ public final class ScratchBlock {
      * Allocates a block of {@code elements} F32 values in {@code arena}; size it with the {@code scratchElements}
      * methods of what will take from it.
      *
-     * @throws IllegalArgumentException when {@code elements} is not positive or exceeds one tensor's 2³¹ - 1
+     * @throws IllegalArgumentException when {@code elements} is not positive
+     * @throws InvalidInputException     when {@code elements} exceeds one tensor's 2³¹ - 1: what a session is sized
+     *                                   for (images, beams, new tokens, encoder tokens) asks for too much
      */
     public static ScratchBlock allocate(Backend backend, Arena arena, long elements) {
-        if (elements < 1 || elements > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("text scratch of " + elements + " F32 elements: must be 1 to "
-                    + Integer.MAX_VALUE + " (fewer images, beams, new tokens or encoder tokens per session)");
+        if (elements < 1) {
+            throw new IllegalArgumentException("text scratch of " + elements + " F32 elements");
+        }
+        if (elements > Integer.MAX_VALUE) {
+            throw new InvalidInputException("this request needs a scratch of " + elements + " F32 values, more than"
+                    + " one tensor's " + Integer.MAX_VALUE + ": ask for fewer images, beams or new tokens at once");
         }
         return new ScratchBlock(backend.allocate(DType.F32, new Shape((int) elements), arena));
     }

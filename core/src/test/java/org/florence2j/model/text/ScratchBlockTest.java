@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
+import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.ref.ReferenceBackend;
 import org.junit.jupiter.api.Test;
@@ -36,7 +37,7 @@ class ScratchBlockTest {
     @Test
     void aBlockBeyondOneTensorIsRefused() {
         try (Backend backend = new ReferenceBackend(); Arena arena = Arena.ofConfined()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            InvalidInputException e = assertThrows(InvalidInputException.class,
                     () -> ScratchBlock.allocate(backend, arena, 1L << 31));
             assertTrue(e.getMessage().contains("2147483648"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> ScratchBlock.allocate(backend, arena, 0));

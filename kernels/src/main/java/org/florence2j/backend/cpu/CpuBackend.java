@@ -124,7 +124,17 @@ public final class CpuBackend implements Backend {
      */
     static final int LOOKUPS_PER_UNLOAD = 4;
 
-    /** OpenMP threads of a parallel op: the {@code threads} argument, or OpenMP's default when that is 0. */
+    /**
+     * The most OpenMP threads a backend asks for. libgomp creates a team's threads on its first region, and at
+     * 8,192 of them it crashed the process with no message (a segmentation fault) on a 2-core machine; no CPU that
+     * runs Florence-2 gains from a thousand threads of one op.
+     */
+    public static final int MAX_THREADS = 1024;
+
+    /**
+     * OpenMP threads of a parallel op: the {@code threads} argument, or OpenMP's default when that is 0, at most
+     * {@link #MAX_THREADS}.
+     */
     private final int parallelTeam;
     private final DType computeType;
     /**
@@ -173,8 +183,8 @@ public final class CpuBackend implements Backend {
     /**
      * Opens a CPU backend computing in F32.
      *
-     * @param threads OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default ({@code OMP_NUM_THREADS} or
-     *                every core)
+     * @param threads OpenMP threads oneDNN may use per op, at most {@link #MAX_THREADS}; 0 keeps the OpenMP default
+     *                ({@code OMP_NUM_THREADS} or every core, taken as {@link #MAX_THREADS} where it is more)
      * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
      */
     public CpuBackend(int threads) {
@@ -184,7 +194,8 @@ public final class CpuBackend implements Backend {
     /**
      * Opens a CPU backend.
      *
-     * @param threads     OpenMP threads oneDNN may use per op; 0 keeps the OpenMP default
+     * @param threads     OpenMP threads oneDNN may use per op, at most {@link #MAX_THREADS}; 0 keeps the OpenMP
+     *                    default, taken as {@link #MAX_THREADS} where it is more
      * @param computeType {@link DType#F32}, or {@link DType#BF16}: linear weights are packed in bf16 (half the
      *                    memory and bandwidth) and {@link #linear} rounds an F32 input to bf16, so the matmul runs
      *                    oneDNN's bf16 kernels (AVX-512 BF16 or AMX where the CPU has them) with f32 accumulation;
@@ -195,15 +206,15 @@ public final class CpuBackend implements Backend {
      * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
      */
     public CpuBackend(int threads, DType computeType) {
-        if (threads < 0) {
-            throw new IllegalArgumentException("threads must be >= 0: " + threads);
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be 0 to " + MAX_THREADS + ": " + threads);
         }
         if (computeType != DType.F32 && computeType != DType.BF16) {
             throw new IllegalArgumentException("CpuBackend computes in F32 or BF16, not " + computeType);
         }
         Dnnl.requireLoaded();
         int processDefault = DefaultTeam.SIZE; // read on the first backend's construction, before any op
-        this.parallelTeam = threads > 0 ? threads : processDefault;
+        this.parallelTeam = threads > 0 ? threads : Math.min(processDefault, MAX_THREADS);
         this.computeType = computeType;
         this.javaDecodeKernels = Boolean.parseBoolean(System.getProperty(JAVA_DECODE_KERNELS_PROPERTY, "true"));
         this.checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16),

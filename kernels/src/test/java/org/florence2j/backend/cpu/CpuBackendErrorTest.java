@@ -72,6 +72,13 @@ class CpuBackendErrorTest {
     }
 
     @Test
+    void threadCountsBeyondTheCapAreRefusedBeforeOpenMpSeesThem() {
+        var error = assertThrows(IllegalArgumentException.class, () -> new CpuBackend(CpuBackend.MAX_THREADS + 1));
+        assertTrue(error.getMessage().contains("0 to " + CpuBackend.MAX_THREADS), error.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new CpuBackend(-1));
+    }
+
+    @Test
     void missingLibraryNamesEveryPlaceSearched() {
         NativeLibrary missing = NativeLibrary.find("oneDNN", List.of("libdnnl-missing.so.3"),
                 "florence2j.test.missing.path", "FLORENCE2J_TEST_MISSING_PATH", List.of(Path.of("/nonexistent")),
