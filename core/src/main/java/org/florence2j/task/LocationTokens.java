@@ -1,5 +1,6 @@
 package org.florence2j.task;
 
+import java.util.regex.Pattern;
 import org.florence2j.InvalidInputException;
 
 /**
@@ -16,6 +17,8 @@ public final class LocationTokens {
     public static final int BINS = 1000;
     /** Token id of {@code <loc_0>}; {@code <loc_N>} is {@code FIRST_ID + N} (after {@code <od></od><ocr></ocr>}). */
     public static final int FIRST_ID = 50269;
+
+    private static final Pattern REGION = Pattern.compile("(<loc_(0|[1-9][0-9]{0,2})>){4}");
 
     private LocationTokens() {
     }
@@ -64,6 +67,14 @@ public final class LocationTokens {
      */
     public static float dequantize(long bin, int size) {
         return ((float) bin + 0.5f) * binSize(size);
+    }
+
+    /**
+     * Whether {@code text} is a region as a {@code REGION_TO_*} task reads it: exactly four location tokens, each
+     * spelt as the tokenizer knows it ({@code <loc_7>}, not {@code <loc_007>}).
+     */
+    public static boolean isRegion(String text) {
+        return REGION.matcher(text).matches();
     }
 
     /**

@@ -9,7 +9,8 @@ import org.florence2j.Task;
  * its fixed sentence, a task with input fills its template with the text.
  *
  * <p>Where the reference asserts or silently picks another task, this refuses: text given to a task that takes
- * none, no text for a task that needs it, and text that itself holds a task token are each an
+ * none, no text for a task that needs it, a region task's text that is not four location tokens (the reference
+ * would put any text in the template), and text that itself holds a task token are each an
  * {@link InvalidInputException} saying which.
  */
 public final class TaskPrompts {
@@ -36,6 +37,10 @@ public final class TaskPrompts {
         if (!hasText) {
             throw new InvalidInputException("task " + task.token() + " needs text (" + describeInput(task)
                     + "), but got none");
+        }
+        if (task.takesRegion() && !LocationTokens.isRegion(text)) {
+            throw new InvalidInputException("task " + task.token() + " needs " + describeInput(task)
+                    + " from <loc_0> to <loc_999>, e.g. <loc_100><loc_200><loc_300><loc_400>, but got '" + text + "'");
         }
         for (Task other : Task.values()) {
             if (text.contains(other.token())) {

@@ -59,6 +59,19 @@ class TaskPromptsTest {
     }
 
     @Test
+    void aRegionTaskTakesExactlyFourLocationTokens() {
+        assertEquals("What is the region <loc_0><loc_20><loc_999><loc_400>?",
+                TaskPrompts.build(Task.REGION_TO_CATEGORY, "<loc_0><loc_20><loc_999><loc_400>"));
+        for (String bad : new String[] {"hello", "10,20,30,40", "<loc_1><loc_2><loc_3>",
+                "<loc_1><loc_2><loc_3><loc_4><loc_5>", "<loc_1><loc_2><loc_3><loc_1000>",
+                "<loc_01><loc_2><loc_3><loc_4>", " <loc_1><loc_2><loc_3><loc_4>", "<loc_1><loc_2><loc_3><loc_4>."}) {
+            InvalidInputException e = assertThrows(InvalidInputException.class,
+                    () -> TaskPrompts.build(Task.REGION_TO_DESCRIPTION, bad));
+            assertTrue(e.getMessage().contains("four <loc_N> tokens") && e.getMessage().contains(bad), e.getMessage());
+        }
+    }
+
+    @Test
     void textHoldingATaskTokenIsRefused() {
         InvalidInputException e = assertThrows(InvalidInputException.class,
                 () -> TaskPrompts.build(Task.OPEN_VOCABULARY_DETECTION, "cat <OD>"));
