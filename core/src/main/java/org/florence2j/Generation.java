@@ -18,7 +18,9 @@ import java.util.Map;
  *                         {@code batch_decode(skip_special_tokens=False)})
  * @param transitionScores one log-probability per generated token after the start token (beam search: the
  *                         reference's {@code compute_transition_scores}; greedy: the chosen token's log-softmax)
- * @param sequenceScore    the beam's final score (length-penalised sum of log-probabilities); for greedy, the sum
+ * @param sequenceScore    the sum of the log-probabilities divided by {@code generatedLength^length_penalty}: the
+ *                         beam's final score (the reference's {@code sequences_scores}), and for greedy search the
+ *                         same formula over the chosen tokens
  * @param referenceResult  the reference's {@code post_process_generation(text, task, image_size)}: the task token
  *                         mapped to its answer, same keys and structure
  * @param timingsMs        wall time per stage in milliseconds ({@code preprocess}, {@code generate},

@@ -73,7 +73,8 @@ final class RunCommand implements Callable<Integer> {
     private String device;
 
     @Option(names = "--dtype", paramLabel = "DTYPE", defaultValue = "f32",
-            description = "Compute dtype: f32, bf16 or f16. Default: ${DEFAULT-VALUE}.")
+            description = "Compute dtype: f32, bf16 or f16 (f16 on CUDA only: the CPU runs it as f32). "
+                    + "Default: ${DEFAULT-VALUE}.")
     private ComputeType dtype;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
