@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
  * under remote-code names in one dtype, with the config, tokenizer and processor files), so that later loads are a
  * pure memory map. See {@link ModelConverter}.
  */
-@Command(name = "convert", sortOptions = false,
+@Command(name = "convert", sortOptions = false, mixinStandardHelpOptions = true,
+        versionProvider = Florence2Command.Version.class,
         description = "Converts a model folder (pytorch_model.bin, sharded or native-layout safetensors) to one "
                 + "model.safetensors folder.")
 final class ConvertCommand implements Callable<Integer> {

@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
  * {@code florence2 info}: what a model folder holds, without loading the model: its layout and weight format, the
  * config, parameter counts, stored dtypes, and the memory the weights take in each compute dtype.
  */
-@Command(name = "info", sortOptions = false,
+@Command(name = "info", sortOptions = false, mixinStandardHelpOptions = true,
+        versionProvider = Florence2Command.Version.class,
         description = "Describes a model folder: layout, format, config, parameters, dtype and memory.")
 final class InfoCommand implements Callable<Integer> {
     private static final double MIB = 1024.0 * 1024.0;

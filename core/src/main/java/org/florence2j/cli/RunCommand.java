@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
  * <p>With several images, {@code --draw OUT.png} and {@code --dump-taps FILE.safetensors} write one file per
  * image, named with the image's index before the extension ({@code OUT-0.png}, {@code OUT-1.png}, …).
  */
-@Command(name = "run", sortOptions = false, description = "Runs a Florence-2 task on images.",
+@Command(name = "run", sortOptions = false, mixinStandardHelpOptions = true,
+        versionProvider = Florence2Command.Version.class, description = "Runs a Florence-2 task on images.",
         footer = {"", "Examples:",
                 "  florence2 run --model Florence-2-base cat.jpg",
                 "  florence2 run --model Florence-2-base --task OD --draw boxes.png cat.jpg",

@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
  * ids (separated by spaces or commas, brackets allowed) and prints one line: {@code {"ids", "text",
  * "text_skip_special"}}.
  */
-@Command(name = "tokenize", sortOptions = false,
+@Command(name = "tokenize", sortOptions = false, mixinStandardHelpOptions = true,
+        versionProvider = Florence2Command.Version.class,
         description = "Prints the token ids of each TEXT (or, with --decode, the text of the ids) as JSON.")
 final class TokenizeCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();

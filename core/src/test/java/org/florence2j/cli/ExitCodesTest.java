@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.florence2j.Florence2;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -134,6 +135,22 @@ class ExitCodesTest {
                 "--max-new-tokens", "4", IMAGE);
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().startsWith(IMAGE + " (37x29) <CAPTION>"), run.out());
+    }
+
+    @Test
+    void helpAndVersionOfEveryCommandExitZeroWithoutItsRequiredOptions() {
+        for (String command : List.of("run", "tokenize", "info", "convert")) {
+            for (String help : List.of("--help", "-h")) {
+                CliRun.Result run = CliRun.run(models, command, help);
+                assertEquals(0, run.code(), command + " " + help + "; stderr: " + run.err());
+                assertTrue(run.out().startsWith("Usage: florence2 " + command), command + " " + help + ": "
+                        + run.out());
+                assertEquals("", run.err(), command + " " + help);
+            }
+            CliRun.Result version = CliRun.run(models, command, "--version");
+            assertEquals(0, version.code(), command + " --version; stderr: " + version.err());
+            assertTrue(version.out().startsWith("florence2j "), command + " --version: " + version.out());
+        }
     }
 
     private static void assertFails(int code, String named, String... args) {
