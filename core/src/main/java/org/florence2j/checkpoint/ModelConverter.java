@@ -144,7 +144,7 @@ public final class ModelConverter {
             }
             if (!overwrite && Files.exists(targetDir.resolve(Checkpoints.SAFETENSORS_FILE))) {
                 throw new CheckpointException(targetDir, null, -1, "already holds " + Checkpoints.SAFETENSORS_FILE
-                        + "; choose an empty folder or allow overwriting");
+                        + "; choose an empty folder or allow overwriting (--force)");
             }
             Files.createDirectories(targetDir);
         } catch (IOException e) {

@@ -125,6 +125,14 @@ class ExitCodesTest {
     }
 
     @Test
+    void convertIntoAFolderHoldingAModelNamesTheFolderAndForce() throws IOException {
+        Path out = Files.createDirectories(temp.resolve("converted"));
+        Files.writeString(out.resolve("model.safetensors"), "an earlier conversion");
+        assertFails(4, out.toString(), "convert", "--model", MODEL, "--out", out.toString());
+        assertFails(4, "--force", "convert", "--model", MODEL, "--out", out.toString());
+    }
+
+    @Test
     void unavailableCudaIsANativeProblem() {
         assertFails(5, "cuda", "run", "--model", MODEL, "--device", "cuda", IMAGE);
     }
