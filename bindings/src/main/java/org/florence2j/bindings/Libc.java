@@ -9,16 +9,20 @@ import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 /**
- * The C library's {@code aligned_alloc} and {@code free}: native memory that is not zeroed first, for buffers a
- * native routine overwrites whole right away (a weight oneDNN packs). {@link Arena#allocate} zeroes what it hands
- * out, which for the ~1 GB of Florence-2-base's packed F32 weights was a pass over them before the pass that
- * writes them. Bound from the system's default lookup, which holds libc on Linux.
+ * The C library's {@code aligned_alloc} and {@code free}, and its {@code isatty}. The first two give native memory
+ * that is not zeroed first, for buffers a native routine overwrites whole right away (a weight oneDNN packs).
+ * {@link Arena#allocate} zeroes what it hands out, which for the ~1 GB of Florence-2-base's packed F32 weights was a
+ * pass over them before the pass that writes them. {@code isatty} tells whether one standard stream is a terminal,
+ * which {@link System#console()} cannot: it answers for standard input and output together. Bound from the
+ * system's default lookup, which holds libc on Linux.
  */
 public final class Libc {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle ALIGNED_ALLOC = bind("aligned_alloc",
             FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
     private static final MethodHandle FREE = bind("free", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+    private static final MethodHandle ISATTY = bind("isatty",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
 
     private Libc() {}
 
@@ -42,6 +46,14 @@ public final class Libc {
             throw new OutOfMemoryError("aligned_alloc of " + rounded + " bytes failed");
         }
         return memory.reinterpret(byteSize, owner, Libc::free);
+    }
+
+    /**
+     * Whether the file descriptor {@code fd} is open and refers to a terminal: {@code int isatty(int fd)}, which
+     * returns 1 for a terminal and 0 for anything else (a file, a pipe, a socket, a descriptor that is not open).
+     */
+    public static boolean isatty(int fd) {
+        return Downcalls.invoke(() -> (int) ISATTY.invokeExact(fd)) == 1;
     }
 
     private static void free(MemorySegment memory) {

@@ -5,13 +5,27 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** {@link Libc#allocateUninitialized}: the size and alignment asked for, usable until its arena closes. */
+/**
+ * {@link Libc#allocateUninitialized}: the size and alignment asked for, usable until its arena closes;
+ * {@link Libc#isatty}: false for what is not a terminal.
+ */
 class LibcTest {
+    @TempDir
+    Path temp;
+
     @Test
     void memoryHasTheSizeAndAlignmentAskedForAndHoldsWhatIsWritten() {
         try (Arena arena = Arena.ofConfined()) {
@@ -55,6 +69,39 @@ class LibcTest {
     void memoryTheCLibraryCannotGiveIsAnOutOfMemoryError() {
         try (Arena arena = Arena.ofConfined()) {
             assertThrows(OutOfMemoryError.class, () -> Libc.allocateUninitialized(Long.MAX_VALUE / 2, 64, arena));
+        }
+    }
+
+    @Test
+    void aRegularFileIsNotATerminal() throws IOException {
+        Path file = Files.writeString(temp.resolve("not-a-terminal.txt"), "text");
+        try (FileChannel _ = FileChannel.open(file, StandardOpenOption.READ)) {
+            List<Integer> descriptors = descriptorsOf(file);
+            assertEquals(1, descriptors.size(), "descriptors open on " + file + ": " + descriptors);
+            assertFalse(Libc.isatty(descriptors.getFirst()));
+        }
+    }
+
+    @Test
+    void aDescriptorThatIsNotOpenIsNotATerminal() {
+        assertFalse(Libc.isatty(-1));
+        assertFalse(Libc.isatty(Integer.MAX_VALUE));
+    }
+
+    /** The descriptors of this process open on {@code file}, found through Linux's {@code /proc/self/fd}. */
+    private static List<Integer> descriptorsOf(Path file) throws IOException {
+        Path real = file.toRealPath();
+        try (Stream<Path> links = Files.list(Path.of("/proc/self/fd"))) {
+            return links.filter(link -> real.equals(target(link)))
+                    .map(link -> Integer.parseInt(link.getFileName().toString())).toList();
+        }
+    }
+
+    private static Path target(Path link) {
+        try {
+            return Files.readSymbolicLink(link);
+        } catch (IOException e) {
+            return null; // closed, by another thread, since the folder was listed
         }
     }
 }

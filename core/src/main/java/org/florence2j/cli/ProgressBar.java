@@ -2,13 +2,16 @@ package org.florence2j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import org.florence2j.bindings.Libc;
 
 /**
- * A one-line progress bar on stderr, redrawn in place with a carriage return. Drawn only when a terminal is
- * attached and there is more than one image, so that piped or logged output holds only results and messages.
+ * A one-line progress bar on stderr, redrawn in place with a carriage return. Drawn only when stderr is a terminal
+ * and there is more than one image, so that redirected stderr holds only messages, and a bar still shows while
+ * stdout goes to a file.
  */
 final class ProgressBar implements AutoCloseable {
     private static final int WIDTH = 30;
+    private static final int STDERR = 2;
 
     private final PrintWriter err;
     private final int total;
@@ -22,9 +25,12 @@ final class ProgressBar implements AutoCloseable {
         this.shown = shown;
     }
 
-    /** A bar over {@code total} images, drawn only if {@link System#console()} says a terminal is attached. */
+    /**
+     * A bar over {@code total} images, drawn only if file descriptor 2 (stderr) is a terminal: not
+     * {@link System#console()}, which answers for stdin and stdout.
+     */
     static ProgressBar onTerminal(PrintWriter err, int total) {
-        return new ProgressBar(err, total, System.console() != null && total > 1);
+        return new ProgressBar(err, total, total > 1 && Libc.isatty(STDERR));
     }
 
     /** Counts one image as done, {@code file} the last one. */
