@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.florence2j.InvalidInputException;
+import org.florence2j.error.IoErrors;
 
 /** Turns the {@code IMAGE} arguments into image files: a folder stands for the image files in it, by name. */
 final class ImageArguments {
@@ -33,10 +34,10 @@ final class ImageArguments {
                             + ")");
                 }
                 files.addAll(inFolder);
-            } else if (Files.exists(argument)) {
-                files.add(argument);
-            } else {
+            } else if (Files.notExists(argument)) {
                 throw new InvalidInputException("image file '" + argument + "' does not exist");
+            } else {
+                files.add(argument); // the image loader says why one it cannot even look at is unreadable
             }
         }
         return files;
@@ -46,7 +47,7 @@ final class ImageArguments {
         try (Stream<Path> entries = Files.list(folder)) {
             return entries.filter(Files::isRegularFile).filter(ImageArguments::hasImageExtension).sorted().toList();
         } catch (IOException e) {
-            throw new InvalidInputException("folder '" + folder + "' cannot be listed: " + e.getMessage(), e);
+            throw new InvalidInputException("folder '" + folder + "' cannot be listed: " + IoErrors.reason(e), e);
         }
     }
 

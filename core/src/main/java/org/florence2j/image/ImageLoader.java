@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -18,6 +20,7 @@ import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import org.florence2j.InvalidInputException;
+import org.florence2j.error.IoErrors;
 
 /**
  * Decodes image files and in-memory images into {@link RgbImage}, refusing anything that is not a whole, readable
@@ -71,19 +74,29 @@ public final class ImageLoader {
      */
     public RgbImage load(Path file) {
         String name = "image file '" + file + "'";
-        if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException(name + (Files.exists(file) ? " is not a regular file" : " does not exist"));
-        }
-        ImageInputStream stream;
-        try {
-            stream = ImageIO.createImageInputStream(file.toFile());
+        requireRegularFile(file, name);
+        // Opened here, not by ImageIO, whose file streams turn every failure to open into "Can't create cache
+        // file!". The memory cache stands in for ImageIO's temporary-file cache, as for any other stream.
+        try (InputStream in = Files.newInputStream(file)) {
+            return decode(new MemoryCacheImageInputStream(in), name);
         } catch (IOException e) {
-            throw new InvalidInputException(name + " cannot be read: " + e.getMessage(), e);
+            throw new InvalidInputException(name + " cannot be read: " + IoErrors.reason(e), e);
         }
-        if (stream == null) {
-            throw new InvalidInputException(name + " cannot be opened for reading");
+    }
+
+    /** Refuses a missing file, and a folder, pipe or device, which is never opened: a pipe would block. */
+    private static void requireRegularFile(Path file, String name) {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException(name + " does not exist", e);
+        } catch (IOException e) {
+            throw new InvalidInputException(name + " cannot be read: " + IoErrors.reason(e), e);
         }
-        return decode(stream, name);
+        if (!attributes.isRegularFile()) {
+            throw new InvalidInputException(name + " is not a regular file");
+        }
     }
 
     /**

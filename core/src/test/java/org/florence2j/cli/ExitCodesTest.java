@@ -86,6 +86,12 @@ class ExitCodesTest {
     }
 
     @Test
+    void namedPipeAsImageIsBadInputWithoutBeingOpened() throws IOException, InterruptedException {
+        Path pipe = Fifos.make(temp.resolve("pipe.png"));
+        assertFails(3, "'" + pipe + "' is not a regular file", "run", "--model", MODEL, pipe.toString());
+    }
+
+    @Test
     void unknownTaskIsBadInput() {
         assertFails(3, "<DESCRIBE_PLEASE>", "run", "--model", MODEL, "--task", "describe_please", IMAGE);
     }
