@@ -57,8 +57,16 @@ public final class SafetensorsWriter {
         write(file, entries, metadata);
     }
 
-    /** Writes {@code entries} in order, each filled in place. */
+    /**
+     * Writes {@code entries} in order, each filled in place.
+     *
+     * @throws CheckpointException when {@code file} cannot be written, or exists and is not a regular file (a
+     *                             folder, pipe or device, which moving the new file into place would replace)
+     */
     public static void write(Path file, List<Entry> entries, Map<String, String> metadata) {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new CheckpointException(file, null, -1, "exists and is not a regular file; it is not replaced");
+        }
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");

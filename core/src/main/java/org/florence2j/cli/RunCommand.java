@@ -1,11 +1,11 @@
 package org.florence2j.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 import org.florence2j.Florence2;
 import org.florence2j.Florence2Options;
 import org.florence2j.Florence2Request;
@@ -115,8 +115,8 @@ final class RunCommand implements Callable<Integer> {
         Task chosen = parseTask(task);
         TaskPrompts.build(chosen, text); // refuses a text the task does not take before the model loads
         List<Path> files = ImageArguments.expand(images);
-        checkOutputFolder(draw, "--draw");
-        checkOutputFolder(dumpTaps, "--dump-taps");
+        checkOutputs("--draw", draw, files.size());
+        checkOutputs("--dump-taps", dumpTaps, files.size());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         ModelSource models = parent.models();
@@ -224,16 +224,11 @@ final class RunCommand implements Callable<Integer> {
         return file.resolveSibling(indexedName);
     }
 
-    private static void checkOutputFolder(Path file, String option) {
-        if (file == null) {
-            return;
-        }
-        Path folder = file.toAbsolutePath().getParent();
-        if (folder == null || !Files.isDirectory(folder)) {
-            throw new InvalidInputException(option + " " + file + ": folder " + folder + " does not exist");
-        }
-        if (Files.isDirectory(file)) {
-            throw new InvalidInputException(option + " " + file + " is a folder; give a file name");
+    /** Checks the files {@code option} will write for {@code imageCount} images, if it was given. */
+    private static void checkOutputs(String option, Path file, int imageCount) {
+        if (file != null) {
+            OutputFiles.check(option, IntStream.range(0, imageCount)
+                    .mapToObj(i -> indexed(file, imageCount == 1 ? -1 : i)).toList());
         }
     }
 }

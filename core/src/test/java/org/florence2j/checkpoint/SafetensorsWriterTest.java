@@ -3,6 +3,7 @@ package org.florence2j.checkpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
@@ -15,7 +16,10 @@ import org.florence2j.tensor.Shape;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The writer leaves either the whole file or nothing: a failing filler removes the partial file. */
+/**
+ * The writer leaves either the whole file or nothing: a failing filler removes the partial file, and a name that
+ * holds something other than a regular file is refused, not replaced.
+ */
 class SafetensorsWriterTest {
     @Test
     void writtenFileReadsBack(@TempDir Path folder) {
@@ -39,5 +43,18 @@ class SafetensorsWriterTest {
             assertEquals(List.of(), left.toList());
         }
         assertFalse(Files.exists(file));
+    }
+
+    @Test
+    void aNameHoldingAFolderIsRefusedAndNotReplaced(@TempDir Path folder) throws IOException {
+        Path file = Files.createDirectory(folder.resolve("taps.safetensors"));
+        CheckpointException refused = assertThrows(CheckpointException.class, () -> SafetensorsWriter.write(file,
+                List.of(new SafetensorsWriter.Entry("w", DType.F32, Shape.of(2), target -> {})), Map.of()));
+        assertTrue(refused.getMessage().startsWith(file + ": exists and is not a regular file"),
+                refused.getMessage());
+        assertTrue(Files.isDirectory(file));
+        try (var left = Files.list(folder)) {
+            assertEquals(List.of(file), left.toList(), "no partial file");
+        }
     }
 }
