@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.florence2j.error.IoErrors;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
@@ -109,7 +110,7 @@ public final class SafetensorsWriter {
             out.force();
         } catch (IOException e) {
             deleteQuietly(temporary, e);
-            throw new CheckpointException(file, null, -1, "cannot be written: " + e.getMessage(), e);
+            throw new CheckpointException(file, null, -1, "cannot be written: " + IoErrors.reason(e), e);
         } catch (RuntimeException e) {
             // A filler failed (e.g. a source tensor's file was closed): no half-written file is left behind.
             deleteQuietly(temporary, e);
@@ -119,7 +120,7 @@ public final class SafetensorsWriter {
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             deleteQuietly(temporary, e);
-            throw new CheckpointException(file, null, -1, "cannot be moved into place: " + e.getMessage(), e);
+            throw new CheckpointException(file, null, -1, "cannot be moved into place: " + IoErrors.reason(e), e);
         }
     }
 

@@ -11,8 +11,8 @@ import org.florence2j.error.IoErrors;
 
 /**
  * Checks the files that {@code run --draw} and {@code --dump-taps} will write, before the model loads, so that a bad
- * name costs no model load and no run: their folder must exist, and a name that is already taken must be a
- * writable regular file. A pipe, device or socket is refused, not replaced or written into: as root,
+ * name costs no model load and no run: their folder must take a new file, and a name that is already taken must be
+ * a writable regular file. A pipe, device or socket is refused, not replaced or written into: as root,
  * {@code --draw /dev/null} would otherwise turn the device into a PNG file.
  */
 final class OutputFiles {
@@ -41,6 +41,13 @@ final class OutputFiles {
         Path folder = file.toAbsolutePath().getParent();
         if (folder == null || !Files.isDirectory(folder)) {
             throw new InvalidInputException(option + " " + file + ": folder " + folder + " does not exist");
+        }
+        // Only making a file tells: access(2) says "writable" to root for every folder, /proc included.
+        try {
+            Files.delete(Files.createTempFile(folder, ".florence2-", ".probe"));
+        } catch (IOException e) {
+            throw new InvalidInputException(option + " " + file + ": cannot create a file in folder " + folder + ": "
+                    + IoErrors.reason(e), e);
         }
     }
 

@@ -11,16 +11,21 @@ import java.awt.geom.Path2D;
 import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.florence2j.Caption;
 import org.florence2j.Detections;
 import org.florence2j.Florence2Result;
 import org.florence2j.InvalidInputException;
 import org.florence2j.OcrRegions;
 import org.florence2j.Polygons;
+import org.florence2j.error.IoErrors;
 import org.florence2j.image.ImageLoader;
 import org.florence2j.image.RgbImage;
 import org.florence2j.task.Box;
@@ -63,12 +68,16 @@ final class ResultDrawing {
         }
         String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
         String format = name.endsWith(".jpg") || name.endsWith(".jpeg") ? "jpeg" : "png";
-        try {
-            if (!ImageIO.write(canvas, format, out.toFile())) {
+        // Not ImageIO.write(File), which deletes the file first and, when it cannot open it, prints a stack trace
+        // and says only "Can't create an ImageOutputStream!". The memory cache stands in for ImageIO's
+        // temporary-file cache.
+        try (OutputStream file = Files.newOutputStream(out);
+                ImageOutputStream stream = new MemoryCacheImageOutputStream(file)) {
+            if (!ImageIO.write(canvas, format, stream)) {
                 throw new InvalidInputException("--draw " + out + ": no " + format + " writer available");
             }
         } catch (IOException e) {
-            throw new InvalidInputException("--draw " + out + " cannot be written: " + e.getMessage(), e);
+            throw new InvalidInputException("--draw " + out + " cannot be written: " + IoErrors.reason(e), e);
         }
     }
 

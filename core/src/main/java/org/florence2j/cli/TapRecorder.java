@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.florence2j.InvalidInputException;
 import org.florence2j.Task;
+import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.checkpoint.SafetensorsWriter;
 import org.florence2j.model.Taps;
 import org.florence2j.tensor.Tensor;
@@ -45,9 +47,18 @@ final class TapRecorder implements Taps, AutoCloseable {
         return Map.copyOf(recorded);
     }
 
-    /** Writes what was recorded to {@code file}, noting the image and task in the file's metadata. */
+    /**
+     * Writes what was recorded to {@code file}, noting the image and task in the file's metadata.
+     *
+     * @throws InvalidInputException naming the file and the cause when it cannot be written
+     */
     synchronized void write(Path file, Path image, Task task) {
-        SafetensorsWriter.write(file, recorded, Map.of("image", image.toString(), "task", task.token()));
+        try {
+            SafetensorsWriter.write(file, recorded, Map.of("image", image.toString(), "task", task.token()));
+        } catch (CheckpointException e) {
+            // A file the user named for output, not a model file: a bad input (exit 3), as for --draw.
+            throw new InvalidInputException("--dump-taps " + e.getMessage(), e);
+        }
     }
 
     @Override

@@ -57,6 +57,14 @@ class OutputFilesTest {
         assertFalse(Files.exists(temp.resolve("out-0.png")), "nothing written for the first image");
     }
 
+    /** /proc takes no new file, whoever asks; access(2) still calls it writable for root. */
+    @ParameterizedTest
+    @ValueSource(strings = {"--draw", "--dump-taps"})
+    void aFolderThatTakesNoNewFileIsRefused(String option) {
+        assertRefused(option + " /proc/florence2j-out.png: cannot create a file in folder /proc: ", "run", "--model",
+                MODEL, option, "/proc/florence2j-out.png", IMAGE);
+    }
+
     private static void assertRefused(String named, String... args) {
         CliRun.Result run = CliRun.run(NEVER_LOADED, args);
         assertEquals(ExitCodes.BAD_INPUT, run.code(), "exit code; stderr: " + run.err());
