@@ -13,7 +13,7 @@ public final class ExitCodes {
     public static final int UNEXPECTED = 1;
     /** The command line is wrong: an unknown option, a missing or malformed value. */
     public static final int USAGE = 2;
-    /** An input was refused: an image, the task, or the task's text. */
+    /** An input was refused: an image, the task, the task's text, or an output file that cannot be written. */
     public static final int BAD_INPUT = 3;
     /** The model folder or a checkpoint file in it is missing, corrupt, or does not fit the model. */
     public static final int BAD_MODEL = 4;
