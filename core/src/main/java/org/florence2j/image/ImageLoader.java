@@ -76,7 +76,9 @@ public final class ImageLoader {
         String name = "image file '" + file + "'";
         requireRegularFile(file, name);
         // Opened here, not by ImageIO, whose file streams turn every failure to open into "Can't create cache
-        // file!". The memory cache stands in for ImageIO's temporary-file cache, as for any other stream.
+        // file!" and whose file channel fails on a caller's pending interrupt, which made a valid file "not an
+        // image" (the stream of Files.newInputStream ignores interrupts). The memory cache stands in for ImageIO's
+        // temporary-file cache, as for any other stream.
         try (InputStream in = Files.newInputStream(file)) {
             return decode(new MemoryCacheImageInputStream(in), name);
         } catch (IOException e) {
