@@ -56,6 +56,11 @@ import org.florence2j.tokenizer.BartTokenizer;
  * request). A {@link TokenListener} is therefore called on that thread, and must not use a model. Use
  * {@link #runBatch} to put several images through the engine together.
  *
+ * <p>Memory: besides its weights, a model keeps its working buffers sized for the largest request it has run
+ * (images in a batch, beams, new tokens, prompt length) until {@link #close}, so one large batch raises resident
+ * memory for good; a process that must stay small serves large batches from a model of their own. The CPU backend
+ * also keeps the oneDNN primitives of the shapes it has run, the 512 most recently used.
+ *
  * <p>Batches: each image of a batch is encoded at its own prompt length, so no row attends to another row's
  * padding, and a row's output equals running it alone (the reference pads a batch's prompts and attends to the
  * padding, so its batched outputs can differ from its single ones).

@@ -1244,7 +1244,7 @@ public final class CpuBackend implements Backend {
             try (DnnlPrimitiveCache.Builder b = cache.builder()) {
                 layoutPd = convolutionDesc(b, c);
                 MemorySegment chosen = Dnnl.primitiveDescQueryMd(layoutPd, Dnnl.QUERY_WEIGHTS_MD, 0);
-                repack = cache.get(List.of(op + "Weights", c), rb -> rb.primitive(Dnnl.reorderPrimitiveDescCreate(
+                repack = cache.pinned(List.of(op + "Weights", c), rb -> rb.primitive(Dnnl.reorderPrimitiveDescCreate(
                         rb.dense(c.weightType(), c.userWeightDims()), engine, chosen, engine, rb.attr(null)),
                         Dnnl.ARG_FROM, Dnnl.ARG_TO));
             }

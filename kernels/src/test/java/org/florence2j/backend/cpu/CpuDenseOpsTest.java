@@ -1,7 +1,9 @@
 package org.florence2j.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.stream.Stream;
 import org.florence2j.backend.Tolerance;
@@ -42,6 +44,32 @@ class CpuDenseOpsTest {
                             backend.linearResidual(o, x, w, bias);
                         });
             }
+        }
+    }
+
+    /**
+     * A long-lived backend seeing ever new row counts (prompt lengths) keeps at most the cache's capacity of
+     * primitives, and an evicted shape is built again and computes the same.
+     */
+    @Test
+    void primitivesBeyondTheCapacityAreEvictedAndRebuiltOnDemand() {
+        try (var t = new CpuVsReference(1)) {
+            Tensor weight = t.random(0.3f, 5, 8);
+            Tensor first = t.random(1, 1, 1, 8);
+            Tensor firstOut = t.zeros(1, 1, 5);
+            t.cpu.linear(firstOut, first, weight, null);
+            float[] expected = firstOut.toFloatArray();
+            int shapes = DnnlPrimitiveCache.CAPACITY + 40;
+            for (int rows = 2; rows <= shapes; rows++) {
+                t.cpu.linear(t.zeros(1, rows, 5), t.random(1, 1, rows, 8), weight, null);
+                assertTrue(t.cpu.cachedPrimitives() <= DnnlPrimitiveCache.CAPACITY, "held after " + rows + " shapes");
+            }
+            Tensor again = t.zeros(1, 1, 5);
+            t.cpu.linear(again, first, weight, null);
+            assertArrayEquals(expected, again.toFloatArray(), "the evicted one-row primitive, rebuilt");
+            Tensor three = t.random(1, 1, 3, 8);
+            t.check("linear after eviction", Tolerance.KERNEL_F32, new int[] {1, 3, 5},
+                    (backend, o) -> backend.linear(o, three, weight, null));
         }
     }
 
