@@ -97,8 +97,9 @@ public final class ModelConverter {
      *
      * @param overwrite whether a {@code model.safetensors} already in {@code targetDir} may be replaced
      * @throws IllegalArgumentException when {@code dtype} is not F32, BF16 or F16
-     * @throws CheckpointException      when the source is not a model folder, the target is the source, a file, or
-     *                                  (without {@code overwrite}) already holds a model, or a file cannot be written
+     * @throws CheckpointException      when the source is not a model folder or holds an integer tensor, the target
+     *                                  is the source, a file, or (without {@code overwrite}) already holds a model,
+     *                                  or a file cannot be written
      */
     public static Conversion convert(Path sourceDir, Path targetDir, DType dtype, boolean overwrite) {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
@@ -117,9 +118,13 @@ public final class ModelConverter {
                     dropped.add(name);
                     continue;
                 }
-                DType written = tensor.dtype().isFloatingPoint() ? dtype : tensor.dtype();
-                entries.add(new SafetensorsWriter.Entry(name, written, tensor.shape(),
-                        target -> convertInto(tensor, written, target)));
+                if (!tensor.dtype().isFloatingPoint()) {
+                    // The model would refuse the converted folder at load (Weights.tensor) for this tensor.
+                    throw new CheckpointException(weights.fileOf(name), name, -1, "has dtype " + tensor.dtype()
+                            + "; every Florence-2 weight is floating point (F32, F16, BF16 or F64)");
+                }
+                entries.add(new SafetensorsWriter.Entry(name, dtype, tensor.shape(),
+                        target -> convertInto(tensor, dtype, target)));
             }
             SafetensorsWriter.write(targetDir.resolve(Checkpoints.SAFETENSORS_FILE), entries,
                     Map.of("format", "pt"));
@@ -185,8 +190,8 @@ public final class ModelConverter {
     }
 
     /**
-     * Writes {@code source} as {@code dtype} into {@code target} ({@code elements × dtype} bytes). Same dtype and
-     * integer tensors are copied; floats go through float32, which holds every F16 and BF16 value exactly.
+     * Writes {@code source} as {@code dtype} into {@code target} ({@code elements × dtype} bytes). Same dtype is
+     * copied; floats go through float32, which holds every F16 and BF16 value exactly.
      */
     static void convertInto(Tensor source, DType dtype, MemorySegment target) {
         MemorySegment in = source.memory();

@@ -2,6 +2,8 @@ package org.florence2j.checkpoint;
 
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.Set;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
@@ -11,6 +13,9 @@ import org.florence2j.tensor.Tensor;
  * strings appear only in the blocks' {@code load} methods, and a missing or misshapen tensor fails at load.
  */
 public final class Weights {
+    /** The dtypes a weight may be stored in: every backend converts these to its compute dtype. */
+    private static final Set<DType> STORED_DTYPES = Set.of(DType.F32, DType.F16, DType.BF16);
+
     private final Checkpoint checkpoint;
     private final String prefix;
 
@@ -55,9 +60,10 @@ public final class Weights {
     }
 
     /**
-     * The tensor {@code name}, which must have shape {@code expected}.
+     * The tensor {@code name}, which must have shape {@code expected} and one of the {@link #STORED_DTYPES}.
      *
-     * @throws CheckpointException naming the tensor (and both shapes) when it is missing or misshapen
+     * @throws CheckpointException naming the tensor (and both shapes, or its dtype) when it is missing, misshapen
+     *                             or not stored as a float type the backends read
      */
     public Tensor tensor(String name, int... expected) {
         String full = fullName(name);
@@ -66,6 +72,12 @@ public final class Weights {
         if (!tensor.shape().equals(want)) {
             throw new CheckpointException(checkpoint.fileOf(full), full, -1,
                     "has shape " + tensor.shape() + " but the config implies " + Arrays.toString(expected));
+        }
+        if (!STORED_DTYPES.contains(tensor.dtype())) {
+            // F64 is a float type, but no backend computes from it; convert narrows it like torch's Tensor.to.
+            String hint = tensor.dtype() == DType.F64 ? " (`florence2 convert` rewrites F64 weights as f32)" : "";
+            throw new CheckpointException(checkpoint.fileOf(full), full, -1, "has dtype " + tensor.dtype()
+                    + "; a weight must be F32, F16 or BF16" + hint);
         }
         return tensor;
     }

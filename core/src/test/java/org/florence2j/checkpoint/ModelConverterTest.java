@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -19,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.florence2j.TinyModelFolder;
 import org.florence2j.checkpoint.LoadedCheckpoint.Format;
 import org.florence2j.checkpoint.LoadedCheckpoint.Layout;
 import org.florence2j.checkpoint.ModelConverter.Conversion;
@@ -242,6 +244,26 @@ class ModelConverterTest {
         assertThrows(IllegalArgumentException.class, () -> ModelConverter.convert(TINY, out, DType.I32, true));
         assertCheckpointError(() -> ModelConverter.convert(dir.resolve("missing"), dir.resolve("x"), DType.F32),
                 "is not a folder");
+    }
+
+    @Test
+    void integerWeightIsRefusedAndF64IsNarrowed() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor integers = Tensor.allocateHost(DType.I32, Shape.of(64), arena);
+            Path source = TinyModelFolder.in(dir.resolve("i32")).replaceTensor("image_proj_norm.weight", integers)
+                    .path();
+            assertCheckpointError(() -> ModelConverter.convert(source, dir.resolve("out-i32"), DType.F32),
+                    "model.safetensors", "'image_proj_norm.weight'", "dtype I32");
+            Tensor doubles = Tensor.allocateHost(DType.F64, Shape.of(64), arena);
+            doubles.memory().setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 3, 0.5);
+            Path wide = TinyModelFolder.in(dir.resolve("f64")).replaceTensor("image_proj_norm.weight", doubles)
+                    .path();
+            ModelConverter.convert(wide, dir.resolve("out-f64"), DType.F32);
+            try (var converted = SafetensorsFile.open(dir.resolve("out-f64/model.safetensors"))) {
+                assertEquals(DType.F32, converted.tensor("image_proj_norm.weight").dtype());
+                assertEquals(0.5f, converted.tensor("image_proj_norm.weight").getFloat(3));
+            }
+        }
     }
 
     private static void assertSameTensors(Path expectedFile, Path actualFile) {

@@ -1,0 +1,100 @@
+package org.florence2j;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.florence2j.checkpoint.SafetensorsFile;
+import org.florence2j.checkpoint.SafetensorsWriter;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * A model folder made from the golden tiny model ({@code golden/tiny/model}) for error tests: every file is a link to
+ * the golden one until a test replaces it with an altered copy, so a test breaks one thing and keeps the rest intact.
+ */
+public final class TinyModelFolder {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path folder;
+
+    private TinyModelFolder(Path folder) {
+        this.folder = folder;
+    }
+
+    /** The golden tiny model folder itself. */
+    public static Path golden() {
+        try {
+            return Path.of(TinyModelFolder.class.getResource("/golden/tiny/model/config.json").toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A folder {@code model} in {@code dir} linking to every golden file. */
+    public static TinyModelFolder in(Path dir) {
+        Path folder = dir.resolve("model");
+        try (Stream<Path> files = Files.list(golden())) {
+            Files.createDirectories(folder);
+            for (Path file : files.toList()) {
+                Files.createSymbolicLink(folder.resolve(file.getFileName()), file);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new TinyModelFolder(folder);
+    }
+
+    /** The folder. */
+    public Path path() {
+        return folder;
+    }
+
+    /** {@code file} of the folder. */
+    public Path resolve(String file) {
+        return folder.resolve(file);
+    }
+
+    /** Replaces the JSON object in {@code file} with the golden one after {@code edit}. */
+    public TinyModelFolder editJson(String file, Consumer<ObjectNode> edit) {
+        try {
+            ObjectNode root = (ObjectNode) JSON.readTree(golden().resolve(file).toFile());
+            edit.accept(root);
+            return write(file, JSON.writeValueAsString(root));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Replaces {@code file} with {@code text}. */
+    public TinyModelFolder write(String file, String text) {
+        try {
+            Files.deleteIfExists(folder.resolve(file));
+            Files.writeString(folder.resolve(file), text);
+            return this;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Rewrites {@code model.safetensors} with tensor {@code name} replaced by {@code replacement}. */
+    public TinyModelFolder replaceTensor(String name, Tensor replacement) {
+        Path file = folder.resolve("model.safetensors");
+        try (SafetensorsFile golden = SafetensorsFile.open(golden().resolve("model.safetensors"))) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            golden.names().forEach(tensor -> tensors.put(tensor, golden.tensor(tensor)));
+            tensors.put(name, replacement);
+            Files.delete(file);
+            SafetensorsWriter.write(file, tensors, golden.metadata());
+            return this;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
