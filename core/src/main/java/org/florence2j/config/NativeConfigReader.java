@@ -76,6 +76,10 @@ public final class NativeConfigReader {
                 "image_pos_embed/max_pos_embeddings"));
         vision.put("maxTemporalEmbeddings", firstInt(visionNode, "max_temporal_embeddings",
                 "visual_temporal_embedding/max_temporal_embeddings"));
+        if (!vision.has("image_feature_source")) {
+            // The native Florence2MultiModalProjector always joins the spatial mean token and the tokens.
+            vision.putArray("image_feature_source").add("spatial_avg_pool").add("temporal_avg_pool");
+        }
         ObjectNode text = textNode.deepCopy();
         for (String field : GENERATION_FIELDS) {
             if (generation.hasNonNull(field)) {

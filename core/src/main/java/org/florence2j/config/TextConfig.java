@@ -35,22 +35,26 @@ public record TextConfig(
         @JsonProperty("min_length") Integer minLength,
         @JsonProperty("min_new_tokens") Integer minNewTokens) {
 
+    /**
+     * The reference's {@code Florence2LearnedPositionalEmbedding.offset}: position p reads row p + 2 of a table of
+     * {@code max_position_embeddings + 2} rows.
+     */
+    public static final int POSITION_OFFSET = 2;
+
     public TextConfig {
-        if (vocabSize <= 0 || dModel <= 0 || encoderLayers <= 0 || decoderLayers <= 0) {
-            throw new IllegalArgumentException("text_config: vocab_size, d_model, encoder_layers and decoder_layers"
-                    + " must be positive");
-        }
-        if (encoderAttentionHeads <= 0 || dModel % encoderAttentionHeads != 0) {
-            throw new IllegalArgumentException("text_config: d_model " + dModel
-                    + " is not divisible by encoder_attention_heads " + encoderAttentionHeads);
-        }
-        if (decoderAttentionHeads <= 0 || dModel % decoderAttentionHeads != 0) {
-            throw new IllegalArgumentException("text_config: d_model " + dModel
-                    + " is not divisible by decoder_attention_heads " + decoderAttentionHeads);
-        }
-        if (encoderFfnDim <= 0 || decoderFfnDim <= 0 || maxPositionEmbeddings <= 0) {
-            throw new IllegalArgumentException("text_config: encoder_ffn_dim " + encoderFfnDim + ", decoder_ffn_dim "
-                    + decoderFfnDim + " and max_position_embeddings " + maxPositionEmbeddings + " must be positive");
+        requirePositive("vocab_size", vocabSize);
+        requirePositive("d_model", dModel);
+        requirePositive("encoder_layers", encoderLayers);
+        requirePositive("decoder_layers", decoderLayers);
+        requireHeads("encoder_attention_heads", encoderAttentionHeads, dModel);
+        requireHeads("decoder_attention_heads", decoderAttentionHeads, dModel);
+        requirePositive("encoder_ffn_dim", encoderFfnDim);
+        requirePositive("decoder_ffn_dim", decoderFfnDim);
+        requirePositive("max_position_embeddings", maxPositionEmbeddings);
+        if (maxPositionEmbeddings > Integer.MAX_VALUE - POSITION_OFFSET) {
+            throw new IllegalArgumentException("text_config.max_position_embeddings " + maxPositionEmbeddings
+                    + " is too large: its position table holds " + POSITION_OFFSET + " rows more, and a table"
+                    + " holds at most " + Integer.MAX_VALUE + " rows");
         }
         // Ids outside the vocabulary would otherwise surface mid-generation as an index error.
         requireTokenId("bos_token_id", bosTokenId, vocabSize);
@@ -85,14 +89,12 @@ public record TextConfig(
         if (minLength == null) {
             minLength = 0;
         }
-        if (minLength < 0 || minNewTokens != null && minNewTokens < 0) {
-            throw new IllegalArgumentException("text_config: min_length " + minLength + " and min_new_tokens "
-                    + minNewTokens + " must be at least 0");
+        requireAtLeast("min_length", minLength, 0);
+        if (minNewTokens != null) {
+            requireAtLeast("min_new_tokens", minNewTokens, 0);
         }
-        if (numBeams < 1 || noRepeatNgramSize < 0) {
-            throw new IllegalArgumentException("text_config: num_beams " + numBeams + " must be at least 1 and"
-                    + " no_repeat_ngram_size " + noRepeatNgramSize + " at least 0");
-        }
+        requireAtLeast("num_beams", numBeams, 1);
+        requireAtLeast("no_repeat_ngram_size", noRepeatNgramSize, 0);
     }
 
     /**
@@ -102,6 +104,26 @@ public record TextConfig(
      */
     public int minGeneratedTokens() {
         return minNewTokens != null ? minNewTokens : Math.max(minLength - 1, 0);
+    }
+
+    private static void requirePositive(String name, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException("text_config." + name + " must be positive, got " + value);
+        }
+    }
+
+    private static void requireAtLeast(String name, int value, int min) {
+        if (value < min) {
+            throw new IllegalArgumentException("text_config." + name + " must be at least " + min + ", got " + value);
+        }
+    }
+
+    private static void requireHeads(String name, int heads, int dModel) {
+        requirePositive(name, heads);
+        if (dModel % heads != 0) {
+            throw new IllegalArgumentException("text_config: d_model " + dModel + " is not divisible by " + name
+                    + " " + heads);
+        }
     }
 
     private static void requireTokenId(String name, int id, int vocabSize) {

@@ -41,6 +41,12 @@ public record VisionConfig(
     /** The DaViT MLP's hidden width is this many times the stage width (the reference's default). */
     public static final int MLP_RATIO = 4;
 
+    /** The reference's {@code x_feat_dict} keys for one frame, the pieces {@code image_feature_source} may list. */
+    public static final List<String> FEATURE_SOURCES = List.of("spatial_avg_pool", "temporal_avg_pool", "last_frame");
+
+    /** The largest window side whose window² tokens count as an int. */
+    public static final int MAX_WINDOW_SIZE = 46_340;
+
     public VisionConfig {
         int stages = dimEmbed == null ? 0 : dimEmbed.size();
         if (stages == 0) {
@@ -48,13 +54,14 @@ public record VisionConfig(
         }
         // Bounds checked here so that an impossible config fails naming its field, not later as a division by
         // zero or a negative shape inside the model.
-        requireAtLeast("dim_embed", dimEmbed, stages, 1);
-        requireAtLeast("num_heads", numHeads, stages, 1);
-        requireAtLeast("num_groups", numGroups, stages, 1);
-        requireAtLeast("depths", depths, stages, 0);
-        requireAtLeast("patch_size", patchSize, stages, 1);
-        requireAtLeast("patch_stride", patchStride, stages, 1);
-        requireAtLeast("patch_padding", patchPadding, stages, 0);
+        // The MLP's hidden width (MLP_RATIO × dim_embed) and q/k/v's (3 × dim_embed) are ints.
+        requireBetween("dim_embed", dimEmbed, stages, 1, Integer.MAX_VALUE / MLP_RATIO);
+        requireBetween("num_heads", numHeads, stages, 1, Integer.MAX_VALUE);
+        requireBetween("num_groups", numGroups, stages, 1, Integer.MAX_VALUE);
+        requireBetween("depths", depths, stages, 0, Integer.MAX_VALUE);
+        requireBetween("patch_size", patchSize, stages, 1, Integer.MAX_VALUE);
+        requireBetween("patch_stride", patchStride, stages, 1, Integer.MAX_VALUE);
+        requireBetween("patch_padding", patchPadding, stages, 0, Integer.MAX_VALUE);
         requireStages("patch_prenorm", patchPrenorm, stages);
         if (patchPrenorm.stream().anyMatch(Objects::isNull)) {
             throw new IllegalArgumentException("vision_config.patch_prenorm must hold booleans: " + patchPrenorm);
@@ -70,8 +77,10 @@ public record VisionConfig(
                         + " is not divisible by num_groups " + numGroups.get(stage));
             }
         }
-        if (windowSize <= 0) {
-            throw new IllegalArgumentException("vision_config.window_size must be positive: " + windowSize);
+        // A window larger than a feature map is fine (the reference pads the map to whole windows).
+        if (windowSize <= 0 || windowSize > MAX_WINDOW_SIZE) {
+            throw new IllegalArgumentException("vision_config.window_size must be 1 to " + MAX_WINDOW_SIZE
+                    + " (a window's tokens, window_size², must count as an int), got " + windowSize);
         }
         if (maxPosEmbeddings <= 0 || maxTemporalEmbeddings <= 0) {
             throw new IllegalArgumentException("vision_config: image_pos_embed.max_pos_embeddings and "
@@ -85,15 +94,20 @@ public record VisionConfig(
         patchStride = List.copyOf(patchStride);
         patchPadding = List.copyOf(patchPadding);
         patchPrenorm = List.copyOf(patchPrenorm);
-        imageFeatureSource = imageFeatureSource == null ? List.of() : List.copyOf(imageFeatureSource);
+        if (imageFeatureSource == null || imageFeatureSource.isEmpty()
+                || imageFeatureSource.stream().anyMatch(source -> !FEATURE_SOURCES.contains(String.valueOf(source)))) {
+            throw new IllegalArgumentException("vision_config.image_feature_source must list some of "
+                    + FEATURE_SOURCES + ", got " + imageFeatureSource);
+        }
+        imageFeatureSource = List.copyOf(imageFeatureSource);
     }
 
-    private static void requireAtLeast(String name, List<Integer> values, int stages, int min) {
+    private static void requireBetween(String name, List<Integer> values, int stages, int min, int max) {
         requireStages(name, values, stages);
         for (Integer value : values) {
-            if (value == null || value < min) {
-                throw new IllegalArgumentException("vision_config." + name + " must hold integers >= " + min
-                        + ": " + values);
+            if (value == null || value < min || value > max) {
+                throw new IllegalArgumentException("vision_config." + name + " must hold integers from " + min
+                        + " to " + max + ": " + values);
             }
         }
     }
@@ -108,6 +122,24 @@ public record VisionConfig(
     /** Number of DaViT stages. */
     public int stages() {
         return dimEmbed.size();
+    }
+
+    /**
+     * {@code nn.Conv2d}'s output side for an input side of {@code size}, or 0 when the padded input is smaller than
+     * the kernel (which {@code nn.Conv2d} refuses).
+     */
+    public static long convOutputSize(long size, int kernel, int stride, int padding) {
+        long padded = size + 2L * padding;
+        return size < 1 || padded < kernel ? 0 : (padded - kernel) / stride + 1;
+    }
+
+    /** The last stage's feature-map side for an image side of {@code size} pixels (0: too small for a stage). */
+    public long featureMapSide(long size) {
+        long side = size;
+        for (int stage = 0; stage < stages(); stage++) {
+            side = convOutputSize(side, patchSize.get(stage), patchStride.get(stage), patchPadding.get(stage));
+        }
+        return side;
     }
 
     /** Channels of the last stage, the width of the tokens fed to the projection. */

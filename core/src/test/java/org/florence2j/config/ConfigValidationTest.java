@@ -1,5 +1,7 @@
 package org.florence2j.config;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.florence2j.checkpoint.CheckpointException;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -21,6 +24,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 class ConfigValidationTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path TINY_CONFIG = Path.of("src/test/resources/golden/tiny/model/config.json");
+
+    @TempDir
+    Path dir;
 
     @ParameterizedTest(name = "{0}.{1} = {2}")
     @CsvSource(delimiter = ';', value = {
@@ -42,6 +48,13 @@ class ConfigValidationTest {
             "text_config; forced_eos_token_id; -1; forced_eos_token_id",
             "text_config; num_beams; 0; num_beams",
             "text_config; no_repeat_ngram_size; -1; no_repeat_ngram_size",
+            "text_config; max_position_embeddings; 2147483647; max_position_embeddings",
+            "text_config; max_position_embeddings; 2147483646; max_position_embeddings",
+            "vision_config; window_size; 100000; window_size",
+            "vision_config; window_size; 0; window_size",
+            "vision_config; dim_embed; [16, 32, 48, 1000000000]; dim_embed",
+            "vision_config; image_feature_source; [\"spatial_avg_pool\", \"mean\"]; image_feature_source",
+            "vision_config; image_feature_source; []; image_feature_source",
     })
     void impossibleValuesAreRefusedNamingTheField(String section, String field, String value, String named,
             @TempDir Path folder) throws IOException {
@@ -54,5 +67,33 @@ class ConfigValidationTest {
         assertTrue(e.getMessage().contains(named), e.getMessage());
         assertTrue(e.getMessage().contains("config.json"), e.getMessage());
         assertTrue(!e.getMessage().contains("Cannot construct instance"), "Jackson's wrapping leaks: " + e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0}.{1} = {2}")
+    @CsvSource(delimiter = ';', value = {
+            "text_config; decoder_attention_heads; -4; decoder_attention_heads must be positive, got -4; divisible",
+            "text_config; encoder_attention_heads; 5; not divisible by encoder_attention_heads 5; positive",
+            "text_config; no_repeat_ngram_size; -1; no_repeat_ngram_size must be at least 0, got -1; num_beams",
+            "text_config; num_beams; 0; num_beams must be at least 1, got 0; no_repeat_ngram_size",
+            "text_config; min_new_tokens; -2; min_new_tokens must be at least 0, got -2; min_length",
+    })
+    void theMessageReportsOnlyTheBadField(String section, String field, String value, String says, String absent,
+            @TempDir Path folder) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
+        ((ObjectNode) root.get(section)).set(field, JSON.readTree(value));
+        Path config = folder.resolve("config.json");
+        JSON.writeValue(config.toFile(), root);
+
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+        assertTrue(e.getMessage().contains(says), e.getMessage());
+        assertFalse(e.getMessage().contains(absent), e.getMessage());
+    }
+
+    @Test
+    void aWindowLargerThanEveryFeatureMapIsAccepted() throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
+        ((ObjectNode) root.get("vision_config")).put("window_size", 40);
+        Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(root));
+        assertEquals(40, ConfigReader.read(config).vision().windowSize());
     }
 }

@@ -85,7 +85,7 @@ public final class BartDecoder {
         Tensor shared = tied ? backend.uploadLinearWeight(sharedHost, DType.F32, arena)
                 : backend.upload(sharedHost, tableType, arena);
         Tensor positions = Linear.upload(decoder.at("embed_positions"), "weight", backend, arena,
-                c.maxPositionEmbeddings() + BartEncoder.POSITION_OFFSET, channels);
+                c.maxPositionEmbeddings() + TextConfig.POSITION_OFFSET, channels);
         List<BartDecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.decoderLayers(); i++) {
             layers.add(BartDecoderLayer.load(decoder.at("layers").at(i), c, backend, arena));
@@ -145,7 +145,7 @@ public final class BartDecoder {
 
     /** The longest decoder sequence the learned positions cover. */
     public int maxPositions() {
-        return embedPositions.shape().dim(0) - BartEncoder.POSITION_OFFSET;
+        return embedPositions.shape().dim(0) - TextConfig.POSITION_OFFSET;
     }
 
     /** {@code out [batch, tokens, channels] = shared[ids]} (the reference's unscaled input embedding). */
@@ -177,7 +177,7 @@ public final class BartDecoder {
      */
     public Workspace newWorkspace(Backend backend, Arena arena, ScratchBlock block, int maxRows, int maxTokens) {
         StepParameters parameters = StepParameters.allocate(backend, arena, maxRows, maxTokens, maxPositions(),
-                BartEncoder.POSITION_OFFSET, vocabulary);
+                TextConfig.POSITION_OFFSET, vocabulary);
         return new Workspace(block.take(scratchElements(maxRows, maxTokens)), parameters, maxRows, maxTokens);
     }
 

@@ -20,9 +20,6 @@ import org.florence2j.tensor.Tensor;
  * <p>Taps: {@code encoder_last_hidden_state}.
  */
 public final class BartEncoder {
-    /** The reference's {@code Florence2LearnedPositionalEmbedding.offset}: position p reads row p + 2. */
-    static final int POSITION_OFFSET = 2;
-
     private final Tensor embedPositions; // [maxPositions + 2, channels]
     private final LayerNorm layernormEmbedding;
     private final List<BartEncoderLayer> layers;
@@ -42,7 +39,7 @@ public final class BartEncoder {
     public static BartEncoder load(Weights w, TextConfig c, Backend backend, Arena arena) {
         int channels = c.dModel();
         Tensor positions = Linear.upload(w.at("embed_positions"), "weight", backend, arena,
-                c.maxPositionEmbeddings() + POSITION_OFFSET, channels);
+                c.maxPositionEmbeddings() + TextConfig.POSITION_OFFSET, channels);
         List<BartEncoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.encoderLayers(); i++) {
             layers.add(BartEncoderLayer.load(w.at("layers").at(i), c, backend, arena));
@@ -53,7 +50,7 @@ public final class BartEncoder {
 
     /** The longest input the learned positions cover. */
     public int maxTokens() {
-        return embedPositions.shape().dim(0) - POSITION_OFFSET;
+        return embedPositions.shape().dim(0) - TextConfig.POSITION_OFFSET;
     }
 
     /** Scratch for inputs of up to {@code maxTokens} tokens, owned by {@code arena}. */
@@ -83,7 +80,7 @@ public final class BartEncoder {
             throw new IllegalArgumentException("encoder input of " + tokens + " tokens exceeds the "
                     + maxTokens() + " learned positions");
         }
-        backend.add(out, inputsEmbeds, embedPositions.narrow(POSITION_OFFSET, tokens));
+        backend.add(out, inputsEmbeds, embedPositions.narrow(TextConfig.POSITION_OFFSET, tokens));
         layernormEmbedding.forward(backend, out, out);
         BartEncoderLayer.EncoderBuffers buffers = workspace.buffers(tokens);
         for (BartEncoderLayer layer : layers) {

@@ -60,7 +60,7 @@ public final class ConvEmbed {
 
     /** The output side for an input side of {@code size} (PyTorch's conv arithmetic). */
     public int outputSize(int size) {
-        return (size + 2 * padding - kernel) / stride + 1;
+        return Math.toIntExact(VisionConfig.convOutputSize(size, kernel, stride, padding));
     }
 
     /** Channels of the output. */

@@ -1,8 +1,8 @@
 package org.florence2j.model.vision;
 
 import java.lang.foreign.Arena;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.CheckpointException;
@@ -46,14 +46,9 @@ public final class ImageProjector {
         /** {@code last_frame}: every token of the one frame. */
         LAST_FRAME;
 
+        /** The source {@code name}, one of {@link VisionConfig#FEATURE_SOURCES} (the config checked it). */
         static FeatureSource of(String name) {
-            return switch (name) {
-                case "spatial_avg_pool" -> SPATIAL_AVG_POOL;
-                case "temporal_avg_pool" -> TEMPORAL_AVG_POOL;
-                case "last_frame" -> LAST_FRAME;
-                default -> throw new IllegalArgumentException("vision_config.image_feature_source: unknown source '"
-                        + name + "' (known: spatial_avg_pool, temporal_avg_pool, last_frame)");
-            };
+            return valueOf(name.toUpperCase(Locale.ROOT));
         }
 
         int tokens(int gridTokens) {
@@ -94,13 +89,7 @@ public final class ImageProjector {
             throw new CheckpointException(root.checkpoint().fileOf(posEmbed.fullName("row_embeddings.weight")),
                     posEmbed.fullName("row_embeddings.weight"), -1, "needs an even dim_embed[-1], got " + channels);
         }
-        List<FeatureSource> sources = new ArrayList<>();
-        for (String name : vision.imageFeatureSource()) {
-            sources.add(FeatureSource.of(name));
-        }
-        if (sources.isEmpty()) {
-            throw new IllegalArgumentException("vision_config.image_feature_source lists no feature source");
-        }
+        List<FeatureSource> sources = vision.imageFeatureSource().stream().map(FeatureSource::of).toList();
         return new ImageProjector(
                 Upload.f32(posEmbed.at("column_embeddings"), "weight", backend, owner, maxPositions, channels / 2),
                 Upload.f32(posEmbed.at("row_embeddings"), "weight", backend, owner, maxPositions, channels / 2),
@@ -108,7 +97,7 @@ public final class ImageProjector {
                 backend.upload(root.tensor("image_projection", channels, projectionDim)
                         .reshape(Shape.of(1, channels, projectionDim)), DType.F32, owner),
                 LayerNorm.load(root.at("image_proj_norm"), projectionDim, backend, owner),
-                List.copyOf(sources), maxPositions, channels, projectionDim);
+                sources, maxPositions, channels, projectionDim);
     }
 
     /**
