@@ -74,6 +74,7 @@ public final class Florence2 implements AutoCloseable {
     private final BartTokenizer tokenizer;
     private final ImageProcessor processor;
     private final ImageLoader loader;
+    private final ImageSizeLimits imageLimits;
     private final EngineThread engine;
     private final Object closing = new Object(); // serialises close() calls
     private Session session; // engine thread only; grown when a request needs more room
@@ -90,6 +91,7 @@ public final class Florence2 implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.processor = processor;
         this.loader = new ImageLoader(options.maxImagePixels());
+        this.imageLimits = new ImageSizeLimits(model);
     }
 
     /** Loads the model folder {@code folder} on the CPU in F32. */
@@ -110,7 +112,7 @@ public final class Florence2 implements AutoCloseable {
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
         EngineThread engine = EngineThread.of(options.device(), "Florence2 model " + folder);
         try {
-            OpenedEngine opened = engine.call(() -> openEngine(checkpoint, options));
+            OpenedEngine opened = engine.call(() -> openEngine(checkpoint, options, processor));
             return new Florence2(folder, options, checkpoint, engine, opened.backend(), opened.model(), tokenizer,
                     processor);
         } catch (RuntimeException | Error e) {
@@ -122,13 +124,23 @@ public final class Florence2 implements AutoCloseable {
 
     private record OpenedEngine(Backend backend, Florence2Model model) {}
 
-    /** Opens the backend and loads the weights into it (on the engine thread). */
-    private static OpenedEngine openEngine(LoadedCheckpoint checkpoint, Florence2Options options) {
+    /**
+     * Opens the backend and loads the weights into it (on the engine thread), then refuses a processor whose images
+     * the model cannot run.
+     */
+    private static OpenedEngine openEngine(LoadedCheckpoint checkpoint, Florence2Options options,
+            ImageProcessor processor) {
         Backend backend = Backends.open(options.device(), options.threads(), options.dtype());
+        Florence2Model model = null;
         try {
-            Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend);
+            model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend);
+            new ImageSizeLimits(model).checkProcessor(processor.config(),
+                    checkpoint.folder().resolve(ImageProcessor.CONFIG_FILE));
             return new OpenedEngine(backend, model);
         } catch (RuntimeException | Error e) {
+            if (model != null) {
+                model.close();
+            }
             backend.close();
             throw e;
         }
@@ -253,9 +265,10 @@ public final class Florence2 implements AutoCloseable {
     /** Encodes and decodes {@code processed}, closing {@code pixels} (which owns it) in between. */
     private GenerationResult[] generate(ImageProcessor.Processed processed, Arena pixels, List<Prepared> prepared,
             GenerationOptions generation, RunOptions runOptions) {
+        Shape imageShape = processed.pixelValues().shape();
+        imageLimits.checkImage(imageShape.dim(2), imageShape.dim(3));
         int imageTokens = imageTokens(processed);
         int longestPrompt = prepared.stream().mapToInt(p -> p.inputIds().length).max().orElseThrow();
-        Shape imageShape = processed.pixelValues().shape();
         Session.requireDecoderPositions(model.text(), generation);
         Session.Limits needed = new Session.Limits(prepared.size(), imageTokens + longestPrompt,
                 generation.maxNewTokens(), generation.numBeams(), imageShape.dim(2), imageShape.dim(3));

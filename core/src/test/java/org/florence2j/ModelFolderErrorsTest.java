@@ -3,14 +3,20 @@ package org.florence2j;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -19,6 +25,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class ModelFolderErrorsTest {
     private static final Florence2Options ONE_THREAD = Florence2Options.defaults().withThreads(1);
+    private static final RunOptions SHORT = RunOptions.defaults().withMaxNewTokens(2);
 
     @TempDir
     Path dir;
@@ -31,6 +38,77 @@ class ModelFolderErrorsTest {
                     .replaceTensor("image_proj_norm.weight", Tensor.allocateHost(dtype, Shape.of(64), arena));
             assertRefused(model.path(), "model.safetensors", "'image_proj_norm.weight'", "dtype " + dtype,
                     "F32, F16 or BF16");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = ';', value = {
+            "{\"height\": 97, \"width\": 96}; images come out 96x97; not a square number",
+            "{\"height\": 2048, \"width\": 2048}; 64x64 feature map; max_pos_embeddings 50",
+            "{\"height\": 1600, \"width\": 1600}; 2501 image tokens; max_position_embeddings 1024",
+            "{\"shortest_edge\": 2048}; a square image comes out 2048x2048; max_pos_embeddings 50",
+    })
+    void imageSizeTheModelCannotTakeIsRefused(String size, String says, String because) {
+        TinyModelFolder model = TinyModelFolder.in(dir)
+                .editJson("preprocessor_config.json", root -> root.set("size", json(size)));
+        assertRefused(model.path(), "preprocessor_config.json", says, because);
+    }
+
+    @Test
+    void imageSmallerThanTheFirstKernelIsRefused() {
+        TinyModelFolder model = TinyModelFolder.in(dir)
+                .editJson("config.json", root -> ((ObjectNode) root.get("vision_config"))
+                        .set("patch_padding", json("[0, 1, 1, 1]")))
+                .editJson("preprocessor_config.json", root -> root.set("size", json("{\"height\": 4, \"width\": 4}")));
+        assertRefused(model.path(), "preprocessor_config.json", "too small for the patch embeddings");
+    }
+
+    @Test
+    void centerCropSizeIsTheOneChecked() {
+        TinyModelFolder model = TinyModelFolder.in(dir).editJson("preprocessor_config.json", root -> {
+            root.put("do_center_crop", true);
+            root.set("crop_size", json("{\"height\": 97, \"width\": 96}"));
+        });
+        assertRefused(model.path(), "preprocessor_config.json", "images come out 96x97", "not a square number");
+    }
+
+    @Test
+    void shortestEdgeRunsSquareImagesAndRefusesOthersAsInput() {
+        TinyModelFolder folder = TinyModelFolder.in(dir)
+                .editJson("preprocessor_config.json", root -> root.set("size", json("{\"shortest_edge\": 96}")));
+        try (Florence2 model = Florence2.load(folder.path(), ONE_THREAD)) {
+            Path images = TinyModelFolder.golden().resolveSibling("images");
+            model.run(Florence2Request.of(images.resolve("gradient_160x160.png"), Task.CAPTION), SHORT);
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> model.run(
+                    Florence2Request.of(images.resolve("checker_shapes_200x150.png"), Task.CAPTION), SHORT));
+            assertTrue(e.getMessage().contains("resized to 128x96") && e.getMessage().contains("not a square number")
+                    && e.getMessage().contains("preprocessor_config.json"), e.getMessage());
+        }
+    }
+
+    @Test
+    void windowLargerThanEveryFeatureMapRuns() {
+        TinyModelFolder folder = TinyModelFolder.in(dir).editJson("config.json",
+                root -> ((ObjectNode) root.get("vision_config")).put("window_size", 40));
+        try (Florence2 model = Florence2.load(folder.path(), ONE_THREAD)) {
+            Path image = TinyModelFolder.golden().resolveSibling("images/gradient_160x160.png");
+            model.run(Florence2Request.of(image, Task.CAPTION), SHORT);
+        }
+    }
+
+    @Test
+    void windowWhoseScratchNoTensorHoldsIsRefused() {
+        TinyModelFolder folder = TinyModelFolder.in(dir).editJson("config.json",
+                root -> ((ObjectNode) root.get("vision_config")).put("window_size", 40000));
+        assertRefused(folder.path(), "preprocessor_config.json", "images come out 96x96", "window_size 40000",
+                "vision scratch");
+    }
+
+    private static JsonNode json(String text) {
+        try {
+            return new ObjectMapper().readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(e);
         }
     }
 

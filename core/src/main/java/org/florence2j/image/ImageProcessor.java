@@ -29,6 +29,9 @@ public final class ImageProcessor {
     private static final ValueLayout.OfFloat F32_LE =
             ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** The processor's settings file in a model folder. */
+    public static final String CONFIG_FILE = "preprocessor_config.json";
+
     private final PreprocessorConfig config;
     private final float[] mean; // [3], float32 as numpy casts it
     private final float[] std; // [3]
@@ -50,7 +53,7 @@ public final class ImageProcessor {
      * @throws org.florence2j.checkpoint.CheckpointException naming the file when it is missing or unusable
      */
     public static ImageProcessor load(Path modelDir) {
-        return new ImageProcessor(PreprocessorConfig.read(modelDir.resolve("preprocessor_config.json")));
+        return new ImageProcessor(PreprocessorConfig.read(modelDir.resolve(CONFIG_FILE)));
     }
 
     /** The settings this processor applies. */

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.florence2j.checkpoint.CheckpointException;
 
 /**
@@ -136,6 +137,17 @@ public record PreprocessorConfig(
             List<Double> imageMean, List<Double> imageStd) {
         return new PreprocessorConfig(true, Size.fixed(height, width), resample, false, height, width, true,
                 1.0 / 255, true, imageMean, imageStd);
+    }
+
+    /**
+     * The {@code height × width} every image comes out at, when the config fixes it: the crop size when it center
+     * crops, else a fixed resize target; empty when the size follows the image's (a shortest edge, or no resize).
+     */
+    public Optional<Size> fixedOutputSize() {
+        if (doCenterCrop) {
+            return Optional.of(Size.fixed(cropHeight, cropWidth));
+        }
+        return doResize && size.shortestEdge() == 0 ? Optional.of(size) : Optional.empty();
     }
 
     /**
