@@ -107,16 +107,21 @@ public final class Florence2 implements AutoCloseable {
      * @throws org.florence2j.bindings.NativeLibraryException when the device's native library cannot be loaded
      */
     public static Florence2 load(Path folder, Florence2Options options) {
-        BartTokenizer tokenizer = BartTokenizer.load(folder);
-        ImageProcessor processor = ImageProcessor.load(folder);
+        // The folder, its config and its weights first: what is not a model folder is refused as one, not for
+        // lacking a tokenizer file.
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
-        EngineThread engine = EngineThread.of(options.device(), "Florence2 model " + folder);
+        EngineThread engine = null;
         try {
+            BartTokenizer tokenizer = BartTokenizer.load(folder);
+            ImageProcessor processor = ImageProcessor.load(folder);
+            engine = EngineThread.of(options.device(), "Florence2 model " + folder);
             OpenedEngine opened = engine.call(() -> openEngine(checkpoint, options, processor));
             return new Florence2(folder, options, checkpoint, engine, opened.backend(), opened.model(), tokenizer,
                     processor);
         } catch (RuntimeException | Error e) {
-            engine.close();
+            if (engine != null) {
+                engine.close();
+            }
             checkpoint.close();
             throw e;
         }

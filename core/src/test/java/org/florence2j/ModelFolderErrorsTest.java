@@ -7,7 +7,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.tensor.DType;
@@ -102,6 +104,17 @@ class ModelFolderErrorsTest {
                 root -> ((ObjectNode) root.get("vision_config")).put("window_size", 40000));
         assertRefused(folder.path(), "preprocessor_config.json", "images come out 96x96", "window_size 40000",
                 "vision scratch");
+    }
+
+    @Test
+    void whatIsNoModelFolderIsRefusedAsOneBeforeItsTokenizerIsRead() throws IOException {
+        assertRefused(dir.resolve("nonexistent"), "nonexistent", "is not a folder", "does not exist");
+        assertRefused(TinyModelFolder.golden().resolve("config.json"), "config.json", "is not a folder");
+        assertRefused(Files.createSymbolicLink(dir.resolve("loop"), dir.resolve("loop")), "symbolic link loop");
+        Path empty = Files.createDirectory(dir.resolve("empty"));
+        assertRefused(empty, "no weights", "it holds nothing");
+        Files.copy(TinyModelFolder.golden().resolve("config.json"), empty.resolve("config.json"));
+        assertRefused(empty, "no weights", "it holds [config.json]");
     }
 
     private static JsonNode json(String text) {

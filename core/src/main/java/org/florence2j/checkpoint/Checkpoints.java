@@ -2,9 +2,14 @@ package org.florence2j.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.florence2j.checkpoint.LoadedCheckpoint.Format;
 import org.florence2j.checkpoint.LoadedCheckpoint.Layout;
@@ -27,6 +32,12 @@ public final class Checkpoints {
     /** The PyTorch zip checkpoint. */
     public static final String PYTORCH_FILE = "pytorch_model.bin";
 
+    /** The weight files, in order of preference: safetensors map without parsing a pickle. */
+    private static final List<Map.Entry<String, Format>> WEIGHT_FILES = List.of(
+            Map.entry(SAFETENSORS_FILE, Format.SAFETENSORS),
+            Map.entry(ShardedSafetensors.INDEX_FILE, Format.SHARDED_SAFETENSORS),
+            Map.entry(PYTORCH_FILE, Format.PYTORCH_BIN));
+
     private Checkpoints() {}
 
     /**
@@ -36,15 +47,13 @@ public final class Checkpoints {
      *                             or naming the file at fault when one is corrupt
      */
     public static LoadedCheckpoint open(Path folder) {
-        if (!Files.isDirectory(folder)) {
-            throw new CheckpointException(folder, null, -1, "is not a folder; expected a Florence-2 model folder"
-                    + " holding " + CONFIG_FILE + " and " + expectedWeights());
-        }
+        List<String> names = listing(folder);
+        Format format = format(folder, names);
         Path configFile = folder.resolve(CONFIG_FILE);
-        Format format = format(folder);
-        if (!Files.isRegularFile(configFile)) {
-            throw notAModel(folder, "no " + CONFIG_FILE);
+        if (!names.contains(CONFIG_FILE)) {
+            throw notAModel(folder, names, "no " + CONFIG_FILE);
         }
+        requireFile(configFile);
         Layout layout = layout(configFile);
         Florence2Config config = layout == Layout.NATIVE
                 ? NativeConfigReader.read(configFile, folder.resolve(GENERATION_CONFIG_FILE))
@@ -58,17 +67,44 @@ public final class Checkpoints {
         return new LoadedCheckpoint(folder, checkpoint, config, layout, format);
     }
 
-    private static Format format(Path folder) {
-        if (Files.isRegularFile(folder.resolve(SAFETENSORS_FILE))) {
-            return Format.SAFETENSORS;
+    /**
+     * The first weight file of the folder that is a file, in order of preference; one that is present but not a
+     * file (a folder, a broken link) is skipped, as transformers' {@code os.path.isfile} skips it, and named when
+     * no other is usable.
+     */
+    private static Format format(Path folder, List<String> names) {
+        CheckpointException firstUnusable = null;
+        for (Map.Entry<String, Format> weights : WEIGHT_FILES) {
+            if (names.contains(weights.getKey())) {
+                try {
+                    requireFile(folder.resolve(weights.getKey()));
+                    return weights.getValue();
+                } catch (CheckpointException e) {
+                    firstUnusable = firstUnusable == null ? e : firstUnusable;
+                }
+            }
         }
-        if (Files.isRegularFile(folder.resolve(ShardedSafetensors.INDEX_FILE))) {
-            return Format.SHARDED_SAFETENSORS;
+        throw firstUnusable != null ? firstUnusable : notAModel(folder, names, "no weights");
+    }
+
+    /**
+     * Refuses a folder entry that is not a file (a folder, a broken or looping link, one whose attributes cannot
+     * be read), which {@code Files.isRegularFile} would only answer with false.
+     */
+    private static void requireFile(Path file) {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException(file, null, -1, "is a broken symbolic link (its target does not exist)",
+                    e);
+        } catch (IOException e) {
+            throw new CheckpointException(file, null, -1, "cannot be read: " + FileErrors.cause(e), e);
         }
-        if (Files.isRegularFile(folder.resolve(PYTORCH_FILE))) {
-            return Format.PYTORCH_BIN;
+        if (!attributes.isRegularFile()) {
+            throw new CheckpointException(file, null, -1, attributes.isDirectory() ? "is a folder, not a file"
+                    : "is not a regular file");
         }
-        throw notAModel(folder, "no weights");
     }
 
     private static Layout layout(Path configFile) {
@@ -85,9 +121,10 @@ public final class Checkpoints {
                 + NativeConfigReader.NATIVE_VISION_MODEL_TYPE + "' (transformers-native, florence-community/*)");
     }
 
-    private static CheckpointException notAModel(Path folder, String problem) {
+    private static CheckpointException notAModel(Path folder, List<String> names, String problem) {
         return new CheckpointException(folder, null, -1, "is not a Florence-2 model folder (" + problem
-                + "); it holds " + listing(folder) + "; expected " + CONFIG_FILE + " and " + expectedWeights());
+                + "); it holds " + (names.isEmpty() ? "nothing" : names.toString()) + "; expected " + CONFIG_FILE
+                + " and " + expectedWeights());
     }
 
     private static String expectedWeights() {
@@ -95,12 +132,19 @@ public final class Checkpoints {
                 + PYTORCH_FILE;
     }
 
-    private static String listing(Path folder) {
+    /** The names in {@code folder}, sorted; refuses a folder that does not exist, is none, or cannot be listed. */
+    private static List<String> listing(Path folder) {
         try (Stream<Path> files = Files.list(folder)) {
-            List<String> names = files.map(file -> file.getFileName().toString()).sorted().toList();
-            return names.isEmpty() ? "nothing" : names.toString();
+            return files.map(file -> file.getFileName().toString()).sorted().toList();
         } catch (IOException e) {
-            return "an unreadable listing (" + e.getMessage() + ")";
+            String problem = switch (e) {
+                case NotDirectoryException notFolder -> "is not a folder";
+                case NoSuchFileException missing -> "is not a folder (it does not exist)";
+                case AccessDeniedException denied -> "cannot be listed (permission denied)";
+                default -> "is not a folder (" + FileErrors.cause(e) + ")";
+            };
+            throw new CheckpointException(folder, null, -1, problem + "; expected a Florence-2 model folder holding "
+                    + CONFIG_FILE + " and " + expectedWeights(), e);
         }
     }
 }

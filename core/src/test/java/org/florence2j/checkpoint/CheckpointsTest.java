@@ -140,4 +140,45 @@ class CheckpointsTest {
         assertFalse(Files.exists(dir.resolve("model.safetensors")));
         assertCheckpointError(() -> Checkpoints.open(dir), "pytorch_model.bin", "no zip end-of-central-directory");
     }
+
+    @Test
+    void missingFolderSaysSo() {
+        assertCheckpointError(() -> Checkpoints.open(dir.resolve("nowhere")), "nowhere", "is not a folder",
+                "does not exist", "config.json");
+    }
+
+    @Test
+    void folderThatIsALinkLoopSaysSo() throws IOException {
+        Path loop = Files.createSymbolicLink(dir.resolve("loop"), dir.resolve("loop"));
+        assertCheckpointError(() -> Checkpoints.open(loop), "loop", "symbolic link loop");
+    }
+
+    @Test
+    void configThatIsAFolderIsNamed() throws IOException {
+        Files.createDirectory(dir.resolve("config.json"));
+        Files.copy(TestFiles.golden("tiny/model/model.safetensors"), dir.resolve("model.safetensors"));
+        assertCheckpointError(() -> Checkpoints.open(dir), "config.json: is a folder, not a file");
+    }
+
+    @Test
+    void weightsThatAreALinkLoopOrABrokenLinkAreNamed() throws IOException {
+        Files.copy(TestFiles.golden("tiny/model/config.json"), dir.resolve("config.json"));
+        Path weights = Files.createSymbolicLink(dir.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        assertCheckpointError(() -> Checkpoints.open(dir), "model.safetensors: cannot be read: symbolic link loop");
+        Files.delete(weights);
+        Files.createSymbolicLink(weights, dir.resolve("gone.safetensors"));
+        assertCheckpointError(() -> Checkpoints.open(dir), "model.safetensors: is a broken symbolic link");
+    }
+
+    @Test
+    void anUnusableWeightFileGivesWayToTheNextFormat() throws IOException {
+        Path folder = Files.createDirectory(dir.resolve("bin"));
+        Files.copy(TestFiles.golden("tiny-bin/model/config.json"), folder.resolve("config.json"));
+        Files.createSymbolicLink(folder.resolve("pytorch_model.bin"),
+                TestFiles.golden("tiny-bin/model/pytorch_model.bin"));
+        Files.createSymbolicLink(folder.resolve("model.safetensors"), folder.resolve("gone.safetensors"));
+        try (LoadedCheckpoint loaded = Checkpoints.open(folder)) {
+            assertEquals(Format.PYTORCH_BIN, loaded.format());
+        }
+    }
 }
