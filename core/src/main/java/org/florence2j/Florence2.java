@@ -8,9 +8,11 @@ import java.util.List;
 import java.util.Map;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
+import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.checkpoint.Checkpoints;
 import org.florence2j.checkpoint.LoadedCheckpoint;
 import org.florence2j.config.Florence2Config;
+import org.florence2j.config.TextConfig;
 import org.florence2j.generate.GenerationOptions;
 import org.florence2j.generate.GenerationResult;
 import org.florence2j.image.ImageLoader;
@@ -113,6 +115,7 @@ public final class Florence2 implements AutoCloseable {
         EngineThread engine = null;
         try {
             BartTokenizer tokenizer = BartTokenizer.load(folder);
+            requireEmbeddingFor(tokenizer, checkpoint.config().text());
             ImageProcessor processor = ImageProcessor.load(folder);
             engine = EngineThread.of(options.device(), "Florence2 model " + folder);
             OpenedEngine opened = engine.call(() -> openEngine(checkpoint, options, processor));
@@ -124,6 +127,19 @@ public final class Florence2 implements AutoCloseable {
             }
             checkpoint.close();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses a tokenizer with ids the model has no embedding row for, which a prompt would otherwise hit as if
+     * its text were at fault; a vocabulary larger than the tokenizer's is fine (the native checkpoints pad it).
+     */
+    private static void requireEmbeddingFor(BartTokenizer tokenizer, TextConfig text) {
+        if (tokenizer.vocabSize() > text.vocabSize()) {
+            int largest = tokenizer.vocabSize() - 1;
+            throw new CheckpointException(tokenizer.file(), null, -1, "token '" + tokenizer.tokenOf(largest)
+                    + "' has id " + largest + ", outside config.json's text_config.vocab_size " + text.vocabSize()
+                    + ": the model has no embedding for it");
         }
     }
 

@@ -117,6 +117,13 @@ class ModelFolderErrorsTest {
         assertRefused(empty, "no weights", "it holds [config.json]");
     }
 
+    @Test
+    void tokenizerIdsBeyondTheVocabularyAreRefused() {
+        TinyModelFolder model = TinyModelFolder.in(dir).editJson("tokenizer.json",
+                root -> ((ObjectNode) root.get("model").get("vocab")).put("\u0120image", 70000));
+        assertRefused(model.path(), "tokenizer.json", "'\u0120image' has id 70000", "vocab_size 51289");
+    }
+
     private static JsonNode json(String text) {
         try {
             return new ObjectMapper().readTree(text);

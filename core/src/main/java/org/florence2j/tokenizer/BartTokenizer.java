@@ -38,6 +38,7 @@ public final class BartTokenizer {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private final Path file;
     private final ByteLevelBpe bpe;
     private final AddedVocabulary addedVocabulary;
     /** Every id's token string; {@code null} for an id no token has. */
@@ -52,7 +53,8 @@ public final class BartTokenizer {
     private final int padId;
     private final int unkId;
 
-    private BartTokenizer(ByteLevelBpe bpe, List<AddedToken> added, boolean cleanUpTokenizationSpaces) {
+    private BartTokenizer(Path file, ByteLevelBpe bpe, List<AddedToken> added, boolean cleanUpTokenizationSpaces) {
+        this.file = file;
         this.bpe = bpe;
         this.addedVocabulary = new AddedVocabulary(added);
         this.cleanUpTokenizationSpaces = cleanUpTokenizationSpaces;
@@ -138,7 +140,7 @@ public final class BartTokenizer {
             florence.addAll(FLORENCE2_ADDED_TOKENS);
             addSpecialTokens(added, florence, vocab);
             boolean cleanUp = config.path("clean_up_tokenization_spaces").asBoolean(true);
-            return new BartTokenizer(bpe, added, cleanUp);
+            return new BartTokenizer(where, bpe, added, cleanUp);
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(where, null, -1, e.getMessage(), e);
         } catch (IOException e) {
@@ -256,6 +258,11 @@ public final class BartTokenizer {
     /** Whether {@code decode(ids, true)} drops this id; false for an id outside the vocabulary. */
     public boolean isSpecial(int id) {
         return id >= 0 && id < special.length && special[id];
+    }
+
+    /** The file the vocabulary was read from: {@code tokenizer.json}, else {@code vocab.json}. */
+    public Path file() {
+        return file;
     }
 
     /** One past the largest id: 51,289 for Florence-2 (HF's {@code len(tokenizer)}). */
