@@ -1,5 +1,7 @@
 package org.florence2j.checkpoint;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -15,18 +17,28 @@ public final class JsonFiles {
     /**
      * The JSON object in {@code file}.
      *
-     * @throws CheckpointException naming the file when it is unreadable, not JSON, or not an object
+     * @throws CheckpointException naming the file when it is missing, unreadable, not JSON, or not an object
      */
     public static JsonNode readObject(Path file) {
         JsonNode root;
         try {
             root = JSON.readTree(Files.readString(file));
         } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be read as JSON: " + e.getMessage(), e);
+            throw FileErrors.readError(file, e);
         }
         if (root == null || !root.isObject()) {
             throw new CheckpointException(file, null, -1, "is not a JSON object");
         }
         return root;
+    }
+
+    /**
+     * What is wrong with a JSON text and where, as line and column of the text: Jackson's own message adds a
+     * description of the source that says nothing ("REDACTED").
+     */
+    public static String syntaxError(JsonProcessingException e) {
+        JsonLocation where = e.getLocation();
+        return where == null || where.getLineNr() < 0 ? e.getOriginalMessage()
+                : e.getOriginalMessage() + " (line " + where.getLineNr() + ", column " + where.getColumnNr() + ")";
     }
 }

@@ -153,7 +153,7 @@ public final class ModelConverter {
             }
             Files.createDirectories(targetDir);
         } catch (IOException e) {
-            throw new CheckpointException(targetDir, null, -1, "cannot be prepared: " + e.getMessage(), e);
+            throw new CheckpointException(targetDir, null, -1, "cannot be prepared: " + FileErrors.cause(e), e);
         }
     }
 
@@ -168,7 +168,7 @@ public final class ModelConverter {
         try {
             Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
         } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be written: " + e.getMessage(), e);
+            throw new CheckpointException(file, null, -1, "cannot be written: " + FileErrors.cause(e), e);
         }
     }
 
@@ -181,7 +181,7 @@ public final class ModelConverter {
                     Files.copy(from, targetDir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
                 } catch (IOException e) {
                     throw new CheckpointException(targetDir.resolve(name), null, -1, "cannot be copied from "
-                            + from + ": " + e.getMessage(), e);
+                            + from + ": " + FileErrors.cause(e), e);
                 }
                 copied.add(name);
             }

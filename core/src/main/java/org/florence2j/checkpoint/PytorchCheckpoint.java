@@ -55,7 +55,7 @@ public final class PytorchCheckpoint implements Checkpoint {
             try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
                 mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
             } catch (IOException e) {
-                throw new CheckpointException(file, null, -1, "cannot be read: " + e.getMessage(), e);
+                throw new CheckpointException(file, null, -1, "cannot be read: " + FileErrors.cause(e), e);
             }
             StoredZip zip = StoredZip.read(file, mapped);
             return new PytorchCheckpoint(file, arena, Collections.unmodifiableMap(tensors(zip, arena)));

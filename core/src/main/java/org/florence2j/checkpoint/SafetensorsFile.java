@@ -72,7 +72,7 @@ public final class SafetensorsFile implements Checkpoint {
                 }
                 mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, arena);
             } catch (IOException e) {
-                throw new CheckpointException(file, null, -1, "cannot be read: " + e.getMessage(), e);
+                throw new CheckpointException(file, null, -1, "cannot be read: " + FileErrors.cause(e), e);
             }
             SafetensorsFile result = parse(file, arena, mapped);
             return result;
@@ -98,7 +98,7 @@ public final class SafetensorsFile implements Checkpoint {
         try {
             header = JSON.readTree(new String(headerText, StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
-            throw new CheckpointException(file, null, 8, "header is not valid JSON: " + e.getOriginalMessage(), e);
+            throw new CheckpointException(file, null, 8, "header is not valid JSON: " + JsonFiles.syntaxError(e), e);
         }
         if (header == null || !header.isObject()) {
             throw new CheckpointException(file, null, 8, "header is not a JSON object");

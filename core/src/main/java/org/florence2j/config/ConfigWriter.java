@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.florence2j.checkpoint.CheckpointException;
+import org.florence2j.checkpoint.FileErrors;
 import org.florence2j.tensor.DType;
 
 /**
@@ -34,7 +35,7 @@ public final class ConfigWriter {
         try {
             Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(config, dtype)));
         } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be written: " + e.getMessage(), e);
+            throw new CheckpointException(file, null, -1, "cannot be written: " + FileErrors.cause(e), e);
         }
     }
 

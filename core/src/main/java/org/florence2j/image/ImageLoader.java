@@ -148,7 +148,7 @@ public final class ImageLoader {
                 reader.dispose();
             }
         } catch (IOException e) {
-            throw new InvalidInputException(name + " cannot be read: " + e.getMessage(), e);
+            throw new InvalidInputException(name + " cannot be read: " + FileErrors.cause(e), e);
         }
     }
 

@@ -1,14 +1,12 @@
 package org.florence2j.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.florence2j.checkpoint.CheckpointException;
+import org.florence2j.checkpoint.JsonFiles;
 
 /**
  * The image half of {@code preprocessor_config.json}: what the reference's {@code CLIPImageProcessor} does to an
@@ -57,8 +55,6 @@ public record PreprocessorConfig(
     static final List<Double> CLIP_STD = List.of(0.26862954, 0.26130258, 0.27577711);
     /** {@code CLIPImageProcessor}'s default {@code size} and {@code crop_size} side. */
     static final int CLIP_SIDE = 224;
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
      * A resize target: a fixed {@code height × width} (aspect ratio not kept), or, when {@code shortestEdge} is
@@ -153,13 +149,14 @@ public record PreprocessorConfig(
     /**
      * Reads {@code file}.
      *
-     * @throws CheckpointException naming the file when it is unreadable, not JSON, or asks for something this
-     *                             processor does not do
+     * @throws CheckpointException naming the file when it is missing, unreadable, not JSON, or asks for something
+     *                             this processor does not do
      */
     public static PreprocessorConfig read(Path file) {
+        JsonNode root = JsonFiles.readObject(file);
         try {
-            return parse(JSON.readTree(Files.readString(file)));
-        } catch (IOException | IllegalArgumentException e) {
+            return parse(root);
+        } catch (IllegalArgumentException e) {
             throw new CheckpointException(file, null, -1, "is not a usable preprocessor config: " + e.getMessage(),
                     e);
         }

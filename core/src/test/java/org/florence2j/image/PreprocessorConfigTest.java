@@ -166,6 +166,13 @@ class PreprocessorConfigTest {
     }
 
 
+    @Test
+    void missingFileIsMissing() {
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> PreprocessorConfig.read(temp.resolve("preprocessor_config.json")));
+        assertTrue(e.getMessage().endsWith("preprocessor_config.json: is missing"), e.getMessage());
+    }
+
     private Path write(String json) throws IOException {
         return Files.writeString(temp.resolve("preprocessor_config.json"), json);
     }
