@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,6 +18,8 @@ import java.util.OptionalInt;
 import java.util.Set;
 import org.florence2j.InvalidInputException;
 import org.florence2j.checkpoint.CheckpointException;
+import org.florence2j.checkpoint.FileErrors;
+import org.florence2j.checkpoint.JsonFiles;
 
 /**
  * Florence-2's text tokenizer: RoBERTa/BART byte-level BPE (50,265 ids) plus the 1,024 special tokens the Florence-2
@@ -109,42 +112,68 @@ public final class BartTokenizer {
      */
     public static BartTokenizer load(Path modelDir) {
         Path configFile = modelDir.resolve("tokenizer_config.json");
-        JsonNode config = Files.exists(configFile) ? readJson(configFile) : JSON.createObjectNode();
+        JsonNode config = Files.exists(configFile) ? JsonFiles.readObject(configFile) : JSON.createObjectNode();
         Path fastFile = modelDir.resolve("tokenizer.json");
-        boolean fast = Files.exists(fastFile);
-        Path where = fast ? fastFile : modelDir.resolve("vocab.json");
+        Vocabulary vocabulary = Files.exists(fastFile) ? readFast(fastFile) : readVocabAndMerges(modelDir, config);
+        List<String> florence = new ArrayList<>();
+        config.path("additional_special_tokens").forEach(t -> florence.add(t.asText()));
+        florence.addAll(FLORENCE2_ADDED_TOKENS);
+        addSpecialTokens(vocabulary.added(), florence, vocabulary.vocab());
+        boolean cleanUp = config.path("clean_up_tokenization_spaces").asBoolean(true);
         try {
-            Map<String, Integer> vocab;
-            List<String[]> merges;
-            List<AddedToken> added;
-            if (fast) {
-                TokenizerJson file = TokenizerJson.readFast(JSON, fastFile);
-                checkSupported(file.rest());
-                vocab = file.vocab();
-                merges = file.merges();
-                added = readAddedTokens(file.rest().path("added_tokens"));
-            } else {
-                where = modelDir.resolve("vocab.json");
-                vocab = TokenizerJson.readVocabFile(JSON, where);
-                where = modelDir.resolve("merges.txt");
-                merges = readMergesTxt(where);
-                where = configFile;
-                added = config.has("added_tokens_decoder")
-                        ? readAddedTokensDecoder(config.get("added_tokens_decoder"))
-                        : bartSpecialTokens(vocab);
-            }
-            where = fast ? fastFile : modelDir.resolve("vocab.json");
-            ByteLevelBpe bpe = new ByteLevelBpe(vocab, merges);
-            List<String> florence = new ArrayList<>();
-            config.path("additional_special_tokens").forEach(t -> florence.add(t.asText()));
-            florence.addAll(FLORENCE2_ADDED_TOKENS);
-            addSpecialTokens(added, florence, vocab);
-            boolean cleanUp = config.path("clean_up_tokenization_spaces").asBoolean(true);
-            return new BartTokenizer(where, bpe, added, cleanUp);
+            return new BartTokenizer(vocabulary.file(), vocabulary.bpe(), vocabulary.added(), cleanUp);
         } catch (IllegalArgumentException e) {
-            throw new CheckpointException(where, null, -1, e.getMessage(), e);
+            throw new CheckpointException(vocabulary.file(), null, -1, e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A tokenizer's vocabulary as read from its files.
+     *
+     * @param file  the file its vocab came from ({@code tokenizer.json} or {@code vocab.json})
+     * @param added its added tokens so far, in id order; the Florence-2 ones are added to this list
+     */
+    private record Vocabulary(Path file, ByteLevelBpe bpe, Map<String, Integer> vocab, List<AddedToken> added) {}
+
+    private static Vocabulary readFast(Path file) {
+        try {
+            TokenizerJson json = TokenizerJson.readFast(JSON, file);
+            checkSupported(json.rest());
+            List<AddedToken> added = readAddedTokens(json.rest().path("added_tokens"));
+            return new Vocabulary(file, new ByteLevelBpe(json.vocab(), json.merges()), json.vocab(), added);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(file, null, -1, e.getMessage(), e);
         } catch (IOException e) {
-            throw new CheckpointException(where, null, -1, "cannot be read as JSON: " + e.getMessage(), e);
+            throw FileErrors.readError(file, e);
+        }
+    }
+
+    /** {@code vocab.json} and {@code merges.txt}, each error naming the file it is in. */
+    private static Vocabulary readVocabAndMerges(Path modelDir, JsonNode config) {
+        Path vocabFile = modelDir.resolve("vocab.json");
+        Map<String, Integer> vocab;
+        try {
+            vocab = TokenizerJson.readVocabFile(JSON, vocabFile);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException(vocabFile, null, -1, "is missing, and so is tokenizer.json: the folder"
+                    + " holds no tokenizer", e);
+        } catch (IOException e) {
+            throw FileErrors.readError(vocabFile, e);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(vocabFile, null, -1, e.getMessage(), e);
+        }
+        MergesTxt merges = MergesTxt.read(modelDir.resolve("merges.txt"));
+        try {
+            ByteLevelBpe bpe = new ByteLevelBpe(vocab, merges.pairs());
+            List<AddedToken> added = config.has("added_tokens_decoder")
+                    ? readAddedTokensDecoder(config.get("added_tokens_decoder"))
+                    : bartSpecialTokens(vocab);
+            return new Vocabulary(vocabFile, bpe, vocab, added);
+        } catch (ByteLevelBpe.MergeOutsideVocab e) {
+            throw merges.error(e);
+        } catch (IllegalArgumentException e) {
+            Path where = config.has("added_tokens_decoder") ? modelDir.resolve("tokenizer_config.json") : vocabFile;
+            throw new CheckpointException(where, null, -1, e.getMessage(), e);
         }
     }
 
@@ -358,30 +387,6 @@ public final class BartTokenizer {
         return added;
     }
 
-    private static List<String[]> readMergesTxt(Path file) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot be read: " + e.getMessage(), e);
-        }
-        List<String[]> merges = new ArrayList<>(lines.size());
-        for (String line : lines) {
-            if (!line.isEmpty() && !line.startsWith("#version")) {
-                merges.add(splitMerge(line, merges.size()));
-            }
-        }
-        return merges;
-    }
-
-    static String[] splitMerge(String merge, int rank) {
-        int space = merge.indexOf(' ');
-        if (space <= 0 || space == merge.length() - 1 || merge.indexOf(' ', space + 1) >= 0) {
-            throw new IllegalArgumentException("merge " + rank + " '" + merge + "' is not two tokens");
-        }
-        return new String[] {merge.substring(0, space), merge.substring(space + 1)};
-    }
-
     private static List<AddedToken> readAddedTokens(JsonNode node) {
         List<AddedToken> added = new ArrayList<>();
         for (JsonNode t : node) {
@@ -407,14 +412,6 @@ public final class BartTokenizer {
                 t.path("special").asBoolean(false), t.path("lstrip").asBoolean(false),
                 t.path("rstrip").asBoolean(false), t.path("single_word").asBoolean(false),
                 t.path("normalized").asBoolean(true));
-    }
-
-    private static JsonNode readJson(Path file) {
-        try {
-            return JSON.readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be read as JSON: " + e.getMessage(), e);
-        }
     }
 
     private static List<String> florence2AddedTokens() {

@@ -49,10 +49,27 @@ final class ByteLevelBpe {
     private final MergeTable merges;
     private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
+    /** A merge whose parts or result are not in the vocab: the merge is at fault, or the vocab. */
+    static final class MergeOutsideVocab extends IllegalArgumentException {
+        private final int rank;
+
+        MergeOutsideVocab(int rank, String[] pair) {
+            super("merge " + rank + " '" + pair[0] + " " + pair[1]
+                    + "' uses or makes a token that is not in the vocab");
+            this.rank = rank;
+        }
+
+        /** The merge's index in the merges given. */
+        int rank() {
+            return rank;
+        }
+    }
+
     /**
      * @param vocab  token string → id
      * @param merges merge pairs in rank order (first = applied first)
-     * @throws IllegalArgumentException when a byte symbol, a merge part or a merge result is not in the vocab
+     * @throws IllegalArgumentException when a byte symbol is not in the vocab, or an id is out of range
+     * @throws MergeOutsideVocab        when a merge part or a merge result is not in the vocab
      */
     ByteLevelBpe(Map<String, Integer> vocab, List<String[]> merges) {
         this.vocab = Map.copyOf(vocab);
@@ -80,8 +97,7 @@ final class ByteLevelBpe {
             Integer right = vocab.get(pair[1]);
             Integer merged = vocab.get(pair[0] + pair[1]);
             if (left == null || right == null || merged == null) {
-                throw new IllegalArgumentException("merge " + rank + " '" + pair[0] + " " + pair[1]
-                        + "' uses or makes a token that is not in the vocab");
+                throw new MergeOutsideVocab(rank, pair);
             }
             this.merges.putIfAbsent(left, right, rank, merged);
         }

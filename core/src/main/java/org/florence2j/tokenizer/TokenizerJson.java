@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,7 +35,7 @@ record TokenizerJson(JsonNode rest, Map<String, Integer> vocab, List<String[]> m
         ObjectNode rest = json.createObjectNode();
         Map<String, Integer> vocab = null;
         List<String[]> merges = null;
-        try (JsonParser parser = json.createParser(file.toFile())) {
+        try (JsonParser parser = json.createParser(Files.newInputStream(file))) {
             expect(parser.nextToken(), JsonToken.START_OBJECT, "the file");
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String name = parser.currentName();
@@ -73,7 +74,7 @@ record TokenizerJson(JsonNode rest, Map<String, Integer> vocab, List<String[]> m
      * @throws IllegalArgumentException when it is not such an object, or is empty
      */
     static Map<String, Integer> readVocabFile(ObjectMapper json, Path file) throws IOException {
-        try (JsonParser parser = json.createParser(file.toFile())) {
+        try (JsonParser parser = json.createParser(Files.newInputStream(file))) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw new IllegalArgumentException("the BPE vocab is missing or empty");
             }
@@ -117,7 +118,7 @@ record TokenizerJson(JsonNode rest, Map<String, Integer> vocab, List<String[]> m
                 }
                 merges.add(pair);
             } else if (token == JsonToken.VALUE_STRING) {
-                merges.add(BartTokenizer.splitMerge(parser.getText(), merges.size()));
+                merges.add(MergesTxt.split(parser.getText(), merges.size()));
             } else {
                 throw new IllegalArgumentException("merge " + merges.size() + " is not two tokens");
             }

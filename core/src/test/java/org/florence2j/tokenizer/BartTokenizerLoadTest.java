@@ -24,6 +24,14 @@ class BartTokenizerLoadTest {
     void emptyFolderNamesTheMissingVocab(@TempDir Path dir) {
         CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
         assertEquals(dir.resolve("vocab.json"), e.file());
+        assertTrue(e.getMessage().contains("vocab.json: is missing, and so is tokenizer.json"), e.getMessage());
+    }
+
+    @Test
+    void missingMergesTxtIsMissing(@TempDir Path dir) throws IOException {
+        Files.copy(MODEL.resolve("vocab.json"), dir.resolve("vocab.json"));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertTrue(e.getMessage().endsWith("merges.txt: is missing"), e.getMessage());
     }
 
     @Test
@@ -32,15 +40,17 @@ class BartTokenizerLoadTest {
         Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\nĠ t\nthree parts here\n");
         CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
         assertEquals(dir.resolve("merges.txt"), e.file());
-        assertTrue(e.getMessage().contains("merge 1 'three parts here'"), e.getMessage());
+        assertTrue(e.getMessage().contains("line 3: merge 1 'three parts here'"), e.getMessage());
     }
 
     @Test
     void mergeOutsideTheVocabIsRefused(@TempDir Path dir) throws IOException {
         Files.copy(MODEL.resolve("vocab.json"), dir.resolve("vocab.json"));
-        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\nzzzzqq xxxxkk\n");
+        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\n\u0120 t\nzzzzqq xxxxkk\n");
         CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
-        assertTrue(e.getMessage().contains("not in the vocab"), e.getMessage());
+        assertEquals(dir.resolve("merges.txt"), e.file());
+        assertTrue(e.getMessage().contains("line 3: merge 1 'zzzzqq xxxxkk'") && e.getMessage().contains(
+                "not in the vocab"), e.getMessage());
     }
 
     @Test
