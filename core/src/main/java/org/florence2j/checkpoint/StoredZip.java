@@ -81,17 +81,21 @@ final class StoredZip {
             }
             String name = new String(mapped.asSlice(position + CENTRAL_HEADER_BYTES, nameBytes)
                     .toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
-            if (method != 0 || compressedBytes != byteSize) {
-                throw new CheckpointException(file, name, localHeader, "zip entry is compressed (method " + method
-                        + "); torch.save stores entries uncompressed: re-save the checkpoint with torch.save");
+            if (method != 0) {
+                throw new CheckpointException(file, null, localHeader, entry(name) + " is compressed (method "
+                        + method + "); torch.save stores entries uncompressed: re-save the checkpoint with torch.save");
+            }
+            if (compressedBytes != byteSize) {
+                throw new CheckpointException(file, null, localHeader, entry(name) + " is stored (method 0) but its"
+                        + " sizes disagree (" + compressedBytes + " and " + byteSize + " bytes): corrupt zip");
             }
             long dataStart = dataStart(file, mapped, name, localHeader, directoryStart);
             if (dataStart + byteSize > directoryStart) {
-                throw new CheckpointException(file, name, dataStart, "zip entry data [" + dataStart + ","
+                throw new CheckpointException(file, null, dataStart, entry(name) + " data [" + dataStart + ","
                         + (dataStart + byteSize) + ") runs past the entries (" + directoryStart + " bytes)");
             }
             if (entries.put(name, mapped.asSlice(dataStart, byteSize)) != null) {
-                throw new CheckpointException(file, name, localHeader, "zip entry appears twice");
+                throw new CheckpointException(file, null, localHeader, entry(name) + " appears twice");
             }
             position = next;
         }
@@ -114,11 +118,17 @@ final class StoredZip {
 
     private static long dataStart(Path file, MemorySegment mapped, String name, long localHeader, long limit) {
         if (localHeader + LOCAL_HEADER_BYTES > limit || u32(mapped, localHeader) != LOCAL_SIGNATURE) {
-            throw new CheckpointException(file, name, localHeader, "zip local header is missing or corrupt");
+            throw new CheckpointException(file, null, localHeader, entry(name) + ": zip local header is missing or"
+                    + " corrupt");
         }
         // The local name and extra lengths can differ from the central ones: torch pads the local extra field
         // (id "FB") so that the data starts 64-byte aligned.
         return localHeader + LOCAL_HEADER_BYTES + u16(mapped, localHeader + 26) + u16(mapped, localHeader + 28);
+    }
+
+    /** How messages name an entry; not as a tensor, since entries hold storages, the pickle and records. */
+    private static String entry(String name) {
+        return "zip entry '" + name + "'";
     }
 
     private static int u16(MemorySegment segment, long byteOffset) {

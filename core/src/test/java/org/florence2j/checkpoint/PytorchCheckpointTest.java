@@ -228,7 +228,15 @@ class PytorchCheckpointTest {
             zip.write(new Pickle().proto().op('}').op('.').bytes());
             zip.closeEntry();
         }
-        assertCheckpointError(() -> PytorchCheckpoint.open(compressed), "archive/data.pkl", "compressed");
+        CheckpointException deflated = assertCheckpointError(() -> PytorchCheckpoint.open(compressed),
+                "zip entry 'archive/data.pkl' is compressed (method 8)");
+        assertFalse(deflated.getMessage().contains("tensor"), deflated.getMessage());
+        byte[] sizesDisagree = smallArchive();
+        int directory = lastIndexOf(sizesDisagree, new byte[] {0x50, 0x4b, 0x01, 0x02});
+        sizesDisagree[directory + 20]++; // the compressed size
+        Path corrupt = write("sizes.bin", sizesDisagree);
+        assertCheckpointError(() -> PytorchCheckpoint.open(corrupt), "is stored (method 0) but its sizes disagree",
+                "corrupt zip");
         Map<String, byte[]> noFolder = new LinkedHashMap<>();
         noFolder.put("data.pkl", new Pickle().proto().op('}').op('.').bytes());
         Path flat = write("flat.bin", TestFiles.storedZip(noFolder));
