@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -93,10 +94,17 @@ public final class SafetensorsFile implements Checkpoint {
             throw new CheckpointException(file, null, 0, "header length " + headerBytes
                     + " exceeds the file (" + fileSize + " bytes): truncated or not a safetensors file");
         }
-        byte[] headerText = mapped.asSlice(8, headerBytes).toArray(ValueLayout.JAVA_BYTE);
+        String headerText;
+        try {
+            // Strict: a lenient decode would turn an invalid name into one with U+FFFD, later "missing".
+            headerText = StandardCharsets.UTF_8.newDecoder().decode(mapped.asSlice(8, headerBytes).asByteBuffer())
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new CheckpointException(file, null, 8, "header is not valid UTF-8 text", e);
+        }
         JsonNode header;
         try {
-            header = JSON.readTree(new String(headerText, StandardCharsets.UTF_8));
+            header = JSON.readTree(headerText);
         } catch (JsonProcessingException e) {
             throw new CheckpointException(file, null, 8, "header is not valid JSON: " + JsonFiles.syntaxError(e), e);
         }
@@ -154,15 +162,15 @@ public final class SafetensorsFile implements Checkpoint {
         int[] dims = new int[shapeNode.size()];
         for (int i = 0; i < dims.length; i++) {
             JsonNode dim = shapeNode.get(i);
-            if (!dim.canConvertToInt() || dim.asInt() <= 0) {
+            if (!dim.isIntegralNumber() || !dim.canConvertToInt() || dim.asInt() <= 0) {
                 throw new CheckpointException(file, name, -1, "has unsupported shape " + shapeNode
                         + " (dimensions must be positive integers)");
             }
             dims[i] = dim.asInt();
         }
         JsonNode offsets = node.get("data_offsets");
-        if (offsets == null || !offsets.isArray() || offsets.size() != 2
-                || !offsets.get(0).canConvertToLong() || !offsets.get(1).canConvertToLong()) {
+        if (offsets == null || !offsets.isArray() || offsets.size() != 2 || !isLong(offsets.get(0))
+                || !isLong(offsets.get(1))) {
             throw new CheckpointException(file, name, -1, "has no valid data_offsets [begin, end)");
         }
         long begin = offsets.get(0).asLong();
@@ -179,6 +187,10 @@ public final class SafetensorsFile implements Checkpoint {
         }
         // The size check above bounds the element count, so the shape is valid.
         return new Entry(name, dtype, new Shape(dims), begin, end);
+    }
+
+    private static boolean isLong(JsonNode value) {
+        return value.isIntegralNumber() && value.canConvertToLong();
     }
 
     /** Bytes of a {@code dims} tensor of {@code dtype}, or -1 when that overflows (a hostile header's shape). */

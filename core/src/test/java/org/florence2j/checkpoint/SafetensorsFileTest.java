@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -173,6 +174,26 @@ class SafetensorsFileTest {
     void badJson() {
         Path file = safetensors(dir.resolve("bad.safetensors"), "{\"a\":{\"dtype\":", new byte[0]);
         assertCheckpointError(() -> SafetensorsFile.open(file), "bad.safetensors", "not valid JSON");
+    }
+
+    @Test
+    void fractionalShapeOrOffsetsAreRefused() {
+        Path shape = safetensors(dir.resolve("shape.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2.7],\"data_offsets\":[0,8]}}", floats(1f, 2f));
+        assertCheckpointError(() -> SafetensorsFile.open(shape), "shape.safetensors", "'w'", "shape [2.7]");
+        Path offsets = safetensors(dir.resolve("offsets.safetensors"),
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0.0,8]}}", floats(1f, 2f));
+        assertCheckpointError(() -> SafetensorsFile.open(offsets), "offsets.safetensors", "'w'", "data_offsets");
+    }
+
+    @Test
+    void headerThatIsNotUtf8IsRefused() {
+        byte[] header = "{\"w\u00ff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"
+                .getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuffer bytes = ByteBuffer.allocate(8 + header.length + 4).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.putLong(header.length).put(header).putFloat(1f);
+        Path file = TestFiles.write(dir.resolve("latin1.safetensors"), bytes.array());
+        assertCheckpointError(() -> SafetensorsFile.open(file), "latin1.safetensors", "header is not valid UTF-8");
     }
 
     @Test
