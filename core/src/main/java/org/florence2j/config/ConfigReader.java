@@ -32,9 +32,10 @@ public final class ConfigReader {
             throw new IllegalArgumentException("config.json needs vision_config and text_config objects");
         }
         ObjectNode vision = RemoteConfigDefaults.vision(visionNode);
-        vision.put("maxPosEmbeddings", visionNode.path("image_pos_embed").path("max_pos_embeddings").asInt(0));
-        vision.put("maxTemporalEmbeddings",
-                visionNode.path("visual_temporal_embedding").path("max_temporal_embeddings").asInt(0));
+        vision.put("maxPosEmbeddings",
+                ConfigRecords.firstInt(visionNode, "vision_config", "image_pos_embed/max_pos_embeddings"));
+        vision.put("maxTemporalEmbeddings", ConfigRecords.firstInt(visionNode, "vision_config",
+                "visual_temporal_embedding/max_temporal_embeddings"));
         // The top-level projection_dim is stored but never read by the reference: vision_config's sizes the
         // projection.
         return ConfigRecords.bind(vision, RemoteConfigDefaults.text(textNode));

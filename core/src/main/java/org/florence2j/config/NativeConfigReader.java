@@ -72,10 +72,10 @@ public final class NativeConfigReader {
         if (!vision.has("dim_embed")) {
             vision.set("dim_embed", visionNode.path("embed_dim"));
         }
-        vision.put("maxPosEmbeddings", firstInt(visionNode, "max_pos_embeddings", "max_position_embeddings",
-                "image_pos_embed/max_pos_embeddings"));
-        vision.put("maxTemporalEmbeddings", firstInt(visionNode, "max_temporal_embeddings",
-                "visual_temporal_embedding/max_temporal_embeddings"));
+        vision.put("maxPosEmbeddings", ConfigRecords.firstInt(visionNode, "vision_config", "max_pos_embeddings",
+                "max_position_embeddings", "image_pos_embed/max_pos_embeddings"));
+        vision.put("maxTemporalEmbeddings", ConfigRecords.firstInt(visionNode, "vision_config",
+                "max_temporal_embeddings", "visual_temporal_embedding/max_temporal_embeddings"));
         if (!vision.has("image_feature_source")) {
             // The native Florence2MultiModalProjector always joins the spatial mean token and the tokens.
             vision.putArray("image_feature_source").add("spatial_avg_pool").add("temporal_avg_pool");
@@ -93,16 +93,5 @@ public final class NativeConfigReader {
             }
         }
         return ConfigRecords.bind(vision, text);
-    }
-
-    /** The first of {@code paths} (slash-separated within {@code node}) that holds an int, else 0. */
-    private static int firstInt(JsonNode node, String... paths) {
-        for (String path : paths) {
-            JsonNode value = node.at("/" + path);
-            if (value.canConvertToInt()) {
-                return value.asInt();
-            }
-        }
-        return 0;
     }
 }

@@ -89,6 +89,42 @@ class ConfigValidationTest {
         assertFalse(e.getMessage().contains(absent), e.getMessage());
     }
 
+    /** What Python keeps a float, a string or a big int is not taken for an int: nn.Linear(64.0, …) fails. */
+    @ParameterizedTest(name = "{0}.{1} = {2}")
+    @CsvSource(delimiter = ';', value = {
+            "text_config; d_model; 64.5; text_config.d_model must be an integer, got 64.5",
+            "text_config; d_model; 64.0; text_config.d_model must be an integer, got 64.0",
+            "text_config; d_model; \"64\"; text_config.d_model must be an integer, got \"64\"",
+            "text_config; normalize_before; \"false\"; text_config.normalize_before must be true or false",
+            "text_config; length_penalty; \"1.0\"; text_config.length_penalty must be a number",
+            "vision_config; dim_embed; [16, 32, 48, 1e12]; vision_config.dim_embed[3] must be an integer",
+            "vision_config; dim_embed; [16, 32, 48, 1000000000000]; "
+                    + "vision_config.dim_embed[3] must be a 32-bit integer, got 1000000000000",
+            "vision_config; depths; 5; vision_config.depths must be a list, got 5",
+            "vision_config; image_pos_embed; {\"max_pos_embeddings\": 50.5}; "
+                    + "vision_config.image_pos_embed.max_pos_embeddings must be an integer, got 50.5",
+    })
+    void valuesOfTheWrongTypeAreRefusedNamingTheKey(String section, String field, String value, String says,
+            @TempDir Path folder) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
+        ((ObjectNode) root.get(section)).set(field, JSON.readTree(value));
+        Path config = folder.resolve("config.json");
+        JSON.writeValue(config.toFile(), root);
+
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+        assertTrue(e.getMessage().contains("config.json: " + says), e.getMessage());
+        assertFalse(e.getMessage().contains("coercion"), "Jackson's wording leaks: " + e.getMessage());
+    }
+
+    @Test
+    void syntaxErrorSaysWhereWithoutJacksonsSourceNote() throws IOException {
+        Path config = Files.writeString(dir.resolve("config.json"), "{\"text_config\": {\n  \"d_model\": 64,,\n}}");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+        assertTrue(e.getMessage().contains("config.json: cannot be read as JSON: ")
+                && e.getMessage().contains("(line 2, column 17)"), e.getMessage());
+        assertFalse(e.getMessage().contains("Source") || e.getMessage().contains("\n"), e.getMessage());
+    }
+
     @Test
     void aWindowLargerThanEveryFeatureMapIsAccepted() throws IOException {
         ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
