@@ -2,15 +2,19 @@ package org.florence2j.checkpoint;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Reads the small JSON files of a model folder ({@code config.json}, indexes), failing with a typed error. */
 public final class JsonFiles {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Python's json.load refuses anything after the value ("Extra data"), and so does this. */
+    static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
     private JsonFiles() {}
 

@@ -2,14 +2,13 @@ package org.florence2j.checkpoint;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -41,8 +40,6 @@ import org.florence2j.tensor.Tensor;
 public final class SafetensorsFile implements Checkpoint {
     /** Headers above this are refused before reading them: real ones are a few hundred kilobytes. */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
     private final Arena arena;
@@ -104,7 +101,7 @@ public final class SafetensorsFile implements Checkpoint {
         }
         JsonNode header;
         try {
-            header = JSON.readTree(headerText);
+            header = JsonFiles.JSON.readTree(headerText);
         } catch (JsonProcessingException e) {
             throw new CheckpointException(file, null, 8, "header is not valid JSON: " + JsonFiles.syntaxError(e), e);
         }

@@ -57,6 +57,7 @@ record TokenizerJson(JsonNode rest, Map<String, Integer> vocab, List<String[]> m
                     }
                 }
             }
+            expectEnd(parser);
         }
         if (vocab == null || vocab.isEmpty()) {
             throw new IllegalArgumentException("the BPE vocab is missing or empty");
@@ -82,6 +83,7 @@ record TokenizerJson(JsonNode rest, Map<String, Integer> vocab, List<String[]> m
             if (vocab.isEmpty()) {
                 throw new IllegalArgumentException("the BPE vocab is missing or empty");
             }
+            expectEnd(parser);
             return vocab;
         }
     }
@@ -124,6 +126,14 @@ record TokenizerJson(JsonNode rest, Map<String, Integer> vocab, List<String[]> m
             }
         }
         return merges;
+    }
+
+    /** Refuses text after the file's object, which Python's json.load refuses ("Extra data"). */
+    private static void expectEnd(JsonParser parser) throws IOException {
+        if (parser.nextToken() != null) {
+            throw new IllegalArgumentException("holds more after its JSON object, at line "
+                    + parser.currentLocation().getLineNr() + ", column " + parser.currentLocation().getColumnNr());
+        }
     }
 
     private static void expect(JsonToken actual, JsonToken expected, String what) {

@@ -53,6 +53,9 @@ class FileErrorsTest {
         CheckpointException e = assertCheckpointError(() -> JsonFiles.readObject(bad), "bad.json: cannot be read"
                 + " as JSON: Unexpected character ('}'", "(line 2, column 7)");
         assertFalse(e.getMessage().contains("Source") || e.getMessage().contains("REDACTED"), e.getMessage());
+        Path trailing = Files.writeString(dir.resolve("trailing.json"), "{\"a\": 1}\ngarbage");
+        assertCheckpointError(() -> JsonFiles.readObject(trailing), "trailing.json: cannot be read as JSON",
+                "(line 2, column");
         Path latin1 = Files.write(dir.resolve("latin1.json"), new byte[] {'{', '"', (byte) 0xE9, '"', ':', '1', '}'});
         assertCheckpointError(() -> JsonFiles.readObject(latin1), "latin1.json: cannot be read: not valid UTF-8");
     }

@@ -70,6 +70,13 @@ class BartTokenizerLoadTest {
         assertEquals(dir.resolve("tokenizer.json"), e.file());
     }
 
+    @Test
+    void textAfterTheJsonObjectIsRefused(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("tokenizer.json"), Files.readString(MODEL.resolve("tokenizer.json")) + "]");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertEquals(dir.resolve("tokenizer.json"), e.file());
+    }
+
     /** A hostile id must be refused by name, not crash with a negative array size, an index error or OOM. */
     @Test
     void vocabIdBeyondTheLimitIsRefused(@TempDir Path dir) throws IOException {
