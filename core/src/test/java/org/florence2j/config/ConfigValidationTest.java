@@ -56,17 +56,13 @@ class ConfigValidationTest {
             "vision_config; image_feature_source; [\"spatial_avg_pool\", \"mean\"]; image_feature_source",
             "vision_config; image_feature_source; []; image_feature_source",
     })
-    void impossibleValuesAreRefusedNamingTheField(String section, String field, String value, String named,
-            @TempDir Path folder) throws IOException {
-        ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
-        ((ObjectNode) root.get(section)).set(field, JSON.readTree(value));
-        Path config = folder.resolve("config.json");
-        JSON.writeValue(config.toFile(), root);
-
-        CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+    void impossibleValuesAreRefusedNamingTheField(String section, String field, String value, String named)
+            throws IOException {
+        CheckpointException e = refusal(section, field, value);
         assertTrue(e.getMessage().contains(named), e.getMessage());
         assertTrue(e.getMessage().contains("config.json"), e.getMessage());
-        assertTrue(!e.getMessage().contains("Cannot construct instance"), "Jackson's wrapping leaks: " + e.getMessage());
+        assertFalse(e.getMessage().contains("Cannot construct instance"), "Jackson's wrapping leaks: "
+                + e.getMessage());
     }
 
     @ParameterizedTest(name = "{0}.{1} = {2}")
@@ -77,14 +73,9 @@ class ConfigValidationTest {
             "text_config; num_beams; 0; num_beams must be at least 1, got 0; no_repeat_ngram_size",
             "text_config; min_new_tokens; -2; min_new_tokens must be at least 0, got -2; min_length",
     })
-    void theMessageReportsOnlyTheBadField(String section, String field, String value, String says, String absent,
-            @TempDir Path folder) throws IOException {
-        ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
-        ((ObjectNode) root.get(section)).set(field, JSON.readTree(value));
-        Path config = folder.resolve("config.json");
-        JSON.writeValue(config.toFile(), root);
-
-        CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+    void theMessageReportsOnlyTheBadField(String section, String field, String value, String says, String absent)
+            throws IOException {
+        CheckpointException e = refusal(section, field, value);
         assertTrue(e.getMessage().contains(says), e.getMessage());
         assertFalse(e.getMessage().contains(absent), e.getMessage());
     }
@@ -104,14 +95,9 @@ class ConfigValidationTest {
             "vision_config; image_pos_embed; {\"max_pos_embeddings\": 50.5}; "
                     + "vision_config.image_pos_embed.max_pos_embeddings must be an integer, got 50.5",
     })
-    void valuesOfTheWrongTypeAreRefusedNamingTheKey(String section, String field, String value, String says,
-            @TempDir Path folder) throws IOException {
-        ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
-        ((ObjectNode) root.get(section)).set(field, JSON.readTree(value));
-        Path config = folder.resolve("config.json");
-        JSON.writeValue(config.toFile(), root);
-
-        CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+    void valuesOfTheWrongTypeAreRefusedNamingTheKey(String section, String field, String value, String says)
+            throws IOException {
+        CheckpointException e = refusal(section, field, value);
         assertTrue(e.getMessage().contains("config.json: " + says), e.getMessage());
         assertFalse(e.getMessage().contains("coercion"), "Jackson's wording leaks: " + e.getMessage());
     }
@@ -127,9 +113,21 @@ class ConfigValidationTest {
 
     @Test
     void aWindowLargerThanEveryFeatureMapIsAccepted() throws IOException {
+        assertEquals(40, ConfigReader.read(withValue("vision_config", "window_size", "40")).vision().windowSize());
+    }
+
+    /** The error reading the tiny model's config with {@code section.field} set to the JSON {@code value}. */
+    private CheckpointException refusal(String section, String field, String value) throws IOException {
+        Path config = withValue(section, field, value);
+        return assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+    }
+
+    /** The tiny model's config with {@code section.field} set to the JSON {@code value}, written to the temp dir. */
+    private Path withValue(String section, String field, String value) throws IOException {
         ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
-        ((ObjectNode) root.get("vision_config")).put("window_size", 40);
-        Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(root));
-        assertEquals(40, ConfigReader.read(config).vision().windowSize());
+        ((ObjectNode) root.get(section)).set(field, JSON.readTree(value));
+        Path config = dir.resolve("config.json");
+        JSON.writeValue(config.toFile(), root);
+        return config;
     }
 }
