@@ -16,6 +16,7 @@ import org.florence2j.checkpoint.LoadedCheckpoint.Layout;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
 import org.florence2j.config.NativeConfigReader;
+import org.florence2j.error.IoErrors;
 
 /**
  * Opens a Florence-2 model folder exactly as it was downloaded: detects the weight format ({@code model.safetensors},
@@ -99,7 +100,7 @@ public final class Checkpoints {
             throw new CheckpointException(file, null, -1, "is a broken symbolic link (its target does not exist)",
                     e);
         } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be read: " + FileErrors.cause(e), e);
+            throw new CheckpointException(file, null, -1, "cannot be read: " + IoErrors.reason(e), e);
         }
         if (!attributes.isRegularFile()) {
             throw new CheckpointException(file, null, -1, attributes.isDirectory() ? "is a folder, not a file"
@@ -141,7 +142,7 @@ public final class Checkpoints {
                 case NotDirectoryException notFolder -> "is not a folder";
                 case NoSuchFileException missing -> "is not a folder (it does not exist)";
                 case AccessDeniedException denied -> "cannot be listed (permission denied)";
-                default -> "is not a folder (" + FileErrors.cause(e) + ")";
+                default -> "is not a folder (" + IoErrors.reason(e) + ")";
             };
             throw new CheckpointException(folder, null, -1, problem + "; expected a Florence-2 model folder holding "
                     + CONFIG_FILE + " and " + expectedWeights(), e);

@@ -20,6 +20,7 @@ import org.florence2j.checkpoint.LoadedCheckpoint.Format;
 import org.florence2j.checkpoint.LoadedCheckpoint.Layout;
 import org.florence2j.config.ConfigWriter;
 import org.florence2j.config.Florence2Config;
+import org.florence2j.error.IoErrors;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Tensor;
 
@@ -153,7 +154,7 @@ public final class ModelConverter {
             }
             Files.createDirectories(targetDir);
         } catch (IOException e) {
-            throw new CheckpointException(targetDir, null, -1, "cannot be prepared: " + FileErrors.cause(e), e);
+            throw new CheckpointException(targetDir, null, -1, "cannot be prepared: " + IoErrors.reason(e), e);
         }
     }
 
@@ -168,7 +169,7 @@ public final class ModelConverter {
         try {
             Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
         } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be written: " + FileErrors.cause(e), e);
+            throw new CheckpointException(file, null, -1, "cannot be written: " + IoErrors.reason(e), e);
         }
     }
 
@@ -181,7 +182,7 @@ public final class ModelConverter {
                     Files.copy(from, targetDir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
                 } catch (IOException e) {
                     throw new CheckpointException(targetDir.resolve(name), null, -1, "cannot be copied from "
-                            + from + ": " + FileErrors.cause(e), e);
+                            + from + ": " + IoErrors.reason(e), e);
                 }
                 copied.add(name);
             }

@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.florence2j.checkpoint.RestrictedUnpickler.StorageRef;
 import org.florence2j.checkpoint.RestrictedUnpickler.TensorRef;
+import org.florence2j.error.IoErrors;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
@@ -55,7 +56,7 @@ public final class PytorchCheckpoint implements Checkpoint {
             try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
                 mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
             } catch (IOException e) {
-                throw new CheckpointException(file, null, -1, "cannot be read: " + FileErrors.cause(e), e);
+                throw new CheckpointException(file, null, -1, "cannot be read: " + IoErrors.reason(e), e);
             }
             StoredZip zip = StoredZip.read(file, mapped);
             return new PytorchCheckpoint(file, arena, Collections.unmodifiableMap(tensors(zip, arena)));

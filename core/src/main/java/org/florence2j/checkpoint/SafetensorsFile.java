@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.florence2j.error.IoErrors;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
@@ -70,7 +71,7 @@ public final class SafetensorsFile implements Checkpoint {
                 }
                 mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, arena);
             } catch (IOException e) {
-                throw new CheckpointException(file, null, -1, "cannot be read: " + FileErrors.cause(e), e);
+                throw new CheckpointException(file, null, -1, "cannot be read: " + IoErrors.reason(e), e);
             }
             SafetensorsFile result = parse(file, arena, mapped);
             return result;

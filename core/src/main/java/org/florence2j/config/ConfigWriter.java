@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.florence2j.checkpoint.CheckpointException;
-import org.florence2j.checkpoint.FileErrors;
+import org.florence2j.error.IoErrors;
 import org.florence2j.tensor.DType;
 
 /**
@@ -35,7 +35,7 @@ public final class ConfigWriter {
         try {
             Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(config, dtype)));
         } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be written: " + FileErrors.cause(e), e);
+            throw new CheckpointException(file, null, -1, "cannot be written: " + IoErrors.reason(e), e);
         }
     }
 

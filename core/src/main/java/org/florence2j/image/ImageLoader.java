@@ -148,7 +148,7 @@ public final class ImageLoader {
                 reader.dispose();
             }
         } catch (IOException e) {
-            throw new InvalidInputException(name + " cannot be read: " + FileErrors.cause(e), e);
+            throw new InvalidInputException(name + " cannot be read: " + IoErrors.reason(e), e);
         }
     }
 

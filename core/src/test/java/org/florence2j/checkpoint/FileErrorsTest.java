@@ -1,16 +1,10 @@
 package org.florence2j.checkpoint;
 
 import static org.florence2j.checkpoint.TestFiles.assertCheckpointError;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.io.IOException;
-import java.nio.charset.MalformedInputException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
-import java.nio.file.FileSystemLoopException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -23,19 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 class FileErrorsTest {
     @TempDir
     Path dir;
-
-    @Test
-    void causesAreWords() {
-        assertEquals("permission denied", FileErrors.cause(new AccessDeniedException("/m/model.safetensors")));
-        assertEquals("does not exist", FileErrors.cause(new NoSuchFileException("/m/model.safetensors")));
-        assertEquals("symbolic link loop", FileErrors.cause(new FileSystemLoopException("/m/model.safetensors")));
-        assertEquals("symbolic link loop", FileErrors.cause(new FileSystemException("/m/x", null,
-                "Too many levels of symbolic links or unable to access attributes of symbolic link")));
-        assertEquals("No space left on device", FileErrors.cause(new FileSystemException("/m/x", null,
-                "No space left on device")));
-        assertEquals("not valid UTF-8 text", FileErrors.cause(new MalformedInputException(1)));
-        assertEquals("stream closed", FileErrors.cause(new IOException("stream closed")));
-    }
 
     @Test
     void unreadableWeightsSayWhy() throws IOException {

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.function.Executable;
 class OutputWriteErrorsTest {
     private static final Path IMAGE = CliRun.goldenRoot().resolve("images/small_37x29.png");
     /** The causes a file in /proc gives: ENOENT to root, EACCES to anyone else. */
-    private static final List<String> CAUSES = List.of("No such file or directory", "Permission denied");
+    private static final List<String> CAUSES = List.of("does not exist", "permission denied");
 
     @Test
     void drawingThatCannotBeWrittenSaysWhy() {
