@@ -17,22 +17,30 @@ class CudaLibrariesTest {
     private static final String ABSENT = "libflorence2j-absent-cuda.so.99";
 
     @Test
-    void missingLibraryListsEverySearchedFolderAndTheProperty(@TempDir Path explicit) {
+    void missingLibraryListsEverySearchedFolderAndTheProperty() {
+        NativeLibrary library = CudaLibraries.find("AbsentCuda", List.of(ABSENT), "absenttest");
+        assertFalse(library.isAvailable());
+        NativeLibraryException failure = library.failure().orElseThrow();
+        List<String> searched = failure.searched();
+        for (Path folder : CudaLibraries.folders()) {
+            assertTrue(searched.contains(folder.resolve(ABSENT).toString()), "searched " + folder);
+        }
+        assertTrue(searched.contains(ABSENT + " (system loader)"));
+        assertTrue(failure.getMessage().contains("AbsentCuda not found; searched: ["), failure.getMessage());
+        assertTrue(failure.getMessage().contains("-Dflorence2j.absenttest.path"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("FLORENCE2J_ABSENTTEST_PATH"), failure.getMessage());
+    }
+
+    @Test
+    void anExplicitFolderWithoutTheLibraryIsTheOnlyPlaceSearched(@TempDir Path explicit) {
         String property = "florence2j.absenttest.path";
         System.setProperty(property, explicit.toString());
         try {
-            NativeLibrary library = CudaLibraries.find("AbsentCuda", List.of(ABSENT), "absenttest");
-            assertFalse(library.isAvailable());
-            NativeLibraryException failure = library.failure().orElseThrow();
-            List<String> searched = failure.searched();
-            assertEquals(explicit.resolve(ABSENT).toString(), searched.get(0), "the explicit path comes first");
-            for (Path folder : CudaLibraries.folders()) {
-                assertTrue(searched.contains(folder.resolve(ABSENT).toString()), "searched " + folder);
-            }
-            assertTrue(searched.contains(ABSENT + " (system loader)"));
-            assertTrue(failure.getMessage().contains("AbsentCuda not found; searched: ["), failure.getMessage());
-            assertTrue(failure.getMessage().contains("-D" + property), failure.getMessage());
-            assertTrue(failure.getMessage().contains("FLORENCE2J_ABSENTTEST_PATH"), failure.getMessage());
+            NativeLibraryException failure =
+                    CudaLibraries.find("AbsentCuda", List.of(ABSENT), "absenttest").failure().orElseThrow();
+            assertEquals(List.of(explicit.resolve(ABSENT) + " (from -D" + property + ")"), failure.searched());
+            assertTrue(failure.getMessage().contains("-D" + property + " names " + explicit + ", which holds none of ["
+                    + ABSENT + "]"), failure.getMessage());
         } finally {
             System.clearProperty(property);
         }
