@@ -98,9 +98,8 @@ public final class ModelConverter {
      *
      * @param overwrite whether a {@code model.safetensors} already in {@code targetDir} may be replaced
      * @throws IllegalArgumentException when {@code dtype} is not F32, BF16 or F16
-     * @throws CheckpointException      when the source is not a model folder or holds an integer tensor, the target
-     *                                  is the source, a file, or (without {@code overwrite}) already holds a model,
-     *                                  or a file cannot be written
+     * @throws CheckpointException      when the source is not a model folder, the target is the source, a file, or
+     *                                  (without {@code overwrite}) already holds a model, or a file cannot be written
      */
     public static Conversion convert(Path sourceDir, Path targetDir, DType dtype, boolean overwrite) {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
@@ -119,13 +118,11 @@ public final class ModelConverter {
                     dropped.add(name);
                     continue;
                 }
-                if (!tensor.dtype().isFloatingPoint()) {
-                    // The model would refuse the converted folder at load (Weights.tensor) for this tensor.
-                    throw new CheckpointException(weights.fileOf(name), name, -1, "has dtype " + tensor.dtype()
-                            + "; every Florence-2 weight is floating point (F32, F16, BF16 or F64)");
-                }
-                entries.add(new SafetensorsWriter.Entry(name, dtype, tensor.shape(),
-                        target -> convertInto(tensor, dtype, target)));
+                // Integer tensors (a norm's num_batches_tracked, position_ids) are copied as they are: the model
+                // reads none, and one it would read as a weight is refused when the converted folder loads.
+                DType written = tensor.dtype().isFloatingPoint() ? dtype : tensor.dtype();
+                entries.add(new SafetensorsWriter.Entry(name, written, tensor.shape(),
+                        target -> convertInto(tensor, written, target)));
             }
             SafetensorsWriter.write(targetDir.resolve(Checkpoints.SAFETENSORS_FILE), entries,
                     Map.of("format", "pt"));

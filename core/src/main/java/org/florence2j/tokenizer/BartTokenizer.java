@@ -163,16 +163,21 @@ public final class BartTokenizer {
             throw new CheckpointException(vocabFile, null, -1, e.getMessage(), e);
         }
         MergesTxt merges = MergesTxt.read(modelDir.resolve("merges.txt"));
+        ByteLevelBpe bpe;
         try {
-            ByteLevelBpe bpe = new ByteLevelBpe(vocab, merges.pairs());
-            List<AddedToken> added = config.has("added_tokens_decoder")
-                    ? readAddedTokensDecoder(config.get("added_tokens_decoder"))
-                    : bartSpecialTokens(vocab);
-            return new Vocabulary(vocabFile, bpe, vocab, added);
+            bpe = new ByteLevelBpe(vocab, merges.pairs());
         } catch (ByteLevelBpe.MergeOutsideVocab e) {
             throw merges.error(e);
         } catch (IllegalArgumentException e) {
-            Path where = config.has("added_tokens_decoder") ? modelDir.resolve("tokenizer_config.json") : vocabFile;
+            throw new CheckpointException(vocabFile, null, -1, e.getMessage(), e);
+        }
+        boolean declared = config.has("added_tokens_decoder");
+        try {
+            List<AddedToken> added = declared ? readAddedTokensDecoder(config.get("added_tokens_decoder"))
+                    : bartSpecialTokens(vocab);
+            return new Vocabulary(vocabFile, bpe, vocab, added);
+        } catch (IllegalArgumentException e) {
+            Path where = declared ? modelDir.resolve("tokenizer_config.json") : vocabFile;
             throw new CheckpointException(where, null, -1, e.getMessage(), e);
         }
     }

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.florence2j.Florence2;
 import org.florence2j.TinyModelFolder;
 import org.florence2j.checkpoint.LoadedCheckpoint.Format;
 import org.florence2j.checkpoint.LoadedCheckpoint.Layout;
@@ -247,13 +248,20 @@ class ModelConverterTest {
     }
 
     @Test
-    void integerWeightIsRefusedAndF64IsNarrowed() {
+    void integerTensorsAreCopiedAsTheyAreAndF64IsNarrowed() {
         try (Arena arena = Arena.ofConfined()) {
             Tensor integers = Tensor.allocateHost(DType.I32, Shape.of(64), arena);
+            integers.memory().setAtIndex(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 5, 7);
             Path source = TinyModelFolder.in(dir.resolve("i32")).replaceTensor("image_proj_norm.weight", integers)
                     .path();
-            assertCheckpointError(() -> ModelConverter.convert(source, dir.resolve("out-i32"), DType.F32),
-                    "model.safetensors", "'image_proj_norm.weight'", "dtype I32");
+            Path out = dir.resolve("out-i32");
+            ModelConverter.convert(source, out, DType.BF16);
+            try (var converted = SafetensorsFile.open(out.resolve("model.safetensors"))) {
+                Tensor copied = converted.tensor("image_proj_norm.weight");
+                assertEquals(DType.I32, copied.dtype(), "an integer tensor keeps its dtype");
+                assertEquals(7, copied.memory().getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 5));
+            }
+            assertCheckpointError(() -> Florence2.load(out), "'image_proj_norm.weight'", "dtype I32");
             Tensor doubles = Tensor.allocateHost(DType.F64, Shape.of(64), arena);
             doubles.memory().setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 3, 0.5);
             Path wide = TinyModelFolder.in(dir.resolve("f64")).replaceTensor("image_proj_norm.weight", doubles)

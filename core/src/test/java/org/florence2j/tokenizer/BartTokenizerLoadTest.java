@@ -43,6 +43,19 @@ class BartTokenizerLoadTest {
         assertTrue(e.getMessage().contains("line 3: merge 1 'three parts here'"), e.getMessage());
     }
 
+    /** A vocab fault is vocab.json's even when tokenizer_config.json declares the added tokens. */
+    @Test
+    void aBrokenVocabIsBlamedOnVocabJsonWhateverDeclaresTheAddedTokens(@TempDir Path dir) throws IOException {
+        ObjectNode vocab = (ObjectNode) JSON.readTree(MODEL.resolve("vocab.json").toFile());
+        vocab.remove("!");
+        JSON.writeValue(dir.resolve("vocab.json").toFile(), vocab);
+        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\n");
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"added_tokens_decoder\": {}}");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> BartTokenizer.load(dir));
+        assertEquals(dir.resolve("vocab.json"), e.file(), e.getMessage());
+        assertTrue(e.getMessage().contains("byte 33"), e.getMessage());
+    }
+
     @Test
     void mergeOutsideTheVocabIsRefused(@TempDir Path dir) throws IOException {
         Files.copy(MODEL.resolve("vocab.json"), dir.resolve("vocab.json"));
