@@ -61,7 +61,8 @@ import org.florence2j.tokenizer.BartTokenizer;
  * <p>Memory: besides its weights, a model keeps its working buffers sized for the largest request it has run
  * (images in a batch, beams, new tokens, prompt length) until {@link #close}, so one large batch raises resident
  * memory for good; a process that must stay small serves large batches from a model of their own. The CPU backend
- * also keeps the oneDNN primitives of the shapes it has run, the 512 most recently used.
+ * also keeps the oneDNN primitives of the shapes it has run, the 512 most recently used, and a packed weight layout
+ * per convolution geometry (batch size and image size).
  *
  * <p>Batches: each image of a batch is encoded at its own prompt length, so no row attends to another row's
  * padding, and a row's output equals running it alone (the reference pads a batch's prompts and attends to the

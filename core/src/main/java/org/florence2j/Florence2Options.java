@@ -14,7 +14,8 @@ import org.florence2j.tensor.Device;
  *                       accumulation (the first, on the image, and the depthwise ones stay F32); {@link DType#F16}
  *                       has no CPU kernels and runs in F32 there. On CUDA, F16 and BF16 keep the linear layers'
  *                       weights in that type and run their GEMMs on tensor cores with f32 accumulation; everything
- *                       else stays F32. Weights stored in another float dtype are converted once at load
+ *                       else stays F32. Weights stored in another float dtype (F16, BF16) are converted once at
+ *                       load; F64 ones are refused (the {@code convert} command narrows them)
  * @param threads        CPU threads each op may use, at most {@link CpuBackend#MAX_THREADS}; 0 means every core (or
  *                       {@code OMP_NUM_THREADS})
  * @param maxImagePixels images with more pixels are refused before their pixels are decoded

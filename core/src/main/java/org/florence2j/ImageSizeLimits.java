@@ -78,8 +78,8 @@ final class ImageSizeLimits {
                     + " embedding takes a square map";
         }
         if (side > vision.maxPosEmbeddings()) {
-            return "gives " + map + ", wider than config.json's vision_config.image_pos_embed"
-                    + ".max_pos_embeddings " + vision.maxPosEmbeddings();
+            return "gives " + map + ", wider than the image position embedding's max_pos_embeddings "
+                    + vision.maxPosEmbeddings() + " (config.json)";
         }
         long imageTokens = model.projector().tokenCount(Math.toIntExact(mapTokens));
         if (imageTokens + MIN_PROMPT_TOKENS > text.maxPositionEmbeddings()) {

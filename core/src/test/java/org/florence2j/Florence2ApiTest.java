@@ -156,7 +156,8 @@ class Florence2ApiTest {
             assertArrayEquals(expected, result.generation().generatedIds());
             assertTrue(Thread.currentThread().isInterrupted(), "the interrupt was swallowed");
             Florence2Result next = model.run(request, SHORT.greedy());
-            assertArrayEquals(expected, next.generation().generatedIds(), "an image file read by an interrupted caller");
+            assertArrayEquals(expected, next.generation().generatedIds(),
+                    "an image file read by an interrupted caller");
             assertTrue(Thread.currentThread().isInterrupted(), "the interrupt was swallowed by the next call");
         } finally {
             Thread.interrupted();

@@ -20,6 +20,8 @@ import java.util.Locale;
 public final class IoErrors {
     /** How Linux and macOS describe ELOOP, which java.nio reports as a plain {@link FileSystemException}. */
     private static final String LOOP_REASON = "Too many levels of symbolic links";
+    /** ENOTDIR as java.nio reports it when it does not throw a {@link NotDirectoryException}. */
+    private static final String NOT_A_DIRECTORY = "Not a directory";
 
     private IoErrors() {}
 
@@ -34,6 +36,7 @@ public final class IoErrors {
             case FileSystemLoopException e -> "symbolic link loop";
             case FileSystemException e when e.getReason() != null && e.getReason().startsWith(LOOP_REASON) ->
                     "symbolic link loop";
+            case FileSystemException e when NOT_A_DIRECTORY.equals(e.getReason()) -> "not a folder";
             case FileSystemException e when e.getReason() != null -> lowerFirst(e.getReason());
             case CharacterCodingException e -> "not valid UTF-8 text";
             default -> error.getMessage() != null ? error.getMessage() : error.getClass().getSimpleName();

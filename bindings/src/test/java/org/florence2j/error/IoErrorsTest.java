@@ -30,7 +30,7 @@ class IoErrorsTest {
         assertEquals("folder not empty", IoErrors.reason(assertThrows(IOException.class,
                 () -> Files.delete(folder))));
         Path underAFile = folder.resolve("inside.txt").resolve("below.png");
-        assertEquals("not a directory", IoErrors.reason(assertThrows(IOException.class,
+        assertEquals("not a folder", IoErrors.reason(assertThrows(IOException.class,
                 () -> Files.newInputStream(underAFile))));
     }
 

@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:unexpected error (a bug: please report the stack trace)",
                 "2:usage error (unknown option, missing or malformed value)",
-                "3:bad input (image, task, text, or an output file that cannot be written)", "4:bad model folder or checkpoint",
+                "3:bad input (image, task, text, or an output file that cannot be written)",
+                "4:bad model folder or checkpoint",
                 "5:native library or device problem (oneDNN, CUDA)"})
 public final class Florence2Command implements Callable<Integer> {
     private final ModelSource models;

@@ -40,7 +40,8 @@ final class OutputFiles {
     private static void checkFolder(String option, Path file) {
         Path folder = file.toAbsolutePath().getParent();
         if (folder == null || !Files.isDirectory(folder)) {
-            throw new InvalidInputException(option + " " + file + ": folder " + folder + " does not exist");
+            throw new InvalidInputException(option + " " + file + ": " + folder
+                    + (folder != null && Files.exists(folder) ? " is not a folder" : " does not exist"));
         }
         // Only making a file tells: access(2) says "writable" to root for every folder, /proc included.
         try {

@@ -82,9 +82,13 @@ public record VisionConfig(
             throw new IllegalArgumentException("vision_config.window_size must be 1 to " + MAX_WINDOW_SIZE
                     + " (a window's tokens, window_size², must count as an int), got " + windowSize);
         }
-        if (maxPosEmbeddings <= 0 || maxTemporalEmbeddings <= 0) {
-            throw new IllegalArgumentException("vision_config: image_pos_embed.max_pos_embeddings and "
-                    + "visual_temporal_embedding.max_temporal_embeddings must be positive");
+        if (maxPosEmbeddings <= 0) {
+            throw new IllegalArgumentException("vision_config.image_pos_embed.max_pos_embeddings must be positive,"
+                    + " got " + maxPosEmbeddings);
+        }
+        if (maxTemporalEmbeddings <= 0) {
+            throw new IllegalArgumentException("vision_config.visual_temporal_embedding.max_temporal_embeddings must"
+                    + " be positive, got " + maxTemporalEmbeddings);
         }
         dimEmbed = List.copyOf(dimEmbed);
         numHeads = List.copyOf(numHeads);

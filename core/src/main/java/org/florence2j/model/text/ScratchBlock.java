@@ -35,7 +35,8 @@ public final class ScratchBlock {
         }
         if (elements > Integer.MAX_VALUE) {
             throw new InvalidInputException("this request needs a scratch of " + elements + " F32 values, more than"
-                    + " one tensor's " + Integer.MAX_VALUE + ": ask for fewer images, beams or new tokens at once");
+                    + " one tensor's " + Integer.MAX_VALUE + ": ask for fewer images, beams or new tokens at once, or"
+                    + " a shorter prompt");
         }
         return new ScratchBlock(backend.allocate(DType.F32, new Shape((int) elements), arena));
     }

@@ -29,7 +29,6 @@ import org.florence2j.bindings.Dnnl;
 final class DnnlPrimitiveCache implements AutoCloseable {
     private final MemorySegment engine;
     private final int fpmathMode;
-    private final Arena arena = Arena.ofShared();
     private Arena scratchpadArena = Arena.ofShared();
     private MemorySegment scratchpad = MemorySegment.NULL;
     /**
@@ -135,7 +134,6 @@ final class DnnlPrimitiveCache implements AutoCloseable {
         }
         primitives.clear();
         pinned.clear();
-        arena.close();
         scratchpadArena.close();
     }
 
@@ -308,6 +306,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
         private final MemorySegment[] memories;
         private final MemorySegment scratchpadMemory; // null when the primitive needs none
         private final long scratchpadBytes;
+        private final Arena argsArena = Arena.ofShared(); // freed with the primitive, which eviction may destroy
         private final MemorySegment args;
         private final int argCount;
         private final long[] argByteSizes;
@@ -318,7 +317,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             MemorySegment scratchpadDesc = Dnnl.primitiveDescQueryMd(primitiveDesc, Dnnl.QUERY_SCRATCHPAD_MD, 0);
             scratchpadBytes = scratchpadDesc.equals(MemorySegment.NULL) ? 0 : Dnnl.memoryDescGetSize(scratchpadDesc);
             argCount = argIds.length + (scratchpadBytes > 0 ? 1 : 0);
-            args = arena.allocate(Dnnl.EXEC_ARG, argCount);
+            args = argsArena.allocate(Dnnl.EXEC_ARG, argCount);
             for (int i = 0; i < argIds.length; i++) {
                 MemorySegment desc = Dnnl.primitiveDescQueryMd(primitiveDesc, QUERY_EXEC_ARG_MD, argIds[i]);
                 argByteSizes[i] = Dnnl.memoryDescSpanBytes(desc);
@@ -405,6 +404,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
             if (scratchpadMemory != null) {
                 Dnnl.memoryDestroy(scratchpadMemory);
             }
+            argsArena.close();
         }
     }
 }

@@ -64,6 +64,8 @@ class CpuDenseOpsTest {
                 t.cpu.linear(t.zeros(1, rows, 5), t.random(1, 1, rows, 8), weight, null);
                 assertTrue(t.cpu.cachedPrimitives() <= DnnlPrimitiveCache.CAPACITY, "held after " + rows + " shapes");
             }
+            assertEquals(DnnlPrimitiveCache.CAPACITY, t.cpu.cachedPrimitives(), "one primitive per shape, the oldest"
+                    + " evicted");
             Tensor again = t.zeros(1, 1, 5);
             t.cpu.linear(again, first, weight, null);
             assertArrayEquals(expected, again.toFloatArray(), "the evicted one-row primitive, rebuilt");
