@@ -8,6 +8,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.florence2j.tensor.Device;
 
@@ -23,7 +24,8 @@ import org.florence2j.tensor.Device;
  * another thread than the one that loaded it, as a service's request threads do (a 3-row 768×768 bf16 product 63–65
  * µs instead of 28), and 1.21–1.23× as long while a second model, with an engine thread of its own, was loaded.
  * Callers hand their engine work over and wait: requests run one at a time per device, in arrival order (each op
- * uses every core anyway), and image decoding, tokenizing and post-processing stay on the callers' threads.
+ * uses every core anyway), and image decoding, tokenizing and post-processing stay on the callers' threads. A
+ * request's caller can give it up ({@link RequestControl}); loading and closing always run to their end.
  */
 final class EngineThread implements AutoCloseable {
     /**
@@ -68,24 +70,51 @@ final class EngineThread implements AutoCloseable {
     /**
      * Runs {@code work} on the engine thread after the work handed over before it, and returns its result. Its
      * exception is rethrown as it is (the engine thread's stack trace shows where it failed). Waits until the work
-     * is done even when the calling thread is interrupted, and then keeps the interrupt: the work may be using the
-     * caller's buffers until it ends.
+     * is done even when the calling thread is interrupted, and then keeps the interrupt: loading and closing always
+     * run to their end.
      *
      * @throws IllegalStateException after {@link #close}, or on an engine thread ({@link #requireOtherThread})
      */
     <T> T call(Supplier<T> work) {
+        return call(work, null);
+    }
+
+    /**
+     * Runs a request's {@code work} on the engine thread after the work handed over before it, and returns its result,
+     * unless {@code control} stops it first: when the calling thread is interrupted or the request's timeout passes
+     * while the work still waits in the queue, the work never starts and this throws at once; once it runs, this
+     * waits for it to end (it may be using the caller's buffers), and the work ends at its next check of
+     * {@code control}. An interrupt is kept in the caller's status either way.
+     *
+     * @param control {@code null} for work that cannot be given up
+     * @throws RequestCancelledException when the request was given up before it started
+     * @throws IllegalStateException     after {@link #close}, or on an engine thread ({@link #requireOtherThread})
+     */
+    <T> T call(Supplier<T> work, RequestControl control) {
         requireOtherThread();
         if (closed) {
             throw new IllegalStateException(owner + " used after close()");
         }
-        Future<T> result = executor.submit(work::get);
+        if (control != null && control.nanosLeft() <= 0) {
+            giveUp(control); // its timeout passed before it was handed over (decoding the caller's images)
+        }
+        Future<T> result = executor.submit(() -> control == null || control.start() ? work.get() : null);
         boolean interrupted = false;
+        // Set once the work cannot be given up: then it is waited for, however long it takes to stop.
+        boolean running = control == null;
         try {
             while (true) {
                 try {
-                    return result.get();
+                    long left = running ? Long.MAX_VALUE : control.nanosLeft();
+                    return left == Long.MAX_VALUE ? result.get() : result.get(left, TimeUnit.NANOSECONDS);
                 } catch (InterruptedException e) {
                     interrupted = true;
+                    if (control != null) {
+                        control.interrupt();
+                        running = giveUp(control);
+                    }
+                } catch (TimeoutException e) {
+                    running = giveUp(control);
                 } catch (ExecutionException e) {
                     throw rethrown(e.getCause());
                 }
@@ -95,6 +124,14 @@ final class EngineThread implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** Gives up a request that has not started, throwing why; true when it runs and has to be waited for. */
+    private static boolean giveUp(RequestControl control) {
+        if (control.abandon()) {
+            throw control.stopped();
+        }
+        return true;
     }
 
     /**

@@ -56,7 +56,8 @@ import org.florence2j.tokenizer.BartTokenizer;
  * model and serves every model on that device in the process: oneDNN's OpenMP runtime keeps worker threads per
  * calling thread, and more of them than cores made every op wait for its workers to wake (up to 1.3× the time per
  * request). A {@link TokenListener} is therefore called on that thread, and must not use a model. Use
- * {@link #runBatch} to put several images through the engine together.
+ * {@link #runBatch} to put several images through the engine together. A call stops early when its thread is
+ * interrupted or its {@link RunOptions#timeout} passes ({@link #runBatch}).
  *
  * <p>Memory: besides its weights, a model keeps its working buffers sized for the largest request it has run
  * (images in a batch, beams, new tokens, prompt length) until {@link #close}, so one large batch raises resident
@@ -221,10 +222,19 @@ public final class Florence2 implements AutoCloseable {
     /**
      * Runs several images through the engine together; results are in request order.
      *
-     * @throws InvalidInputException when an image cannot be read, a task and its text do not fit, or the
-     *                               options are inconsistent (a listener with beam search)
+     * <p>A call stops early, with a {@link RequestCancelledException}, when its thread is interrupted, and with a
+     * {@link RequestTimeoutException} when its {@link RunOptions#timeout} passes: at once while the request waits for
+     * the engine behind other requests, else at the engine's next check (before each of the vision tower's stages and
+     * blocks, each encoder layer and every decoder step). The model stays usable, and an interrupt stays in the
+     * thread's status.
+     *
+     * @throws InvalidInputException     when an image cannot be read, a task and its text do not fit, or the
+     *                                   options are inconsistent (a listener with beam search)
+     * @throws RequestCancelledException when the calling thread was interrupted, or the timeout passed
+     *                                   ({@link RequestTimeoutException})
      */
     public List<Florence2Result> runBatch(List<Florence2Request> requests, RunOptions runOptions) {
+        RequestControl control = new RequestControl(runOptions.timeout());
         if (requests.isEmpty()) {
             throw new InvalidInputException("runBatch needs at least one request");
         }
@@ -252,7 +262,7 @@ public final class Florence2 implements AutoCloseable {
             }
             double preprocessMs = millisSince(start);
             long generateStart = System.nanoTime();
-            GenerationResult[] results = generate(processed, pixels, prepared, generation, runOptions);
+            GenerationResult[] results = generate(processed, pixels, prepared, generation, runOptions, control);
             double generateMs = millisSince(generateStart);
             List<Florence2Result> out = new ArrayList<>(results.length);
             for (int i = 0; i < results.length; i++) {
@@ -286,7 +296,7 @@ public final class Florence2 implements AutoCloseable {
 
     /** Encodes and decodes {@code processed}, closing {@code pixels} (which owns it) in between. */
     private GenerationResult[] generate(ImageProcessor.Processed processed, Arena pixels, List<Prepared> prepared,
-            GenerationOptions generation, RunOptions runOptions) {
+            GenerationOptions generation, RunOptions runOptions, RequestControl control) {
         Shape imageShape = processed.pixelValues().shape();
         imageLimits.checkImage(imageShape.dim(2), imageShape.dim(3));
         int imageTokens = imageTokens(processed);
@@ -303,6 +313,7 @@ public final class Florence2 implements AutoCloseable {
             current.setTaps(runOptions.taps());
             current.setTokenSink(runOptions.listener() == null ? null
                     : (row, id) -> runOptions.listener().onToken(row, id, tokenizer.piece(id)));
+            current.setCancellation(control);
             try {
                 Session.Encoded encoded = current.encode(processed.pixelValues(), inputIds, generation);
                 pixels.close();
@@ -310,8 +321,9 @@ public final class Florence2 implements AutoCloseable {
             } finally {
                 current.setTaps(Taps.NONE);
                 current.setTokenSink(null);
+                current.setCancellation(null);
             }
-        });
+        }, control);
     }
 
     private int imageTokens(ImageProcessor.Processed processed) {

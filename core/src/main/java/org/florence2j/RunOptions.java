@@ -1,5 +1,6 @@
 package org.florence2j;
 
+import java.time.Duration;
 import org.florence2j.model.Taps;
 
 /**
@@ -9,8 +10,11 @@ import org.florence2j.model.Taps;
  * @param maxNewTokens tokens to generate at most (the reference's {@code max_new_tokens})
  * @param listener     receives tokens as they are chosen; greedy search only, {@code null} for none
  * @param taps         observes named intermediates (pixel values, DaViT stages, encoder states)
+ * @param timeout      how long a call may take, counted from the call, image decoding and waiting for the engine
+ *                     included; past it the request stops with a {@link RequestTimeoutException} (see
+ *                     {@link Florence2#runBatch}); {@code null} for no limit
  */
-public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener listener, Taps taps) {
+public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener listener, Taps taps, Duration timeout) {
     /** The reference's usual {@code max_new_tokens} for Florence-2. */
     public static final int DEFAULT_MAX_NEW_TOKENS = 1024;
 
@@ -24,15 +28,23 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
         if (taps == null) {
             taps = Taps.NONE;
         }
+        if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+            throw new InvalidInputException("timeout must be positive, got " + timeout);
+        }
     }
 
-    /** Beams from the config, 1024 new tokens at most, no listener, no taps. */
+    /** Options without a timeout. */
+    public RunOptions(Integer numBeams, int maxNewTokens, TokenListener listener, Taps taps) {
+        this(numBeams, maxNewTokens, listener, taps, null);
+    }
+
+    /** Beams from the config, 1024 new tokens at most, no listener, no taps, no timeout. */
     public static RunOptions defaults() {
-        return new RunOptions(null, DEFAULT_MAX_NEW_TOKENS, null, Taps.NONE);
+        return new RunOptions(null, DEFAULT_MAX_NEW_TOKENS, null, Taps.NONE, null);
     }
 
     public RunOptions withNumBeams(int beams) {
-        return new RunOptions(beams, maxNewTokens, listener, taps);
+        return new RunOptions(beams, maxNewTokens, listener, taps, timeout);
     }
 
     /** Greedy search (one beam). */
@@ -41,15 +53,20 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
     }
 
     public RunOptions withMaxNewTokens(int tokens) {
-        return new RunOptions(numBeams, tokens, listener, taps);
+        return new RunOptions(numBeams, tokens, listener, taps, timeout);
     }
 
     /** Streams tokens to {@code newListener}; requires greedy search. */
     public RunOptions withListener(TokenListener newListener) {
-        return new RunOptions(numBeams, maxNewTokens, newListener, taps);
+        return new RunOptions(numBeams, maxNewTokens, newListener, taps, timeout);
     }
 
     public RunOptions withTaps(Taps newTaps) {
-        return new RunOptions(numBeams, maxNewTokens, listener, newTaps);
+        return new RunOptions(numBeams, maxNewTokens, listener, newTaps, timeout);
+    }
+
+    /** Stops the call with a {@link RequestTimeoutException} once {@code limit} has passed ({@code null}: never). */
+    public RunOptions withTimeout(Duration limit) {
+        return new RunOptions(numBeams, maxNewTokens, listener, taps, limit);
     }
 }

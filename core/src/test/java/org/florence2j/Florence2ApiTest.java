@@ -141,29 +141,6 @@ class Florence2ApiTest {
         assertInstanceOf(Caption.class, model.run(request, SHORT));
     }
 
-    /**
-     * An interrupt while the engine works does not abandon the request (it may be reading the caller's pixels): the
-     * call returns its result and the caller's interrupt status is kept.
-     */
-    @Test
-    void anInterruptedCallerGetsItsResultAndKeepsTheInterrupt() {
-        Florence2Request request = Florence2Request.of(image("small_37x29"), Task.CAPTION);
-        int[] expected = model.run(request, SHORT.greedy()).generation().generatedIds();
-        Thread caller = Thread.currentThread();
-        try {
-            Florence2Result result = model.run(request, SHORT.greedy().withListener((image, id, piece) ->
-                    caller.interrupt()));
-            assertArrayEquals(expected, result.generation().generatedIds());
-            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt was swallowed");
-            Florence2Result next = model.run(request, SHORT.greedy());
-            assertArrayEquals(expected, next.generation().generatedIds(),
-                    "an image file read by an interrupted caller");
-            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt was swallowed by the next call");
-        } finally {
-            Thread.interrupted();
-        }
-    }
-
     @Test
     void batchRowsEqualSingleRuns() {
         List<Florence2Request> requests = List.of(

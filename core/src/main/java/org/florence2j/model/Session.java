@@ -115,6 +115,7 @@ public final class Session implements AutoCloseable {
     private long encoderStateVersion;
     private Taps taps = Taps.NONE;
     private TokenSink tokenSink = TokenSink.NONE;
+    private Cancellation cancellation = Cancellation.NONE;
 
     /** A language-only session (requests start from encoder inputs or image features); buffers for limits. */
     public Session(Backend backend, BartModel text, Limits limits) {
@@ -163,6 +164,15 @@ public final class Session implements AutoCloseable {
         this.tokenSink = sink == null ? TokenSink.NONE : sink;
     }
 
+    /**
+     * Checks {@code check} before each of the vision tower's stages and blocks, each encoder layer and every decoder
+     * step of the following requests ({@code null} to stop); what it throws ends the request, and the session stays
+     * usable for the next one.
+     */
+    public void setCancellation(Cancellation check) {
+        this.cancellation = check == null ? Cancellation.NONE : check;
+    }
+
     public Limits limits() {
         return limits;
     }
@@ -205,7 +215,7 @@ public final class Session implements AutoCloseable {
         // The request's vision tensors (tower output, projector temporaries, features) die once the encoder has
         // read the features: freed here, before decoding.
         try (Arena request = Arena.ofShared()) {
-            ForwardContext ctx = new ForwardContext(backend, request, taps);
+            ForwardContext ctx = new ForwardContext(backend, request, taps, cancellation);
             Tensor devicePixels = backend.upload(pixelValues, DType.F32, request);
             taps.tap("pixel_values", devicePixels);
             Tensor davitOut = ctx.allocate(model.davit().outputShape(pixels.dim(0), pixels.dim(2), pixels.dim(3)));
@@ -342,7 +352,7 @@ public final class Session implements AutoCloseable {
         int tokens = input.shape().dim(1);
         taps.tap("encoder_inputs_embeds", input);
         Tensor states = encoderWorkspace.output(tokens);
-        text.encoder().forward(backend, taps, input, states, encoderWorkspace);
+        text.encoder().forward(backend, taps, cancellation, input, states, encoderWorkspace);
         text.decoder().computeCrossKeyValues(backend, states, image, cache);
     }
 
@@ -435,6 +445,7 @@ public final class Session implements AutoCloseable {
          */
         @Override
         public void step(int[] tokens, int[] parents, int position, Candidates candidates) {
+            cancellation.throwIfCancelled();
             StepParameters parameters = step.parameters();
             boolean reorder = parents != null && cache.moves(parents, position);
             if (reorder) {

@@ -6,6 +6,7 @@ import java.util.List;
 import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.TextConfig;
+import org.florence2j.model.Cancellation;
 import org.florence2j.model.Taps;
 import org.florence2j.tensor.Tensor;
 
@@ -75,6 +76,12 @@ public final class BartEncoder {
      * @param out          {@code [1, tokens, channels]}, the encoder's last hidden state
      */
     public void forward(Backend backend, Taps taps, Tensor inputsEmbeds, Tensor out, Workspace workspace) {
+        forward(backend, taps, Cancellation.NONE, inputsEmbeds, out, workspace);
+    }
+
+    /** {@link #forward(Backend, Taps, Tensor, Tensor, Workspace)}, checking {@code cancellation} before each layer. */
+    public void forward(Backend backend, Taps taps, Cancellation cancellation, Tensor inputsEmbeds, Tensor out,
+            Workspace workspace) {
         int tokens = inputsEmbeds.shape().dim(1);
         if (tokens > maxTokens()) {
             throw new IllegalArgumentException("encoder input of " + tokens + " tokens exceeds the "
@@ -84,6 +91,7 @@ public final class BartEncoder {
         layernormEmbedding.forward(backend, out, out);
         BartEncoderLayer.EncoderBuffers buffers = workspace.buffers(tokens);
         for (BartEncoderLayer layer : layers) {
+            cancellation.throwIfCancelled();
             layer.forward(backend, out, buffers);
         }
         taps.tap("encoder_last_hidden_state", out);

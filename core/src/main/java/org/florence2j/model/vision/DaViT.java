@@ -182,6 +182,7 @@ public final class DaViT {
         Tensor x = scratch.view(mapSlot(-1), Shape.of(batch, height * width, pixels.dim(1)));
         ctx.backend().channelsLast(x, pixelValues);
         for (int stage = 0; stage < convs.size(); stage++) {
+            ctx.throwIfCancelled();
             ConvEmbed conv = convs.get(stage);
             int h = conv.outputSize(height);
             int w = conv.outputSize(width);
@@ -193,6 +194,7 @@ public final class DaViT {
             // The convolution's input is dead: the blocks' second map.
             Tensor second = scratch.view(mapSlot(stage - 1), shape);
             for (BlockPair pair : blocks.get(stage)) {
+                ctx.throwIfCancelled();
                 pair.spatialBlock().forward(ctx, current, second, h, w, scratch);
                 pair.channelBlock().forward(ctx, current, second, h, w, scratch);
             }
