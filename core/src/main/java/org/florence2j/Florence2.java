@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
+import org.florence2j.bindings.Libc;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.checkpoint.Checkpoints;
 import org.florence2j.checkpoint.LoadedCheckpoint;
@@ -394,7 +395,8 @@ public final class Florence2 implements AutoCloseable {
 
     /**
      * Frees the session, the weights' device copies, the backend and the mapped files, after the requests already
-     * handed to the engine. Idempotent.
+     * handed to the engine, and hands the C library's freed heap memory back to the system (glibc's
+     * {@code malloc_trim}), so that the process shrinks back. Idempotent.
      */
     @Override
     public void close() {
@@ -418,6 +420,8 @@ public final class Florence2 implements AutoCloseable {
             } finally {
                 engine.close();
                 checkpoint.close();
+                // Base F32, three loads: 1.2-1.4 GB resident after close without it, ~0.45 GB with it (~60 ms).
+                Libc.trimHeap();
             }
         }
     }

@@ -9,7 +9,7 @@ import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 /**
- * The C library's {@code aligned_alloc} and {@code free}, and its {@code isatty}. The first two give native memory
+ * The C library's {@code aligned_alloc} and {@code free}, its {@code isatty}, and glibc's {@code malloc_trim}. The first two give native memory
  * that is not zeroed first, for buffers a native routine overwrites whole right away (a weight oneDNN packs).
  * {@link Arena#allocate} zeroes what it hands out, which for the ~1 GB of Florence-2-base's packed F32 weights was a
  * pass over them before the pass that writes them. {@code isatty} tells whether one standard stream is a terminal,
@@ -23,6 +23,11 @@ public final class Libc {
     private static final MethodHandle FREE = bind("free", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
     private static final MethodHandle ISATTY = bind("isatty",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    // glibc's; C libraries without it (musl) keep no such free memory to give back.
+    private static final MethodHandle MALLOC_TRIM = LINKER.defaultLookup().find("malloc_trim")
+            .map(symbol -> LINKER.downcallHandle(symbol,
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG)))
+            .orElse(null);
 
     private Libc() {}
 
@@ -54,6 +59,19 @@ public final class Libc {
      */
     public static boolean isatty(int fd) {
         return Downcalls.invoke(() -> (int) ISATTY.invokeExact(fd)) == 1;
+    }
+
+    /**
+     * Hands the C library's free heap memory back to the system ({@code malloc_trim(0)}): glibc keeps memory freed by
+     * {@code free} for later allocations, so a process that closed a model would otherwise stay as large as while
+     * the model ran. Returns whether the C library has the call.
+     */
+    public static boolean trimHeap() {
+        if (MALLOC_TRIM == null) {
+            return false;
+        }
+        Downcalls.invoke(() -> (int) MALLOC_TRIM.invokeExact(0L));
+        return true;
     }
 
     private static void free(MemorySegment memory) {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link Libc#allocateUninitialized}: the size and alignment asked for, usable until its arena closes;
- * {@link Libc#isatty}: false for what is not a terminal.
+ * {@link Libc#isatty}: false for what is not a terminal. {@link Libc#trimHeap}: freed heap memory leaves the process.
  */
 class LibcTest {
     @TempDir
@@ -86,6 +86,39 @@ class LibcTest {
     void aDescriptorThatIsNotOpenIsNotATerminal() {
         assertFalse(Libc.isatty(-1));
         assertFalse(Libc.isatty(Integer.MAX_VALUE));
+    }
+
+    /**
+     * Blocks freed below one still held stay in glibc's heap (its automatic trim only cuts the heap's top) until
+     * {@link Libc#trimHeap} hands them back: resident memory falls by most of what they held.
+     */
+    @Test
+    void trimmingHandsFreedHeapMemoryBack() throws IOException {
+        int blocks = 2_000;
+        long blockBytes = 100_000; // under glibc's 128 KiB threshold for memory mapped on its own
+        try (Arena held = Arena.ofConfined()) {
+            try (Arena freed = Arena.ofConfined()) {
+                for (int i = 0; i < blocks; i++) {
+                    Libc.allocateUninitialized(blockBytes, 64, freed).fill((byte) 1);
+                }
+                Libc.allocateUninitialized(blockBytes, 64, held).fill((byte) 1);
+            }
+            long kept = residentKib();
+            assertTrue(Libc.trimHeap(), "this C library has no malloc_trim");
+            long trimmed = residentKib();
+            long freedKib = blocks * blockBytes / 1024;
+            assertTrue(kept - trimmed > freedKib / 2, "resident " + kept + " KiB before the trim, " + trimmed
+                    + " KiB after, of " + freedKib + " KiB freed");
+        }
+    }
+
+    private static long residentKib() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("\\D", ""));
+            }
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
     /** The descriptors of this process open on {@code file}, found through Linux's {@code /proc/self/fd}. */
