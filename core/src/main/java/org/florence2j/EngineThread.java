@@ -91,10 +91,7 @@ final class EngineThread implements AutoCloseable {
      * @throws IllegalStateException     after {@link #close}, or on an engine thread ({@link #requireOtherThread})
      */
     <T> T call(Supplier<T> work, RequestControl control) {
-        requireOtherThread();
-        if (closed) {
-            throw new IllegalStateException(owner + " used after close()");
-        }
+        requireOpen();
         if (control != null && control.nanosLeft() <= 0) {
             giveUp(control); // its timeout passed before it was handed over (decoding the caller's images)
         }
@@ -147,7 +144,20 @@ final class EngineThread implements AutoCloseable {
         }
     }
 
-    /** Whether {@link #close} has run. */
+    /**
+     * Throws when this handle is closed, or when called from an engine thread ({@link #requireOtherThread}); a
+     * caller checks it before work of its own that only the engine's work would use.
+     *
+     * @throws IllegalStateException after {@link #close}, or on an engine thread
+     */
+    void requireOpen() {
+        requireOtherThread();
+        if (closed) {
+            throw new IllegalStateException(owner + " used after close()");
+        }
+    }
+
+        /** Whether {@link #close} has run. */
     boolean isClosed() {
         return closed;
     }

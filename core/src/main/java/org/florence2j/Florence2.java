@@ -236,6 +236,7 @@ public final class Florence2 implements AutoCloseable {
      */
     public List<Florence2Result> runBatch(List<Florence2Request> requests, RunOptions runOptions) {
         RequestControl control = new RequestControl(runOptions.timeout());
+        engine.requireOpen(); // before decoding images that a closed model would not run
         if (requests.isEmpty()) {
             throw new InvalidInputException("runBatch needs at least one request");
         }

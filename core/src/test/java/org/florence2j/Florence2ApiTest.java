@@ -237,5 +237,8 @@ class Florence2ApiTest {
         second.close();
         assertThrows(IllegalStateException.class,
                 () -> second.run(Florence2Request.of(image("small_37x29"), Task.CAPTION), SHORT));
+        var beforeTheImage = assertThrows(IllegalStateException.class,
+                () -> second.run(Task.CAPTION, golden.resolve("images/missing.png")));
+        assertTrue(beforeTheImage.getMessage().contains("used after close()"), beforeTheImage.getMessage());
     }
 }
