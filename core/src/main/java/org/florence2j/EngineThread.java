@@ -87,13 +87,20 @@ final class EngineThread implements AutoCloseable {
      * {@code control}. An interrupt is kept in the caller's status either way.
      *
      * @param control {@code null} for work that cannot be given up
-     * @throws RequestCancelledException when the request was given up before it started
+     * @throws RequestCancelledException when the request was given up, before it started or at one of its checks
      * @throws IllegalStateException     after {@link #close}, or on an engine thread ({@link #requireOtherThread})
      */
     <T> T call(Supplier<T> work, RequestControl control) {
         requireOpen();
-        if (control != null && control.nanosLeft() <= 0) {
-            giveUp(control); // its timeout passed before it was handed over (decoding the caller's images)
+        if (control != null) {
+            // Noticed here, not only in the wait below, so that a request stopped while its caller decoded the
+            // images is never handed over (the interrupt status stays set: it is the caller's).
+            if (Thread.currentThread().isInterrupted()) {
+                control.interrupt();
+            }
+            if (control.stopDue()) {
+                giveUp(control);
+            }
         }
         Future<T> result = executor.submit(() -> control == null || control.start() ? work.get() : null);
         boolean interrupted = false;
@@ -157,7 +164,7 @@ final class EngineThread implements AutoCloseable {
         }
     }
 
-        /** Whether {@link #close} has run. */
+    /** Whether {@link #close} has run. */
     boolean isClosed() {
         return closed;
     }

@@ -7,6 +7,7 @@ import org.florence2j.error.Florence2Exception;
  * when its {@link RunOptions#timeout} passed. The caller's interrupt status is kept, and the model stays usable.
  */
 public class RequestCancelledException extends Florence2Exception {
+    /** Reports a request stopped for {@code message}'s reason. */
     public RequestCancelledException(String message) {
         super(message);
     }

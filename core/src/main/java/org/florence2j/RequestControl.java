@@ -50,9 +50,14 @@ final class RequestControl implements Cancellation {
         return timeout == null ? Long.MAX_VALUE : timeoutNanos - (System.nanoTime() - startNanos);
     }
 
+    /** Whether the request should stop: its caller was interrupted or its timeout has passed. */
+    boolean stopDue() {
+        return interrupted || nanosLeft() <= 0;
+    }
+
     @Override
     public void throwIfCancelled() {
-        if (interrupted || nanosLeft() <= 0) {
+        if (stopDue()) {
             throw stopped();
         }
     }

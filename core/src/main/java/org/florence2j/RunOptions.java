@@ -33,11 +33,6 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
         }
     }
 
-    /** Options without a timeout. */
-    public RunOptions(Integer numBeams, int maxNewTokens, TokenListener listener, Taps taps) {
-        this(numBeams, maxNewTokens, listener, taps, null);
-    }
-
     /** Beams from the config, 1024 new tokens at most, no listener, no taps, no timeout. */
     public static RunOptions defaults() {
         return new RunOptions(null, DEFAULT_MAX_NEW_TOKENS, null, Taps.NONE, null);

@@ -24,6 +24,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A request stops early when its caller is interrupted or its timeout passes: at once while it waits for the engine,
@@ -103,21 +105,28 @@ class Florence2CancellationTest {
         assertModelGoesOn();
     }
 
-    /** The vision tower checks before each stage: a request out of time after stage 0 never starts stage 1. */
-    @Test
-    void aTimeoutStopsTheVisionTowerBetweenBlocks() {
+    /**
+     * Where a request out of time stops: sleeping in the tap named {@code slowAt}, it must never reach the tap named
+     * {@code neverReached}, which comes after the next check.
+     */
+    @ParameterizedTest(name = "out of time at {0}, stopped before {1}")
+    @CsvSource({
+        "davit_stage0_after_conv, davit_stage0_out", // the check before each block pair
+        "davit_stage0_out, davit_stage1_after_conv", // the check before each stage
+        "encoder_inputs_embeds, encoder_last_hidden_state", // the check before each encoder layer
+    })
+    void aTimeoutStopsThePassAtItsNextCheck(String slowAt, String neverReached) {
         Set<String> seen = ConcurrentHashMap.newKeySet();
-        Taps slowStage0 = (name, tensor) -> {
+        Taps slow = (name, tensor) -> {
             seen.add(name);
-            if (name.equals("davit_stage0_out")) {
+            if (name.equals(slowAt)) {
                 sleep(PAST_TIMEOUT_MS);
             }
         };
-        assertThrows(RequestTimeoutException.class, () -> model.run(request,
-                SHORT.withTimeout(TIMEOUT).withTaps(slowStage0)));
-        assertTrue(seen.contains("davit_stage0_out"), "taps seen: " + seen);
-        assertFalse(seen.contains("davit_stage1_after_conv"), "the tower ran on into its next stage: " + seen);
-        assertFalse(seen.contains("encoder_inputs_embeds"), "the encoder ran after the timeout: " + seen);
+        assertThrows(RequestTimeoutException.class,
+                () -> model.run(request, SHORT.withTimeout(TIMEOUT).withTaps(slow)));
+        assertTrue(seen.contains(slowAt), "taps seen: " + seen);
+        assertFalse(seen.contains(neverReached), "the request ran on past its next check: " + seen);
         assertModelGoesOn();
     }
 
@@ -145,13 +154,14 @@ class Florence2CancellationTest {
 
     /**
      * A caller already interrupted decodes its image as usual (ImageIO's interruptible channels once made a valid
-     * file "not an image" here) and is then refused the engine.
+     * file "not an image" here), and its request is then never handed to the engine.
      */
     @Test
     void anInterruptedCallerIsCancelledNotRefusedItsImage() {
         Thread.currentThread().interrupt();
         var stopped = assertThrows(RequestCancelledException.class, () -> model.run(request, SHORT));
         assertTrue(stopped.getMessage().contains("interrupted"), stopped.getMessage());
+        assertTrue(stopped.getMessage().contains("before the engine started it"), stopped.getMessage());
         assertTrue(Thread.interrupted(), "the interrupt was swallowed");
         assertModelGoesOn();
     }

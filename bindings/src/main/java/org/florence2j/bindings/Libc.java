@@ -9,12 +9,12 @@ import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 /**
- * The C library's {@code aligned_alloc} and {@code free}, its {@code isatty}, and glibc's {@code malloc_trim}. The first two give native memory
- * that is not zeroed first, for buffers a native routine overwrites whole right away (a weight oneDNN packs).
- * {@link Arena#allocate} zeroes what it hands out, which for the ~1 GB of Florence-2-base's packed F32 weights was a
- * pass over them before the pass that writes them. {@code isatty} tells whether one standard stream is a terminal,
- * which {@link System#console()} cannot: it answers for standard input and output together. Bound from the
- * system's default lookup, which holds libc on Linux.
+ * The C library's {@code aligned_alloc} and {@code free}, its {@code isatty}, and glibc's {@code malloc_trim}. The
+ * first two give native memory that is not zeroed first, for buffers a native routine overwrites whole right away (a
+ * weight oneDNN packs). {@link Arena#allocate} zeroes what it hands out, which for the ~1 GB of Florence-2-base's
+ * packed F32 weights was a pass over them before the pass that writes them. {@code isatty} tells whether one
+ * standard stream is a terminal, which {@link System#console()} cannot: it answers for standard input and output
+ * together. Bound from the system's default lookup, which holds libc on Linux.
  */
 public final class Libc {
     private static final Linker LINKER = Linker.nativeLinker();
@@ -62,9 +62,9 @@ public final class Libc {
     }
 
     /**
-     * Hands the C library's free heap memory back to the system ({@code malloc_trim(0)}): glibc keeps memory freed by
-     * {@code free} for later allocations, so a process that closed a model would otherwise stay as large as while
-     * the model ran. Returns whether the C library has the call.
+     * Hands the C library's free heap memory back to the system: {@code int malloc_trim(size_t pad)} with a pad of 0.
+     * glibc keeps memory freed by {@code free} for later allocations, so a process that closed a model would
+     * otherwise stay as large as while the model ran. Returns whether the C library has the call.
      */
     public static boolean trimHeap() {
         if (MALLOC_TRIM == null) {

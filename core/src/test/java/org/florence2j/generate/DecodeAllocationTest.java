@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedClass;
@@ -34,10 +35,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * allocates for a short and a long generation: the difference per extra token must stay below what the longer
  * result arrays themselves need (8 bytes per token and row: one id, one score). EOS is -1 (no token), so both runs
  * take every step whatever the logits; the no-repeat 3-gram ban is on, so the steps also hand ban lists to the
- * backend's {@code logSoftmaxTopK}. The build runs this class in JVMs of its own (core's pom), once as it is and
- * once with no method of florence2j inlined: whether C2 inlines a helper depends on the profile the earlier code
- * left, and a helper that takes or returns a vector allocates whenever it is not inlined. A failure names the frames
- * that allocate.
+ * backend's {@code logSoftmaxTopK}; a timeout check runs before every step. The build runs this class in JVMs of its
+ * own (core's pom), once as it is and once with no method of florence2j inlined: whether C2 inlines a helper depends
+ * on the profile the earlier code left, and a helper that takes or returns a vector allocates whenever it is not
+ * inlined. A failure names the frames that allocate.
  */
 class DecodeAllocationTest {
     private static final int SHORT = 8;
@@ -61,6 +62,13 @@ class DecodeAllocationTest {
         try (Backend backend = open(backendName);
                 GoldenText golden = new GoldenText(backend);
                 Session session = new Session(golden.backend(), golden.model(), new Session.Limits(2, 32, LONG, 3))) {
+            // A timeout check like the API's runs before every step, as in a request with RunOptions.withTimeout.
+            long timeout = System.nanoTime() + TimeUnit.HOURS.toNanos(1);
+            session.setCancellation(() -> {
+                if (System.nanoTime() - timeout > 0) {
+                    throw new IllegalStateException("an hour passed");
+                }
+            });
             Tensor embeds = Tensor.allocateHost(DType.F32, new Shape(1, 20, 64), golden.arena());
             List<Tensor> images = List.of(embeds, embeds.reshape(new Shape(1, 20, 64)));
             for (int beams : new int[] {1, 3}) {
