@@ -286,7 +286,7 @@ public final class Florence2 implements AutoCloseable {
     private record Prepared(Florence2Request request, RgbImage image, String prompt, int[] inputIds) {}
 
     private Prepared prepare(Florence2Request request) {
-        String prompt = TaskPrompts.build(request.task(), request.text());
+        String prompt = request.task() == null ? request.text() : TaskPrompts.build(request.task(), request.text());
         RgbImage image = request.image().decode(loader);
         return new Prepared(request, image, prompt, tokenizer.encode(prompt));
     }
@@ -362,16 +362,20 @@ public final class Florence2 implements AutoCloseable {
     private Florence2Result finish(Prepared prepared, GenerationResult result, Map<String, Double> timings,
             long postStart) {
         Task task = prepared.request().task();
+        // A prompt of the caller's own is answered as the reference's post_process_generation answers a task it
+        // does not know: pure text, under the key it was given (here the prompt).
+        ParseType type = task == null ? ParseType.PURE_TEXT : task.parseType();
+        String key = task == null ? prepared.request().text() : task.token();
         int width = prepared.image().width();
         int height = prepared.image().height();
         int[] sequence = result.sequence();
         String text = tokenizer.decode(sequence, false);
-        TaskResult parsed = PostProcessor.process(task, text, width, height);
+        TaskResult parsed = PostProcessor.parse(type, text, null, width, height);
         List<Double> scores = List.of();
-        if (task.parseType() == ParseType.DESCRIPTION_WITH_BBOXES || task.parseType() == ParseType.BBOXES
-                || task.parseType() == ParseType.PHRASE_GROUNDING) {
-            TaskResult scored = PostProcessor.process(task,
-                    ScoredTokens.of(sequence, result.transitionScores(), tokenizer::piece), width, height);
+        if (type == ParseType.DESCRIPTION_WITH_BBOXES || type == ParseType.BBOXES
+                || type == ParseType.PHRASE_GROUNDING) {
+            ScoredTokens tokens = ScoredTokens.of(sequence, result.transitionScores(), tokenizer::piece);
+            TaskResult scored = PostProcessor.parse(type, tokens.text(), tokens, width, height);
             if (scored instanceof BoxesResult boxes && boxes.scores() != null) {
                 scores = boxes.scores();
             }
@@ -379,7 +383,7 @@ public final class Florence2 implements AutoCloseable {
         timings.put("postprocess", millisSince(postStart));
         Generation generation = new Generation(prepared.request().image().name(), width, height, task,
                 prepared.prompt(), prepared.inputIds(), sequence, text, result.transitionScores(),
-                result.sequenceScore(), parsed.toReferenceJson(task), Map.copyOf(timings));
+                result.sequenceScore(), parsed.toReferenceJson(key), Map.copyOf(timings));
         return switch (parsed) {
             case TextResult t -> new Caption(t.text(), generation);
             case BoxesResult b -> new Detections(b.boxes(), b.labels(), scores, List.of(), List.of(), generation);

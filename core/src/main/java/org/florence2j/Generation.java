@@ -9,8 +9,9 @@ import java.util.Map;
  * @param image            the image's name
  * @param imageWidth       the original image width in pixels (coordinates are in this space)
  * @param imageHeight      the original image height in pixels
- * @param task             the task
- * @param prompt           the text the task expanded to, as tokenized
+ * @param task             the task, or {@code null} for a prompt of the caller's own
+ *                         ({@link Florence2Request#ofPrompt})
+ * @param prompt           the text the task expanded to (or the caller's prompt), as tokenized
  * @param inputIds         the prompt's token ids ({@code <s> … </s>})
  * @param generatedIds     the full sequence as the reference's {@code generate()} returns it: the decoder start
  *                         token (2) first, then the generated tokens
@@ -22,7 +23,8 @@ import java.util.Map;
  *                         beam's final score (the reference's {@code sequences_scores}), and for greedy search the
  *                         same formula over the chosen tokens
  * @param referenceResult  the reference's {@code post_process_generation(text, task, image_size)}: the task token
- *                         mapped to its answer, same keys and structure
+ *                         mapped to its answer, same keys and structure; for a prompt of the caller's own, the
+ *                         prompt mapped to the text (the reference's answer to a task it does not know)
  * @param timingsMs        wall time per stage in milliseconds ({@code preprocess}, {@code generate},
  *                         {@code postprocess})
  */

@@ -141,6 +141,31 @@ class Florence2ApiTest {
         assertInstanceOf(Caption.class, model.run(request, SHORT));
     }
 
+    /**
+     * A prompt of one's own goes to the tokenizer as it is and is answered as text under the prompt: given the very
+     * sentence {@code <CAPTION>} expands to, it must generate what the task does. A prompt naming a task is that task.
+     */
+    @Test
+    void aPromptOfOnesOwnIsSentAsItIsAndAnsweredAsText() {
+        Path image = image("gradient_160x160");
+        Florence2Result task = model.run(Florence2Request.of(image, Task.CAPTION), SHORT);
+        String sentence = Task.CAPTION.prompt();
+        Florence2Result own = model.run(Florence2Request.ofPrompt(image, sentence), SHORT);
+        Caption caption = assertInstanceOf(Caption.class, own);
+        assertEquals(((Caption) task).text(), caption.text());
+        assertArrayEquals(task.generation().inputIds(), own.generation().inputIds());
+        assertArrayEquals(task.generation().generatedIds(), own.generation().generatedIds());
+        assertEquals(null, own.generation().task());
+        assertEquals(sentence, own.generation().prompt());
+        assertEquals(java.util.Map.of(sentence, caption.text()), own.generation().referenceResult());
+
+        Florence2Request grounding = Florence2Request.ofPrompt(image, "<CAPTION_TO_PHRASE_GROUNDING>a red ball");
+        assertEquals(new Florence2Request(ImageSource.of(image), Task.CAPTION_TO_PHRASE_GROUNDING, "a red ball"),
+                grounding);
+        assertInstanceOf(Detections.class, model.run(grounding, SHORT));
+        assertThrows(InvalidInputException.class, () -> Florence2Request.ofPrompt(image, "<OD> please"));
+    }
+
     @Test
     void batchRowsEqualSingleRuns() {
         List<Florence2Request> requests = List.of(

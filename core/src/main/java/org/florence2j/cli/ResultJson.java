@@ -14,7 +14,8 @@ import org.florence2j.Generation;
  *
  * <ul>
  *   <li>{@code image}: the image file; {@code image_size}: its {@code [width, height]};</li>
- *   <li>{@code task}: the task token; {@code prompt}: the processor's input, the task token followed by the text;
+ *   <li>{@code task}: the task token ({@code null} for a {@code --prompt} that names no task); {@code prompt}: the
+ *       processor's input, the task token followed by the text, or {@code --prompt} as given;
  *       {@code constructed_prompt}: the sentence the processor turns it into and tokenizes;</li>
  *   <li>{@code input_ids}: the prompt's ids; {@code generated_ids}: the full sequence {@code generate()} returns,
  *       starting with the decoder start token 2; {@code text}: it decoded with special tokens kept
@@ -30,14 +31,14 @@ final class ResultJson {
 
     private ResultJson() {}
 
-    /** The JSON line for {@code result}; {@code text} is the task's text as given, or {@code null}. */
-    static String line(Florence2Result result, String text) {
+    /** The JSON line for {@code result}; {@code prompt} is the processor's input as given. */
+    static String line(Florence2Result result, String prompt) {
         Generation generation = result.generation();
         Map<String, Object> object = new LinkedHashMap<>();
         object.put("image", generation.image());
         object.put("image_size", List.of(generation.imageWidth(), generation.imageHeight()));
-        object.put("task", generation.task().token());
-        object.put("prompt", generation.task().token() + (text == null ? "" : text));
+        object.put("task", generation.task() == null ? null : generation.task().token());
+        object.put("prompt", prompt);
         object.put("constructed_prompt", generation.prompt());
         object.put("input_ids", Arrays.stream(generation.inputIds()).boxed().toList());
         object.put("generated_ids", Arrays.stream(generation.generatedIds()).boxed().toList());

@@ -21,7 +21,8 @@ final class ResultText {
         Generation generation = result.generation();
         double seconds = generation.timingsMs().values().stream().mapToDouble(Double::doubleValue).sum() / 1000;
         StringBuilder text = new StringBuilder(String.format(Locale.ROOT, "%s (%dx%d) %s, %d tokens in %.2f s",
-                generation.image(), generation.imageWidth(), generation.imageHeight(), generation.task().token(),
+                generation.image(), generation.imageWidth(), generation.imageHeight(),
+                generation.task() == null ? generation.prompt() : generation.task().token(),
                 generation.generatedIds().length - 1, seconds));
         switch (result) {
             case Caption caption -> text.append("\n  ").append(caption.text().strip());

@@ -38,7 +38,8 @@ import picocli.CommandLine.Spec;
                 "  florence2 run --model Florence-2-base cat.jpg",
                 "  florence2 run --model Florence-2-base --task OD --draw boxes.png cat.jpg",
                 "  florence2 run --model Florence-2-base --task CAPTION_TO_PHRASE_GROUNDING --text 'a cat' cat.jpg",
-                "  florence2 run --model Florence-2-base --json photos/"})
+                "  florence2 run --model Florence-2-base --json photos/",
+                "  florence2 run --model Florence-2-DocVQA --prompt '<DocVQA>What is the total?' receipt.png"})
 final class RunCommand implements Callable<Integer> {
     @ParentCommand
     private Florence2Command parent;
@@ -61,6 +62,12 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--text", paramLabel = "TEXT",
             description = "The task's text: a caption, a phrase, or a region as <loc_x1><loc_y1><loc_x2><loc_y2>.")
     private String text;
+
+    @Option(names = "--prompt", paramLabel = "PROMPT",
+            description = "Instead of --task and --text: a prompt as the reference's processor takes it, e.g. "
+                    + "'<CAPTION_TO_PHRASE_GROUNDING>a cat', or a fine-tuned model's own ('<DocVQA>What is the "
+                    + "total?'), sent as it is and answered as text.")
+    private String prompt;
 
     @Option(names = "--num-beams", paramLabel = "N", description = "Beams (1: greedy). Default: the model's config.")
     private Integer numBeams;
@@ -112,8 +119,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() {
         Florence2Options options = options();
         RunOptions runOptions = runOptions();
-        Task chosen = parseTask(task);
-        TaskPrompts.build(chosen, text); // refuses a text the task does not take before the model loads
+        TaskPrompts.Parsed request = request();
         List<Path> files = ImageArguments.expand(images);
         checkOutputs("--draw", draw, files.size());
         checkOutputs("--dump-taps", dumpTaps, files.size());
@@ -126,7 +132,7 @@ final class RunCommand implements Callable<Integer> {
             for (int i = 0; i < files.size(); i++) {
                 Path file = files.get(i);
                 try {
-                    runOne(loaded, chosen, runOptions, file, files.size() == 1 ? -1 : i, out);
+                    runOne(loaded, request, runOptions, file, files.size() == 1 ? -1 : i, out);
                 } catch (InvalidInputException e) {
                     if (files.size() == 1) {
                         throw e;
@@ -144,19 +150,40 @@ final class RunCommand implements Callable<Integer> {
         return failures == 0 ? ExitCodes.OK : ExitCodes.BAD_INPUT;
     }
 
-    private void runOne(Florence2 loaded, Task chosen, RunOptions runOptions, Path file, int index,
+    /**
+     * The task and text asked for ({@code --task}, {@code --text}) or read from {@code --prompt}, checked before the
+     * model loads.
+     */
+    private TaskPrompts.Parsed request() {
+        TaskPrompts.Parsed request;
+        if (prompt == null) {
+            request = new TaskPrompts.Parsed(parseTask(task), text);
+        } else if (spec.commandLine().getParseResult().hasMatchedOption("--task") || text != null) {
+            throw new ParameterException(spec.commandLine(), "--prompt replaces --task and --text: give one or the"
+                    + " other");
+        } else {
+            request = TaskPrompts.parse(prompt);
+        }
+        if (request.task() != null) {
+            TaskPrompts.build(request.task(), request.text()); // refuses a text the task does not take
+        }
+        return request;
+    }
+
+    private void runOne(Florence2 loaded, TaskPrompts.Parsed asked, RunOptions runOptions, Path file, int index,
             PrintWriter out) {
-        Florence2Request request = new Florence2Request(ImageSource.of(file), chosen, text);
+        Florence2Request request = new Florence2Request(ImageSource.of(file), asked.task(), asked.text());
+        String givenPrompt = prompt != null ? prompt : asked.task().token() + (text == null ? "" : text);
         Florence2Result result;
         if (dumpTaps == null) {
             result = loaded.run(request, runOptions);
         } else {
             try (TapRecorder taps = new TapRecorder()) {
                 result = loaded.run(request, runOptions.withTaps(taps));
-                taps.write(indexed(dumpTaps, index), file, chosen);
+                taps.write(indexed(dumpTaps, index), file, givenPrompt);
             }
         }
-        out.println(json ? ResultJson.line(result, text) : ResultText.describe(result));
+        out.println(json ? ResultJson.line(result, givenPrompt) : ResultText.describe(result));
         out.flush();
         if (draw != null) {
             ResultDrawing.write(result, file, indexed(draw, index));

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.florence2j.InvalidInputException;
-import org.florence2j.Task;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.checkpoint.SafetensorsWriter;
 import org.florence2j.model.Taps;
@@ -48,13 +47,14 @@ final class TapRecorder implements Taps, AutoCloseable {
     }
 
     /**
-     * Writes what was recorded to {@code file}, noting the image and task in the file's metadata.
+     * Writes what was recorded to {@code file}, noting the image and the prompt as given (a task token and its text,
+     * or {@code --prompt}) in the file's metadata under {@code image} and {@code task}.
      *
      * @throws InvalidInputException naming the file and the cause when it cannot be written
      */
-    synchronized void write(Path file, Path image, Task task) {
+    synchronized void write(Path file, Path image, String prompt) {
         try {
-            SafetensorsWriter.write(file, recorded, Map.of("image", image.toString(), "task", task.token()));
+            SafetensorsWriter.write(file, recorded, Map.of("image", image.toString(), "task", prompt));
         } catch (CheckpointException e) {
             // A file the user named for output, not a model file: a bad input (exit 3), as for --draw.
             throw new InvalidInputException("--dump-taps " + e.getMessage(), e);

@@ -6,7 +6,8 @@ import org.florence2j.Task;
 /**
  * Builds the text prompt sent to the tokenizer for a task, as the reference's
  * {@code Florence2Processor._construct_prompts} does ({@code processing_florence2.py}): a task without input becomes
- * its fixed sentence, a task with input fills its template with the text.
+ * its fixed sentence, a task with input fills its template with the text, and a prompt without a task token is sent
+ * as it is ({@link #parse}).
  *
  * <p>Where the reference asserts or silently picks another task, this refuses: text given to a task that takes
  * none, no text for a task that needs it, a region task's text that is not four location tokens (the reference
@@ -49,6 +50,43 @@ public final class TaskPrompts {
             }
         }
         return task.prompt().replace(Task.INPUT_PLACEHOLDER, text);
+    }
+
+    /**
+     * A prompt as the reference's processor reads it ({@code processor(text=prompt)}): the task it names and that
+     * task's text, or no task for a prompt sent to the tokenizer as it is.
+     *
+     * @param task the task whose token the prompt holds, or {@code null} when it holds none
+     * @param text the prompt without the task token (the task's text; {@code null} for a task without input), or the
+     *             whole prompt when {@code task} is {@code null}
+     */
+    public record Parsed(Task task, String text) {}
+
+    /**
+     * Reads a prompt of the caller's own as the reference's {@code _construct_prompts} does: a task token without
+     * input must be the whole prompt; a task token with input is cut out of it, wherever it stands, and the rest is
+     * the task's text (as it is, spaces included); a prompt without a task token (a fine-tuned model's own, such as
+     * {@code <DocVQA>What is the total?}) is sent as it is, and its answer is pure text. The task's text is then
+     * checked as {@link #build(Task, String)} checks it.
+     *
+     * @throws InvalidInputException when a task token without input is not the whole prompt (the reference asserts)
+     */
+    public static Parsed parse(String prompt) {
+        for (Task task : Task.values()) {
+            if (!task.takesText() && prompt.contains(task.token())) {
+                if (!prompt.equals(task.token())) {
+                    throw new InvalidInputException("the task token " + task.token() + " must be the whole prompt,"
+                            + " but got '" + prompt + "'");
+                }
+                return new Parsed(task, null);
+            }
+        }
+        for (Task task : Task.values()) {
+            if (task.takesText() && prompt.contains(task.token())) {
+                return new Parsed(task, prompt.replace(task.token(), ""));
+            }
+        }
+        return new Parsed(null, prompt);
     }
 
     /**

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code tokenize}, {@code info}, {@code convert}, {@code run --draw} and the task spellings, in-process. */
+/** {@code tokenize}, {@code info}, {@code convert}, {@code run --draw}, task spellings and prompts, in-process. */
 class CommandsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path ROOT = CliRun.goldenRoot();
@@ -100,6 +100,53 @@ class CommandsTest {
         assertEquals(200, first.getWidth());
         assertEquals(150, first.getHeight());
         assertEquals(37, second.getWidth());
+    }
+
+    /**
+     * {@code --prompt} naming a task runs that task ({@code --task} and {@code --text}'s output, line for line);
+     * one naming none is sent as it is and answered as text; it cannot be mixed with {@code --task} or {@code --text}.
+     */
+    @Test
+    void promptRunsAsTheReferenceReadsIt() throws IOException {
+        String image = ROOT.resolve("images/small_37x29.png").toString();
+        CliRun.Result byTask = CliRun.run(models, "run", "--model", MODEL, "--json", "--max-new-tokens", "8",
+                "--task", "CAPTION_TO_PHRASE_GROUNDING", "--text", "a red ball", image);
+        CliRun.Result byPrompt = CliRun.run(models, "run", "--model", MODEL, "--json", "--max-new-tokens", "8",
+                "--prompt", "<CAPTION_TO_PHRASE_GROUNDING>a red ball", image);
+        assertEquals(0, byPrompt.code(), byPrompt.err());
+        assertEquals(withoutTimings(byTask.out()), withoutTimings(byPrompt.out()));
+
+        String own = "<DocVQA>What is the total?";
+        CliRun.Result free = CliRun.run(models, "run", "--model", MODEL, "--json", "--max-new-tokens", "8",
+                "--prompt", own, image);
+        assertEquals(0, free.code(), free.err());
+        JsonNode line = JSON.readTree(free.out());
+        assertTrue(line.get("task").isNull(), free.out());
+        assertEquals(own, line.get("prompt").asText());
+        assertEquals(own, line.get("constructed_prompt").asText());
+        String answer = line.get("text").asText().replace("<s>", "").replace("</s>", "");
+        assertEquals(answer, line.get("result").get(own).asText());
+
+        CliRun.Result plain = CliRun.run(models, "run", "--model", MODEL, "--max-new-tokens", "8", "--prompt", own,
+                image);
+        assertEquals(0, plain.code(), plain.err());
+        assertTrue(plain.out().contains(own), plain.out());
+
+        for (String[] mixed : new String[][] {{"--task", "OD"}, {"--text", "a dog"}}) {
+            CliRun.Result refused = CliRun.run(models, "run", "--model", MODEL, "--prompt", own, mixed[0], mixed[1],
+                    image);
+            assertEquals(ExitCodes.USAGE, refused.code(), refused.err());
+            assertTrue(refused.err().contains("--prompt replaces --task and --text"), refused.err());
+        }
+        CliRun.Result notWhole = CliRun.run(models, "run", "--model", MODEL, "--prompt", "find <OD>", image);
+        assertEquals(ExitCodes.BAD_INPUT, notWhole.code(), notWhole.err());
+    }
+
+    private static JsonNode withoutTimings(String jsonLine) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode node =
+                (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(jsonLine);
+        node.remove("timings_ms");
+        return node;
     }
 
     @Test

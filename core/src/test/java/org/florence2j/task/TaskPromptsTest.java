@@ -27,6 +27,41 @@ class TaskPromptsTest {
         assertEquals(EnumSet.allOf(Task.class), seen);
     }
 
+    /** Every golden prompt as the user typed it ({@code <TASK>text}) is read back into its task and text. */
+    @Test
+    void everyPromptOfIndexJsonIsParsedAsTheReferenceReadsIt() {
+        for (JsonNode p : Golden.read("index.json").get("prompts")) {
+            Task task = Task.fromToken(p.get("task").asText());
+            TaskPrompts.Parsed parsed = TaskPrompts.parse(p.get("prompt").asText());
+            assertEquals(task, parsed.task(), p.get("prompt").asText());
+            assertEquals(p.get("constructed_prompt").asText(), TaskPrompts.build(parsed.task(), parsed.text()));
+        }
+    }
+
+    @Test
+    void aPromptIsReadAsTheReferenceReadsIt() {
+        assertEquals(new TaskPrompts.Parsed(Task.OD, null), TaskPrompts.parse("<OD>"));
+        // <OCR> is not a part of <OCR_WITH_REGION>: the longer token is found, not refused.
+        assertEquals(new TaskPrompts.Parsed(Task.OCR_WITH_REGION, null), TaskPrompts.parse("<OCR_WITH_REGION>"));
+        // The token is cut out wherever it stands, and the rest kept as it is (str.replace, no strip).
+        assertEquals(new TaskPrompts.Parsed(Task.CAPTION_TO_PHRASE_GROUNDING, " a dog "),
+                TaskPrompts.parse(" a dog <CAPTION_TO_PHRASE_GROUNDING>"));
+        assertEquals(new TaskPrompts.Parsed(Task.OPEN_VOCABULARY_DETECTION, ""),
+                TaskPrompts.parse("<OPEN_VOCABULARY_DETECTION>"));
+        // No task token: a fine-tuned model's own prompt, or any text, goes to the tokenizer as it is.
+        for (String own : new String[] {"<DocVQA>What is the total?", "What does the image describe?", "", "<od>"}) {
+            assertEquals(new TaskPrompts.Parsed(null, own), TaskPrompts.parse(own), own);
+        }
+    }
+
+    @Test
+    void aTaskTokenWithoutInputMustBeTheWholePrompt() {
+        for (String prompt : new String[] {"<OD> ", "find <OD>", "<CAPTION><OD>", "<OD><CAPTION_TO_PHRASE_GROUNDING>x"}) {
+            var e = assertThrows(InvalidInputException.class, () -> TaskPrompts.parse(prompt), prompt);
+            assertTrue(e.getMessage().contains("must be the whole prompt"), e.getMessage());
+        }
+    }
+
     @Test
     void regionTasksQuantizeAPixelBox() {
         // 640 px / 1000 bins = 0.64 px per bin: 64 px → bin 100, 128 px → 200; 480 px: 96 px → 200, 192 px → 400.
