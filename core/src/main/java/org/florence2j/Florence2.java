@@ -247,18 +247,24 @@ public final class Florence2 implements AutoCloseable {
         }
         long start = System.nanoTime();
         List<Prepared> prepared = new ArrayList<>(requests.size());
+        List<RgbImage> images = new ArrayList<>(requests.size());
         for (Florence2Request request : requests) {
-            prepared.add(prepare(request));
+            String prompt = prompt(request); // a text the task refuses is refused before the image is decoded
+            RgbImage image = request.image().decode(loader);
+            images.add(image);
+            prepared.add(new Prepared(request, image.width(), image.height(), prompt, tokenizer.encode(prompt)));
         }
         // The pixel values are freed as soon as the session has encoded them (generate closes the arena), before
         // decoding, when the process holds the most memory. Shared: the engine thread reads and closes them.
         Arena pixels = Arena.ofShared();
         try {
-            List<RgbImage> images = prepared.stream().map(Prepared::image).toList();
             ImageProcessor.Processed processed = processor.preprocess(images, pixels);
+            // Past preprocessing only the images' sizes are used: a decoded photo (36 MB for 12 megapixels) is not
+            // kept while the request waits for the engine and runs.
+            images.clear();
             if (runOptions.taps() != Taps.NONE) {
-                for (int i = 0; i < images.size(); i++) {
-                    runOptions.taps().tap(images.size() == 1 ? "resized_uint8_hwc" : "resized_uint8_hwc." + i,
+                for (int i = 0; i < prepared.size(); i++) {
+                    runOptions.taps().tap(prepared.size() == 1 ? "resized_uint8_hwc" : "resized_uint8_hwc." + i,
                             processed.resized().get(i).toTensor(pixels));
                 }
             }
@@ -283,12 +289,12 @@ public final class Florence2 implements AutoCloseable {
         }
     }
 
-    private record Prepared(Florence2Request request, RgbImage image, String prompt, int[] inputIds) {}
+    /** A request's prompt and ids, and its decoded image's size (where boxes are mapped back to). */
+    private record Prepared(Florence2Request request, int width, int height, String prompt, int[] inputIds) {}
 
-    private Prepared prepare(Florence2Request request) {
-        String prompt = request.task() == null ? request.text() : TaskPrompts.build(request.task(), request.text());
-        RgbImage image = request.image().decode(loader);
-        return new Prepared(request, image, prompt, tokenizer.encode(prompt));
+    /** The text the tokenizer gets: the task's prompt for its text, or the caller's own prompt as it is. */
+    private static String prompt(Florence2Request request) {
+        return request.task() == null ? request.text() : TaskPrompts.build(request.task(), request.text());
     }
 
     private GenerationOptions generationOptions(RunOptions runOptions) {
@@ -366,8 +372,8 @@ public final class Florence2 implements AutoCloseable {
         // does not know: pure text, under the key it was given (here the prompt).
         ParseType type = task == null ? ParseType.PURE_TEXT : task.parseType();
         String key = task == null ? prepared.request().text() : task.token();
-        int width = prepared.image().width();
-        int height = prepared.image().height();
+        int width = prepared.width();
+        int height = prepared.height();
         int[] sequence = result.sequence();
         String text = tokenizer.decode(sequence, false);
         TaskResult parsed = PostProcessor.parse(type, text, null, width, height);
