@@ -310,6 +310,7 @@ public final class Florence2 implements AutoCloseable {
         int imageTokens = imageTokens(processed);
         int longestPrompt = prepared.stream().mapToInt(p -> p.inputIds().length).max().orElseThrow();
         Session.requireDecoderPositions(model.text(), generation);
+        Session.requireEncoderPositions(model.text(), imageTokens, longestPrompt);
         Session.Limits needed = new Session.Limits(prepared.size(), imageTokens + longestPrompt,
                 generation.maxNewTokens(), generation.numBeams(), imageShape.dim(2), imageShape.dim(3));
         List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();

@@ -241,6 +241,11 @@ class Florence2ApiTest {
         var pastThePositions = assertThrows(InvalidInputException.class, () -> model.run(
                 Florence2Request.of(image, Task.CAPTION), SHORT.withMaxNewTokens(Integer.MAX_VALUE)));
         assertTrue(pastThePositions.getMessage().contains("learned positions"), pastThePositions.getMessage());
+        // Refused before the session is sized for it: it used to grow the model's buffers for good first.
+        var tooLongPrompt = assertThrows(InvalidInputException.class,
+                () -> model.run(Florence2Request.ofPrompt(image, "cat ".repeat(5_000)), SHORT));
+        assertTrue(tooLongPrompt.getMessage().contains("exceeds the encoder's"), tooLongPrompt.getMessage());
+        assertTrue(tooLongPrompt.getMessage().contains("prompt tokens fit"), tooLongPrompt.getMessage());
         var tooManyBeams = assertThrows(InvalidInputException.class, () -> model.run(
                 Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(100_000)));
         assertTrue(tooManyBeams.getMessage().contains("fewer images, beams or new tokens"), tooManyBeams.getMessage());

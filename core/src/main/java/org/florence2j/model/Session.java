@@ -135,23 +135,36 @@ public final class Session implements AutoCloseable {
         BartDecoder decoder = text.decoder();
         int maxRows = limits.maxImages() * limits.maxBeams();
         int maxLength = limits.maxNewTokens() + 1;
-        long textElements = text.encoder().scratchElements(limits.maxEncoderTokens())
-                + decoder.scratchElements(maxRows, 1) + KvCache.scratchElements(decoder.layerCount(),
-                        decoder.channels(), maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
-        long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(backend,
-                limits.maxImages(), limits.imageHeight(), limits.imageWidth());
-        this.textScratch = ScratchBlock.allocate(backend, arena, Math.max(textElements, visionElements));
-        this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
-        this.decoderWorkspace = decoder.newWorkspace(backend, arena, textScratch, maxRows, 1);
-        this.cache = KvCache.allocate(textScratch, decoder.layerCount(), decoder.channels(), decoder.heads(), maxRows,
-                maxLength, limits.maxImages(), limits.maxEncoderTokens());
-        this.generator = new Generator(limits.maxImages(), limits.maxBeams(), maxLength, decoder.vocabulary());
-        this.stepGraph = backend.newStepGraph();
-        int selectedCount = maxRows * (3 * 2 * limits.maxBeams() + 1);
-        this.selected = backend.allocate(DType.I32, new Shape(selectedCount), arena);
-        this.hostSelected = arena.allocate((long) selectedCount * Integer.BYTES, 64);
-        this.hostBans = arena.allocate((long) maxRows * Candidates.banWidth(maxLength) * Integer.BYTES, 64);
-        this.hostOffsets = arena.allocate((long) maxRows * Float.BYTES, 64);
+        try {
+            long textElements = text.encoder().scratchElements(limits.maxEncoderTokens())
+                    + decoder.scratchElements(maxRows, 1) + KvCache.scratchElements(decoder.layerCount(),
+                            decoder.channels(), maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
+            long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(
+                    backend, limits.maxImages(), limits.imageHeight(), limits.imageWidth());
+            this.textScratch = ScratchBlock.allocate(backend, arena, Math.max(textElements, visionElements));
+            this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
+            this.decoderWorkspace = decoder.newWorkspace(backend, arena, textScratch, maxRows, 1);
+            this.cache = KvCache.allocate(textScratch, decoder.layerCount(), decoder.channels(), decoder.heads(),
+                    maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
+            this.generator = new Generator(limits.maxImages(), limits.maxBeams(), maxLength, decoder.vocabulary());
+            int selectedCount = maxRows * (3 * 2 * limits.maxBeams() + 1);
+            this.selected = backend.allocate(DType.I32, new Shape(selectedCount), arena);
+            this.hostSelected = arena.allocate((long) selectedCount * Integer.BYTES, 64);
+            this.hostBans = arena.allocate((long) maxRows * Candidates.banWidth(maxLength) * Integer.BYTES, 64);
+            this.hostOffsets = arena.allocate((long) maxRows * Float.BYTES, 64);
+            this.stepGraph = backend.newStepGraph(); // last: nothing after it can fail and leave it open
+        } catch (OutOfMemoryError e) {
+            // Too large for the memory left (the Java heap's search arrays, say): the gigabytes of scratch allocated
+            // before the failure are freed, and the request is refused as one too large to run.
+            arena.close();
+            throw new InvalidInputException("a session for " + limits.maxImages() + " images × " + limits.maxBeams()
+                    + " beams × " + limits.maxNewTokens() + " new tokens and " + limits.maxEncoderTokens()
+                    + " encoder tokens needs more memory than is left (" + e.getMessage() + "): ask for fewer images,"
+                    + " beams or new tokens at once, or a shorter prompt", e);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
     }
 
     /** Observes named intermediates of the following requests ({@link Taps#NONE} to stop). */
@@ -401,6 +414,22 @@ public final class Session implements AutoCloseable {
         if (options.maxNewTokens() > text.decoder().maxPositions()) {
             throw new InvalidInputException(options.maxNewTokens() + " new tokens exceed the decoder's "
                     + text.decoder().maxPositions() + " learned positions");
+        }
+    }
+
+    /**
+     * Refuses a prompt that, after the image's tokens, would run past the encoder's learned positions. Callers that
+     * size a session from the request check this first, so that an absurdly long prompt is refused before anything
+     * is sized from it.
+     *
+     * @throws InvalidInputException naming the prompt's and the image's token counts and the encoder's positions
+     */
+    public static void requireEncoderPositions(BartModel text, int imageTokens, int promptTokens) {
+        int positions = text.encoder().maxTokens();
+        if ((long) imageTokens + promptTokens > positions) {
+            throw new InvalidInputException("a prompt of " + promptTokens + " tokens after the image's " + imageTokens
+                    + " exceeds the encoder's " + positions + " learned positions: at most "
+                    + Math.max(0, positions - imageTokens) + " prompt tokens fit");
         }
     }
 

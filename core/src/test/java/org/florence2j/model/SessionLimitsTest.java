@@ -1,11 +1,25 @@
 package org.florence2j.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
+import org.florence2j.InvalidInputException;
+import org.florence2j.backend.Backend;
+import org.florence2j.model.text.GoldenText;
 import org.junit.jupiter.api.Test;
 
-/** {@link Session.Limits}: what it refuses, and that an image size is optional. */
+/**
+ * {@link Session.Limits}: what it refuses, and that an image size is optional; a session that cannot be made frees
+ * what it had allocated.
+ */
 class SessionLimitsTest {
     @Test
     void countsMustBePositiveAndAnImageSizeWholeOrAbsent() {
@@ -17,5 +31,40 @@ class SessionLimitsTest {
         assertEquals("session image size must be positive, or 0 x 0 when not known: 0 x 64", error.getMessage());
         Session.Limits unknown = new Session.Limits(1, 32, 32, 3);
         assertEquals(new Session.Limits(1, 32, 32, 3, 0, 0), unknown);
+    }
+
+    /**
+     * Memory that runs out while a session is made (here its last step, as if the heap had no room left for the
+     * search's arrays) refuses the request as too large, and the session's arena, holding the scratch already
+     * allocated, is closed rather than kept for good.
+     */
+    @Test
+    void aSessionWithoutMemoryLeftIsRefusedAndFreesItsBuffers() {
+        List<Arena> arenas = new ArrayList<>();
+        try (Backend real = GoldenText.openBackend("cpu"); GoldenText golden = new GoldenText(real)) {
+            Backend failing = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                    new Class<?>[] {Backend.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("newStepGraph")) {
+                            throw new OutOfMemoryError("Java heap space");
+                        }
+                        if (method.getName().equals("allocate") && args.length == 3 && args[2] instanceof Arena a) {
+                            arenas.add(a);
+                        }
+                        try {
+                            return method.invoke(real, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            var refused = assertThrows(InvalidInputException.class,
+                    () -> new Session(failing, golden.model(), new Session.Limits(2, 32, 40, 3)));
+            assertTrue(refused.getMessage().contains("2 images × 3 beams × 40 new tokens"), refused.getMessage());
+            assertTrue(refused.getMessage().contains("fewer images, beams or new tokens"), refused.getMessage());
+            assertInstanceOf(OutOfMemoryError.class, refused.getCause());
+            assertFalse(arenas.isEmpty(), "the session allocated nothing through its backend");
+            for (Arena arena : arenas) {
+                assertFalse(arena.scope().isAlive(), "an arena of the failed session is still open");
+            }
+        }
     }
 }
