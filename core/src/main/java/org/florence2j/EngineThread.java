@@ -93,14 +93,8 @@ final class EngineThread implements AutoCloseable {
     <T> T call(Supplier<T> work, RequestControl control) {
         requireOpen();
         if (control != null) {
-            // Noticed here, not only in the wait below, so that a request stopped while its caller decoded the
-            // images is never handed over (the interrupt status stays set: it is the caller's).
-            if (Thread.currentThread().isInterrupted()) {
-                control.interrupt();
-            }
-            if (control.stopDue()) {
-                giveUp(control);
-            }
+            // Here, not only in the wait below, so that a request stopped before this call is never handed over.
+            control.throwIfCallerStopped();
         }
         Future<T> result = executor.submit(() -> control == null || control.start() ? work.get() : null);
         boolean interrupted = false;
@@ -145,6 +139,11 @@ final class EngineThread implements AutoCloseable {
      *                               the engine)
      */
     void requireOtherThread() {
+        requireOtherThread(owner);
+    }
+
+    /** {@link #requireOtherThread()} before a handle exists ({@code owner} names the model). */
+    static void requireOtherThread(String owner) {
         if (ON_ENGINE.get()) {
             throw new IllegalStateException(owner + " called from an engine thread (a token listener cannot use"
                     + " a model)");

@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
 import org.florence2j.bindings.Libc;
@@ -112,6 +114,27 @@ public final class Florence2 implements AutoCloseable {
      * @throws org.florence2j.bindings.NativeLibraryException when the device's native library cannot be loaded
      */
     public static Florence2 load(Path folder, Florence2Options options) {
+        String owner = "Florence2 model " + folder;
+        EngineThread.requireOtherThread(owner); // the load's engine work would wait for the listener waiting for it
+        // File channels close when their thread is interrupted (ClosedByInterruptException), which would report a
+        // sound model folder as unreadable: the files are read on a thread of the load's own, which nothing
+        // interrupts, and join() waits for it through the caller's interrupts, which it keeps.
+        CompletableFuture<Florence2> loading = CompletableFuture.supplyAsync(() -> loadFiles(folder, options, owner),
+                work -> Thread.ofPlatform().name("florence2j-load").daemon().start(work));
+        try {
+            return loading.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e;
+        }
+    }
+
+    private static Florence2 loadFiles(Path folder, Florence2Options options, String owner) {
         // The folder, its config and its weights first: what is not a model folder is refused as one, not for
         // lacking a tokenizer file.
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
@@ -120,7 +143,7 @@ public final class Florence2 implements AutoCloseable {
             BartTokenizer tokenizer = BartTokenizer.load(folder);
             requireEmbeddingFor(tokenizer, checkpoint.config().text());
             ImageProcessor processor = ImageProcessor.load(folder);
-            engine = EngineThread.of(options.device(), "Florence2 model " + folder);
+            engine = EngineThread.of(options.device(), owner);
             OpenedEngine opened = engine.call(() -> openEngine(checkpoint, options, processor));
             return new Florence2(folder, options, checkpoint, engine, opened.backend(), opened.model(), tokenizer,
                     processor);
@@ -251,6 +274,7 @@ public final class Florence2 implements AutoCloseable {
         for (Florence2Request request : requests) {
             String prompt = prompt(request); // a text the task refuses is refused before the image is decoded
             RgbImage image = request.image().decode(loader);
+            control.throwIfCallerStopped(); // decoding a large photo takes up to a second: no more work after it
             images.add(image);
             prepared.add(new Prepared(request, image.width(), image.height(), prompt, tokenizer.encode(prompt)));
         }
@@ -259,6 +283,7 @@ public final class Florence2 implements AutoCloseable {
         Arena pixels = Arena.ofShared();
         try {
             ImageProcessor.Processed processed = processor.preprocess(images, pixels);
+            control.throwIfCallerStopped();
             // Past preprocessing only the images' sizes are used: a decoded photo (36 MB for 12 megapixels) is not
             // kept while the request waits for the engine and runs.
             images.clear();

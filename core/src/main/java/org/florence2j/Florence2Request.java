@@ -8,17 +8,28 @@ import org.florence2j.task.TaskPrompts;
  * ({@link #ofPrompt}), such as a fine-tuned model's {@code <DocVQA>What is the total?}.
  *
  * @param image the image
- * @param task  the Florence-2 task, or {@code null} when {@code text} is a prompt sent as it is
+ * @param task  the Florence-2 task; {@code null} makes {@code text} a whole prompt, read as {@link #ofPrompt} reads
+ *              it (so that a prompt naming a task becomes that task and its text, and {@code task} stays
+ *              {@code null} only for a prompt sent as it is)
  * @param text  the task's text input (a phrase, or {@code <loc_N>} region tokens), or {@code null} for tasks
  *              that take none; with no task, the whole prompt
  */
 public record Florence2Request(ImageSource image, Task task, String text) {
+    /**
+     * @throws IllegalArgumentException when the image, or both the task and the text, are missing
+     * @throws InvalidInputException    when a prompt's task token without input is not the whole prompt
+     */
     public Florence2Request {
         if (image == null) {
             throw new IllegalArgumentException("Florence2Request: an image is required");
         }
-        if (task == null && text == null) {
-            throw new IllegalArgumentException("Florence2Request: a task or a prompt is required");
+        if (task == null) {
+            if (text == null) {
+                throw new IllegalArgumentException("Florence2Request: a task or a prompt is required");
+            }
+            TaskPrompts.Parsed parsed = TaskPrompts.parse(text);
+            task = parsed.task();
+            text = parsed.text();
         }
     }
 
@@ -49,7 +60,6 @@ public record Florence2Request(ImageSource image, Task task, String text) {
         if (prompt == null) {
             throw new IllegalArgumentException("Florence2Request.ofPrompt: the prompt is required");
         }
-        TaskPrompts.Parsed parsed = TaskPrompts.parse(prompt);
-        return new Florence2Request(image, parsed.task(), parsed.text());
+        return new Florence2Request(image, null, prompt);
     }
 }

@@ -16,6 +16,13 @@ public sealed interface ImageSource {
     /** Decodes the image to RGB with {@code loader}'s limits. */
     RgbImage decode(ImageLoader loader);
 
+    /** Refuses a missing argument when the source is made, not when a request decodes it. */
+    private static void requirePresent(Object value, String what) {
+        if (value == null) {
+            throw new IllegalArgumentException("ImageSource: the " + what + " is required");
+        }
+    }
+
     static ImageSource of(Path file) {
         return new FromFile(file);
     }
@@ -34,6 +41,10 @@ public sealed interface ImageSource {
 
     /** An image file (PNG, JPEG, BMP, GIF, WebP, TIFF). */
     record FromFile(Path file) implements ImageSource {
+        public FromFile {
+            requirePresent(file, "file");
+        }
+
         @Override
         public String name() {
             return file.toString();
@@ -47,6 +58,11 @@ public sealed interface ImageSource {
 
     /** An encoded image held in memory. */
     record FromBytes(byte[] encoded, String name) implements ImageSource {
+        public FromBytes {
+            requirePresent(encoded, "encoded image");
+            requirePresent(name, "name");
+        }
+
         @Override
         public RgbImage decode(ImageLoader loader) {
             return loader.load(encoded, name);
@@ -55,6 +71,11 @@ public sealed interface ImageSource {
 
     /** A decoded AWT image, converted to RGB. */
     record FromBufferedImage(BufferedImage image, String name) implements ImageSource {
+        public FromBufferedImage {
+            requirePresent(image, "image");
+            requirePresent(name, "name");
+        }
+
         @Override
         public RgbImage decode(ImageLoader loader) {
             return loader.load(image, name);
@@ -63,6 +84,11 @@ public sealed interface ImageSource {
 
     /** Packed RGB pixels, used as they are. */
     record FromRgb(RgbImage image, String name) implements ImageSource {
+        public FromRgb {
+            requirePresent(image, "image");
+            requirePresent(name, "name");
+        }
+
         @Override
         public RgbImage decode(ImageLoader loader) {
             long pixels = (long) image.width() * image.height();

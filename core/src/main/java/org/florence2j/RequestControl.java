@@ -50,14 +50,20 @@ final class RequestControl implements Cancellation {
         return timeout == null ? Long.MAX_VALUE : timeoutNanos - (System.nanoTime() - startNanos);
     }
 
-    /** Whether the request should stop: its caller was interrupted or its timeout has passed. */
-    boolean stopDue() {
-        return interrupted || nanosLeft() <= 0;
+    /**
+     * Caller side, before the request is handed to the engine (between decoding its images, say): throws when the
+     * calling thread has been interrupted (its status stays set) or the timeout has passed.
+     */
+    void throwIfCallerStopped() {
+        if (Thread.currentThread().isInterrupted()) {
+            interrupted = true;
+        }
+        throwIfCancelled();
     }
 
     @Override
     public void throwIfCancelled() {
-        if (stopDue()) {
+        if (interrupted || nanosLeft() <= 0) {
             throw stopped();
         }
     }

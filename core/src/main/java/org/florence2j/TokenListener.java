@@ -3,7 +3,10 @@ package org.florence2j;
 /**
  * Receives generated tokens as they are chosen (greedy search only: beam search settles its tokens only at the
  * end). Called on the model's engine thread ({@code florence2j-engine-cpu}, not the caller's), between decoder
- * steps: it should return quickly, and must not run or close a model ({@link IllegalStateException}).
+ * steps: it should return quickly, and must not run or close a model ({@link IllegalStateException}). The engine
+ * serves one request at a time, so a listener that blocks holds up every model on the device; requests queued behind
+ * it can still give up through their own timeout or interrupt. An exception the listener throws ends its request
+ * and reaches the caller as it is; the model serves the next request as usual.
  */
 @FunctionalInterface
 public interface TokenListener {

@@ -142,6 +142,14 @@ class Florence2ApiTest {
         var closing = assertThrows(IllegalStateException.class, () -> model.run(request,
                 SHORT.greedy().withListener((image, id, piece) -> model.close())));
         assertTrue(closing.getMessage().contains("engine thread"), closing.getMessage());
+        var loading = assertThrows(IllegalStateException.class, () -> model.run(request,
+                SHORT.greedy().withListener((image, id, piece) -> Florence2.load(golden.resolve("model")))));
+        assertTrue(loading.getMessage().contains("engine thread"), loading.getMessage());
+        var thrown = new UnsupportedOperationException("the listener's own failure");
+        assertEquals(thrown, assertThrows(UnsupportedOperationException.class, () -> model.run(request,
+                SHORT.greedy().withListener((image, id, piece) -> {
+                    throw thrown;
+                }))), "a listener's exception reaches the caller as it is");
         assertInstanceOf(Caption.class, model.run(request, SHORT));
     }
 
@@ -167,6 +175,8 @@ class Florence2ApiTest {
         assertEquals(new Florence2Request(ImageSource.of(image), Task.CAPTION_TO_PHRASE_GROUNDING, "a red ball"),
                 grounding);
         assertInstanceOf(Detections.class, model.run(grounding, SHORT));
+        assertEquals(Florence2Request.of(image, Task.OD), new Florence2Request(ImageSource.of(image), null, "<OD>"),
+                "a prompt given to the constructor is read as ofPrompt reads it");
         assertThrows(InvalidInputException.class, () -> Florence2Request.ofPrompt(image, "<OD> please"));
     }
 
@@ -191,6 +201,22 @@ class Florence2ApiTest {
         long after = memory.getHeapMemoryUsage().getUsed();
         long held = during[0] - after;
         assertTrue(held < 12_000_000, held + " more bytes of heap in use while the request ran than after it");
+    }
+
+    /** File channels fail on their thread's interrupt: a load must not report a sound folder as unreadable. */
+    @Test
+    void anInterruptedCallerLoadsAModelAndKeepsItsInterrupt() {
+        Thread.currentThread().interrupt();
+        Florence2 loaded;
+        try {
+            loaded = Florence2.load(golden.resolve("model"));
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt was swallowed");
+        } finally {
+            Thread.interrupted();
+        }
+        try (loaded) {
+            assertInstanceOf(Caption.class, loaded.run(Florence2Request.of(image("small_37x29"), Task.CAPTION), SHORT));
+        }
     }
 
     @Test
@@ -238,6 +264,9 @@ class Florence2ApiTest {
         Path notAModel = Files.createDirectories(dir.resolve("empty"));
         assertThrows(CheckpointException.class, () -> Florence2.load(notAModel));
         assertThrows(InvalidInputException.class, () -> model.runBatch(List.of()));
+        assertThrows(IllegalArgumentException.class, () -> ImageSource.of((Path) null));
+        assertThrows(IllegalArgumentException.class, () -> ImageSource.of((byte[]) null, "upload"));
+        assertThrows(IllegalArgumentException.class, () -> ImageSource.of(new byte[8], null));
         var pastThePositions = assertThrows(InvalidInputException.class, () -> model.run(
                 Florence2Request.of(image, Task.CAPTION), SHORT.withMaxNewTokens(Integer.MAX_VALUE)));
         assertTrue(pastThePositions.getMessage().contains("learned positions"), pastThePositions.getMessage());
