@@ -278,6 +278,9 @@ class Florence2ApiTest {
         var tooManyBeams = assertThrows(InvalidInputException.class, () -> model.run(
                 Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(100_000)));
         assertTrue(tooManyBeams.getMessage().contains("fewer images, beams or new tokens"), tooManyBeams.getMessage());
+        var pastJavaArrays = assertThrows(InvalidInputException.class, () -> model.run(
+                Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(40_000)));
+        assertTrue(pastJavaArrays.getMessage().contains("longer than Java's arrays"), pastJavaArrays.getMessage());
         var threads = assertThrows(IllegalArgumentException.class, () -> Florence2Options.defaults().withThreads(
                 CpuBackend.MAX_THREADS + 1));
         assertTrue(threads.getMessage().contains("0 to " + CpuBackend.MAX_THREADS), threads.getMessage());

@@ -16,6 +16,24 @@ public final class Generator {
         this.maxBeams = maxBeams;
     }
 
+    /**
+     * The Java heap a generator for these limits takes, roughly (its search arrays, whose candidates grow with rows ×
+     * 2 · beams, i.e. with the square of the beams), or -1 when one of its arrays, or a session's packed selection
+     * of {@code rows · (6 · beams + 1)} values, would be longer than a Java array can be.
+     */
+    public static long heapBytes(int maxImages, int maxBeams, int maxLength) {
+        long rows = (long) maxImages * maxBeams;
+        long candidates = 2L * maxBeams;
+        long bans = Candidates.banWidth(maxLength);
+        long longest = rows * Math.max(3 * candidates + 1, Math.max(bans, maxLength));
+        if (longest > Integer.MAX_VALUE - 8) {
+            return -1;
+        }
+        // Per row: candidates' scores, tokens and log-probs, its bans, and the double-buffered history and
+        // transitions; per image: its hypotheses' tokens and transitions.
+        return rows * (candidates * 12 + bans * 4 + maxLength * 16L + 64) + maxImages * (maxBeams + 1L) * maxLength * 8;
+    }
+
     /** One result per image; {@code model} must hold {@code images × options.numBeams()} rows. */
     public GenerationResult[] generate(StepModel model, int images, GenerationOptions options) {
         return generate(model, images, options, TokenSink.NONE);

@@ -3,9 +3,11 @@ package org.florence2j.model;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepGraph;
@@ -141,6 +143,8 @@ public final class Session implements AutoCloseable {
                             decoder.channels(), maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
             long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(
                     backend, limits.maxImages(), limits.imageHeight(), limits.imageWidth());
+            requireMemory(limits, 4 * Math.max(textElements, visionElements),
+                    Generator.heapBytes(limits.maxImages(), limits.maxBeams(), maxLength));
             this.textScratch = ScratchBlock.allocate(backend, arena, Math.max(textElements, visionElements));
             this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
             this.decoderWorkspace = decoder.newWorkspace(backend, arena, textScratch, maxRows, 1);
@@ -165,6 +169,40 @@ public final class Session implements AutoCloseable {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * Refuses a session that could not fit, before any of it is allocated: a search array longer than Java allows,
+     * search arrays beyond the JVM's heap limit, or scratch and heap together beyond the machine's memory (the
+     * container's limit where there is one). Otherwise a request with thousands of beams spent seconds filling
+     * gigabytes before it failed, or had the process killed.
+     */
+    private static void requireMemory(Limits limits, long scratchBytes, long heapBytes) {
+        requireMemory(limits, scratchBytes, heapBytes, Runtime.getRuntime().maxMemory(),
+                ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                        .getTotalMemorySize());
+    }
+
+    /** {@link #requireMemory(Limits, long, long)} against the given heap limit and machine memory. */
+    static void requireMemory(Limits limits, long scratchBytes, long heapBytes, long heapLimit, long machine) {
+        String session = "a session for " + limits.maxImages() + " images × " + limits.maxBeams() + " beams × "
+                + limits.maxNewTokens() + " new tokens and " + limits.maxEncoderTokens() + " encoder tokens";
+        String advice = ": ask for fewer images, beams or new tokens at once, or a shorter prompt";
+        if (heapBytes < 0) {
+            throw new InvalidInputException(session + " needs search arrays longer than Java's arrays" + advice);
+        }
+        if (heapBytes > heapLimit) {
+            throw new InvalidInputException(session + " needs " + gigabytes(heapBytes) + " of Java heap, more than"
+                    + " the JVM's limit of " + gigabytes(heapLimit) + advice);
+        }
+        if (scratchBytes + heapBytes > machine) {
+            throw new InvalidInputException(session + " needs " + gigabytes(scratchBytes + heapBytes) + " of memory,"
+                    + " more than this machine's " + gigabytes(machine) + advice);
+        }
+    }
+
+    private static String gigabytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
     }
 
     /** Observes named intermediates of the following requests ({@link Taps#NONE} to stop). */

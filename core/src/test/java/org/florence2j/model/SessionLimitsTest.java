@@ -33,6 +33,28 @@ class SessionLimitsTest {
         assertEquals(new Session.Limits(1, 32, 32, 3, 0, 0), unknown);
     }
 
+    /** A session that could not fit is refused before anything of it is allocated, naming what it needs. */
+    @Test
+    void aSessionThatCannotFitIsRefusedBeforeItIsAllocated() {
+        try (GoldenText golden = GoldenText.open("cpu")) {
+            // 40,000 beams: 40,000 rows × 80,000 candidates, past Java's longest array.
+            var arrays = assertThrows(InvalidInputException.class,
+                    () -> new Session(golden.backend(), golden.model(), new Session.Limits(1, 32, 2, 40_000)));
+            assertTrue(arrays.getMessage().contains("longer than Java's arrays"), arrays.getMessage());
+        }
+        Session.Limits limits = new Session.Limits(2, 600, 20, 3);
+        Session.requireMemory(limits, 4_000_000_000L, 1_000_000_000L, 2_000_000_000L, 8_000_000_000L);
+        var heap = assertThrows(InvalidInputException.class,
+                () -> Session.requireMemory(limits, 1_000, 3_000_000_000L, 2_000_000_000L, 8_000_000_000L));
+        assertEquals("a session for 2 images × 3 beams × 20 new tokens and 600 encoder tokens needs 3.0 GB of Java"
+                + " heap, more than the JVM's limit of 2.0 GB: ask for fewer images, beams or new tokens at once, or"
+                + " a shorter prompt", heap.getMessage());
+        var machine = assertThrows(InvalidInputException.class,
+                () -> Session.requireMemory(limits, 7_500_000_000L, 1_000_000_000L, 2_000_000_000L, 8_000_000_000L));
+        assertTrue(machine.getMessage().contains("needs 8.5 GB of memory, more than this machine's 8.0 GB"),
+                machine.getMessage());
+    }
+
     /**
      * Memory that runs out while a session is made (here its last step, as if the heap had no room left for the
      * search's arrays) refuses the request as too large, and the session's arena, holding the scratch already
