@@ -107,7 +107,8 @@ public final class Florence2 implements AutoCloseable {
     }
 
     /**
-     * Loads the model folder {@code folder}.
+     * Loads the model folder {@code folder}. The load runs to its end even when the calling thread is interrupted,
+     * and the interrupt stays in the thread's status.
      *
      * @throws org.florence2j.checkpoint.CheckpointException when the folder or a file in it is missing, corrupt,
      *                                                       or does not fit the config
