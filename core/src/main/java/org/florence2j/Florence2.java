@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
 import org.florence2j.bindings.Libc;
@@ -35,6 +36,7 @@ import org.florence2j.task.TaskPrompts;
 import org.florence2j.task.TaskResult;
 import org.florence2j.task.TextResult;
 import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
 import org.florence2j.tokenizer.BartTokenizer;
 
 /**
@@ -113,6 +115,7 @@ public final class Florence2 implements AutoCloseable {
      * @throws org.florence2j.checkpoint.CheckpointException when the folder or a file in it is missing, corrupt,
      *                                                       or does not fit the config
      * @throws org.florence2j.bindings.NativeLibraryException when the device's native library cannot be loaded
+     * @throws IllegalStateException                          when called from a token listener
      */
     public static Florence2 load(Path folder, Florence2Options options) {
         String owner = "Florence2 model " + folder;
@@ -125,6 +128,8 @@ public final class Florence2 implements AutoCloseable {
         try {
             return loading.join();
         } catch (CompletionException e) {
+            // The error's own trace is the load thread's: the caller's frames go with it.
+            e.getCause().addSuppressed(new LoadCalledHere(folder));
             if (e.getCause() instanceof RuntimeException runtime) {
                 throw runtime;
             }
@@ -132,6 +137,13 @@ public final class Florence2 implements AutoCloseable {
                 throw error;
             }
             throw e;
+        }
+    }
+
+    /** Where a failed {@link #load} was called from, in its error's suppressed exceptions. */
+    private static final class LoadCalledHere extends Exception {
+        LoadCalledHere(Path folder) {
+            super("Florence2.load(" + folder + ") called here");
         }
     }
 
@@ -340,6 +352,7 @@ public final class Florence2 implements AutoCloseable {
         Session.Limits needed = new Session.Limits(prepared.size(), imageTokens + longestPrompt,
                 generation.maxNewTokens(), generation.numBeams(), imageShape.dim(2), imageShape.dim(3));
         List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();
+        Tensor pixelValues = processed.pixelValues(); // not processed: its resized images are not kept while it runs
         return engine.call(() -> {
             if (closed) {
                 throw new IllegalStateException("Florence2 model " + folder + " used after close()");
@@ -350,7 +363,7 @@ public final class Florence2 implements AutoCloseable {
                     : (row, id) -> runOptions.listener().onToken(row, id, tokenizer.piece(id)));
             current.setCancellation(control);
             try {
-                Session.Encoded encoded = current.encode(processed.pixelValues(), inputIds, generation);
+                Session.Encoded encoded = current.encode(pixelValues, inputIds, generation);
                 pixels.close();
                 return current.decode(encoded);
             } finally {
@@ -383,8 +396,24 @@ public final class Florence2 implements AutoCloseable {
             session.close();
             session = null;
         }
-        session = model.newSession(grown);
+        session = grownOrNeeded(model::newSession, grown, needed);
         return session;
+    }
+
+    /**
+     * What {@code sessions} makes for {@code grown} (the kept session's limits with this request's), or, when that
+     * is refused as too large, for {@code needed} alone: a request that fits on its own must not fail for the sizes
+     * of an earlier one.
+     */
+    static <S> S grownOrNeeded(Function<Session.Limits, S> sessions, Session.Limits grown, Session.Limits needed) {
+        try {
+            return sessions.apply(grown);
+        } catch (InvalidInputException e) {
+            if (grown.equals(needed)) {
+                throw e;
+            }
+            return sessions.apply(needed);
+        }
     }
 
     private static boolean fits(Session.Limits have, Session.Limits needed) {

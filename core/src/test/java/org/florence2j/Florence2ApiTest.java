@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.checkpoint.CheckpointException;
+import org.florence2j.model.Session;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -219,6 +220,32 @@ class Florence2ApiTest {
         }
     }
 
+    /**
+     * A grown session (an earlier request's sizes with this one's) refused as too large falls back to this request's
+     * own sizes: a request that fits alone must not fail for an earlier one's batch.
+     */
+    @Test
+    void aGrownSessionTooLargeFallsBackToTheRequestsOwnSizes() {
+        Session.Limits grown = new Session.Limits(3, 600, 20, 8000);
+        Session.Limits needed = new Session.Limits(1, 600, 1, 8000);
+        List<Session.Limits> asked = new ArrayList<>();
+        String made = Florence2.grownOrNeeded(limits -> {
+            asked.add(limits);
+            if (limits.maxImages() == 3) {
+                throw new InvalidInputException("too large");
+            }
+            return "session for " + limits.maxImages();
+        }, grown, needed);
+        assertEquals("session for 1", made);
+        assertEquals(List.of(grown, needed), asked);
+        asked.clear();
+        assertThrows(InvalidInputException.class, () -> Florence2.grownOrNeeded(limits -> {
+            asked.add(limits);
+            throw new InvalidInputException("too large alone");
+        }, needed, needed));
+        assertEquals(List.of(needed), asked, "a request refused on its own sizes is not tried twice");
+    }
+
     @Test
     void batchRowsEqualSingleRuns() {
         List<Florence2Request> requests = List.of(
@@ -262,7 +289,10 @@ class Florence2ApiTest {
         var missingImage = assertThrows(InvalidInputException.class, () -> model.run(Task.CAPTION, missing));
         assertTrue(missingImage.getMessage().contains("missing.png"), missingImage.getMessage());
         Path notAModel = Files.createDirectories(dir.resolve("empty"));
-        assertThrows(CheckpointException.class, () -> Florence2.load(notAModel));
+        var notLoaded = assertThrows(CheckpointException.class, () -> Florence2.load(notAModel));
+        assertEquals(1, notLoaded.getSuppressed().length, "the caller's frames of a load that failed on its thread");
+        assertTrue(notLoaded.getSuppressed()[0].getMessage().startsWith("Florence2.load("),
+                notLoaded.getSuppressed()[0].getMessage());
         assertThrows(InvalidInputException.class, () -> model.runBatch(List.of()));
         assertThrows(IllegalArgumentException.class, () -> ImageSource.of((Path) null));
         assertThrows(IllegalArgumentException.class, () -> ImageSource.of((byte[]) null, "upload"));

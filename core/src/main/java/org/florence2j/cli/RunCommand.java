@@ -180,7 +180,7 @@ final class RunCommand implements Callable<Integer> {
         } else {
             try (TapRecorder taps = new TapRecorder()) {
                 result = loaded.run(request, runOptions.withTaps(taps));
-                taps.write(indexed(dumpTaps, index), file, givenPrompt);
+                taps.write(indexed(dumpTaps, index), file, asked.task(), givenPrompt);
             }
         }
         out.println(json ? ResultJson.line(result, givenPrompt) : ResultText.describe(result));

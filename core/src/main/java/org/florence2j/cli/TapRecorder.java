@@ -4,8 +4,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.florence2j.InvalidInputException;
+import org.florence2j.Task;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.checkpoint.SafetensorsWriter;
 import org.florence2j.model.Taps;
@@ -47,14 +49,21 @@ final class TapRecorder implements Taps, AutoCloseable {
     }
 
     /**
-     * Writes what was recorded to {@code file}, noting the image and the prompt as given (a task token and its text,
-     * or {@code --prompt}) in the file's metadata under {@code image} and {@code task}.
+     * Writes what was recorded to {@code file}, noting in the file's metadata the {@code image}, the {@code task}
+     * token (none for a prompt that names no task) and the {@code prompt} as given (the task token and its text, or
+     * {@code --prompt}).
      *
      * @throws InvalidInputException naming the file and the cause when it cannot be written
      */
-    synchronized void write(Path file, Path image, String prompt) {
+    synchronized void write(Path file, Path image, Task task, String prompt) {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("image", image.toString());
+        if (task != null) {
+            metadata.put("task", task.token());
+        }
+        metadata.put("prompt", prompt);
         try {
-            SafetensorsWriter.write(file, recorded, Map.of("image", image.toString(), "task", prompt));
+            SafetensorsWriter.write(file, recorded, metadata);
         } catch (CheckpointException e) {
             // A file the user named for output, not a model file: a bad input (exit 3), as for --draw.
             throw new InvalidInputException("--dump-taps " + e.getMessage(), e);

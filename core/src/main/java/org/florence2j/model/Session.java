@@ -143,7 +143,8 @@ public final class Session implements AutoCloseable {
                             decoder.channels(), maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
             long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(
                     backend, limits.maxImages(), limits.imageHeight(), limits.imageWidth());
-            requireMemory(limits, 4 * Math.max(textElements, visionElements),
+            // On a GPU the scratch is the device's, which the host's memory says nothing about.
+            requireMemory(limits, backend.device().isHost() ? 4 * Math.max(textElements, visionElements) : 0,
                     Generator.heapBytes(limits.maxImages(), limits.maxBeams(), maxLength));
             this.textScratch = ScratchBlock.allocate(backend, arena, Math.max(textElements, visionElements));
             this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
@@ -173,7 +174,7 @@ public final class Session implements AutoCloseable {
 
     /**
      * Refuses a session that could not fit, before any of it is allocated: a search array longer than Java allows,
-     * search arrays beyond the JVM's heap limit, or scratch and heap together beyond the machine's memory (the
+     * search arrays beyond the JVM's heap limit, or host scratch and heap together beyond the machine's memory (the
      * container's limit where there is one). Otherwise a request with thousands of beams spent seconds filling
      * gigabytes before it failed, or had the process killed.
      */

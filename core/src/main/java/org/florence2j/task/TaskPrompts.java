@@ -66,9 +66,10 @@ public final class TaskPrompts {
      * Reads a prompt of the caller's own as the reference's {@code _construct_prompts} does: a task token without
      * input must be the whole prompt; a task token with input is cut out of it, wherever it stands, and the rest is
      * the task's text (as it is, spaces included); a prompt without a task token (a fine-tuned model's own, such as
-     * {@code <DocVQA>What is the total?}) is sent as it is, and its answer is pure text. The task's text is then
-     * checked as {@link #build(Task, String)} checks it.
+     * {@code <DocVQA>What is the total?}) is sent as it is, and its answer is pure text. The task's text is checked
+     * later, when {@link #build(Task, String)} makes its prompt.
      *
+     * @param prompt the whole prompt, not {@code null}
      * @throws InvalidInputException when a task token without input is not the whole prompt (the reference asserts)
      */
     public static Parsed parse(String prompt) {

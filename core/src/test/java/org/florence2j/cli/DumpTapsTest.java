@@ -63,6 +63,8 @@ class DumpTapsTest {
                     SafetensorsFile caseArrays = SafetensorsFile.open(root.resolve("cases/case_img" + i
                             + "_task0.safetensors"))) {
                 String name = image.get("name").asText();
+                assertEquals("<CAPTION>", actual.metadata().get("task"), name);
+                assertEquals("<CAPTION>", actual.metadata().get("prompt"), name);
                 Tensor resized = actual.tensor("resized_uint8_hwc");
                 assertEquals(DType.U8, resized.dtype(), name);
                 assertEquals(expected.tensor("resized_uint8_hwc").shape(), resized.shape(), name);

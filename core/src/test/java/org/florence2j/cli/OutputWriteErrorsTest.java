@@ -38,7 +38,7 @@ class OutputWriteErrorsTest {
         Path out = Path.of("/proc/florence2j-taps.safetensors");
         try (TapRecorder taps = new TapRecorder()) {
             assertRefusedQuietly("--dump-taps " + out + ": cannot be written: ",
-                    () -> taps.write(out, IMAGE, Task.CAPTION.token()));
+                    () -> taps.write(out, IMAGE, Task.CAPTION, Task.CAPTION.token()));
         }
     }
 

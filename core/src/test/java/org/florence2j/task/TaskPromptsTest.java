@@ -56,7 +56,8 @@ class TaskPromptsTest {
 
     @Test
     void aTaskTokenWithoutInputMustBeTheWholePrompt() {
-        for (String prompt : new String[] {"<OD> ", "find <OD>", "<CAPTION><OD>", "<OD><CAPTION_TO_PHRASE_GROUNDING>x"}) {
+        String[] prompts = {"<OD> ", "find <OD>", "<CAPTION><OD>", "<OD><CAPTION_TO_PHRASE_GROUNDING>x"};
+        for (String prompt : prompts) {
             var e = assertThrows(InvalidInputException.class, () -> TaskPrompts.parse(prompt), prompt);
             assertTrue(e.getMessage().contains("must be the whole prompt"), e.getMessage());
         }
