@@ -17,14 +17,12 @@ final class RequestControl implements Cancellation {
     private static final int ABANDONED = 2;
 
     private final long startNanos = System.nanoTime();
-    private final Duration timeout; // null: none
-    private final long timeoutNanos;
+    private final long timeoutNanos; // Long.MAX_VALUE: no timeout
     private final AtomicInteger state = new AtomicInteger(QUEUED);
     private volatile boolean interrupted;
 
     /** Controls a request made now that may run for {@code timeout} at most ({@code null}: no limit). */
     RequestControl(Duration timeout) {
-        this.timeout = timeout;
         // Past ~292 years a Duration's nanoseconds overflow a long: such a timeout never passes.
         this.timeoutNanos = timeout == null || timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0
                 ? Long.MAX_VALUE : timeout.toNanos();
@@ -45,9 +43,12 @@ final class RequestControl implements Cancellation {
         interrupted = true;
     }
 
-    /** Nanoseconds until the timeout; {@link Long#MAX_VALUE} without one, 0 or less once it has passed. */
+    /**
+     * Nanoseconds until the timeout; {@link Long#MAX_VALUE} without one (or one too long to pass), 0 or less once it
+     * has passed.
+     */
     long nanosLeft() {
-        return timeout == null ? Long.MAX_VALUE : timeoutNanos - (System.nanoTime() - startNanos);
+        return timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : timeoutNanos - (System.nanoTime() - startNanos);
     }
 
     /**

@@ -143,10 +143,11 @@ public final class Session implements AutoCloseable {
                             decoder.channels(), maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
             long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(
                     backend, limits.maxImages(), limits.imageHeight(), limits.imageWidth());
+            long scratchElements = Math.max(textElements, visionElements);
             // On a GPU the scratch is the device's, which the host's memory says nothing about.
-            requireMemory(limits, backend.device().isHost() ? 4 * Math.max(textElements, visionElements) : 0,
+            requireMemory(limits, backend.device().isHost() ? 4 * scratchElements : 0,
                     Generator.heapBytes(limits.maxImages(), limits.maxBeams(), maxLength));
-            this.textScratch = ScratchBlock.allocate(backend, arena, Math.max(textElements, visionElements));
+            this.textScratch = ScratchBlock.allocate(backend, arena, scratchElements);
             this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
             this.decoderWorkspace = decoder.newWorkspace(backend, arena, textScratch, maxRows, 1);
             this.cache = KvCache.allocate(textScratch, decoder.layerCount(), decoder.channels(), decoder.heads(),
@@ -162,10 +163,7 @@ public final class Session implements AutoCloseable {
             // Too large for the memory left (the Java heap's search arrays, say): the gigabytes of scratch allocated
             // before the failure are freed, and the request is refused as one too large to run.
             arena.close();
-            throw new InvalidInputException("a session for " + limits.maxImages() + " images × " + limits.maxBeams()
-                    + " beams × " + limits.maxNewTokens() + " new tokens and " + limits.maxEncoderTokens()
-                    + " encoder tokens needs more memory than is left (" + e.getMessage() + "): ask for fewer images,"
-                    + " beams or new tokens at once, or a shorter prompt", e);
+            throw tooLarge(limits, "more memory than is left (" + e.getMessage() + ")", e);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -186,20 +184,25 @@ public final class Session implements AutoCloseable {
 
     /** {@link #requireMemory(Limits, long, long)} against the given heap limit and machine memory. */
     static void requireMemory(Limits limits, long scratchBytes, long heapBytes, long heapLimit, long machine) {
-        String session = "a session for " + limits.maxImages() + " images × " + limits.maxBeams() + " beams × "
-                + limits.maxNewTokens() + " new tokens and " + limits.maxEncoderTokens() + " encoder tokens";
-        String advice = ": ask for fewer images, beams or new tokens at once, or a shorter prompt";
         if (heapBytes < 0) {
-            throw new InvalidInputException(session + " needs search arrays longer than Java's arrays" + advice);
+            throw tooLarge(limits, "search arrays longer than Java's arrays", null);
         }
         if (heapBytes > heapLimit) {
-            throw new InvalidInputException(session + " needs " + gigabytes(heapBytes) + " of Java heap, more than"
-                    + " the JVM's limit of " + gigabytes(heapLimit) + advice);
+            throw tooLarge(limits, gigabytes(heapBytes) + " of Java heap, more than the JVM's limit of "
+                    + gigabytes(heapLimit), null);
         }
         if (scratchBytes + heapBytes > machine) {
-            throw new InvalidInputException(session + " needs " + gigabytes(scratchBytes + heapBytes) + " of memory,"
-                    + " more than this machine's " + gigabytes(machine) + advice);
+            throw tooLarge(limits, gigabytes(scratchBytes + heapBytes) + " of memory, more than this machine's "
+                    + gigabytes(machine), null);
         }
+    }
+
+    /** A request refused because a session for {@code limits} needs {@code need}; {@code cause} may be null. */
+    private static InvalidInputException tooLarge(Limits limits, String need, Throwable cause) {
+        return new InvalidInputException("a session for " + limits.maxImages() + " images × " + limits.maxBeams()
+                + " beams × " + limits.maxNewTokens() + " new tokens and " + limits.maxEncoderTokens()
+                + " encoder tokens needs " + need + ": ask for fewer images, beams or new tokens at once, or a shorter"
+                + " prompt", cause);
     }
 
     private static String gigabytes(long bytes) {
