@@ -10,12 +10,22 @@ import java.util.Locale;
  * without code; {@link CudaBackend#open(int, ConvolutionPath)} takes it as an argument.
  */
 public enum ConvolutionPath {
-    /** cuDNN where libcudnn loads and makes a handle, else {@link #IM2COL} (the reason is logged). */
+    /**
+     * cuDNN for the convolutions it runs faster, those with kernels larger than
+     * {@value #LARGEST_IM2COL_KERNEL_ON_AUTO}×{@value #LARGEST_IM2COL_KERNEL_ON_AUTO} (DaViT's 7×7 stride-4 stem),
+     * the hand-written kernels for the rest; {@link #IM2COL} throughout where libcudnn does not load or make a handle
+     * (the reason is logged). At Florence-2-base's shapes on an H200 (bench/README), cuDNN ran the stem 2.3× faster,
+     * and the hand-written kernels the 3×3 stride-2 patch embeddings 1.1–2.0× and the depthwise convolutions with
+     * their residual 3.7–5.6× faster.
+     */
     AUTO,
     /** cuDNN ({@code cudnnConvolutionForward}, NHWC, F32 FMA math); opening fails if libcudnn is missing. */
     CUDNN,
     /** The hand-written kernels: im2col plus one cuBLAS GEMM for {@code conv2d}, a direct depthwise kernel. */
     IM2COL;
+
+    /** On {@link #AUTO}, the largest square kernel run as im2col plus a GEMM rather than through cuDNN. */
+    public static final int LARGEST_IM2COL_KERNEL_ON_AUTO = 3;
 
     /** The system property read by {@link #fromSystemProperty()}. */
     public static final String PROPERTY = "florence2j.cuda.conv";

@@ -31,11 +31,12 @@ import org.florence2j.tensor.Tensor;
  * paths.
  *
  * <p>Convolutions ({@link #conv2d} and {@link #depthwiseConv3x3Residual}) follow a {@link ConvolutionPath}, by
- * default {@code -Dflorence2j.cuda.conv=auto}: through cuDNN where libcudnn 9 or 8 loads ({@code CudnnConvolution}:
- * {@code cudnnConvolutionForward} on NHWC maps in F32 with FMA math, never TF32; the weight reordered to an NHWC
- * filter, 16-bit weights widened to F32, in the workspace; bias and residual added around it), else with the
- * hand-written kernels (im2col plus one cuBLAS GEMM; a direct depthwise kernel). {@code cudnn} or {@code im2col}
- * forces one; {@link #convolutionPath()} says which one an open backend uses. {@code GpuBench} times both at
+ * default {@code -Dflorence2j.cuda.conv=auto}: through cuDNN where libcudnn 9 or 8 loads and the convolution is one
+ * it runs faster, else with the hand-written kernels (im2col plus one cuBLAS GEMM; a direct depthwise kernel that
+ * adds the residual and bias itself). cuDNN's path is {@code CudnnConvolution}: {@code cudnnConvolutionForward} on
+ * NHWC maps in F32 with FMA math, never TF32; the weight reordered to an NHWC filter, 16-bit weights widened to F32,
+ * in the workspace; bias and residual added around it. {@code cudnn} or {@code im2col} sends every convolution one
+ * way; {@link #convolutionPath()} says which an open backend uses. {@code GpuBench} times both at
  * Florence-2-base's shapes.
  *
  * <p>How it reads the contract (arguments are checked by the {@link OpChecks} every backend shares, before any
@@ -103,6 +104,7 @@ public final class CudaBackend implements Backend {
     private final MemorySegment cublas;
     private final CudaModules modules;
     private final CudnnConvolution cudnn; // null: convolutions run on the im2col path
+    private final boolean cudnnEverywhere; // every convolution through cudnn; else only those it runs faster
     private final CudaMemory memory;
     private final OpChecks checks;
     private final boolean graphs;
@@ -113,8 +115,8 @@ public final class CudaBackend implements Backend {
     private volatile boolean closed;
 
     private CudaBackend(Device device, Arena handles, MemorySegment context, MemorySegment stream,
-            MemorySegment cublas, CudaModules modules, CudnnConvolution cudnn, boolean graphs,
-            DType linearWeights) {
+            MemorySegment cublas, CudaModules modules, CudnnConvolution cudnn, boolean cudnnEverywhere,
+            boolean graphs, DType linearWeights) {
         this.device = device;
         this.handles = handles;
         this.context = context;
@@ -122,6 +124,7 @@ public final class CudaBackend implements Backend {
         this.cublas = cublas;
         this.modules = modules;
         this.cudnn = cudnn;
+        this.cudnnEverywhere = cudnnEverywhere;
         this.graphs = graphs;
         this.linearWeights = linearWeights;
         this.memory = new CudaMemory(stream);
@@ -209,7 +212,7 @@ public final class CudaBackend implements Backend {
             // Last, so that nothing after it can fail and leave its handle open.
             CudnnConvolution cudnn = openCudnn(settings.convolutions(), stream);
             return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules, cudnn,
-                    settings.graphs(), settings.linearWeights());
+                    settings.convolutions() == ConvolutionPath.CUDNN, settings.graphs(), settings.linearWeights());
         } catch (RuntimeException e) {
             handles.close();
             throw e;
@@ -238,9 +241,15 @@ public final class CudaBackend implements Backend {
         return device;
     }
 
-    /** {@link ConvolutionPath#CUDNN} or {@link ConvolutionPath#IM2COL}: how this backend runs convolutions. */
+    /**
+     * How this backend runs convolutions: {@link ConvolutionPath#CUDNN} (all through cuDNN),
+     * {@link ConvolutionPath#IM2COL} (none) or {@link ConvolutionPath#AUTO} (through cuDNN where it is faster).
+     */
     public ConvolutionPath convolutionPath() {
-        return cudnn != null ? ConvolutionPath.CUDNN : ConvolutionPath.IM2COL;
+        if (cudnn == null) {
+            return ConvolutionPath.IM2COL;
+        }
+        return cudnnEverywhere ? ConvolutionPath.CUDNN : ConvolutionPath.AUTO;
     }
 
     @Override
@@ -612,7 +621,7 @@ public final class CudaBackend implements Backend {
         int inChannels = w.dim(1);
         int patch = inChannels * kernel * kernel;
         int rows = x.shape().dim(0) * outHeight * outWidth;
-        if (cudnn != null) {
+        if (cudnn != null && (cudnnEverywhere || kernel > ConvolutionPath.LARGEST_IM2COL_KERNEL_ON_AUTO)) {
             cudnnConvolution(out, 0f, x, weight, new CudnnConvolution.Geometry(x.shape().dim(0), height, width,
                     inChannels, w.dim(0), kernel, stride, padding, 1));
         } else {
@@ -635,7 +644,7 @@ public final class CudaBackend implements Backend {
         enter();
         checks.depthwiseConv3x3Residual(out, x, height, width, weight, bias);
         int channels = x.shape().last();
-        if (cudnn != null) {
+        if (cudnn != null && cudnnEverywhere) {
             // out = x, then out += dwconv(x) (beta 1), then the bias.
             memory.copy(out.memory(), x.memory(), x.byteSize());
             cudnnConvolution(out, 1f, x, weight, new CudnnConvolution.Geometry(x.shape().dim(0), height, width,

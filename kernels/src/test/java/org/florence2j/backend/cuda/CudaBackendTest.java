@@ -171,9 +171,9 @@ class CudaBackendTest {
         }
     }
 
-    /** Both convolution paths, each with every weight dtype. */
+    /** The convolution paths (auto: cuDNN for the 7×7 kernel only), each with every weight dtype. */
     static Stream<Arguments> convolutionPathsAndWeightTypes() {
-        return Stream.of(ConvolutionPath.CUDNN, ConvolutionPath.IM2COL)
+        return Stream.of(ConvolutionPath.CUDNN, ConvolutionPath.IM2COL, ConvolutionPath.AUTO)
                 .flatMap(path -> weightTypes().map(types -> Arguments.of(path, types.get()[0], types.get()[1])));
     }
 
