@@ -24,7 +24,6 @@ import org.florence2j.model.text.BartModel;
 import org.florence2j.model.text.CrossGroup;
 import org.florence2j.model.text.KvCache;
 import org.florence2j.model.text.ScratchBlock;
-import org.florence2j.model.vision.VisionScratch;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Shape;
@@ -45,7 +44,9 @@ import org.florence2j.tensor.Tensor;
  * <p>Each decode step goes through the backend's {@link StepGraph}: on CUDA it is captured once per variant (which
  * self-attention buffer is live, with or without a beam reorder) and request shape, then replayed per token, its
  * per-token values sent in the decoder's {@link StepParameters}; on the CPU the ops simply run. The
- * {@code decoder_logits} tap sees each step's logits once the step is issued, outside the graph.
+ * {@code decoder_logits} tap sees each step's logits once the step is issued, outside the graph. The vision tower
+ * goes through a step graph of its own, one variant per batch and image size ({@link VisionPass}), unless the taps
+ * read inside it ({@link Taps#readsVisionTower}).
  */
 public final class Session implements AutoCloseable {
     private static final ValueLayout.OfFloat F32_LE =
@@ -107,11 +108,7 @@ public final class Session implements AutoCloseable {
     private final Decoding decoding = new Decoding();
     private final StepGraph stepGraph;
     private StepShape stepShape; // what the step graph's captures were made for; null before the first request
-    private Arena visionArena; // owns visionScratch; replaced when a request needs a bigger one
-    private VisionScratch visionScratch; // null until the first request with pixels
-    private int scratchImages;
-    private int scratchHeight;
-    private int scratchWidth;
+    private final VisionPass vision; // null in a language-only session
     // Bumped whenever the encoder outputs are replaced (an encoder run) or consumed (a decode): a pending Encoded
     // holds the value it was made at, and is still decodable while they agree.
     private long encoderStateVersion;
@@ -158,7 +155,9 @@ public final class Session implements AutoCloseable {
             this.hostSelected = arena.allocate((long) selectedCount * Integer.BYTES, 64);
             this.hostBans = arena.allocate((long) maxRows * Candidates.banWidth(maxLength) * Integer.BYTES, 64);
             this.hostOffsets = arena.allocate((long) maxRows * Float.BYTES, 64);
-            this.stepGraph = backend.newStepGraph(); // last: nothing after it can fail and leave it open
+            // Last: nothing after them can fail and leave them open.
+            this.stepGraph = backend.newStepGraph();
+            this.vision = model == null ? null : new VisionPass(backend, model.davit(), textScratch.memory());
         } catch (OutOfMemoryError e) {
             // Too large for the memory left (the Java heap's search arrays, say): the gigabytes of scratch allocated
             // before the failure are freed, and the request is refused as one too large to run.
@@ -262,20 +261,16 @@ public final class Session implements AutoCloseable {
             throw new IllegalStateException("a language-only session cannot take pixel values");
         }
         Shape pixels = pixelValues.shape();
-        if (pixels.rank() != 4) {
+        if (pixels.rank() != 4 || pixels.dim(1) != 3) {
             throw new InvalidInputException("pixel_values must be [images, 3, height, width], got " + pixels);
         }
         checkRequest(pixels.dim(0), options);
         int[] lengths;
-        // The request's vision tensors (tower output, projector temporaries, features) die once the encoder has
-        // read the features: freed here, before decoding.
+        // The request's projector temporaries and features die once the encoder has read the features: freed here,
+        // before decoding.
         try (Arena request = Arena.ofShared()) {
             ForwardContext ctx = new ForwardContext(backend, request, taps, cancellation);
-            Tensor devicePixels = backend.upload(pixelValues, DType.F32, request);
-            taps.tap("pixel_values", devicePixels);
-            Tensor davitOut = ctx.allocate(model.davit().outputShape(pixels.dim(0), pixels.dim(2), pixels.dim(3)));
-            model.davit().forward(ctx, devicePixels, davitOut, visionScratch(pixels.dim(0), pixels.dim(2),
-                    pixels.dim(3)));
+            Tensor davitOut = vision.run(pixelValues, request, taps, cancellation);
             Tensor features = ctx.allocate(model.projector().outputShape(pixels.dim(0), davitOut.shape().dim(1)));
             model.projector().forward(ctx, davitOut, features);
             lengths = encodeFeatures(features, inputIds, options);
@@ -307,22 +302,6 @@ public final class Session implements AutoCloseable {
             this.lengths = lengths;
             this.options = options;
         }
-    }
-
-    /** The kept vision scratch, remade first when it is smaller than {@code images × height × width} needs. */
-    private VisionScratch visionScratch(int images, int height, int width) {
-        if (visionScratch == null || images > scratchImages || height > scratchHeight || width > scratchWidth) {
-            scratchImages = Math.max(images, scratchImages);
-            scratchHeight = Math.max(height, scratchHeight);
-            scratchWidth = Math.max(width, scratchWidth);
-            if (visionArena != null) {
-                visionArena.close();
-            }
-            visionArena = Arena.ofShared();
-            visionScratch = model.davit().newScratch(new ForwardContext(backend, visionArena, Taps.NONE),
-                    scratchImages, scratchHeight, scratchWidth, textScratch.memory());
-        }
-        return visionScratch;
     }
 
     /**
@@ -601,11 +580,11 @@ public final class Session implements AutoCloseable {
     @Override
     public void close() {
         stepGraph.close();
+        if (vision != null) {
+            vision.close();
+        }
         if (arena.scope().isAlive()) {
             arena.close();
-        }
-        if (visionArena != null && visionArena.scope().isAlive()) {
-            visionArena.close();
         }
     }
 }

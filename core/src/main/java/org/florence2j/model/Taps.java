@@ -10,7 +10,15 @@ import org.florence2j.tensor.Tensor;
 @FunctionalInterface
 public interface Taps {
     /** Taps that ignore everything. */
-    Taps NONE = (name, tensor) -> {};
+    Taps NONE = new Taps() {
+        @Override
+        public void tap(String name, Tensor tensor) {}
+
+        @Override
+        public boolean readsVisionTower() {
+            return false;
+        }
+    };
 
     /**
      * Called with a tensor that is valid only during the call: a recorder must copy it.
@@ -19,4 +27,14 @@ public interface Taps {
      * @param tensor the tensor on the backend's device
      */
     void tap(String name, Tensor tensor);
+
+    /**
+     * Whether these taps read the intermediates inside the vision tower ({@code davit_stage*}). Taps that answer
+     * {@code false} are not given them, which lets a GPU session replay the whole tower from a captured graph; they
+     * still get every tap outside it ({@code pixel_values}, {@code image_features} and the text model's). The
+     * default, {@code true}, gets every tap.
+     */
+    default boolean readsVisionTower() {
+        return true;
+    }
 }

@@ -360,8 +360,9 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * A {@link StepGraph} for one session's decode steps, closed by the caller before this backend. The default
-     * runs every step's ops as they are issued; a GPU backend may capture a step once and replay it per token.
+     * A {@link StepGraph} for one session's decode steps or vision passes, closed by the caller before this backend.
+     * The default runs the ops as they are issued; a GPU backend may capture a step once and replay it per token,
+     * and a pass once per image size.
      */
     default StepGraph newStepGraph() {
         return StepGraph.eager();

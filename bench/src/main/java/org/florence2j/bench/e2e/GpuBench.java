@@ -46,8 +46,9 @@ import org.florence2j.tokenizer.BartTokenizer;
  * Stage boundaries come from {@link Taps}, which synchronise the device before reading the clock. Random weights
  * would stop at an arbitrary length, so EOS is disabled and every run generates exactly the requested tokens
  * ({@code --caption-tokens}, {@code --od-tokens}): the work is that of a real caption or a 1024-token detection.
- * Vision, encoder, step and caption are medians of {@code --runs} runs after one warm-up (which compiles the
- * kernels); {@code <OD>} runs once.
+ * Vision, encoder, step and caption are medians of {@code --runs} runs after two warm-ups (the first compiles the
+ * kernels, the second captures the vision pass as a graph); {@code <OD>} runs once. The vision pass is replayed as a
+ * CUDA graph unless {@code --vision-graph false}, which runs it eagerly, op by op, for comparison.
  *
  * <p>On a CUDA device it first compares the two convolution paths ({@link ConvolutionPathBench}: cuDNN against
  * im2col plus cuBLAS, at Florence-2-base's DaViT shapes, {@code --conv-runs} calls each; 0 skips it). The model
@@ -58,7 +59,7 @@ import org.florence2j.tokenizer.BartTokenizer;
  *     -cp bench/target/benchmarks.jar org.florence2j.bench.e2e.GpuBench [--device cuda:0|cpu]
  *     [--models base,large] [--image-size 768] [--caption-tokens 20] [--od-tokens 1024] [--runs 3]
  *     [--conv-runs 20] [--dir /tmp/florence2j-bench] [--configs core/src/test/resources/golden/configs]
- *     [--tokenizer core/src/test/resources/golden/tiny/model]
+ *     [--tokenizer core/src/test/resources/golden/tiny/model] [--vision-graph true|false]
  * </pre>
  */
 public final class GpuBench {
@@ -66,7 +67,7 @@ public final class GpuBench {
 
     /** The command line's settings. */
     record Settings(Device device, List<String> models, int imageSize, int captionTokens, int odTokens, int runs,
-            int convRuns, Path dir, Path configs, Path tokenizer) {
+            int convRuns, Path dir, Path configs, Path tokenizer, boolean visionGraph) {
         static Settings parse(String[] args) {
             Device device = Device.cuda(0);
             List<String> models = List.of("base", "large");
@@ -78,6 +79,7 @@ public final class GpuBench {
             Path dir = Path.of("/tmp/florence2j-bench");
             Path configs = Path.of("core/src/test/resources/golden/configs");
             Path tokenizer = Path.of("core/src/test/resources/golden/tiny/model");
+            boolean visionGraph = true;
             for (int i = 0; i < args.length; i += 2) {
                 if (i + 1 >= args.length) {
                     throw new IllegalArgumentException("option " + args[i] + " needs a value");
@@ -94,6 +96,7 @@ public final class GpuBench {
                     case "--dir" -> dir = Path.of(value);
                     case "--configs" -> configs = Path.of(value);
                     case "--tokenizer" -> tokenizer = Path.of(value);
+                    case "--vision-graph" -> visionGraph = parseBoolean(value);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
@@ -102,7 +105,16 @@ public final class GpuBench {
                         + " --od-tokens and --runs at least 1, and --conv-runs at least 0");
             }
             return new Settings(device, models, imageSize, captionTokens, odTokens, runs, convRuns, dir, configs,
-                    tokenizer);
+                    tokenizer, visionGraph);
+        }
+
+        private static boolean parseBoolean(String value) {
+            return switch (value.trim().toLowerCase(Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> throw new IllegalArgumentException("--vision-graph must be true or false, got '" + value
+                        + "'");
+            };
         }
 
         private static Device parseDevice(String name) {
@@ -140,8 +152,9 @@ public final class GpuBench {
             System.out.println();
         }
         System.out.printf("GpuBench on %s: %dx%d image, %d beams, <CAPTION> %d tokens (median of %d), <OD> %d tokens;"
-                + " random F32 weights, EOS disabled%n", settings.device(), settings.imageSize(),
-                settings.imageSize(), BEAMS, settings.captionTokens(), settings.runs(), settings.odTokens());
+                + " random F32 weights, EOS disabled; vision pass %s%n", settings.device(), settings.imageSize(),
+                settings.imageSize(), BEAMS, settings.captionTokens(), settings.runs(), settings.odTokens(),
+                settings.visionGraph() ? "through its graph" : "eager");
         List<String> rows = new ArrayList<>();
         rows.add(String.format("%-6s %8s %9s %10s %8s %12s %9s %12s %9s", "model", "load_s", "vision_ms",
                 "encoder_ms", "step_ms", "caption_ms", "cap_tok/s", "od_ms", "od_tok/s"));
@@ -182,8 +195,9 @@ public final class GpuBench {
             try (Arena arena = Arena.ofConfined();
                     Session session = model.newSession(new Session.Limits(1, encoderTokens, maxNewTokens, BEAMS))) {
                 Tensor pixels = randomPixels(size, arena);
-                StageClock clock = new StageClock(backend);
+                StageClock clock = new StageClock(backend, settings.visionGraph());
                 session.setTaps(clock);
+                run(session, clock, pixels, caption, options);
                 run(session, clock, pixels, caption, options);
                 List<Run> captions = new ArrayList<>();
                 for (int i = 0; i < settings.runs(); i++) {
@@ -240,13 +254,15 @@ public final class GpuBench {
      */
     private static final class StageClock implements Taps {
         private final Backend backend;
+        private final boolean readsVisionTower;
         private long pixels;
         private long features;
         private long encoded;
         private final List<Long> steps = new ArrayList<>();
 
-        StageClock(Backend backend) {
+        StageClock(Backend backend, boolean visionGraph) {
             this.backend = backend;
+            this.readsVisionTower = !visionGraph;
         }
 
         void reset() {
@@ -265,6 +281,15 @@ public final class GpuBench {
                 case "decoder_logits" -> steps.add(now());
                 default -> { }
             }
+        }
+
+        /**
+         * None of the clock's taps is inside the tower, which a GPU session may then replay as one graph; with
+         * {@code --vision-graph false} the clock claims to read it, so that every pass runs eagerly.
+         */
+        @Override
+        public boolean readsVisionTower() {
+            return readsVisionTower;
         }
 
         private long now() {

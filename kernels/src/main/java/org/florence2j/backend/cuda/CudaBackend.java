@@ -67,7 +67,8 @@ import org.florence2j.tensor.Tensor;
  * {@value #GRAPHS_PROPERTY}{@code =false} (read by {@link #open(int)}; or {@link #open(int, boolean)}) turns this
  * off: every op of a step is then launched as it is issued, with the position and parents as launch parameters and
  * attention over the filled part of the cache only. A capture or launch that fails is logged once and the session
- * continues that way ({@link CudaStepGraph}).
+ * continues that way ({@link CudaStepGraph}). A session's vision tower goes through a step graph of its own, one
+ * variant per batch and image size, into input and output buffers the session keeps; the same property turns it off.
  *
  * <p>Memory: weights and session buffers are allocated once; ops that need scratch share one workspace that only
  * grows ({@link CudaMemory}), and cuBLAS is given its own fixed workspace ({@code cublasSetWorkspace}), so after the
@@ -783,7 +784,7 @@ public final class CudaBackend implements Backend {
         return graphs ? new CudaStepGraph(new CudaStepGraph.Capture(this)) : StepGraph.eager();
     }
 
-    /** Decode steps run so far by launching a captured CUDA graph, over every session on this backend. */
+    /** Captured CUDA graphs launched so far (decode steps and vision passes), over every session on this backend. */
     public long stepGraphLaunches() {
         return stepGraphLaunches;
     }

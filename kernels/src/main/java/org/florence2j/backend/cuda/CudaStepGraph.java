@@ -10,8 +10,8 @@ import org.florence2j.bindings.CudaException;
 import org.florence2j.bindings.CudaRuntime;
 
 /**
- * {@link StepGraph} on CUDA: each variant of a session's decode step is captured once as a CUDA graph and then
- * replayed per token with one {@code cudaGraphLaunch} instead of a few hundred launches.
+ * {@link StepGraph} on CUDA: each variant of a session's decode step (or vision pass) is captured once as a CUDA
+ * graph and then replayed per token (or image) with one {@code cudaGraphLaunch} instead of hundreds of launches.
  *
  * <p>Per variant, the first call runs the ops eagerly with the step kernels ({@link Driver#warmUp}): it queues the
  * very work the graph will hold, so it grows the backend's workspace and loads every kernel module before any
@@ -138,8 +138,8 @@ final class CudaStepGraph implements StepGraph {
         capturing = false;
         reset();
         Level level = FALLBACK_LOGGED.compareAndSet(false, true) ? Level.WARNING : Level.FINE;
-        LOG.log(level, "CUDA graph of the decode step failed ({0}); this session decodes with eager launches"
-                + " from now on", e.getMessage());
+        LOG.log(level, "CUDA graph capture failed ({0}); this session issues these ops (its decode steps or its"
+                + " vision passes) with eager launches from now on", e.getMessage());
     }
 
     /** The production {@link Driver}: stream capture on the backend's stream. */

@@ -1,0 +1,139 @@
+package org.florence2j.model;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import org.florence2j.backend.Backend;
+import org.florence2j.backend.StepGraph;
+import org.florence2j.model.vision.DaViT;
+import org.florence2j.model.vision.VisionScratch;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
+import org.florence2j.tensor.Tensor;
+
+/**
+ * The vision tower as a {@link Session} runs it. The tower's scratch and the buffers of its input pixels and its
+ * output are kept across requests (grown when a request needs more, never shrunk), so every pass of one batch and
+ * image size reads and writes the same memory. That lets a pass go through a {@link StepGraph}: on CUDA a shape's
+ * pass runs eagerly once, is captured on the next request, and is replayed with one graph launch from then on,
+ * instead of some 1,500 kernel and cuBLAS launches whose issuing costs the host more than the GPU spends on them.
+ * Taps that read the tower's intermediates ({@link Taps#readsVisionTower}) get them from an eager pass.
+ */
+final class VisionPass implements AutoCloseable {
+    private final Backend backend;
+    private final DaViT davit;
+    private final Tensor lent; // the session's text scratch, which the tower's scratch overlays as far as it fits
+    private final StepGraph graph;
+    private final List<Shape> variants = new ArrayList<>(); // the pixel shapes seen, by graph variant
+    private Arena arena; // owns what of the scratch is not lent, the pixels and the output; null before a pass
+    private VisionScratch scratch;
+    private Tensor pixels; // F32, flat: room for [images, 3, height, width]
+    private Tensor out; // F32, flat: room for the tower's output for as many images of that size
+    private int images;
+    private int height;
+    private int width;
+
+    /** Holds nothing until the first pass; {@code lent} is an F32 tensor on {@code backend}. */
+    VisionPass(Backend backend, DaViT davit, Tensor lent) {
+        this.backend = backend;
+        this.davit = davit;
+        this.lent = lent;
+        this.graph = backend.newStepGraph();
+    }
+
+    /**
+     * Runs the tower on {@code pixelValues}, tapping {@code pixel_values} first.
+     *
+     * @param pixelValues  {@code [images, 3, height, width]}, on the host or this backend's device
+     * @param request      owner of what the request allocates (a conversion of pixels that are not F32)
+     * @param cancellation checked before the pass, and between its stages when it runs eagerly
+     * @return the tower's output, valid until the next pass
+     */
+    Tensor run(Tensor pixelValues, Arena request, Taps taps, Cancellation cancellation) {
+        Shape shape = pixelValues.shape();
+        reserve(shape.dim(0), shape.dim(2), shape.dim(3));
+        Tensor input = pixels.narrow(0, Math.toIntExact(shape.elementCount())).reshape(shape);
+        stage(input, pixelValues, request);
+        taps.tap("pixel_values", input);
+        Shape outShape = davit.outputShape(shape.dim(0), shape.dim(2), shape.dim(3));
+        Tensor output = out.narrow(0, Math.toIntExact(outShape.elementCount())).reshape(outShape);
+        if (taps.readsVisionTower()) {
+            davit.forward(new ForwardContext(backend, request, taps, cancellation), input, output, scratch);
+        } else {
+            cancellation.throwIfCancelled();
+            ForwardContext untapped = new ForwardContext(backend, request, Taps.NONE, cancellation);
+            graph.run(variant(shape), () -> davit.forward(untapped, input, output, scratch));
+        }
+        return output;
+    }
+
+    /** Copies the pixels into the kept input buffer, converting them to F32 on the device if they are not. */
+    private void stage(Tensor input, Tensor pixelValues, Arena request) {
+        Tensor source = pixelValues.dtype() == DType.F32 ? pixelValues
+                : backend.upload(pixelValues, DType.F32, request);
+        if (source.device().equals(backend.device())) {
+            backend.copy(input, source);
+        } else {
+            backend.write(input, source);
+        }
+    }
+
+    /** The graph variant of passes over {@code shape}: one per shape, all forgotten when there are too many. */
+    private int variant(Shape shape) {
+        int variant = variants.indexOf(shape);
+        if (variant >= 0) {
+            return variant;
+        }
+        if (variants.size() == StepGraph.VARIANTS) {
+            graph.reset();
+            variants.clear();
+        }
+        variants.add(shape);
+        return variants.size() - 1;
+    }
+
+    /** Makes the kept buffers large enough for {@code images × height × width}, forgetting captured passes. */
+    private void reserve(int images, int height, int width) {
+        if (arena != null && images <= this.images && height <= this.height && width <= this.width) {
+            return;
+        }
+        int keptImages = Math.max(images, this.images);
+        int keptHeight = Math.max(height, this.height);
+        int keptWidth = Math.max(width, this.width);
+        // Captured passes hold the addresses about to be freed; the old buffers go before the new ones are made.
+        graph.reset();
+        variants.clear();
+        if (arena != null) {
+            arena.close();
+            arena = null;
+        }
+        Arena fresh = Arena.ofShared();
+        try {
+            scratch = davit.newScratch(new ForwardContext(backend, fresh, Taps.NONE), keptImages, keptHeight,
+                    keptWidth, lent);
+            pixels = allocate(new Shape(keptImages, 3, keptHeight, keptWidth), fresh);
+            out = allocate(davit.outputShape(keptImages, keptHeight, keptWidth), fresh);
+        } catch (RuntimeException | Error e) {
+            fresh.close();
+            throw e;
+        }
+        arena = fresh;
+        this.images = keptImages;
+        this.height = keptHeight;
+        this.width = keptWidth;
+    }
+
+    /** A flat F32 buffer with room for {@code shape}. */
+    private Tensor allocate(Shape shape, Arena owner) {
+        return backend.allocate(DType.F32, new Shape(Math.toIntExact(shape.elementCount())), owner);
+    }
+
+    /** Frees the kept buffers and captured passes. Idempotent. */
+    @Override
+    public void close() {
+        graph.close();
+        if (arena != null && arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
+}

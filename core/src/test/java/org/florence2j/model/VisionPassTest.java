@@ -1,0 +1,224 @@
+package org.florence2j.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.lang.foreign.Arena;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.florence2j.backend.Backend;
+import org.florence2j.backend.StepGraph;
+import org.florence2j.backend.Tolerance;
+import org.florence2j.backend.cuda.CudaBackend;
+import org.florence2j.checkpoint.SafetensorsFile;
+import org.florence2j.config.ConfigReader;
+import org.florence2j.config.Florence2Config;
+import org.florence2j.generate.GenerationOptions;
+import org.florence2j.model.text.GoldenText;
+import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A session's vision tower goes through a step graph of its own, one variant per batch and image size, into buffers
+ * it keeps, unless the taps read inside the tower; either way the features are the reference's. On the CPU a
+ * recording graph shows what the session issues through it; on CUDA the passes after a shape's first are captured
+ * and replayed graphs.
+ */
+class VisionPassTest {
+    private static final Path ROOT = GoldenText.goldenRoot();
+
+    /** A step graph that runs the ops as they come and records its calls. */
+    private static final class RecordingGraph implements StepGraph {
+        final List<Integer> runs = new ArrayList<>();
+        int resets;
+        boolean running;
+
+        @Override
+        public void run(int variant, Runnable ops) {
+            StepGraph.checkVariant(variant);
+            runs.add(variant);
+            running = true;
+            try {
+                ops.run();
+            } finally {
+                running = false;
+            }
+        }
+
+        @Override
+        public void reset() {
+            resets++;
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    /** Taps that record {@code image_features} and the names they are given, and say whether they read the tower. */
+    private static final class FeatureTaps implements Taps, AutoCloseable {
+        private final boolean readsTower;
+        private final Backend backend;
+        private final Arena arena = Arena.ofConfined();
+        final List<String> names = new ArrayList<>();
+        Tensor features;
+
+        FeatureTaps(Backend backend, boolean readsTower) {
+            this.backend = backend;
+            this.readsTower = readsTower;
+        }
+
+        @Override
+        public void tap(String name, Tensor tensor) {
+            names.add(name);
+            if (name.equals("image_features")) {
+                features = Tensor.allocateHost(DType.F32, tensor.shape(), arena);
+                backend.download(tensor, features);
+            }
+        }
+
+        @Override
+        public boolean readsVisionTower() {
+            return readsTower;
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+    }
+
+    @Test
+    void passesGoThroughTheirGraphOneVariantPerShapeUnlessTheTapsReadTheTower() throws Exception {
+        List<RecordingGraph> graphs = new ArrayList<>();
+        int[] convolutionsInGraphs = new int[2]; // [outside a graph run, inside one]
+        try (Backend cpu = GoldenText.openBackend("cpu")) {
+            Backend recording = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                    new Class<?>[] {Backend.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("newStepGraph")) {
+                            RecordingGraph graph = new RecordingGraph();
+                            graphs.add(graph);
+                            return graph;
+                        }
+                        if (method.getName().equals("conv2d")) {
+                            convolutionsInGraphs[graphs.stream().anyMatch(g -> g.running) ? 1 : 0]++;
+                        }
+                        try {
+                            return method.invoke(cpu, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            withGolden(recording, (index, options, session) -> {
+                try (Arena arena = Arena.ofConfined()) {
+                    Tensor four = Florence2ModelTest.goldenPixels(ROOT, index, arena); // [4, 3, 96, 96]
+                    Tensor one = four.narrow(0, 1);
+
+                    encodeAndCheck(recording, session, index, one, options, false);
+                    RecordingGraph vision = graphs.stream().filter(g -> !g.runs.isEmpty()).findFirst().orElseThrow();
+                    encodeAndCheck(recording, session, index, one, options, false);
+                    assertEquals(List.of(0, 0), vision.runs, "one image twice: the same variant");
+                    assertEquals(0, convolutionsInGraphs[0], "convolutions issued outside the graph");
+
+                    FeatureTaps reading = encodeAndCheck(recording, session, index, one, options, true);
+                    assertEquals(2, vision.runs.size(), "taps reading the tower must bypass its graph");
+                    assertTrue(reading.names.contains("davit_stage2_out"), "taps given: " + reading.names);
+                    assertTrue(convolutionsInGraphs[0] > 0, "the reading pass issued no convolution of its own");
+
+                    int resetsBefore = vision.resets;
+                    encodeAndCheck(recording, session, index, four, options, false);
+                    assertTrue(vision.resets > resetsBefore, "buffers grown for four images, graph not reset");
+                    encodeAndCheck(recording, session, index, one, options, false);
+                    assertEquals(List.of(0, 0, 0, 1), vision.runs,
+                            "after the reset, four images take variant 0 and one image variant 1");
+                }
+            });
+            assertEquals(2, graphs.size(), "the session's graphs: decode steps and vision passes");
+        }
+    }
+
+    /**
+     * On CUDA with graphs, the second and later passes of one shape are graph launches, and their features are the
+     * reference's; taps that read the tower still get an eager pass; with graphs off nothing is launched.
+     */
+    @Test
+    void cudaVisionPassesAfterTheFirstAreReplayedGraphs() throws Exception {
+        for (boolean graphs : new boolean[] {true, false}) {
+            CudaBackend cuda = GoldenText.openCudaOrAbort(graphs);
+            try {
+                withGolden(cuda, (index, options, session) -> {
+                    try (Arena arena = Arena.ofConfined()) {
+                        Tensor pixels = Florence2ModelTest.goldenPixels(ROOT, index, arena).narrow(0, 2);
+                        long start = cuda.stepGraphLaunches();
+                        for (int pass = 0; pass < 3; pass++) {
+                            encodeAndCheck(cuda, session, index, pixels, options, false);
+                        }
+                        long launches = cuda.stepGraphLaunches() - start;
+                        assertEquals(graphs ? 2 : 0, launches, "graphs " + graphs + ": vision passes launched of 3"
+                                + " (the first runs eagerly, the second is captured)");
+                        FeatureTaps reading = encodeAndCheck(cuda, session, index, pixels, options, true);
+                        assertTrue(reading.names.contains("davit_stage3_out"), "taps given: " + reading.names);
+                        assertEquals(launches, cuda.stepGraphLaunches() - start, "a pass read by taps launched");
+                        for (int pass = 0; pass < 2; pass++) {
+                            encodeAndCheck(cuda, session, index, pixels.narrow(0, 1), options, false);
+                        }
+                        assertEquals(graphs ? 3 : 0, cuda.stepGraphLaunches() - start,
+                                "a second shape: its first pass eager, its second launched");
+                    }
+                });
+            } finally {
+                cuda.close();
+            }
+        }
+    }
+
+    /**
+     * Encodes {@code pixels} (the first golden images) with each image's first prompt, through taps that record the
+     * image features and read the tower or not, and checks the features against the reference's.
+     */
+    private static FeatureTaps encodeAndCheck(Backend backend, Session session, JsonNode index, Tensor pixels,
+            GenerationOptions options, boolean readsTower) {
+        int images = pixels.shape().dim(0);
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < images; i++) {
+            prompts.add(GoldenText.ints(Florence2ModelTest.caseById(index, "img" + i + "_task0").get("input_ids")));
+        }
+        try (FeatureTaps taps = new FeatureTaps(backend, readsTower)) {
+            session.setTaps(taps);
+            session.encode(pixels, prompts, options);
+            session.setTaps(Taps.NONE);
+            assertEquals(readsTower, taps.names.stream().anyMatch(name -> name.startsWith("davit_")),
+                    "tower taps given to taps that read the tower: " + readsTower + "; given " + taps.names);
+            for (int i = 0; i < images; i++) {
+                try (SafetensorsFile arrays = SafetensorsFile.open(ROOT.resolve(
+                        index.get("images").get(i).get("arrays_file").asText()))) {
+                    Tolerance.assertStageClose(backend.device() + " image " + i + " of " + images + " image_features",
+                            arrays.tensor("image_features"), taps.features.narrow(i, 1));
+                }
+            }
+            return taps;
+        }
+    }
+
+    /** What a test does with the tiny golden model's session (4 images, 32 tokens each way, 3 beams). */
+    private interface GoldenSessionTest {
+        void run(JsonNode index, GenerationOptions options, Session session) throws Exception;
+    }
+
+    private static void withGolden(Backend backend, GoldenSessionTest test) throws Exception {
+        Florence2Config config = ConfigReader.read(ROOT.resolve("model/config.json"));
+        JsonNode index = new ObjectMapper().readTree(Files.readString(ROOT.resolve("index.json")));
+        try (SafetensorsFile checkpoint = SafetensorsFile.open(ROOT.resolve("model/model.safetensors"));
+                Florence2Model model = Florence2Model.load(checkpoint, config, backend);
+                Session session = model.newSession(new Session.Limits(4, 32, 32, 3))) {
+            test.run(index, GenerationOptions.fromConfig(config.text(), 32), session);
+        }
+    }
+}
