@@ -94,6 +94,10 @@ public final class CudaBackend implements Backend {
     private static final int DECODE_ATTENTION_MAX_QUERIES = 4;
     private static final int DECODE_ATTENTION_MAX_KEYS = 4096;
     private static final int DECODE_ATTENTION_MAX_HEAD_DIM = 128;
+    // window_attention keeps a head's keys and values of one window in shared memory: at most this many of each
+    // (DaViT's 12 × 12 windows of head dimension 32 take 4,608).
+    private static final int WINDOW_ATTENTION_MAX_ELEMENTS = 5120;
+    private static final int WINDOW_ATTENTION_MAX_HEAD_DIM = 64;
     // cuBLAS's recommended workspace: 32 MiB on Hopper and later, 4 MiB before.
     private static final long CUBLAS_WORKSPACE_BYTES_SM90 = 32L << 20;
     private static final long CUBLAS_WORKSPACE_BYTES = 4L << 20;
@@ -405,6 +409,14 @@ public final class CudaBackend implements Backend {
         int channels = shape.dim(2);
         int headDim = channels / heads;
         long rowStride = 3L * channels;
+        if (tokens <= THREADS && (long) tokens * headDim <= WINDOW_ATTENTION_MAX_ELEMENTS && headDim % 4 == 0
+                && headDim <= WINDOW_ATTENTION_MAX_HEAD_DIM) {
+            // One launch, a block per window and head (a thread per query row), where the GEMMs below take two
+            // GEMMs per head or window and a softmax launch.
+            launchRows("window", headDim <= 32 ? "window_attention_32" : "window_attention_64", (long) batch * heads,
+                    out.memory(), qkv.memory(), tokens, channels, heads, headDim, scale);
+            return;
+        }
         long scoreElements = (long) tokens * tokens;
         // scores [heads, batch, tokens, tokens]
         MemorySegment scores = memory.workspace(4L * heads * batch * scoreElements);

@@ -70,20 +70,40 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * DaViT's windows (12 × 12 tokens, head dimension 32) run on the window kernel, one block per window and head;
+     * a head dimension of 64 takes its wider variant.
+     */
+    @Test
+    void selfAttentionOverDavitWindows() {
+        try (var t = new CudaVsReference(23)) {
+            t.check("selfAttention", new int[] {4, 144, 64}, (b, out, in) -> b.selfAttention(out, in[0], 2, 0.18f),
+                    t.random(1f, 4, 144, 192));
+            t.check("selfAttention", new int[] {3, 49, 128}, (b, out, in) -> b.selfAttention(out, in[0], 2, 0.13f),
+                    t.random(1f, 3, 49, 384));
+            t.check("selfAttention", new int[] {3, 10, 24}, (b, out, in) -> b.selfAttention(out, in[0], 3, 0.35f),
+                    t.random(1f, 3, 10, 72));
+        }
+    }
+
+    /** Windows of more than 256 tokens keep the GEMMs: each GEMM one strided batch over the windows of one head. */
     @Test
     void selfAttentionPerHead() {
         try (var t = new CudaVsReference(4)) {
-            t.check("selfAttention", new int[] {3, 10, 24}, (b, out, in) -> b.selfAttention(out, in[0], 3, 0.35f),
-                    t.random(1f, 3, 10, 72));
+            t.check("selfAttention", new int[] {5, 260, 16}, (b, out, in) -> b.selfAttention(out, in[0], 2, 0.35f),
+                    t.random(1f, 5, 260, 48));
+            // A head dimension of 128, too wide for the window kernel.
+            t.check("selfAttention", new int[] {2, 16, 256}, (b, out, in) -> b.selfAttention(out, in[0], 2, 0.09f),
+                    t.random(1f, 2, 16, 768));
         }
     }
 
     @Test
     void selfAttentionOverFewerWindowsThanHeads() {
         try (var t = new CudaVsReference(17)) {
-            // 2 windows, 4 heads: each GEMM batches over the heads of one window.
-            t.check("selfAttention", new int[] {2, 10, 32}, (b, out, in) -> b.selfAttention(out, in[0], 4, 0.35f),
-                    t.random(1f, 2, 10, 96));
+            // 2 windows of 300 tokens, 4 heads: each GEMM batches over the heads of one window.
+            t.check("selfAttention", new int[] {2, 300, 32}, (b, out, in) -> b.selfAttention(out, in[0], 4, 0.35f),
+                    t.random(1f, 2, 300, 96));
         }
     }
 
