@@ -19,6 +19,8 @@ public final class ExitCodes {
     public static final int BAD_MODEL = 4;
     /** A native library or device cannot be used (oneDNN, CUDA). */
     public static final int NATIVE = 5;
+    /** A request ran longer than {@code run --timeout} allowed. */
+    public static final int TIMEOUT = 6;
 
     private ExitCodes() {}
 

@@ -2,6 +2,7 @@ package org.florence2j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -12,6 +13,7 @@ import org.florence2j.Florence2Request;
 import org.florence2j.Florence2Result;
 import org.florence2j.ImageSource;
 import org.florence2j.InvalidInputException;
+import org.florence2j.RequestTimeoutException;
 import org.florence2j.RunOptions;
 import org.florence2j.Task;
 import org.florence2j.backend.cpu.CpuBackend;
@@ -41,6 +43,9 @@ import picocli.CommandLine.Spec;
                 "  florence2 run --model Florence-2-base --json photos/",
                 "  florence2 run --model Florence-2-DocVQA --prompt '<DocVQA>What is the total?' receipt.png"})
 final class RunCommand implements Callable<Integer> {
+    // A year: any longer is no limit, and Duration.ofNanos holds it exactly.
+    private static final double MAX_TIMEOUT_SECONDS = 365 * 24 * 3600;
+
     @ParentCommand
     private Florence2Command parent;
 
@@ -75,6 +80,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "" + RunOptions.DEFAULT_MAX_NEW_TOKENS,
             description = "Tokens to generate at most. Default: ${DEFAULT-VALUE}.")
     private int maxNewTokens;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS",
+            description = "Stop an image's request that runs longer than this (decimals allowed); with several images"
+                    + " the others still run. Exit code 6. Default: no limit.")
+    private Double timeoutSeconds;
 
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
             description = "cpu, cuda or cuda:N. Default: ${DEFAULT-VALUE}.")
@@ -128,11 +138,17 @@ final class RunCommand implements Callable<Integer> {
         ModelSource models = parent.models();
         Florence2 loaded = models.open(model, options);
         int failures = 0;
+        int timeouts = 0;
         try (ProgressBar progress = ProgressBar.onTerminal(err, files.size())) {
             for (int i = 0; i < files.size(); i++) {
                 Path file = files.get(i);
                 try {
                     runOne(loaded, request, runOptions, file, files.size() == 1 ? -1 : i, out);
+                } catch (RequestTimeoutException e) {
+                    // The others still get their own time; the message alone does not name the image.
+                    progress.clearLine();
+                    err.println("florence2 run: " + file + ": " + e.getMessage());
+                    timeouts++;
                 } catch (InvalidInputException e) {
                     if (files.size() == 1) {
                         throw e;
@@ -147,7 +163,10 @@ final class RunCommand implements Callable<Integer> {
         } finally {
             models.release(loaded);
         }
-        return failures == 0 ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+        if (failures > 0) {
+            return ExitCodes.BAD_INPUT;
+        }
+        return timeouts == 0 ? ExitCodes.OK : ExitCodes.TIMEOUT;
     }
 
     /**
@@ -212,6 +231,13 @@ final class RunCommand implements Callable<Integer> {
                     "--max-new-tokens must be 1 or more, got " + maxNewTokens);
         }
         RunOptions base = RunOptions.defaults().withMaxNewTokens(maxNewTokens);
+        if (timeoutSeconds != null) {
+            if (!(timeoutSeconds > 0 && timeoutSeconds <= MAX_TIMEOUT_SECONDS)) {
+                throw new ParameterException(spec.commandLine(), "--timeout must be more than 0 and at most "
+                        + MAX_TIMEOUT_SECONDS + " seconds, got " + timeoutSeconds);
+            }
+            base = base.withTimeout(Duration.ofNanos(Math.round(timeoutSeconds * 1e9)));
+        }
         return numBeams == null ? base : base.withNumBeams(numBeams);
     }
 

@@ -67,6 +67,29 @@ class ExitCodesTest {
     }
 
     @Test
+    void aTimeoutThatIsNotAPositiveNumberOfSecondsIsAUsageError() {
+        for (String bad : new String[] {"0", "-1", "NaN", "soon", "1e300"}) {
+            assertFails(2, "--timeout", "run", "--model", MODEL, "--timeout", bad, IMAGE);
+        }
+    }
+
+    /** A microsecond passes before any request reaches the engine: each image's request stops, named with its file. */
+    @Test
+    void requestsPastTheirTimeoutExitWithSixAndTheOthersStillRun() {
+        assertFails(6, IMAGE + ": request stopped before the engine started it: its timeout of 0.001 ms passed",
+                "run", "--model", MODEL, "--timeout", "0.000001", IMAGE);
+        String second = ROOT.resolve("images/gradient_160x160.png").toString();
+        CliRun.Result both = CliRun.run(models, "run", "--model", MODEL, "--timeout", "0.000001", IMAGE, second);
+        assertEquals(6, both.code(), "exit code; stderr: " + both.err());
+        assertTrue(both.err().contains(IMAGE + ": ") && both.err().contains(second + ": "), both.err());
+        assertEquals("", both.out(), "nothing on stdout");
+        CliRun.Result generous = CliRun.run(models, "run", "--model", MODEL, "--timeout", "600", "--json",
+                "--max-new-tokens", "5", IMAGE, second);
+        assertEquals(0, generous.code(), "exit code; stderr: " + generous.err());
+        assertEquals(2, generous.out().lines().count(), "one result per image: " + generous.out());
+    }
+
+    @Test
     void noCommandIsAUsageError() {
         assertFails(2, "missing command");
     }
