@@ -1,6 +1,7 @@
 package org.florence2j.cli;
 
 import org.florence2j.InvalidInputException;
+import org.florence2j.RequestTimeoutException;
 import org.florence2j.bindings.NativeCallException;
 import org.florence2j.bindings.NativeLibraryException;
 import org.florence2j.checkpoint.CheckpointException;
@@ -31,6 +32,7 @@ public final class ExitCodes {
             case CheckpointException e -> BAD_MODEL;
             case NativeLibraryException e -> NATIVE;
             case NativeCallException e -> NATIVE;
+            case RequestTimeoutException e -> TIMEOUT;
             default -> UNEXPECTED;
         };
     }

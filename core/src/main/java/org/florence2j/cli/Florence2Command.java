@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
                 "2:usage error (unknown option, missing or malformed value)",
                 "3:bad input (image, task, text, or an output file that cannot be written)",
                 "4:bad model folder or checkpoint",
-                "5:native library or device problem (oneDNN, CUDA)"})
+                "5:native library or device problem (oneDNN, CUDA)",
+                "6:a request ran past run --timeout"})
 public final class Florence2Command implements Callable<Integer> {
     private final ModelSource models;
 

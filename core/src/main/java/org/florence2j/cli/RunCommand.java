@@ -43,8 +43,8 @@ import picocli.CommandLine.Spec;
                 "  florence2 run --model Florence-2-base --json photos/",
                 "  florence2 run --model Florence-2-DocVQA --prompt '<DocVQA>What is the total?' receipt.png"})
 final class RunCommand implements Callable<Integer> {
-    // A year: any longer is no limit, and Duration.ofNanos holds it exactly.
-    private static final double MAX_TIMEOUT_SECONDS = 365 * 24 * 3600;
+    // A year: any longer is no limit.
+    private static final long MAX_TIMEOUT_SECONDS = 365L * 24 * 3600;
 
     @ParentCommand
     private Florence2Command parent;
@@ -232,11 +232,12 @@ final class RunCommand implements Callable<Integer> {
         }
         RunOptions base = RunOptions.defaults().withMaxNewTokens(maxNewTokens);
         if (timeoutSeconds != null) {
-            if (!(timeoutSeconds > 0 && timeoutSeconds <= MAX_TIMEOUT_SECONDS)) {
-                throw new ParameterException(spec.commandLine(), "--timeout must be more than 0 and at most "
-                        + MAX_TIMEOUT_SECONDS + " seconds, got " + timeoutSeconds);
+            long nanos = Math.round(timeoutSeconds * 1e9);
+            if (!(timeoutSeconds <= MAX_TIMEOUT_SECONDS) || nanos < 1) {
+                throw new ParameterException(spec.commandLine(), "--timeout must be at least a nanosecond and at"
+                        + " most " + MAX_TIMEOUT_SECONDS + " seconds, got " + timeoutSeconds);
             }
-            base = base.withTimeout(Duration.ofNanos(Math.round(timeoutSeconds * 1e9)));
+            base = base.withTimeout(Duration.ofNanos(nanos));
         }
         return numBeams == null ? base : base.withNumBeams(numBeams);
     }
