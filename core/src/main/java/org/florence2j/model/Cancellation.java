@@ -2,7 +2,8 @@ package org.florence2j.model;
 
 /**
  * Lets a request stop before it ends: a {@link Session} checks it before each of the vision tower's stages and
- * blocks, each encoder layer and every decoder step, and whatever it throws ends the request there. The default,
+ * blocks (once, before the pass, where a GPU replays the tower as a captured graph), each encoder layer and every
+ * decoder step, and whatever it throws ends the request there. The default,
  * {@link #NONE}, never stops one. A check must not allocate: it runs once per generated token.
  */
 @FunctionalInterface

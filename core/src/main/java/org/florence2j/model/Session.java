@@ -141,8 +141,10 @@ public final class Session implements AutoCloseable {
             long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(
                     backend, limits.maxImages(), limits.imageHeight(), limits.imageWidth());
             long scratchElements = Math.max(textElements, visionElements);
+            long visionBuffers = visionElements == 0 ? 0 : VisionPass.bufferElements(model.davit(),
+                    limits.maxImages(), limits.imageHeight(), limits.imageWidth());
             // On a GPU the scratch is the device's, which the host's memory says nothing about.
-            requireMemory(limits, backend.device().isHost() ? 4 * scratchElements : 0,
+            requireMemory(limits, backend.device().isHost() ? 4 * (scratchElements + visionBuffers) : 0,
                     Generator.heapBytes(limits.maxImages(), limits.maxBeams(), maxLength));
             this.textScratch = ScratchBlock.allocate(backend, arena, scratchElements);
             this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
@@ -219,9 +221,9 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Checks {@code check} before each of the vision tower's stages and blocks, each encoder layer and every decoder
-     * step of the following requests ({@code null} to stop); what it throws ends the request, and the session stays
-     * usable for the next one.
+     * Checks {@code check} before each of the vision tower's stages and blocks (once, before the pass, where it is a
+     * replayed graph: {@link VisionPass}), each encoder layer and every decoder step of the following requests
+     * ({@code null} to stop); what it throws ends the request, and the session stays usable for the next one.
      */
     public void setCancellation(Cancellation check) {
         this.cancellation = check == null ? Cancellation.NONE : check;

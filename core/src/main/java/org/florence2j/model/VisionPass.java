@@ -67,14 +67,14 @@ final class VisionPass implements AutoCloseable {
         return output;
     }
 
-    /** Copies the pixels into the kept input buffer, converting them to F32 on the device if they are not. */
+    /** Copies the pixels into the kept input buffer, converting them to F32 if they are not. */
     private void stage(Tensor input, Tensor pixelValues, Arena request) {
-        Tensor source = pixelValues.dtype() == DType.F32 ? pixelValues
-                : backend.upload(pixelValues, DType.F32, request);
-        if (source.device().equals(backend.device())) {
-            backend.copy(input, source);
+        if (pixelValues.device().isHost() && pixelValues.dtype() != DType.F32) {
+            backend.copy(input, backend.upload(pixelValues, DType.F32, request));
+        } else if (pixelValues.device().equals(backend.device())) {
+            backend.copy(input, pixelValues); // converts a device tensor's dtype
         } else {
-            backend.write(input, source);
+            backend.write(input, pixelValues);
         }
     }
 
@@ -121,6 +121,14 @@ final class VisionPass implements AutoCloseable {
         this.images = keptImages;
         this.height = keptHeight;
         this.width = keptWidth;
+    }
+
+    /**
+     * The F32 elements of the input and output buffers kept for {@code images × height × width} (beside the tower's
+     * scratch, which overlays the session's text scratch).
+     */
+    static long bufferElements(DaViT davit, int images, int height, int width) {
+        return 3L * images * height * width + davit.outputShape(images, height, width).elementCount();
     }
 
     /** A flat F32 buffer with room for {@code shape}. */
