@@ -3,7 +3,7 @@
 # with nvcc, build, run the CUDA backend tests and the model golden tests on CUDA (none may skip there), then the
 # GPU benchmark and print its tables: the two convolution paths (cuDNN against im2col plus cuBLAS, ms per call at
 # Florence-2-base's DaViT shapes; a few seconds), then Florence-2-base and -large with random weights (convolutions
-# on the default path, -Dflorence2j.cuda.conv=auto: cuDNN where it loads). The whole script stops
+# on the default path, -Dflorence2j.cuda.conv=auto: cuDNN for the 7x7 stem where it loads). The whole script stops
 # itself after 8 minutes (GPU_CHECK_LIMIT_S, default 470 s); each step gets what is left. MAVEN_OFFLINE=1 adds -o
 # for a machine without network whose ~/.m2 already holds the dependencies. Usage: bench/gpu-check.sh
 set -euo pipefail

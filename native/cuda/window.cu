@@ -45,7 +45,7 @@ extern "C" __global__ void window_reverse(float* out, const float* windows, int 
 // maximum (online softmax), rescaling its sums when the maximum grows, so scores are never stored. The scale
 // multiplies the dot product, as the GEMM path's alpha does. tokens ≤ blockDim.x, tokens·headDim ≤
 // WINDOW_ATTENTION_MAX_ELEMENTS, headDim a multiple of 4 and at most HEAD_DIM (CudaBackend checks).
-#define WINDOW_ATTENTION_MAX_ELEMENTS 5120
+#define WINDOW_ATTENTION_MAX_ELEMENTS 5120 // CudaBackend's WINDOW_ATTENTION_MAX_ELEMENTS
 
 template <int HEAD_DIM>
 __device__ void window_attention(float* out, const float* qkv, int tokens, int channels, int heads, int headDim,

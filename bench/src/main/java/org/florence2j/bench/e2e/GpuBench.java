@@ -52,7 +52,8 @@ import org.florence2j.tokenizer.BartTokenizer;
  *
  * <p>On a CUDA device it first compares the two convolution paths ({@link ConvolutionPathBench}: cuDNN against
  * im2col plus cuBLAS, at Florence-2-base's DaViT shapes, {@code --conv-runs} calls each; 0 skips it). The model
- * runs use the path {@code -Dflorence2j.cuda.conv} selects (cuDNN where it loads, by default).
+ * runs use the path {@code -Dflorence2j.cuda.conv} selects (by default {@code auto}: cuDNN for the 7×7 stem where
+ * it loads, the hand-written kernels for the rest).
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \

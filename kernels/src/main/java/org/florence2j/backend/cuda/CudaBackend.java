@@ -95,7 +95,7 @@ public final class CudaBackend implements Backend {
     private static final int DECODE_ATTENTION_MAX_KEYS = 4096;
     private static final int DECODE_ATTENTION_MAX_HEAD_DIM = 128;
     // window_attention keeps a head's keys and values of one window in shared memory: at most this many of each
-    // (DaViT's 12 × 12 windows of head dimension 32 take 4,608).
+    // (DaViT's 12 × 12 windows of head dimension 32 take 4,608); window.cu's WINDOW_ATTENTION_MAX_ELEMENTS.
     private static final int WINDOW_ATTENTION_MAX_ELEMENTS = 5120;
     private static final int WINDOW_ATTENTION_MAX_HEAD_DIM = 64;
     // cuBLAS's recommended workspace: 32 MiB on Hopper and later, 4 MiB before.
@@ -114,7 +114,7 @@ public final class CudaBackend implements Backend {
     private final OpChecks checks;
     private final boolean graphs;
     private final DType linearWeights; // the type uploadLinearWeight keeps F32 requests in
-    private boolean stepKernels; // set while a StepGraph issues a decode step's ops
+    private boolean stepKernels; // set while a StepGraph issues its ops (a decode step, a vision pass)
     private long stepGraphLaunches;
     private final CudaLogits logitsKernel;
     private volatile boolean closed;

@@ -11,7 +11,7 @@ import org.florence2j.bindings.CudaRuntime;
 
 /**
  * {@link StepGraph} on CUDA: each variant of a session's decode step (or vision pass) is captured once as a CUDA
- * graph and then replayed per token (or image) with one {@code cudaGraphLaunch} instead of hundreds of launches.
+ * graph and then replayed per token (or request) with one {@code cudaGraphLaunch} instead of hundreds of launches.
  *
  * <p>Per variant, the first call runs the ops eagerly with the step kernels ({@link Driver#warmUp}): it queues the
  * very work the graph will hold, so it grows the backend's workspace and loads every kernel module before any
