@@ -263,8 +263,8 @@ public final class Florence2 implements AutoCloseable {
      * {@link RequestTimeoutException} when its {@link RunOptions#timeout} passes: at once while the request waits for
      * the engine behind other requests, else at the engine's next check (before each of the vision tower's stages and
      * blocks, or once before it on a GPU that replays it as a graph, each encoder layer and every decoder step); a
-     * request that ends before that check returns its results
-     * as usual. The model stays usable, and an interrupt stays in the thread's status.
+     * request that ends before that check returns its results as usual. The model stays usable, and an interrupt
+     * stays in the thread's status.
      *
      * @throws InvalidInputException     when an image cannot be read, a task and its text do not fit, or the
      *                                   options are inconsistent (a listener with beam search)
