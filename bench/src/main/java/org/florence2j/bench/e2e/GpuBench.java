@@ -48,7 +48,9 @@ import org.florence2j.tokenizer.BartTokenizer;
  * ({@code --caption-tokens}, {@code --od-tokens}): the work is that of a real caption or a 1024-token detection.
  * Vision, encoder, step and caption are medians of {@code --runs} runs after two warm-ups (the first compiles the
  * kernels, the second captures the vision pass as a graph); {@code <OD>} runs once. The vision pass is replayed as a
- * CUDA graph unless {@code --vision-graph false}, which runs it eagerly, op by op, for comparison.
+ * CUDA graph unless {@code --vision-graph false}, which runs it eagerly, op by op, for comparison. {@code --dtype}
+ * is the backend's compute type ({@code Backends.open}): on CUDA, bf16 or f16 keep the linear layers' weights in that
+ * type and run their GEMMs on tensor cores; on the CPU, bf16 is its bf16 mode and f16 runs as f32.
  *
  * <p>On a CUDA device it first compares the two convolution paths ({@link ConvolutionPathBench}: cuDNN against
  * im2col plus cuBLAS, at Florence-2-base's DaViT shapes, {@code --conv-runs} calls each; 0 skips it). The model
@@ -60,7 +62,7 @@ import org.florence2j.tokenizer.BartTokenizer;
  *     -cp bench/target/benchmarks.jar org.florence2j.bench.e2e.GpuBench [--device cuda:0|cpu]
  *     [--models base,large] [--image-size 768] [--caption-tokens 20] [--od-tokens 1024] [--runs 3]
  *     [--conv-runs 20] [--dir /tmp/florence2j-bench] [--configs core/src/test/resources/golden/configs]
- *     [--tokenizer core/src/test/resources/golden/tiny/model] [--vision-graph true|false]
+ *     [--tokenizer core/src/test/resources/golden/tiny/model] [--vision-graph true|false] [--dtype f32|bf16|f16]
  * </pre>
  */
 public final class GpuBench {
@@ -68,7 +70,7 @@ public final class GpuBench {
 
     /** The command line's settings. */
     record Settings(Device device, List<String> models, int imageSize, int captionTokens, int odTokens, int runs,
-            int convRuns, Path dir, Path configs, Path tokenizer, boolean visionGraph) {
+            int convRuns, Path dir, Path configs, Path tokenizer, boolean visionGraph, DType dtype) {
         static Settings parse(String[] args) {
             Device device = Device.cuda(0);
             List<String> models = List.of("base", "large");
@@ -81,6 +83,7 @@ public final class GpuBench {
             Path configs = Path.of("core/src/test/resources/golden/configs");
             Path tokenizer = Path.of("core/src/test/resources/golden/tiny/model");
             boolean visionGraph = true;
+            DType dtype = DType.F32;
             for (int i = 0; i < args.length; i += 2) {
                 if (i + 1 >= args.length) {
                     throw new IllegalArgumentException("option " + args[i] + " needs a value");
@@ -98,6 +101,7 @@ public final class GpuBench {
                     case "--configs" -> configs = Path.of(value);
                     case "--tokenizer" -> tokenizer = Path.of(value);
                     case "--vision-graph" -> visionGraph = parseBoolean(value);
+                    case "--dtype" -> dtype = parseDtype(value);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
@@ -106,7 +110,16 @@ public final class GpuBench {
                         + " --od-tokens and --runs at least 1, and --conv-runs at least 0");
             }
             return new Settings(device, models, imageSize, captionTokens, odTokens, runs, convRuns, dir, configs,
-                    tokenizer, visionGraph);
+                    tokenizer, visionGraph, dtype);
+        }
+
+        private static DType parseDtype(String value) {
+            return switch (value.trim().toLowerCase(Locale.ROOT)) {
+                case "f32" -> DType.F32;
+                case "bf16" -> DType.BF16;
+                case "f16" -> DType.F16;
+                default -> throw new IllegalArgumentException("--dtype must be f32, bf16 or f16, got '" + value + "'");
+            };
         }
 
         private static boolean parseBoolean(String value) {
@@ -153,9 +166,10 @@ public final class GpuBench {
             System.out.println();
         }
         System.out.printf("GpuBench on %s: %dx%d image, %d beams, <CAPTION> %d tokens (median of %d), <OD> %d tokens;"
-                + " random F32 weights, EOS disabled; vision pass %s%n", settings.device(), settings.imageSize(),
+                + " random F32 weights computed in %s, EOS disabled; vision pass %s%n", settings.device(),
+                settings.imageSize(),
                 settings.imageSize(), BEAMS, settings.captionTokens(), settings.runs(), settings.odTokens(),
-                settings.visionGraph() ? "through its graph" : "eager");
+                settings.dtype(), settings.visionGraph() ? "through its graph" : "eager");
         List<String> rows = new ArrayList<>();
         rows.add(String.format("%-6s %8s %9s %10s %8s %12s %9s %12s %9s", "model", "load_s", "vision_ms",
                 "encoder_ms", "step_ms", "caption_ms", "cap_tok/s", "od_ms", "od_tok/s"));
@@ -177,7 +191,7 @@ public final class GpuBench {
             System.out.printf("%s: wrote %s in %.1f s%n", modelName, folder, seconds(start));
         }
         long loadStart = System.nanoTime();
-        try (Backend backend = Backends.open(settings.device());
+        try (Backend backend = Backends.open(settings.device(), 0, settings.dtype());
                 LoadedCheckpoint checkpoint = Checkpoints.open(folder);
                 Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend)) {
             backend.synchronize();
