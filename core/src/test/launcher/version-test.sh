@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Checks that the florence2 launcher, run on the built jars, reports the project's version (the jar manifest's
+# Implementation-Version), as README's --version says. Run by core's integration-test phase (see core/pom.xml).
+# Usage: version-test.sh VERSION
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)"
+expected="florence2j $1"
+actual="$("$root/florence2" --version 2>/dev/null)"
+if [ "$actual" != "$expected" ]; then
+  echo "version-test: ./florence2 --version printed '$actual', expected '$expected'" >&2
+  exit 1
+fi
+echo "version-test: ./florence2 --version prints '$expected'"
