@@ -9,8 +9,9 @@ import org.florence2j.model.Taps;
  * @param numBeams     beams for beam search; 1 is greedy; {@code null} takes {@code text_config.num_beams}
  * @param maxNewTokens tokens to generate at most (the reference's {@code max_new_tokens})
  * @param listener     receives tokens as they are chosen; greedy search only, {@code null} for none
- * @param taps         observes named intermediates (pixel values, DaViT stages, encoder states); on a GPU, taps
- *                     that read the DaViT stages ({@link Taps#readsVisionTower}) make the tower run op by op
+ * @param taps         observes named intermediates (pixel values, DaViT stages, encoder states); taps whose
+ *                     {@link Taps#readsVisionTower} answers {@code false} get no DaViT stage on any device, and on
+ *                     a GPU taps that read them make the tower run op by op
  * @param timeout      how long a call may take, counted from the call, image decoding and waiting for the engine
  *                     included; past it the request stops with a {@link RequestTimeoutException} (see
  *                     {@link Florence2#runBatch}); {@code null} for no limit

@@ -178,9 +178,13 @@ public final class Session implements AutoCloseable {
      * gigabytes before it failed, or had the process killed.
      */
     private static void requireMemory(Limits limits, long scratchBytes, long heapBytes) {
-        requireMemory(limits, scratchBytes, heapBytes, Runtime.getRuntime().maxMemory(),
-                ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-                        .getTotalMemorySize());
+        requireMemory(limits, scratchBytes, heapBytes, Runtime.getRuntime().maxMemory(), machineMemory());
+    }
+
+    /** The memory of this machine, or of its container where that is smaller, in bytes. */
+    static long machineMemory() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getTotalMemorySize();
     }
 
     /** {@link #requireMemory(Limits, long, long)} against the given heap limit and machine memory. */

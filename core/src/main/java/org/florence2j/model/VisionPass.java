@@ -3,6 +3,8 @@ package org.florence2j.model;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepGraph;
 import org.florence2j.model.vision.DaViT;
@@ -100,6 +102,16 @@ final class VisionPass implements AutoCloseable {
         int keptImages = Math.max(images, this.images);
         int keptHeight = Math.max(height, this.height);
         int keptWidth = Math.max(width, this.width);
+        requireMemory(davit, backend, images, height, width, Session.machineMemory());
+        long needed = footprint(davit, backend, images, height, width);
+        // Each dimension grown to the largest seen keeps one set of buffers for a service's few sizes. Images kept at
+        // their own aspect ratios (a processor that does not resize) would grow it to the largest height times the
+        // largest width, gigabytes for a tall image after a wide one: there the buffers fit this request alone.
+        if (footprint(davit, backend, keptImages, keptHeight, keptWidth) > 2 * needed) {
+            keptImages = images;
+            keptHeight = height;
+            keptWidth = width;
+        }
         // Captured passes hold the addresses about to be freed; the old buffers go before the new ones are made.
         graph.reset();
         variants.clear();
@@ -121,6 +133,36 @@ final class VisionPass implements AutoCloseable {
         this.images = keptImages;
         this.height = keptHeight;
         this.width = keptWidth;
+    }
+
+    /** The F32 elements of the tower's scratch and kept buffers for {@code images × height × width}. */
+    private static long footprint(DaViT davit, Backend backend, int images, int height, int width) {
+        return davit.scratchElements(backend, images, height, width) + bufferElements(davit, images, height, width);
+    }
+
+    /**
+     * Refuses a pass whose buffers could not be held: more values than one buffer takes, or, on a host backend, more
+     * bytes than {@code machineBytes}.
+     *
+     * @throws InvalidInputException naming the images' size and what they need
+     */
+    static void requireMemory(DaViT davit, Backend backend, int images, int height, int width, long machineBytes) {
+        String need = null;
+        // Every buffer is at most the scratch's total or the pixels' count; tensors here are int-sized.
+        if (davit.scratchElements(backend, images, height, width) > Integer.MAX_VALUE
+                || 3L * images * height * width > Integer.MAX_VALUE) {
+            need = "buffers of more than " + Integer.MAX_VALUE + " values";
+        } else {
+            long bytes = 4 * footprint(davit, backend, images, height, width);
+            if (backend.device().isHost() && bytes > machineBytes) {
+                need = String.format(Locale.ROOT, "%.1f GB of vision buffers, more than this machine's %.1f GB",
+                        bytes / 1e9, machineBytes / 1e9);
+            }
+        }
+        if (need != null) {
+            throw new InvalidInputException(images + " image(s) of " + width + " × " + height + " pixels need "
+                    + need + ": send smaller images or fewer at once");
+        }
     }
 
     /**

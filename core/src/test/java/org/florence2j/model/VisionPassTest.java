@@ -1,6 +1,7 @@
 package org.florence2j.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepGraph;
 import org.florence2j.backend.Tolerance;
@@ -22,6 +24,7 @@ import org.florence2j.config.Florence2Config;
 import org.florence2j.generate.GenerationOptions;
 import org.florence2j.model.text.GoldenText;
 import org.florence2j.tensor.DType;
+import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -115,7 +118,7 @@ class VisionPassTest {
                             throw e.getCause();
                         }
                     });
-            withGolden(recording, (index, options, session) -> {
+            withGolden(recording, (model, index, options, session) -> {
                 try (Arena arena = Arena.ofConfined()) {
                     Tensor four = Florence2ModelTest.goldenPixels(ROOT, index, arena); // [4, 3, 96, 96]
 
@@ -143,6 +146,62 @@ class VisionPassTest {
     }
 
     /**
+     * Images kept at their own aspect ratios: a tall image after a wide one gets buffers for its own size, not for
+     * the tallest height times the widest width (which, at 12,800 × 32 pixels, took gigabytes).
+     */
+    @Test
+    void aTallImageAfterAWideOneDoesNotGrowTheBuffersToBoth() throws Exception {
+        List<Long> allocations = new ArrayList<>();
+        try (Backend cpu = GoldenText.openBackend("cpu")) {
+            Backend counting = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                    new Class<?>[] {Backend.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("allocate")) {
+                            allocations.add(((Shape) args[1]).elementCount());
+                        }
+                        try {
+                            return method.invoke(cpu, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            withGolden(counting, (model, index, options, session) -> {
+                try (Arena arena = Arena.ofConfined();
+                        VisionPass pass = new VisionPass(counting, model.davit(), null)) {
+                    pass.run(Tensor.allocateHost(DType.F32, new Shape(1, 3, 32, 512), arena),
+                            arena, Taps.NONE, Cancellation.NONE);
+                    allocations.clear();
+                    pass.run(Tensor.allocateHost(DType.F32, new Shape(1, 3, 512, 32), arena),
+                            arena, Taps.NONE, Cancellation.NONE);
+                    long largest = allocations.stream().mapToLong(Long::longValue).max().orElseThrow();
+                    assertTrue(largest < 3L * 512 * 512, "a buffer of " + largest + " values for a 32-wide, 512-tall image"
+                            + " after a 512-wide, 32-tall one: grown to 512 × 512");
+                }
+            });
+        }
+    }
+
+    /**
+     * Images whose buffers could not be held are refused by their size before anything is allocated: more values
+     * than a buffer takes (the ArithmeticException of an int overflow before), or more bytes than the machine has.
+     */
+    @Test
+    void imagesTooLargeToHoldAreRefusedByTheirSize() throws Exception {
+        try (Backend cpu = GoldenText.openBackend("cpu")) {
+            withGolden(cpu, (model, index, options, session) -> {
+                var tooMany = assertThrows(InvalidInputException.class,
+                        () -> VisionPass.requireMemory(model.davit(), cpu, 1, 20_000, 20_000, Long.MAX_VALUE));
+                assertTrue(tooMany.getMessage().startsWith("1 image(s) of 20000 × 20000 pixels need buffers of more"
+                        + " than 2147483647 values"), tooMany.getMessage());
+                var tooLarge = assertThrows(InvalidInputException.class,
+                        () -> VisionPass.requireMemory(model.davit(), cpu, 2, 96, 96, 100_000));
+                assertTrue(tooLarge.getMessage().contains("GB of vision buffers, more than this machine's 0.0 GB"),
+                        tooLarge.getMessage());
+                VisionPass.requireMemory(model.davit(), cpu, 2, 96, 96, 1L << 40);
+            });
+        }
+    }
+
+    /**
      * On CUDA with graphs, the second and later passes of one shape are graph launches, and their features are the
      * reference's for the images of each pass (so a replay that kept an earlier request's pixels fails); taps that
      * read the tower still get an eager pass; with graphs off nothing is launched.
@@ -152,7 +211,7 @@ class VisionPassTest {
         for (boolean graphs : new boolean[] {true, false}) {
             CudaBackend cuda = GoldenText.openCudaOrAbort(graphs);
             try {
-                withGolden(cuda, (index, options, session) -> {
+                withGolden(cuda, (model, index, options, session) -> {
                     try (Arena arena = Arena.ofConfined()) {
                         Tensor four = Florence2ModelTest.goldenPixels(ROOT, index, arena);
                         long start = cuda.stepGraphLaunches();
@@ -209,7 +268,7 @@ class VisionPassTest {
 
     /** What a test does with the tiny golden model's session (4 images, 32 tokens each way, 3 beams). */
     private interface GoldenSessionTest {
-        void run(JsonNode index, GenerationOptions options, Session session) throws Exception;
+        void run(Florence2Model model, JsonNode index, GenerationOptions options, Session session) throws Exception;
     }
 
     private static void withGolden(Backend backend, GoldenSessionTest test) throws Exception {
@@ -218,7 +277,7 @@ class VisionPassTest {
         try (SafetensorsFile checkpoint = SafetensorsFile.open(ROOT.resolve("model/model.safetensors"));
                 Florence2Model model = Florence2Model.load(checkpoint, config, backend);
                 Session session = model.newSession(new Session.Limits(4, 32, 32, 3))) {
-            test.run(index, GenerationOptions.fromConfig(config.text(), 32), session);
+            test.run(model, index, GenerationOptions.fromConfig(config.text(), 32), session);
         }
     }
 }
