@@ -292,6 +292,10 @@ public final class Florence2 implements AutoCloseable {
             images.add(image);
             prepared.add(new Prepared(request, image.width(), image.height(), prompt, tokenizer.encode(prompt)));
         }
+        // A batch too large to run is refused here, before its images are preprocessed: 400 of them at 768 × 768
+        // were 2.8 GB of pixels before the session refused them.
+        int[] size = processor.outputSize(images.getFirst().height(), images.getFirst().width());
+        Session.requireFits(model, sessionLimits(prepared, size[0], size[1], generation));
         // The pixel values are freed as soon as the session has encoded them (generate closes the arena), before
         // decoding, when the process holds the most memory. Shared: the engine thread reads and closes them.
         Arena pixels = Arena.ofShared();
@@ -345,13 +349,7 @@ public final class Florence2 implements AutoCloseable {
     private GenerationResult[] generate(ImageProcessor.Processed processed, Arena pixels, List<Prepared> prepared,
             GenerationOptions generation, RunOptions runOptions, RequestControl control) {
         Shape imageShape = processed.pixelValues().shape();
-        imageLimits.checkImage(imageShape.dim(2), imageShape.dim(3));
-        int imageTokens = imageTokens(processed);
-        int longestPrompt = prepared.stream().mapToInt(p -> p.inputIds().length).max().orElseThrow();
-        Session.requireDecoderPositions(model.text(), generation);
-        Session.requireEncoderPositions(model.text(), imageTokens, longestPrompt);
-        Session.Limits needed = new Session.Limits(prepared.size(), imageTokens + longestPrompt,
-                generation.maxNewTokens(), generation.numBeams(), imageShape.dim(2), imageShape.dim(3));
+        Session.Limits needed = sessionLimits(prepared, imageShape.dim(2), imageShape.dim(3), generation);
         List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();
         Tensor pixelValues = processed.pixelValues(); // not processed: its resized images are not kept while it runs
         return engine.call(() -> {
@@ -375,10 +373,20 @@ public final class Florence2 implements AutoCloseable {
         }, control);
     }
 
-    private int imageTokens(ImageProcessor.Processed processed) {
-        var pixels = processed.pixelValues().shape();
-        int gridTokens = model.davit().outputShape(1, pixels.dim(2), pixels.dim(3)).dim(1);
-        return model.projector().tokenCount(gridTokens);
+    /**
+     * The session {@code prepared}'s requests need with images of {@code height × width}.
+     *
+     * @throws InvalidInputException when the image size, the prompts or the new tokens do not fit the model
+     */
+    private Session.Limits sessionLimits(List<Prepared> prepared, int height, int width,
+            GenerationOptions generation) {
+        imageLimits.checkImage(height, width);
+        int imageTokens = model.projector().tokenCount(model.davit().outputShape(1, height, width).dim(1));
+        int longestPrompt = prepared.stream().mapToInt(p -> p.inputIds().length).max().orElseThrow();
+        Session.requireDecoderPositions(model.text(), generation);
+        Session.requireEncoderPositions(model.text(), imageTokens, longestPrompt);
+        return new Session.Limits(prepared.size(), imageTokens + longestPrompt, generation.maxNewTokens(),
+                generation.numBeams(), height, width);
     }
 
     /** The cached session if it is big enough, else a new one sized for at least {@code needed}. */

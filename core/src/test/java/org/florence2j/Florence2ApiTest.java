@@ -305,9 +305,14 @@ class Florence2ApiTest {
                 () -> model.run(Florence2Request.ofPrompt(image, "cat ".repeat(5_000)), SHORT));
         assertTrue(tooLongPrompt.getMessage().contains("exceeds the encoder's"), tooLongPrompt.getMessage());
         assertTrue(tooLongPrompt.getMessage().contains("prompt tokens fit"), tooLongPrompt.getMessage());
+        // Refused before the images are preprocessed (the resized-image tap comes right after): a batch too large
+        // used to hold all its pixels first.
+        List<String> tapped = new ArrayList<>();
         var tooManyBeams = assertThrows(InvalidInputException.class, () -> model.run(
-                Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(100_000)));
+                Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(100_000)
+                        .withTaps((name, tensor) -> tapped.add(name))));
         assertTrue(tooManyBeams.getMessage().contains("fewer images, beams or new tokens"), tooManyBeams.getMessage());
+        assertEquals(List.of(), tapped, "taps of a request refused before preprocessing");
         var pastJavaArrays = assertThrows(InvalidInputException.class, () -> model.run(
                 Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(40_000)));
         assertTrue(pastJavaArrays.getMessage().contains("longer than Java's arrays"), pastJavaArrays.getMessage());

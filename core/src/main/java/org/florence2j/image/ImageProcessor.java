@@ -73,15 +73,31 @@ public final class ImageProcessor {
     public RgbImage resizeAndCrop(RgbImage image) {
         RgbImage resized = image;
         if (config.doResize()) {
-            int[] size;
-            try {
-                size = config.size().resizedFrom(image.height(), image.width());
-            } catch (IllegalArgumentException e) {
-                throw new InvalidInputException(e.getMessage());
-            }
+            int[] size = resizedSize(image.height(), image.width());
             resized = PillowResampler.resize(image, size[1], size[0], config.resample());
         }
         return config.doCenterCrop() ? centerCrop(resized, config.cropHeight(), config.cropWidth()) : resized;
+    }
+
+    /**
+     * The {@code {height, width}} {@link #resizeAndCrop} gives an image of {@code height × width}, found without its
+     * pixels.
+     *
+     * @throws InvalidInputException as {@link #resizeAndCrop} does
+     */
+    public int[] outputSize(int height, int width) {
+        if (config.doCenterCrop()) {
+            return new int[] {config.cropHeight(), config.cropWidth()};
+        }
+        return config.doResize() ? resizedSize(height, width) : new int[] {height, width};
+    }
+
+    private int[] resizedSize(int height, int width) {
+        try {
+            return config.size().resizedFrom(height, width);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException(e.getMessage());
+        }
     }
 
     /**

@@ -135,17 +135,7 @@ public final class Session implements AutoCloseable {
         int maxRows = limits.maxImages() * limits.maxBeams();
         int maxLength = limits.maxNewTokens() + 1;
         try {
-            long textElements = text.encoder().scratchElements(limits.maxEncoderTokens())
-                    + decoder.scratchElements(maxRows, 1) + KvCache.scratchElements(decoder.layerCount(),
-                            decoder.channels(), maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
-            long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(
-                    backend, limits.maxImages(), limits.imageHeight(), limits.imageWidth());
-            long scratchElements = Math.max(textElements, visionElements);
-            long visionBuffers = visionElements == 0 ? 0 : VisionPass.bufferElements(model.davit(),
-                    limits.maxImages(), limits.imageHeight(), limits.imageWidth());
-            // On a GPU the scratch is the device's, which the host's memory says nothing about.
-            requireMemory(limits, backend.device().isHost() ? 4 * (scratchElements + visionBuffers) : 0,
-                    Generator.heapBytes(limits.maxImages(), limits.maxBeams(), maxLength));
+            long scratchElements = requireMemory(backend, model, text, limits);
             this.textScratch = ScratchBlock.allocate(backend, arena, scratchElements);
             this.encoderWorkspace = text.encoder().newWorkspace(textScratch, limits.maxEncoderTokens());
             this.decoderWorkspace = decoder.newWorkspace(backend, arena, textScratch, maxRows, 1);
@@ -172,13 +162,37 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Refuses a session that could not fit, before any of it is allocated: a search array longer than Java allows,
-     * search arrays beyond the JVM's heap limit, or host scratch and heap together beyond the machine's memory (the
-     * container's limit where there is one). Otherwise a request with thousands of beams spent seconds filling
-     * gigabytes before it failed, or had the process killed.
+     * Refuses, before anything is allocated, a request whose session for {@code limits} could not fit on
+     * {@code model}'s backend (see {@link #requireMemory(Limits, long, long, long, long)}), so that a caller can
+     * check a request before preparing its images (400 images preprocessed to 768 × 768 take 2.8 GB).
+     *
+     * @throws InvalidInputException naming what the session would need
      */
-    private static void requireMemory(Limits limits, long scratchBytes, long heapBytes) {
-        requireMemory(limits, scratchBytes, heapBytes, Runtime.getRuntime().maxMemory(), machineMemory());
+    public static void requireFits(Florence2Model model, Limits limits) {
+        requireMemory(model.backend(), model, model.text(), limits);
+    }
+
+    /**
+     * {@link #requireMemory(Limits, long, long, long, long)} for a session of {@code limits}; returns the F32 elements
+     * of its scratch block (text buffers and the vision tower's scratch overlaid).
+     */
+    private static long requireMemory(Backend backend, Florence2Model model, BartModel text, Limits limits) {
+        BartDecoder decoder = text.decoder();
+        int maxRows = limits.maxImages() * limits.maxBeams();
+        int maxLength = limits.maxNewTokens() + 1;
+        long textElements = text.encoder().scratchElements(limits.maxEncoderTokens())
+                + decoder.scratchElements(maxRows, 1) + KvCache.scratchElements(decoder.layerCount(),
+                        decoder.channels(), maxRows, maxLength, limits.maxImages(), limits.maxEncoderTokens());
+        long visionElements = model == null || limits.imageHeight() == 0 ? 0 : model.davit().scratchElements(
+                backend, limits.maxImages(), limits.imageHeight(), limits.imageWidth());
+        long scratchElements = Math.max(textElements, visionElements);
+        long visionBuffers = visionElements == 0 ? 0 : VisionPass.bufferElements(model.davit(),
+                limits.maxImages(), limits.imageHeight(), limits.imageWidth());
+        // On a GPU the scratch is the device's, which the host's memory says nothing about.
+        requireMemory(limits, backend.device().isHost() ? 4 * (scratchElements + visionBuffers) : 0,
+                Generator.heapBytes(limits.maxImages(), limits.maxBeams(), maxLength),
+                Runtime.getRuntime().maxMemory(), machineMemory());
+        return scratchElements;
     }
 
     /** The memory of this machine, or of its container where that is smaller, in bytes. */
@@ -187,7 +201,12 @@ public final class Session implements AutoCloseable {
                 .getTotalMemorySize();
     }
 
-    /** {@link #requireMemory(Limits, long, long)} against the given heap limit and machine memory. */
+    /**
+     * Refuses a session that could not fit, before any of it is allocated: a search array longer than Java allows,
+     * search arrays beyond the JVM's heap limit {@code heapLimit}, or host scratch and heap together beyond
+     * {@code machine} bytes (the machine's memory, or the container's limit where there is one). Otherwise a request
+     * with thousands of beams spent seconds filling gigabytes before it failed, or had the process killed.
+     */
     static void requireMemory(Limits limits, long scratchBytes, long heapBytes, long heapLimit, long machine) {
         if (heapBytes < 0) {
             throw tooLarge(limits, "search arrays longer than Java's arrays", null);

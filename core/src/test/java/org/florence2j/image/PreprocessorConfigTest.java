@@ -173,6 +173,27 @@ class PreprocessorConfigTest {
         assertTrue(e.getMessage().endsWith("preprocessor_config.json: is missing"), e.getMessage());
     }
 
+    /**
+     * {@link ImageProcessor#outputSize} (what a request is sized by before its pixels are touched) gives the size
+     * {@link ImageProcessor#resizeAndCrop} makes, for each way a config can resize and crop.
+     */
+    @Test
+    void outputSizeIsTheSizeResizeAndCropMakes() throws IOException {
+        List<String> configs = List.of("{\"size\": {\"height\": 96, \"width\": 64}, \"do_center_crop\": false}",
+                "{\"size\": {\"shortest_edge\": 40}, \"do_center_crop\": false}", "{\"size\": 50}",
+                "{\"do_resize\": false, \"do_center_crop\": false}", "{\"do_resize\": false, \"crop_size\": 20}");
+        int[][] sizes = {{29, 37}, {160, 160}, {7, 90}, {90, 7}};
+        for (String json : configs) {
+            ImageProcessor processor = new ImageProcessor(PreprocessorConfig.read(write(json)));
+            for (int[] size : sizes) {
+                byte[] black = new byte[size[0] * size[1] * 3];
+                RgbImage made = processor.resizeAndCrop(new RgbImage(size[1], size[0], black));
+                assertArrayEquals(new int[] {made.height(), made.width()}, processor.outputSize(size[0], size[1]),
+                        json + " on " + size[1] + "x" + size[0]);
+            }
+        }
+    }
+
     private Path write(String json) throws IOException {
         return Files.writeString(temp.resolve("preprocessor_config.json"), json);
     }

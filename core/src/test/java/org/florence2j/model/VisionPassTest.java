@@ -173,8 +173,8 @@ class VisionPassTest {
                     pass.run(Tensor.allocateHost(DType.F32, new Shape(1, 3, 512, 32), arena),
                             arena, Taps.NONE, Cancellation.NONE);
                     long largest = allocations.stream().mapToLong(Long::longValue).max().orElseThrow();
-                    assertTrue(largest < 3L * 512 * 512, "a buffer of " + largest + " values for a 32-wide, 512-tall image"
-                            + " after a 512-wide, 32-tall one: grown to 512 × 512");
+                    assertTrue(largest < 3L * 512 * 512, "a buffer of " + largest + " values for a 32-wide,"
+                            + " 512-tall image after a 512-wide, 32-tall one: grown to 512 × 512");
                 }
             });
         }
