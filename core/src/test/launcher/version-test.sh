@@ -5,9 +5,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)"
 expected="florence2j $1"
-actual="$("$root/florence2" --version 2>/dev/null)"
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+actual="$("$root/florence2" --version 2> "$errors" || true)"
 if [ "$actual" != "$expected" ]; then
-  echo "version-test: ./florence2 --version printed '$actual', expected '$expected'" >&2
+  echo "version-test: ./florence2 --version printed '$actual', expected '$expected'; its stderr:" >&2
+  cat "$errors" >&2
   exit 1
 fi
 echo "version-test: ./florence2 --version prints '$expected'"

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
@@ -21,6 +22,7 @@ import org.florence2j.generate.GenerationOptions;
 import org.florence2j.generate.GenerationResult;
 import org.florence2j.image.ImageLoader;
 import org.florence2j.image.ImageProcessor;
+import org.florence2j.image.PreprocessorConfig;
 import org.florence2j.image.RgbImage;
 import org.florence2j.model.Florence2Model;
 import org.florence2j.model.Session;
@@ -283,19 +285,32 @@ public final class Florence2 implements AutoCloseable {
                     + generation.numBeams() + " beams");
         }
         long start = System.nanoTime();
+        List<String> prompts = new ArrayList<>(requests.size());
+        List<int[]> inputIds = new ArrayList<>(requests.size());
+        for (Florence2Request request : requests) {
+            String prompt = prompt(request); // a text the task refuses is refused before any image is decoded
+            prompts.add(prompt);
+            inputIds.add(tokenizer.encode(prompt));
+        }
+        // A batch too large to run is refused before its images are decoded where the processor fixes their size
+        // (Florence-2's does), else before they are preprocessed: 400 images preprocessed to 768 × 768 held 2.8 GB of
+        // pixels before the session refused them, and 400 decoded photos of 12 megapixels would hold 14 GB.
+        Optional<PreprocessorConfig.Size> fixedSize = processor.config().fixedOutputSize();
+        fixedSize.ifPresent(size -> Session.requireFits(model,
+                sessionLimits(inputIds, size.height(), size.width(), generation)));
         List<Prepared> prepared = new ArrayList<>(requests.size());
         List<RgbImage> images = new ArrayList<>(requests.size());
-        for (Florence2Request request : requests) {
-            String prompt = prompt(request); // a text the task refuses is refused before the image is decoded
-            RgbImage image = request.image().decode(loader);
+        for (int i = 0; i < requests.size(); i++) {
+            RgbImage image = requests.get(i).image().decode(loader);
             control.throwIfCallerStopped(); // decoding a large photo takes up to a second: no more work after it
             images.add(image);
-            prepared.add(new Prepared(request, image.width(), image.height(), prompt, tokenizer.encode(prompt)));
+            prepared.add(new Prepared(requests.get(i), image.width(), image.height(), prompts.get(i),
+                    inputIds.get(i)));
         }
-        // A batch too large to run is refused here, before its images are preprocessed: 400 of them at 768 × 768
-        // were 2.8 GB of pixels before the session refused them.
-        int[] size = processor.outputSize(images.getFirst().height(), images.getFirst().width());
-        Session.requireFits(model, sessionLimits(prepared, size[0], size[1], generation));
+        if (fixedSize.isEmpty()) {
+            int[] size = processor.outputSize(images.getFirst().height(), images.getFirst().width());
+            Session.requireFits(model, sessionLimits(inputIds, size[0], size[1], generation));
+        }
         // The pixel values are freed as soon as the session has encoded them (generate closes the arena), before
         // decoding, when the process holds the most memory. Shared: the engine thread reads and closes them.
         Arena pixels = Arena.ofShared();
@@ -349,8 +364,8 @@ public final class Florence2 implements AutoCloseable {
     private GenerationResult[] generate(ImageProcessor.Processed processed, Arena pixels, List<Prepared> prepared,
             GenerationOptions generation, RunOptions runOptions, RequestControl control) {
         Shape imageShape = processed.pixelValues().shape();
-        Session.Limits needed = sessionLimits(prepared, imageShape.dim(2), imageShape.dim(3), generation);
         List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();
+        Session.Limits needed = sessionLimits(inputIds, imageShape.dim(2), imageShape.dim(3), generation);
         Tensor pixelValues = processed.pixelValues(); // not processed: its resized images are not kept while it runs
         return engine.call(() -> {
             if (closed) {
@@ -374,18 +389,18 @@ public final class Florence2 implements AutoCloseable {
     }
 
     /**
-     * The session {@code prepared}'s requests need with images of {@code height × width}.
+     * The session requests of {@code inputIds} need with images of {@code height × width}.
      *
      * @throws InvalidInputException when the image size, the prompts or the new tokens do not fit the model
      */
-    private Session.Limits sessionLimits(List<Prepared> prepared, int height, int width,
+    private Session.Limits sessionLimits(List<int[]> inputIds, int height, int width,
             GenerationOptions generation) {
         imageLimits.checkImage(height, width);
         int imageTokens = model.projector().tokenCount(model.davit().outputShape(1, height, width).dim(1));
-        int longestPrompt = prepared.stream().mapToInt(p -> p.inputIds().length).max().orElseThrow();
+        int longestPrompt = inputIds.stream().mapToInt(ids -> ids.length).max().orElseThrow();
         Session.requireDecoderPositions(model.text(), generation);
         Session.requireEncoderPositions(model.text(), imageTokens, longestPrompt);
-        return new Session.Limits(prepared.size(), imageTokens + longestPrompt, generation.maxNewTokens(),
+        return new Session.Limits(inputIds.size(), imageTokens + longestPrompt, generation.maxNewTokens(),
                 generation.numBeams(), height, width);
     }
 

@@ -313,6 +313,11 @@ class Florence2ApiTest {
                         .withTaps((name, tensor) -> tapped.add(name))));
         assertTrue(tooManyBeams.getMessage().contains("fewer images, beams or new tokens"), tooManyBeams.getMessage());
         assertEquals(List.of(), tapped, "taps of a request refused before preprocessing");
+        // The tiny model's processor fixes the image size, so that refusal comes before the image is even decoded.
+        var beforeDecoding = assertThrows(InvalidInputException.class, () -> model.run(
+                Florence2Request.of(missing, Task.CAPTION), SHORT.withNumBeams(100_000)));
+        assertTrue(beforeDecoding.getMessage().contains("fewer images, beams or new tokens"),
+                beforeDecoding.getMessage());
         var pastJavaArrays = assertThrows(InvalidInputException.class, () -> model.run(
                 Florence2Request.of(image, Task.CAPTION), SHORT.withNumBeams(40_000)));
         assertTrue(pastJavaArrays.getMessage().contains("longer than Java's arrays"), pastJavaArrays.getMessage());

@@ -86,10 +86,8 @@ public final class ImageProcessor {
      * @throws InvalidInputException as {@link #resizeAndCrop} does
      */
     public int[] outputSize(int height, int width) {
-        if (config.doCenterCrop()) {
-            return new int[] {config.cropHeight(), config.cropWidth()};
-        }
-        return config.doResize() ? resizedSize(height, width) : new int[] {height, width};
+        int[] resized = config.doResize() ? resizedSize(height, width) : new int[] {height, width};
+        return config.doCenterCrop() ? new int[] {config.cropHeight(), config.cropWidth()} : resized;
     }
 
     private int[] resizedSize(int height, int width) {

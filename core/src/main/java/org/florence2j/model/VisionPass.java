@@ -15,8 +15,8 @@ import org.florence2j.tensor.Tensor;
 
 /**
  * The vision tower as a {@link Session} runs it. The tower's scratch and the buffers of its input pixels and its
- * output are kept across requests (grown when a request needs more, never shrunk), so every pass of one batch and
- * image size reads and writes the same memory. That lets a pass go through a {@link StepGraph}: on CUDA a shape's
+ * output are kept across requests (grown when a request needs more; see {@link #reserve}), so every pass of one batch
+ * and image size reads and writes the same memory. That lets a pass go through a {@link StepGraph}: on CUDA a shape's
  * pass runs eagerly once, is captured on the next request, and is replayed with one graph launch from then on,
  * instead of some 1,500 kernel and cuBLAS launches whose issuing costs the host more than the GPU spends on them.
  * Taps that read the tower's intermediates ({@link Taps#readsVisionTower}) get them from an eager pass.
@@ -94,20 +94,28 @@ final class VisionPass implements AutoCloseable {
         return variants.size() - 1;
     }
 
-    /** Makes the kept buffers large enough for {@code images × height × width}, forgetting captured passes. */
+    /**
+     * Makes the kept buffers large enough for {@code images × height × width}, forgetting captured passes. Each
+     * dimension grows to the largest seen, which keeps one set of buffers for a service's few sizes. Where that
+     * would hold more than twice this request's need, or more than the machine holds, the buffers are made for this
+     * request alone: images kept at their own aspect ratios (a processor that does not resize) would otherwise grow
+     * them to the largest height times the largest width, gigabytes for a tall image after a wide one. Alternating
+     * such shapes then makes new buffers for each request.
+     *
+     * @throws InvalidInputException when even this request's buffers could not be held ({@link #requireMemory})
+     */
     private void reserve(int images, int height, int width) {
         if (arena != null && images <= this.images && height <= this.height && width <= this.width) {
             return;
         }
+        long machine = Session.machineMemory();
+        requireMemory(davit, backend, images, height, width, machine);
         int keptImages = Math.max(images, this.images);
         int keptHeight = Math.max(height, this.height);
         int keptWidth = Math.max(width, this.width);
-        requireMemory(davit, backend, images, height, width, Session.machineMemory());
         long needed = footprint(davit, backend, images, height, width);
-        // Each dimension grown to the largest seen keeps one set of buffers for a service's few sizes. Images kept at
-        // their own aspect ratios (a processor that does not resize) would grow it to the largest height times the
-        // largest width, gigabytes for a tall image after a wide one: there the buffers fit this request alone.
-        if (footprint(davit, backend, keptImages, keptHeight, keptWidth) > 2 * needed) {
+        if (footprint(davit, backend, keptImages, keptHeight, keptWidth) > 2 * needed
+                || problem(davit, backend, keptImages, keptHeight, keptWidth, machine) != null) {
             keptImages = images;
             keptHeight = height;
             keptWidth = width;
@@ -147,22 +155,27 @@ final class VisionPass implements AutoCloseable {
      * @throws InvalidInputException naming the images' size and what they need
      */
     static void requireMemory(DaViT davit, Backend backend, int images, int height, int width, long machineBytes) {
-        String need = null;
-        // Every buffer is at most the scratch's total or the pixels' count; tensors here are int-sized.
-        if (davit.scratchElements(backend, images, height, width) > Integer.MAX_VALUE
-                || 3L * images * height * width > Integer.MAX_VALUE) {
-            need = "buffers of more than " + Integer.MAX_VALUE + " values";
-        } else {
-            long bytes = 4 * footprint(davit, backend, images, height, width);
-            if (backend.device().isHost() && bytes > machineBytes) {
-                need = String.format(Locale.ROOT, "%.1f GB of vision buffers, more than this machine's %.1f GB",
-                        bytes / 1e9, machineBytes / 1e9);
-            }
-        }
+        String need = problem(davit, backend, images, height, width, machineBytes);
         if (need != null) {
             throw new InvalidInputException(images + " image(s) of " + width + " × " + height + " pixels need "
                     + need + ": send smaller images or fewer at once");
         }
+    }
+
+    /** What buffers for {@code images × height × width} need that cannot be had, or {@code null} when they fit. */
+    private static String problem(DaViT davit, Backend backend, int images, int height, int width,
+            long machineBytes) {
+        // Every buffer is at most the scratch's total or the pixels' count; tensors here are int-sized.
+        if (davit.scratchElements(backend, images, height, width) > Integer.MAX_VALUE
+                || 3L * images * height * width > Integer.MAX_VALUE) {
+            return "buffers of more than " + Integer.MAX_VALUE + " values";
+        }
+        long bytes = 4 * footprint(davit, backend, images, height, width);
+        if (backend.device().isHost() && bytes > machineBytes) {
+            return String.format(Locale.ROOT, "%.1f GB of vision buffers, more than this machine's %.1f GB",
+                    bytes / 1e9, machineBytes / 1e9);
+        }
+        return null;
     }
 
     /**

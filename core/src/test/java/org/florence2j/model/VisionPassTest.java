@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepGraph;
@@ -175,6 +177,39 @@ class VisionPassTest {
                     long largest = allocations.stream().mapToLong(Long::longValue).max().orElseThrow();
                     assertTrue(largest < 3L * 512 * 512, "a buffer of " + largest + " values for a 32-wide,"
                             + " 512-tall image after a 512-wide, 32-tall one: grown to 512 × 512");
+                }
+            });
+        }
+    }
+
+    /**
+     * A pass over images too large to hold is refused before anything is allocated or its pixels are read (this
+     * backend fails any allocation or copy, so a pass that went on fails the test rather than reading the unbacked
+     * pixels).
+     */
+    @Test
+    void aPassOverImagesTooLargeToHoldIsRefusedBeforeItAllocates() throws Exception {
+        try (Backend cpu = GoldenText.openBackend("cpu")) {
+            withGolden(cpu, (model, index, options, session) -> {
+                Backend refusing = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                        new Class<?>[] {Backend.class}, (proxy, method, args) -> {
+                            if (Set.of("allocate", "copy", "write", "upload").contains(method.getName())) {
+                                throw new AssertionError(method.getName() + " for a pass that cannot be held");
+                            }
+                            try {
+                                return method.invoke(cpu, args);
+                            } catch (InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        });
+                Shape shape = new Shape(1, 3, 20_000, 20_000);
+                Tensor unbacked = Tensor.wrap(DType.F32, shape, cpu.device(),
+                        MemorySegment.NULL.reinterpret(shape.elementCount() * Float.BYTES));
+                try (Arena arena = Arena.ofConfined(); VisionPass pass = new VisionPass(refusing, model.davit(), null)) {
+                    var refused = assertThrows(InvalidInputException.class,
+                            () -> pass.run(unbacked, arena, Taps.NONE, Cancellation.NONE));
+                    assertTrue(refused.getMessage().startsWith("1 image(s) of 20000 × 20000 pixels need"),
+                            refused.getMessage());
                 }
             });
         }
