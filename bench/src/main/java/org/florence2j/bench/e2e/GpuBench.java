@@ -167,9 +167,9 @@ public final class GpuBench {
         }
         System.out.printf("GpuBench on %s: %dx%d image, %d beams, <CAPTION> %d tokens (median of %d), <OD> %d tokens;"
                 + " random F32 weights computed in %s, EOS disabled; vision pass %s%n", settings.device(),
-                settings.imageSize(),
-                settings.imageSize(), BEAMS, settings.captionTokens(), settings.runs(), settings.odTokens(),
-                settings.dtype(), settings.visionGraph() ? "through its graph" : "eager");
+                settings.imageSize(), settings.imageSize(), BEAMS, settings.captionTokens(), settings.runs(),
+                settings.odTokens(), settings.dtype() == DType.F16 && settings.device().isHost() ? "F32 (the CPU's F16)"
+                        : settings.dtype(), settings.visionGraph() ? "through its graph" : "eager");
         List<String> rows = new ArrayList<>();
         rows.add(String.format("%-6s %8s %9s %10s %8s %12s %9s %12s %9s", "model", "load_s", "vision_ms",
                 "encoder_ms", "step_ms", "caption_ms", "cap_tok/s", "od_ms", "od_tok/s"));
