@@ -14,9 +14,9 @@ public enum ConvolutionPath {
      * cuDNN for the convolutions it runs faster, those with kernels larger than
      * {@value #LARGEST_IM2COL_KERNEL_ON_AUTO}×{@value #LARGEST_IM2COL_KERNEL_ON_AUTO} (DaViT's 7×7 stride-4 stem),
      * the hand-written kernels for the rest; {@link #IM2COL} throughout where libcudnn does not load or make a handle
-     * (the reason is logged). At Florence-2-base's shapes on an H200 (bench/README), cuDNN ran the stem 2.3× faster,
-     * and the hand-written kernels the 3×3 stride-2 patch embeddings 1.1–2.0× and the depthwise convolutions with
-     * their residual 3.7–5.6× faster.
+     * (the reason is logged). At Florence-2-base's shapes on an H200 (bench/README, three machines), cuDNN ran the
+     * stem 1.7–2.3× faster; the hand-written kernels ran the 3×3 stride-2 patch embeddings from 0.93× (one shape on
+     * one machine) to 2.2× cuDNN's speed, and the depthwise convolutions with their residual 3.0–5.6× faster.
      */
     AUTO,
     /** cuDNN ({@code cudnnConvolutionForward}, NHWC, F32 FMA math); opening fails if libcudnn is missing. */
