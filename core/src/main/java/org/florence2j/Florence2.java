@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
@@ -64,7 +65,8 @@ import org.florence2j.tokenizer.BartTokenizer;
  * calling thread, and more of them than cores made every op wait for its workers to wake (up to 1.3× the time per
  * request). A {@link TokenListener} is therefore called on that thread, and must not use a model. Use
  * {@link #runBatch} to put several images through the engine together. A call stops early when its thread is
- * interrupted or its {@link RunOptions#timeout} passes ({@link #runBatch}).
+ * interrupted or its {@link RunOptions#timeout} passes ({@link #runBatch}), and is refused at once past
+ * {@link Florence2Options#maxPendingRequests} calls in progress.
  *
  * <p>Memory: besides its weights, a model keeps its working buffers sized for the largest request it has run
  * (images in a batch, beams, new tokens, prompt length) until {@link #close}, so one large batch raises resident
@@ -88,6 +90,7 @@ public final class Florence2 implements AutoCloseable {
     private final ImageSizeLimits imageLimits;
     private final EngineThread engine;
     private final Object closing = new Object(); // serialises close() calls
+    private final AtomicInteger pendingRequests = new AtomicInteger(); // runBatch calls in progress
     private Session session; // engine thread only; grown when a request needs more room
     private boolean closed; // engine thread only
 
@@ -272,10 +275,27 @@ public final class Florence2 implements AutoCloseable {
      *                                   options are inconsistent (a listener with beam search)
      * @throws RequestCancelledException when the calling thread was interrupted, or the timeout passed
      *                                   ({@link RequestTimeoutException})
+     * @throws RequestRejectedException  when the model already has {@link Florence2Options#maxPendingRequests}
+     *                                   requests in progress
      */
     public List<Florence2Result> runBatch(List<Florence2Request> requests, RunOptions runOptions) {
         RequestControl control = new RequestControl(runOptions.timeout());
         engine.requireOpen(); // before decoding images that a closed model would not run
+        int limit = options.maxPendingRequests();
+        if (pendingRequests.incrementAndGet() > limit) {
+            pendingRequests.decrementAndGet();
+            throw new RequestRejectedException("Florence2 model " + folder + " refused a request: " + limit
+                    + (limit == 1 ? " request is" : " requests are") + " already in progress (maxPendingRequests)");
+        }
+        try {
+            return runAdmitted(requests, runOptions, control);
+        } finally {
+            pendingRequests.decrementAndGet();
+        }
+    }
+
+    private List<Florence2Result> runAdmitted(List<Florence2Request> requests, RunOptions runOptions,
+            RequestControl control) {
         if (requests.isEmpty()) {
             throw new InvalidInputException("runBatch needs at least one request");
         }

@@ -19,8 +19,15 @@ import org.florence2j.tensor.Device;
  * @param threads        CPU threads each op may use, at most {@link CpuBackend#MAX_THREADS}; 0 means every core (or
  *                       {@code OMP_NUM_THREADS})
  * @param maxImagePixels images with more pixels are refused before their pixels are decoded
+ * @param maxPendingRequests requests of this model in progress at once, from the call (before its images are
+ *                       decoded) until it returns: the one the engine runs, those waiting for it, and those decoding
+ *                       their images or parsing their output on their callers' threads. One more is refused at once
+ *                       with a {@link RequestRejectedException}, so that a service past its capacity sheds load
+ *                       instead of queueing requests, each holding its pixel values (7 MB for one 768 × 768 image
+ *                       in F32), until memory runs out. {@link Integer#MAX_VALUE} by default: no limit
  */
-public record Florence2Options(Device device, DType dtype, int threads, long maxImagePixels) {
+public record Florence2Options(Device device, DType dtype, int threads, long maxImagePixels,
+        int maxPendingRequests) {
     public Florence2Options {
         if (device == null || dtype == null) {
             throw new IllegalArgumentException("Florence2Options: device and dtype are required");
@@ -35,26 +42,35 @@ public record Florence2Options(Device device, DType dtype, int threads, long max
         if (maxImagePixels < 1) {
             throw new IllegalArgumentException("Florence2Options: maxImagePixels must be positive");
         }
+        if (maxPendingRequests < 1) {
+            throw new IllegalArgumentException("Florence2Options: maxPendingRequests must be at least 1, got "
+                    + maxPendingRequests);
+        }
     }
 
-    /** CPU, F32, every core, 64-megapixel images at most. */
+    /** CPU, F32, every core, 64-megapixel images at most, no limit on pending requests. */
     public static Florence2Options defaults() {
-        return new Florence2Options(Device.cpu(), DType.F32, 0, ImageLoader.DEFAULT_MAX_PIXELS);
+        return new Florence2Options(Device.cpu(), DType.F32, 0, ImageLoader.DEFAULT_MAX_PIXELS, Integer.MAX_VALUE);
     }
 
     public Florence2Options withDevice(Device newDevice) {
-        return new Florence2Options(newDevice, dtype, threads, maxImagePixels);
+        return new Florence2Options(newDevice, dtype, threads, maxImagePixels, maxPendingRequests);
     }
 
     public Florence2Options withDtype(DType newDtype) {
-        return new Florence2Options(device, newDtype, threads, maxImagePixels);
+        return new Florence2Options(device, newDtype, threads, maxImagePixels, maxPendingRequests);
     }
 
     public Florence2Options withThreads(int newThreads) {
-        return new Florence2Options(device, dtype, newThreads, maxImagePixels);
+        return new Florence2Options(device, dtype, newThreads, maxImagePixels, maxPendingRequests);
     }
 
     public Florence2Options withMaxImagePixels(long newMaxImagePixels) {
-        return new Florence2Options(device, dtype, threads, newMaxImagePixels);
+        return new Florence2Options(device, dtype, threads, newMaxImagePixels, maxPendingRequests);
+    }
+
+    /** Refuses requests beyond {@code limit} in progress at once (see {@link #maxPendingRequests}). */
+    public Florence2Options withMaxPendingRequests(int limit) {
+        return new Florence2Options(device, dtype, threads, maxImagePixels, limit);
     }
 }

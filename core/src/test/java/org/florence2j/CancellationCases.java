@@ -12,13 +12,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.florence2j.model.Taps;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -186,44 +183,22 @@ abstract class CancellationCases {
     /** A request queued behind a long one gives up at its timeout or interrupt without waiting for the engine. */
     @Test
     void aQueuedRequestGivesUpWithoutWaitingForTheEngine() throws Exception {
-        CountDownLatch engineHeld = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
         ExecutorService callers = Executors.newFixedThreadPool(2);
-        try {
-            Future<Florence2Result> holder = callers.submit(() -> model.run(request,
-                    SHORT.greedy().withListener((image, id, piece) -> {
-                        engineHeld.countDown();
-                        try {
-                            release.await();
-                        } catch (InterruptedException e) {
-                            throw new AssertionError(e);
-                        }
-                    })));
-            assertTrue(engineHeld.await(60, TimeUnit.SECONDS), "the first request never reached the engine");
-
+        try (HeldEngine held = HeldEngine.hold(callers, model, request, SHORT)) {
             var timedOut = assertThrows(RequestTimeoutException.class,
                     () -> model.run(request, SHORT.withTimeout(TIMEOUT)));
             assertTrue(timedOut.getMessage().contains("before the engine started it"), timedOut.getMessage());
 
-            AtomicReference<Thread> queuedThread = new AtomicReference<>();
-            Future<Florence2Result> queued = callers.submit(() -> {
-                queuedThread.set(Thread.currentThread());
-                return model.run(request, SHORT);
-            });
-            while (queuedThread.get() == null || queuedThread.get().getState() != Thread.State.WAITING) {
-                Thread.sleep(5);
-            }
-            queuedThread.get().interrupt();
+            HeldEngine.Queued queued = HeldEngine.queueBehind(callers, model, request, SHORT);
+            queued.thread().interrupt();
             var cancelled = assertInstanceOf(RequestCancelledException.class,
                     assertThrows(java.util.concurrent.ExecutionException.class,
-                            () -> queued.get(60, TimeUnit.SECONDS)).getCause());
+                            () -> queued.result().get(60, TimeUnit.SECONDS)).getCause());
             assertTrue(cancelled.getMessage().contains("before the engine started it"), cancelled.getMessage());
-            assertEquals(1, release.getCount(), "the first request must still hold the engine");
+            assertTrue(held.holds(), "the first request must still hold the engine");
 
-            release.countDown();
-            assertArrayEquals(greedyIds, holder.get(60, TimeUnit.SECONDS).generation().generatedIds());
+            assertArrayEquals(greedyIds, held.release().generation().generatedIds());
         } finally {
-            release.countDown();
             callers.shutdownNow();
         }
         assertModelGoesOn();

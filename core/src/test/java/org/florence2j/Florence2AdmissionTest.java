@@ -1,0 +1,109 @@
+package org.florence2j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Florence2Options#maxPendingRequests}: a model past its limit refuses a request at once, before its image is
+ * decoded, and every way a request ends (results, a timeout in the queue, a refused input) frees its place. A
+ * {@link HeldEngine} makes certain what is in progress.
+ */
+class Florence2AdmissionTest {
+    private static final RunOptions SHORT = RunOptions.defaults().withMaxNewTokens(12);
+    private static final int LIMIT = 2;
+    /** Calls expected to be refused carry it, so that one admitted by mistake fails instead of waiting forever. */
+    private static final RunOptions PROBE = SHORT.withTimeout(Duration.ofSeconds(5));
+    private static Path golden;
+    private static Florence2 model;
+    private static Florence2Request request;
+    private static int[] greedyIds;
+    private ExecutorService callers;
+
+    @BeforeAll
+    static void load() throws Exception {
+        golden = Path.of(Florence2AdmissionTest.class.getResource("/golden/tiny/index.json").toURI()).getParent();
+        model = Florence2.load(golden.resolve("model"),
+                Florence2Options.defaults().withThreads(1).withMaxPendingRequests(LIMIT));
+        request = Florence2Request.of(golden.resolve("images/small_37x29.png"), Task.CAPTION);
+        greedyIds = model.run(request, SHORT.greedy()).generation().generatedIds();
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @BeforeEach
+    void startCallers() {
+        callers = Executors.newFixedThreadPool(LIMIT);
+    }
+
+    @AfterEach
+    void stopCallers() {
+        callers.shutdownNow();
+    }
+
+    @Test
+    void optionsRefuseALimitBelowOne() {
+        assertEquals(Integer.MAX_VALUE, Florence2Options.defaults().maxPendingRequests());
+        var zero = assertThrows(IllegalArgumentException.class,
+                () -> Florence2Options.defaults().withMaxPendingRequests(0));
+        assertTrue(zero.getMessage().contains("maxPendingRequests"), zero.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Florence2Options.defaults().withMaxPendingRequests(-1));
+    }
+
+    @Test
+    void aRequestPastTheLimitIsRefusedBeforeItsImageIsDecoded() throws Exception {
+        try (HeldEngine held = HeldEngine.hold(callers, model, request, SHORT)) {
+            HeldEngine.Queued queued = HeldEngine.queueBehind(callers, model, request, SHORT.greedy());
+
+            var refused = assertThrows(RequestRejectedException.class, () -> model.run(request, PROBE));
+            assertTrue(refused.getMessage().contains(LIMIT + " requests are already in progress"),
+                    refused.getMessage());
+            Florence2Request missing = Florence2Request.of(golden.resolve("images/no_such_image.png"), Task.CAPTION);
+            assertThrows(RequestRejectedException.class, () -> model.run(missing, PROBE),
+                    "a refused request must not decode its image");
+            assertTrue(held.holds(), "the first request must still hold the engine");
+
+            assertArrayEquals(greedyIds, held.release().generation().generatedIds());
+            assertArrayEquals(greedyIds, queued.result().get(60, TimeUnit.SECONDS).generation().generatedIds());
+        }
+        assertArrayEquals(greedyIds, model.run(request, PROBE.greedy()).generation().generatedIds(),
+                "refusals must not keep places");
+    }
+
+    @Test
+    void aRequestThatTimesOutInTheQueueFreesItsPlace() throws Exception {
+        try (HeldEngine held = HeldEngine.hold(callers, model, request, SHORT)) {
+            assertThrows(RequestTimeoutException.class,
+                    () -> model.run(request, SHORT.greedy().withTimeout(Duration.ofMillis(200))));
+            HeldEngine.Queued queued = HeldEngine.queueBehind(callers, model, request, SHORT.greedy());
+            assertThrows(RequestRejectedException.class, () -> model.run(request, PROBE));
+
+            assertArrayEquals(greedyIds, held.release().generation().generatedIds());
+            assertArrayEquals(greedyIds, queued.result().get(60, TimeUnit.SECONDS).generation().generatedIds());
+        }
+    }
+
+    @Test
+    void aRefusedInputFreesItsPlace() {
+        Florence2Request missing = Florence2Request.of(golden.resolve("images/no_such_image.png"), Task.CAPTION);
+        for (int i = 0; i <= LIMIT; i++) {
+            assertThrows(InvalidInputException.class, () -> model.run(missing, PROBE));
+        }
+        assertArrayEquals(greedyIds, model.run(request, PROBE.greedy()).generation().generatedIds());
+    }
+}

@@ -1,0 +1,76 @@
+package org.florence2j;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A greedy request that holds its model's engine until {@link #release}: its listener waits at the first token, so
+ * that a test knows what runs while it queues, gives up or refuses other requests. {@link #close} releases it too.
+ */
+final class HeldEngine implements AutoCloseable {
+    private final CountDownLatch release = new CountDownLatch(1);
+    private final Future<Florence2Result> result;
+
+    private HeldEngine(ExecutorService callers, Florence2 model, Florence2Request request, RunOptions options)
+            throws InterruptedException {
+        CountDownLatch held = new CountDownLatch(1);
+        result = callers.submit(() -> model.run(request, options.greedy().withListener((image, id, piece) -> {
+            held.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        })));
+        assertTrue(held.await(60, TimeUnit.SECONDS), "the holding request never reached the engine");
+    }
+
+    /** Runs {@code request} on one of {@code callers} and returns once it holds the engine. */
+    static HeldEngine hold(ExecutorService callers, Florence2 model, Florence2Request request, RunOptions options)
+            throws InterruptedException {
+        return new HeldEngine(callers, model, request, options);
+    }
+
+    /**
+     * Runs {@code request} on one of {@code callers} and returns once its thread waits (for the engine,
+     * behind the held request), with that thread.
+     */
+    static Queued queueBehind(ExecutorService callers, Florence2 model, Florence2Request request, RunOptions options)
+            throws InterruptedException {
+        AtomicReference<Thread> thread = new AtomicReference<>();
+        Future<Florence2Result> result = callers.submit(() -> {
+            thread.set(Thread.currentThread());
+            return model.run(request, options);
+        });
+        while (thread.get() == null || thread.get().getState() != Thread.State.WAITING) {
+            Thread.sleep(5);
+        }
+        return new Queued(thread.get(), result);
+    }
+
+    /** A request waiting for the engine, and the thread that waits. */
+    record Queued(Thread thread, Future<Florence2Result> result) {}
+
+    /** Whether the request still holds the engine (not yet released). */
+    boolean holds() {
+        return release.getCount() == 1;
+    }
+
+    /** Lets the request go on, and returns its result. */
+    Florence2Result release() throws InterruptedException, ExecutionException, TimeoutException {
+        release.countDown();
+        return result.get(60, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() {
+        release.countDown();
+    }
+}
