@@ -150,6 +150,44 @@ public final class Dnnl {
         };
     }
 
+    private static final class GetEffectiveCpuIsa {
+        static final MethodHandle H = dnnl("dnnl_get_effective_cpu_isa", FunctionDescriptor.of(JAVA_INT));
+    }
+
+    /**
+     * {@code dnnl_cpu_isa_t dnnl_get_effective_cpu_isa(void)}: the instruction set oneDNN's kernels use on this CPU
+     * (limited by {@code ONEDNN_MAX_CPU_ISA}); {@link #cpuIsaName} names it.
+     */
+    public static int effectiveCpuIsa() {
+        requireLoaded();
+        try {
+            return (int) GetEffectiveCpuIsa.H.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The name of a {@code dnnl_cpu_isa_t} value as {@code ONEDNN_MAX_CPU_ISA} spells it, lower case (AVX10.1/512 is
+     * named by its older alias {@code avx512_core_fp16}); an unknown value in hexadecimal.
+     */
+    public static String cpuIsaName(int isa) {
+        return switch (isa) {
+            case 0x1 -> "sse41";
+            case 0x3 -> "avx";
+            case 0x7 -> "avx2";
+            case 0xf -> "avx2_vnni";
+            case 0x1f -> "avx2_vnni_2";
+            case 0x27 -> "avx512_core";
+            case 0x67 -> "avx512_core_vnni";
+            case 0xe7 -> "avx512_core_bf16";
+            case 0x1ef -> "avx512_core_fp16";
+            case 0xfef -> "avx512_core_amx";
+            case 0x1fef -> "avx512_core_amx_fp16";
+            default -> "0x" + Integer.toHexString(isa);
+        };
+    }
+
     /** Loads oneDNN now and throws {@link NativeLibraryException} if it cannot be found. */
     public static void requireLoaded() {
         DnnlLibrary.Holder.LOADED.dnnl().failure().ifPresent(e -> {

@@ -114,6 +114,16 @@ class DnnlTest {
         }
     }
 
+    /** Every CPU that runs florence2j has at least AVX2 (oneDNN's x64 build), so the value must be a named one. */
+    @Test
+    void effectiveCpuIsaIsOneOfTheNamedSets() {
+        String name = Dnnl.cpuIsaName(Dnnl.effectiveCpuIsa());
+        assertFalse(name.startsWith("0x"), name);
+        assertEquals("avx512_core_bf16", Dnnl.cpuIsaName(0xe7));
+        assertEquals("avx512_core_amx", Dnnl.cpuIsaName(0xfef));
+        assertEquals("0x3ff", Dnnl.cpuIsaName(0x3ff));
+    }
+
     @Test
     void engineAndStreamCreateAndDestroy() {
         MemorySegment engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);

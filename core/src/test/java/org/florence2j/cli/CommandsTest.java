@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
 import org.florence2j.Florence2;
+import org.florence2j.bindings.Dnnl;
 import org.florence2j.checkpoint.ModelConverter;
 import org.florence2j.tensor.DType;
 import org.junit.jupiter.api.AfterAll;
@@ -71,6 +72,8 @@ class CommandsTest {
                 info.out());
         assertTrue(info.out().contains("F32 ("), info.out());
         assertTrue(info.out().contains("num_beams 3"), info.out());
+        assertTrue(info.out().contains("this cpu:     oneDNN ISA " + Dnnl.cpuIsaName(Dnnl.effectiveCpuIsa())),
+                info.out());
     }
 
     @Test
