@@ -66,7 +66,7 @@ import org.florence2j.tokenizer.BartTokenizer;
  * request). A {@link TokenListener} is therefore called on that thread, and must not use a model. Use
  * {@link #runBatch} to put several images through the engine together. A call stops early when its thread is
  * interrupted or its {@link RunOptions#timeout} passes ({@link #runBatch}), and is refused at once past
- * {@link Florence2Options#maxPendingRequests} calls in progress.
+ * {@link Florence2Options#maxConcurrentCalls} calls in progress.
  *
  * <p>Memory: besides its weights, a model keeps its working buffers sized for the largest request it has run
  * (images in a batch, beams, new tokens, prompt length) until {@link #close}, so one large batch raises resident
@@ -90,7 +90,7 @@ public final class Florence2 implements AutoCloseable {
     private final ImageSizeLimits imageLimits;
     private final EngineThread engine;
     private final Object closing = new Object(); // serialises close() calls
-    private final AtomicInteger pendingRequests = new AtomicInteger(); // runBatch calls in progress
+    private final AtomicInteger callsInProgress = new AtomicInteger(); // runBatch calls admitted and not returned
     private Session session; // engine thread only; grown when a request needs more room
     private boolean closed; // engine thread only
 
@@ -275,23 +275,34 @@ public final class Florence2 implements AutoCloseable {
      *                                   options are inconsistent (a listener with beam search)
      * @throws RequestCancelledException when the calling thread was interrupted, or the timeout passed
      *                                   ({@link RequestTimeoutException})
-     * @throws RequestRejectedException  when the model already has {@link Florence2Options#maxPendingRequests}
-     *                                   requests in progress
+     * @throws RequestRejectedException  when the model already has {@link Florence2Options#maxConcurrentCalls}
+     *                                   calls in progress
      */
     public List<Florence2Result> runBatch(List<Florence2Request> requests, RunOptions runOptions) {
         RequestControl control = new RequestControl(runOptions.timeout());
         engine.requireOpen(); // before decoding images that a closed model would not run
-        int limit = options.maxPendingRequests();
-        if (pendingRequests.incrementAndGet() > limit) {
-            pendingRequests.decrementAndGet();
-            throw new RequestRejectedException("Florence2 model " + folder + " refused a request: " + limit
-                    + (limit == 1 ? " request is" : " requests are") + " already in progress (maxPendingRequests)");
-        }
+        admit();
         try {
             return runAdmitted(requests, runOptions, control);
         } finally {
-            pendingRequests.decrementAndGet();
+            callsInProgress.decrementAndGet();
         }
+    }
+
+    /**
+     * Counts a call in, or refuses it when {@link Florence2Options#maxConcurrentCalls} are in progress; a refused
+     * call never touches the count, so a burst of refusals cannot refuse a call that fits.
+     */
+    private void admit() {
+        int limit = options.maxConcurrentCalls();
+        int inProgress;
+        do {
+            inProgress = callsInProgress.get();
+            if (inProgress >= limit) {
+                throw new RequestRejectedException("Florence2 model " + folder + " refused a call: " + limit
+                        + (limit == 1 ? " call is" : " calls are") + " already in progress (maxConcurrentCalls)");
+            }
+        } while (!callsInProgress.compareAndSet(inProgress, inProgress + 1));
     }
 
     private List<Florence2Result> runAdmitted(List<Florence2Request> requests, RunOptions runOptions,

@@ -8,26 +8,30 @@ import org.florence2j.tensor.Device;
 /**
  * How a model is loaded: where it computes, in which dtype, with how many threads, and which images it accepts.
  *
- * @param device         where the math runs ({@link Device#cpu()} by default)
- * @param dtype          the compute dtype; {@link DType#F32} by default. {@link DType#BF16} makes the CPU backend run
- *                       its matmuls and the vision tower's strided convolutions after the first in bf16 with f32
- *                       accumulation (the first, on the image, and the depthwise ones stay F32); {@link DType#F16}
- *                       has no CPU kernels and runs in F32 there. On CUDA, F16 and BF16 keep the linear layers'
- *                       weights in that type and run their GEMMs on tensor cores with f32 accumulation; everything
- *                       else stays F32. Weights stored in another float dtype (F16, BF16) are converted once at
- *                       load; F64 ones are refused (the {@code convert} command narrows them)
- * @param threads        CPU threads each op may use, at most {@link CpuBackend#MAX_THREADS}; 0 means every core (or
- *                       {@code OMP_NUM_THREADS})
- * @param maxImagePixels images with more pixels are refused before their pixels are decoded
- * @param maxPendingRequests requests of this model in progress at once, from the call (before its images are
- *                       decoded) until it returns: the one the engine runs, those waiting for it, and those decoding
- *                       their images or parsing their output on their callers' threads. One more is refused at once
- *                       with a {@link RequestRejectedException}, so that a service past its capacity sheds load
- *                       instead of queueing requests, each holding its pixel values (7 MB for one 768 × 768 image
- *                       in F32), until memory runs out. {@link Integer#MAX_VALUE} by default: no limit
+ * @param device             where the math runs ({@link Device#cpu()} by default)
+ * @param dtype              the compute dtype; {@link DType#F32} by default. {@link DType#BF16} makes the CPU backend
+ *                           run its matmuls and the vision tower's strided convolutions after the first in bf16 with
+ *                           f32 accumulation (the first, on the image, and the depthwise ones stay F32);
+ *                           {@link DType#F16} has no CPU kernels and runs in F32 there. On CUDA, F16 and BF16 keep
+ *                           the linear layers' weights in that type and run their GEMMs on tensor cores with f32
+ *                           accumulation; everything else stays F32. Weights stored in another float dtype (F16,
+ *                           BF16) are converted once at load; F64 ones are refused (the {@code convert} command
+ *                           narrows them)
+ * @param threads            CPU threads each op may use, at most {@link CpuBackend#MAX_THREADS}; 0 means every core
+ *                           (or {@code OMP_NUM_THREADS})
+ * @param maxImagePixels     images with more pixels are refused before their pixels are decoded
+ * @param maxConcurrentCalls calls of {@link Florence2#run} and {@link Florence2#runBatch} on this model in progress
+ *                           at once, from the call (before its images are decoded) until it returns: the one the
+ *                           engine runs, those waiting for it, and those decoding their images or parsing their
+ *                           output on their callers' threads. A {@code runBatch} counts as one call, however many
+ *                           images it holds. One more is refused at once with a {@link RequestRejectedException}, so
+ *                           that a service past its capacity sheds load instead of queueing calls, each holding its
+ *                           pixel values (7 MB for one 768 × 768 image in F32), until memory runs out. The limit is
+ *                           this model's own: the engine it waits for serves every model on its device.
+ *                           {@link Integer#MAX_VALUE} by default: no limit
  */
 public record Florence2Options(Device device, DType dtype, int threads, long maxImagePixels,
-        int maxPendingRequests) {
+        int maxConcurrentCalls) {
     public Florence2Options {
         if (device == null || dtype == null) {
             throw new IllegalArgumentException("Florence2Options: device and dtype are required");
@@ -42,35 +46,35 @@ public record Florence2Options(Device device, DType dtype, int threads, long max
         if (maxImagePixels < 1) {
             throw new IllegalArgumentException("Florence2Options: maxImagePixels must be positive");
         }
-        if (maxPendingRequests < 1) {
-            throw new IllegalArgumentException("Florence2Options: maxPendingRequests must be at least 1, got "
-                    + maxPendingRequests);
+        if (maxConcurrentCalls < 1) {
+            throw new IllegalArgumentException("Florence2Options: maxConcurrentCalls must be at least 1, got "
+                    + maxConcurrentCalls);
         }
     }
 
-    /** CPU, F32, every core, 64-megapixel images at most, no limit on pending requests. */
+    /** CPU, F32, every core, 64-megapixel images at most, no limit on concurrent calls. */
     public static Florence2Options defaults() {
         return new Florence2Options(Device.cpu(), DType.F32, 0, ImageLoader.DEFAULT_MAX_PIXELS, Integer.MAX_VALUE);
     }
 
     public Florence2Options withDevice(Device newDevice) {
-        return new Florence2Options(newDevice, dtype, threads, maxImagePixels, maxPendingRequests);
+        return new Florence2Options(newDevice, dtype, threads, maxImagePixels, maxConcurrentCalls);
     }
 
     public Florence2Options withDtype(DType newDtype) {
-        return new Florence2Options(device, newDtype, threads, maxImagePixels, maxPendingRequests);
+        return new Florence2Options(device, newDtype, threads, maxImagePixels, maxConcurrentCalls);
     }
 
     public Florence2Options withThreads(int newThreads) {
-        return new Florence2Options(device, dtype, newThreads, maxImagePixels, maxPendingRequests);
+        return new Florence2Options(device, dtype, newThreads, maxImagePixels, maxConcurrentCalls);
     }
 
     public Florence2Options withMaxImagePixels(long newMaxImagePixels) {
-        return new Florence2Options(device, dtype, threads, newMaxImagePixels, maxPendingRequests);
+        return new Florence2Options(device, dtype, threads, newMaxImagePixels, maxConcurrentCalls);
     }
 
-    /** Refuses requests beyond {@code limit} in progress at once (see {@link #maxPendingRequests}). */
-    public Florence2Options withMaxPendingRequests(int limit) {
-        return new Florence2Options(device, dtype, threads, maxImagePixels, limit);
+    /** Refuses calls beyond {@code newMaxConcurrentCalls} in progress at once (see {@link #maxConcurrentCalls}). */
+    public Florence2Options withMaxConcurrentCalls(int newMaxConcurrentCalls) {
+        return new Florence2Options(device, dtype, threads, maxImagePixels, newMaxConcurrentCalls);
     }
 }

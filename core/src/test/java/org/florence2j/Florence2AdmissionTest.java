@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.florence2j.model.Taps;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,7 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Florence2Options#maxPendingRequests}: a model past its limit refuses a request at once, before its image is
+ * {@link Florence2Options#maxConcurrentCalls}: a model past its limit refuses a request at once, before its image is
  * decoded, and every way a request ends (results, a timeout in the queue, a refused input) frees its place. A
  * {@link HeldEngine} makes certain what is in progress.
  */
@@ -36,7 +39,7 @@ class Florence2AdmissionTest {
     static void load() throws Exception {
         golden = Path.of(Florence2AdmissionTest.class.getResource("/golden/tiny/index.json").toURI()).getParent();
         model = Florence2.load(golden.resolve("model"),
-                Florence2Options.defaults().withThreads(1).withMaxPendingRequests(LIMIT));
+                Florence2Options.defaults().withThreads(1).withMaxConcurrentCalls(LIMIT));
         request = Florence2Request.of(golden.resolve("images/small_37x29.png"), Task.CAPTION);
         greedyIds = model.run(request, SHORT.greedy()).generation().generatedIds();
     }
@@ -58,11 +61,11 @@ class Florence2AdmissionTest {
 
     @Test
     void optionsRefuseALimitBelowOne() {
-        assertEquals(Integer.MAX_VALUE, Florence2Options.defaults().maxPendingRequests());
+        assertEquals(Integer.MAX_VALUE, Florence2Options.defaults().maxConcurrentCalls());
         var zero = assertThrows(IllegalArgumentException.class,
-                () -> Florence2Options.defaults().withMaxPendingRequests(0));
-        assertTrue(zero.getMessage().contains("maxPendingRequests"), zero.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> Florence2Options.defaults().withMaxPendingRequests(-1));
+                () -> Florence2Options.defaults().withMaxConcurrentCalls(0));
+        assertTrue(zero.getMessage().contains("maxConcurrentCalls"), zero.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Florence2Options.defaults().withMaxConcurrentCalls(-1));
     }
 
     @Test
@@ -71,7 +74,7 @@ class Florence2AdmissionTest {
             HeldEngine.Queued queued = HeldEngine.queueBehind(callers, model, request, SHORT.greedy());
 
             var refused = assertThrows(RequestRejectedException.class, () -> model.run(request, PROBE));
-            assertTrue(refused.getMessage().contains(LIMIT + " requests are already in progress"),
+            assertTrue(refused.getMessage().contains(LIMIT + " calls are already in progress"),
                     refused.getMessage());
             Florence2Request missing = Florence2Request.of(golden.resolve("images/no_such_image.png"), Task.CAPTION);
             assertThrows(RequestRejectedException.class, () -> model.run(missing, PROBE),
@@ -96,6 +99,33 @@ class Florence2AdmissionTest {
             assertArrayEquals(greedyIds, held.release().generation().generatedIds());
             assertArrayEquals(greedyIds, queued.result().get(60, TimeUnit.SECONDS).generation().generatedIds());
         }
+    }
+
+    /** A call counts from its start: one still preprocessing on its own thread holds its place as one queued does. */
+    @Test
+    void aCallStillPreprocessingHoldsItsPlace() throws Exception {
+        CountDownLatch preprocessing = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Taps waitAtTheResizedImage = (name, tensor) -> {
+            preprocessing.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        };
+        try (HeldEngine held = HeldEngine.hold(callers, model, request, SHORT)) {
+            Future<Florence2Result> early = callers.submit(() -> model.run(request,
+                    SHORT.greedy().withTaps(waitAtTheResizedImage)));
+            assertTrue(preprocessing.await(60, TimeUnit.SECONDS), "the second call never reached preprocessing");
+            assertThrows(RequestRejectedException.class, () -> model.run(request, PROBE));
+            release.countDown();
+            assertArrayEquals(greedyIds, held.release().generation().generatedIds());
+            assertArrayEquals(greedyIds, early.get(60, TimeUnit.SECONDS).generation().generatedIds());
+        } finally {
+            release.countDown();
+        }
+        assertArrayEquals(greedyIds, model.run(request, PROBE.greedy()).generation().generatedIds());
     }
 
     @Test

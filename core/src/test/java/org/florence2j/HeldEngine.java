@@ -1,14 +1,17 @@
 package org.florence2j;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A greedy request that holds its model's engine until {@link #release}: its listener waits at the first token, so
@@ -39,8 +42,8 @@ final class HeldEngine implements AutoCloseable {
     }
 
     /**
-     * Runs {@code request} on one of {@code callers} and returns once its thread waits (for the engine,
-     * behind the held request), with that thread.
+     * Runs {@code request} on one of {@code callers} and returns once its thread waits for the engine (parked on its
+     * engine work's future, behind the held request), with that thread.
      */
     static Queued queueBehind(ExecutorService callers, Florence2 model, Florence2Request request, RunOptions options)
             throws InterruptedException {
@@ -49,7 +52,10 @@ final class HeldEngine implements AutoCloseable {
             thread.set(Thread.currentThread());
             return model.run(request, options);
         });
-        while (thread.get() == null || thread.get().getState() != Thread.State.WAITING) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (thread.get() == null || !(LockSupport.getBlocker(thread.get()) instanceof FutureTask)) {
+            assertFalse(result.isDone(), "the queued request ended instead of waiting for the engine");
+            assertTrue(System.nanoTime() < deadline, "the queued request never waited for the engine");
             Thread.sleep(5);
         }
         return new Queued(thread.get(), result);
@@ -58,9 +64,9 @@ final class HeldEngine implements AutoCloseable {
     /** A request waiting for the engine, and the thread that waits. */
     record Queued(Thread thread, Future<Florence2Result> result) {}
 
-    /** Whether the request still holds the engine (not yet released). */
+    /** Whether the request still holds the engine: not released, and not ended some other way. */
     boolean holds() {
-        return release.getCount() == 1;
+        return release.getCount() == 1 && !result.isDone();
     }
 
     /** Lets the request go on, and returns its result. */

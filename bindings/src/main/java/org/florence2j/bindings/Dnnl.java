@@ -158,7 +158,7 @@ public final class Dnnl {
      * {@code dnnl_cpu_isa_t dnnl_get_effective_cpu_isa(void)}: the instruction set oneDNN's kernels use on this CPU
      * (limited by {@code ONEDNN_MAX_CPU_ISA}); {@link #cpuIsaName} names it.
      */
-    public static int effectiveCpuIsa() {
+    public static int getEffectiveCpuIsa() {
         requireLoaded();
         try {
             return (int) GetEffectiveCpuIsa.H.invokeExact();
@@ -168,11 +168,14 @@ public final class Dnnl {
     }
 
     /**
-     * The name of a {@code dnnl_cpu_isa_t} value as {@code ONEDNN_MAX_CPU_ISA} spells it, lower case (AVX10.1/512 is
-     * named by its older alias {@code avx512_core_fp16}); an unknown value in hexadecimal.
+     * The name of a {@code dnnl_cpu_isa_t} value as oneDNN 3.13's {@code dnnl_types.h} spells it, without the
+     * {@code dnnl_cpu_isa_} prefix: the three AVX10.1/512 values by their {@code avx512_core_*} aliases (which
+     * {@code ONEDNN_MAX_CPU_ISA} also takes), the AVX10.2 ones by their short names. An unknown value in
+     * hexadecimal.
      */
     public static String cpuIsaName(int isa) {
         return switch (isa) {
+            case 0x0 -> "default";
             case 0x1 -> "sse41";
             case 0x3 -> "avx";
             case 0x7 -> "avx2";
@@ -184,6 +187,8 @@ public final class Dnnl {
             case 0x1ef -> "avx512_core_fp16";
             case 0xfef -> "avx512_core_amx";
             case 0x1fef -> "avx512_core_amx_fp16";
+            case 0x201ff -> "avx10_2";
+            case 0x22fff -> "avx10_2_amx_2";
             default -> "0x" + Integer.toHexString(isa);
         };
     }

@@ -72,7 +72,7 @@ class CommandsTest {
                 info.out());
         assertTrue(info.out().contains("F32 ("), info.out());
         assertTrue(info.out().contains("num_beams 3"), info.out());
-        assertTrue(info.out().contains("this cpu:     oneDNN ISA " + Dnnl.cpuIsaName(Dnnl.effectiveCpuIsa())),
+        assertTrue(info.out().contains("this cpu:     oneDNN ISA " + Dnnl.cpuIsaName(Dnnl.getEffectiveCpuIsa())),
                 info.out());
     }
 
