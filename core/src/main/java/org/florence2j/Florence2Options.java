@@ -6,7 +6,8 @@ import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 
 /**
- * How a model is loaded: where it computes, in which dtype, with how many threads, and which images it accepts.
+ * How a model is loaded: where it computes, in which dtype, with how many threads, which images it accepts, and how
+ * many calls it takes at once.
  *
  * @param device             where the math runs ({@link Device#cpu()} by default)
  * @param dtype              the compute dtype; {@link DType#F32} by default. {@link DType#BF16} makes the CPU backend

@@ -20,9 +20,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Florence2Options#maxConcurrentCalls}: a model past its limit refuses a request at once, before its image is
- * decoded, and every way a request ends (results, a timeout in the queue, a refused input) frees its place. A
- * {@link HeldEngine} makes certain what is in progress.
+ * {@link Florence2Options#maxConcurrentCalls}: a model past its limit refuses a call at once, before its image is
+ * decoded; a call counts from its start (still preprocessing, say), and every way a call ends (results, a timeout in
+ * the queue, a refused input) frees its place. A {@link HeldEngine} makes certain what is in progress.
  */
 class Florence2AdmissionTest {
     private static final RunOptions SHORT = RunOptions.defaults().withMaxNewTokens(12);
@@ -69,7 +69,7 @@ class Florence2AdmissionTest {
     }
 
     @Test
-    void aRequestPastTheLimitIsRefusedBeforeItsImageIsDecoded() throws Exception {
+    void aCallPastTheLimitIsRefusedBeforeItsImageIsDecoded() throws Exception {
         try (HeldEngine held = HeldEngine.hold(callers, model, request, SHORT)) {
             HeldEngine.Queued queued = HeldEngine.queueBehind(callers, model, request, SHORT.greedy());
 
@@ -78,7 +78,7 @@ class Florence2AdmissionTest {
                     refused.getMessage());
             Florence2Request missing = Florence2Request.of(golden.resolve("images/no_such_image.png"), Task.CAPTION);
             assertThrows(RequestRejectedException.class, () -> model.run(missing, PROBE),
-                    "a refused request must not decode its image");
+                    "a refused call must not decode its image");
             assertTrue(held.holds(), "the first request must still hold the engine");
 
             assertArrayEquals(greedyIds, held.release().generation().generatedIds());
@@ -89,7 +89,7 @@ class Florence2AdmissionTest {
     }
 
     @Test
-    void aRequestThatTimesOutInTheQueueFreesItsPlace() throws Exception {
+    void aCallThatTimesOutInTheQueueFreesItsPlace() throws Exception {
         try (HeldEngine held = HeldEngine.hold(callers, model, request, SHORT)) {
             assertThrows(RequestTimeoutException.class,
                     () -> model.run(request, SHORT.greedy().withTimeout(Duration.ofMillis(200))));

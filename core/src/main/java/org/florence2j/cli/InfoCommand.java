@@ -65,8 +65,8 @@ final class InfoCommand implements Callable<Integer> {
 
     /**
      * The instruction set oneDNN uses here, which decides what bf16 buys: on an AMD Zen 5 ({@code avx512_core_bf16})
-     * bf16 ran the vision tower 1.79× faster than F32, on an Intel Xeon without AMX ({@code avx512_core_fp16}) at
-     * half its speed (README, {@code --dtype bf16}).
+     * bf16 ran the vision tower 1.79× faster than F32, on an Intel Xeon without AMX ({@code avx512_core_fp16}) it
+     * took 1.5–2× as long (README, {@code --dtype bf16}).
      */
     private static String cpu() {
         try {
