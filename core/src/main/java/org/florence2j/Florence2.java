@@ -38,6 +38,7 @@ import org.florence2j.task.ScoredTokens;
 import org.florence2j.task.TaskPrompts;
 import org.florence2j.task.TaskResult;
 import org.florence2j.task.TextResult;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.florence2j.tokenizer.BartTokenizer;
@@ -198,7 +199,8 @@ public final class Florence2 implements AutoCloseable {
         Backend backend = Backends.open(options.device(), options.threads(), options.dtype());
         Florence2Model model = null;
         try {
-            model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend);
+            model = Florence2Model.load(checkpoint.checkpoint(), checkpoint.config(), backend,
+                    options.bf16Decoder() ? DType.BF16 : DType.F32);
             new ImageSizeLimits(model).checkProcessor(processor.config(),
                     checkpoint.folder().resolve(ImageProcessor.CONFIG_FILE));
             return new OpenedEngine(backend, model);

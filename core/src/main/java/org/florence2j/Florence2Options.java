@@ -20,6 +20,13 @@ import org.florence2j.tensor.Device;
  *                           narrows them)
  * @param threads            CPU threads each op may use, at most {@link CpuBackend#MAX_THREADS}; 0 means every core
  *                           (or {@code OMP_NUM_THREADS})
+ * @param bf16Decoder        on the CPU in F32 only: packs the weights a decode step streams (the decoder's
+ *                           self-attention, cross-attention query and output, feed-forward and LM head) in bf16 and
+ *                           runs those products as {@link DType#BF16} does (the input rounded to bf16, f32
+ *                           accumulation), while the vision tower, the encoder and the cross-attention keys and
+ *                           values stay F32. For CPUs whose bf16 arithmetic is no faster than F32 (no AMX, or no
+ *                           AVX-512 BF16), where {@link DType#BF16} slows the compute-bound tower but a memory-bound
+ *                           decode step still gains from reading half the bytes; {@code false} by default
  * @param maxImagePixels     images with more pixels are refused before their pixels are decoded
  * @param maxConcurrentCalls calls of {@link Florence2#run} and {@link Florence2#runBatch} on this model in progress
  *                           at once, from the call (before its images are decoded) until it returns: the one the
@@ -31,7 +38,7 @@ import org.florence2j.tensor.Device;
  *                           this model's own: the engine it waits for serves every model on its device.
  *                           {@link Integer#MAX_VALUE} by default: no limit
  */
-public record Florence2Options(Device device, DType dtype, int threads, long maxImagePixels,
+public record Florence2Options(Device device, DType dtype, int threads, boolean bf16Decoder, long maxImagePixels,
         int maxConcurrentCalls) {
     public Florence2Options {
         if (device == null || dtype == null) {
@@ -44,6 +51,10 @@ public record Florence2Options(Device device, DType dtype, int threads, long max
             throw new IllegalArgumentException("Florence2Options: threads must be 0 to " + CpuBackend.MAX_THREADS
                     + ", got " + threads);
         }
+        if (bf16Decoder && (dtype != DType.F32 || !device.isHost())) {
+            throw new IllegalArgumentException("Florence2Options: bf16Decoder needs dtype F32 on the CPU, got "
+                    + dtype + " on " + device);
+        }
         if (maxImagePixels < 1) {
             throw new IllegalArgumentException("Florence2Options: maxImagePixels must be positive");
         }
@@ -53,29 +64,35 @@ public record Florence2Options(Device device, DType dtype, int threads, long max
         }
     }
 
-    /** CPU, F32, every core, 64-megapixel images at most, no limit on concurrent calls. */
+    /** CPU, F32 throughout, every core, 64-megapixel images at most, no limit on concurrent calls. */
     public static Florence2Options defaults() {
-        return new Florence2Options(Device.cpu(), DType.F32, 0, ImageLoader.DEFAULT_MAX_PIXELS, Integer.MAX_VALUE);
+        return new Florence2Options(Device.cpu(), DType.F32, 0, false, ImageLoader.DEFAULT_MAX_PIXELS,
+                Integer.MAX_VALUE);
     }
 
     public Florence2Options withDevice(Device newDevice) {
-        return new Florence2Options(newDevice, dtype, threads, maxImagePixels, maxConcurrentCalls);
+        return new Florence2Options(newDevice, dtype, threads, bf16Decoder, maxImagePixels, maxConcurrentCalls);
     }
 
     public Florence2Options withDtype(DType newDtype) {
-        return new Florence2Options(device, newDtype, threads, maxImagePixels, maxConcurrentCalls);
+        return new Florence2Options(device, newDtype, threads, bf16Decoder, maxImagePixels, maxConcurrentCalls);
     }
 
     public Florence2Options withThreads(int newThreads) {
-        return new Florence2Options(device, dtype, newThreads, maxImagePixels, maxConcurrentCalls);
+        return new Florence2Options(device, dtype, newThreads, bf16Decoder, maxImagePixels, maxConcurrentCalls);
+    }
+
+    /** Packs the decoder's per-step weights in bf16 on an F32 CPU model (see {@link #bf16Decoder}). */
+    public Florence2Options withBf16Decoder(boolean newBf16Decoder) {
+        return new Florence2Options(device, dtype, threads, newBf16Decoder, maxImagePixels, maxConcurrentCalls);
     }
 
     public Florence2Options withMaxImagePixels(long newMaxImagePixels) {
-        return new Florence2Options(device, dtype, threads, newMaxImagePixels, maxConcurrentCalls);
+        return new Florence2Options(device, dtype, threads, bf16Decoder, newMaxImagePixels, maxConcurrentCalls);
     }
 
     /** Refuses calls beyond {@code newMaxConcurrentCalls} in progress at once (see {@link #maxConcurrentCalls}). */
     public Florence2Options withMaxConcurrentCalls(int newMaxConcurrentCalls) {
-        return new Florence2Options(device, dtype, threads, maxImagePixels, newMaxConcurrentCalls);
+        return new Florence2Options(device, dtype, threads, bf16Decoder, maxImagePixels, newMaxConcurrentCalls);
     }
 }

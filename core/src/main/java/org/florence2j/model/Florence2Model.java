@@ -5,9 +5,11 @@ import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.Checkpoint;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.Florence2Config;
+import org.florence2j.model.text.BartDecoder;
 import org.florence2j.model.text.BartModel;
 import org.florence2j.model.vision.DaViT;
 import org.florence2j.model.vision.ImageProjector;
+import org.florence2j.tensor.DType;
 
 /**
  * A loaded Florence-2 model, the reference's {@code Florence2ForConditionalGeneration}: the DaViT vision tower,
@@ -40,12 +42,23 @@ public final class Florence2Model implements AutoCloseable {
      *                                                       {@code config}
      */
     public static Florence2Model load(Checkpoint checkpoint, Florence2Config config, Backend backend) {
+        return load(checkpoint, config, backend, DType.F32);
+    }
+
+    /**
+     * {@link #load} with the decoder's per-step weights uploaded for {@code stepWeightType} (see
+     * {@link BartDecoder#load(org.florence2j.checkpoint.Weights, org.florence2j.config.TextConfig, Backend, Arena,
+     * DType)}).
+     */
+    public static Florence2Model load(Checkpoint checkpoint, Florence2Config config, Backend backend,
+            DType stepWeightType) {
         Arena arena = Arena.ofShared();
         try {
             Weights root = Weights.of(checkpoint);
             DaViT davit = DaViT.load(root.at("vision_tower"), config.vision(), backend, arena);
             ImageProjector projector = ImageProjector.load(root, config, backend, arena);
-            BartModel text = BartModel.load(root.at("language_model"), config.text(), backend, arena);
+            BartModel text = BartModel.load(root.at("language_model"), config.text(), backend, arena,
+                    stepWeightType);
             return new Florence2Model(backend, config, arena, davit, projector, text);
         } catch (RuntimeException e) {
             arena.close();

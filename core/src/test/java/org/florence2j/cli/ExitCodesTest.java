@@ -55,6 +55,14 @@ class ExitCodesTest {
     }
 
     @Test
+    void aBf16DecoderNeedsF32OnTheCpu() {
+        assertFails(2, "--bf16-decoder needs --dtype f32 on the cpu, not bf16", "run", "--model", MODEL,
+                "--bf16-decoder", "--dtype", "bf16", IMAGE);
+        assertFails(2, "--bf16-decoder needs --dtype f32 on the cpu", "run", "--model", MODEL, "--bf16-decoder",
+                "--device", "cuda", IMAGE);
+    }
+
+    @Test
     void threadsBeyondTheCapAreAUsageError() {
         assertFails(2, "--threads must be 0 to 1024, got 8192", "run", "--model", MODEL, "--threads", "8192", IMAGE);
     }
@@ -175,6 +183,10 @@ class ExitCodesTest {
                 "--max-new-tokens", "4", IMAGE);
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().startsWith(IMAGE + " (37x29) <CAPTION>"), run.out());
+        CliRun.Result bf16Decoder = CliRun.run(models, "run", "--model", MODEL, "--task", "caption", "--num-beams",
+                "1", "--max-new-tokens", "4", "--bf16-decoder", IMAGE);
+        assertEquals(0, bf16Decoder.code(), bf16Decoder.err());
+        assertTrue(bf16Decoder.out().startsWith(IMAGE + " (37x29) <CAPTION>"), bf16Decoder.out());
     }
 
     @Test

@@ -28,7 +28,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5)
 @Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xmx2g"})
 public class CaptionBench {
-    /** The backend's compute type; {@code -p dtype=bf16} for the bf16 mode. */
+    /**
+     * The backend's compute type; {@code -p dtype=bf16} for the bf16 mode, {@code f32-bf16-decoder} for F32 with the
+     * decoder's per-step weights in bf16 ({@code Florence2Options.bf16Decoder}).
+     */
     @Param({"f32"})
     public String dtype;
 

@@ -58,16 +58,22 @@ final class EndToEnd implements AutoCloseable {
         this.options = options;
     }
 
+    /** The {@code dtype} value of an F32 model whose decoder's per-step weights are bf16 ({@code bf16Decoder}). */
+    static final String BF16_DECODER = "f32-bf16-decoder";
+
     /**
-     * Loads the model on a CPU backend computing in {@code dtype} ({@code f32} or {@code bf16}) and checks that one
-     * request generates exactly {@code newTokens} tokens.
+     * Loads the model on a CPU backend computing in {@code dtype} ({@code f32}, {@code bf16}, or
+     * {@value #BF16_DECODER}) and checks that one request generates exactly {@code newTokens} tokens.
      */
     static EndToEnd open(Task task, int newTokens, String dtype) {
         var folder = RandomBaseFolder.get(DType.F32);
         LoadedCheckpoint checkpoint = Checkpoints.open(folder);
         Florence2Config config = checkpoint.config();
-        Backend backend = Backends.open(Device.cpu(), 0, DType.valueOf(dtype.toUpperCase(java.util.Locale.ROOT)));
-        Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), config, backend);
+        boolean bf16Decoder = dtype.equals(BF16_DECODER);
+        DType computeType = bf16Decoder ? DType.F32 : DType.valueOf(dtype.toUpperCase(java.util.Locale.ROOT));
+        Backend backend = Backends.open(Device.cpu(), 0, computeType);
+        Florence2Model model = Florence2Model.load(checkpoint.checkpoint(), config, backend,
+                bf16Decoder ? DType.BF16 : DType.F32);
         ImageProcessor processor = ImageProcessor.load(folder);
         BartTokenizer tokenizer = BartTokenizer.load(folder);
         String prompt = TaskPrompts.build(task, null);

@@ -5,6 +5,7 @@ import org.florence2j.backend.AttentionMask;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepParameters;
 import org.florence2j.checkpoint.Weights;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Tensor;
 
 /**
@@ -35,12 +36,22 @@ public final class BartAttention {
 
     /** Loads {@code q_proj}, {@code k_proj}, {@code v_proj}, {@code out_proj} under {@code w}. */
     public static BartAttention load(Weights w, int channels, int heads, Backend backend, Arena arena) {
+        return load(w, channels, heads, backend, arena, DType.F32, DType.F32);
+    }
+
+    /**
+     * {@link #load} with {@code q_proj} and {@code out_proj} uploaded for {@code queryOutType}, {@code k_proj} and
+     * {@code v_proj} for {@code keyValueType} (see {@link Linear#load(Weights, String, int, int, Backend, Arena,
+     * DType)}): a decoder's cross-attention projects its keys and values once per image, over hundreds of rows.
+     */
+    public static BartAttention load(Weights w, int channels, int heads, Backend backend, Arena arena,
+            DType queryOutType, DType keyValueType) {
         int headDim = channels / heads;
         return new BartAttention(
-                Linear.load(w, "q_proj", channels, channels, backend, arena),
-                Linear.load(w, "k_proj", channels, channels, backend, arena),
-                Linear.load(w, "v_proj", channels, channels, backend, arena),
-                Linear.load(w, "out_proj", channels, channels, backend, arena),
+                Linear.load(w, "q_proj", channels, channels, backend, arena, queryOutType),
+                Linear.load(w, "k_proj", channels, channels, backend, arena, keyValueType),
+                Linear.load(w, "v_proj", channels, channels, backend, arena, keyValueType),
+                Linear.load(w, "out_proj", channels, channels, backend, arena, queryOutType),
                 heads, (float) Math.pow(headDim, -0.5));
     }
 

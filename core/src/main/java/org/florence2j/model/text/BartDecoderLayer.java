@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.TextConfig;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Tensor;
 
 /**
@@ -31,17 +32,22 @@ public final class BartDecoderLayer {
         this.finalLayerNorm = finalLayerNorm;
     }
 
-    /** Loads {@code language_model.model.decoder.layers.<i>} given as {@code w}. */
-    public static BartDecoderLayer load(Weights w, TextConfig c, Backend backend, Arena arena) {
+    /**
+     * Loads {@code language_model.model.decoder.layers.<i>} given as {@code w}, the weights a step reads uploaded
+     * for {@code stepWeightType} (see {@link BartDecoder#load(Weights, TextConfig, Backend, Arena, DType)}); the
+     * cross-attention's key and value projections, run once per image, stay F32.
+     */
+    public static BartDecoderLayer load(Weights w, TextConfig c, Backend backend, Arena arena, DType stepWeightType) {
         int channels = c.dModel();
         int heads = c.decoderAttentionHeads();
         return new BartDecoderLayer(
-                BartAttention.load(w.at("self_attn"), channels, heads, backend, arena),
+                BartAttention.load(w.at("self_attn"), channels, heads, backend, arena, stepWeightType,
+                        stepWeightType),
                 LayerNorm.load(w, "self_attn_layer_norm", channels, backend, arena),
-                BartAttention.load(w.at("encoder_attn"), channels, heads, backend, arena),
+                BartAttention.load(w.at("encoder_attn"), channels, heads, backend, arena, stepWeightType, DType.F32),
                 LayerNorm.load(w, "encoder_attn_layer_norm", channels, backend, arena),
-                Linear.load(w, "fc1", c.decoderFfnDim(), channels, backend, arena),
-                Linear.load(w, "fc2", channels, c.decoderFfnDim(), backend, arena),
+                Linear.load(w, "fc1", c.decoderFfnDim(), channels, backend, arena, stepWeightType),
+                Linear.load(w, "fc2", channels, c.decoderFfnDim(), backend, arena, stepWeightType),
                 LayerNorm.load(w, "final_layer_norm", channels, backend, arena));
     }
 

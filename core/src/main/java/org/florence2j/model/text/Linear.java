@@ -15,8 +15,17 @@ import org.florence2j.tensor.Tensor;
 record Linear(Tensor weight, Tensor bias) {
     /** Loads {@code name.weight} and {@code name.bias}, checking both shapes. */
     static Linear load(Weights w, String name, int outFeatures, int inFeatures, Backend backend, Arena arena) {
+        return load(w, name, outFeatures, inFeatures, backend, arena, DType.F32);
+    }
+
+    /**
+     * {@link #load} with the weight uploaded for {@code weightType} ({@link Backend#uploadLinearWeight}: BF16 packs
+     * it in bf16 on the CPU); the bias stays F32.
+     */
+    static Linear load(Weights w, String name, int outFeatures, int inFeatures, Backend backend, Arena arena,
+            DType weightType) {
         Weights at = w.at(name);
-        return new Linear(backend.uploadLinearWeight(at.tensor("weight", outFeatures, inFeatures), DType.F32, arena),
+        return new Linear(backend.uploadLinearWeight(at.tensor("weight", outFeatures, inFeatures), weightType, arena),
                 upload(at, "bias", backend, arena, outFeatures));
     }
 

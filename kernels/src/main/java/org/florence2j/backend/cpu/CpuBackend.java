@@ -301,9 +301,10 @@ public final class CpuBackend implements Backend {
 
     /**
      * A linear weight in oneDNN's own layout, in its owner's arena. {@code layout} is the primitive descriptor the
-     * layout was queried from, kept because its weights descriptor describes {@code memory}.
+     * layout was queried from, kept because its weights descriptor describes {@code memory}; {@code bf16} whether
+     * it holds bf16 values, which {@link #linear} then feeds bf16 activations.
      */
-    private record PackedWeight(MemorySegment memory, MemorySegment layout) {
+    private record PackedWeight(MemorySegment memory, MemorySegment layout, boolean bf16) {
         MemorySegment desc() {
             return Dnnl.primitiveDescQueryMd(layout, Dnnl.QUERY_WEIGHTS_MD, 0);
         }
@@ -319,12 +320,16 @@ public final class CpuBackend implements Backend {
      * from it directly, so no F32 copy is kept beside the packed one (for a 16-bit checkpoint that copy was twice
      * the packed weight in bf16 mode). {@link #linear} reads the packed copy; other ops (a tied embedding) read any
      * float dtype.
+     *
+     * <p>A BF16 request packs the copy in bf16 in either mode, so that an F32 backend can run some linears as bf16
+     * mode does (the input rounded to bf16, f32 accumulation) and others in F32; it too returns the host weight.
      */
     @Override
     public synchronized Tensor uploadLinearWeight(Tensor host, DType dtype, Arena owner) {
         ensureOpen();
         requireHost("uploadLinearWeight", host);
-        boolean packFromHost = dtype == DType.F32 && (host.dtype() == DType.F16 || host.dtype() == DType.BF16);
+        boolean packFromHost = dtype == DType.BF16
+                || dtype == DType.F32 && (host.dtype() == DType.F16 || host.dtype() == DType.BF16);
         Tensor weight = packFromHost ? host : upload(host, dtype, owner);
         require(weight.shape().rank() == 2, "uploadLinearWeight", "expected a weight [outFeatures, inFeatures]",
                 weight);
@@ -339,9 +344,9 @@ public final class CpuBackend implements Backend {
         long in = weight.shape().dim(1);
         long outFeatures = weight.shape().dim(0);
         int weightType = floatType("uploadLinearWeight", weight);
-        // In bf16 mode linear feeds the matmul bf16 activations (see linear): oneDNN only runs its bf16 kernels
-        // when both inputs are bf16, and picks a different (pair-interleaved) weight layout for them.
-        boolean bf16 = computeType == DType.BF16;
+        // A bf16 weight is fed bf16 activations (see linear): oneDNN only runs its bf16 kernels when both inputs are
+        // bf16, and picks a different (pair-interleaved) weight layout for them.
+        boolean bf16 = computeType == DType.BF16 || dtype == DType.BF16;
         MemorySegment src = Dnnl.memoryDescCreateWithStrides(new long[] {PACKING_ROWS, in},
                 bf16 ? Dnnl.DATA_TYPE_BF16 : DATA_TYPE_F32, new long[] {in, 1});
         int packedType = bf16 ? Dnnl.DATA_TYPE_BF16 : packFromHost ? DATA_TYPE_F32 : weightType;
@@ -377,7 +382,7 @@ public final class CpuBackend implements Backend {
         } finally {
             Dnnl.primitiveDescDestroy(reorder);
         }
-        packedWeights.put(weight.memory(), new PackedWeight(packed, layout));
+        packedWeights.put(weight.memory(), new PackedWeight(packed, layout, bf16));
         if (weight.memory().isMapped()) {
             // linear reads the packed copy from now on: drop the file pages it was copied from from resident memory
             // (they are read back from the page cache if another op, e.g. a tied embedding, touches them).
@@ -491,12 +496,13 @@ public final class CpuBackend implements Backend {
         boolean hasBias = bias != null;
         PackedWeight found = packedWeights.get(weight.memory());
         PackedWeight packed = found != null && found.memory().scope().isAlive() ? found : null;
-        // bf16 mode with a packed (bf16) weight: round an F32 x to bf16 first (one pass over x), so the matmul runs
-        // oneDNN's bf16 kernels (AVX-512 BF16 / AMX) with f32 accumulation; a BF16 x is read as it is.
-        boolean bf16Input = packed != null && computeType == DType.BF16;
+        // A weight packed in bf16 (every packed weight in bf16 mode): round an F32 x to bf16 first (one pass over x),
+        // so the matmul runs oneDNN's bf16 kernels (AVX-512 BF16 / AMX) with f32 accumulation; a BF16 x is read as
+        // it is.
+        boolean bf16Input = packed != null && packed.bf16();
         boolean bf16Activations = x.dtype() == DType.BF16 || out.dtype() == DType.BF16;
         require(bf16Input || !bf16Activations, "linear", "BF16 activations need a weight packed by "
-                + "uploadLinearWeight in bf16 mode", x, out, weight);
+                + "uploadLinearWeight in bf16", x, out, weight);
         MemorySegment input = x.memory();
         if (bf16Input && x.dtype() == DType.F32) {
             long count = rows * in;
@@ -510,7 +516,7 @@ public final class CpuBackend implements Backend {
         }
         boolean bf16Output = out.dtype() == DType.BF16;
         var key = cache.key(Op.LINEAR).add(rows).add(in).add(outFeatures).add(weightType).add(hasBias)
-                .add(packed != null).add(epilogue.ordinal()).add(bf16Output);
+                .add(packed != null).add(bf16Input).add(epilogue.ordinal()).add(bf16Output);
         var primitive = cache.find(key);
         if (primitive == null) {
             primitive = createLinear(key, rows, in, outFeatures, weightType, hasBias, packed, epilogue, bf16Input,

@@ -2,10 +2,12 @@ package org.florence2j.backend.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import java.util.Random;
 import org.florence2j.backend.Tolerance;
 import org.florence2j.tensor.DType;
@@ -56,6 +58,37 @@ class CpuBf16ActivationsTest {
             backend.add(expected, residual, fromBf16);
             backend.linearResidual(residual, xBf16, weight, bias);
             assertArrayEquals(expected.toFloatArray(), residual.toFloatArray(), "linearResidual on a BF16 x");
+        }
+    }
+
+    /**
+     * An F32 backend given a weight uploaded for BF16 (the decoder's per-step weights under
+     * {@code Florence2Options.bf16Decoder}) runs that linear exactly as bf16 mode does, for a step's few rows and a
+     * large input alike, while a weight uploaded for F32 on the same backend stays F32.
+     */
+    @Test
+    void anF32BackendRunsABf16WeightAsBf16ModeDoes() {
+        try (Arena arena = Arena.ofConfined(); CpuBackend f32 = new CpuBackend(1, DType.F32);
+                CpuBackend bf16 = new CpuBackend(1, DType.BF16)) {
+            assertEquals(DType.F32, f32.matmulActivationType());
+            Random random = new Random(11);
+            Tensor host = random(arena, random, OUT, IN);
+            Tensor bias = random(arena, random, OUT);
+            Tensor mixedWeight = f32.uploadLinearWeight(host, DType.BF16, arena);
+            Tensor bf16Weight = bf16.uploadLinearWeight(host, DType.F32, arena);
+            Tensor f32Weight = f32.uploadLinearWeight(random(arena, new Random(11), OUT, IN), DType.F32, arena);
+            for (int rows : new int[] {3, ROWS}) {
+                Tensor x = random(arena, random, rows, IN);
+                Tensor mixed = Tensor.allocateHost(DType.F32, Shape.of(rows, OUT), arena);
+                Tensor expected = Tensor.allocateHost(DType.F32, Shape.of(rows, OUT), arena);
+                Tensor exact = Tensor.allocateHost(DType.F32, Shape.of(rows, OUT), arena);
+                f32.linearGelu(mixed, x, mixedWeight, bias);
+                bf16.linearGelu(expected, x, bf16Weight, bias);
+                f32.linearGelu(exact, x, f32Weight, bias);
+                assertArrayEquals(expected.toFloatArray(), mixed.toFloatArray(), rows + " rows");
+                assertFalse(Arrays.equals(expected.toFloatArray(), exact.toFloatArray()),
+                        rows + " rows: the F32 weight must not be run in bf16");
+            }
         }
     }
 
