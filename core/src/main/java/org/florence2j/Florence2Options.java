@@ -24,9 +24,12 @@ import org.florence2j.tensor.Device;
  *                           self-attention, cross-attention query and output, feed-forward and LM head) in bf16 and
  *                           runs those products as {@link DType#BF16} does (the input rounded to bf16, f32
  *                           accumulation), while the vision tower, the encoder and the cross-attention keys and
- *                           values stay F32. For CPUs whose bf16 arithmetic is no faster than F32 (no AMX, or no
- *                           AVX-512 BF16), where {@link DType#BF16} slows the compute-bound tower but a memory-bound
- *                           decode step still gains from reading half the bytes; {@code false} by default
+ *                           values stay F32. For CPUs whose bf16 arithmetic is no faster than their F32 FMAs (AVX-512
+ *                           BF16 without AMX, as on the Intel Xeon the README measured), where {@link DType#BF16}
+ *                           slows the compute-bound tower but a memory-bound decode step still gains from reading
+ *                           half the bytes. {@code false} by default; with another dtype or device it is refused, so
+ *                           {@link #withDtype} or {@link #withDevice} away from F32 on the CPU throws until it is
+ *                           {@code false}
  * @param maxImagePixels     images with more pixels are refused before their pixels are decoded
  * @param maxConcurrentCalls calls of {@link Florence2#run} and {@link Florence2#runBatch} on this model in progress
  *                           at once, from the call (before its images are decoded) until it returns: the one the
@@ -82,7 +85,11 @@ public record Florence2Options(Device device, DType dtype, int threads, boolean 
         return new Florence2Options(device, dtype, newThreads, bf16Decoder, maxImagePixels, maxConcurrentCalls);
     }
 
-    /** Packs the decoder's per-step weights in bf16 on an F32 CPU model (see {@link #bf16Decoder}). */
+    /**
+     * Packs the decoder's per-step weights in bf16 on an F32 CPU model (see {@link #bf16Decoder}).
+     *
+     * @throws IllegalArgumentException when {@code newBf16Decoder} is true and the options are not F32 on the CPU
+     */
     public Florence2Options withBf16Decoder(boolean newBf16Decoder) {
         return new Florence2Options(device, dtype, threads, newBf16Decoder, maxImagePixels, maxConcurrentCalls);
     }

@@ -225,7 +225,7 @@ final class RunCommand implements Callable<Integer> {
         }
         if (bf16Decoder && (dtype != ComputeType.F32 || !chosen.isHost())) {
             throw new ParameterException(spec.commandLine(), "--bf16-decoder needs --dtype f32 on the cpu, not "
-                    + dtype.name().toLowerCase(java.util.Locale.ROOT) + " on " + chosen);
+                    + dtype.name().toLowerCase(Locale.ROOT) + " on " + chosen);
         }
         return Florence2Options.defaults().withDevice(chosen).withDtype(dtype.dtype).withThreads(threads)
                 .withBf16Decoder(bf16Decoder);

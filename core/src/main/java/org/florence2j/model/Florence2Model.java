@@ -47,11 +47,16 @@ public final class Florence2Model implements AutoCloseable {
 
     /**
      * {@link #load} with the decoder's per-step weights uploaded for {@code stepWeightType} (see
-     * {@link BartDecoder#load(org.florence2j.checkpoint.Weights, org.florence2j.config.TextConfig, Backend, Arena,
-     * DType)}).
+     * {@link BartDecoder#load(Weights, org.florence2j.config.TextConfig, Backend, Arena, DType)}): {@link DType#F32},
+     * or {@link DType#BF16} on the CPU ({@code Florence2Options.bf16Decoder}).
+     *
+     * @throws IllegalArgumentException when {@code stepWeightType} is neither F32 nor BF16
      */
     public static Florence2Model load(Checkpoint checkpoint, Florence2Config config, Backend backend,
             DType stepWeightType) {
+        if (stepWeightType != DType.F32 && stepWeightType != DType.BF16) {
+            throw new IllegalArgumentException("the decoder's step weights are F32 or BF16, not " + stepWeightType);
+        }
         Arena arena = Arena.ofShared();
         try {
             Weights root = Weights.of(checkpoint);

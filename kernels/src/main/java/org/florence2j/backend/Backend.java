@@ -41,7 +41,9 @@ public interface Backend extends AutoCloseable {
      * {@link #upload} for a constant {@code [outFeatures, inFeatures]} weight of {@link #linear}: the backend may
      * also keep a copy in the layout its matmul reads fastest, which {@code linear} then uses whenever it is given
      * the returned tensor. The returned tensor stays valid for every op (e.g. a tied embedding table); its values
-     * must not change afterwards.
+     * must not change afterwards. {@code dtype} is the type {@code linear}'s products should use: F32, or a 16-bit
+     * type for half-precision products. A backend that keeps its own copy may return {@code host} in its own
+     * dtype (the CPU packs a BF16 request's copy in bf16 and returns an F32 host as it is).
      */
     default Tensor uploadLinearWeight(Tensor host, DType dtype, Arena owner) {
         return upload(host, dtype, owner);

@@ -34,6 +34,9 @@ final class EndToEnd implements AutoCloseable {
     private static final int IMAGE_HEIGHT = 480;
     private static final int BEAMS = 3;
 
+    /** The {@code dtype} value of an F32 model whose decoder's per-step weights are bf16 ({@code bf16Decoder}). */
+    static final String BF16_DECODER = "f32-bf16-decoder";
+
     private final LoadedCheckpoint checkpoint;
     private final Backend backend;
     private final Florence2Model model;
@@ -57,9 +60,6 @@ final class EndToEnd implements AutoCloseable {
         this.prompt = prompt;
         this.options = options;
     }
-
-    /** The {@code dtype} value of an F32 model whose decoder's per-step weights are bf16 ({@code bf16Decoder}). */
-    static final String BF16_DECODER = "f32-bf16-decoder";
 
     /**
      * Loads the model on a CPU backend computing in {@code dtype} ({@code f32}, {@code bf16}, or

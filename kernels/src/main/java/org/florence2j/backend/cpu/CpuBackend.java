@@ -37,7 +37,7 @@ import org.florence2j.tensor.Tensor;
  * blocked layout oneDNN's matmul chooses ({@code format_tag any}): given the plain {@code [out, in]} weight, brgemm
  * re-packs it on every call, which made a 3-row decoder step 3× slower than streaming its weights; a convolution
  * weight from {@link #uploadConvWeight} is packed likewise on its first use. Compute is F32, or bf16 for matmuls
- * in bf16 mode.
+ * in bf16 mode and for linear weights uploaded for BF16 in either mode.
  *
  * <p>Ops are serialised ({@code synchronized}): cached primitives carry per-call state (data handles). oneDNN
  * parallelises inside each op over OpenMP threads, except ops moving less than {@link #ONE_THREAD_BYTES}, which run
@@ -97,8 +97,8 @@ public final class CpuBackend implements Backend {
 
     /**
      * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
-     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}, and in
-     * bf16 mode {@link VectorKernels#roundToBfloat16} for a linear's input). Those made a warm base bf16 step 1.5–6 %
+     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}, and
+     * {@link VectorKernels#roundToBfloat16} for the input of a linear whose weight is packed in bf16). Those made a warm base bf16 step 1.5–6 %
      * faster before the rounding joined them, which alone saves another 1–3.5 %, but C2 spends ~0.5 s of CPU
      * compiling their Vector API code, which a process that decodes once pays on cores its decode needs: the
      * {@code florence2} launcher sets it (a CLI {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with
@@ -249,6 +249,12 @@ public final class CpuBackend implements Backend {
     @Override
     public Device device() {
         return Device.cpu();
+    }
+
+    /** Number of live linear weights whose packed copy is bf16 (tests check which weights a model packs so). */
+    public synchronized int packedBf16LinearWeights() {
+        ensureOpen();
+        return (int) packedWeights.values().stream().filter(p -> p.bf16() && p.memory().scope().isAlive()).count();
     }
 
     /** Number of uploaded convolution weights holding a packed copy (tests check reuse and release). */

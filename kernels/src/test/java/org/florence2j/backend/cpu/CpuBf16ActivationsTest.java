@@ -69,7 +69,7 @@ class CpuBf16ActivationsTest {
     @Test
     void anF32BackendRunsABf16WeightAsBf16ModeDoes() {
         try (Arena arena = Arena.ofConfined(); CpuBackend f32 = new CpuBackend(1, DType.F32);
-                CpuBackend bf16 = new CpuBackend(1, DType.BF16)) {
+                CpuBackend bf16 = new CpuBackend(1, DType.BF16); CpuBackend plainF32 = new CpuBackend(1, DType.F32)) {
             assertEquals(DType.F32, f32.matmulActivationType());
             Random random = new Random(11);
             Tensor host = random(arena, random, OUT, IN);
@@ -77,6 +77,7 @@ class CpuBf16ActivationsTest {
             Tensor mixedWeight = f32.uploadLinearWeight(host, DType.BF16, arena);
             Tensor bf16Weight = bf16.uploadLinearWeight(host, DType.F32, arena);
             Tensor f32Weight = f32.uploadLinearWeight(random(arena, new Random(11), OUT, IN), DType.F32, arena);
+            Tensor plainWeight = plainF32.uploadLinearWeight(host, DType.F32, arena);
             for (int rows : new int[] {3, ROWS}) {
                 Tensor x = random(arena, random, rows, IN);
                 Tensor mixed = Tensor.allocateHost(DType.F32, Shape.of(rows, OUT), arena);
@@ -85,7 +86,11 @@ class CpuBf16ActivationsTest {
                 f32.linearGelu(mixed, x, mixedWeight, bias);
                 bf16.linearGelu(expected, x, bf16Weight, bias);
                 f32.linearGelu(exact, x, f32Weight, bias);
+                Tensor plain = Tensor.allocateHost(DType.F32, Shape.of(rows, OUT), arena);
+                plainF32.linearGelu(plain, x, plainWeight, bias);
                 assertArrayEquals(expected.toFloatArray(), mixed.toFloatArray(), rows + " rows");
+                assertArrayEquals(plain.toFloatArray(), exact.toFloatArray(),
+                        rows + " rows: the F32 weight beside a bf16 one must run as on an F32-only backend");
                 assertFalse(Arrays.equals(expected.toFloatArray(), exact.toFloatArray()),
                         rows + " rows: the F32 weight must not be run in bf16");
             }
