@@ -24,12 +24,12 @@ import org.florence2j.tensor.Device;
  *                           self-attention, cross-attention query and output, feed-forward and LM head) in bf16 and
  *                           runs those products as {@link DType#BF16} does (the input rounded to bf16, f32
  *                           accumulation), while the vision tower, the encoder and the cross-attention keys and
- *                           values stay F32. For CPUs whose bf16 arithmetic is no faster than their F32 FMAs (AVX-512
- *                           BF16 without AMX, as on the Intel Xeon the README measured), where {@link DType#BF16}
- *                           slows the compute-bound tower but a memory-bound decode step still gains from reading
- *                           half the bytes. {@code false} by default; with another dtype or device it is refused, so
- *                           {@link #withDtype} or {@link #withDevice} away from F32 on the CPU throws until it is
- *                           {@code false}
+ *                           values stay F32. For CPUs where {@link DType#BF16} slows the compute-bound tower (bf16
+ *                           only through AVX-512 dot products that run slower than the F32 FMAs, as on the README's
+ *                           Intel Xeon with AMX hidden, {@code avx512_core_fp16}) while a memory-bound decode step
+ *                           still gains from reading half the bytes. {@code false} by default; with another dtype or
+ *                           device it is refused, so {@link #withDtype} or {@link #withDevice} away from F32 on the
+ *                           CPU throws until it is {@code false}
  * @param maxImagePixels     images with more pixels are refused before their pixels are decoded
  * @param maxConcurrentCalls calls of {@link Florence2#run} and {@link Florence2#runBatch} on this model in progress
  *                           at once, from the call (before its images are decoded) until it returns: the one the

@@ -50,12 +50,13 @@ public final class Florence2Model implements AutoCloseable {
      * {@link BartDecoder#load(Weights, org.florence2j.config.TextConfig, Backend, Arena, DType)}): {@link DType#F32},
      * or {@link DType#BF16} on the CPU ({@code Florence2Options.bf16Decoder}).
      *
-     * @throws IllegalArgumentException when {@code stepWeightType} is neither F32 nor BF16
+     * @throws IllegalArgumentException when {@code stepWeightType} is neither F32 nor BF16, or BF16 off the CPU
      */
     public static Florence2Model load(Checkpoint checkpoint, Florence2Config config, Backend backend,
             DType stepWeightType) {
-        if (stepWeightType != DType.F32 && stepWeightType != DType.BF16) {
-            throw new IllegalArgumentException("the decoder's step weights are F32 or BF16, not " + stepWeightType);
+        if (stepWeightType != DType.F32 && (stepWeightType != DType.BF16 || !backend.device().isHost())) {
+            throw new IllegalArgumentException("the decoder's step weights are F32, or BF16 on the CPU, not "
+                    + stepWeightType + " on " + backend.device());
         }
         Arena arena = Arena.ofShared();
         try {

@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.florence2j.Florence2;
+import org.florence2j.Florence2Options;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -183,10 +185,18 @@ class ExitCodesTest {
                 "--max-new-tokens", "4", IMAGE);
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().startsWith(IMAGE + " (37x29) <CAPTION>"), run.out());
-        CliRun.Result bf16Decoder = CliRun.run(models, "run", "--model", MODEL, "--task", "caption", "--num-beams",
-                "1", "--max-new-tokens", "4", "--bf16-decoder", IMAGE);
-        assertEquals(0, bf16Decoder.code(), bf16Decoder.err());
-        assertTrue(bf16Decoder.out().startsWith(IMAGE + " (37x29) <CAPTION>"), bf16Decoder.out());
+        List<Florence2Options> loadedWith = new ArrayList<>();
+        try (CliRun.CachedModels recording = new CliRun.CachedModels((folder, options) -> {
+            loadedWith.add(options);
+            return Florence2.load(folder, options);
+        })) {
+            CliRun.Result bf16Decoder = CliRun.run(recording, "run", "--model", MODEL, "--task", "caption",
+                    "--num-beams", "1", "--max-new-tokens", "4", "--bf16-decoder", IMAGE);
+            assertEquals(0, bf16Decoder.code(), bf16Decoder.err());
+            assertTrue(bf16Decoder.out().startsWith(IMAGE + " (37x29) <CAPTION>"), bf16Decoder.out());
+        }
+        assertEquals(1, loadedWith.size());
+        assertTrue(loadedWith.getFirst().bf16Decoder(), "--bf16-decoder must reach the options: " + loadedWith);
     }
 
     @Test

@@ -55,12 +55,13 @@ class DecodeAllocationTest {
     private static final int MAX_MEASUREMENTS = 200;
 
     @ParameterizedTest
-    @ValueSource(strings = {"null", "cpu", "cpu-bf16"})
+    @ValueSource(strings = {"null", "cpu", "cpu-bf16", "cpu-bf16-decoder"})
     void generatedTokensAllocateNothing(String backendName) {
         com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Backend backend = open(backendName);
-                GoldenText golden = new GoldenText(backend);
+                GoldenText golden = new GoldenText(backend,
+                        backendName.equals("cpu-bf16-decoder") ? DType.BF16 : DType.F32);
                 Session session = new Session(golden.backend(), golden.model(), new Session.Limits(2, 32, LONG, 3))) {
             // A timeout check like the API's runs before every step, as in a request with RunOptions.withTimeout.
             long timeout = System.nanoTime() + TimeUnit.HOURS.toNanos(1);
@@ -174,6 +175,7 @@ class DecodeAllocationTest {
             case "null" -> new NullBackend();
             case "cpu" -> new CpuBackend(1);
             case "cpu-bf16" -> new CpuBackend(1, DType.BF16);
+            case "cpu-bf16-decoder" -> new CpuBackend(1); // F32, the decoder's step weights packed in bf16
             default -> throw new IllegalArgumentException(name);
         };
     }

@@ -21,6 +21,7 @@ import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
+import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
@@ -46,16 +47,22 @@ public final class GoldenText implements AutoCloseable {
 
     /** Loads the tiny model's language half onto {@code backend}, which the caller closes. */
     public GoldenText(Backend backend) {
-        this(backend, false);
+        this(backend, DType.F32);
     }
 
-    private GoldenText(Backend backend, boolean ownsBackend) {
+    /** The text model on {@code backend} with the decoder's per-step weights uploaded for {@code stepWeights}. */
+    public GoldenText(Backend backend, DType stepWeights) {
+        this(backend, false, stepWeights);
+    }
+
+    private GoldenText(Backend backend, boolean ownsBackend, DType stepWeights) {
         this.backend = backend;
         this.ownsBackend = ownsBackend;
         this.root = goldenRoot();
         this.config = ConfigReader.read(root.resolve("model/config.json"));
         this.checkpoint = SafetensorsFile.open(root.resolve("model/model.safetensors"));
-        this.model = BartModel.load(Weights.of(checkpoint).at("language_model"), config.text(), backend, arena);
+        this.model = BartModel.load(Weights.of(checkpoint).at("language_model"), config.text(), backend, arena,
+                stepWeights);
         try {
             this.index = JSON.readTree(Files.readString(root.resolve("index.json")));
         } catch (IOException e) {
@@ -65,7 +72,7 @@ public final class GoldenText implements AutoCloseable {
 
     /** Loads the tiny model's language half onto a new backend called {@code name}, closed with this. */
     public static GoldenText open(String backendName) {
-        return new GoldenText(openBackend(backendName), true);
+        return new GoldenText(openBackend(backendName), true, DType.F32);
     }
 
     /**

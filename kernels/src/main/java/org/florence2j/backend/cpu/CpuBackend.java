@@ -98,11 +98,11 @@ public final class CpuBackend implements Backend {
     /**
      * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
      * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}, and
-     * {@link VectorKernels#roundToBfloat16} for the input of a linear whose weight is packed in bf16). Those made a warm base bf16 step 1.5–6 %
-     * faster before the rounding joined them, which alone saves another 1–3.5 %, but C2 spends ~0.5 s of CPU
-     * compiling their Vector API code, which a process that decodes once pays on cores its decode needs: the
-     * {@code florence2} launcher sets it (a CLI {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with
-     * them). Read when a backend opens.
+     * {@link VectorKernels#roundToBfloat16} for the input of a linear whose weight is packed in bf16). Those made a
+     * warm base bf16 step 1.5–6 % faster before the rounding joined them, which alone saves another 1–3.5 %, but C2
+     * spends ~0.5 s of CPU compiling their Vector API code, which a process that decodes once pays on cores its
+     * decode needs: the {@code florence2} launcher sets it (a CLI {@code <OD>} of 128 tokens was 0.3–0.5 s slower on
+     * two cores with them). Read when a backend opens.
      */
     public static final String JAVA_DECODE_KERNELS_PROPERTY = "florence2j.cpu.javaDecodeKernels";
 
@@ -251,7 +251,10 @@ public final class CpuBackend implements Backend {
         return Device.cpu();
     }
 
-    /** Number of live linear weights whose packed copy is bf16 (tests check which weights a model packs so). */
+    /**
+     * Number of live linear weights whose packed copy is bf16: a test hook (public for core's tests), checking which
+     * weights a model packs so.
+     */
     public synchronized int packedBf16LinearWeights() {
         ensureOpen();
         return (int) packedWeights.values().stream().filter(p -> p.bf16() && p.memory().scope().isAlive()).count();
