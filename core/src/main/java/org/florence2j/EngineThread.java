@@ -124,6 +124,18 @@ final class EngineThread implements AutoCloseable {
         }
     }
 
+    /**
+     * Hands {@code work} to the engine thread, after the work handed over before it, and returns at once: for a
+     * request whose caller waits for a result of its own ({@link CoalescedCall}). {@code work} must not throw: what
+     * it throws is lost.
+     *
+     * @throws IllegalStateException after {@link #close}, or on an engine thread ({@link #requireOtherThread})
+     */
+    void submit(Runnable work) {
+        requireOpen();
+        executor.execute(work);
+    }
+
     /** Gives up a request that has not started, throwing why; true when it runs and has to be waited for. */
     private static boolean giveUp(RequestControl control) {
         if (control.abandon()) {
@@ -174,7 +186,8 @@ final class EngineThread implements AutoCloseable {
         closed = true;
     }
 
-    private RuntimeException rethrown(Throwable cause) {
+    /** {@code cause}, an engine work's failure, as the exception its caller throws. */
+    RuntimeException rethrown(Throwable cause) {
         if (cause instanceof RuntimeException runtime) {
             return runtime;
         }

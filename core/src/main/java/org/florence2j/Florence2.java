@@ -1,8 +1,11 @@
 package org.florence2j;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,10 +24,12 @@ import org.florence2j.config.Florence2Config;
 import org.florence2j.config.TextConfig;
 import org.florence2j.generate.GenerationOptions;
 import org.florence2j.generate.GenerationResult;
+import org.florence2j.generate.TokenSink;
 import org.florence2j.image.ImageLoader;
 import org.florence2j.image.ImageProcessor;
 import org.florence2j.image.PreprocessorConfig;
 import org.florence2j.image.RgbImage;
+import org.florence2j.model.Cancellation;
 import org.florence2j.model.Florence2Model;
 import org.florence2j.model.Session;
 import org.florence2j.model.Taps;
@@ -65,9 +70,10 @@ import org.florence2j.tokenizer.BartTokenizer;
  * model and serves every model on that device in the process: oneDNN's OpenMP runtime keeps worker threads per
  * calling thread, and more of them than cores made every op wait for its workers to wake (up to 1.3× the time per
  * request). A {@link TokenListener} is therefore called on that thread, and must not use a model. Use
- * {@link #runBatch} to put several images through the engine together. A call stops early when its thread is
- * interrupted or its {@link RunOptions#timeout} passes ({@link #runBatch}), and is refused at once past
- * {@link Florence2Options#maxConcurrentCalls} calls in progress.
+ * {@link #runBatch} to put several images through the engine together, or
+ * {@link Florence2Options#maxCoalescedImages} to let the engine batch the calls that wait for it at the same time. A
+ * call stops early when its thread is interrupted or its {@link RunOptions#timeout} passes ({@link #runBatch}), and
+ * is refused at once past {@link Florence2Options#maxConcurrentCalls} calls in progress.
  *
  * <p>Memory: besides its weights, a model keeps its working buffers sized for the largest request it has run
  * (images in a batch, beams, new tokens, prompt length) until {@link #close}, so one large batch raises resident
@@ -92,6 +98,7 @@ public final class Florence2 implements AutoCloseable {
     private final EngineThread engine;
     private final Object closing = new Object(); // serialises close() calls
     private final AtomicInteger callsInProgress = new AtomicInteger(); // runBatch calls admitted and not returned
+    private final List<CoalescedCall> waiting = new ArrayList<>(); // guarded by itself; calls not yet claimed
     private Session session; // engine thread only; grown when a request needs more room
     private boolean closed; // engine thread only
 
@@ -213,6 +220,14 @@ public final class Florence2 implements AutoCloseable {
         }
     }
 
+    /**
+     * Images the model's working buffers hold room for, 0 before its first request: the largest batch it has run.
+     * For tests of coalescing, which is otherwise seen only in timings.
+     */
+    int sessionImages() {
+        return engine.call(() -> session == null ? 0 : session.limits().maxImages());
+    }
+
     /** The model's configuration. */
     public Florence2Config config() {
         return checkpoint.config();
@@ -270,8 +285,9 @@ public final class Florence2 implements AutoCloseable {
      * {@link RequestTimeoutException} when its {@link RunOptions#timeout} passes: at once while the request waits for
      * the engine behind other requests, else at the engine's next check (before each of the vision tower's stages and
      * blocks, or once before it on a GPU that replays it as a graph, each encoder layer and every decoder step); a
-     * request that ends before that check returns its results as usual. The model stays usable, and an interrupt
-     * stays in the thread's status.
+     * request that ends before that check returns its results as usual. A call the engine runs in one batch with
+     * other calls ({@link Florence2Options#maxCoalescedImages}) stops as soon as the engine has copied its pixels,
+     * and the batch goes on for the others. The model stays usable, and an interrupt stays in the thread's status.
      *
      * @throws InvalidInputException     when an image cannot be read, a task and its text do not fit, or the
      *                                   options are inconsistent (a listener with beam search)
@@ -398,27 +414,177 @@ public final class Florence2 implements AutoCloseable {
             GenerationOptions generation, RunOptions runOptions, RequestControl control) {
         Shape imageShape = processed.pixelValues().shape();
         List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();
-        Session.Limits needed = sessionLimits(inputIds, imageShape.dim(2), imageShape.dim(3), generation);
         Tensor pixelValues = processed.pixelValues(); // not processed: its resized images are not kept while it runs
-        return engine.call(() -> {
-            if (closed) {
-                throw new IllegalStateException("Florence2 model " + folder + " used after close()");
+        if (options.maxCoalescedImages() > 1 && runOptions.taps() == Taps.NONE) {
+            CoalescedCall call = new CoalescedCall(pixelValues, pixels, inputIds, generation, runOptions.listener(),
+                    control);
+            // Listed before it is handed over, so that a batch formed before its own turn can take it.
+            synchronized (waiting) {
+                waiting.add(call);
             }
-            Session current = sessionFor(needed);
-            current.setTaps(runOptions.taps());
-            current.setTokenSink(runOptions.listener() == null ? null
-                    : (row, id) -> runOptions.listener().onToken(row, id, tokenizer.piece(id)));
-            current.setCancellation(control);
             try {
-                Session.Encoded encoded = current.encode(pixelValues, inputIds, generation);
-                pixels.close();
-                return current.decode(encoded);
-            } finally {
-                current.setTaps(Taps.NONE);
-                current.setTokenSink(null);
-                current.setCancellation(null);
+                engine.submit(() -> runWaiting(call));
+            } catch (RuntimeException e) {
+                synchronized (waiting) {
+                    waiting.remove(call);
+                }
+                throw e;
             }
-        }, control);
+            return call.await(engine);
+        }
+        Session.Limits needed = sessionLimits(inputIds, imageShape.dim(2), imageShape.dim(3), generation);
+        return engine.call(() -> encodeAndDecode(needed, pixelValues, pixels, inputIds, generation,
+                runOptions.taps(), sinkFor(runOptions.listener()), control), control);
+    }
+
+    /** What the session hands a call's tokens to: its listener, with each token's text; none without one. */
+    private TokenSink sinkFor(TokenListener listener) {
+        return listener == null ? null : (row, id) -> listener.onToken(row, id, tokenizer.piece(id));
+    }
+
+    /**
+     * Engine thread: runs a session for {@code needed} on {@code pixelValues} and {@code inputIds}, closing
+     * {@code pixels} (which owns the pixel values) once they are encoded, when the process holds the most memory.
+     */
+    private GenerationResult[] encodeAndDecode(Session.Limits needed, Tensor pixelValues, Arena pixels,
+            List<int[]> inputIds, GenerationOptions generation, Taps taps, TokenSink sink, Cancellation cancellation) {
+        if (closed) {
+            throw new IllegalStateException("Florence2 model " + folder + " used after close()");
+        }
+        Session current = sessionFor(needed);
+        current.setTaps(taps);
+        current.setTokenSink(sink);
+        current.setCancellation(cancellation);
+        try {
+            Session.Encoded encoded = current.encode(pixelValues, inputIds, generation);
+            pixels.close();
+            return current.decode(encoded);
+        } finally {
+            current.setTaps(Taps.NONE);
+            current.setTokenSink(null);
+            current.setCancellation(null);
+        }
+    }
+
+    /**
+     * Engine thread: runs {@code head}, unless its caller gave it up or a batch formed earlier ran it, in one batch
+     * with the calls waiting beside it that can share it ({@link #claimBatch}). A call in a batch of several has its
+     * pixels copied into the batch's and is released at once (its caller may then stop and leave); the batch stops
+     * early only once every call in it has stopped. Never throws: every claimed call gets its results or the failure.
+     */
+    private void runWaiting(CoalescedCall head) {
+        List<CoalescedCall> batch;
+        try {
+            batch = claimBatch(head);
+        } catch (RuntimeException | Error e) {
+            head.fail(e); // its sizing check failed: the head alone, as its caller would have seen it
+            return;
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        try {
+            GenerationResult[] results = batch.size() == 1 ? runAlone(head) : runTogether(batch);
+            int from = 0;
+            for (CoalescedCall call : batch) {
+                call.finish(Arrays.copyOfRange(results, from, from + call.images()));
+                from += call.images();
+            }
+        } catch (RuntimeException | Error e) {
+            // A call stopped by its caller reports its own stop, not the batch's end or another call's.
+            batch.forEach(call -> call.fail(call.control().cancelled() ? call.control().stopped() : e));
+        }
+    }
+
+    private GenerationResult[] runAlone(CoalescedCall call) {
+        Shape shape = call.pixelValues().shape();
+        Session.Limits needed = sessionLimits(call.inputIds(), shape.dim(2), shape.dim(3), call.generation());
+        return encodeAndDecode(needed, call.pixelValues(), call.pixels(), call.inputIds(), call.generation(),
+                Taps.NONE, sinkFor(call.listener()), call.control());
+    }
+
+    /** One batch of several calls: their pixels copied into one tensor, which frees theirs and releases them. */
+    private GenerationResult[] runTogether(List<CoalescedCall> batch) {
+        List<int[]> inputIds = new ArrayList<>();
+        batch.forEach(call -> inputIds.addAll(call.inputIds()));
+        Shape one = batch.getFirst().pixelValues().shape();
+        Session.Limits needed = sessionLimits(inputIds, one.dim(2), one.dim(3), batch.getFirst().generation());
+        Arena batchPixels = Arena.ofShared();
+        try {
+            Tensor pixelValues = Tensor.allocateHost(DType.F32, one.withDim(0, inputIds.size()), batchPixels);
+            long offset = 0;
+            for (CoalescedCall call : batch) {
+                MemorySegment from = call.pixelValues().memory();
+                MemorySegment.copy(from, 0, pixelValues.memory(), offset, from.byteSize());
+                offset += from.byteSize();
+                call.pixels().close();
+                call.release();
+            }
+            int[] firstImages = new int[batch.size()];
+            for (int i = 1; i < batch.size(); i++) {
+                firstImages[i] = firstImages[i - 1] + batch.get(i - 1).images();
+            }
+            boolean listened = batch.stream().anyMatch(call -> call.listener() != null);
+            TokenSink sink = !listened ? null : (image, id) -> {
+                int call = batch.size() - 1;
+                while (firstImages[call] > image) {
+                    call--;
+                }
+                batch.get(call).deliver(image - firstImages[call], id, tokenizer.piece(id));
+            };
+            return encodeAndDecode(needed, pixelValues, batchPixels, inputIds, batch.getFirst().generation(),
+                    Taps.NONE, sink, CoalescedCall.everyCallSettled(batch));
+        } finally {
+            if (batchPixels.scope().isAlive()) {
+                batchPixels.close();
+            }
+        }
+    }
+
+    /**
+     * Engine thread: takes {@code head} and, in their order of arrival, the waiting calls that can share its batch
+     * ({@link CoalescedCall#canShareBatchWith}) while the batch stays within
+     * {@link Florence2Options#maxCoalescedImages} images and a session the model can hold; each claimed call is
+     * started (its caller can no longer give it up before it runs). Empty when {@code head} was given up or
+     * already ran in an earlier batch. Calls found given up are dropped from the waiting list.
+     */
+    private List<CoalescedCall> claimBatch(CoalescedCall head) {
+        synchronized (waiting) {
+            if (!waiting.remove(head) || !head.control().start()) {
+                return List.of();
+            }
+            List<CoalescedCall> batch = new ArrayList<>(List.of(head));
+            List<int[]> inputIds = new ArrayList<>(head.inputIds());
+            Shape shape = head.pixelValues().shape();
+            for (Iterator<CoalescedCall> it = waiting.iterator(); it.hasNext(); ) {
+                CoalescedCall other = it.next();
+                if (!head.canShareBatchWith(other)
+                        || inputIds.size() + other.images() > options.maxCoalescedImages()) {
+                    continue;
+                }
+                List<int[]> together = new ArrayList<>(inputIds);
+                together.addAll(other.inputIds());
+                if (!fits(together, shape.dim(2), shape.dim(3), head.generation())) {
+                    continue;
+                }
+                it.remove();
+                if (other.control().start()) {
+                    batch.add(other);
+                    inputIds = together;
+                }
+            }
+            return batch;
+        }
+    }
+
+    /** Whether a session for {@code inputIds} with images of {@code height × width} fits the model's memory. */
+    private boolean fits(List<int[]> inputIds, int height, int width, GenerationOptions generation) {
+        try {
+            Session.requireFits(model, sessionLimits(inputIds, height, width, generation));
+            return true;
+        } catch (InvalidInputException e) {
+            return false;
+        }
     }
 
     /**

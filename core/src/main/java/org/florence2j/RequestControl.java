@@ -64,9 +64,14 @@ final class RequestControl implements Cancellation {
 
     @Override
     public void throwIfCancelled() {
-        if (interrupted || nanosLeft() <= 0) {
+        if (cancelled()) {
             throw stopped();
         }
+    }
+
+    /** Whether the caller's thread was interrupted or the timeout has passed; never throws. */
+    boolean cancelled() {
+        return interrupted || nanosLeft() <= 0;
     }
 
     /** The exception that reports why the request stopped: its caller's interrupt, or else its timeout. */

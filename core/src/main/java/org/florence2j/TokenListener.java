@@ -5,8 +5,9 @@ package org.florence2j;
  * end). Called on the model's engine thread ({@code florence2j-engine-cpu}, not the caller's), between decoder
  * steps: it should return quickly, and must not run or close a model ({@link IllegalStateException}). The engine
  * serves one request at a time, so a listener that blocks holds up every model on the device; requests queued behind
- * it can still give up through their own timeout or interrupt. An exception the listener throws ends its request
- * and reaches the caller as it is; the model serves the next request as usual.
+ * it can still give up through their own timeout or interrupt, and so can calls in one batch with it
+ * ({@link Florence2Options#maxCoalescedImages}). An exception the listener throws ends its request (in such a batch,
+ * its own call only) and reaches the caller as it is; the model serves the next request as usual.
  */
 @FunctionalInterface
 public interface TokenListener {

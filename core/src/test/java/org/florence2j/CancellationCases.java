@@ -189,7 +189,7 @@ abstract class CancellationCases {
                     () -> model.run(request, SHORT.withTimeout(TIMEOUT)));
             assertTrue(timedOut.getMessage().contains("before the engine started it"), timedOut.getMessage());
 
-            HeldEngine.Queued queued = HeldEngine.queueBehind(callers, model, request, SHORT);
+            HeldEngine.Queued<Florence2Result> queued = HeldEngine.queueBehind(callers, model, request, SHORT);
             queued.thread().interrupt();
             var cancelled = assertInstanceOf(RequestCancelledException.class,
                     assertThrows(java.util.concurrent.ExecutionException.class,

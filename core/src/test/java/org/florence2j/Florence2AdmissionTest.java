@@ -71,7 +71,7 @@ class Florence2AdmissionTest {
     @Test
     void aCallPastTheLimitIsRefusedBeforeItsImageIsDecoded() throws Exception {
         try (HeldEngine held = HeldEngine.hold(callers, model, request, SHORT)) {
-            HeldEngine.Queued queued = HeldEngine.queueBehind(callers, model, request, SHORT.greedy());
+            HeldEngine.Queued<Florence2Result> queued = HeldEngine.queueBehind(callers, model, request, SHORT.greedy());
 
             var refused = assertThrows(RequestRejectedException.class, () -> model.run(request, PROBE));
             assertTrue(refused.getMessage().contains(LIMIT + " calls are already in progress"),
@@ -93,7 +93,7 @@ class Florence2AdmissionTest {
         try (HeldEngine held = HeldEngine.hold(callers, model, request, SHORT)) {
             assertThrows(RequestTimeoutException.class,
                     () -> model.run(request, SHORT.greedy().withTimeout(Duration.ofMillis(200))));
-            HeldEngine.Queued queued = HeldEngine.queueBehind(callers, model, request, SHORT.greedy());
+            HeldEngine.Queued<Florence2Result> queued = HeldEngine.queueBehind(callers, model, request, SHORT.greedy());
             assertThrows(RequestRejectedException.class, () -> model.run(request, PROBE));
 
             assertArrayEquals(greedyIds, held.release().generation().generatedIds());

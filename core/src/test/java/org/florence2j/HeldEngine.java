@@ -3,6 +3,9 @@ package org.florence2j;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -46,26 +49,43 @@ final class HeldEngine implements AutoCloseable {
 
     /**
      * Runs {@code request} on one of {@code callers} and returns once its thread waits for the engine (parked on its
-     * engine work's future, behind the held request), with that thread.
+     * engine work's future, or on its results where the model coalesces calls, behind the held request), with that
+     * thread.
      */
-    static Queued queueBehind(ExecutorService callers, Florence2 model, Florence2Request request, RunOptions options)
-            throws InterruptedException {
+    static Queued<Florence2Result> queueBehind(ExecutorService callers, Florence2 model, Florence2Request request,
+            RunOptions options) throws InterruptedException {
+        return waitBehind(callers, () -> model.run(request, options));
+    }
+
+    /** {@link #queueBehind} for a {@link Florence2#runBatch} of {@code requests}. */
+    static Queued<List<Florence2Result>> queueBatchBehind(ExecutorService callers, Florence2 model,
+            List<Florence2Request> requests, RunOptions options) throws InterruptedException {
+        return waitBehind(callers, () -> model.runBatch(requests, options));
+    }
+
+    private static <T> Queued<T> waitBehind(ExecutorService callers, Callable<T> call) throws InterruptedException {
         AtomicReference<Thread> thread = new AtomicReference<>();
-        Future<Florence2Result> result = callers.submit(() -> {
+        Future<T> result = callers.submit(() -> {
             thread.set(Thread.currentThread());
-            return model.run(request, options);
+            return call.call();
         });
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (thread.get() == null || !(LockSupport.getBlocker(thread.get()) instanceof FutureTask)) {
+        while (thread.get() == null || !waitsForTheEngine(LockSupport.getBlocker(thread.get()))) {
             assertFalse(result.isDone(), "the queued request ended instead of waiting for the engine");
             assertTrue(System.nanoTime() < deadline, "the queued request never waited for the engine");
             Thread.sleep(5);
         }
-        return new Queued(thread.get(), result);
+        return new Queued<>(thread.get(), result);
+    }
+
+    /** A {@link FutureTask} (the engine's work) or a {@link CompletableFuture}'s waiter (a coalesced call's results). */
+    private static boolean waitsForTheEngine(Object blocker) {
+        return blocker instanceof FutureTask
+                || blocker != null && blocker.getClass().getName().startsWith(CompletableFuture.class.getName());
     }
 
     /** A request waiting for the engine, and the thread that waits. */
-    record Queued(Thread thread, Future<Florence2Result> result) {}
+    record Queued<T>(Thread thread, Future<T> result) {}
 
     /** Whether the request still holds the engine: not released, and not ended some other way. */
     boolean holds() {

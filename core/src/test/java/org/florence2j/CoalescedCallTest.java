@@ -1,0 +1,42 @@
+package org.florence2j;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import java.util.List;
+import org.florence2j.config.EarlyStopping;
+import org.florence2j.generate.GenerationOptions;
+import org.florence2j.generate.GenerationResult;
+import org.florence2j.model.Cancellation;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link CoalescedCall#everyCallSettled}: a batch of several calls goes on while any call in it still wants its
+ * results, and stops once each has been stopped by its caller or has its outcome.
+ */
+class CoalescedCallTest {
+    private static final GenerationOptions GREEDY = new GenerationOptions(1, 4, 0, 2, 2, 1, 0, 2, 1.0,
+            EarlyStopping.TRUE, 0);
+
+    private static CoalescedCall call(Duration timeout) {
+        return new CoalescedCall(null, null, List.of(new int[] {0, 2}), GREEDY, null, new RequestControl(timeout));
+    }
+
+    @Test
+    void aBatchStopsOnlyOnceEveryCallIsSettled() {
+        CoalescedCall stopped = call(Duration.ZERO);
+        CoalescedCall running = call(null);
+        CoalescedCall failed = call(null);
+        CoalescedCall finished = call(null);
+        assertDoesNotThrow(CoalescedCall.everyCallSettled(List.of(stopped, running))::throwIfCancelled,
+                "one call stopped, one still waiting for its results");
+        failed.fail(new IllegalStateException("its listener failed"));
+        finished.finish(new GenerationResult[0]);
+        Cancellation settled = CoalescedCall.everyCallSettled(List.of(stopped, failed, finished));
+        assertThrows(RequestCancelledException.class, settled::throwIfCancelled);
+        running.control().interrupt();
+        assertThrows(RequestCancelledException.class,
+                CoalescedCall.everyCallSettled(List.of(stopped, running))::throwIfCancelled);
+    }
+}

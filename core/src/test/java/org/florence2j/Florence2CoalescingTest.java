@@ -1,0 +1,245 @@
+package org.florence2j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Florence2Options#maxCoalescedImages}: calls waiting for the engine at the same time run as one batch, within
+ * the limit and only with the same generation options, each getting the output it gets alone; a call stopped, or
+ * whose listener fails, while its batch runs ends at once and the others go on. A {@link HeldEngine} makes certain
+ * which calls wait together; {@link Florence2#sessionImages} shows which ran together.
+ */
+class Florence2CoalescingTest {
+    private static final RunOptions SHORT = RunOptions.defaults().withMaxNewTokens(12);
+    private static final RunOptions SHORTER = SHORT.withMaxNewTokens(8);
+    private static final RunOptions GREEDY = SHORT.greedy();
+    private static Path golden;
+    private static Florence2Request caption;
+    private static Florence2Request detection;
+    private static Florence2Request phrase;
+    private static int[] captionIds;
+    private static int[] detectionIds;
+    private static int[] phraseIds;
+    private static int[] shorterDetectionIds;
+    private static int[] greedyCaptionIds;
+    private static int[] greedyDetectionIds;
+    private ExecutorService callers;
+
+    @BeforeAll
+    static void runAlone() throws Exception {
+        golden = Path.of(Florence2CoalescingTest.class.getResource("/golden/tiny/index.json").toURI()).getParent();
+        caption = Florence2Request.of(golden.resolve("images/small_37x29.png"), Task.CAPTION);
+        detection = Florence2Request.of(golden.resolve("images/gradient_160x160.png"), Task.OD);
+        // A longer prompt than the others': each row of a batch is encoded at its own prompt length.
+        phrase = Florence2Request.of(golden.resolve("images/noise_173x97.png"), Task.OPEN_VOCABULARY_DETECTION,
+                "a cat on a mat");
+        try (Florence2 alone = load(1)) {
+            captionIds = ids(alone.run(caption, SHORT));
+            detectionIds = ids(alone.run(detection, SHORT));
+            phraseIds = ids(alone.run(phrase, SHORT));
+            shorterDetectionIds = ids(alone.run(detection, SHORTER));
+            greedyCaptionIds = ids(alone.run(caption, GREEDY));
+            greedyDetectionIds = ids(alone.run(detection, GREEDY));
+            assertEquals(1, alone.sessionImages());
+        }
+    }
+
+    private static Florence2 load(int maxCoalescedImages) {
+        return Florence2.load(golden.resolve("model"),
+                Florence2Options.defaults().withThreads(1).withMaxCoalescedImages(maxCoalescedImages));
+    }
+
+    private static int[] ids(Florence2Result result) {
+        return result.generation().generatedIds();
+    }
+
+    private static int[] ids(HeldEngine.Queued<Florence2Result> queued) throws Exception {
+        return ids(queued.result().get(60, TimeUnit.SECONDS));
+    }
+
+    @BeforeEach
+    void startCallers() {
+        callers = Executors.newCachedThreadPool();
+    }
+
+    @AfterEach
+    void stopCallers() {
+        callers.shutdownNow();
+    }
+
+    @Test
+    void optionsRefuseALimitBelowOne() {
+        assertEquals(1, Florence2Options.defaults().maxCoalescedImages());
+        var zero = assertThrows(IllegalArgumentException.class,
+                () -> Florence2Options.defaults().withMaxCoalescedImages(0));
+        assertTrue(zero.getMessage().contains("maxCoalescedImages"), zero.getMessage());
+        assertEquals(4, Florence2Options.defaults().withMaxCoalescedImages(4).withThreads(2).maxCoalescedImages());
+    }
+
+    @Test
+    void callsWaitingTogetherRunAsOneBatchWithTheirOwnOutputs() throws Exception {
+        try (Florence2 model = load(4)) {
+            HeldEngine.Queued<Florence2Result> first;
+            HeldEngine.Queued<Florence2Result> second;
+            HeldEngine.Queued<Florence2Result> third;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                first = HeldEngine.queueBehind(callers, model, caption, SHORT);
+                second = HeldEngine.queueBehind(callers, model, detection, SHORT);
+                third = HeldEngine.queueBehind(callers, model, phrase, SHORT);
+                held.release();
+            }
+            assertArrayEquals(captionIds, ids(first));
+            assertArrayEquals(detectionIds, ids(second));
+            assertArrayEquals(phraseIds, ids(third));
+            assertEquals(3, model.sessionImages(), "the three waiting calls ran as one batch");
+        }
+    }
+
+    @Test
+    void aBatchKeepsToItsLimitAndToCallsWithTheSameOptions() throws Exception {
+        try (Florence2 model = load(2)) {
+            HeldEngine.Queued<Florence2Result> first;
+            HeldEngine.Queued<Florence2Result> shorter;
+            HeldEngine.Queued<Florence2Result> third;
+            HeldEngine.Queued<Florence2Result> fourth;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                first = HeldEngine.queueBehind(callers, model, caption, SHORT);
+                shorter = HeldEngine.queueBehind(callers, model, detection, SHORTER);
+                third = HeldEngine.queueBehind(callers, model, detection, SHORT);
+                fourth = HeldEngine.queueBehind(callers, model, phrase, SHORT);
+                held.release();
+            }
+            assertArrayEquals(captionIds, ids(first));
+            assertArrayEquals(shorterDetectionIds, ids(shorter));
+            assertArrayEquals(detectionIds, ids(third));
+            assertArrayEquals(phraseIds, ids(fourth));
+            assertEquals(2, model.sessionImages(), "batches of two at most");
+        }
+    }
+
+    @Test
+    void byDefaultEveryCallRunsAlone() throws Exception {
+        try (Florence2 model = load(1)) {
+            HeldEngine.Queued<Florence2Result> first;
+            HeldEngine.Queued<Florence2Result> second;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                first = HeldEngine.queueBehind(callers, model, caption, SHORT);
+                second = HeldEngine.queueBehind(callers, model, detection, SHORT);
+                held.release();
+            }
+            assertArrayEquals(captionIds, ids(first));
+            assertArrayEquals(detectionIds, ids(second));
+            assertEquals(1, model.sessionImages());
+        }
+    }
+
+    @Test
+    void aCallStoppedInItsBatchLeavesAtOnceWhileTheBatchGoesOn() throws Exception {
+        try (Florence2 model = load(4)) {
+            CountDownLatch reached = new CountDownLatch(1);
+            CountDownLatch goOn = new CountDownLatch(1);
+            List<Integer> streamed = new CopyOnWriteArrayList<>();
+            HeldEngine.Queued<Florence2Result> stopped;
+            HeldEngine.Queued<Florence2Result> listened;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                stopped = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                listened = HeldEngine.queueBehind(callers, model, detection, GREEDY.withListener((image, id, p) -> {
+                    assertEquals(0, image, "the image's index in its own call");
+                    streamed.add(id);
+                    reached.countDown();
+                    try {
+                        goOn.await();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                }));
+                held.release();
+            }
+            try {
+                assertTrue(reached.await(60, TimeUnit.SECONDS), "the batch never reached its first token");
+                stopped.thread().interrupt();
+                // The listener still holds the batch: the stopped call returns before the batch ends.
+                var cancelled = assertThrows(ExecutionException.class,
+                        () -> stopped.result().get(60, TimeUnit.SECONDS));
+                assertTrue(cancelled.getCause() instanceof RequestCancelledException, cancelled.getCause().toString());
+                assertTrue(cancelled.getCause().getMessage().contains("while it ran"),
+                        cancelled.getCause().getMessage());
+                assertFalse(listened.result().isDone());
+            } finally {
+                goOn.countDown();
+            }
+            assertArrayEquals(greedyDetectionIds, ids(listened));
+            assertEquals(greedyDetectionIds.length - 1, streamed.size());
+            for (int i = 1; i < greedyDetectionIds.length; i++) {
+                assertEquals(greedyDetectionIds[i], streamed.get(i - 1), "token " + i);
+            }
+            assertEquals(2, model.sessionImages(), "the two calls ran as one batch");
+            assertArrayEquals(greedyCaptionIds, ids(model.run(caption, GREEDY)), "the model serves the next call");
+        }
+    }
+
+    @Test
+    void aListenerInABatchHearsItsOwnImagesByTheirIndexInItsCall() throws Exception {
+        try (Florence2 model = load(4)) {
+            List<List<Integer>> streamed = List.of(new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>());
+            HeldEngine.Queued<Florence2Result> plain;
+            HeldEngine.Queued<List<Florence2Result>> listened;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                plain = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                // Rows 1 and 2 of the batch, images 0 and 1 of this call.
+                listened = HeldEngine.queueBatchBehind(callers, model, List.of(detection, caption),
+                        GREEDY.withListener((image, id, piece) -> streamed.get(image).add(id)));
+                held.release();
+            }
+            assertArrayEquals(greedyCaptionIds, ids(plain));
+            List<Florence2Result> results = listened.result().get(60, TimeUnit.SECONDS);
+            assertArrayEquals(greedyDetectionIds, ids(results.get(0)));
+            assertArrayEquals(greedyCaptionIds, ids(results.get(1)));
+            for (int image = 0; image < 2; image++) {
+                int[] expected = ids(results.get(image));
+                assertEquals(expected.length - 1, streamed.get(image).size(), "image " + image);
+                for (int i = 1; i < expected.length; i++) {
+                    assertEquals(expected[i], streamed.get(image).get(i - 1), "image " + image + ", token " + i);
+                }
+            }
+            assertEquals(3, model.sessionImages(), "the two calls ran as one batch");
+        }
+    }
+
+    @Test
+    void aListenerThatThrowsEndsOnlyItsOwnCall() throws Exception {
+        IllegalStateException broken = new IllegalStateException("listener broke");
+        try (Florence2 model = load(4)) {
+            HeldEngine.Queued<Florence2Result> plain;
+            HeldEngine.Queued<Florence2Result> failing;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                plain = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                failing = HeldEngine.queueBehind(callers, model, detection, GREEDY.withListener((image, id, p) -> {
+                    throw broken;
+                }));
+                held.release();
+            }
+            var failed = assertThrows(ExecutionException.class, () -> failing.result().get(60, TimeUnit.SECONDS));
+            assertSame(broken, failed.getCause());
+            assertArrayEquals(greedyCaptionIds, ids(plain));
+            assertEquals(2, model.sessionImages(), "the two calls ran as one batch");
+        }
+    }
+}
