@@ -473,17 +473,12 @@ public final class Florence2 implements AutoCloseable {
      * early only once every call in it has stopped. Never throws: every claimed call gets its results or the failure.
      */
     private void runWaiting(CoalescedCall head) {
-        List<CoalescedCall> batch;
+        List<CoalescedCall> batch = new ArrayList<>();
         try {
-            batch = claimBatch(head);
-        } catch (RuntimeException | Error e) {
-            head.fail(e); // its sizing check failed: the head alone, as its caller would have seen it
-            return;
-        }
-        if (batch.isEmpty()) {
-            return;
-        }
-        try {
+            claimBatch(head, batch);
+            if (batch.isEmpty()) {
+                return;
+            }
             GenerationResult[] results = batch.size() == 1 ? runAlone(head) : runTogether(batch);
             int from = 0;
             for (CoalescedCall call : batch) {
@@ -491,6 +486,9 @@ public final class Florence2 implements AutoCloseable {
                 from += call.images();
             }
         } catch (RuntimeException | Error e) {
+            if (batch.isEmpty()) {
+                head.fail(e); // before the head was claimed: only its caller is waiting for this work
+            }
             // A call stopped by its caller reports its own stop, not the batch's end or another call's.
             batch.forEach(call -> call.fail(call.control().cancelled() ? call.control().stopped() : e));
         }
@@ -545,15 +543,16 @@ public final class Florence2 implements AutoCloseable {
      * Engine thread: takes {@code head} and, in their order of arrival, the waiting calls that can share its batch
      * ({@link CoalescedCall#canShareBatchWith}) while the batch stays within
      * {@link Florence2Options#maxCoalescedImages} images and a session the model can hold; each claimed call is
-     * started (its caller can no longer give it up before it runs). Empty when {@code head} was given up or
-     * already ran in an earlier batch. Calls found given up are dropped from the waiting list.
+     * started (its caller can no longer give it up before it runs) and added to {@code batch} at once, so that a
+     * failure part way leaves none unanswered. Nothing is added when {@code head} was given up or already ran in an
+     * earlier batch. Calls found given up are dropped from the waiting list.
      */
-    private List<CoalescedCall> claimBatch(CoalescedCall head) {
+    private void claimBatch(CoalescedCall head, List<CoalescedCall> batch) {
         synchronized (waiting) {
             if (!waiting.remove(head) || !head.control().start()) {
-                return List.of();
+                return;
             }
-            List<CoalescedCall> batch = new ArrayList<>(List.of(head));
+            batch.add(head);
             List<int[]> inputIds = new ArrayList<>(head.inputIds());
             Shape shape = head.pixelValues().shape();
             for (Iterator<CoalescedCall> it = waiting.iterator(); it.hasNext(); ) {
@@ -573,7 +572,6 @@ public final class Florence2 implements AutoCloseable {
                     inputIds = together;
                 }
             }
-            return batch;
         }
     }
 
