@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.IntFunction;
 import org.florence2j.generate.GenerationOptions;
 import org.florence2j.generate.GenerationResult;
 import org.florence2j.model.Cancellation;
@@ -75,18 +76,25 @@ final class CoalescedCall {
     }
 
     /**
-     * Engine side, in a batch of several calls: hands this call's listener its {@code image}'s token, unless the call
-     * has stopped or ended ({@link #settled}), as a call running alone would have stopped before it. A listener that
-     * throws ends its own call with that failure, at once, and the batch goes on for the others.
+     * Engine side, in a batch of several calls: hands this call's listener its {@code image}'s token and its text
+     * ({@code pieces}), unless the call has stopped or ended ({@link #settled}), as a call running alone would have
+     * stopped before it. A listener that throws ends its own call with that failure, at once, and the batch goes on
+     * for the others. Holds this call's lock while the listener runs, so that a caller who stops waits for a token
+     * in flight ({@link #await}): after its call returns, its listener is not called again.
      */
-    void deliver(int image, int tokenId, String piece) {
-        if (listener == null || settled()) {
+    void deliver(int image, int tokenId, IntFunction<String> pieces) {
+        if (listener == null) {
             return;
         }
-        try {
-            listener.onToken(image, tokenId, piece);
-        } catch (RuntimeException | Error e) {
-            fail(e);
+        synchronized (this) {
+            if (settled()) {
+                return;
+            }
+            try {
+                listener.onToken(image, tokenId, pieces.apply(tokenId));
+            } catch (RuntimeException | Error e) {
+                fail(e);
+            }
         }
     }
 
@@ -140,8 +148,8 @@ final class CoalescedCall {
      * Caller side: waits for the results. When the calling thread is interrupted or the timeout passes, a call the
      * engine has not started is given up at once; one it runs is waited for until the engine no longer reads its
      * inputs: alone, to its end, which comes at the run's next check of the control; in a batch with other calls,
-     * until its pixels were copied, and then this throws while the batch goes on for the others. An interrupt is
-     * kept in the caller's status either way.
+     * until its pixels were copied and a token its listener is being handed has been, and then this throws while the
+     * batch goes on for the others. An interrupt is kept in the caller's status either way.
      *
      * @throws RequestCancelledException when the call was given up, before it started or while it ran
      */
@@ -171,7 +179,11 @@ final class CoalescedCall {
         }
         released.join(); // uninterruptible: the engine may still be reading the caller's pixels
         if (!results.isDone()) {
-            throw control.stopped();
+            RequestCancelledException stopped = control.stopped();
+            // Waits out a token being delivered; the control now reads as stopped, so no other one follows.
+            synchronized (this) {
+                throw stopped;
+            }
         }
         try {
             return results.join();

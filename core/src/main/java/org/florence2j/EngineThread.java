@@ -24,8 +24,9 @@ import org.florence2j.tensor.Device;
  * another thread than the one that loaded it, as a service's request threads do (a 3-row 768×768 bf16 product 63–65
  * µs instead of 28), and 1.21–1.23× as long while a second model, with an engine thread of its own, was loaded.
  * Callers hand their engine work over and wait: requests run one at a time per device, in arrival order (each op
- * uses every core anyway), and image decoding, tokenizing and post-processing stay on the callers' threads. A
- * request's caller can give it up ({@link RequestControl}); loading and closing always run to their end.
+ * uses every core anyway; a model that coalesces calls runs later ones in an earlier one's batch), and image
+ * decoding, tokenizing and post-processing stay on the callers' threads. A request's caller can give it up
+ * ({@link RequestControl}); loading and closing always run to their end.
  */
 final class EngineThread implements AutoCloseable {
     /**

@@ -286,8 +286,9 @@ public final class Florence2 implements AutoCloseable {
      * the engine behind other requests, else at the engine's next check (before each of the vision tower's stages and
      * blocks, or once before it on a GPU that replays it as a graph, each encoder layer and every decoder step); a
      * request that ends before that check returns its results as usual. A call the engine runs in one batch with
-     * other calls ({@link Florence2Options#maxCoalescedImages}) stops as soon as the engine has copied its pixels,
-     * and the batch goes on for the others. The model stays usable, and an interrupt stays in the thread's status.
+     * other calls ({@link Florence2Options#maxCoalescedImages}) returns once the engine has copied its pixels (and
+     * handed its listener any token in flight), and the batch goes on for the others. The model stays usable, and an
+     * interrupt stays in the thread's status.
      *
      * @throws InvalidInputException     when an image cannot be read, a task and its text do not fit, or the
      *                                   options are inconsistent (a listener with beam search)
@@ -409,7 +410,10 @@ public final class Florence2 implements AutoCloseable {
         return runOptions.numBeams() == null ? base : base.withNumBeams(runOptions.numBeams());
     }
 
-    /** Encodes and decodes {@code processed}, closing {@code pixels} (which owns it) in between. */
+    /**
+     * Encodes and decodes {@code processed}, closing {@code pixels} (which owns it) once it is encoded, or, in a
+     * batch of coalesced calls, once it is copied into the batch's.
+     */
     private GenerationResult[] generate(ImageProcessor.Processed processed, Arena pixels, List<Prepared> prepared,
             GenerationOptions generation, RunOptions runOptions, RequestControl control) {
         Shape imageShape = processed.pixelValues().shape();
@@ -424,11 +428,14 @@ public final class Florence2 implements AutoCloseable {
             }
             try {
                 engine.submit(() -> runWaiting(call));
-            } catch (RuntimeException e) {
-                synchronized (waiting) {
-                    waiting.remove(call);
+            } catch (RuntimeException | Error e) {
+                // A batch may have claimed the call meanwhile: then the engine owns it and will answer it.
+                if (call.control().abandon()) {
+                    synchronized (waiting) {
+                        waiting.remove(call);
+                    }
+                    throw e;
                 }
-                throw e;
             }
             return call.await(engine);
         }
@@ -489,8 +496,10 @@ public final class Florence2 implements AutoCloseable {
             if (batch.isEmpty()) {
                 head.fail(e); // before the head was claimed: only its caller is waiting for this work
             }
-            // A call stopped by its caller reports its own stop, not the batch's end or another call's.
-            batch.forEach(call -> call.fail(call.control().cancelled() ? call.control().stopped() : e));
+            // A call stopped by its caller reports its own stop, not the batch's end or another call's; any other
+            // failure is reported as it is.
+            boolean stop = e instanceof RequestCancelledException;
+            batch.forEach(call -> call.fail(stop && call.control().cancelled() ? call.control().stopped() : e));
         }
     }
 
@@ -528,7 +537,7 @@ public final class Florence2 implements AutoCloseable {
                 while (firstImages[call] > image) {
                     call--;
                 }
-                batch.get(call).deliver(image - firstImages[call], id, tokenizer.piece(id));
+                batch.get(call).deliver(image - firstImages[call], id, tokenizer::piece);
             };
             return encodeAndDecode(needed, pixelValues, batchPixels, inputIds, batch.getFirst().generation(),
                     Taps.NONE, sink, CoalescedCall.everyCallSettled(batch));
@@ -542,10 +551,11 @@ public final class Florence2 implements AutoCloseable {
     /**
      * Engine thread: takes {@code head} and, in their order of arrival, the waiting calls that can share its batch
      * ({@link CoalescedCall#canShareBatchWith}) while the batch stays within
-     * {@link Florence2Options#maxCoalescedImages} images and a session the model can hold; each claimed call is
-     * started (its caller can no longer give it up before it runs) and added to {@code batch} at once, so that a
-     * failure part way leaves none unanswered. Nothing is added when {@code head} was given up or already ran in an
-     * earlier batch. Calls found given up are dropped from the waiting list.
+     * {@link Florence2Options#maxCoalescedImages} images and a session that passes {@link Session#requireFits} (the
+     * host's memory: on a GPU, not the device's); each claimed call is started (its caller can no longer give it up
+     * before it runs) and added to {@code batch} at once, so that a failure part way leaves none unanswered. Nothing
+     * is added when {@code head} was given up or already ran in an earlier batch. Calls found given up are dropped
+     * from the waiting list; calls whose callers have stopped but not yet given them up are left to do so.
      */
     private void claimBatch(CoalescedCall head, List<CoalescedCall> batch) {
         synchronized (waiting) {
@@ -557,7 +567,8 @@ public final class Florence2 implements AutoCloseable {
             Shape shape = head.pixelValues().shape();
             for (Iterator<CoalescedCall> it = waiting.iterator(); it.hasNext(); ) {
                 CoalescedCall other = it.next();
-                if (!head.canShareBatchWith(other)
+                // One whose caller has stopped is left for its caller to give up, not started to ride the batch.
+                if (other.control().cancelled() || !head.canShareBatchWith(other)
                         || inputIds.size() + other.images() > options.maxCoalescedImages()) {
                     continue;
                 }

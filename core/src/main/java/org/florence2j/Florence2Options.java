@@ -43,9 +43,10 @@ import org.florence2j.tensor.Device;
  * @param maxCoalescedImages images the engine may run in one batch made of calls that wait for it at the same time:
  *                           when it takes up a call of {@link Florence2#run} or {@link Florence2#runBatch}, it adds
  *                           the later calls already waiting that have the same generation options (beams, new
- *                           tokens) and image size, in their order of arrival, up to this many images in all, and
- *                           runs them as one {@code runBatch}. A call never waits for others to arrive: one that
- *                           finds the engine idle runs at once. A decode step streams the same weights for every
+ *                           tokens) and preprocessed image size, in their order of arrival, up to this many images in
+ *                           all (a single {@code runBatch} of more runs whole, alone), and runs them as one
+ *                           {@code runBatch}. A call never waits for others to arrive: one that finds the engine idle
+ *                           runs at once. A decode step streams the same weights for every
  *                           row, so long outputs gain (four callers of base F32 {@code <OD>} of 128 tokens on two
  *                           cores: 1.30× the calls per second with 4), while short ones, whose time is the
  *                           compute-bound vision tower, do not (captions of 20 tokens: the same rate, and each
@@ -53,7 +54,10 @@ import org.florence2j.tensor.Device;
  *                           (see {@link Florence2}'s batches). A call stopped while its batch runs returns at once
  *                           while the batch goes on for the others; a listener's exception ends its own call only.
  *                           Calls with {@link org.florence2j.model.Taps} run alone. The model's buffers grow to the
- *                           largest batch it has run. 1 by default: every call runs alone
+ *                           largest batch it has run (base F32, batches of up to 4 {@code <OD>} calls: peak resident
+ *                           memory 2.14 GB against 1.91 GB). A batch is sized against the host's memory; on a GPU
+ *                           its device memory is not checked beforehand, and running out fails every call in it.
+ *                           1 by default: every call runs alone
  */
 public record Florence2Options(Device device, DType dtype, int threads, boolean bf16Decoder, long maxImagePixels,
         int maxConcurrentCalls, int maxCoalescedImages) {

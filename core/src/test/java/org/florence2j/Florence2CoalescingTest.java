@@ -74,6 +74,23 @@ class Florence2CoalescingTest {
         return ids(queued.result().get(60, TimeUnit.SECONDS));
     }
 
+    /**
+     * A listener of a single image's call that records each token and then waits at it until {@code goOn}, holding
+     * its batch on the engine; {@code reached} counts down at the first.
+     */
+    private static TokenListener holding(List<Integer> heard, CountDownLatch reached, CountDownLatch goOn) {
+        return (image, id, piece) -> {
+            assertEquals(0, image, "the image's index in its own call");
+            heard.add(id);
+            reached.countDown();
+            try {
+                goOn.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        };
+    }
+
     @BeforeEach
     void startCallers() {
         callers = Executors.newCachedThreadPool();
@@ -160,16 +177,8 @@ class Florence2CoalescingTest {
             HeldEngine.Queued<Florence2Result> listened;
             try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
                 stopped = HeldEngine.queueBehind(callers, model, caption, GREEDY);
-                listened = HeldEngine.queueBehind(callers, model, detection, GREEDY.withListener((image, id, p) -> {
-                    assertEquals(0, image, "the image's index in its own call");
-                    streamed.add(id);
-                    reached.countDown();
-                    try {
-                        goOn.await();
-                    } catch (InterruptedException e) {
-                        throw new AssertionError(e);
-                    }
-                }));
+                listened = HeldEngine.queueBehind(callers, model, detection,
+                        GREEDY.withListener(holding(streamed, reached, goOn)));
                 held.release();
             }
             try {
@@ -192,6 +201,57 @@ class Florence2CoalescingTest {
             }
             assertEquals(2, model.sessionImages(), "the two calls ran as one batch");
             assertArrayEquals(greedyCaptionIds, ids(model.run(caption, GREEDY)), "the model serves the next call");
+        }
+    }
+
+    @Test
+    void aCallGivenUpWhileItWaitsIsLeftOutOfTheBatch() throws Exception {
+        try (Florence2 model = load(4)) {
+            HeldEngine.Queued<Florence2Result> first;
+            HeldEngine.Queued<Florence2Result> third;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                first = HeldEngine.queueBehind(callers, model, caption, SHORT);
+                HeldEngine.Queued<Florence2Result> givenUp = HeldEngine.queueBehind(callers, model, detection, SHORT);
+                third = HeldEngine.queueBehind(callers, model, phrase, SHORT);
+                givenUp.thread().interrupt();
+                var cancelled = assertThrows(ExecutionException.class,
+                        () -> givenUp.result().get(60, TimeUnit.SECONDS));
+                assertTrue(cancelled.getCause().getMessage().contains("before the engine started it"),
+                        cancelled.getCause().getMessage());
+                held.release();
+            }
+            assertArrayEquals(captionIds, ids(first));
+            assertArrayEquals(phraseIds, ids(third));
+            assertEquals(2, model.sessionImages(), "the two calls still waiting ran as one batch");
+        }
+    }
+
+    @Test
+    void aCallStoppedInItsBatchReturnsOnlyOnceItsListenerIsDone() throws Exception {
+        try (Florence2 model = load(4)) {
+            CountDownLatch reached = new CountDownLatch(1);
+            CountDownLatch goOn = new CountDownLatch(1);
+            List<Integer> heard = new CopyOnWriteArrayList<>();
+            HeldEngine.Queued<Florence2Result> stopped;
+            HeldEngine.Queued<Florence2Result> plain;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                stopped = HeldEngine.queueBehind(callers, model, caption,
+                        GREEDY.withListener(holding(heard, reached, goOn)));
+                plain = HeldEngine.queueBehind(callers, model, detection, GREEDY);
+                held.release();
+            }
+            try {
+                assertTrue(reached.await(60, TimeUnit.SECONDS), "the batch never reached its first token");
+                stopped.thread().interrupt();
+                Thread.sleep(200);
+                assertFalse(stopped.result().isDone(), "returned while its listener was still running");
+            } finally {
+                goOn.countDown();
+            }
+            var cancelled = assertThrows(ExecutionException.class, () -> stopped.result().get(60, TimeUnit.SECONDS));
+            assertTrue(cancelled.getCause() instanceof RequestCancelledException, cancelled.getCause().toString());
+            assertArrayEquals(greedyDetectionIds, ids(plain));
+            assertEquals(List.of(greedyCaptionIds[1]), heard, "no token after the stopped call's first");
         }
     }
 

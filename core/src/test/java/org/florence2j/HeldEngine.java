@@ -78,7 +78,7 @@ final class HeldEngine implements AutoCloseable {
         return new Queued<>(thread.get(), result);
     }
 
-    /** A {@link FutureTask} (the engine's work) or a {@link CompletableFuture}'s waiter (a coalesced call's results). */
+    /** A {@link FutureTask} (engine work) or a {@link CompletableFuture}'s waiter (a coalesced call's results). */
     private static boolean waitsForTheEngine(Object blocker) {
         return blocker instanceof FutureTask
                 || blocker != null && blocker.getClass().getName().startsWith(CompletableFuture.class.getName());
