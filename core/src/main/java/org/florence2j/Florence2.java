@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
 import org.florence2j.bindings.Libc;
@@ -420,6 +421,7 @@ public final class Florence2 implements AutoCloseable {
         List<int[]> inputIds = prepared.stream().map(Prepared::inputIds).toList();
         Tensor pixelValues = processed.pixelValues(); // not processed: its resized images are not kept while it runs
         if (options.maxCoalescedImages() > 1 && runOptions.taps() == Taps.NONE) {
+            control.throwIfCallerStopped(); // as EngineThread.call: a call stopped by now is not handed over
             CoalescedCall call = new CoalescedCall(pixelValues, pixels, inputIds, generation, runOptions.listener(),
                     control);
             // Listed before it is handed over, so that a batch formed before its own turn can take it.
@@ -532,12 +534,13 @@ public final class Florence2 implements AutoCloseable {
                 firstImages[i] = firstImages[i - 1] + batch.get(i - 1).images();
             }
             boolean listened = batch.stream().anyMatch(call -> call.listener() != null);
+            IntFunction<String> pieces = tokenizer::piece; // made once: the sink runs for every row and token
             TokenSink sink = !listened ? null : (image, id) -> {
                 int call = batch.size() - 1;
                 while (firstImages[call] > image) {
                     call--;
                 }
-                batch.get(call).deliver(image - firstImages[call], id, tokenizer::piece);
+                batch.get(call).deliver(image - firstImages[call], id, pieces);
             };
             return encodeAndDecode(needed, pixelValues, batchPixels, inputIds, batch.getFirst().generation(),
                     Taps.NONE, sink, CoalescedCall.everyCallSettled(batch));
@@ -554,8 +557,8 @@ public final class Florence2 implements AutoCloseable {
      * {@link Florence2Options#maxCoalescedImages} images and a session that passes {@link Session#requireFits} (the
      * host's memory: on a GPU, not the device's); each claimed call is started (its caller can no longer give it up
      * before it runs) and added to {@code batch} at once, so that a failure part way leaves none unanswered. Nothing
-     * is added when {@code head} was given up or already ran in an earlier batch. Calls found given up are dropped
-     * from the waiting list; calls whose callers have stopped but not yet given them up are left to do so.
+     * is added when {@code head} was given up or already ran in an earlier batch. A call whose caller has stopped is
+     * neither started nor dropped here: its caller gives it up, and its own turn drops it from the waiting list.
      */
     private void claimBatch(CoalescedCall head, List<CoalescedCall> batch) {
         synchronized (waiting) {
@@ -563,6 +566,9 @@ public final class Florence2 implements AutoCloseable {
                 return;
             }
             batch.add(head);
+            if (head.control().cancelled()) {
+                return; // runs alone and stops at its first check, without other calls' rows
+            }
             List<int[]> inputIds = new ArrayList<>(head.inputIds());
             Shape shape = head.pixelValues().shape();
             for (Iterator<CoalescedCall> it = waiting.iterator(); it.hasNext(); ) {

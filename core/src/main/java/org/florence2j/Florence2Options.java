@@ -51,8 +51,9 @@ import org.florence2j.tensor.Device;
  *                           cores: 1.30× the calls per second with 4), while short ones, whose time is the
  *                           compute-bound vision tower, do not (captions of 20 tokens: the same rate, and each
  *                           call's latency ~10 % longer on average). Each call's output is the one it gets alone
- *                           (see {@link Florence2}'s batches). A call stopped while its batch runs returns at once
- *                           while the batch goes on for the others; a listener's exception ends its own call only.
+ *                           (see {@link Florence2}'s batches). A call stopped while its batch runs returns once the
+ *                           engine has copied its pixels and handed its listener any token in flight, while the batch
+ *                           goes on for the others; a listener's exception ends its own call only.
  *                           Calls with {@link org.florence2j.model.Taps} run alone. The model's buffers grow to the
  *                           largest batch it has run (base F32, batches of up to 4 {@code <OD>} calls: peak resident
  *                           memory 2.14 GB against 1.91 GB). A batch is sized against the host's memory; on a GPU

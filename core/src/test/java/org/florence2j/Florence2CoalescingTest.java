@@ -14,7 +14,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -280,6 +282,36 @@ class Florence2CoalescingTest {
                 }
             }
             assertEquals(3, model.sessionImages(), "the two calls ran as one batch");
+        }
+    }
+
+    @Test
+    void aListenerFailureAfterItsCallerStoppedReachesTheCallerAsItIs() throws Exception {
+        IllegalStateException broken = new IllegalStateException("listener broke after the interrupt");
+        CountDownLatch reached = new CountDownLatch(1);
+        CountDownLatch goOn = new CountDownLatch(1);
+        AtomicReference<Thread> caller = new AtomicReference<>();
+        try (Florence2 model = load(4)) {
+            Future<Florence2Result> result = callers.submit(() -> {
+                caller.set(Thread.currentThread());
+                return model.run(caption, GREEDY.withListener((image, id, p) -> {
+                    reached.countDown();
+                    try {
+                        goOn.await();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                    throw broken;
+                }));
+            });
+            try {
+                assertTrue(reached.await(60, TimeUnit.SECONDS), "the call never reached its first token");
+                caller.get().interrupt(); // the call now reads as stopped, and its listener is still running
+            } finally {
+                goOn.countDown();
+            }
+            var failed = assertThrows(ExecutionException.class, () -> result.get(60, TimeUnit.SECONDS));
+            assertSame(broken, failed.getCause(), "the listener's failure, not the caller's stop");
         }
     }
 
