@@ -48,7 +48,7 @@ import org.florence2j.tensor.Device;
  *                           {@code runBatch}. A call never waits for others to arrive: one that finds the engine idle
  *                           runs at once. A decode step streams the same weights for every
  *                           row, so long outputs gain (four callers of base F32 {@code <OD>} of 128 tokens on two
- *                           cores: 1.30× the calls per second with 4), while short ones, whose time is the
+ *                           cores: 1.17–1.30× the calls per second with 4), while short ones, whose time is the
  *                           compute-bound vision tower, do not (captions of 20 tokens: the same rate, and each
  *                           call's latency ~10 % longer on average). Each call's output is the one it gets alone
  *                           (see {@link Florence2}'s batches). A call stopped while its batch runs returns once the
