@@ -24,7 +24,8 @@ import java.util.Map;
  *                         same formula over the chosen tokens
  * @param referenceResult  the reference's {@code post_process_generation(text, task, image_size)}: the task token
  *                         mapped to its answer, same keys and structure; for a prompt of the caller's own, the
- *                         prompt mapped to the text (the reference's answer to a task it does not know)
+ *                         prompt mapped to the text (the reference's answer to a task it does not know);
+ *                         unmodifiable, as is every map and list in it
  * @param timingsMs        wall time per stage in milliseconds ({@code preprocess}, {@code generate},
  *                         {@code postprocess})
  */

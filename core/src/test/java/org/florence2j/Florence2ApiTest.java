@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -135,6 +136,22 @@ class Florence2ApiTest {
     }
 
     @Test
+    void theReferenceResultCannotBeChanged() {
+        Path image = image("gradient_160x160");
+        for (Task task : List.of(Task.OD, Task.OCR_WITH_REGION, Task.CAPTION)) {
+            Map<String, Object> reference = model.run(Florence2Request.of(image, task), SHORT).generation()
+                    .referenceResult();
+            assertThrows(UnsupportedOperationException.class, () -> reference.put("<OTHER>", "x"), task.token());
+            if (reference.get(task.token()) instanceof Map<?, ?> answer) {
+                assertThrows(UnsupportedOperationException.class, answer::clear, task.token());
+                for (Object value : answer.values()) {
+                    assertThrows(UnsupportedOperationException.class, ((List<?>) value)::clear, task.token());
+                }
+            }
+        }
+    }
+
+    @Test
     void aListenerCannotUseItsOwnModelButTheModelGoesOn() {
         Florence2Request request = Florence2Request.of(image("small_37x29"), Task.CAPTION);
         var nested = assertThrows(IllegalStateException.class, () -> model.run(request,
@@ -170,7 +187,7 @@ class Florence2ApiTest {
         assertArrayEquals(task.generation().generatedIds(), own.generation().generatedIds());
         assertEquals(null, own.generation().task());
         assertEquals(sentence, own.generation().prompt());
-        assertEquals(java.util.Map.of(sentence, caption.text()), own.generation().referenceResult());
+        assertEquals(Map.of(sentence, caption.text()), own.generation().referenceResult());
 
         Florence2Request grounding = Florence2Request.ofPrompt(image, "<CAPTION_TO_PHRASE_GROUNDING>a red ball");
         assertEquals(new Florence2Request(ImageSource.of(image), Task.CAPTION_TO_PHRASE_GROUNDING, "a red ball"),

@@ -1,5 +1,6 @@
 package org.florence2j.task;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,6 @@ public record BoxesOrPolygonsResult(List<Box> boxes, List<String> boxLabels, Lis
         answer.put("bboxes_labels", boxLabels);
         answer.put("polygons", PolygonsResult.toReferenceJson(polygons));
         answer.put("polygons_labels", polygonLabels);
-        return answer;
+        return Collections.unmodifiableMap(answer);
     }
 }

@@ -1,5 +1,6 @@
 package org.florence2j.task;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,6 @@ public record BoxesResult(List<Box> boxes, List<String> labels, List<Double> sco
         if (!scores.isEmpty()) {
             answer.put("scores", scores);
         }
-        return answer;
+        return Collections.unmodifiableMap(answer);
     }
 }

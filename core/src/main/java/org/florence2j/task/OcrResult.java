@@ -1,5 +1,6 @@
 package org.florence2j.task;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,6 @@ public record OcrResult(List<Polygon> quadBoxes, List<String> labels) implements
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("quad_boxes", quadBoxes.stream().map(Polygon::toReferenceJson).toList());
         answer.put("labels", labels);
-        return answer;
+        return Collections.unmodifiableMap(answer);
     }
 }

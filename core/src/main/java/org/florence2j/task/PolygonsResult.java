@@ -1,5 +1,6 @@
 package org.florence2j.task;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +26,7 @@ public record PolygonsResult(List<List<Polygon>> polygons, List<String> labels) 
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("polygons", toReferenceJson(polygons));
         answer.put("labels", labels);
-        return answer;
+        return Collections.unmodifiableMap(answer);
     }
 
     static List<List<List<Double>>> toReferenceJson(List<List<Polygon>> instances) {

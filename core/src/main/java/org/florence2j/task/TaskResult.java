@@ -1,6 +1,6 @@
 package org.florence2j.task;
 
-import java.util.LinkedHashMap;
+import java.util.Collections;
 import java.util.Map;
 
 import org.florence2j.Task;
@@ -12,14 +12,12 @@ import org.florence2j.Task;
  */
 public sealed interface TaskResult permits TextResult, BoxesResult, PolygonsResult, OcrResult, BoxesOrPolygonsResult {
 
-    /** The answer alone, as the reference structures it: a string, or a map of lists. */
+    /** The answer alone, as the reference structures it: a string, or an unmodifiable map of unmodifiable lists. */
     Object referenceAnswer();
 
-    /** {@code {taskToken: answer}}, the reference's return value. */
+    /** {@code {taskToken: answer}}, the reference's return value; unmodifiable, as is every map and list in it. */
     default Map<String, Object> toReferenceJson(String taskToken) {
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put(taskToken, referenceAnswer());
-        return json;
+        return Collections.singletonMap(taskToken, referenceAnswer());
     }
 
     /** {@code {task.token(): answer}}, the reference's return value. */
