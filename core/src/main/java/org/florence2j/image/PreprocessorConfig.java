@@ -13,8 +13,9 @@ import org.florence2j.checkpoint.JsonFiles;
  * image before the vision tower, read as that class reads it. A key absent from the file takes its
  * {@code __init__} default (resize on, {@code {"shortest_edge": 224}}, bicubic, center crop on at 224 × 224, rescale
  * by 1/255, normalise on with OpenAI CLIP's mean and std); a key written as {@code null} is stored as {@code None},
- * which turns a step off (and makes the resize bilinear, {@code image_transforms.resize}'s fallback). Florence-2's
- * checkpoints set every key: a fixed square size and no crop.
+ * which turns a step off. A {@code null} {@code resample} with the resize on is refused, as the reference's
+ * {@code validate_preprocess_arguments} raises for it. A size may also be a {@code [height, width]} list, as
+ * {@code get_size_dict} reads one. Florence-2's checkpoints set every key: a fixed square size and no crop.
  *
  * @param doResize      whether to resize ({@code do_resize})
  * @param size          the resize target ({@code size})
@@ -177,10 +178,11 @@ public record PreprocessorConfig(
         if (doRescale && factor != null && !factor.isNumber()) {
             throw new IllegalArgumentException("rescale_factor must be a number, got " + factor);
         }
+        boolean doResize = flag(root, "do_resize");
         return new PreprocessorConfig(
-                flag(root, "do_resize"),
+                doResize,
                 size(root.get("size")),
-                resample(root.get("resample")),
+                resample(root.get("resample"), doResize),
                 flag(root, "do_center_crop"),
                 crop[0],
                 crop[1],
@@ -217,8 +219,8 @@ public record PreprocessorConfig(
         if (heightWidth != null) {
             return Size.fixed(heightWidth[0], heightWidth[1]);
         }
-        throw new IllegalArgumentException("size must be {\"height\": H, \"width\": W}, {\"shortest_edge\": S} or"
-                + " an integer, got " + size);
+        throw new IllegalArgumentException("size must be {\"height\": H, \"width\": W}, [H, W],"
+                + " {\"shortest_edge\": S} or an integer, got " + size);
     }
 
     private static int[] cropSize(JsonNode crop) {
@@ -232,24 +234,34 @@ public record PreprocessorConfig(
         if (heightWidth != null) {
             return heightWidth;
         }
-        throw new IllegalArgumentException("crop_size must be {\"height\": H, \"width\": W} or an integer, got "
-                + crop);
+        throw new IllegalArgumentException("crop_size must be {\"height\": H, \"width\": W}, [H, W] or an integer,"
+                + " got " + crop);
     }
 
-    /** {@code [height, width]} of a {@code {"height": H, "width": W}} object, or null when it is not one. */
+    /**
+     * {@code [height, width]} of a {@code {"height": H, "width": W}} object or an {@code [H, W]} list (
+     * {@code convert_to_size_dict}'s {@code height_width_order}), or null when it is neither.
+     */
     private static int[] heightAndWidth(JsonNode node) {
         if (node.path("height").canConvertToInt() && node.path("width").canConvertToInt()) {
             return new int[] {node.get("height").asInt(), node.get("width").asInt()};
         }
+        if (node.isArray() && node.size() == 2 && node.get(0).canConvertToInt() && node.get(1).canConvertToInt()) {
+            return new int[] {node.get(0).asInt(), node.get(1).asInt()};
+        }
         return null;
     }
 
-    private static PillowResampler.Filter resample(JsonNode resample) {
+    private static PillowResampler.Filter resample(JsonNode resample, boolean doResize) {
         if (resample == null) {
             return PillowResampler.Filter.BICUBIC;
         }
         if (resample.isNull()) {
-            return PillowResampler.Filter.BILINEAR;
+            if (doResize) {
+                throw new IllegalArgumentException("resample is null while do_resize is on (the reference raises"
+                        + " \"size and resample must be specified if do_resize is True.\")");
+            }
+            return PillowResampler.Filter.BICUBIC; // never used: nothing is resized
         }
         if (!resample.canConvertToInt()) {
             throw new IllegalArgumentException("resample must be a Pillow filter id, got " + resample);

@@ -47,9 +47,12 @@ final class PolygonParser {
             for (String instanceText : instanceTexts(phraseText)) {
                 List<Polygon> polygons = new ArrayList<>();
                 for (TokenRuns.Span polygon : TokenRuns.findPolygons(instanceText)) {
-                    List<Long> bins = TokenRuns.bins(instanceText, polygon.start(), polygon.end());
-                    // An unpaired last coordinate is dropped, as in the reference.
-                    polygons.add(Polygon.dequantize(bins.subList(0, bins.size() - bins.size() % 2), width, height));
+                    List<String> digits = TokenRuns.binDigits(instanceText, polygon.start(), polygon.end());
+                    // An unpaired last coordinate is dropped before it is read, as in the reference, whose Python
+                    // ints take any size: only the kept ones must fit in 64 bits.
+                    List<Long> bins = digits.subList(0, digits.size() - digits.size() % 2).stream()
+                            .map(PyText::parseBin).toList();
+                    polygons.add(Polygon.dequantize(bins, width, height));
                 }
                 if (!polygons.isEmpty()) {
                     instances.add(polygons);

@@ -156,7 +156,12 @@ final class TokenRuns {
      * @throws org.florence2j.InvalidInputException when a bin exceeds 64 bits
      */
     static List<Long> bins(String text, int start, int end) {
-        List<Long> bins = new ArrayList<>();
+        return binDigits(text, start, end).stream().map(PyText::parseBin).toList();
+    }
+
+    /** The digits of the location tokens in {@code [start, end)} of {@code text}, in order, not yet read. */
+    static List<String> binDigits(String text, int start, int end) {
+        List<String> digits = new ArrayList<>();
         int at = start;
         while (at < end) {
             int tokenEnd = locationTokenEnd(text, at);
@@ -164,10 +169,10 @@ final class TokenRuns {
                 at++;
                 continue;
             }
-            bins.add(PyText.parseBin(text.substring(at + "<loc_".length(), tokenEnd - 1)));
+            digits.add(text.substring(at + "<loc_".length(), tokenEnd - 1));
             at = tokenEnd;
         }
-        return bins;
+        return digits;
     }
 
     private static int tokenEnd(String text, int at, String... literals) {

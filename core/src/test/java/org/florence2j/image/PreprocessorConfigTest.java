@@ -48,8 +48,18 @@ class PreprocessorConfigTest {
                  "resample": null, "size": null, "crop_size": null, "image_mean": null, "image_std": null}
                 """));
         assertFalse(config.doResize() || config.doCenterCrop() || config.doRescale() || config.doNormalize());
-        assertEquals(PillowResampler.Filter.BILINEAR, config.resample(), "image_transforms.resize's fallback");
         assertEquals(PreprocessorConfig.Size.shortestEdge(224), config.size());
+    }
+
+    @Test
+    void aNullResampleIsRefusedWhileResizing() throws IOException {
+        // validate_preprocess_arguments: "size and resample must be specified if do_resize is True."
+        Path file = write("""
+                {"do_resize": true, "size": {"height": 8, "width": 8}, "resample": null}
+                """);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> PreprocessorConfig.read(file));
+        assertTrue(e.getMessage().contains("resample is null while do_resize is on"), e.getMessage());
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
     }
 
     @Test
@@ -68,6 +78,13 @@ class PreprocessorConfigTest {
         assertEquals(PreprocessorConfig.Size.shortestEdge(64), config.size());
         assertEquals(32, config.cropHeight());
         assertEquals(48, config.cropWidth());
+        // convert_to_size_dict reads a list as (height, width).
+        config = PreprocessorConfig.read(write("""
+                {"size": [40, 72], "crop_size": [16, 24]}
+                """));
+        assertEquals(PreprocessorConfig.Size.fixed(40, 72), config.size());
+        assertEquals(16, config.cropHeight());
+        assertEquals(24, config.cropWidth());
     }
 
     @Test

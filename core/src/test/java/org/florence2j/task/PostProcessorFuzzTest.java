@@ -85,6 +85,21 @@ class PostProcessorFuzzTest {
         assertTrue(e.getMessage().contains("99999999999999999999"), e.getMessage());
     }
 
+    /**
+     * The reference drops a polygon's unpaired last coordinate before converting it (Python's ints take any size),
+     * so a bin beyond 64 bits there is no error; everywhere else it is.
+     */
+    @Test
+    void anUnpairedPolygonBinBeyond64BitsIsDropped() {
+        String text = "<s><loc_10><loc_20><loc_30><loc_40><loc_99999999999999999999></s>";
+        Task task = Task.REFERRING_EXPRESSION_SEGMENTATION;
+        assertEquals("{\"<REFERRING_EXPRESSION_SEGMENTATION>\":{\"polygons\":[[[6.71999979019165,9.84000015258789,"
+                        + "19.520000457763672,19.439998626708984]]],\"labels\":[\"\"]}}",
+                Golden.render(PostProcessor.process(task, text, 640, 480).toReferenceJson(task)));
+        String paired = "<s><loc_10><loc_20><loc_30><loc_40><loc_99999999999999999999><loc_50></s>";
+        assertThrows(InvalidInputException.class, () -> PostProcessor.process(task, paired, 640, 480));
+    }
+
     /** Runs one parse: true when it gave a renderable result, false when it refused with a typed error. */
     private static boolean parse(Supplier<TaskResult> parser, String text) {
         try {
