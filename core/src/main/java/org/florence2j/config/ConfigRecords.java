@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Collection;
 
 /**
@@ -30,9 +31,29 @@ final class ConfigRecords {
 
     /** @throws IllegalArgumentException naming the field when a value is missing, mistyped or inconsistent */
     static Florence2Config bind(JsonNode vision, JsonNode text) {
-        UnsupportedGenerationSettings.check(text);
+        JsonNode aliased = withBartAliases(text);
+        UnsupportedGenerationSettings.check(aliased);
         return new Florence2Config(bind(vision, VisionConfig.class, "vision_config"),
-                bind(text, TextConfig.class, "text_config"));
+                bind(aliased, TextConfig.class, "text_config"));
+    }
+
+    /**
+     * {@code text} with BART's {@code attribute_map} applied: {@code hidden_size} is {@code d_model} and
+     * {@code num_attention_heads} is {@code encoder_attention_heads}. {@code PretrainedConfig.__setattr__} writes an
+     * alias given as a keyword to its target after the class has set the target, so the alias wins.
+     */
+    private static JsonNode withBartAliases(JsonNode text) {
+        if (!text.has("hidden_size") && !text.has("num_attention_heads")) {
+            return text;
+        }
+        ObjectNode aliased = (ObjectNode) text.deepCopy();
+        if (text.has("hidden_size")) {
+            aliased.set("d_model", text.get("hidden_size"));
+        }
+        if (text.has("num_attention_heads")) {
+            aliased.set("encoder_attention_heads", text.get("num_attention_heads"));
+        }
+        return aliased;
     }
 
     /**

@@ -8,7 +8,9 @@ import java.util.Map;
  * Generation settings the reference's {@code generate()} would take from {@code text_config} but florence2j does
  * not implement: a config that sets one to anything but its default is refused, naming it, rather than decoded
  * differently from the reference without a word. Sampling settings are not among them: Florence-2 is run with
- * {@code do_sample=False}, which overrides the config.
+ * {@code do_sample=False}, which overrides the config. {@code penalty_alpha} is: with one beam it turns greedy search
+ * into contrastive search. So is {@code num_return_sequences}, which adds rows to the reference's output and so
+ * moves every image's after the first.
  */
 final class UnsupportedGenerationSettings {
     /** Settings with a value by default, and that value (transformers 4.41's). */
@@ -18,7 +20,9 @@ final class UnsupportedGenerationSettings {
             "encoder_no_repeat_ngram_size", 0,
             "num_beam_groups", 1,
             "diversity_penalty", 0.0,
-            "renormalize_logits", false);
+            "renormalize_logits", false,
+            "num_return_sequences", 1,
+            "penalty_alpha", 0.0);
 
     /** Settings that are absent ({@code None}) by default; an empty token list constrains nothing either. */
     private static final List<String> ABSENT_BY_DEFAULT = List.of("bad_words_ids", "force_words_ids",

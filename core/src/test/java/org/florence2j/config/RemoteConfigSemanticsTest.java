@@ -137,7 +137,8 @@ class RemoteConfigSemanticsTest {
     @ParameterizedTest(name = "{0} = {1}")
     @CsvSource(delimiter = ';', value = {"repetition_penalty; 1.5", "num_beam_groups; 3",
             "encoder_no_repeat_ngram_size; 2", "bad_words_ids; [[5]]", "suppress_tokens; [7, 8]",
-            "renormalize_logits; true", "exponential_decay_length_penalty; [5, 1.5]"})
+            "renormalize_logits; true", "exponential_decay_length_penalty; [5, 1.5]", "num_return_sequences; 3",
+            "penalty_alpha; 0.6"})
     void unimplementedGenerationSettingsAreRefusedWhenSet(String field, String value) throws IOException {
         ObjectNode root = tiny();
         text(root).set(field, JSON.readTree(value));
@@ -148,11 +149,25 @@ class RemoteConfigSemanticsTest {
 
     @ParameterizedTest(name = "{0} = {1}")
     @CsvSource(delimiter = ';', value = {"repetition_penalty; 1.0", "num_beam_groups; 1", "bad_words_ids; null",
-            "suppress_tokens; []", "renormalize_logits; false", "do_sample; true", "temperature; 0.7"})
+            "suppress_tokens; []", "renormalize_logits; false", "do_sample; true", "temperature; 0.7",
+            "num_return_sequences; 1", "penalty_alpha; 0", "penalty_alpha; null"})
     void defaultsAndSamplingSettingsLoad(String field, String value) throws IOException {
         ObjectNode root = tiny();
         text(root).set(field, JSON.readTree(value));
         assertEquals(3, ConfigReader.parse(root).text().numBeams());
+    }
+
+    @Test
+    void bartsAttributeAliasesWinOverTheirTargets() throws IOException {
+        ObjectNode root = tiny();
+        TextConfig plain = ConfigReader.parse(root).text();
+        text(root).put("hidden_size", plain.dModel());
+        text(root).put("num_attention_heads", plain.encoderAttentionHeads());
+        text(root).put("d_model", 2 * plain.dModel());
+        text(root).put("encoder_attention_heads", 2 * plain.encoderAttentionHeads());
+        assertEquals(plain, ConfigReader.parse(root).text());
+        text(root).remove(List.of("d_model", "encoder_attention_heads"));
+        assertEquals(plain, ConfigReader.parse(root).text(), "not Florence2LanguageConfig's defaults");
     }
 
     @Test
