@@ -6,7 +6,10 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The DaViT vision tower's {@code vision_config}, one list entry per stage.
+ * The DaViT vision tower's {@code vision_config}, one list entry per stage. The stages are those of
+ * {@code dim_embed}; {@code num_heads} and {@code num_groups} must match it, as the reference asserts, while the other
+ * lists may be longer and keep only their first entries, since the reference indexes them by stage and never reads
+ * the rest.
  *
  * @param dimEmbed          channels of each stage
  * @param numHeads          window-attention heads of each stage
@@ -55,14 +58,22 @@ public record VisionConfig(
         // Bounds checked here so that an impossible config fails naming its field, not later as a division by
         // zero or a negative shape inside the model.
         // The MLP's hidden width (MLP_RATIO × dim_embed) and q/k/v's (3 × dim_embed) are ints.
-        requireBetween("dim_embed", dimEmbed, stages, 1, Integer.MAX_VALUE / MLP_RATIO);
-        requireBetween("num_heads", numHeads, stages, 1, Integer.MAX_VALUE);
-        requireBetween("num_groups", numGroups, stages, 1, Integer.MAX_VALUE);
-        requireBetween("depths", depths, stages, 0, Integer.MAX_VALUE);
-        requireBetween("patch_size", patchSize, stages, 1, Integer.MAX_VALUE);
-        requireBetween("patch_stride", patchStride, stages, 1, Integer.MAX_VALUE);
-        requireBetween("patch_padding", patchPadding, stages, 0, Integer.MAX_VALUE);
-        requireStages("patch_prenorm", patchPrenorm, stages);
+        requireBetween("dim_embed", dimEmbed, 1, Integer.MAX_VALUE / MLP_RATIO);
+        // DaViT asserts only len(dim_embed) == len(num_heads) == len(num_groups); the other lists are indexed by
+        // stage, so entries past the last stage are never read (a 3-stage config may keep the 4-entry defaults).
+        requireOnePerStage("num_heads", numHeads, stages);
+        requireOnePerStage("num_groups", numGroups, stages);
+        requireBetween("num_heads", numHeads, 1, Integer.MAX_VALUE);
+        requireBetween("num_groups", numGroups, 1, Integer.MAX_VALUE);
+        depths = firstStages("depths", depths, stages);
+        patchSize = firstStages("patch_size", patchSize, stages);
+        patchStride = firstStages("patch_stride", patchStride, stages);
+        patchPadding = firstStages("patch_padding", patchPadding, stages);
+        patchPrenorm = firstStages("patch_prenorm", patchPrenorm, stages);
+        requireBetween("depths", depths, 0, Integer.MAX_VALUE);
+        requireBetween("patch_size", patchSize, 1, Integer.MAX_VALUE);
+        requireBetween("patch_stride", patchStride, 1, Integer.MAX_VALUE);
+        requireBetween("patch_padding", patchPadding, 0, Integer.MAX_VALUE);
         if (patchPrenorm.stream().anyMatch(Objects::isNull)) {
             throw new IllegalArgumentException("vision_config.patch_prenorm must hold booleans: " + patchPrenorm);
         }
@@ -106,8 +117,7 @@ public record VisionConfig(
         imageFeatureSource = List.copyOf(imageFeatureSource);
     }
 
-    private static void requireBetween(String name, List<Integer> values, int stages, int min, int max) {
-        requireStages(name, values, stages);
+    private static void requireBetween(String name, List<Integer> values, int min, int max) {
         for (Integer value : values) {
             if (value == null || value < min || value > max) {
                 throw new IllegalArgumentException("vision_config." + name + " must hold integers from " + min
@@ -116,11 +126,24 @@ public record VisionConfig(
         }
     }
 
-    private static void requireStages(String name, List<?> values, int stages) {
+    private static void requireOnePerStage(String name, List<?> values, int stages) {
         if (values == null || values.size() != stages) {
-            throw new IllegalArgumentException("vision_config." + name + " must have one entry per stage ("
-                    + stages + "), has " + (values == null ? "none" : values.size()));
+            throw new IllegalArgumentException("vision_config." + name + " must have one entry per stage of"
+                    + " dim_embed (" + stages + "), has " + size(values));
         }
+    }
+
+    /** The first {@code stages} entries of {@code values}, which must have that many. */
+    private static <T> List<T> firstStages(String name, List<T> values, int stages) {
+        if (values == null || values.size() < stages) {
+            throw new IllegalArgumentException("vision_config." + name + " must have an entry for each of the "
+                    + stages + " stages of dim_embed, has " + size(values));
+        }
+        return values.subList(0, stages);
+    }
+
+    private static String size(List<?> values) {
+        return values == null ? "none" : String.valueOf(values.size());
     }
 
     /** Number of DaViT stages. */

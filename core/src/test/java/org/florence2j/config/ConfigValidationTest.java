@@ -80,6 +80,26 @@ class ConfigValidationTest {
         assertFalse(e.getMessage().contains(absent), e.getMessage());
     }
 
+    /**
+     * DaViT indexes depths and patch_* by stage (a shorter list is an IndexError there) and asserts that num_heads
+     * and num_groups have exactly one entry per stage of dim_embed.
+     */
+    @ParameterizedTest(name = "{0}.{1} = {2}")
+    @CsvSource(delimiter = ';', value = {
+            "vision_config; depths; [1, 1, 2]; vision_config.depths must have an entry for each of the 4 stages of"
+                    + " dim_embed, has 3",
+            "vision_config; patch_prenorm; [false]; vision_config.patch_prenorm must have an entry for each of the 4"
+                    + " stages of dim_embed, has 1",
+            "vision_config; num_heads; [1, 2, 3, 4, 4]; vision_config.num_heads must have one entry per stage of"
+                    + " dim_embed (4), has 5",
+            "vision_config; num_groups; [2, 2, 4]; vision_config.num_groups must have one entry per stage of"
+                    + " dim_embed (4), has 3",
+    })
+    void perStageListsThatDoNotCoverTheStagesAreRefused(String section, String field, String value, String says)
+            throws IOException {
+        refusalSaying(section, field, value, says);
+    }
+
     /** What Python keeps a float, a string or a big int is not taken for an int: nn.Linear(64.0, …) fails. */
     @ParameterizedTest(name = "{0}.{1} = {2}")
     @CsvSource(delimiter = ';', value = {
@@ -97,8 +117,7 @@ class ConfigValidationTest {
     })
     void valuesOfTheWrongTypeAreRefusedNamingTheKey(String section, String field, String value, String says)
             throws IOException {
-        CheckpointException e = refusal(section, field, value);
-        assertTrue(e.getMessage().contains("config.json: " + says), e.getMessage());
+        CheckpointException e = refusalSaying(section, field, value, says);
         assertFalse(e.getMessage().contains("coercion"), "Jackson's wording leaks: " + e.getMessage());
     }
 
@@ -120,6 +139,14 @@ class ConfigValidationTest {
     private CheckpointException refusal(String section, String field, String value) throws IOException {
         Path config = withValue(section, field, value);
         return assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+    }
+
+    /** {@link #refusal}, whose message must say {@code says} right after the file name. */
+    private CheckpointException refusalSaying(String section, String field, String value, String says)
+            throws IOException {
+        CheckpointException e = refusal(section, field, value);
+        assertTrue(e.getMessage().contains("config.json: " + says), e.getMessage());
+        return e;
     }
 
     /** The tiny model's config with {@code section.field} set to the JSON {@code value}, written to the temp dir. */

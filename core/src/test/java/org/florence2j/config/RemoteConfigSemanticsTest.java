@@ -68,6 +68,29 @@ class RemoteConfigSemanticsTest {
         assertEquals(List.of(3, 1, 1, 1), vision.patchPadding());
     }
 
+    /**
+     * DaViT asserts only that dim_embed, num_heads and num_groups agree and indexes the other lists by stage, so a
+     * 3-stage config that leaves depths and patch_* at the 4-entry defaults builds, as does a longer list.
+     */
+    @Test
+    void perStageListsLongerThanTheStagesKeepTheirFirstEntries() throws IOException {
+        ObjectNode root = tiny();
+        vision(root).set("dim_embed", JSON.valueToTree(List.of(16, 32, 48)));
+        vision(root).set("num_heads", JSON.valueToTree(List.of(1, 2, 3)));
+        vision(root).set("num_groups", JSON.valueToTree(List.of(2, 2, 4)));
+        vision(root).remove(List.of("depths", "patch_size", "patch_stride", "patch_padding", "patch_prenorm"));
+        VisionConfig vision = ConfigReader.parse(root).vision();
+        assertEquals(3, vision.stages());
+        assertEquals(List.of(1, 1, 9), vision.depths());
+        assertEquals(List.of(7, 3, 3), vision.patchSize());
+        assertEquals(List.of(4, 2, 2), vision.patchStride());
+        assertEquals(List.of(3, 1, 1), vision.patchPadding());
+        assertEquals(List.of(false, true, true), vision.patchPrenorm());
+
+        vision(root).set("depths", JSON.valueToTree(List.of(1, 2, 1, -5)));
+        assertEquals(List.of(1, 2, 1), ConfigReader.parse(root).vision().depths(), "an unread entry is not checked");
+    }
+
     @Test
     void missingTextFieldsTakeTheReferenceDefaults() throws IOException {
         ObjectNode root = tiny();
