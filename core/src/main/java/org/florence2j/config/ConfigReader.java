@@ -31,13 +31,13 @@ public final class ConfigReader {
         if (!visionNode.isObject() || !textNode.isObject()) {
             throw new IllegalArgumentException("config.json needs vision_config and text_config objects");
         }
-        ObjectNode vision = RemoteConfigDefaults.vision(visionNode);
+        ObjectNode vision = ConfigDefaults.remoteVision(visionNode);
         vision.put("maxPosEmbeddings",
                 ConfigRecords.firstInt(visionNode, "vision_config", "image_pos_embed/max_pos_embeddings"));
         vision.put("maxTemporalEmbeddings", ConfigRecords.firstInt(visionNode, "vision_config",
                 "visual_temporal_embedding/max_temporal_embeddings"));
         // The top-level projection_dim is stored but never read by the reference: vision_config's sizes the
         // projection.
-        return ConfigRecords.bind(vision, RemoteConfigDefaults.text(textNode));
+        return ConfigRecords.bind(vision, ConfigDefaults.remoteText(textNode));
     }
 }

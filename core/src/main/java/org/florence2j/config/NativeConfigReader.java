@@ -13,11 +13,12 @@ import org.florence2j.checkpoint.JsonFiles;
  * transformers/models/florence2, as the {@code florence-community/Florence-2-*} repositories ship it) into the same
  * {@link Florence2Config} records as the remote-code format.
  *
- * <p>What differs from the remote format: {@code vision_config.model_type} is {@code florence_vision}, with
- * {@code embed_dim}, {@code max_pos_embeddings}/{@code max_position_embeddings} and {@code max_temporal_embeddings}
- * beside (or instead of) the remote nested fields; {@code projection_dim} lives only in {@code vision_config};
- * {@code text_config} is a plain BART config whose token ids and generation settings moved to
- * {@code generation_config.json}, which native {@code generate()} reads, so they are taken from there.
+ * <p>What differs from the remote format: {@code vision_config.model_type} is {@code florence_vision}, and the
+ * widths and table sizes are {@code embed_dim}, {@code max_position_embeddings} and {@code max_temporal_embeddings}
+ * (a converted config also carries the remote names, which the native model never reads, so neither is this);
+ * {@code projection_dim} lives only in {@code vision_config}; {@code text_config} is a plain BART config whose token
+ * ids and generation settings moved to {@code generation_config.json}, which native {@code generate()} reads, so they
+ * are taken from there. Fields left out take the native config classes' defaults ({@link ConfigDefaults}).
  */
 public final class NativeConfigReader {
     /** The {@code vision_config.model_type} of the native format (the remote one says {@code davit}). */
@@ -68,19 +69,19 @@ public final class NativeConfigReader {
         if (!visionNode.isObject() || !textNode.isObject()) {
             throw new IllegalArgumentException("config.json needs vision_config and text_config objects");
         }
-        ObjectNode vision = visionNode.deepCopy();
-        if (!vision.has("dim_embed")) {
-            vision.set("dim_embed", visionNode.path("embed_dim"));
-        }
-        vision.put("maxPosEmbeddings", ConfigRecords.firstInt(visionNode, "vision_config", "max_pos_embeddings",
-                "max_position_embeddings", "image_pos_embed/max_pos_embeddings"));
-        vision.put("maxTemporalEmbeddings", ConfigRecords.firstInt(visionNode, "vision_config",
-                "max_temporal_embeddings", "visual_temporal_embedding/max_temporal_embeddings"));
+        ObjectNode vision = ConfigDefaults.nativeVision(visionNode);
+        // The native model reads only embed_dim, max_position_embeddings and max_temporal_embeddings: the remote
+        // names a converted config also carries (dim_embed, max_pos_embeddings, image_pos_embed, ...) are leftover
+        // kwargs, and where a live key is absent its default applies, not a leftover.
+        vision.set("dim_embed", vision.get("embed_dim"));
+        vision.put("maxPosEmbeddings", ConfigRecords.firstInt(vision, "vision_config", "max_position_embeddings"));
+        vision.put("maxTemporalEmbeddings", ConfigRecords.firstInt(vision, "vision_config",
+                "max_temporal_embeddings"));
         if (!vision.has("image_feature_source")) {
             // The native Florence2MultiModalProjector always joins the spatial mean token and the tokens.
             vision.putArray("image_feature_source").add("spatial_avg_pool").add("temporal_avg_pool");
         }
-        ObjectNode text = textNode.deepCopy();
+        ObjectNode text = ConfigDefaults.nativeText(textNode);
         for (String field : GENERATION_FIELDS) {
             if (generation.hasNonNull(field)) {
                 text.set(field, generation.get(field));

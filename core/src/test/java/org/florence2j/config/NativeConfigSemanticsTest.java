@@ -1,0 +1,102 @@
+package org.florence2j.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link NativeConfigReader} reads a transformers-native {@code config.json} as transformers' own config classes do
+ * ({@code Florence2VisionConfig}, {@code BartConfig}): fields left out take their defaults, and only the keys the
+ * native model reads count, not the remote-code names a converted config carries beside them. The counterpart of
+ * {@link RemoteConfigSemanticsTest}.
+ */
+class NativeConfigSemanticsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path MODEL = Path.of("src/test/resources/golden/tiny-native/model");
+
+    private static ObjectNode tinyNative() throws IOException {
+        return (ObjectNode) JSON.readTree(MODEL.resolve("config.json").toFile());
+    }
+
+    private static ObjectNode vision(ObjectNode root) {
+        return (ObjectNode) root.get("vision_config");
+    }
+
+    private static ObjectNode text(ObjectNode root) {
+        return (ObjectNode) root.get("text_config");
+    }
+
+    private static Florence2Config parse(ObjectNode root) throws IOException {
+        JsonNode generation = JSON.readTree(MODEL.resolve("generation_config.json").toFile());
+        return NativeConfigReader.parse(root, generation);
+    }
+
+    @Test
+    void missingVisionFieldsTakeTheNativeDefaults() throws IOException {
+        ObjectNode root = tinyNative();
+        vision(root).remove(List.of("patch_size", "patch_stride", "patch_padding", "patch_prenorm", "window_size",
+                "max_position_embeddings", "max_temporal_embeddings"));
+        VisionConfig vision = parse(root).vision();
+        assertEquals(List.of(7, 3, 3, 3), vision.patchSize());
+        assertEquals(List.of(4, 2, 2, 2), vision.patchStride());
+        assertEquals(List.of(3, 1, 1, 1), vision.patchPadding());
+        assertEquals(List.of(false, true, true, true), vision.patchPrenorm());
+        assertEquals(12, vision.windowSize());
+        assertEquals(50, vision.maxPosEmbeddings());
+        assertEquals(100, vision.maxTemporalEmbeddings());
+    }
+
+    @Test
+    void missingStageListsTakeTheNativeDefaultsNotTheLegacyDimEmbed() throws IOException {
+        ObjectNode root = tinyNative();
+        vision(root).remove(List.of("embed_dim", "num_heads", "num_groups", "depths"));
+        VisionConfig vision = parse(root).vision();
+        assertEquals(List.of(128, 256, 512, 1024), vision.dimEmbed(), "dim_embed [16, 32, 48, 64] is not read");
+        assertEquals(List.of(4, 8, 16, 32), vision.numHeads());
+        assertEquals(List.of(4, 8, 16, 32), vision.numGroups());
+        assertEquals(List.of(1, 1, 9, 1), vision.depths());
+    }
+
+    @Test
+    void theRemoteNamesBesideTheLiveKeysAreNotRead() throws IOException {
+        ObjectNode root = tinyNative();
+        vision(root).set("dim_embed", JSON.valueToTree(List.of(8, 16, 24, 32)));
+        vision(root).put("max_pos_embeddings", 7);
+        ((ObjectNode) vision(root).get("image_pos_embed")).put("max_pos_embeddings", 7);
+        ((ObjectNode) vision(root).get("visual_temporal_embedding")).put("max_temporal_embeddings", 9);
+        VisionConfig vision = parse(root).vision();
+        assertEquals(List.of(16, 32, 48, 64), vision.dimEmbed());
+        assertEquals(50, vision.maxPosEmbeddings());
+        assertEquals(100, vision.maxTemporalEmbeddings());
+
+        vision(root).remove(List.of("max_position_embeddings", "max_temporal_embeddings"));
+        vision = parse(root).vision();
+        assertEquals(50, vision.maxPosEmbeddings(), "a missing live key takes its default, not the remote name");
+        assertEquals(100, vision.maxTemporalEmbeddings());
+    }
+
+    @Test
+    void missingTextFieldsTakeBartConfigsDefaults() throws IOException {
+        ObjectNode root = tinyNative();
+        text(root).remove(List.of("vocab_size", "encoder_layers", "decoder_layers", "encoder_attention_heads",
+                "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim", "max_position_embeddings",
+                "activation_function", "scale_embedding"));
+        TextConfig text = parse(root).text();
+        assertEquals(50265, text.vocabSize());
+        assertEquals(12, text.encoderLayers());
+        assertEquals(12, text.decoderLayers());
+        assertEquals(16, text.encoderAttentionHeads());
+        assertEquals(16, text.decoderAttentionHeads());
+        assertEquals(4096, text.encoderFfnDim());
+        assertEquals(4096, text.decoderFfnDim());
+        assertEquals(1024, text.maxPositionEmbeddings());
+        assertEquals("gelu", text.activationFunction());
+        assertEquals(false, text.scaleEmbedding());
+    }
+}
