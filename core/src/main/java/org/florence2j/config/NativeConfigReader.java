@@ -77,10 +77,9 @@ public final class NativeConfigReader {
         vision.put("maxPosEmbeddings", ConfigRecords.firstInt(vision, "vision_config", "max_position_embeddings"));
         vision.put("maxTemporalEmbeddings", ConfigRecords.firstInt(vision, "vision_config",
                 "max_temporal_embeddings"));
-        if (!vision.has("image_feature_source")) {
-            // The native Florence2MultiModalProjector always joins the spatial mean token and the tokens.
-            vision.putArray("image_feature_source").add("spatial_avg_pool").add("temporal_avg_pool");
-        }
+        // Florence2MultiModalProjector always joins the spatial mean token and the tokens: it has no
+        // image_feature_source, so one left in the config from the remote format changes nothing.
+        vision.putArray("image_feature_source").add("spatial_avg_pool").add("temporal_avg_pool");
         ObjectNode text = ConfigDefaults.nativeText(textNode);
         for (String field : GENERATION_FIELDS) {
             if (generation.hasNonNull(field)) {

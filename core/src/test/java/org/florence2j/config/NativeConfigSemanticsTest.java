@@ -82,6 +82,13 @@ class NativeConfigSemanticsTest {
     }
 
     @Test
+    void theFeatureSourcesAreAlwaysTheMeanTokenThenTheTokens() throws IOException {
+        ObjectNode root = tinyNative();
+        vision(root).set("image_feature_source", JSON.valueToTree(List.of("last_frame")));
+        assertEquals(List.of("spatial_avg_pool", "temporal_avg_pool"), parse(root).vision().imageFeatureSource());
+    }
+
+    @Test
     void missingTextFieldsTakeBartConfigsDefaults() throws IOException {
         ObjectNode root = tinyNative();
         text(root).remove(List.of("vocab_size", "encoder_layers", "decoder_layers", "encoder_attention_heads",
