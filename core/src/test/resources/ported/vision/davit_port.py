@@ -1,5 +1,5 @@
 # Numpy port (float64) of the remote-code DaViT + _encode_image, used as an oracle for non-tiny configs.
-import json, math, os, struct, sys
+import json, math, os, re, struct, sys
 import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from port_common import TINY, gelu, layer_norm, linear, write_safetensors
@@ -28,9 +28,12 @@ def conv2d(x, w, b, stride, padding, groups=1):
 
 
 class Ref:
-    def __init__(self, cfg, sd):
+    # native: follow transformers' own Florence2 (modeling_florence2.py in transformers) where it differs from the
+    # remote code, reading cfg in the remote names (see native_main).
+    def __init__(self, cfg, sd, native=False):
         self.c = cfg
         self.sd = sd
+        self.native = native
 
     def p(self, k):
         return self.sd[k].astype(np.float64)
@@ -107,6 +110,10 @@ class Ref:
                     x = layer_norm(x, self.p(pre + '.norm.weight'), self.p(pre + '.norm.bias'))
                 B, N, C = x.shape
                 x = x.transpose(0, 2, 1).reshape(B, C, H, W)
+            elif self.native and v['patch_prenorm'][i]:
+                # Florence2VisionConvEmbed normalises the image's channels too; the remote ConvEmbed skips it.
+                x = layer_norm(x.transpose(0, 2, 3, 1), self.p(pre + '.norm.weight'),
+                               self.p(pre + '.norm.bias')).transpose(0, 3, 1, 2)
             x = conv2d(x, self.p(pre + '.proj.weight'), self.p(pre + '.proj.bias'), v['patch_stride'][i],
                        v['patch_padding'][i])
             B, C, H, W = x.shape
@@ -201,6 +208,47 @@ def make_weights(cfg, rng):
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TINY_NATIVE = os.path.join(os.path.dirname(TINY), 'tiny-native')
+
+# Remote name -> native name: the inverse of NativeLayoutCheckpoint's renaming (golden/tiny-native/README.md) for the
+# tensors make_weights writes.
+NATIVE_NAMES = [
+    (r'vision_tower\.convs\.(\d+)\.proj\.', r'model.vision_tower.convs.\1.conv.'),
+    (r'vision_tower\.convs\.(\d+)\.norm\.', r'model.vision_tower.convs.\1.norm.'),
+    (r'vision_tower\.blocks\.(\d+)\.(\d+)\.(\w+)\.(conv\d)\.fn\.dw\.', r'model.vision_tower.blocks.\1.\2.\3.\4.'),
+    (r'vision_tower\.blocks\.(\d+)\.(\d+)\.(\w+)\.(window_attn|channel_attn)\.norm\.',
+     r'model.vision_tower.blocks.\1.\2.\3.norm1.'),
+    (r'vision_tower\.blocks\.(\d+)\.(\d+)\.(\w+)\.(window_attn|channel_attn)\.fn\.',
+     r'model.vision_tower.blocks.\1.\2.\3.\4.'),
+    (r'vision_tower\.blocks\.(\d+)\.(\d+)\.(\w+)\.ffn\.norm\.', r'model.vision_tower.blocks.\1.\2.\3.norm2.'),
+    (r'vision_tower\.blocks\.(\d+)\.(\d+)\.(\w+)\.ffn\.fn\.net\.', r'model.vision_tower.blocks.\1.\2.\3.ffn.'),
+    (r'image_projection$', 'model.multi_modal_projector.image_projection.weight'),
+    (r'image_proj_norm\.', 'model.multi_modal_projector.image_proj_norm.'),
+    (r'image_pos_embed\.', 'model.multi_modal_projector.image_position_embed.'),
+    (r'visual_temporal_embed\.', 'model.multi_modal_projector.visual_temporal_embed.'),
+]
+
+
+def native_name(remote):
+    for pattern, replacement in NATIVE_NAMES:
+        if re.match(pattern, remote):
+            return re.sub(pattern, replacement, remote, count=1)
+    raise KeyError(remote)
+
+
+def write_cases(out_dir, ref, images, rng):
+    # One case file per image: random pixels, the taps, and the image features where the case projects.
+    for name, (b, h, w, project) in images.items():
+        pixels = rng.normal(0, 1, (b, 3, h, w)).astype(np.float32)
+        taps = {}
+        if project:
+            ref.encode_image(pixels, taps)
+        else:
+            ref.davit(pixels, taps)
+        out = {'pixel_values': pixels}
+        out.update({k: np.asarray(a, np.float32) for k, a in taps.items()})
+        write_safetensors(os.path.join(out_dir, 'case_' + name + '.safetensors'), out)
+        print(out_dir, name, {k: a.shape for k, a in out.items()})
 
 
 def main(out_dir, vision, images, seed=1234):
@@ -219,17 +267,37 @@ def main(out_dir, vision, images, seed=1234):
     sd = make_weights(cfg, rng)
     write_safetensors(os.path.join(out_dir, 'model.safetensors'), sd)
     ref = Ref(cfg, sd)
-    for name, (b, h, w, project) in images.items():
-        pixels = rng.normal(0, 1, (b, 3, h, w)).astype(np.float32)
-        taps = {}
-        if project:
-            ref.encode_image(pixels, taps)
-        else:
-            ref.davit(pixels, taps)
-        out = {'pixel_values': pixels}
-        out.update({k: np.asarray(a, np.float32) for k, a in taps.items()})
-        write_safetensors(os.path.join(out_dir, 'case_' + name + '.safetensors'), out)
-        print(out_dir, name, {k: a.shape for k, a in out.items()})
+    write_cases(out_dir, ref, images, rng)
+
+
+def native_main(out_dir, vision, images, seed=1234):
+    # A native-format folder: config.json as transformers' Florence2Config writes it (from the tiny-native one, with
+    # only the keys the native model reads), generation_config.json, and the vision weights under native names.
+    os.makedirs(out_dir, exist_ok=True)
+    base = json.load(open(os.path.join(TINY_NATIVE, 'model', 'config.json')))
+    v = {k: a for k, a in base['vision_config'].items() if k not in (
+        'dim_embed', 'max_pos_embeddings', 'image_pos_embed', 'visual_temporal_embedding', 'image_feature_source')}
+    v.update(vision)
+    cfg = dict(base)
+    cfg['vision_config'] = v
+    cfg['text_config'] = dict(base['text_config'], d_model=v['projection_dim'])
+    json.dump(cfg, open(os.path.join(out_dir, 'config.json'), 'w'), indent=1)
+    with open(os.path.join(TINY_NATIVE, 'model', 'generation_config.json')) as f:
+        generation = f.read()
+    with open(os.path.join(out_dir, 'generation_config.json'), 'w') as f:
+        f.write(generation)
+    # The port reads remote names: the native keys it needs, renamed, and the projector's fixed feature sources.
+    remote = dict(v, dim_embed=v['embed_dim'],
+                  image_pos_embed={'max_pos_embeddings': v['max_position_embeddings']},
+                  visual_temporal_embedding={'max_temporal_embeddings': v['max_temporal_embeddings']},
+                  image_feature_source=['spatial_avg_pool', 'temporal_avg_pool'])
+    rcfg = {'vision_config': remote}
+    rng = np.random.default_rng(seed)
+    sd = make_weights(rcfg, rng)
+    stored = {native_name(k): (a.T.copy() if k == 'image_projection' else a) for k, a in sd.items()}
+    write_safetensors(os.path.join(out_dir, 'model.safetensors'), stored)
+    ref = Ref(rcfg, sd, native=True)
+    write_cases(out_dir, ref, images, rng)
 
 
 if __name__ == '__main__':
@@ -253,3 +321,10 @@ if __name__ == '__main__':
         'visual_temporal_embedding': {'type': 'COSINE', 'max_temporal_embeddings': 100},
         'image_feature_source': ['spatial_avg_pool', 'temporal_avg_pool'],
     }, {'sq64': (1, 64, 64, True), 'rect64x100': (1, 64, 100, False)})
+    # Config N, native: three stages, stage 0 pre-normalised (the native code applies it to the image).
+    native_main(os.path.join(HERE, 'N'), {
+        'embed_dim': [12, 24, 32], 'num_heads': [2, 3, 4], 'num_groups': [3, 2, 8], 'depths': [1, 1, 1],
+        'window_size': 3, 'patch_size': [5, 3, 3], 'patch_stride': [4, 2, 2], 'patch_padding': [2, 1, 1],
+        'patch_prenorm': [True, True, False], 'projection_dim': 24, 'max_position_embeddings': 9,
+        'max_temporal_embeddings': 5,
+    }, {'sq48': (1, 48, 48, True), 'batch2': (2, 40, 40, True), 'rect48x96': (1, 48, 96, False)})

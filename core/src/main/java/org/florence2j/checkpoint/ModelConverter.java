@@ -106,6 +106,7 @@ public final class ModelConverter {
             throw new IllegalArgumentException("convert writes f32, bf16 or f16 weights, not " + dtype);
         }
         try (LoadedCheckpoint source = Checkpoints.open(sourceDir)) {
+            ObjectNode config = remoteConfig(source, dtype); // refuses before anything is written
             prepareTarget(sourceDir, targetDir, overwrite);
             Checkpoint weights = source.checkpoint();
             Tensor shared = weights.find(SHARED).orElse(null);
@@ -126,7 +127,7 @@ public final class ModelConverter {
             }
             SafetensorsWriter.write(targetDir.resolve(Checkpoints.SAFETENSORS_FILE), entries,
                     Map.of("format", "pt"));
-            writeConfig(source, targetDir.resolve(Checkpoints.CONFIG_FILE), dtype);
+            writeConfig(targetDir.resolve(Checkpoints.CONFIG_FILE), config);
             List<String> copied = copySideFiles(sourceDir, targetDir);
             return new Conversion(targetDir, dtype, entries.size(), List.copyOf(dropped), copied);
         }
@@ -155,14 +156,29 @@ public final class ModelConverter {
         }
     }
 
-    /** Remote-code configs are copied with only {@code torch_dtype} changed; native ones are rewritten. */
-    private static void writeConfig(LoadedCheckpoint source, Path file, DType dtype) {
+    /**
+     * The converted folder's {@code config.json}: a remote-code one is copied with only {@code torch_dtype} changed,
+     * a native one is rewritten.
+     *
+     * @throws CheckpointException naming the source config when the native model it describes has no remote-code
+     *                             config (the remote code would compute it differently)
+     */
+    private static ObjectNode remoteConfig(LoadedCheckpoint source, DType dtype) {
+        Path file = source.folder().resolve(Checkpoints.CONFIG_FILE);
         if (source.layout() == Layout.NATIVE) {
-            ConfigWriter.write(file, source.config(), dtype);
-            return;
+            try {
+                return ConfigWriter.toJson(source.config(), dtype);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(file, null, -1, "cannot be converted to the remote-code format: "
+                        + e.getMessage(), e);
+            }
         }
-        ObjectNode root = (ObjectNode) JsonFiles.readObject(source.folder().resolve(Checkpoints.CONFIG_FILE));
+        ObjectNode root = (ObjectNode) JsonFiles.readObject(file);
         root.put("torch_dtype", ConfigWriter.torchDtype(dtype));
+        return root;
+    }
+
+    private static void writeConfig(Path file, ObjectNode root) {
         try {
             Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
         } catch (IOException e) {

@@ -3,19 +3,17 @@ package org.florence2j.config;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
-import org.florence2j.checkpoint.CheckpointException;
-import org.florence2j.error.IoErrors;
+import org.florence2j.config.VisionConfig.Implementation;
 import org.florence2j.tensor.DType;
 
 /**
  * Writes a {@link Florence2Config} as a remote-code {@code config.json}, the format of the
  * {@code microsoft/Florence-2-*} repositories ({@code configuration_florence2.py}: {@code Florence2Config} with a
  * {@code davit} {@code vision_config} and a {@code florence2_language} {@code text_config}), so that a folder
- * converted from the transformers-native layout reads back through {@link ConfigReader} to an equal config.
+ * converted from the transformers-native layout reads back through {@link ConfigReader} to an equal config but for
+ * its {@link VisionConfig#implementation()}. A native config that the remote code would compute differently is
+ * refused rather than written.
  *
  * <p>Only what the records hold is written, plus the fixed fields that identify the format (model types,
  * {@code architectures}, {@code auto_map}, the embedding types); fields the records do not keep (dropout rates,
@@ -27,20 +25,13 @@ public final class ConfigWriter {
     private ConfigWriter() {}
 
     /**
-     * Writes {@code config} to {@code file}, declaring {@code dtype} as its {@code torch_dtype}.
+     * The remote-code {@code config.json} tree of {@code config}, declaring {@code dtype} as its {@code torch_dtype}.
      *
-     * @throws CheckpointException naming the file when it cannot be written
+     * @throws IllegalArgumentException naming the field when {@code config} was read for the native model and sets
+     *                                  something the remote code computes differently
      */
-    public static void write(Path file, Florence2Config config, DType dtype) {
-        try {
-            Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(config, dtype)));
-        } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be written: " + IoErrors.reason(e), e);
-        }
-    }
-
-    /** The remote-code {@code config.json} tree of {@code config}. */
     public static ObjectNode toJson(Florence2Config config, DType dtype) {
+        requireRemoteSemantics(config.vision());
         TextConfig text = config.text();
         ObjectNode root = JSON.createObjectNode();
         root.putArray("architectures").add("Florence2ForConditionalGeneration");
@@ -104,6 +95,14 @@ public final class ConfigWriter {
         node.set("early_stopping", JSON.valueToTree(text.earlyStopping()));
         node.put("length_penalty", text.lengthPenalty());
         return node;
+    }
+
+    /** Refuses what a remote-code config cannot say: the remote model would read the same fields differently. */
+    private static void requireRemoteSemantics(VisionConfig vision) {
+        if (vision.implementation() == Implementation.NATIVE && vision.patchPrenorm().get(0)) {
+            throw new IllegalArgumentException("vision_config.patch_prenorm[0] is true: the native model normalises"
+                    + " the image before stage 0's convolution, which the remote code never does");
+        }
     }
 
     private static ObjectNode vision(VisionConfig vision) {

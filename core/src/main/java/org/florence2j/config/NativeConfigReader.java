@@ -80,6 +80,7 @@ public final class NativeConfigReader {
         // Florence2MultiModalProjector always joins the spatial mean token and the tokens: it has no
         // image_feature_source, so one left in the config from the remote format changes nothing.
         vision.putArray("image_feature_source").add("spatial_avg_pool").add("temporal_avg_pool");
+        vision.put("implementation", VisionConfig.Implementation.NATIVE.name());
         ObjectNode text = ConfigDefaults.nativeText(textNode);
         for (String field : GENERATION_FIELDS) {
             if (generation.hasNonNull(field)) {

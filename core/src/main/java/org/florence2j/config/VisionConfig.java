@@ -24,6 +24,7 @@ import java.util.Objects;
  * @param maxPosEmbeddings  rows of each learned 2-D position table ({@code image_pos_embed.max_pos_embeddings})
  * @param maxTemporalEmbeddings rows of the cosine temporal table
  * @param imageFeatureSource which pooled features form the image tokens
+ * @param implementation    which reference the config was read for, where the two compute differently
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record VisionConfig(
@@ -39,7 +40,24 @@ public record VisionConfig(
         @JsonProperty("projection_dim") int projectionDim,
         int maxPosEmbeddings,
         int maxTemporalEmbeddings,
-        @JsonProperty("image_feature_source") List<String> imageFeatureSource) {
+        @JsonProperty("image_feature_source") List<String> imageFeatureSource,
+        Implementation implementation) {
+
+    /**
+     * The reference a config is read for. The remote code ({@code modeling_florence2.py} of
+     * {@code microsoft/Florence-2-*}, {@link ConfigReader}) and transformers' native Florence-2
+     * ({@code modeling_florence2.py} in transformers, {@link NativeConfigReader}) compute differently from the same
+     * fields in a few places, which the model follows by this.
+     */
+    public enum Implementation {
+        /**
+         * The remote code: stage 0's {@code ConvEmbed} never applies a configured pre-norm (it pre-normalises only
+         * a token sequence, and stage 0 gets the image).
+         */
+        REMOTE_CODE,
+        /** The native code: {@code Florence2VisionConvEmbed} applies stage 0's pre-norm to the pixels' channels. */
+        NATIVE
+    }
 
     /** The DaViT MLP's hidden width is this many times the stage width (the reference's default). */
     public static final int MLP_RATIO = 4;
@@ -115,6 +133,7 @@ public record VisionConfig(
                     + FEATURE_SOURCES + ", got " + imageFeatureSource);
         }
         imageFeatureSource = List.copyOf(imageFeatureSource);
+        Objects.requireNonNull(implementation, "the config reader sets the implementation");
     }
 
     private static void requireBetween(String name, List<Integer> values, int min, int max) {

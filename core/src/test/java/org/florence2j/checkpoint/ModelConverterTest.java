@@ -1,9 +1,11 @@
 package org.florence2j.checkpoint;
 
 import static org.florence2j.checkpoint.TestFiles.assertCheckpointError;
+import static org.florence2j.checkpoint.TestFiles.assertSameVisionFields;
 import static org.florence2j.checkpoint.TestFiles.golden;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -139,10 +141,25 @@ class ModelConverterTest {
             nativeConfig = loaded.config();
         }
         assertEquals(NATIVE_VOCAB, nativeConfig.text().vocabSize());
-        assertEquals(nativeConfig, ConfigReader.read(out.resolve("config.json")));
+        Florence2Config converted = ConfigReader.read(out.resolve("config.json"));
+        assertEquals(nativeConfig.text(), converted.text());
+        assertSameVisionFields(nativeConfig.vision(), converted.vision());
         try (var reopened = Checkpoints.open(out)) {
             assertEquals(Layout.REMOTE_CODE, reopened.layout());
         }
+    }
+
+    /**
+     * The ported native model N pre-normalises stage 0's image, which the remote code never does: it has no
+     * remote-code config, and its conversion stops before writing anything.
+     */
+    @Test
+    void aNativeModelTheRemoteCodeWouldComputeDifferentlyIsNotConverted() throws Exception {
+        Path source = Path.of(ModelConverterTest.class.getResource("/ported/vision/N").toURI());
+        Path out = dir.resolve("n");
+        assertCheckpointError(() -> ModelConverter.convert(source, out, DType.F32), "config.json",
+                "cannot be converted to the remote-code format", "vision_config.patch_prenorm[0] is true");
+        assertFalse(Files.exists(out));
     }
 
     @Test

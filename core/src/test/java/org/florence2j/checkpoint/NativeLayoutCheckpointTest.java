@@ -1,6 +1,7 @@
 package org.florence2j.checkpoint;
 
 import static org.florence2j.checkpoint.TestFiles.assertCheckpointError;
+import static org.florence2j.checkpoint.TestFiles.assertSameVisionFields;
 import static org.florence2j.checkpoint.TestFiles.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,6 +18,7 @@ import java.util.Set;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
 import org.florence2j.config.NativeConfigReader;
+import org.florence2j.config.VisionConfig.Implementation;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -139,7 +141,9 @@ class NativeLayoutCheckpointTest {
         Florence2Config remote = ConfigReader.read(golden("tiny/model/config.json"));
         Florence2Config nat = NativeConfigReader.read(golden("tiny-native/model/config.json"),
                 golden("tiny-native/model/generation_config.json"));
-        assertEquals(remote.vision(), nat.vision());
+        assertSameVisionFields(remote.vision(), nat.vision());
+        assertEquals(Implementation.REMOTE_CODE, remote.vision().implementation());
+        assertEquals(Implementation.NATIVE, nat.vision().implementation());
         assertEquals(remote.projectionDim(), nat.projectionDim());
         assertEquals(NATIVE_VOCAB, nat.text().vocabSize());
         ObjectNode remoteText = JSON.valueToTree(remote.text());

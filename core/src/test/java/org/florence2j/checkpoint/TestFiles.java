@@ -1,5 +1,7 @@
 package org.florence2j.checkpoint;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,11 +17,14 @@ import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
+import org.florence2j.config.VisionConfig;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Assertions;
 
 /** Writers of small checkpoint files with known bytes, for reader tests; independent of the readers. */
 final class TestFiles {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private TestFiles() {}
 
     /** The golden test resources folder {@code golden/<name>}. */
@@ -100,6 +105,18 @@ final class TestFiles {
         storages.forEach((key, data) -> entries.put("archive/data/" + key, data));
         entries.put("archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
         return storedZip(entries);
+    }
+
+    /**
+     * Asserts that two vision configs hold the same fields, whichever reference each was read for (a native config
+     * and its remote-code conversion).
+     */
+    static void assertSameVisionFields(VisionConfig expected, VisionConfig actual) {
+        ObjectNode expectedFields = JSON.valueToTree(expected);
+        ObjectNode actualFields = JSON.valueToTree(actual);
+        expectedFields.remove("implementation");
+        actualFields.remove("implementation");
+        Assertions.assertEquals(expectedFields, actualFields);
     }
 
     /** Asserts that {@code action} throws a CheckpointException whose message contains every fragment. */

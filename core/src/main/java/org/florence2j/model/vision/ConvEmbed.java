@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import org.florence2j.backend.Backend;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.VisionConfig;
+import org.florence2j.config.VisionConfig.Implementation;
 import org.florence2j.model.ForwardContext;
 import org.florence2j.tensor.Tensor;
 
@@ -23,10 +24,11 @@ public final class ConvEmbed {
     private final int kernel;
     private final int stride;
     private final int padding;
+    private final int inChannels;
     private final int outChannels;
 
     private ConvEmbed(Tensor projWeight, Tensor projBias, LayerNorm norm, boolean preNorm, int kernel, int stride,
-            int padding, int outChannels) {
+            int padding, int inChannels, int outChannels) {
         this.projWeight = projWeight;
         this.projBias = projBias;
         this.norm = norm;
@@ -34,6 +36,7 @@ public final class ConvEmbed {
         this.kernel = kernel;
         this.stride = stride;
         this.padding = padding;
+        this.inChannels = inChannels;
         this.outChannels = outChannels;
     }
 
@@ -48,14 +51,23 @@ public final class ConvEmbed {
         int kernel = c.patchSize().get(stage);
         boolean preNorm = c.patchPrenorm().get(stage);
         LayerNorm norm = LayerNorm.load(w.at("norm"), preNorm ? inChannels : outChannels, backend, owner);
-        // ConvEmbed only pre-normalises a token sequence (3-D input); stage 0 gets the 4-D image, so a configured
-        // pre-norm there is loaded but never applied.
-        boolean unusedNorm = preNorm && stage == 0;
+        // The remote ConvEmbed only pre-normalises a token sequence (3-D input); stage 0 gets the 4-D image, so a
+        // configured pre-norm there is loaded but never applied. The native Florence2VisionConvEmbed applies it to
+        // the image's channels.
+        boolean unusedNorm = preNorm && stage == 0 && c.implementation() == Implementation.REMOTE_CODE;
         return new ConvEmbed(
                 Upload.convWeight(w.at("proj"), backend, owner, outChannels, inChannels, kernel, kernel),
                 Upload.f32(w.at("proj"), "bias", backend, owner, outChannels),
                 unusedNorm ? null : norm, preNorm,
-                kernel, c.patchStride().get(stage), c.patchPadding().get(stage), outChannels);
+                kernel, c.patchStride().get(stage), c.patchPadding().get(stage), inChannels, outChannels);
+    }
+
+    /**
+     * The input elements {@link #forward} keeps pre-normalised in its scratch for an input of {@code height ×
+     * width} tokens, 0 when it does not pre-normalise.
+     */
+    long preNormalisedElements(int batch, int height, int width) {
+        return preNorm && norm != null ? (long) batch * height * width * inChannels : 0;
     }
 
     /** The output side for an input side of {@code size} (PyTorch's conv arithmetic). */

@@ -119,6 +119,9 @@ public final class DaViT {
         int h = height;
         int w = width;
         for (int stage = 0; stage < convs.size(); stage++) {
+            // A pre-normalised input goes to QKV (ConvEmbed.forward); at stage 0 it is the whole image.
+            elements.merge(VisionScratch.Slot.QKV, f32Elements(convs.get(stage).preNormalisedElements(batch, h, w),
+                    betweenBytes), Math::max);
             h = convs.get(stage).outputSize(h);
             w = convs.get(stage).outputSize(w);
             int window = config.windowSize();

@@ -34,8 +34,9 @@ public final class VisionScratch {
          */
         STAGE_ODD,
         /**
-         * Packed q, k, v (one band of windows for window attention), then that band's output in token order; between
-         * stages, the next patch embedding's pre-normed input (no larger than the stage's q/k/v).
+         * Packed q, k, v (one band of windows for window attention), then that band's output in token order; before
+         * a stage, its patch embedding's pre-normed input (the previous stage's map, or with the native code's stage-0
+         * pre-norm the image).
          */
         QKV,
         /** One band of padded windows, then window attention's output before its projection. */

@@ -12,9 +12,10 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Tolerance;
+import org.florence2j.checkpoint.Checkpoints;
+import org.florence2j.checkpoint.LoadedCheckpoint;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.checkpoint.Weights;
-import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
 import org.florence2j.model.ForwardContext;
 import org.florence2j.model.RecordingTaps;
@@ -28,15 +29,16 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The vision tower and projection at configurations unlike the tiny golden model's (an empty stage, heads unlike
- * groups, odd windows and patch geometry, two stages, windows larger than the maps, non-square and batched images),
- * every stage's output and the image features against a numpy port of the reference ({@code ported/vision/}, see
- * its README), within the stage tolerance the goldens use, on the reference and CPU backends.
+ * groups, odd windows and patch geometry, two stages, windows larger than the maps, non-square and batched images,
+ * and a native-format model where the native code computes differently from the remote code), every stage's output
+ * and the image features against a numpy port of the references ({@code ported/vision/}, see its README), within the
+ * stage tolerance the goldens use, on the reference and CPU backends.
  */
 class PortedVisionConfigsTest {
     static Stream<Arguments> cases() throws IOException, URISyntaxException {
         Path root = Path.of(PortedVisionConfigsTest.class.getResource("/ported/vision").toURI());
         List<Arguments> cases = new ArrayList<>();
-        for (String model : List.of("A", "B")) {
+        for (String model : List.of("A", "B", "N")) {
             try (Stream<Path> files = Files.list(root.resolve(model))) {
                 for (Path file : files.filter(f -> f.getFileName().toString().startsWith("case_")).sorted().toList()) {
                     for (String backend : List.of("reference", "cpu")) {
@@ -45,20 +47,19 @@ class PortedVisionConfigsTest {
                 }
             }
         }
-        assertEquals(12, cases.size());
+        assertEquals(18, cases.size());
         return cases.stream();
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
     void stagesAndFeaturesMatchThePort(String backendName, String name, Path caseFile) {
-        Path folder = caseFile.getParent();
-        Florence2Config config = ConfigReader.read(folder.resolve("config.json"));
-        try (SafetensorsFile checkpoint = SafetensorsFile.open(folder.resolve("model.safetensors"));
+        try (LoadedCheckpoint checkpoint = Checkpoints.open(caseFile.getParent());
                 SafetensorsFile expected = SafetensorsFile.open(caseFile);
                 Backend backend = GoldenText.openBackend(backendName);
                 Arena arena = Arena.ofShared()) {
-            Weights weights = Weights.of(checkpoint);
+            Florence2Config config = checkpoint.config();
+            Weights weights = Weights.of(checkpoint.checkpoint());
             DaViT davit = DaViT.load(weights.at("vision_tower"), config.vision(), backend, arena);
             ImageProjector projector = ImageProjector.load(weights, config, backend, arena);
             try (RecordingTaps taps = new RecordingTaps(backend); Arena request = Arena.ofConfined()) {
