@@ -38,6 +38,10 @@ class Ref:
     def p(self, k):
         return self.sd[k].astype(np.float64)
 
+    def qkv_bias(self, pre):
+        # None where qkv_bias=False left it out (native nn.Linear(..., bias=config.qkv_bias)).
+        return self.p(pre + '.qkv.bias') if pre + '.qkv.bias' in self.sd else None
+
     def dw(self, pre, x, size):
         B, N, C = x.shape
         H, W = size
@@ -59,7 +63,7 @@ class Ref:
         _, Hp, Wp, _ = x.shape
         x = x.reshape(B, Hp // ws, ws, Wp // ws, ws, C).transpose(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, C)
         B_, N, C = x.shape
-        qkv = linear(x, self.p(pre + '.qkv.weight'), self.p(pre + '.qkv.bias')).reshape(B_, N, 3, heads, C // heads)
+        qkv = linear(x, self.p(pre + '.qkv.weight'), self.qkv_bias(pre)).reshape(B_, N, 3, heads, C // heads)
         qkv = qkv.transpose(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         q = q * (float(C // heads) ** -0.5)
@@ -75,7 +79,7 @@ class Ref:
 
     def channel_attn(self, pre, x, groups):
         B, N, C = x.shape
-        qkv = linear(x, self.p(pre + '.qkv.weight'), self.p(pre + '.qkv.bias')).reshape(B, N, 3, groups, C // groups)
+        qkv = linear(x, self.p(pre + '.qkv.weight'), self.qkv_bias(pre)).reshape(B, N, 3, groups, C // groups)
         qkv = qkv.transpose(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         q = q * (float(N) ** -0.5)
@@ -186,14 +190,16 @@ def make_weights(cfg, rng):
                 sd[bp + '.' + an + '.norm.weight'] = lnw(d)
                 sd[bp + '.' + an + '.norm.bias'] = n(d)
                 sd[bp + '.' + an + '.fn.qkv.weight'] = n(3 * d, d)
-                sd[bp + '.' + an + '.fn.qkv.bias'] = n(3 * d)
+                if v.get('qkv_bias', True):
+                    sd[bp + '.' + an + '.fn.qkv.bias'] = n(3 * d)
                 sd[bp + '.' + an + '.fn.proj.weight'] = n(d, d)
                 sd[bp + '.' + an + '.fn.proj.bias'] = n(d)
                 sd[bp + '.ffn.norm.weight'] = lnw(d)
                 sd[bp + '.ffn.norm.bias'] = n(d)
-                sd[bp + '.ffn.fn.net.fc1.weight'] = n(4 * d, d)
-                sd[bp + '.ffn.fn.net.fc1.bias'] = n(4 * d)
-                sd[bp + '.ffn.fn.net.fc2.weight'] = n(d, 4 * d)
+                hidden = int(d * v.get('mlp_ratio', 4.0))  # the remote code always 4
+                sd[bp + '.ffn.fn.net.fc1.weight'] = n(hidden, d)
+                sd[bp + '.ffn.fn.net.fc1.bias'] = n(hidden)
+                sd[bp + '.ffn.fn.net.fc2.weight'] = n(d, hidden)
                 sd[bp + '.ffn.fn.net.fc2.bias'] = n(d)
     D = dims[-1]
     P = v['projection_dim']
@@ -321,10 +327,11 @@ if __name__ == '__main__':
         'visual_temporal_embedding': {'type': 'COSINE', 'max_temporal_embeddings': 100},
         'image_feature_source': ['spatial_avg_pool', 'temporal_avg_pool'],
     }, {'sq64': (1, 64, 64, True), 'rect64x100': (1, 64, 100, False)})
-    # Config N, native: three stages, stage 0 pre-normalised (the native code applies it to the image).
+    # Config N, native: three stages, stage 0 pre-normalised (the native code applies it to the image), MLPs 2.5
+    # times as wide as their stage (int(12 * 2.5) = 30, 60, 80), q/k/v without bias.
     native_main(os.path.join(HERE, 'N'), {
         'embed_dim': [12, 24, 32], 'num_heads': [2, 3, 4], 'num_groups': [3, 2, 8], 'depths': [1, 1, 1],
         'window_size': 3, 'patch_size': [5, 3, 3], 'patch_stride': [4, 2, 2], 'patch_padding': [2, 1, 1],
         'patch_prenorm': [True, True, False], 'projection_dim': 24, 'max_position_embeddings': 9,
-        'max_temporal_embeddings': 5,
+        'max_temporal_embeddings': 5, 'mlp_ratio': 2.5, 'qkv_bias': False,
     }, {'sq48': (1, 48, 48, True), 'batch2': (2, 40, 40, True), 'rect48x96': (1, 48, 96, False)})

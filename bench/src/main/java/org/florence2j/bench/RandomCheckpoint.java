@@ -115,8 +115,8 @@ public final class RandomCheckpoint {
             shapes.put(conv + "norm.bias", new int[] {normDim});
             for (int block = 0; block < vision.depths().get(stage); block++) {
                 String prefix = "vision_tower.blocks." + stage + "." + block + ".";
-                addDaViTBlock(shapes, prefix + "spatial_block.", "window_attn", dim);
-                addDaViTBlock(shapes, prefix + "channel_block.", "channel_attn", dim);
+                addDaViTBlock(shapes, prefix + "spatial_block.", "window_attn", dim, vision.mlpHidden(stage));
+                addDaViTBlock(shapes, prefix + "channel_block.", "channel_attn", dim, vision.mlpHidden(stage));
             }
         }
         int projection = config.projectionDim();
@@ -158,7 +158,8 @@ public final class RandomCheckpoint {
         return shapes;
     }
 
-    private static void addDaViTBlock(Map<String, int[]> shapes, String prefix, String attention, int dim) {
+    private static void addDaViTBlock(Map<String, int[]> shapes, String prefix, String attention, int dim,
+            int hidden) {
         shapes.put(prefix + "conv1.fn.dw.weight", new int[] {dim, 1, 3, 3});
         shapes.put(prefix + "conv1.fn.dw.bias", new int[] {dim});
         addLinear(shapes, prefix + attention + ".norm", dim, 0);
@@ -167,8 +168,8 @@ public final class RandomCheckpoint {
         shapes.put(prefix + "conv2.fn.dw.weight", new int[] {dim, 1, 3, 3});
         shapes.put(prefix + "conv2.fn.dw.bias", new int[] {dim});
         addLinear(shapes, prefix + "ffn.norm", dim, 0);
-        addLinear(shapes, prefix + "ffn.fn.net.fc1", VisionConfig.MLP_RATIO * dim, dim);
-        addLinear(shapes, prefix + "ffn.fn.net.fc2", dim, VisionConfig.MLP_RATIO * dim);
+        addLinear(shapes, prefix + "ffn.fn.net.fc1", hidden, dim);
+        addLinear(shapes, prefix + "ffn.fn.net.fc2", dim, hidden);
     }
 
     private static void addAttention(Map<String, int[]> shapes, String prefix, int model) {

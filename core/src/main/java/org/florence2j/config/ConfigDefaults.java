@@ -37,7 +37,8 @@ final class ConfigDefaults {
              "patch_padding": [3, 1, 1, 1], "patch_prenorm": [false, true, true, true],
              "embed_dim": [128, 256, 512, 1024], "num_heads": [4, 8, 16, 32], "num_groups": [4, 8, 16, 32],
              "window_size": 12, "projection_dim": 1024, "max_temporal_embeddings": 100,
-             "max_position_embeddings": 50}""");
+             "max_position_embeddings": 50, "mlp_ratio": 4.0, "qkv_bias": true, "activation_function": "gelu",
+             "in_channels": 3}""");
 
     /**
      * BartConfig's architecture defaults. Its token ids are left out: native {@code generate()} takes them from

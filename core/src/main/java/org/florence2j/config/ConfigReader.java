@@ -36,6 +36,9 @@ public final class ConfigReader {
                 ConfigRecords.firstInt(visionNode, "vision_config", "image_pos_embed/max_pos_embeddings"));
         vision.put("maxTemporalEmbeddings", ConfigRecords.firstInt(visionNode, "vision_config",
                 "visual_temporal_embedding/max_temporal_embeddings"));
+        // DaViT.from_config passes neither: its defaults hold, whatever the config says.
+        vision.put("mlp_ratio", VisionConfig.REMOTE_MLP_RATIO);
+        vision.put("qkv_bias", true);
         vision.put("implementation", VisionConfig.Implementation.REMOTE_CODE.name());
         // The top-level projection_dim is stored but never read by the reference: vision_config's sizes the
         // projection.

@@ -99,9 +99,17 @@ public final class ConfigWriter {
 
     /** Refuses what a remote-code config cannot say: the remote model would read the same fields differently. */
     private static void requireRemoteSemantics(VisionConfig vision) {
-        if (vision.implementation() == Implementation.NATIVE && vision.patchPrenorm().get(0)) {
+        if (vision.implementation() != Implementation.NATIVE) {
+            return;
+        }
+        if (vision.patchPrenorm().get(0)) {
             throw new IllegalArgumentException("vision_config.patch_prenorm[0] is true: the native model normalises"
                     + " the image before stage 0's convolution, which the remote code never does");
+        }
+        if (vision.mlpRatio() != VisionConfig.REMOTE_MLP_RATIO || !vision.qkvBias()) {
+            throw new IllegalArgumentException("vision_config.mlp_ratio " + vision.mlpRatio() + " and qkv_bias "
+                    + vision.qkvBias() + ": the remote code always uses " + VisionConfig.REMOTE_MLP_RATIO
+                    + " and true");
         }
     }
 

@@ -1,6 +1,7 @@
 package org.florence2j.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +37,8 @@ public final class NativeConfigReader {
     private static final List<String> REQUIRED_IDS = List.of("bos_token_id", "eos_token_id", "pad_token_id",
             "decoder_start_token_id");
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private NativeConfigReader() {}
 
     /** Whether an already-read {@code config.json} is in the native format. */
@@ -62,6 +65,19 @@ public final class NativeConfigReader {
         }
     }
 
+    /**
+     * Refuses a vision setting the native model honours (Florence2VisionMLP's {@code ACT2FN[activation_function]},
+     * Florence2VisionConvEmbed's {@code in_channels}) at a value this engine does not implement, rather than running
+     * another model than the config describes.
+     */
+    private static void requireOnly(JsonNode vision, String key, Object supported, String what) {
+        JsonNode value = vision.get(key);
+        if (!value.equals(JSON.valueToTree(supported))) {
+            throw new IllegalArgumentException("vision_config." + key + " " + value + " is not supported: florence2j"
+                    + " implements only " + JSON.valueToTree(supported) + " (" + what + ")");
+        }
+    }
+
     /** Parses an already-read native {@code config.json} and {@code generation_config.json}. */
     public static Florence2Config parse(JsonNode config, JsonNode generation) {
         JsonNode visionNode = config.path("vision_config");
@@ -80,6 +96,8 @@ public final class NativeConfigReader {
         // Florence2MultiModalProjector always joins the spatial mean token and the tokens: it has no
         // image_feature_source, so one left in the config from the remote format changes nothing.
         vision.putArray("image_feature_source").add("spatial_avg_pool").add("temporal_avg_pool");
+        requireOnly(vision, "activation_function", "gelu", "the exact GELU");
+        requireOnly(vision, "in_channels", 3, "RGB images");
         vision.put("implementation", VisionConfig.Implementation.NATIVE.name());
         ObjectNode text = ConfigDefaults.nativeText(textNode);
         for (String field : GENERATION_FIELDS) {

@@ -20,6 +20,9 @@ import java.util.Objects;
  * @param patchPadding      padding of each stage's ConvEmbed
  * @param patchPrenorm      whether each stage's ConvEmbed normalises before its conv (else after)
  * @param windowSize        window side of window attention
+ * @param mlpRatio          the MLP's hidden width over the stage's ({@code mlp_ratio}; 4 in the remote code)
+ * @param qkvBias           whether the attention q/k/v projections have a bias ({@code qkv_bias}; always in the
+ *                          remote code)
  * @param projectionDim     width of the projected image features
  * @param maxPosEmbeddings  rows of each learned 2-D position table ({@code image_pos_embed.max_pos_embeddings})
  * @param maxTemporalEmbeddings rows of the cosine temporal table
@@ -37,6 +40,8 @@ public record VisionConfig(
         @JsonProperty("patch_padding") List<Integer> patchPadding,
         @JsonProperty("patch_prenorm") List<Boolean> patchPrenorm,
         @JsonProperty("window_size") int windowSize,
+        @JsonProperty("mlp_ratio") double mlpRatio,
+        @JsonProperty("qkv_bias") boolean qkvBias,
         @JsonProperty("projection_dim") int projectionDim,
         int maxPosEmbeddings,
         int maxTemporalEmbeddings,
@@ -59,8 +64,8 @@ public record VisionConfig(
         NATIVE
     }
 
-    /** The DaViT MLP's hidden width is this many times the stage width (the reference's default). */
-    public static final int MLP_RATIO = 4;
+    /** The remote DaViT's MLP width over the stage's: {@code DaViT.from_config} never passes {@code mlp_ratio}. */
+    public static final double REMOTE_MLP_RATIO = 4.0;
 
     /** The reference's {@code x_feat_dict} keys for one frame, the pieces {@code image_feature_source} may list. */
     public static final List<String> FEATURE_SOURCES = List.of("spatial_avg_pool", "temporal_avg_pool", "last_frame");
@@ -75,8 +80,8 @@ public record VisionConfig(
         }
         // Bounds checked here so that an impossible config fails naming its field, not later as a division by
         // zero or a negative shape inside the model.
-        // The MLP's hidden width (MLP_RATIO × dim_embed) and q/k/v's (3 × dim_embed) are ints.
-        requireBetween("dim_embed", dimEmbed, 1, Integer.MAX_VALUE / MLP_RATIO);
+        // q/k/v's width (3 × dim_embed) is an int; so is the MLP's, checked below.
+        requireBetween("dim_embed", dimEmbed, 1, Integer.MAX_VALUE / 3);
         // DaViT asserts only len(dim_embed) == len(num_heads) == len(num_groups); the other lists are indexed by
         // stage, so entries past the last stage are never read (a 3-stage config may keep the 4-entry defaults).
         requireOnePerStage("num_heads", numHeads, stages);
@@ -104,6 +109,12 @@ public record VisionConfig(
             if (dim % numGroups.get(stage) != 0) {
                 throw new IllegalArgumentException("vision_config: stage " + stage + " dim_embed " + dim
                         + " is not divisible by num_groups " + numGroups.get(stage));
+            }
+            // Python's int() truncates toward zero, as the cast does; NaN casts to 0 (int() refuses it).
+            long hidden = (long) (dim * mlpRatio);
+            if (hidden < 1 || hidden > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("vision_config: stage " + stage + " MLP width int(dim_embed "
+                        + dim + " × mlp_ratio " + mlpRatio + ") = " + hidden + " must be 1 to " + Integer.MAX_VALUE);
             }
         }
         // A window larger than a feature map is fine (the reference pads the map to whole windows).
@@ -163,6 +174,11 @@ public record VisionConfig(
 
     private static String size(List<?> values) {
         return values == null ? "none" : String.valueOf(values.size());
+    }
+
+    /** The MLP's hidden width at {@code stage}: {@code int(dim_embed[stage] * mlp_ratio)}, as both references. */
+    public int mlpHidden(int stage) {
+        return (int) (dimEmbed.get(stage) * mlpRatio);
     }
 
     /** Number of DaViT stages. */

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,19 +33,24 @@ import org.florence2j.checkpoint.ModelConverter.ModelInfo;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.config.ConfigWriter;
 import org.florence2j.config.Florence2Config;
+import org.florence2j.config.NativeConfigReader;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link ModelConverter} on the three golden tiny folders (remote-code safetensors, {@code pytorch_model.bin},
  * native layout): converted to F32 each gives back the tensors of {@code golden/tiny/model/model.safetensors}
  * bit for bit, and a config that reads back equal; F16 conversion equals torch's own rounding
- * ({@code golden/tiny-bin/model-f16-torch2}), BF16 conversion is round-to-nearest-even.
+ * ({@code golden/tiny-bin/model-f16-torch2}), BF16 conversion is round-to-nearest-even. A native model the remote
+ * code would compute differently is not converted.
  */
 class ModelConverterTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final ValueLayout.OfShort I16_LE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final String BIAS = "language_model.final_logits_bias";
@@ -160,6 +167,19 @@ class ModelConverterTest {
         assertCheckpointError(() -> ModelConverter.convert(source, out, DType.F32), "config.json",
                 "cannot be converted to the remote-code format", "vision_config.patch_prenorm[0] is true");
         assertFalse(Files.exists(out));
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = ';', value = {"mlp_ratio; 2.0", "qkv_bias; false"})
+    void aNativeMlpRatioOrQkvBiasTheRemoteCodeLacksHasNoRemoteConfig(String key, String value) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(golden("tiny-native/model/config.json").toFile());
+        ((ObjectNode) root.get("vision_config")).set(key, JSON.readTree(value));
+        Florence2Config config = NativeConfigReader.parse(root,
+                JSON.readTree(golden("tiny-native/model/generation_config.json").toFile()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ConfigWriter.toJson(config, DType.F32));
+        assertTrue(e.getMessage().contains("vision_config.mlp_ratio " + config.vision().mlpRatio() + " and qkv_bias "
+                + config.vision().qkvBias()), e.getMessage());
     }
 
     @Test

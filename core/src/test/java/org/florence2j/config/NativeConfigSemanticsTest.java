@@ -1,14 +1,23 @@
 package org.florence2j.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.IntStream;
+import org.florence2j.checkpoint.CheckpointException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link NativeConfigReader} reads a transformers-native {@code config.json} as transformers' own config classes do
@@ -19,6 +28,9 @@ import org.junit.jupiter.api.Test;
 class NativeConfigSemanticsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path MODEL = Path.of("src/test/resources/golden/tiny-native/model");
+
+    @TempDir
+    Path dir;
 
     private static ObjectNode tinyNative() throws IOException {
         return (ObjectNode) JSON.readTree(MODEL.resolve("config.json").toFile());
@@ -86,6 +98,49 @@ class NativeConfigSemanticsTest {
         ObjectNode root = tinyNative();
         vision(root).set("image_feature_source", JSON.valueToTree(List.of("last_frame")));
         assertEquals(List.of("spatial_avg_pool", "temporal_avg_pool"), parse(root).vision().imageFeatureSource());
+    }
+
+    @Test
+    void theMlpRatioAndQkvBiasAreRead() throws IOException {
+        ObjectNode root = tinyNative();
+        VisionConfig vision = parse(root).vision();
+        assertEquals(64, vision.mlpHidden(0));
+        assertTrue(vision.qkvBias());
+        vision(root).put("mlp_ratio", 2.5);
+        vision(root).put("qkv_bias", false);
+        vision = parse(root).vision();
+        assertEquals(List.of(40, 80, 120, 160), IntStream.range(0, 4).mapToObj(vision::mlpHidden).toList());
+        assertFalse(vision.qkvBias());
+        vision(root).put("mlp_ratio", 1.99);
+        assertEquals(31, parse(root).vision().mlpHidden(0), "int() truncates 31.84");
+    }
+
+    @Test
+    void missingMlpRatioQkvBiasActivationAndChannelsTakeTheDefaults() throws IOException {
+        ObjectNode root = tinyNative();
+        vision(root).remove(List.of("mlp_ratio", "qkv_bias", "activation_function", "in_channels"));
+        VisionConfig vision = parse(root).vision();
+        assertEquals(4.0, vision.mlpRatio());
+        assertTrue(vision.qkvBias());
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = ';', value = {
+            "activation_function; \"gelu_new\"; vision_config.activation_function \"gelu_new\" is not supported",
+            "activation_function; \"relu\"; vision_config.activation_function \"relu\" is not supported",
+            "activation_function; null; vision_config.activation_function null is not supported",
+            "in_channels; 4; vision_config.in_channels 4 is not supported: florence2j implements only 3",
+            "in_channels; 3.0; vision_config.in_channels 3.0 is not supported",
+            "mlp_ratio; 0.01; vision_config: stage 0 MLP width int(dim_embed 16 × mlp_ratio 0.01) = 0 must be 1 to",
+    })
+    void settingsThisEngineDoesNotRunAreRefusedNamingTheKey(String key, String value, String says)
+            throws IOException {
+        ObjectNode root = tinyNative();
+        vision(root).set(key, JSON.readTree(value));
+        Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(root));
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> NativeConfigReader.read(config, MODEL.resolve("generation_config.json")));
+        assertTrue(e.getMessage().contains("config.json: " + says), e.getMessage());
     }
 
     @Test

@@ -91,6 +91,20 @@ class RemoteConfigSemanticsTest {
         assertEquals(List.of(1, 2, 1), ConfigReader.parse(root).vision().depths(), "an unread entry is not checked");
     }
 
+    /** DaViT.from_config passes none of these keys: the remote DaViT keeps mlp_ratio 4, q/k/v biases, GELU, RGB. */
+    @Test
+    void nativeOnlyVisionKeysAreNotRead() throws IOException {
+        ObjectNode root = tiny();
+        vision(root).put("mlp_ratio", 2.0);
+        vision(root).put("qkv_bias", false);
+        vision(root).put("activation_function", "relu");
+        vision(root).put("in_channels", 4);
+        VisionConfig vision = ConfigReader.parse(root).vision();
+        assertEquals(4.0, vision.mlpRatio());
+        assertEquals(64, vision.mlpHidden(0));
+        assertTrue(vision.qkvBias());
+    }
+
     @Test
     void missingTextFieldsTakeTheReferenceDefaults() throws IOException {
         ObjectNode root = tiny();

@@ -32,7 +32,7 @@ public final class FlopCount {
             long paddedSide = (side + window - 1) / window * window;
             long paddedTokens = paddedSide * paddedSide;
             long depthwise = 2 * 2 * 9 * tokens * dim;
-            long mlp = 2 * 2 * tokens * dim * VisionConfig.MLP_RATIO * dim;
+            long mlp = 2 * 2 * tokens * dim * c.mlpHidden(stage);
             long spatial = depthwise + 2 * paddedTokens * dim * 4 * dim + 4 * paddedTokens * window * window * dim
                     + mlp;
             long channel = depthwise + 2 * tokens * dim * 4 * dim

@@ -14,7 +14,7 @@ import org.florence2j.tensor.Tensor;
  */
 public final class ChannelAttention implements Sublayer {
     private final Tensor qkvWeight;  // [3·channels, channels]
-    private final Tensor qkvBias;    // [3·channels]
+    private final Tensor qkvBias;    // [3·channels], or null without qkv_bias
     private final Tensor projWeight; // [channels, channels]
     private final Tensor projBias;   // [channels]
     private final int groups;
@@ -36,7 +36,7 @@ public final class ChannelAttention implements Sublayer {
         int channels = c.dimEmbed().get(stage);
         return new ChannelAttention(
                 Upload.linearWeight(w.at("qkv"), backend, owner, 3 * channels, channels),
-                Upload.f32(w.at("qkv"), "bias", backend, owner, 3 * channels),
+                c.qkvBias() ? Upload.f32(w.at("qkv"), "bias", backend, owner, 3 * channels) : null,
                 Upload.linearWeight(w.at("proj"), backend, owner, channels, channels),
                 Upload.f32(w.at("proj"), "bias", backend, owner, channels),
                 c.numGroups().get(stage));

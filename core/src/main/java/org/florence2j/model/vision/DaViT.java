@@ -140,8 +140,8 @@ public final class DaViT {
             elements.merge(VisionScratch.Slot.WINDOWS, f32Elements(band, betweenBytes), Math::max);
             long qkv = f32Elements(3 * Math.max(tokens, band), betweenBytes);
             elements.merge(VisionScratch.Slot.QKV, qkv, Math::max);
-            elements.merge(VisionScratch.Slot.HIDDEN, Math.max(qkv, f32Elements((long) VisionConfig.MLP_RATIO
-                    * channels, betweenBytes)), Math::max);
+            elements.merge(VisionScratch.Slot.HIDDEN, Math.max(qkv, f32Elements(config.mlpHidden(stage),
+                    betweenBytes)), Math::max);
         }
         return elements;
     }

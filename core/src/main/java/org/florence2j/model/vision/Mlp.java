@@ -10,8 +10,8 @@ import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 
 /**
- * The reference's DaViT {@code Mlp}: {@code fc2(gelu(fc1(x)))}, hidden width {@link VisionConfig#MLP_RATIO} × the
- * stage's channels. Input and output {@code [batch, tokens, channels]}.
+ * The reference's DaViT {@code Mlp}: {@code fc2(gelu(fc1(x)))}, hidden width {@link VisionConfig#mlpHidden} (4 × the
+ * stage's channels in Florence-2). Input and output {@code [batch, tokens, channels]}.
  */
 public final class Mlp implements Sublayer {
     private final Tensor fc1Weight; // [hidden, channels]
@@ -35,7 +35,7 @@ public final class Mlp implements Sublayer {
      */
     public static Mlp load(Weights w, VisionConfig c, int stage, Backend backend, Arena owner) {
         int channels = c.dimEmbed().get(stage);
-        int hidden = channels * VisionConfig.MLP_RATIO;
+        int hidden = c.mlpHidden(stage);
         Weights net = w.at("net");
         return new Mlp(
                 Upload.linearWeight(net.at("fc1"), backend, owner, hidden, channels),

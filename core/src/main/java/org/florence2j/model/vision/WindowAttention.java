@@ -15,7 +15,7 @@ import org.florence2j.tensor.Tensor;
  */
 public final class WindowAttention implements Sublayer {
     private final Tensor qkvWeight;  // [3·channels, channels]
-    private final Tensor qkvBias;    // [3·channels]
+    private final Tensor qkvBias;    // [3·channels], or null without qkv_bias
     private final Tensor projWeight; // [channels, channels]
     private final Tensor projBias;   // [channels]
     private final int heads;
@@ -43,7 +43,7 @@ public final class WindowAttention implements Sublayer {
         int heads = c.numHeads().get(stage);
         return new WindowAttention(
                 Upload.linearWeight(w.at("qkv"), backend, owner, 3 * channels, channels),
-                Upload.f32(w.at("qkv"), "bias", backend, owner, 3 * channels),
+                c.qkvBias() ? Upload.f32(w.at("qkv"), "bias", backend, owner, 3 * channels) : null,
                 Upload.linearWeight(w.at("proj"), backend, owner, channels, channels),
                 Upload.f32(w.at("proj"), "bias", backend, owner, channels),
                 heads, c.windowSize(), (float) Math.pow(channels / heads, -0.5));
