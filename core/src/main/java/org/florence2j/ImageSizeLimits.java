@@ -5,14 +5,17 @@ import java.util.Optional;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.config.TextConfig;
 import org.florence2j.config.VisionConfig;
+import org.florence2j.config.VisionConfig.Implementation;
 import org.florence2j.image.PreprocessorConfig;
 import org.florence2j.model.Florence2Model;
+import org.florence2j.model.vision.ImageProjector;
 
 /**
  * Which image sizes (as the processor outputs them) a loaded model can run, decided before its vision tower runs.
  * The remote code's {@code Florence2ForConditionalGeneration._encode_image} views the last DaViT stage's tokens as
- * a square of side {@code int(tokens ** 0.5)} and asserts that they fill it; its
- * {@code LearnedAbsolutePositionEmbedding2D} has {@code image_pos_embed.max_pos_embeddings} rows and columns; BART's
+ * a square of side {@code int(tokens ** 0.5)} and asserts that they fill it, where the native code takes the map as
+ * it is ({@link ImageProjector#positionLayout}); the position embedding has {@code max_pos_embeddings} (native:
+ * {@code max_position_embeddings}) rows and columns; BART's
  * encoder has {@code max_position_embeddings} learned positions for the image tokens and a prompt's at least two
  * ({@code <s>}, {@code </s>}); and the session's vision scratch is one tensor of at most 2³¹ - 1 F32 values.
  */
@@ -28,7 +31,8 @@ final class ImageSizeLimits {
 
     /**
      * Refuses a processor whose images the model cannot run: its fixed output size, or else, for a shortest-edge
-     * resize, the square image at that edge, which gives the smallest and only square map it can make.
+     * resize, the square image at that edge, which gives the smallest map it can make (and for the remote code the
+     * only square one).
      *
      * @param file the processor's {@code preprocessor_config.json}, named in the error
      * @throws CheckpointException saying what the model cannot take
@@ -72,13 +76,14 @@ final class ImageSizeLimits {
             return "is too small for the patch embeddings (" + map + ")";
         }
         long mapTokens = rows * columns;
-        long side = Math.round(Math.sqrt(mapTokens));
-        if (side * side != mapTokens) {
-            return "gives " + map + " of " + mapTokens + " tokens, not a square number: the image position"
-                    + " embedding takes a square map";
+        ImageProjector.PositionLayout layout = model.projector().positionLayout(rows, columns);
+        if (layout.rows() * layout.columns() != mapTokens) {
+            return "gives " + map + " of " + mapTokens + " tokens, not a square number: the remote code's image"
+                    + " position embedding takes a square map";
         }
-        if (side > vision.maxPosEmbeddings()) {
-            return "gives " + map + ", wider than the image position embedding's max_pos_embeddings "
+        if (Math.max(layout.rows(), layout.columns()) > vision.maxPosEmbeddings()) {
+            return "gives " + map + ", wider than the image position embedding's " + (vision.implementation()
+                    == Implementation.NATIVE ? "max_position_embeddings " : "max_pos_embeddings ")
                     + vision.maxPosEmbeddings() + " (config.json)";
         }
         long imageTokens = model.projector().tokenCount(Math.toIntExact(mapTokens));

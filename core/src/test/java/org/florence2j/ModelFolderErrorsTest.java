@@ -88,6 +88,25 @@ class ModelFolderErrorsTest {
         }
     }
 
+    /**
+     * transformers' native Florence2MultiModalProjector takes the feature map's own height and width (only the remote
+     * code asserts a square), so a native model runs a 3 × 4 map, and refuses one whose side its position table
+     * cannot index.
+     */
+    @Test
+    void aNativeModelRunsNonSquareFeatureMaps() {
+        TinyModelFolder folder = TinyModelFolder.nativeIn(dir).editJson("preprocessor_config.json",
+                root -> root.set("size", json("{\"height\": 97, \"width\": 96}")));
+        try (Florence2 model = Florence2.load(folder.path(), ONE_THREAD)) {
+            Path image = TinyModelFolder.golden().resolveSibling("images/checker_shapes_200x150.png");
+            model.run(Florence2Request.of(image, Task.CAPTION), SHORT);
+        }
+        folder.editJson("preprocessor_config.json",
+                root -> root.set("size", json("{\"height\": 96, \"width\": 2048}")));
+        assertRefused(folder.path(), "preprocessor_config.json", "images come out 2048x96", "64x3 feature map",
+                "max_position_embeddings 50");
+    }
+
     @Test
     void windowLargerThanEveryFeatureMapRuns() {
         TinyModelFolder folder = TinyModelFolder.in(dir).editJson("config.json",

@@ -16,31 +16,47 @@ import org.florence2j.checkpoint.SafetensorsWriter;
 import org.florence2j.tensor.Tensor;
 
 /**
- * A model folder made from the golden tiny model ({@code golden/tiny/model}) for error tests: every file is a link to
- * the golden one until a test replaces it with an altered copy, so a test breaks one thing and keeps the rest intact.
+ * A model folder made from the golden tiny model ({@code golden/tiny/model}, or its native-layout twin
+ * {@code golden/tiny-native/model}) for error tests: every file is a link to the golden one until a test replaces it
+ * with an altered copy, so a test breaks one thing and keeps the rest intact.
  */
 public final class TinyModelFolder {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private final Path golden;
     private final Path folder;
 
-    private TinyModelFolder(Path folder) {
+    private TinyModelFolder(Path golden, Path folder) {
+        this.golden = golden;
         this.folder = folder;
     }
 
     /** The golden tiny model folder itself. */
     public static Path golden() {
+        return resource("/golden/tiny/model");
+    }
+
+    /** A folder {@code model} in {@code dir} linking to every golden file. */
+    public static TinyModelFolder in(Path dir) {
+        return linking(golden(), dir);
+    }
+
+    /** A folder {@code model} in {@code dir} linking to every file of the native-layout golden model. */
+    public static TinyModelFolder nativeIn(Path dir) {
+        return linking(resource("/golden/tiny-native/model"), dir);
+    }
+
+    private static Path resource(String folder) {
         try {
-            return Path.of(TinyModelFolder.class.getResource("/golden/tiny/model/config.json").toURI()).getParent();
+            return Path.of(TinyModelFolder.class.getResource(folder + "/config.json").toURI()).getParent();
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    /** A folder {@code model} in {@code dir} linking to every golden file. */
-    public static TinyModelFolder in(Path dir) {
+    private static TinyModelFolder linking(Path golden, Path dir) {
         Path folder = dir.resolve("model");
-        try (Stream<Path> files = Files.list(golden())) {
+        try (Stream<Path> files = Files.list(golden)) {
             Files.createDirectories(folder);
             for (Path file : files.toList()) {
                 Files.createSymbolicLink(folder.resolve(file.getFileName()), file);
@@ -48,7 +64,7 @@ public final class TinyModelFolder {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new TinyModelFolder(folder);
+        return new TinyModelFolder(golden, folder);
     }
 
     /** The folder. */
@@ -64,7 +80,7 @@ public final class TinyModelFolder {
     /** Replaces the JSON object in {@code file} with the golden one after {@code edit}. */
     public TinyModelFolder editJson(String file, Consumer<ObjectNode> edit) {
         try {
-            ObjectNode root = (ObjectNode) JSON.readTree(golden().resolve(file).toFile());
+            ObjectNode root = (ObjectNode) JSON.readTree(golden.resolve(file).toFile());
             edit.accept(root);
             return write(file, JSON.writeValueAsString(root));
         } catch (IOException e) {
@@ -86,12 +102,12 @@ public final class TinyModelFolder {
     /** Rewrites {@code model.safetensors} with tensor {@code name} replaced by {@code replacement}. */
     public TinyModelFolder replaceTensor(String name, Tensor replacement) {
         Path file = folder.resolve("model.safetensors");
-        try (SafetensorsFile golden = SafetensorsFile.open(golden().resolve("model.safetensors"))) {
+        try (SafetensorsFile original = SafetensorsFile.open(golden.resolve("model.safetensors"))) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            golden.names().forEach(tensor -> tensors.put(tensor, golden.tensor(tensor)));
+            original.names().forEach(tensor -> tensors.put(tensor, original.tensor(tensor)));
             tensors.put(name, replacement);
             Files.delete(file);
-            SafetensorsWriter.write(file, tensors, golden.metadata());
+            SafetensorsWriter.write(file, tensors, original.metadata());
             return this;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

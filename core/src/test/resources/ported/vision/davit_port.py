@@ -131,16 +131,19 @@ class Ref:
                 x = self.block(bp + '.spatial_block', x, size, 'spatial', v['num_heads'][i], v['window_size'])
                 x = self.block(bp + '.channel_block', x, size, 'channel', v['num_groups'][i], v['window_size'])
             taps['davit_stage%d_out' % i] = x.copy()
-        return x
+        return x, size
 
     def encode_image(self, pixels, taps):
         v = self.c['vision_config']
-        x = self.davit(pixels, taps)
+        x, (h, w) = self.davit(pixels, taps)
         B = x.shape[0]
         T = 1
         num_tokens = x.shape[1]
-        h = w = int(num_tokens ** 0.5)
-        assert h * w == num_tokens
+        if not self.native:
+            # _encode_image views any square number of tokens as a square, whatever the map's own height and width;
+            # Florence2MultiModalProjector keeps them.
+            h = w = int(num_tokens ** 0.5)
+            assert h * w == num_tokens
         D = x.shape[-1]
         col = self.p('image_pos_embed.column_embeddings.weight')[:w]
         row = self.p('image_pos_embed.row_embeddings.weight')[:h]
@@ -326,7 +329,7 @@ if __name__ == '__main__':
         'image_pos_embed': {'type': 'learned_abs_2d', 'max_pos_embeddings': 50},
         'visual_temporal_embedding': {'type': 'COSINE', 'max_temporal_embeddings': 100},
         'image_feature_source': ['spatial_avg_pool', 'temporal_avg_pool'],
-    }, {'sq64': (1, 64, 64, True), 'rect64x100': (1, 64, 100, False)})
+    }, {'sq64': (1, 64, 64, True), 'rect64x100': (1, 64, 100, False), 'rect64x256': (1, 64, 256, True)})
     # Config N, native: three stages, stage 0 pre-normalised (the native code applies it to the image), MLPs 2.5
     # times as wide as their stage (int(12 * 2.5) = 30, 60, 80), q/k/v without bias.
     native_main(os.path.join(HERE, 'N'), {
@@ -334,4 +337,5 @@ if __name__ == '__main__':
         'window_size': 3, 'patch_size': [5, 3, 3], 'patch_stride': [4, 2, 2], 'patch_padding': [2, 1, 1],
         'patch_prenorm': [True, True, False], 'projection_dim': 24, 'max_position_embeddings': 9,
         'max_temporal_embeddings': 5, 'mlp_ratio': 2.5, 'qkv_bias': False,
-    }, {'sq48': (1, 48, 48, True), 'batch2': (2, 40, 40, True), 'rect48x96': (1, 48, 96, False)})
+    }, {'sq48': (1, 48, 48, True), 'batch2': (2, 40, 40, True), 'rect48x96': (1, 48, 96, True),
+        'rect32x128': (1, 32, 128, True)})

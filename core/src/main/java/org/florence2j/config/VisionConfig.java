@@ -57,10 +57,13 @@ public record VisionConfig(
     public enum Implementation {
         /**
          * The remote code: stage 0's {@code ConvEmbed} never applies a configured pre-norm (it pre-normalises only
-         * a token sequence, and stage 0 gets the image).
+         * a token sequence, and stage 0 gets the image); the position embedding views the feature map as a square.
          */
         REMOTE_CODE,
-        /** The native code: {@code Florence2VisionConvEmbed} applies stage 0's pre-norm to the pixels' channels. */
+        /**
+         * The native code: {@code Florence2VisionConvEmbed} applies stage 0's pre-norm to the pixels' channels; the
+         * position embedding takes the feature map's own height and width.
+         */
         NATIVE
     }
 

@@ -297,7 +297,8 @@ public final class Session implements AutoCloseable {
             ForwardContext ctx = new ForwardContext(backend, request, taps, cancellation);
             Tensor davitOut = vision.run(pixelValues, request, taps, cancellation);
             Tensor features = ctx.allocate(model.projector().outputShape(pixels.dim(0), davitOut.shape().dim(1)));
-            model.projector().forward(ctx, davitOut, features);
+            model.projector().forward(ctx, davitOut, model.davit().outputSize(pixels.dim(2)),
+                    model.davit().outputSize(pixels.dim(3)), features);
             lengths = encodeFeatures(features, inputIds, options);
         }
         return new Encoded(encoderStateVersion, lengths, options);

@@ -89,7 +89,7 @@ public final class OpProfile {
                     Tensor davitOut = ctx.allocate(davit.outputShape(1, 768, 768));
                     davit.forward(ctx, pixels, davitOut, scratch);
                     Tensor features = ctx.allocate(projector.outputShape(1, davitOut.shape().dim(1)));
-                    projector.forward(ctx, davitOut, features);
+                    projector.forward(ctx, davitOut, davit.outputSize(768), davit.outputSize(768), features);
                 }
                 long vision = System.nanoTime();
                 Tensor input = encoderWorkspace.input(tokens);

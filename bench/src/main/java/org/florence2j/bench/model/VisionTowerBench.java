@@ -139,7 +139,8 @@ public class VisionTowerBench {
             Tensor davitOut = ctx.allocate(t.davit.outputShape(1, IMAGE_SIDE, IMAGE_SIDE));
             t.davit.forward(ctx, t.pixels, davitOut, t.scratch);
             features = ctx.allocate(t.projector.outputShape(1, davitOut.shape().dim(1)));
-            t.projector.forward(ctx, davitOut, features);
+            int side = t.davit.outputSize(IMAGE_SIDE);
+            t.projector.forward(ctx, davitOut, side, side, features);
             t.backend.synchronize();
         }
         t.nanos += System.nanoTime() - start;

@@ -9,6 +9,7 @@ import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.checkpoint.Weights;
 import org.florence2j.config.Florence2Config;
 import org.florence2j.config.VisionConfig;
+import org.florence2j.config.VisionConfig.Implementation;
 import org.florence2j.model.ForwardContext;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
@@ -22,9 +23,11 @@ import org.florence2j.tensor.Tensor;
  * (Florence-2: the spatial mean token, then every token), multiplies by {@code image_projection} (no bias) and applies
  * {@code image_proj_norm}.
  *
- * <p>Input {@code [batch, side·side, dim_embed[-1]]} (a square feature map, as the reference requires); output
- * {@code [batch, tokenCount(side·side), projection_dim]} (577 × 768 for Florence-2-base at 768 pixels). Taps
- * {@code image_features}.
+ * <p>Input {@code [batch, height·width, dim_embed[-1]]}; output {@code [batch, tokenCount(height·width),
+ * projection_dim]} (577 × 768 for Florence-2-base at 768 pixels). Where the two references differ: the remote code
+ * views the tokens as a square of side {@code int(tokens ** 0.5)} and asserts that they fill it, whatever the map's
+ * own height and width (a 2 × 8 map is placed as 4 × 4); transformers' native {@code Florence2MultiModalProjector}
+ * takes the map's height and width. Taps {@code image_features}.
  */
 public final class ImageProjector {
     private final Tensor columnEmbeddings; // [max_pos_embeddings, channels / 2], indexed by x
@@ -33,6 +36,7 @@ public final class ImageProjector {
     private final Tensor imageProjection;  // [1, channels, projection_dim]
     private final LayerNorm imageProjNorm;
     private final List<FeatureSource> featureSources;
+    private final Implementation implementation;
     private final int maxPositions;
     private final int channels;
     private final int projectionDim;
@@ -57,14 +61,15 @@ public final class ImageProjector {
     }
 
     private ImageProjector(Tensor columnEmbeddings, Tensor rowEmbeddings, Tensor temporalEmbedding,
-            Tensor imageProjection, LayerNorm imageProjNorm, List<FeatureSource> featureSources, int maxPositions,
-            int channels, int projectionDim) {
+            Tensor imageProjection, LayerNorm imageProjNorm, List<FeatureSource> featureSources,
+            Implementation implementation, int maxPositions, int channels, int projectionDim) {
         this.columnEmbeddings = columnEmbeddings;
         this.rowEmbeddings = rowEmbeddings;
         this.temporalEmbedding = temporalEmbedding;
         this.imageProjection = imageProjection;
         this.imageProjNorm = imageProjNorm;
         this.featureSources = featureSources;
+        this.implementation = implementation;
         this.maxPositions = maxPositions;
         this.channels = channels;
         this.projectionDim = projectionDim;
@@ -97,7 +102,7 @@ public final class ImageProjector {
                 backend.upload(root.tensor("image_projection", channels, projectionDim)
                         .reshape(Shape.of(1, channels, projectionDim)), DType.F32, owner),
                 LayerNorm.load(root.at("image_proj_norm"), projectionDim, backend, owner),
-                sources, maxPositions, channels, projectionDim);
+                sources, vision.implementation(), maxPositions, channels, projectionDim);
     }
 
     /**
@@ -138,20 +143,47 @@ public final class ImageProjector {
     }
 
     /**
+     * How the position embedding lays out a feature map's tokens.
+     *
+     * @param rows    rows, each looked up in {@code row_embeddings}
+     * @param columns columns, each looked up in {@code column_embeddings}
+     */
+    public record PositionLayout(long rows, long columns) {}
+
+    /**
+     * The layout the reference gives a {@code height × width} feature map. The remote code's {@code _encode_image}
+     * views the tokens as a square of side {@code int(tokens ** 0.5)} and asserts that they fill it, so a map whose
+     * token count is not a square is refused and a 2 × 8 map is placed as 4 × 4; the native projector keeps the map's
+     * own rows and columns. Either way each side must be at most the tables' {@code maxPosEmbeddings} rows.
+     */
+    public PositionLayout positionLayout(long height, long width) {
+        if (implementation == Implementation.NATIVE) {
+            return new PositionLayout(height, width);
+        }
+        long side = (long) Math.sqrt((double) (height * width));
+        return new PositionLayout(side, side);
+    }
+
+    /**
      * Projects DaViT's tokens; scratch comes from {@code ctx}'s arena.
      *
-     * @param davitOut      {@code [batch, side·side, dim_embed[-1]]}, left unchanged
-     * @param imageFeatures {@link #outputShape}{@code (batch, side·side)}
-     * @throws IllegalArgumentException when the feature map is not square, larger than the position table, or a
+     * @param davitOut      {@code [batch, height·width, dim_embed[-1]]}, left unchanged
+     * @param height        rows of the feature map ({@link DaViT#outputSize} of the image's)
+     * @param width         columns of the feature map
+     * @param imageFeatures {@link #outputShape}{@code (batch, height·width)}
+     * @throws IllegalArgumentException when the reference would refuse the map ({@link #positionLayout}) or a
      *                                  shape does not fit
      */
-    public void forward(ForwardContext ctx, Tensor davitOut, Tensor imageFeatures) {
+    public void forward(ForwardContext ctx, Tensor davitOut, int height, int width, Tensor imageFeatures) {
         Backend backend = ctx.backend();
         Shape in = davitOut.shape();
-        int side = (int) Math.round(Math.sqrt(in.dim(1)));
-        if (in.rank() != 3 || in.last() != channels || side * side != in.dim(1) || side > maxPositions) {
-            throw new IllegalArgumentException("ImageProjector.forward: input " + in + " must be [batch, side·side, "
-                    + channels + "] with side <= " + maxPositions + " (the reference only supports square maps)");
+        PositionLayout layout = positionLayout(height, width);
+        if (in.rank() != 3 || in.last() != channels || in.dim(1) != (long) height * width
+                || layout.rows() * layout.columns() != in.dim(1) || layout.rows() > maxPositions
+                || layout.columns() > maxPositions) {
+            throw new IllegalArgumentException("ImageProjector.forward: input " + in + " must be [batch, " + height
+                    + "·" + width + ", " + channels + "], laid out as " + layout + " with at most " + maxPositions
+                    + " rows and columns (the remote code needs a square number of tokens)");
         }
         int batch = in.dim(0);
         int gridTokens = in.dim(1);
@@ -160,7 +192,7 @@ public final class ImageProjector {
                     + " must be " + outputShape(batch, gridTokens) + " for input " + in);
         }
         Tensor x = ctx.allocate(in); // [batch, tokens, channels]
-        backend.add(x, davitOut, positionEmbedding(ctx, side));
+        backend.add(x, davitOut, positionEmbedding(ctx, (int) layout.rows(), (int) layout.columns()));
         backend.add(x, x, temporalEmbedding);
         Tensor features = gather(ctx, x); // [batch, tokenCount, channels]
         backend.matmul(imageFeatures, features, imageProjection);
@@ -169,27 +201,27 @@ public final class ImageProjector {
     }
 
     /**
-     * LearnedAbsolutePositionEmbedding2D: token {@code (y, x)} gets {@code concat(column[x], row[y])}, column half
-     * first. Returns {@code [side·side, channels]}.
+     * LearnedAbsolutePositionEmbedding2D: token {@code (y, x)} of a {@code rows × columns} layout gets
+     * {@code concat(column[x], row[y])}, column half first. Returns {@code [rows·columns, channels]}.
      */
-    private Tensor positionEmbedding(ForwardContext ctx, int side) {
+    private Tensor positionEmbedding(ForwardContext ctx, int rows, int columns) {
         Backend backend = ctx.backend();
-        int tokens = side * side;
+        int tokens = rows * columns;
         int half = channels / 2;
         int[] xs = new int[tokens];
         int[] ys = new int[tokens];
         for (int t = 0; t < tokens; t++) {
-            xs[t] = t % side;
-            ys[t] = t / side;
+            xs[t] = t % columns;
+            ys[t] = t / columns;
         }
-        Tensor columns = ctx.allocate(Shape.of(1, tokens, half)); // [1, tokens, half]: column[x]
-        Tensor rows = ctx.allocate(Shape.of(1, tokens, half));    // [1, tokens, half]: row[y]
-        backend.embedding(columns, columnEmbeddings, Tensor.ofInts(Shape.of(1, tokens), ctx.arena(), xs));
-        backend.embedding(rows, rowEmbeddings, Tensor.ofInts(Shape.of(1, tokens), ctx.arena(), ys));
+        Tensor columnHalves = ctx.allocate(Shape.of(1, tokens, half)); // [1, tokens, half]: column[x]
+        Tensor rowHalves = ctx.allocate(Shape.of(1, tokens, half));    // [1, tokens, half]: row[y]
+        backend.embedding(columnHalves, columnEmbeddings, Tensor.ofInts(Shape.of(1, tokens), ctx.arena(), xs));
+        backend.embedding(rowHalves, rowEmbeddings, Tensor.ofInts(Shape.of(1, tokens), ctx.arena(), ys));
         // A channel concat of two halves is a token concat with each token as its own batch row.
         Shape perToken = Shape.of(tokens, 1, half);
         Tensor table = ctx.allocate(Shape.of(tokens, 2, half)); // [tokens, 2, half] = [tokens, channels]
-        backend.concatTokens(table, columns.reshape(perToken), rows.reshape(perToken));
+        backend.concatTokens(table, columnHalves.reshape(perToken), rowHalves.reshape(perToken));
         return table.reshape(Shape.of(tokens, channels));
     }
 

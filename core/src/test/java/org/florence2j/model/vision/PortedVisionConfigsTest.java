@@ -47,7 +47,7 @@ class PortedVisionConfigsTest {
                 }
             }
         }
-        assertEquals(18, cases.size());
+        assertEquals(22, cases.size());
         return cases.stream();
     }
 
@@ -75,7 +75,8 @@ class PortedVisionConfigsTest {
                 }
                 if (expected.find("image_features").isPresent()) {
                     Tensor features = context.allocate(projector.outputShape(shape.dim(0), tokens.shape().dim(1)));
-                    projector.forward(context, tokens, features);
+                    projector.forward(context, tokens, davit.outputSize(shape.dim(2)), davit.outputSize(shape.dim(3)),
+                            features);
                     compared.add("image_features");
                 }
                 for (String tap : compared) {

@@ -122,7 +122,8 @@ class VisionGoldenTest {
             Tensor tokens = ctx.allocate(davit.outputShape(pixelShape.dim(0), pixelShape.dim(2), pixelShape.dim(3)));
             davit.forward(ctx, pixels, tokens);
             Tensor features = ctx.allocate(loaded.projector().outputShape(pixelShape.dim(0), tokens.shape().dim(1)));
-            loaded.projector().forward(ctx, tokens, features);
+            loaded.projector().forward(ctx, tokens, davit.outputSize(pixelShape.dim(2)),
+                    davit.outputSize(pixelShape.dim(3)), features);
 
             List<String> names = new ArrayList<>();
             for (int stage = 0; stage < config.vision().stages(); stage++) {
@@ -264,7 +265,8 @@ class VisionGoldenTest {
             Tensor tokens = ctx.allocate(loaded.davit().outputShape(cases.size(), single.dim(2), single.dim(3)));
             loaded.davit().forward(ctx, batch, tokens);
             Tensor features = ctx.allocate(loaded.projector().outputShape(cases.size(), tokens.shape().dim(1)));
-            loaded.projector().forward(ctx, tokens, features);
+            loaded.projector().forward(ctx, tokens, loaded.davit().outputSize(single.dim(2)),
+                    loaded.davit().outputSize(single.dim(3)), features);
             Tensor host = Tensor.allocateHost(DType.F32, features.shape(), request);
             backend.download(features, host);
             for (int i = 0; i < cases.size(); i++) {

@@ -41,7 +41,8 @@ class VisionHalfPrecisionTest {
             Tensor tokens = ctx.allocate(davit.outputShape(1, pixels.shape().dim(2), pixels.shape().dim(3)));
             davit.forward(ctx, pixels, tokens);
             Tensor features = ctx.allocate(projector.outputShape(1, tokens.shape().dim(1)));
-            projector.forward(ctx, tokens, features);
+            projector.forward(ctx, tokens, davit.outputSize(pixels.shape().dim(2)),
+                    davit.outputSize(pixels.shape().dim(3)), features);
             Tensor expected = golden.tensor("image_features");
             halfPrecisionTolerance(dtype).assertClose(dtype + " image_features", expected, taps.get("image_features"));
         } finally {
