@@ -38,6 +38,10 @@ import org.florence2j.tensor.Tensor;
  * kept. Nothing is invented: a native-layout source has no
  * {@code final_logits_bias} (the native class has none, i.e. zero) and no {@code lm_head.weight} (tied to
  * {@code shared}), so the converted folder has neither, and its {@code shared} keeps the padded vocabulary rows.
+ *
+ * <p>A converted native folder runs as remote code. A native model the remote code would compute differently from
+ * the same weights (see {@link ConfigWriter#toJson}) is refused; one that differs only in how non-square feature maps
+ * are placed converts, and gives the same results for the square images Florence-2's processors make.
  */
 public final class ModelConverter {
     /** Files copied next to the weights when the source has them: tokenizer, image processor, generation. */
