@@ -11,7 +11,7 @@ import java.util.Objects;
  * lists may be longer and keep only their first entries, since the reference indexes them by stage and never reads
  * the rest.
  *
- * @param dimEmbed          channels of each stage
+ * @param dimEmbed          channels of each stage ({@code dim_embed}; native {@code embed_dim})
  * @param numHeads          window-attention heads of each stage
  * @param numGroups         channel-attention groups of each stage
  * @param depths            number of (spatial, channel) block pairs of each stage
@@ -24,7 +24,8 @@ import java.util.Objects;
  * @param qkvBias           whether the attention q/k/v projections have a bias ({@code qkv_bias}; always in the
  *                          remote code)
  * @param projectionDim     width of the projected image features
- * @param maxPosEmbeddings  rows of each learned 2-D position table ({@code image_pos_embed.max_pos_embeddings})
+ * @param maxPosEmbeddings  rows of each learned 2-D position table ({@code image_pos_embed.max_pos_embeddings};
+ *                          native {@code max_position_embeddings})
  * @param maxTemporalEmbeddings rows of the cosine temporal table
  * @param imageFeatureSource which pooled features form the image tokens
  * @param implementation    which reference the config was read for, where the two compute differently
