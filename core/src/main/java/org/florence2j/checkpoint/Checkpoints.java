@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -54,7 +53,7 @@ public final class Checkpoints {
         if (!names.contains(CONFIG_FILE)) {
             throw notAModel(folder, names, "no " + CONFIG_FILE);
         }
-        requireFile(configFile);
+        FileErrors.requireRegularFile(configFile);
         Layout layout = layout(configFile);
         Florence2Config config = layout == Layout.NATIVE
                 ? NativeConfigReader.read(configFile, folder.resolve(GENERATION_CONFIG_FILE))
@@ -78,7 +77,7 @@ public final class Checkpoints {
         for (Map.Entry<String, Format> weights : WEIGHT_FILES) {
             if (names.contains(weights.getKey())) {
                 try {
-                    requireFile(folder.resolve(weights.getKey()));
+                    FileErrors.requireRegularFile(folder.resolve(weights.getKey()));
                     return weights.getValue();
                 } catch (CheckpointException e) {
                     firstUnusable = firstUnusable == null ? e : firstUnusable;
@@ -86,26 +85,6 @@ public final class Checkpoints {
             }
         }
         throw firstUnusable != null ? firstUnusable : notAModel(folder, names, "no weights");
-    }
-
-    /**
-     * Refuses a folder entry that is not a file (a folder, a broken or looping link, one whose attributes cannot
-     * be read), which {@code Files.isRegularFile} would only answer with false.
-     */
-    private static void requireFile(Path file) {
-        BasicFileAttributes attributes;
-        try {
-            attributes = Files.readAttributes(file, BasicFileAttributes.class);
-        } catch (NoSuchFileException e) {
-            throw new CheckpointException(file, null, -1, "is a broken symbolic link (its target does not exist)",
-                    e);
-        } catch (IOException e) {
-            throw new CheckpointException(file, null, -1, "cannot be read: " + IoErrors.reason(e), e);
-        }
-        if (!attributes.isRegularFile()) {
-            throw new CheckpointException(file, null, -1, attributes.isDirectory() ? "is a folder, not a file"
-                    : "is not a regular file");
-        }
     }
 
     private static Layout layout(Path configFile) {

@@ -24,6 +24,7 @@ public final class JsonFiles {
      * @throws CheckpointException naming the file when it is missing, unreadable, not JSON, or not an object
      */
     public static JsonNode readObject(Path file) {
+        FileErrors.requireRegularFile(file);
         JsonNode root;
         try {
             root = JSON.readTree(Files.readString(file));

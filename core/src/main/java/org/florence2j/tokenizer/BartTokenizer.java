@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -136,6 +135,7 @@ public final class BartTokenizer {
     private record Vocabulary(Path file, ByteLevelBpe bpe, Map<String, Integer> vocab, List<AddedToken> added) {}
 
     private static Vocabulary readFast(Path file) {
+        FileErrors.requireRegularFile(file);
         try {
             TokenizerJson json = TokenizerJson.readFast(JSON, file);
             checkSupported(json.rest());
@@ -151,12 +151,14 @@ public final class BartTokenizer {
     /** {@code vocab.json} and {@code merges.txt}, each error naming the file it is in. */
     private static Vocabulary readVocabAndMerges(Path modelDir, JsonNode config) {
         Path vocabFile = modelDir.resolve("vocab.json");
+        if (Files.notExists(vocabFile)) {
+            throw new CheckpointException(vocabFile, null, -1, "is missing, and so is tokenizer.json: the folder"
+                    + " holds no tokenizer");
+        }
+        FileErrors.requireRegularFile(vocabFile);
         Map<String, Integer> vocab;
         try {
             vocab = TokenizerJson.readVocabFile(JSON, vocabFile);
-        } catch (NoSuchFileException e) {
-            throw new CheckpointException(vocabFile, null, -1, "is missing, and so is tokenizer.json: the folder"
-                    + " holds no tokenizer", e);
         } catch (IOException e) {
             throw FileErrors.readError(vocabFile, e);
         } catch (IllegalArgumentException e) {

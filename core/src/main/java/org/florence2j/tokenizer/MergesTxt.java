@@ -30,6 +30,7 @@ final class MergesTxt {
      * @throws CheckpointException naming the file, and the line when one is not two tokens
      */
     static MergesTxt read(Path file) {
+        FileErrors.requireRegularFile(file);
         List<String> text;
         try {
             text = Files.readAllLines(file, StandardCharsets.UTF_8);

@@ -2,11 +2,13 @@ package org.florence2j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.florence2j.Florence2;
@@ -15,6 +17,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every exit code provoked by a real bad input, each with a one-line message on stderr that names the input and
@@ -152,18 +156,27 @@ class ExitCodesTest {
 
     @Test
     void corruptSafetensorsIsABadModel() throws IOException {
-        Path model = temp.resolve("corrupt-model");
-        Files.createDirectories(model);
-        try (var files = Files.list(ROOT.resolve("model"))) {
-            for (Path file : files.toList()) {
-                Files.copy(file, model.resolve(file.getFileName()));
-            }
-        }
+        Path model = copyOfTheModel("corrupt-model");
         Path weights = model.resolve("model.safetensors");
         byte[] bytes = Files.readAllBytes(weights);
         Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length - 1000));
         assertFails(4, "model.safetensors", "run", "--model", model.toString(), IMAGE);
         assertFails(4, "model.safetensors", "info", "--model", model.toString());
+    }
+
+    /** Reading a named pipe would block until something writes to it: the load would never end. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "config.json",
+            "vocab.json", "merges.txt"})
+    void namedPipeAsAModelFileIsABadModelWithoutBeingOpened(String name) throws IOException, InterruptedException {
+        Path model = copyOfTheModel("piped-model");
+        if (name.equals("vocab.json") || name.equals("merges.txt")) {
+            Files.delete(model.resolve("tokenizer.json")); // read only without it
+        }
+        Files.delete(model.resolve(name));
+        Path pipe = Fifos.make(model.resolve(name));
+        assertTimeoutPreemptively(Duration.ofMinutes(1),
+                () -> assertFails(4, pipe + ": is not a regular file", "run", "--model", model.toString(), IMAGE));
     }
 
     @Test
@@ -213,6 +226,17 @@ class ExitCodesTest {
             assertEquals(0, version.code(), command + " --version; stderr: " + version.err());
             assertTrue(version.out().startsWith("florence2j "), command + " --version: " + version.out());
         }
+    }
+
+    private Path copyOfTheModel(String name) throws IOException {
+        Path model = temp.resolve(name);
+        Files.createDirectories(model);
+        try (var files = Files.list(ROOT.resolve("model"))) {
+            for (Path file : files.toList()) {
+                Files.copy(file, model.resolve(file.getFileName()));
+            }
+        }
+        return model;
     }
 
     private static void assertFails(int code, String named, String... args) {
