@@ -220,20 +220,22 @@ public final class BartTokenizer {
 
     /**
      * The text of {@code ids}. With {@code skipSpecialTokens} every special token ({@code <s> </s> <pad> <unk>
-     * <mask>} and the Florence-2 tokens) is dropped; otherwise each is written as itself with no added space.
+     * <mask>} and the Florence-2 tokens) is dropped; otherwise each is written as itself with no added space. An id
+     * that is no token's is dropped too, as the reference's fast tokenizer drops it: a model whose
+     * {@code vocab_size} pads the tokenizer's can generate one.
      *
-     * @throws InvalidInputException naming the id and its position when an id is no token's
+     * @throws InvalidInputException naming the id and its position when an id is negative, which the reference
+     *                               cannot convert
      */
     public String decode(int[] ids, boolean skipSpecialTokens) {
         byte[] bytes = new byte[Math.max(16, ids.length * 4)];
         int length = 0;
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
-            if (id < 0 || id >= tokens.length || tokens[id] == null) {
-                throw new InvalidInputException("token id " + id + " at position " + i
-                        + " is not in the vocabulary (ids 0.." + (tokens.length - 1) + ")");
+            if (id < 0) {
+                throw new InvalidInputException("token id " + id + " at position " + i + " is negative");
             }
-            if (skipSpecialTokens && special[id]) {
+            if (id >= tokens.length || tokens[id] == null || skipSpecialTokens && special[id]) {
                 continue;
             }
             byte[] piece = tokenBytes[id];
@@ -249,11 +251,15 @@ public final class BartTokenizer {
 
     /**
      * The text of one token as the reference's post-processor ({@code decode_with_spans}) sees it: the token
-     * itself for a special token, else the byte-level decode of that single token, with no clean-up of spaces.
+     * itself for a special token, else the byte-level decode of that single token, with no clean-up of spaces; empty
+     * for an id that is no token's, which {@link #decode} drops.
      *
-     * @throws InvalidInputException when the id is no token's
+     * @throws InvalidInputException when the id is negative
      */
     public String piece(int id) {
+        if (id >= tokens.length || id >= 0 && tokens[id] == null) {
+            return "";
+        }
         String token = tokenOf(id);
         if (special[id]) {
             return token;
