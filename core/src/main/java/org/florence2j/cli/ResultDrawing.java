@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import javax.imageio.ImageIO;
 import javax.imageio.stream.ImageOutputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
@@ -51,9 +52,21 @@ final class ResultDrawing {
         graphics.setFont(new Font(Font.SANS_SERIF, Font.BOLD, Math.max(10, shortSide / 30)));
     }
 
+    /** What {@link #format} takes, for messages. */
+    static final String FORMATS = "the drawing is PNG or JPEG: name the file .png, .jpg or .jpeg";
+
+    /** The ImageIO format a drawing named {@code out} is written in, by its extension; empty for another name. */
+    static Optional<String> format(Path out) {
+        String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".png")) {
+            return Optional.of("png");
+        }
+        return name.endsWith(".jpg") || name.endsWith(".jpeg") ? Optional.of("jpeg") : Optional.empty();
+    }
+
     /**
      * Draws {@code result} on the image file {@code image} and writes it to {@code out} (PNG, or JPEG for a
-     * {@code .jpg}/{@code .jpeg} name).
+     * {@code .jpg}/{@code .jpeg} name: {@link #format}).
      *
      * @throws InvalidInputException when the image cannot be read again or {@code out} cannot be written
      */
@@ -66,8 +79,7 @@ final class ResultDrawing {
         } finally {
             graphics.dispose();
         }
-        String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
-        String format = name.endsWith(".jpg") || name.endsWith(".jpeg") ? "jpeg" : "png";
+        String format = format(out).orElseThrow(() -> new InvalidInputException("--draw " + out + ": " + FORMATS));
         // Not ImageIO.write(File), which deletes the file first and, when it cannot open it, prints a stack trace
         // and says only "Can't create an ImageOutputStream!". The memory cache stands in for ImageIO's
         // temporary-file cache.

@@ -107,7 +107,8 @@ final class RunCommand implements Callable<Integer> {
     private boolean json;
 
     @Option(names = "--draw", paramLabel = "OUT.png",
-            description = "Write the image with the boxes, polygons or OCR quads and their labels drawn on it.")
+            description = "Write the image with the boxes, polygons or OCR quads and their labels drawn on it"
+                    + " (PNG, or JPEG for a .jpg or .jpeg name).")
     private Path draw;
 
     @Option(names = "--dump-taps", paramLabel = "FILE.safetensors",
@@ -136,6 +137,9 @@ final class RunCommand implements Callable<Integer> {
         TaskPrompts.Parsed request = request();
         List<Path> files = ImageArguments.expand(images);
         checkOutputs("--draw", draw, files.size());
+        if (draw != null && ResultDrawing.format(draw).isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--draw " + draw + ": " + ResultDrawing.FORMATS);
+        }
         checkOutputs("--dump-taps", dumpTaps, files.size());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import org.florence2j.Florence2;
 import org.florence2j.Florence2Options;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -63,6 +64,15 @@ class OutputFilesTest {
     void aFolderThatTakesNoNewFileIsRefused(String option) {
         assertRefused(option + " /proc/florence2j-out.png: cannot create a file in folder /proc: ", "run", "--model",
                 MODEL, option, "/proc/florence2j-out.png", IMAGE);
+    }
+
+    @Test
+    void aDrawingNamedForAFormatItIsNotWrittenInIsAUsageError() {
+        Path gif = temp.resolve("out.gif");
+        CliRun.Result run = CliRun.run(NEVER_LOADED, "run", "--model", MODEL, "--draw", gif.toString(), IMAGE);
+        assertEquals(ExitCodes.USAGE, run.code(), "exit code; stderr: " + run.err());
+        assertTrue(run.err().contains("--draw " + gif + ": the drawing is PNG or JPEG"), run.err());
+        assertFalse(Files.exists(gif));
     }
 
     private static void assertRefused(String named, String... args) {
