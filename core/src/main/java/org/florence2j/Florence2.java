@@ -407,8 +407,13 @@ public final class Florence2 implements AutoCloseable {
     }
 
     private GenerationOptions generationOptions(RunOptions runOptions) {
-        GenerationOptions base = GenerationOptions.fromConfig(config().text(), runOptions.maxNewTokens());
-        return runOptions.numBeams() == null ? base : base.withNumBeams(runOptions.numBeams());
+        GenerationOptions generation = GenerationOptions.fromConfig(config().text(), runOptions.maxNewTokens());
+        if (runOptions.numBeams() != null) {
+            generation = generation.withNumBeams(runOptions.numBeams());
+        }
+        // Compared by coalescing (CoalescedCall.canShareBatchWith): calls that stop otherwise never share a batch.
+        return runOptions.earlyStopping() == null ? generation
+                : generation.withEarlyStopping(runOptions.earlyStopping());
     }
 
     /**

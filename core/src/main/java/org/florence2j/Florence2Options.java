@@ -43,11 +43,11 @@ import org.florence2j.tensor.Device;
  * @param maxCoalescedImages images the engine may run in one batch made of calls that wait for it at the same time:
  *                           when it takes up a call of {@link Florence2#run} or {@link Florence2#runBatch}, it adds
  *                           the later calls already waiting that have the same generation options (beams, new
- *                           tokens) and preprocessed image size, in their order of arrival, up to this many images in
- *                           all (a single {@code runBatch} of more runs whole, alone), and runs them as one
- *                           {@code runBatch}. A call never waits for others to arrive: one that finds the engine idle
- *                           runs at once. A decode step streams the same weights for every
- *                           row, so long outputs gain (four callers of base F32 {@code <OD>} of 128 tokens on two
+ *                           tokens, early stopping) and preprocessed image size, in their order of arrival, up to
+ *                           this many images in all (a single {@code runBatch} of more runs whole, alone), and runs
+ *                           them as one {@code runBatch}. A call never waits for others to arrive: one that finds the
+ *                           engine idle runs at once. A decode step streams the same weights for every row, so long
+ *                           outputs gain (four callers of base F32 {@code <OD>} of 128 tokens on two
  *                           cores: 1.17–1.30× the calls per second with 4), while short ones, whose time is the
  *                           compute-bound vision tower, do not (captions of 20 tokens: the same rate, and each
  *                           call's latency ~10 % longer on average). Each call's output is the one it gets alone

@@ -1,22 +1,27 @@
 package org.florence2j;
 
 import java.time.Duration;
+import org.florence2j.config.EarlyStopping;
 import org.florence2j.model.Taps;
 
 /**
  * Per-call settings of {@link Florence2#run}. Unset values come from the model's config.
  *
- * @param numBeams     beams for beam search; 1 is greedy; {@code null} takes {@code text_config.num_beams}
- * @param maxNewTokens tokens to generate at most (the reference's {@code max_new_tokens})
- * @param listener     receives tokens as they are chosen; greedy search only, {@code null} for none
- * @param taps         observes named intermediates (pixel values, DaViT stages, encoder states); taps whose
- *                     {@link Taps#readsVisionTower} answers {@code false} get no DaViT stage on any device, and on
- *                     a GPU taps that read them make the tower run op by op
- * @param timeout      how long a call may take, counted from the call, image decoding and waiting for the engine
- *                     included; past it the request stops with a {@link RequestTimeoutException} (see
- *                     {@link Florence2#runBatch}); {@code null} for no limit
+ * @param numBeams      beams for beam search; 1 is greedy; {@code null} takes {@code text_config.num_beams}
+ * @param maxNewTokens  tokens to generate at most (the reference's {@code max_new_tokens})
+ * @param listener      receives tokens as they are chosen; greedy search only, {@code null} for none
+ * @param taps          observes named intermediates (pixel values, DaViT stages, encoder states); taps whose
+ *                      {@link Taps#readsVisionTower} answers {@code false} get no DaViT stage on any device, and on
+ *                      a GPU taps that read them make the tower run op by op
+ * @param timeout       how long a call may take, counted from the call, image decoding and waiting for the engine
+ *                      included; past it the request stops with a {@link RequestTimeoutException} (see
+ *                      {@link Florence2#runBatch}); {@code null} for no limit
+ * @param earlyStopping when beam search ends for an image, as {@code generate(early_stopping=…)} sets it;
+ *                      {@code null} takes {@code text_config.early_stopping} (as {@code generate()} without the
+ *                      argument). Greedy search ignores it, as the reference's does
  */
-public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener listener, Taps taps, Duration timeout) {
+public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener listener, Taps taps, Duration timeout,
+        EarlyStopping earlyStopping) {
     /** The reference's usual {@code max_new_tokens} for Florence-2. */
     public static final int DEFAULT_MAX_NEW_TOKENS = 1024;
 
@@ -35,13 +40,13 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
         }
     }
 
-    /** Beams from the config, 1024 new tokens at most, no listener, no taps, no timeout. */
+    /** Beams from the config, 1024 new tokens at most, no listener, no taps, no timeout, the config's stopping. */
     public static RunOptions defaults() {
-        return new RunOptions(null, DEFAULT_MAX_NEW_TOKENS, null, Taps.NONE, null);
+        return new RunOptions(null, DEFAULT_MAX_NEW_TOKENS, null, Taps.NONE, null, null);
     }
 
     public RunOptions withNumBeams(int beams) {
-        return new RunOptions(beams, maxNewTokens, listener, taps, timeout);
+        return new RunOptions(beams, maxNewTokens, listener, taps, timeout, earlyStopping);
     }
 
     /** Greedy search (one beam). */
@@ -50,21 +55,30 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
     }
 
     public RunOptions withMaxNewTokens(int tokens) {
-        return new RunOptions(numBeams, tokens, listener, taps, timeout);
+        return new RunOptions(numBeams, tokens, listener, taps, timeout, earlyStopping);
     }
 
     /** Streams tokens to {@code newListener}; requires greedy search. */
     public RunOptions withListener(TokenListener newListener) {
-        return new RunOptions(numBeams, maxNewTokens, newListener, taps, timeout);
+        return new RunOptions(numBeams, maxNewTokens, newListener, taps, timeout, earlyStopping);
     }
 
     /** Reports named intermediates to {@code newTaps} (see {@link Taps}). */
     public RunOptions withTaps(Taps newTaps) {
-        return new RunOptions(numBeams, maxNewTokens, listener, newTaps, timeout);
+        return new RunOptions(numBeams, maxNewTokens, listener, newTaps, timeout, earlyStopping);
     }
 
     /** Stops the call with a {@link RequestTimeoutException} once {@code limit} has passed ({@code null}: never). */
     public RunOptions withTimeout(Duration limit) {
-        return new RunOptions(numBeams, maxNewTokens, listener, taps, limit);
+        return new RunOptions(numBeams, maxNewTokens, listener, taps, limit, earlyStopping);
+    }
+
+    /**
+     * Ends beam search as {@code mode} says instead of as {@code text_config.early_stopping} does ({@code null}: as
+     * the config says). Florence-2's model card calls {@code generate(…, early_stopping=False, num_beams=3)}, while
+     * its checkpoints' configs say {@code true}: {@code withEarlyStopping(EarlyStopping.FALSE)} makes that call.
+     */
+    public RunOptions withEarlyStopping(EarlyStopping mode) {
+        return new RunOptions(numBeams, maxNewTokens, listener, taps, timeout, mode);
     }
 }

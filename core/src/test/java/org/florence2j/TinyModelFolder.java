@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +14,7 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.checkpoint.SafetensorsWriter;
+import org.florence2j.config.EarlyStopping;
 import org.florence2j.tensor.Tensor;
 
 /**
@@ -67,6 +69,17 @@ public final class TinyModelFolder {
         return new TinyModelFolder(golden, folder);
     }
 
+    /**
+     * A folder {@code model} in {@code dir} where {@code early_stopping} decides beam search's output: the tiny model
+     * with EOS's logits bias raised by 8, {@code length_penalty} 2 and {@code mode} as its config's early stopping.
+     * With {@code true} search stops at its first three hypotheses, one or two tokens long, while {@code false} and
+     * {@code "never"} go on to the longer ones a penalty of 2 favours.
+     */
+    public static Path whereEarlyStoppingDecides(Path dir, EarlyStopping mode) {
+        return in(dir).addToLogitsBias(2, 8f).editJson("config.json", root -> ((ObjectNode) root.get("text_config"))
+                .put("length_penalty", 2.0).putPOJO("early_stopping", mode.configValue())).path();
+    }
+
     /** The folder. */
     public Path path() {
         return folder;
@@ -99,18 +112,37 @@ public final class TinyModelFolder {
         }
     }
 
-    /** Rewrites {@code model.safetensors} with tensor {@code name} replaced by {@code replacement}. */
+    /**
+     * Rewrites {@code model.safetensors} with tensor {@code name} replaced by {@code replacement}, keeping the
+     * replacements made before.
+     */
     public TinyModelFolder replaceTensor(String name, Tensor replacement) {
         Path file = folder.resolve("model.safetensors");
-        try (SafetensorsFile original = SafetensorsFile.open(golden.resolve("model.safetensors"))) {
+        // Deleting a mapped file leaves its mapping readable until the file is closed.
+        try (SafetensorsFile current = SafetensorsFile.open(file)) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            original.names().forEach(tensor -> tensors.put(tensor, original.tensor(tensor)));
+            current.names().forEach(tensor -> tensors.put(tensor, current.tensor(tensor)));
             tensors.put(name, replacement);
             Files.delete(file);
-            SafetensorsWriter.write(file, tensors, original.metadata());
+            SafetensorsWriter.write(file, tensors, current.metadata());
             return this;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Adds {@code amount} to token {@code token}'s {@code final_logits_bias}: raised for EOS, sequences end sooner;
+     * lowered, they run to {@code max_length}.
+     */
+    public TinyModelFolder addToLogitsBias(int token, float amount) {
+        String name = "language_model.final_logits_bias";
+        try (SafetensorsFile current = SafetensorsFile.open(folder.resolve("model.safetensors"));
+                Arena arena = Arena.ofConfined()) {
+            Tensor bias = current.tensor(name);
+            float[] values = bias.toFloatArray();
+            values[token] += amount;
+            return replaceTensor(name, Tensor.ofFloats(bias.shape(), arena, values));
         }
     }
 }

@@ -17,6 +17,7 @@ import org.florence2j.RequestTimeoutException;
 import org.florence2j.RunOptions;
 import org.florence2j.Task;
 import org.florence2j.backend.cpu.CpuBackend;
+import org.florence2j.config.EarlyStopping;
 import org.florence2j.task.TaskPrompts;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Device;
@@ -80,6 +81,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "" + RunOptions.DEFAULT_MAX_NEW_TOKENS,
             description = "Tokens to generate at most. Default: ${DEFAULT-VALUE}.")
     private int maxNewTokens;
+
+    @Option(names = "--early-stopping", paramLabel = "MODE",
+            description = "When beam search ends: true, false or never, as the reference's generate(early_stopping=…)"
+                    + " takes it (Florence-2's model card passes false). Default: the model's config.")
+    private String earlyStopping;
 
     @Option(names = "--timeout", paramLabel = "SECONDS",
             description = "Stop an image's request that runs longer than this (decimals allowed); with several images"
@@ -244,6 +250,9 @@ final class RunCommand implements Callable<Integer> {
                     "--max-new-tokens must be 1 or more, got " + maxNewTokens);
         }
         RunOptions base = RunOptions.defaults().withMaxNewTokens(maxNewTokens);
+        if (earlyStopping != null) {
+            base = base.withEarlyStopping(parseEarlyStopping());
+        }
         if (timeoutSeconds != null) {
             long nanos = Math.round(timeoutSeconds * 1e9);
             if (!(timeoutSeconds <= MAX_TIMEOUT_SECONDS) || nanos < 1) {
@@ -253,6 +262,17 @@ final class RunCommand implements Callable<Integer> {
             base = base.withTimeout(Duration.ofNanos(nanos));
         }
         return numBeams == null ? base : base.withNumBeams(numBeams);
+    }
+
+    /** The mode {@code --early-stopping} names, spelled as {@code config.json} spells it, in any case. */
+    private EarlyStopping parseEarlyStopping() {
+        for (EarlyStopping mode : EarlyStopping.values()) {
+            if (mode.toString().equalsIgnoreCase(earlyStopping.trim())) {
+                return mode;
+            }
+        }
+        throw new ParameterException(spec.commandLine(),
+                "--early-stopping must be true, false or never, got '" + earlyStopping + "'");
     }
 
     private Device parseDevice() {

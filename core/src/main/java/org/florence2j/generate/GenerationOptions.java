@@ -64,6 +64,12 @@ public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgra
                 forcedBosToken, forcedEosToken, lengthPenalty, earlyStopping, minNewTokens);
     }
 
+    /** The same options with beam search ending as {@code mode} says. */
+    public GenerationOptions withEarlyStopping(EarlyStopping mode) {
+        return new GenerationOptions(numBeams, maxNewTokens, noRepeatNgramSize, decoderStartToken, eosToken, padToken,
+                forcedBosToken, forcedEosToken, lengthPenalty, mode, minNewTokens);
+    }
+
     /**
      * The token banned after {@code length} tokens of a sequence (the decoder start token included) besides the
      * no-repeat n-grams: EOS while fewer than {@link #minNewTokens} were generated

@@ -1,6 +1,7 @@
 package org.florence2j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,17 +10,24 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.florence2j.Florence2;
+import org.florence2j.TinyModelFolder;
 import org.florence2j.bindings.Dnnl;
 import org.florence2j.checkpoint.ModelConverter;
+import org.florence2j.config.EarlyStopping;
 import org.florence2j.tensor.DType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code tokenize}, {@code info}, {@code convert}, {@code run --draw}, task spellings and prompts, in-process. */
+/**
+ * {@code tokenize}, {@code info}, {@code convert}, {@code run --draw}, task spellings, prompts and early stopping,
+ * in-process.
+ */
 class CommandsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path ROOT = CliRun.goldenRoot();
@@ -143,6 +151,32 @@ class CommandsTest {
         }
         CliRun.Result notWhole = CliRun.run(models, "run", "--model", MODEL, "--prompt", "find <OD>", image);
         assertEquals(ExitCodes.BAD_INPUT, notWhole.code(), notWhole.err());
+    }
+
+    /**
+     * {@code --early-stopping} reaches beam search, in any case, on a model where the mode decides the output;
+     * without it the config's mode ({@code true} here) runs.
+     */
+    @Test
+    void earlyStoppingOverridesTheConfigs() throws IOException {
+        String model = TinyModelFolder.whereEarlyStoppingDecides(temp, EarlyStopping.TRUE).toString();
+        JsonNode configured = generatedIds(model);
+        JsonNode notEarly = generatedIds(model, "--early-stopping", "false");
+        assertNotEquals(configured, notEarly);
+        assertEquals(configured, generatedIds(model, "--early-stopping", "true"));
+        assertEquals(notEarly, generatedIds(model, "--early-stopping", "False"));
+        assertEquals(notEarly, generatedIds(model, "--early-stopping", "never"), "the same as false on this model");
+    }
+
+    /** {@code generated_ids} of {@code run --json} on one image with 3 beams and 20 new tokens. */
+    private static JsonNode generatedIds(String model, String... options) throws IOException {
+        List<String> args = new ArrayList<>(List.of("run", "--model", model, "--json", "--num-beams", "3",
+                "--max-new-tokens", "20"));
+        args.addAll(List.of(options));
+        args.add(ROOT.resolve("images/gradient_160x160.png").toString());
+        CliRun.Result run = CliRun.run(models, args.toArray(String[]::new));
+        assertEquals(0, run.code(), run.err());
+        return JSON.readTree(run.out()).get("generated_ids");
     }
 
     private static JsonNode withoutTimings(String jsonLine) throws IOException {

@@ -58,6 +58,8 @@ class ExitCodesTest {
         assertFails(2, "--num-beams", "run", "--model", MODEL, "--num-beams", "three", IMAGE);
         assertFails(2, "--num-beams", "run", "--model", MODEL, "--num-beams", "0", IMAGE);
         assertFails(2, "--device", "run", "--model", MODEL, "--device", "tpu", IMAGE);
+        assertFails(2, "--early-stopping must be true, false or never, got 'maybe'", "run", "--model", MODEL,
+                "--early-stopping", "maybe", IMAGE);
     }
 
     @Test
