@@ -30,7 +30,7 @@ log "model golden tests, CUDA cases"
 model_tests=(model.text.BartEncoderTest model.text.BartDecoderTest model.vision.VisionGoldenTest
     model.Florence2ModelTest model.HalfPrecisionGoldenTest model.Bf16ModeTest generate.GenerationGoldenTest
     generate.BatchGenerationTest Florence2GoldenTest Florence2CudaMemoryTest Florence2CudaCancellationTest
-    model.VisionPassTest)
+    model.VisionPassTest Florence2PositionsTest)
 # VisionGoldenTest reads src/test/resources relative to the module, as under Maven.
 (cd "$work/core" && "$java" "${jvm[@]}" -Dflorence2j.test.only='(?i)cuda' -cp "$classpath" \
     org.florence2j.CudaTestLauncher "${model_tests[@]/#/org.florence2j.}") > "$out/core.log" 2>&1 || status=1

@@ -39,7 +39,7 @@ native/check-ptx.sh sm_80 sm_90
 # Kernel tests against ReferenceBackend, then the model goldens (each class also runs its CPU cases).
 model_tests=BartEncoderTest,BartDecoderTest,BatchGenerationTest,GenerationGoldenTest,Florence2ModelTest
 model_tests+=,VisionGoldenTest,HalfPrecisionGoldenTest,Florence2GoldenTest,Florence2CudaMemoryTest,Bf16ModeTest
-model_tests+=,Florence2CudaCancellationTest,VisionPassTest
+model_tests+=,Florence2CudaCancellationTest,VisionPassTest,Florence2PositionsTest
 echo "== CUDA backend tests and model golden tests on CUDA"
 tests_status=0
 timeout "$(remaining)" mvn "${mvn_flags[@]}" -pl core -am test -Dtest="Cuda*,$model_tests" \

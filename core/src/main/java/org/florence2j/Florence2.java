@@ -222,11 +222,11 @@ public final class Florence2 implements AutoCloseable {
     }
 
     /**
-     * Images the model's working buffers hold room for, 0 before its first request: the largest batch it has run.
-     * For tests of coalescing, which is otherwise seen only in timings.
+     * What the model's working buffers hold room for ({@code null} before its first request): the largest batch it
+     * has run, and so on. For tests of coalescing and of the buffers' size, otherwise seen only in timings and memory.
      */
-    int sessionImages() {
-        return engine.call(() -> session == null ? 0 : session.limits().maxImages());
+    Session.Limits keptLimits() {
+        return engine.call(() -> session == null ? null : session.limits());
     }
 
     /** The model's configuration. */
@@ -291,8 +291,11 @@ public final class Florence2 implements AutoCloseable {
      * handed its listener any token in flight), and the batch goes on for the others. The model stays usable, and an
      * interrupt stays in the thread's status.
      *
-     * @throws InvalidInputException     when an image cannot be read, a task and its text do not fit, or the
-     *                                   options are inconsistent (a listener with beam search)
+     * @throws InvalidInputException     when an image cannot be read, a task and its text do not fit, the
+     *                                   options are inconsistent (a listener with beam search), or an image's output
+     *                                   has not ended when it reaches the decoder's learned positions and
+     *                                   {@link RunOptions#maxNewTokens} allows more (the whole call fails, as the
+     *                                   reference's batched {@code generate()} does)
      * @throws RequestCancelledException when the calling thread was interrupted, or the timeout passed
      *                                   ({@link RequestTimeoutException})
      * @throws RequestRejectedException  when the model already has {@link Florence2Options#maxConcurrentCalls}
@@ -560,7 +563,8 @@ public final class Florence2 implements AutoCloseable {
      * Engine thread: takes {@code head} and, in their order of arrival, the waiting calls that can share its batch
      * ({@link CoalescedCall#canShareBatchWith}) while the batch stays within
      * {@link Florence2Options#maxCoalescedImages} images and a session that passes {@link Session#requireFits} (the
-     * host's memory: on a GPU, not the device's); each claimed call is started (its caller can no longer give it up
+     * host's memory: on a GPU, not the device's), none beside a call whose new tokens could run past the decoder's
+     * positions (its failure would be theirs); each claimed call is started (its caller can no longer give it up
      * before it runs) and added to {@code batch} at once, so that a failure part way leaves none unanswered. Nothing
      * is added when {@code head} was given up or already ran in an earlier batch. A call whose caller has stopped is
      * neither started nor dropped here: its caller gives it up, and its own turn drops it from the waiting list.
@@ -573,6 +577,11 @@ public final class Florence2 implements AutoCloseable {
             batch.add(head);
             if (head.control().cancelled()) {
                 return; // runs alone and stops at its first check, without other calls' rows
+            }
+            if (Session.reachableNewTokens(model.text(), head.generation().maxNewTokens())
+                    < head.generation().maxNewTokens()) {
+                // It may fail for running past the decoder's positions, which would fail the calls beside it too.
+                return;
             }
             List<int[]> inputIds = new ArrayList<>(head.inputIds());
             Shape shape = head.pixelValues().shape();
@@ -608,19 +617,20 @@ public final class Florence2 implements AutoCloseable {
     }
 
     /**
-     * The session requests of {@code inputIds} need with images of {@code height × width}.
+     * The session requests of {@code inputIds} need with images of {@code height × width}: room for as many new
+     * tokens as they can reach ({@link Session#reachableNewTokens}).
      *
-     * @throws InvalidInputException when the image size, the prompts or the new tokens do not fit the model
+     * @throws InvalidInputException when the image size or the prompts do not fit the model
      */
     private Session.Limits sessionLimits(List<int[]> inputIds, int height, int width,
             GenerationOptions generation) {
         imageLimits.checkImage(height, width);
         int imageTokens = model.projector().tokenCount(model.davit().outputShape(1, height, width).dim(1));
         int longestPrompt = inputIds.stream().mapToInt(ids -> ids.length).max().orElseThrow();
-        Session.requireDecoderPositions(model.text(), generation);
         Session.requireEncoderPositions(model.text(), imageTokens, longestPrompt);
-        return new Session.Limits(inputIds.size(), imageTokens + longestPrompt, generation.maxNewTokens(),
-                generation.numBeams(), height, width);
+        return new Session.Limits(inputIds.size(), imageTokens + longestPrompt,
+                Session.reachableNewTokens(model.text(), generation.maxNewTokens()), generation.numBeams(), height,
+                width);
     }
 
     /** The cached session if it is big enough, else a new one sized for at least {@code needed}. */

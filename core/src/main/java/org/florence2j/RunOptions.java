@@ -8,7 +8,11 @@ import org.florence2j.model.Taps;
  * Per-call settings of {@link Florence2#run}. Unset values come from the model's config.
  *
  * @param numBeams      beams for beam search; 1 is greedy; {@code null} takes {@code text_config.num_beams}
- * @param maxNewTokens  tokens to generate at most (the reference's {@code max_new_tokens})
+ * @param maxNewTokens  tokens to generate at most (the reference's {@code max_new_tokens}), 1 to
+ *                      {@link #MAX_NEW_TOKENS}; past the decoder's learned positions ({@code max_position_embeddings},
+ *                      1024 in Florence-2) a sequence that ends before them is returned, and one that would need a
+ *                      later position fails the call with an {@link InvalidInputException}, as the reference's
+ *                      {@code generate()} runs and fails
  * @param listener      receives tokens as they are chosen; greedy search only, {@code null} for none
  * @param taps          observes named intermediates (pixel values, DaViT stages, encoder states); taps whose
  *                      {@link Taps#readsVisionTower} answers {@code false} get no DaViT stage on any device, and on
@@ -24,13 +28,18 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
         EarlyStopping earlyStopping) {
     /** The reference's usual {@code max_new_tokens} for Florence-2. */
     public static final int DEFAULT_MAX_NEW_TOKENS = 1024;
+    /**
+     * The most new tokens a call may ask for, so that {@code max_length} (one more) is an int; a model generates at
+     * most as many as its decoder has learned positions.
+     */
+    public static final int MAX_NEW_TOKENS = Integer.MAX_VALUE - 1;
 
     public RunOptions {
         if (numBeams != null && numBeams < 1) {
             throw new InvalidInputException("numBeams must be at least 1, got " + numBeams);
         }
-        if (maxNewTokens < 1) {
-            throw new InvalidInputException("maxNewTokens must be at least 1, got " + maxNewTokens);
+        if (maxNewTokens < 1 || maxNewTokens > MAX_NEW_TOKENS) {
+            throw new InvalidInputException("maxNewTokens must be 1 to " + MAX_NEW_TOKENS + ", got " + maxNewTokens);
         }
         if (taps == null) {
             taps = Taps.NONE;

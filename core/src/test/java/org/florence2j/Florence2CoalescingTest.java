@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * {@link Florence2Options#maxCoalescedImages}: calls waiting for the engine at the same time run as one batch, within
  * the limit and only with the same generation options, each getting the output it gets alone; a call stopped, or
  * whose listener fails, while its batch runs ends at once and the others go on. A {@link HeldEngine} makes certain
- * which calls wait together; {@link Florence2#sessionImages} shows which ran together.
+ * which calls wait together; {@link Florence2#keptLimits} shows which ran together.
  */
 class Florence2CoalescingTest {
     private static final RunOptions SHORT = RunOptions.defaults().withMaxNewTokens(12);
@@ -59,7 +59,7 @@ class Florence2CoalescingTest {
             shorterDetectionIds = ids(alone.run(detection, SHORTER));
             greedyCaptionIds = ids(alone.run(caption, GREEDY));
             greedyDetectionIds = ids(alone.run(detection, GREEDY));
-            assertEquals(1, alone.sessionImages());
+            assertEquals(1, alone.keptLimits().maxImages());
         }
     }
 
@@ -127,7 +127,7 @@ class Florence2CoalescingTest {
             assertArrayEquals(captionIds, ids(first));
             assertArrayEquals(detectionIds, ids(second));
             assertArrayEquals(phraseIds, ids(third));
-            assertEquals(3, model.sessionImages(), "the three waiting calls ran as one batch");
+            assertEquals(3, model.keptLimits().maxImages(), "the three waiting calls ran as one batch");
         }
     }
 
@@ -149,7 +149,7 @@ class Florence2CoalescingTest {
             assertArrayEquals(shorterDetectionIds, ids(shorter));
             assertArrayEquals(detectionIds, ids(third));
             assertArrayEquals(phraseIds, ids(fourth));
-            assertEquals(2, model.sessionImages(), "batches of two at most");
+            assertEquals(2, model.keptLimits().maxImages(), "batches of two at most");
         }
     }
 
@@ -165,7 +165,7 @@ class Florence2CoalescingTest {
             }
             assertArrayEquals(captionIds, ids(first));
             assertArrayEquals(detectionIds, ids(second));
-            assertEquals(1, model.sessionImages());
+            assertEquals(1, model.keptLimits().maxImages());
         }
     }
 
@@ -201,7 +201,7 @@ class Florence2CoalescingTest {
             for (int i = 1; i < greedyDetectionIds.length; i++) {
                 assertEquals(greedyDetectionIds[i], streamed.get(i - 1), "token " + i);
             }
-            assertEquals(2, model.sessionImages(), "the two calls ran as one batch");
+            assertEquals(2, model.keptLimits().maxImages(), "the two calls ran as one batch");
             assertArrayEquals(greedyCaptionIds, ids(model.run(caption, GREEDY)), "the model serves the next call");
         }
     }
@@ -224,7 +224,7 @@ class Florence2CoalescingTest {
             }
             assertArrayEquals(captionIds, ids(first));
             assertArrayEquals(phraseIds, ids(third));
-            assertEquals(2, model.sessionImages(), "the two calls still waiting ran as one batch");
+            assertEquals(2, model.keptLimits().maxImages(), "the two calls still waiting ran as one batch");
         }
     }
 
@@ -281,7 +281,7 @@ class Florence2CoalescingTest {
                     assertEquals(expected[i], streamed.get(image).get(i - 1), "image " + image + ", token " + i);
                 }
             }
-            assertEquals(3, model.sessionImages(), "the two calls ran as one batch");
+            assertEquals(3, model.keptLimits().maxImages(), "the two calls ran as one batch");
         }
     }
 
@@ -331,7 +331,7 @@ class Florence2CoalescingTest {
             var failed = assertThrows(ExecutionException.class, () -> failing.result().get(60, TimeUnit.SECONDS));
             assertSame(broken, failed.getCause());
             assertArrayEquals(greedyCaptionIds, ids(plain));
-            assertEquals(2, model.sessionImages(), "the two calls ran as one batch");
+            assertEquals(2, model.keptLimits().maxImages(), "the two calls ran as one batch");
         }
     }
 }

@@ -81,7 +81,7 @@ class Florence2EarlyStoppingTest {
             }
             assertArrayEquals(BY_CONFIG.get(EarlyStopping.TRUE), ids(asConfigured.result().get(60, TimeUnit.SECONDS)));
             assertArrayEquals(BY_CONFIG.get(EarlyStopping.FALSE), ids(notEarly.result().get(60, TimeUnit.SECONDS)));
-            assertEquals(1, model.sessionImages(), "the two calls ran apart");
+            assertEquals(1, model.keptLimits().maxImages(), "the two calls ran apart");
         } finally {
             callers.shutdownNow();
         }

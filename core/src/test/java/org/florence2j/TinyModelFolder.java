@@ -80,6 +80,27 @@ public final class TinyModelFolder {
                 .put("length_penalty", 2.0).putPOJO("early_stopping", mode.configValue())).path();
     }
 
+    /**
+     * Keeps the first {@code positions} learned positions of the encoder and the decoder, with the config's
+     * {@code max_position_embeddings} to match (a config edit of its own: {@link #editJson} starts from the golden
+     * config): a model whose decoder runs out of positions after a few tokens. The tiny model's image takes 10 of
+     * the encoder's, a caption's prompt 9.
+     */
+    public TinyModelFolder withPositions(int positions) {
+        editJson("config.json", root -> ((ObjectNode) root.get("text_config")).put("max_position_embeddings",
+                positions));
+        for (String part : new String[] {"encoder", "decoder"}) {
+            String name = "language_model.model." + part + ".embed_positions.weight";
+            try (SafetensorsFile current = SafetensorsFile.open(folder.resolve("model.safetensors"));
+                    Arena arena = Arena.ofConfined()) {
+                // The reference's table has two rows before the first position (BART's offset of 2).
+                Tensor kept = current.tensor(name).narrow(0, positions + 2);
+                replaceTensor(name, Tensor.ofFloats(kept.shape(), arena, kept.toFloatArray()));
+            }
+        }
+        return this;
+    }
+
     /** The folder. */
     public Path path() {
         return folder;

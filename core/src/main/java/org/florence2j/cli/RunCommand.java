@@ -79,7 +79,8 @@ final class RunCommand implements Callable<Integer> {
     private Integer numBeams;
 
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "" + RunOptions.DEFAULT_MAX_NEW_TOKENS,
-            description = "Tokens to generate at most. Default: ${DEFAULT-VALUE}.")
+            description = "Tokens to generate at most. Past the decoder's learned positions (1024 in Florence-2) an"
+                    + " image whose output has not ended by then fails (exit code 3). Default: ${DEFAULT-VALUE}.")
     private int maxNewTokens;
 
     @Option(names = "--early-stopping", paramLabel = "MODE",
@@ -245,9 +246,9 @@ final class RunCommand implements Callable<Integer> {
         if (numBeams != null && numBeams < 1) {
             throw new ParameterException(spec.commandLine(), "--num-beams must be 1 or more, got " + numBeams);
         }
-        if (maxNewTokens < 1) {
+        if (maxNewTokens < 1 || maxNewTokens > RunOptions.MAX_NEW_TOKENS) {
             throw new ParameterException(spec.commandLine(),
-                    "--max-new-tokens must be 1 or more, got " + maxNewTokens);
+                    "--max-new-tokens must be 1 to " + RunOptions.MAX_NEW_TOKENS + ", got " + maxNewTokens);
         }
         RunOptions base = RunOptions.defaults().withMaxNewTokens(maxNewTokens);
         if (earlyStopping != null) {

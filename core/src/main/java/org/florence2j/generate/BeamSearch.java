@@ -68,9 +68,11 @@ public final class BeamSearch {
         int beams = options.numBeams();
         int rows = images * beams;
         int length = options.maxLength();
-        if (beams > maxBeams || rows > maxRows || length > maxLength) {
+        int positions = model.positions();
+        int reachable = options.reachableLength(positions);
+        if (beams > maxBeams || rows > maxRows || reachable > maxLength) {
             throw new IllegalArgumentException("beam search of " + images + " images × " + beams + " beams × "
-                    + length + " tokens exceeds its buffers (" + maxRows / maxBeams + " × " + maxBeams + " × "
+                    + reachable + " tokens exceeds its buffers (" + maxRows / maxBeams + " × " + maxBeams + " × "
                     + maxLength + ")");
         }
         NoRepeatNGram noRepeat = new NoRepeatNGram(options.noRepeatNgramSize());
@@ -90,6 +92,9 @@ public final class BeamSearch {
         boolean reorder = false;
         int current = 1;
         while (true) {
+            if (current - 1 == positions) {
+                throw options.pastPositions(positions, done, images);
+            }
             candidates.prepare(rows, 2 * beams);
             candidates.force(forced.forcedAfter(current));
             for (int r = 0; r < rows; r++) {

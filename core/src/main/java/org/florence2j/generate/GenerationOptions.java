@@ -1,5 +1,6 @@
 package org.florence2j.generate;
 
+import org.florence2j.InvalidInputException;
 import org.florence2j.config.EarlyStopping;
 import org.florence2j.config.TextConfig;
 
@@ -30,8 +31,9 @@ public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgra
         if (numBeams < 1) {
             throw new IllegalArgumentException("numBeams must be >= 1: " + numBeams);
         }
-        if (maxNewTokens < 1) {
-            throw new IllegalArgumentException("maxNewTokens must be >= 1: " + maxNewTokens);
+        if (maxNewTokens < 1 || maxNewTokens == Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("maxNewTokens must be >= 1 and leave max_length an int: "
+                    + maxNewTokens);
         }
         if (noRepeatNgramSize < 0) {
             throw new IllegalArgumentException("noRepeatNgramSize must be >= 0: " + noRepeatNgramSize);
@@ -87,5 +89,33 @@ public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgra
     /** HuggingFace's {@code max_length}: the decoder start token plus {@code maxNewTokens}. */
     public int maxLength() {
         return maxNewTokens + 1;
+    }
+
+    /**
+     * The longest sequence a search can make on a model of {@code positions} positions: {@link #maxLength}, or the
+     * decoder start token and one token per position (the last token is never fed back).
+     */
+    int reachableLength(int positions) {
+        return Math.min(maxNewTokens, positions) + 1;
+    }
+
+    /**
+     * The failure of a search whose next step needs position {@code positions}, past the model's learned ones, as
+     * the reference's learned position embedding fails there (its {@code generate()} only warns up front): the
+     * images not marked in {@code ended} (of the request's {@code images}) had not ended.
+     */
+    InvalidInputException pastPositions(int positions, boolean[] ended, int images) {
+        StringBuilder open = new StringBuilder();
+        int count = 0;
+        for (int image = 0; image < images; image++) {
+            if (!ended[image]) {
+                open.append(count++ == 0 ? "" : ", ").append(image);
+            }
+        }
+        String which = images == 1 ? "the image" : (count == 1 ? "image " : "images ") + open + " of " + images;
+        return new InvalidInputException("generation ran out of the decoder's " + positions + " learned positions:"
+                + " after " + positions + " new tokens " + which + " had not ended, and max_new_tokens " + maxNewTokens
+                + " allows more, but the model has no position for the next token (the reference's position embedding"
+                + " fails there too); ask for at most " + positions + " new tokens");
     }
 }

@@ -38,8 +38,10 @@ public final class GreedySearch {
     /** Generates one sequence per row, handing each chosen token to {@code sink} as it is chosen. */
     public GenerationResult[] run(StepModel model, int rows, GenerationOptions options, TokenSink sink) {
         int length = options.maxLength();
-        if (rows > maxRows || length > maxLength) {
-            throw new IllegalArgumentException("greedy search of " + rows + " rows × " + length
+        int positions = model.positions();
+        int reachable = options.reachableLength(positions);
+        if (rows > maxRows || reachable > maxLength) {
+            throw new IllegalArgumentException("greedy search of " + rows + " rows × " + reachable
                     + " tokens exceeds its buffers (" + maxRows + " × " + maxLength + ")");
         }
         NoRepeatNGram noRepeat = new NoRepeatNGram(options.noRepeatNgramSize());
@@ -53,6 +55,9 @@ public final class GreedySearch {
         }
         int unfinished = rows;
         for (int current = 1; current < length && unfinished > 0; current++) {
+            if (current - 1 == positions) {
+                throw options.pastPositions(positions, finished, rows);
+            }
             candidates.prepare(rows, 1);
             candidates.force(forced.forcedAfter(current));
             for (int r = 0; r < rows; r++) {

@@ -9,6 +9,12 @@ public interface StepModel {
     int vocabulary();
 
     /**
+     * The positions the model has (the decoder's learned ones): a step at {@code position >= positions()} cannot
+     * run, so a search that still needs one fails instead ({@link GenerationOptions#pastPositions}).
+     */
+    int positions();
+
+    /**
      * Runs one decoder step and selects from its logits what {@code candidates} asks, as
      * {@code Backend.logSoftmaxTopK} does: log-softmax, the bans, the forced token and the offsets of
      * {@code candidates}, then each row's {@code candidates.k()} best, written into {@code candidates}' results.

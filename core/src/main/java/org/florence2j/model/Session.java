@@ -58,7 +58,8 @@ public final class Session implements AutoCloseable {
      *
      * @param maxImages        images per request
      * @param maxEncoderTokens image tokens + prompt tokens per image
-     * @param maxNewTokens     generated tokens per sequence
+     * @param maxNewTokens     generated tokens per sequence; a session keeps room for no more than the decoder's
+     *                         learned positions ({@link Session#reachableNewTokens})
      * @param maxBeams         beams per image
      * @param imageHeight      the height of the images the session expects, or 0 when not known
      * @param imageWidth       their width, or 0; with the height, the session's text buffers are made large enough
@@ -116,7 +117,10 @@ public final class Session implements AutoCloseable {
     private TokenSink tokenSink = TokenSink.NONE;
     private Cancellation cancellation = Cancellation.NONE;
 
-    /** A language-only session (requests start from encoder inputs or image features); buffers for limits. */
+    /**
+     * A language-only session (requests start from encoder inputs or image features); buffers for {@code limits},
+     * with room for no more new tokens than the decoder has positions ({@link #reachableNewTokens}).
+     */
     public Session(Backend backend, BartModel text, Limits limits) {
         this(backend, null, text, limits);
     }
@@ -126,7 +130,8 @@ public final class Session implements AutoCloseable {
         this(model.backend(), model, model.text(), limits);
     }
 
-    private Session(Backend backend, Florence2Model model, BartModel text, Limits limits) {
+    private Session(Backend backend, Florence2Model model, BartModel text, Limits asked) {
+        Limits limits = reachable(text, asked);
         this.backend = backend;
         this.model = model;
         this.text = text;
@@ -169,7 +174,24 @@ public final class Session implements AutoCloseable {
      * @throws InvalidInputException naming what the session would need
      */
     public static void requireFits(Florence2Model model, Limits limits) {
-        requireMemory(model.backend(), model, model.text(), limits);
+        requireMemory(model.backend(), model, model.text(), reachable(model.text(), limits));
+    }
+
+    /**
+     * The new tokens a request of {@code maxNewTokens} can reach, which a session keeps room for: at most one per
+     * learned position of the decoder. A longer sequence would need a step at a position past them, which the search
+     * refuses as the reference's position embedding does ({@link StepModel#positions}); the last token of a sequence
+     * is never fed back, so the reference's {@code max_new_tokens=1024} fits BART's 1024 positions.
+     */
+    public static int reachableNewTokens(BartModel text, int maxNewTokens) {
+        return Math.min(maxNewTokens, text.decoder().maxPositions());
+    }
+
+    /** {@code limits} with no more new tokens than {@link #reachableNewTokens}. */
+    private static Limits reachable(BartModel text, Limits limits) {
+        int newTokens = reachableNewTokens(text, limits.maxNewTokens());
+        return newTokens == limits.maxNewTokens() ? limits : new Limits(limits.maxImages(), limits.maxEncoderTokens(),
+                newTokens, limits.maxBeams(), limits.imageHeight(), limits.imageWidth());
     }
 
     /**
@@ -252,6 +274,7 @@ public final class Session implements AutoCloseable {
         this.cancellation = check == null ? Cancellation.NONE : check;
     }
 
+    /** What the session holds room for: its limits, new tokens at most {@link #reachableNewTokens}. */
     public Limits limits() {
         return limits;
     }
@@ -442,25 +465,10 @@ public final class Session implements AutoCloseable {
             throw new InvalidInputException(images + " images in one request; this session holds 1 to "
                     + limits.maxImages());
         }
-        if (options.numBeams() > limits.maxBeams() || options.maxNewTokens() > limits.maxNewTokens()) {
-            throw new InvalidInputException(options.numBeams() + " beams × " + options.maxNewTokens()
+        int newTokens = reachableNewTokens(text, options.maxNewTokens());
+        if (options.numBeams() > limits.maxBeams() || newTokens > limits.maxNewTokens()) {
+            throw new InvalidInputException(options.numBeams() + " beams × " + newTokens
                     + " new tokens exceed this session's " + limits.maxBeams() + " × " + limits.maxNewTokens());
-        }
-        requireDecoderPositions(text, options);
-    }
-
-    /**
-     * Refuses a request that would run past the decoder's learned positions. Callers that size a session from the
-     * request check this first, so that an absurd token count is refused before anything is sized from it.
-     *
-     * @throws InvalidInputException naming the token count and the decoder's positions
-     */
-    public static void requireDecoderPositions(BartModel text, GenerationOptions options) {
-        // The last token of a full-length sequence is never fed back, so a sequence of maxLength = maxNewTokens + 1
-        // tokens uses maxNewTokens positions: the reference's max_new_tokens=1024 fits BART's 1024 learned positions.
-        if (options.maxNewTokens() > text.decoder().maxPositions()) {
-            throw new InvalidInputException(options.maxNewTokens() + " new tokens exceed the decoder's "
-                    + text.decoder().maxPositions() + " learned positions");
         }
     }
 
@@ -513,6 +521,11 @@ public final class Session implements AutoCloseable {
         @Override
         public int vocabulary() {
             return text.decoder().vocabulary();
+        }
+
+        @Override
+        public int positions() {
+            return text.decoder().maxPositions();
         }
 
         /**

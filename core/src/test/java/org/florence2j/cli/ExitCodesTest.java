@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.florence2j.Florence2;
 import org.florence2j.Florence2Options;
+import org.florence2j.TinyModelFolder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,9 +78,22 @@ class ExitCodesTest {
 
     @Test
     void requestsTooLargeToSizeAreBadInput() {
-        assertFails(3, "exceed the decoder's", "run", "--model", MODEL, "--max-new-tokens", "2147483647", IMAGE);
         assertFails(3, "fewer images, beams or new tokens", "run", "--model", MODEL, "--num-beams", "100000",
                 "--max-new-tokens", "5", IMAGE);
+    }
+
+    @Test
+    void newTokensPastAnIntMaxLengthAreAUsageError() {
+        assertFails(2, "--max-new-tokens must be 1 to 2147483646, got 2147483647", "run", "--model", MODEL,
+                "--max-new-tokens", "2147483647", IMAGE);
+    }
+
+    /** A model of 32 positions that never emits EOS: the run reaches them, then fails as bad input. */
+    @Test
+    void anOutputRunningPastTheDecodersPositionsIsBadInput() {
+        String model = TinyModelFolder.in(temp).withPositions(32).addToLogitsBias(2, -60f).path().toString();
+        assertFails(3, "ran out of the decoder's 32 learned positions", "run", "--model", model, "--max-new-tokens",
+                "33", IMAGE);
     }
 
     @Test

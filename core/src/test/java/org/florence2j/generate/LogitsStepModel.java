@@ -1,5 +1,7 @@
 package org.florence2j.generate;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.lang.foreign.Arena;
 import java.util.Arrays;
 import org.florence2j.backend.ref.ReferenceBackend;
@@ -13,9 +15,17 @@ import org.florence2j.tensor.Tensor;
  */
 abstract class LogitsStepModel implements StepModel {
     private final int vocabulary;
+    private final int positions;
 
+    /** A model with no positions to run out of. */
     LogitsStepModel(int vocabulary) {
+        this(vocabulary, Integer.MAX_VALUE);
+    }
+
+    /** A model of {@code positions} positions; a step past them fails the test. */
+    LogitsStepModel(int vocabulary, int positions) {
         this.vocabulary = vocabulary;
+        this.positions = positions;
     }
 
     /** Writes the next-token logits of each row, {@code [tokens.length · vocabulary]}. */
@@ -27,7 +37,13 @@ abstract class LogitsStepModel implements StepModel {
     }
 
     @Override
+    public int positions() {
+        return positions;
+    }
+
+    @Override
     public void step(int[] tokens, int[] parents, int position, Candidates candidates) {
+        assertTrue(position < positions, "a step at position " + position + " of a model of " + positions);
         int rows = candidates.rows();
         int k = candidates.k();
         float[] logits = new float[rows * vocabulary];

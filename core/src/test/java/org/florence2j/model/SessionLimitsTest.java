@@ -33,6 +33,22 @@ class SessionLimitsTest {
         assertEquals(new Session.Limits(1, 32, 32, 3, 0, 0), unknown);
     }
 
+    /**
+     * A session holds room for no more new tokens than the decoder has learned positions: a sequence cannot grow
+     * past them, so a request for two billion new tokens fits like one for 1024.
+     */
+    @Test
+    void aSessionHoldsRoomForTheDecodersPositionsAtMost() {
+        try (GoldenText golden = GoldenText.open("cpu")) {
+            Session.Limits asked = new Session.Limits(1, 32, 2_000_000_000, 3);
+            try (Session session = new Session(golden.backend(), golden.model(), asked)) {
+                assertEquals(new Session.Limits(1, 32, 1024, 3), session.limits());
+            }
+            assertEquals(1024, Session.reachableNewTokens(golden.model(), 5000));
+            assertEquals(20, Session.reachableNewTokens(golden.model(), 20));
+        }
+    }
+
     /** A session that could not fit is refused before anything of it is allocated, naming what it needs. */
     @Test
     void aSessionThatCannotFitIsRefusedBeforeItIsAllocated() {
