@@ -72,7 +72,11 @@ public final class LogSoftmaxTopKCases {
         }
         Case increasing = new Case("vocabulary 1000, k 6, increasing logits", 1, 1000, 6, ascending, null, 0, -1,
                 null);
-        return List.of(beam, greedyCase, forced, fewer, allTies, rounds, increasing);
+        // A search of 300 beams (k 600): most of the vocabulary ties with many others, and bans reach into the top.
+        float[] wide = quantizedCoarse(random, 2 * v);
+        Case manyBeams = new Case("vocabulary 51289, k 600, coarse ties", 2, v, 600, wide,
+                bans(2, 3, new int[] {argmax(wide, 0, v), 11, 12}, new int[0]), 3, -1, new float[] {0f, -2f});
+        return List.of(beam, greedyCase, forced, fewer, allTies, rounds, increasing, manyBeams);
     }
 
     /**

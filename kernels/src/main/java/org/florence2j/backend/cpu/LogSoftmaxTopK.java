@@ -17,8 +17,8 @@ import org.florence2j.tensor.Tensor;
  * {@link CpuBackend#logSoftmaxTopK} with the Vector API, reading the logits where they lie and writing nothing the
  * size of a row. Per row: one pass for the maximum, one for {@code Σ exp(x - max)} widened to double (the sum the
  * searches computed on the host before this op, so beam scores keep their bits), and one that computes each score
- * in F32 exactly as the contract spells it and offers a lane to the scalar top-k insertion only when it beats the
- * current k-th best, which after the first few vectors is rare. Banned tokens are marked in a bitmap over the
+ * in F32 exactly as the contract spells it and offers a lane to the scalar top-k list (sorted, or a heap for a large
+ * k) only when it beats the current k-th best, which after the first few vectors is rare. Banned tokens are marked in a bitmap over the
  * vocabulary for the row and cleared after it. Holds its scratch between calls; not thread-safe (the backend
  * serialises its ops).
  */
@@ -31,6 +31,12 @@ final class LogSoftmaxTopK {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+
+    /**
+     * From this k on the held list is a heap, sorted once a row is done: the sorted list's insertion moves up to k
+     * entries a token, which made a step of thousands of beams (k = 2 × beams, one row per beam) take minutes.
+     */
+    static final int HEAP_FROM_K = 32;
 
     private final float[] laneScores = new float[FLOATS.length()];
     private long[] banned = new long[0]; // bit v: token v is banned in the row being processed
@@ -159,11 +165,15 @@ final class LogSoftmaxTopK {
         return (banned[token >>> 6] & 1L << token) != 0;
     }
 
-    /** Fills {@code topScores}/{@code topTokens} with the row's k best of {@code ((x - max) - logSum) + offset}. */
+    /**
+     * Fills {@code topScores}/{@code topTokens} with the row's k best of {@code ((x - max) - logSum) + offset}, best
+     * first; of equal scores the lower token first.
+     */
     private void selectTop(MemorySegment x, long rowByte, int vocabulary, float max, float logSum, float offset,
             int k) {
         clearTop(k);
-        float threshold = Float.NEGATIVE_INFINITY; // topScores[k - 1]: a score must beat it to enter
+        boolean heap = k >= HEAP_FROM_K;
+        float threshold = Float.NEGATIVE_INFINITY; // the worst held score: a score must beat it to enter
         int v = 0;
         for (int end = FLOATS.loopBound(vocabulary); v < end; v += FLOATS.length()) {
             FloatVector score = FloatVector.fromMemorySegment(FLOATS, x, rowByte + (long) v * Float.BYTES, LE)
@@ -173,14 +183,64 @@ final class LogSoftmaxTopK {
                 score.intoArray(laneScores, 0);
                 for (long lanes = above.toLong(); lanes != 0; lanes &= lanes - 1) {
                     int lane = Long.numberOfTrailingZeros(lanes);
-                    threshold = offer(laneScores[lane], v + lane, k);
+                    float laneScore = laneScores[lane];
+                    threshold = heap ? offerToHeap(laneScore, v + lane, k) : offer(laneScore, v + lane, k);
                 }
             }
         }
         for (; v < vocabulary; v++) {
             float score = ((x.get(F32, rowByte + (long) v * Float.BYTES) - max) - logSum) + offset;
-            threshold = offer(score, v, k);
+            threshold = heap ? offerToHeap(score, v, k) : offer(score, v, k);
         }
+        if (heap) {
+            sortHeap(k);
+        }
+    }
+
+    /**
+     * Puts a token in place of the heap's worst entry unless it is banned or does not beat it; tokens arrive in
+     * increasing order, so an equal score is worse than those already held. Returns the new worst score.
+     */
+    private float offerToHeap(float score, int token, int k) {
+        if (score > topScores[0] && !isBanned(token)) {
+            siftDown(score, token, k);
+        }
+        return topScores[0];
+    }
+
+    /** Turns the heap, worst entry first, into the best-first list. */
+    private void sortHeap(int k) {
+        for (int end = k - 1; end > 0; end--) {
+            float score = topScores[end];
+            int token = topTokens[end];
+            topScores[end] = topScores[0];
+            topTokens[end] = topTokens[0];
+            siftDown(score, token, end);
+        }
+    }
+
+    /** Places {@code (score, token)} at the root of the heap of {@code size} entries and sinks it to its place. */
+    private void siftDown(float score, int token, int size) {
+        int at = 0;
+        for (int child = 1; child < size; child = 2 * at + 1) {
+            if (child + 1 < size && worse(topScores[child + 1], topTokens[child + 1], topScores[child],
+                    topTokens[child])) {
+                child++;
+            }
+            if (!worse(topScores[child], topTokens[child], score, token)) {
+                break;
+            }
+            topScores[at] = topScores[child];
+            topTokens[at] = topTokens[child];
+            at = child;
+        }
+        topScores[at] = score;
+        topTokens[at] = token;
+    }
+
+    /** Whether entry a ranks below entry b: a lower score, or an equal one with a higher token. */
+    private static boolean worse(float scoreA, int tokenA, float scoreB, int tokenB) {
+        return scoreA < scoreB || scoreA == scoreB && tokenA > tokenB;
     }
 
     /**
