@@ -300,6 +300,8 @@ public final class Florence2 implements AutoCloseable {
      *                                   ({@link RequestTimeoutException})
      * @throws RequestRejectedException  when the model already has {@link Florence2Options#maxConcurrentCalls}
      *                                   calls in progress
+     * @throws IllegalStateException     when the model was closed before the call, or before the engine took it
+     *                                   up ({@link #close})
      */
     public List<Florence2Result> runBatch(List<Florence2Request> requests, RunOptions runOptions) {
         RequestControl control = new RequestControl(runOptions.timeout());
