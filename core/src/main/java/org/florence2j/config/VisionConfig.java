@@ -78,25 +78,28 @@ public record VisionConfig(
     public static final int MAX_WINDOW_SIZE = 46_340;
 
     public VisionConfig {
+        Objects.requireNonNull(implementation, "the config reader sets the implementation");
+        String dimKey = key(implementation, "dim_embed");
         int stages = dimEmbed == null ? 0 : dimEmbed.size();
         if (stages == 0) {
-            throw new IllegalArgumentException("vision_config.dim_embed must list at least one stage");
+            throw new IllegalArgumentException("vision_config." + dimKey + " must list at least one stage");
         }
         // Bounds checked here so that an impossible config fails naming its field, not later as a division by
         // zero or a negative shape inside the model.
         // q/k/v's width (3 × dim_embed) is an int; so is the MLP's, checked below.
-        requireBetween("dim_embed", dimEmbed, 1, Integer.MAX_VALUE / 3);
+        requireBetween(dimKey, dimEmbed, 1, Integer.MAX_VALUE / 3);
         // DaViT asserts only len(dim_embed) == len(num_heads) == len(num_groups); the other lists are indexed by
         // stage, so entries past the last stage are never read (a 3-stage config may keep the 4-entry defaults).
-        requireOnePerStage("num_heads", numHeads, stages);
-        requireOnePerStage("num_groups", numGroups, stages);
+        requireOnePerStage("num_heads", numHeads, stages, dimKey);
+        requireOnePerStage("num_groups", numGroups, stages, dimKey);
         requireBetween("num_heads", numHeads, 1, Integer.MAX_VALUE);
         requireBetween("num_groups", numGroups, 1, Integer.MAX_VALUE);
-        depths = firstStages("depths", depths, stages);
-        patchSize = firstStages("patch_size", patchSize, stages);
-        patchStride = firstStages("patch_stride", patchStride, stages);
-        patchPadding = firstStages("patch_padding", patchPadding, stages);
-        patchPrenorm = firstStages("patch_prenorm", patchPrenorm, stages);
+        requireDropPathSchedule(depths, stages);
+        depths = firstStages("depths", depths, stages, dimKey);
+        patchSize = firstStages("patch_size", patchSize, stages, dimKey);
+        patchStride = firstStages("patch_stride", patchStride, stages, dimKey);
+        patchPadding = firstStages("patch_padding", patchPadding, stages, dimKey);
+        patchPrenorm = firstStages("patch_prenorm", patchPrenorm, stages, dimKey);
         requireBetween("depths", depths, 0, Integer.MAX_VALUE);
         requireBetween("patch_size", patchSize, 1, Integer.MAX_VALUE);
         requireBetween("patch_stride", patchStride, 1, Integer.MAX_VALUE);
@@ -107,17 +110,17 @@ public record VisionConfig(
         for (int stage = 0; stage < stages; stage++) {
             int dim = dimEmbed.get(stage);
             if (dim % numHeads.get(stage) != 0) {
-                throw new IllegalArgumentException("vision_config: stage " + stage + " dim_embed " + dim
+                throw new IllegalArgumentException("vision_config: stage " + stage + " " + dimKey + " " + dim
                         + " is not divisible by num_heads " + numHeads.get(stage));
             }
             if (dim % numGroups.get(stage) != 0) {
-                throw new IllegalArgumentException("vision_config: stage " + stage + " dim_embed " + dim
+                throw new IllegalArgumentException("vision_config: stage " + stage + " " + dimKey + " " + dim
                         + " is not divisible by num_groups " + numGroups.get(stage));
             }
             // Python's int() truncates toward zero, as the cast does; NaN casts to 0 (int() refuses it).
             long hidden = (long) (dim * mlpRatio);
             if (hidden < 1 || hidden > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("vision_config: stage " + stage + " MLP width int(dim_embed "
+                throw new IllegalArgumentException("vision_config: stage " + stage + " MLP width int(" + dimKey + " "
                         + dim + " × mlp_ratio " + mlpRatio + ") = " + hidden + " must be 1 to " + Integer.MAX_VALUE);
             }
         }
@@ -127,12 +130,13 @@ public record VisionConfig(
                     + " (a window's tokens, window_size², must count as an int), got " + windowSize);
         }
         if (maxPosEmbeddings <= 0) {
-            throw new IllegalArgumentException("vision_config.image_pos_embed.max_pos_embeddings must be positive,"
-                    + " got " + maxPosEmbeddings);
+            throw new IllegalArgumentException("vision_config." + key(implementation,
+                    "image_pos_embed.max_pos_embeddings") + " must be positive, got " + maxPosEmbeddings);
         }
         if (maxTemporalEmbeddings <= 0) {
-            throw new IllegalArgumentException("vision_config.visual_temporal_embedding.max_temporal_embeddings must"
-                    + " be positive, got " + maxTemporalEmbeddings);
+            throw new IllegalArgumentException("vision_config." + key(implementation,
+                    "visual_temporal_embedding.max_temporal_embeddings") + " must be positive, got "
+                    + maxTemporalEmbeddings);
         }
         dimEmbed = List.copyOf(dimEmbed);
         numHeads = List.copyOf(numHeads);
@@ -148,7 +152,42 @@ public record VisionConfig(
                     + FEATURE_SOURCES + ", got " + imageFeatureSource);
         }
         imageFeatureSource = List.copyOf(imageFeatureSource);
-        Objects.requireNonNull(implementation, "the config reader sets the implementation");
+    }
+
+    /** The key {@code implementation}'s config calls the remote key {@code remoteKey} by, for messages. */
+    private static String key(Implementation implementation, String remoteKey) {
+        if (implementation == Implementation.REMOTE_CODE) {
+            return remoteKey;
+        }
+        return switch (remoteKey) {
+            case "dim_embed" -> "embed_dim";
+            case "image_pos_embed.max_pos_embeddings" -> "max_position_embeddings";
+            case "visual_temporal_embedding.max_temporal_embeddings" -> "max_temporal_embeddings";
+            default -> remoteKey;
+        };
+    }
+
+    /**
+     * Refuses {@code depths} whose entries past the last stage sum below zero: both references build the drop-path
+     * schedule over {@code sum(depths) * 2} (all entries, read or not), which then either has a negative length or
+     * too few entries for the stages' blocks, and fails.
+     */
+    private static void requireDropPathSchedule(List<Integer> depths, int stages) {
+        if (depths == null || depths.size() <= stages) {
+            return;
+        }
+        long extra = 0;
+        for (Integer depth : depths.subList(stages, depths.size())) {
+            if (depth == null) {
+                throw new IllegalArgumentException("vision_config.depths must hold integers: " + depths);
+            }
+            extra += depth;
+        }
+        if (extra < 0) {
+            throw new IllegalArgumentException("vision_config.depths " + depths + ": the entries past the " + stages
+                    + " stages sum to " + extra + ", so the reference's drop-path schedule over sum(depths) has"
+                    + " fewer entries than the stages' blocks");
+        }
     }
 
     private static void requireBetween(String name, List<Integer> values, int min, int max) {
@@ -160,18 +199,18 @@ public record VisionConfig(
         }
     }
 
-    private static void requireOnePerStage(String name, List<?> values, int stages) {
+    private static void requireOnePerStage(String name, List<?> values, int stages, String dimKey) {
         if (values == null || values.size() != stages) {
-            throw new IllegalArgumentException("vision_config." + name + " must have one entry per stage of"
-                    + " dim_embed (" + stages + "), has " + size(values));
+            throw new IllegalArgumentException("vision_config." + name + " must have one entry per stage of "
+                    + dimKey + " (" + stages + "), has " + size(values));
         }
     }
 
     /** The first {@code stages} entries of {@code values}, which must have that many. */
-    private static <T> List<T> firstStages(String name, List<T> values, int stages) {
+    private static <T> List<T> firstStages(String name, List<T> values, int stages, String dimKey) {
         if (values == null || values.size() < stages) {
             throw new IllegalArgumentException("vision_config." + name + " must have an entry for each of the "
-                    + stages + " stages of dim_embed, has " + size(values));
+                    + stages + " stages of " + dimKey + ", has " + size(values));
         }
         return values.subList(0, stages);
     }

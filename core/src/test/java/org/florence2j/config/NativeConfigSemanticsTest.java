@@ -131,7 +131,10 @@ class NativeConfigSemanticsTest {
             "activation_function; null; vision_config.activation_function null is not supported",
             "in_channels; 4; vision_config.in_channels 4 is not supported: florence2j implements only 3",
             "in_channels; 3.0; vision_config.in_channels 3.0 is not supported",
-            "mlp_ratio; 0.01; vision_config: stage 0 MLP width int(dim_embed 16 × mlp_ratio 0.01) = 0 must be 1 to",
+            "mlp_ratio; 0.01; vision_config: stage 0 MLP width int(embed_dim 16 × mlp_ratio 0.01) = 0 must be 1 to",
+            "embed_dim; [16, 32, 48, 0]; vision_config.embed_dim must hold integers from 1",
+            "max_position_embeddings; 0; vision_config.max_position_embeddings must be positive",
+            "max_temporal_embeddings; -1; vision_config.max_temporal_embeddings must be positive",
     })
     void settingsThisEngineDoesNotRunAreRefusedNamingTheKey(String key, String value, String says)
             throws IOException {

@@ -87,8 +87,12 @@ class RemoteConfigSemanticsTest {
         assertEquals(List.of(3, 1, 1), vision.patchPadding());
         assertEquals(List.of(false, true, true), vision.patchPrenorm());
 
-        vision(root).set("depths", JSON.valueToTree(List.of(1, 2, 1, -5)));
-        assertEquals(List.of(1, 2, 1), ConfigReader.parse(root).vision().depths(), "an unread entry is not checked");
+        vision(root).set("depths", JSON.valueToTree(List.of(1, 2, 1, 5, -5)));
+        assertEquals(List.of(1, 2, 1), ConfigReader.parse(root).vision().depths());
+        // The drop-path schedule spans sum(depths) * 2 entries, unread stages' included: fewer than the blocks fail.
+        vision(root).set("depths", JSON.valueToTree(List.of(1, 2, 1, -1)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConfigReader.parse(root));
+        assertTrue(e.getMessage().contains("vision_config.depths [1, 2, 1, -1]"), e.getMessage());
     }
 
     /** DaViT.from_config passes none of these keys: the remote DaViT keeps mlp_ratio 4, q/k/v biases, GELU, RGB. */
