@@ -55,7 +55,8 @@ import org.florence2j.tensor.Device;
  *                           engine has copied its pixels and handed its listener any token in flight, while the batch
  *                           goes on for the others; a listener's exception ends its own call only.
  *                           Calls with {@link org.florence2j.model.Taps} run alone, and so do calls whose new tokens
- *                           could pass the decoder's learned positions (where one may fail). The model's buffers
+ *                           could pass the decoder's learned positions (where one may fail; with the default 1024
+ *                           new tokens, every call of a model with fewer positions than that). The model's buffers
  *                           grow to the largest batch it has run (base F32, batches of up to 4 {@code <OD>} calls:
  *                           peak resident memory 2.14 GB against 1.91 GB). A batch is sized against the host's
  *                           memory; on a GPU its device memory is not checked beforehand, and running out fails every

@@ -48,10 +48,11 @@ public final class ShardedSafetensors implements Checkpoint {
                 SafetensorsFile shard = byFile.get(shardName);
                 if (shard == null) {
                     Path shardFile = index.resolveSibling(shardName);
-                    if (!Files.isRegularFile(shardFile)) {
+                    if (Files.notExists(shardFile)) {
                         throw new CheckpointException(index, tensor, -1, "is in shard '" + shardName
                                 + "', which does not exist (" + shardFile + ")");
                     }
+                    FileErrors.requireRegularFile(shardFile);
                     shard = SafetensorsFile.open(shardFile);
                     byFile.put(shardName, shard);
                 }

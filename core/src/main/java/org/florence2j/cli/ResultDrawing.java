@@ -37,6 +37,9 @@ import org.florence2j.task.Polygon;
  * quadrilaterals in a colour per object, each labelled; a text answer written in a band across the top.
  */
 final class ResultDrawing {
+    /** What {@link #format} takes, for messages. */
+    static final String FORMATS = "the drawing is PNG or JPEG: name the file .png, .jpg or .jpeg";
+
     private static final Color[] PALETTE = {new Color(0xE6194B), new Color(0x3CB44B), new Color(0x4363D8),
         new Color(0xF58231), new Color(0x911EB4), new Color(0x42D4F4), new Color(0xF032E6), new Color(0x9A6324)};
 
@@ -51,9 +54,6 @@ final class ResultDrawing {
         graphics.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         graphics.setFont(new Font(Font.SANS_SERIF, Font.BOLD, Math.max(10, shortSide / 30)));
     }
-
-    /** What {@link #format} takes, for messages. */
-    static final String FORMATS = "the drawing is PNG or JPEG: name the file .png, .jpg or .jpeg";
 
     /** The ImageIO format a drawing named {@code out} is written in, by its extension; empty for another name. */
     static Optional<String> format(Path out) {

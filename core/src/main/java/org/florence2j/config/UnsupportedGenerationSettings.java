@@ -9,7 +9,8 @@ import java.util.Map;
  * not implement: a config that sets one to anything but its default is refused, naming it, rather than decoded
  * differently from the reference without a word. Sampling settings are not among them: Florence-2 is run with
  * {@code do_sample=False}, which overrides the config. {@code penalty_alpha} is: with one beam it turns greedy search
- * into contrastive search. So is {@code num_return_sequences}, which adds rows to the reference's output and so
+ * into contrastive search, and any call may ask for one beam ({@code RunOptions.withNumBeams}), so it is refused
+ * whatever the config's beams. So is {@code num_return_sequences}, which adds rows to the reference's output and so
  * moves every image's after the first.
  */
 final class UnsupportedGenerationSettings {

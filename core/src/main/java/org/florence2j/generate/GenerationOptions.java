@@ -92,17 +92,28 @@ public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgra
     }
 
     /**
+     * The new tokens a request of {@code maxNewTokens} can reach on a model of {@code positions} positions: at most
+     * one per position. A longer sequence would need a step at a position past them, which the search refuses as
+     * the reference's position embedding does ({@link StepModel#positions}); the last token of a sequence is never
+     * fed back, so the reference's {@code max_new_tokens=1024} fits BART's 1024 positions.
+     */
+    public static int reachableNewTokens(int maxNewTokens, int positions) {
+        return Math.min(maxNewTokens, positions);
+    }
+
+    /**
      * The longest sequence a search can make on a model of {@code positions} positions: {@link #maxLength}, or the
-     * decoder start token and one token per position (the last token is never fed back).
+     * decoder start token and {@link #reachableNewTokens}.
      */
     int reachableLength(int positions) {
-        return Math.min(maxNewTokens, positions) + 1;
+        return reachableNewTokens(maxNewTokens, positions) + 1;
     }
 
     /**
      * The failure of a search whose next step needs position {@code positions}, past the model's learned ones, as
-     * the reference's learned position embedding fails there (its {@code generate()} only warns up front): the
-     * images not marked in {@code ended} (of the request's {@code images}) had not ended.
+     * the reference's learned position embedding fails there (its {@code generate()} only warns, at the step that
+     * reaches {@code max_position_embeddings}): the images not marked in {@code ended} (of the request's
+     * {@code images}) had not ended.
      */
     InvalidInputException pastPositions(int positions, boolean[] ended, int images) {
         StringBuilder open = new StringBuilder();

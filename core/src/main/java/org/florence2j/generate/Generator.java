@@ -34,7 +34,13 @@ public final class Generator {
         return rows * (candidates * 12 + bans * 4 + maxLength * 16L + 64) + maxImages * (maxBeams + 1L) * maxLength * 8;
     }
 
-    /** One result per image; {@code model} must hold {@code images × options.numBeams()} rows. */
+    /**
+     * One result per image; {@code model} must hold {@code images × options.numBeams()} rows.
+     *
+     * @throws org.florence2j.InvalidInputException when an image's output has not ended by the model's last
+     *                                              position ({@link StepModel#positions}) and
+     *                                              {@code options.maxNewTokens()} allows more
+     */
     public GenerationResult[] generate(StepModel model, int images, GenerationOptions options) {
         return generate(model, images, options, TokenSink.NONE);
     }
@@ -42,6 +48,8 @@ public final class Generator {
     /**
      * One result per image; greedy search hands each chosen token to {@code sink} as it goes (beam search settles
      * tokens only at the end, so it ignores the sink).
+     *
+     * @throws org.florence2j.InvalidInputException as {@link #generate(StepModel, int, GenerationOptions)}
      */
     public GenerationResult[] generate(StepModel model, int images, GenerationOptions options, TokenSink sink) {
         if (options.greedy()) {

@@ -178,13 +178,11 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * The new tokens a request of {@code maxNewTokens} can reach, which a session keeps room for: at most one per
-     * learned position of the decoder. A longer sequence would need a step at a position past them, which the search
-     * refuses as the reference's position embedding does ({@link StepModel#positions}); the last token of a sequence
-     * is never fed back, so the reference's {@code max_new_tokens=1024} fits BART's 1024 positions.
+     * The new tokens a request of {@code maxNewTokens} can reach on {@code text}'s decoder, which a session keeps
+     * room for ({@link GenerationOptions#reachableNewTokens}).
      */
     public static int reachableNewTokens(BartModel text, int maxNewTokens) {
-        return Math.min(maxNewTokens, text.decoder().maxPositions());
+        return GenerationOptions.reachableNewTokens(maxNewTokens, text.decoder().maxPositions());
     }
 
     /** {@code limits} with no more new tokens than {@link #reachableNewTokens}. */
@@ -290,6 +288,7 @@ public final class Session implements AutoCloseable {
      * @param pixelValues host or device F32 {@code [images, 3, height, width]}, normalised
      * @param inputIds    one prompt per image, token ids (as the processor makes them, {@code <s> … </s>})
      * @throws IllegalStateException when this session was made without the vision tower
+     * @throws InvalidInputException as {@link #decode}
      */
     public GenerationResult[] generate(Tensor pixelValues, List<int[]> inputIds, GenerationOptions options) {
         return decode(encode(pixelValues, inputIds, options));
@@ -331,6 +330,8 @@ public final class Session implements AutoCloseable {
      * The second half of {@link #generate}: generates from the request {@link #encode} just encoded.
      *
      * @throws IllegalStateException when another request was encoded (or decoded) since
+     * @throws InvalidInputException when an image's output has not ended by the decoder's last learned position
+     *                               and the request's new tokens allow more ({@link #reachableNewTokens})
      */
     public GenerationResult[] decode(Encoded request) {
         if (request.sequence != encoderStateVersion) {

@@ -74,6 +74,14 @@ class ShardedSafetensorsTest {
     }
 
     @Test
+    void aShardThatIsNoFileIsNamedWithoutBeingOpened() throws IOException {
+        Path index = writeIndex("{\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\"}}");
+        Files.createDirectory(dir.resolve("model-00001-of-00002.safetensors"));
+        assertCheckpointError(() -> ShardedSafetensors.open(index), "model-00001-of-00002.safetensors",
+                "is a folder, not a file");
+    }
+
+    @Test
     void tensorListedButAbsentFromItsShard() throws IOException {
         TestFiles.safetensors(dir.resolve("s1.safetensors"),
                 "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", floats(1f));

@@ -76,7 +76,14 @@ public final class LogSoftmaxTopKCases {
         float[] wide = quantizedCoarse(random, 2 * v);
         Case manyBeams = new Case("vocabulary 51289, k 600, coarse ties", 2, v, 600, wide,
                 bans(2, 3, new int[] {argmax(wide, 0, v), 11, 12}, new int[0]), 3, -1, new float[] {0f, -2f});
-        return List.of(beam, greedyCase, forced, fewer, allTies, rounds, increasing, manyBeams);
+        // The same with k 40 (above the CPU's sorted-list limit, 32): placeholders survive to the output.
+        float[] fewerWide = quantizedCoarse(random, 2 * 48);
+        fewerWide[5] = Float.NEGATIVE_INFINITY;
+        fewerWide[48 + 7] = Float.NEGATIVE_INFINITY;
+        Case fewerHeap = new Case("vocabulary 48, k 40, fewer candidates than k", 2, 48, 40, fewerWide,
+                bans(2, 12, new int[] {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22}, new int[] {1, 3}), 12, -1,
+                new float[] {0f, -1e9f});
+        return List.of(beam, greedyCase, forced, fewer, allTies, rounds, increasing, manyBeams, fewerHeap);
     }
 
     /**

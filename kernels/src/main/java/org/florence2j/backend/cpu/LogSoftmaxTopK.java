@@ -18,9 +18,9 @@ import org.florence2j.tensor.Tensor;
  * size of a row. Per row: one pass for the maximum, one for {@code Σ exp(x - max)} widened to double (the sum the
  * searches computed on the host before this op, so beam scores keep their bits), and one that computes each score
  * in F32 exactly as the contract spells it and offers a lane to the scalar top-k list (sorted, or a heap for a large
- * k) only when it beats the current k-th best, which after the first few vectors is rare. Banned tokens are marked in a bitmap over the
- * vocabulary for the row and cleared after it. Holds its scratch between calls; not thread-safe (the backend
- * serialises its ops).
+ * k) only when it beats the current k-th best, which after the first few vectors is rare. Banned tokens are marked
+ * in a bitmap over the vocabulary for the row and cleared after it. Holds its scratch between calls; not
+ * thread-safe (the backend serialises its ops).
  */
 final class LogSoftmaxTopK {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
