@@ -41,14 +41,20 @@ final class ConfigDefaults {
              "in_channels": 3}""");
 
     /**
-     * BartConfig's architecture defaults. Its token ids are left out: native {@code generate()} takes them from
-     * {@code generation_config.json}, which {@link NativeConfigReader} requires them in (or in the text config).
+     * BartConfig's architecture defaults. Its token ids are apart ({@link #NATIVE_TEXT_TOKEN_IDS}): native
+     * {@code generate()} reads them from the generation config, which takes them from the text config only when it
+     * is made from the model config ({@link NativeConfigReader}).
      */
     private static final ObjectNode NATIVE_TEXT = parse("""
             {"vocab_size": 50265, "max_position_embeddings": 1024, "encoder_layers": 12, "encoder_ffn_dim": 4096,
              "encoder_attention_heads": 16, "decoder_layers": 12, "decoder_ffn_dim": 4096,
              "decoder_attention_heads": 16, "activation_function": "gelu", "d_model": 1024,
              "scale_embedding": false}""");
+
+    /** The token ids {@code BartConfig.__init__} defaults to (transformers 4.57). */
+    private static final ObjectNode NATIVE_TEXT_TOKEN_IDS = parse("""
+            {"pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2, "decoder_start_token_id": 2,
+             "forced_eos_token_id": 2}""");
 
     private ConfigDefaults() {}
 
@@ -78,6 +84,20 @@ final class ConfigDefaults {
     /** A copy of a native {@code text_config} with the architecture fields it lacks set to their defaults. */
     static ObjectNode nativeText(JsonNode textConfig) {
         return withDefaults(textConfig, NATIVE_TEXT);
+    }
+
+    /**
+     * A copy of a native {@code text_config} as {@code BartConfig} holds its generation fields: the token ids it
+     * lacks set to BartConfig's defaults, and BART's legacy {@code force_bos_token_to_be_generated} turned into
+     * {@code forced_bos_token_id = bos_token_id} where no forced BOS is set. (The global generation defaults a
+     * {@code PretrainedConfig} also holds equal {@code GenerationConfig}'s, so they need no entry.)
+     */
+    static ObjectNode nativeTextGeneration(JsonNode textConfig) {
+        ObjectNode text = withDefaults(textConfig, NATIVE_TEXT_TOKEN_IDS);
+        if (!text.hasNonNull("forced_bos_token_id") && text.path("force_bos_token_to_be_generated").asBoolean()) {
+            text.set("forced_bos_token_id", text.get("bos_token_id"));
+        }
+        return text;
     }
 
     private static ObjectNode withDefaults(JsonNode given, ObjectNode defaults) {

@@ -40,7 +40,9 @@ public final class ConfigWriter {
         autoMap.put("AutoConfig", "configuration_florence2.Florence2Config");
         autoMap.put("AutoModelForCausalLM", "modeling_florence2.Florence2ForConditionalGeneration");
         root.put("model_type", "florence2");
-        root.put("bos_token_id", text.bosTokenId());
+        if (text.bosTokenId() != null) {
+            root.put("bos_token_id", text.bosTokenId());
+        }
         root.put("eos_token_id", text.eosTokenId());
         root.put("pad_token_id", text.padTokenId());
         root.put("projection_dim", config.projectionDim());
@@ -80,7 +82,10 @@ public final class ConfigWriter {
         node.put("scale_embedding", text.scaleEmbedding());
         node.put("add_final_layer_norm", text.addFinalLayerNorm());
         node.put("is_encoder_decoder", true);
-        node.put("bos_token_id", text.bosTokenId());
+        if (text.bosTokenId() != null) {
+            // None to write (a native folder's generation settings may have none): the remote default 0 applies.
+            node.put("bos_token_id", text.bosTokenId());
+        }
         node.put("eos_token_id", text.eosTokenId());
         node.put("pad_token_id", text.padTokenId());
         node.put("decoder_start_token_id", text.decoderStartTokenId());

@@ -5,7 +5,11 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
  * The BART language model's {@code text_config}, including the generation settings the reference's
- * {@code generate()} takes from it (the separate {@code generation_config.json} is not used).
+ * {@code generate()} runs with: for a remote-code folder those of {@code text_config} (its
+ * {@code generation_config.json} is not used); for a native one those {@link NativeConfigReader} puts there.
+ *
+ * @param bosTokenId null only for a native folder whose generation settings have none: native {@code generate()}
+ *                   needs it only when there is no {@code decoder_start_token_id}
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TextConfig(
@@ -22,7 +26,7 @@ public record TextConfig(
         @JsonProperty("normalize_before") boolean normalizeBefore,
         @JsonProperty("scale_embedding") boolean scaleEmbedding,
         @JsonProperty("add_final_layer_norm") boolean addFinalLayerNorm,
-        @JsonProperty("bos_token_id") int bosTokenId,
+        @JsonProperty("bos_token_id") Integer bosTokenId,
         @JsonProperty("eos_token_id") int eosTokenId,
         @JsonProperty("pad_token_id") int padTokenId,
         @JsonProperty("decoder_start_token_id") int decoderStartTokenId,
@@ -57,7 +61,9 @@ public record TextConfig(
                     + " holds at most " + Integer.MAX_VALUE + " rows");
         }
         // Ids outside the vocabulary would otherwise surface mid-generation as an index error.
-        requireTokenId("bos_token_id", bosTokenId, vocabSize);
+        if (bosTokenId != null) {
+            requireTokenId("bos_token_id", bosTokenId, vocabSize);
+        }
         requireTokenId("eos_token_id", eosTokenId, vocabSize);
         requireTokenId("pad_token_id", padTokenId, vocabSize);
         requireTokenId("decoder_start_token_id", decoderStartTokenId, vocabSize);

@@ -44,8 +44,8 @@ public record GenerationOptions(int numBeams, int maxNewTokens, int noRepeatNgra
     }
 
     /**
-     * The settings the reference's {@code generate()} takes from {@code text_config} (not from
-     * {@code generation_config.json}), with {@code maxNewTokens}.
+     * The generation settings of {@code c} (those the reference's {@code generate()} runs with: see
+     * {@link TextConfig}), with {@code maxNewTokens}.
      */
     public static GenerationOptions fromConfig(TextConfig c, int maxNewTokens) {
         return new GenerationOptions(c.numBeams(), maxNewTokens, c.noRepeatNgramSize(), c.decoderStartTokenId(),

@@ -155,13 +155,14 @@ class NativeLayoutCheckpointTest {
     }
 
     @Test
-    void nativeConfigNeedsTheTokenIds() throws IOException {
+    void nativeConfigNeedsADecoderStartTokenInTheGenerationConfig() throws IOException {
+        // generate() reads the file alone: text_config's ids (BartConfig's defaults) do not fill in for it.
         Path generation = Files.writeString(dir.resolve("generation_config.json"), "{\"num_beams\":3}");
         assertCheckpointError(() -> NativeConfigReader.read(golden("tiny-native/model/config.json"), generation),
-                "config.json", "bos_token_id is in neither generation_config.json nor text_config");
+                "config.json", "from generation_config.json, have neither decoder_start_token_id nor bos_token_id");
         Path absent = dir.resolve("absent/generation_config.json");
-        assertCheckpointError(() -> NativeConfigReader.read(golden("tiny-native/model/config.json"), absent),
-                "generation_config.json", "is missing");
+        assertEquals(2, NativeConfigReader.read(golden("tiny-native/model/config.json"), absent).text()
+                .decoderStartTokenId(), "without the file, the model config's (BartConfig's default)");
     }
 
     private static Path golden(String name) {

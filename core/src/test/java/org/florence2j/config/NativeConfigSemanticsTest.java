@@ -2,6 +2,7 @@ package org.florence2j.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,7 +23,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * {@link NativeConfigReader} reads a transformers-native {@code config.json} as transformers' own config classes do
  * ({@code Florence2VisionConfig}, {@code BartConfig}): fields left out take their defaults, and only the keys the
- * native model reads count, not the remote-code names a converted config carries beside them. The counterpart of
+ * native model reads count, not the remote-code names a converted config carries beside them. Its generation
+ * settings are those {@code from_pretrained(folder).generate(...)} runs with (transformers 4.57): the
+ * {@code generation_config.json} alone when there is one, else the model config. The counterpart of
  * {@link RemoteConfigSemanticsTest}.
  */
 class NativeConfigSemanticsTest {
@@ -44,9 +47,13 @@ class NativeConfigSemanticsTest {
         return (ObjectNode) root.get("text_config");
     }
 
+    /** The shipped one: ids 0/2/1/2, forced BOS 0 and EOS 2, 3 beams, no repeated 3-grams, early stopping. */
+    private static ObjectNode generationConfig() throws IOException {
+        return (ObjectNode) JSON.readTree(MODEL.resolve("generation_config.json").toFile());
+    }
+
     private static Florence2Config parse(ObjectNode root) throws IOException {
-        JsonNode generation = JSON.readTree(MODEL.resolve("generation_config.json").toFile());
-        return NativeConfigReader.parse(root, generation);
+        return NativeConfigReader.parse(root, generationConfig());
     }
 
     @Test
@@ -163,5 +170,112 @@ class NativeConfigSemanticsTest {
         assertEquals(1024, text.maxPositionEmbeddings());
         assertEquals("gelu", text.activationFunction());
         assertEquals(false, text.scaleEmbedding());
+    }
+
+    @Test
+    void aSettingTheGenerationConfigLeavesOutTakesItsDefaultNotTextConfigs() throws IOException {
+        // GenerationConfig.from_pretrained builds it from the file alone, and generate() uses it as it is.
+        ObjectNode root = tinyNative();
+        text(root).put("num_beams", 5).put("no_repeat_ngram_size", 3).put("early_stopping", true)
+                .put("forced_bos_token_id", 0).put("forced_eos_token_id", 2).put("length_penalty", 2.0)
+                .put("min_length", 5).put("repetition_penalty", 1.5);
+        ObjectNode generation = generationConfig();
+        generation.remove(List.of("no_repeat_ngram_size", "early_stopping", "forced_bos_token_id",
+                "forced_eos_token_id"));
+        TextConfig text = NativeConfigReader.parse(root, generation).text();
+        assertEquals(3, text.numBeams(), "set in both: generation_config.json's");
+        assertEquals(0, text.noRepeatNgramSize());
+        assertEquals(EarlyStopping.FALSE, text.earlyStopping());
+        assertNull(text.forcedBosTokenId());
+        assertNull(text.forcedEosTokenId());
+        assertEquals(1.0, text.lengthPenalty());
+        assertEquals(0, text.minLength());
+        // text_config's repetition_penalty, which florence2j would refuse, is not what generate() runs with.
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = ';', value = {"absent; ", "not JSON; {\"num_beams\": 1", "a folder; "})
+    void withoutAUsableGenerationConfigTheSettingsComeFromTheModelConfig(String what, String content)
+            throws IOException {
+        // from_pretrained catches the OSError of GenerationConfig.from_pretrained and keeps from_model_config(config):
+        // text_config's values, BartConfig's token ids where it has none.
+        Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(tinyNative()));
+        Path generation = dir.resolve("generation_config.json");
+        if (content != null) {
+            Files.writeString(generation, content);
+        } else if (what.equals("a folder")) {
+            Files.createDirectory(generation);
+        }
+        TextConfig text = NativeConfigReader.read(config, generation).text();
+        assertEquals(3, text.numBeams());
+        assertEquals(3, text.noRepeatNgramSize());
+        assertEquals(EarlyStopping.TRUE, text.earlyStopping());
+        assertEquals(0, text.forcedBosTokenId());
+        assertEquals(2, text.forcedEosTokenId(), "BartConfig's default");
+        assertEquals(List.of(0, 2, 1, 2), List.of(text.bosTokenId(), text.eosTokenId(), text.padTokenId(),
+                text.decoderStartTokenId()), "BartConfig's defaults");
+    }
+
+    @Test
+    void aGenerationConfigThatIsJsonButNoObjectIsRefused() throws IOException {
+        Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(tinyNative()));
+        Path generation = Files.writeString(dir.resolve("generation_config.json"), "[1]");
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> NativeConfigReader.read(config, generation));
+        assertTrue(e.getMessage().contains("generation_config.json: is not a JSON object"), e.getMessage());
+    }
+
+    @Test
+    void aTopLevelGenerationParameterMakesAFileFromTheModelConfigGiveWayToTheModelConfig() throws IOException {
+        // _prepare_generation_config's legacy path: _from_model_config, an unmodified generation config, and a
+        // non-default generation parameter at the top level of config.json (text_config's do not count).
+        ObjectNode root = tinyNative();
+        root.put("no_repeat_ngram_size", 4);
+        ObjectNode generation = generationConfig();
+        generation.remove("forced_eos_token_id");
+        TextConfig text = NativeConfigReader.parse(root, generation).text();
+        assertEquals(4, text.noRepeatNgramSize(), "the top level's");
+        assertEquals(3, text.numBeams(), "text_config's");
+        assertEquals(2, text.forcedEosTokenId(), "BartConfig's default, not the file's absence");
+
+        generation.put("_from_model_config", false);
+        text = NativeConfigReader.parse(root, generation).text();
+        assertEquals(3, text.noRepeatNgramSize(), "not from the model config: the file's");
+        assertNull(text.forcedEosTokenId());
+
+        generation.put("_from_model_config", true);
+        root.remove("no_repeat_ngram_size");
+        text(root).put("no_repeat_ngram_size", 4);
+        text = NativeConfigReader.parse(root, generation).text();
+        assertEquals(3, text.noRepeatNgramSize(), "a text_config parameter does not start the legacy path");
+        assertNull(text.forcedEosTokenId());
+    }
+
+    @Test
+    void aMissingDecoderStartIsTheBosAndAMissingPadIsTheEos() throws IOException {
+        // _prepare_special_tokens, not text_config (whose BartConfig defaults would be 2 and 1).
+        ObjectNode generation = generationConfig();
+        generation.remove(List.of("decoder_start_token_id", "pad_token_id"));
+        TextConfig text = NativeConfigReader.parse(tinyNative(), generation).text();
+        assertEquals(0, text.decoderStartTokenId());
+        assertEquals(2, text.padTokenId());
+
+        generation = generationConfig();
+        generation.remove("bos_token_id");
+        text = NativeConfigReader.parse(tinyNative(), generation).text();
+        assertNull(text.bosTokenId(), "generate() needs none when the decoder start is set");
+        assertEquals(2, text.decoderStartTokenId());
+    }
+
+    @ParameterizedTest(name = "without {0}")
+    @CsvSource(delimiter = ';', value = {
+            "decoder_start_token_id, bos_token_id; have neither decoder_start_token_id nor bos_token_id",
+            "eos_token_id; have no eos_token_id: native generate() would then never stop"})
+    void aGenerationConfigWithoutADecoderStartOrEosIsRefused(String removed, String says) throws IOException {
+        ObjectNode generation = generationConfig();
+        generation.remove(List.of(removed.split(", ")));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NativeConfigReader.parse(tinyNative(), generation));
+        assertTrue(e.getMessage().contains("from generation_config.json, " + says), e.getMessage());
     }
 }
