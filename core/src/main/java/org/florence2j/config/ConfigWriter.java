@@ -40,9 +40,7 @@ public final class ConfigWriter {
         autoMap.put("AutoConfig", "configuration_florence2.Florence2Config");
         autoMap.put("AutoModelForCausalLM", "modeling_florence2.Florence2ForConditionalGeneration");
         root.put("model_type", "florence2");
-        if (text.bosTokenId() != null) {
-            root.put("bos_token_id", text.bosTokenId());
-        }
+        root.put("bos_token_id", text.bosTokenId());
         root.put("eos_token_id", text.eosTokenId());
         root.put("pad_token_id", text.padTokenId());
         root.put("projection_dim", config.projectionDim());
@@ -82,19 +80,15 @@ public final class ConfigWriter {
         node.put("scale_embedding", text.scaleEmbedding());
         node.put("add_final_layer_norm", text.addFinalLayerNorm());
         node.put("is_encoder_decoder", true);
-        if (text.bosTokenId() != null) {
-            // None to write (a native folder's generation settings may have none): the remote default 0 applies.
-            node.put("bos_token_id", text.bosTokenId());
-        }
+        // An absent token (a native folder's generation settings may have none) is written as null, not left out:
+        // the remote config class keeps an explicit None, where a missing key would take its default (bos 0,
+        // forced EOS 2) and generate differently.
+        node.put("bos_token_id", text.bosTokenId());
         node.put("eos_token_id", text.eosTokenId());
         node.put("pad_token_id", text.padTokenId());
         node.put("decoder_start_token_id", text.decoderStartTokenId());
-        if (text.forcedBosTokenId() != null) {
-            node.put("forced_bos_token_id", text.forcedBosTokenId());
-        }
-        if (text.forcedEosTokenId() != null) {
-            node.put("forced_eos_token_id", text.forcedEosTokenId());
-        }
+        node.put("forced_bos_token_id", text.forcedBosTokenId());
+        node.put("forced_eos_token_id", text.forcedEosTokenId());
         node.put("num_beams", text.numBeams());
         node.put("no_repeat_ngram_size", text.noRepeatNgramSize());
         node.set("early_stopping", JSON.valueToTree(text.earlyStopping()));

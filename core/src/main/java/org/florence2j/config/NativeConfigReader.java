@@ -104,8 +104,17 @@ public final class NativeConfigReader {
         JsonNode generation = readGenerationConfig(generationConfigFile);
         try {
             return parse(config, generation);
+        } catch (GenerationFileException e) {
+            throw new CheckpointException(generationConfigFile, null, -1, e.getMessage(), e);
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(configFile, null, -1, e.getMessage(), e);
+        }
+    }
+
+    /** A fault of the settings taken from {@code generation_config.json}, which {@link #read} names as that file's. */
+    private static final class GenerationFileException extends IllegalArgumentException {
+        GenerationFileException(String message) {
+            super(message);
         }
     }
 
@@ -118,12 +127,23 @@ public final class NativeConfigReader {
             return JsonFiles.readObject(file);
         } catch (CheckpointException e) {
             // Valid JSON that is no object makes the reference fail (config_dict["_commit_hash"] = ...): refused.
-            if (Files.isRegularFile(file) && !(e.getCause() instanceof IOException)) {
+            // An empty file is no JSON to Python (json.loads raises, and so from_pretrained goes on without it),
+            // where Jackson reads it as no value.
+            if (Files.isRegularFile(file) && !(e.getCause() instanceof IOException) && !isBlank(file)) {
                 throw e;
             }
             LOG.log(Level.WARNING, "{0}; generating with the settings of config.json instead, as transformers"
                     + " does", e.getMessage());
             return null;
+        }
+    }
+
+    /** Whether {@code file} holds only whitespace; false when it cannot be read. */
+    private static boolean isBlank(Path file) {
+        try {
+            return Files.readString(file).isBlank();
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -186,6 +206,13 @@ public final class NativeConfigReader {
         boolean fromModelConfig = generation == null
                 || (isTruthy(generation.get("_from_model_config")) && hasNonDefaultGenerationParameters(config));
         ObjectNode settings = fromModelConfig ? fromModelConfig(config, textConfig) : fromFile(generation);
+        if (!fromModelConfig) {
+            try {
+                UnsupportedGenerationSettings.check(settings, "generation_config.json");
+            } catch (IllegalArgumentException e) {
+                throw new GenerationFileException(e.getMessage());
+            }
+        }
         String source = generation == null ? "config.json (the folder has no usable generation_config.json)"
                 : fromModelConfig ? "config.json (generation_config.json says _from_model_config and config.json"
                 + " sets a generation parameter at its top level)" : "generation_config.json";

@@ -34,16 +34,25 @@ final class UnsupportedGenerationSettings {
 
     /** @throws IllegalArgumentException naming the first setting of {@code textConfig} that is not its default */
     static void check(JsonNode textConfig) {
+        check(textConfig, "text_config");
+    }
+
+    /**
+     * @param section what {@code settings} is called in the message ({@code text_config}, or
+     *                {@code generation_config.json} for a native folder's)
+     * @throws IllegalArgumentException naming the first setting of {@code settings} that is not its default
+     */
+    static void check(JsonNode settings, String section) {
         DEFAULTS.forEach((key, defaultValue) -> {
-            JsonNode value = textConfig.get(key);
+            JsonNode value = settings.get(key);
             if (value != null && !value.isNull() && !equalsDefault(value, defaultValue)) {
-                throw unsupported(key, value);
+                throw unsupported(section, key, value);
             }
         });
         for (String key : ABSENT_BY_DEFAULT) {
-            JsonNode value = textConfig.get(key);
+            JsonNode value = settings.get(key);
             if (value != null && !value.isNull() && !(value.isArray() && value.isEmpty())) {
-                throw unsupported(key, value);
+                throw unsupported(section, key, value);
             }
         }
     }
@@ -53,10 +62,10 @@ final class UnsupportedGenerationSettings {
                 : value.isNumber() && value.asDouble() == ((Number) defaultValue).doubleValue();
     }
 
-    private static IllegalArgumentException unsupported(String key, JsonNode value) {
-        return new IllegalArgumentException("text_config." + key + " " + value
+    private static IllegalArgumentException unsupported(String section, String key, JsonNode value) {
+        return new IllegalArgumentException(section + "." + key + " " + value
                 + " is not supported (florence2j implements num_beams, no_repeat_ngram_size, length_penalty,"
                 + " early_stopping, min_length, min_new_tokens and the forced BOS/EOS tokens); remove it"
-                + " from the model's config to generate without it");
+                + " from " + section + " to generate without it");
     }
 }

@@ -6,6 +6,7 @@ import static org.florence2j.checkpoint.TestFiles.golden;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,6 +35,7 @@ import org.florence2j.config.ConfigReader;
 import org.florence2j.config.ConfigWriter;
 import org.florence2j.config.Florence2Config;
 import org.florence2j.config.NativeConfigReader;
+import org.florence2j.config.TextConfig;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
@@ -191,6 +193,24 @@ class ModelConverterTest {
             assertEquals(config, ConfigReader.parse(written), file.toString());
             assertEquals("bfloat16", written.path("torch_dtype").asText());
         }
+    }
+
+    /**
+     * A native folder's generation settings may leave out tokens the remote config class defaults (bos 0, forced
+     * EOS 2): the converted config must keep them absent, or the converted model would generate differently.
+     */
+    @Test
+    void configWriterKeepsTheTokensANativeFolderLeavesOut() throws IOException {
+        JsonNode root = JSON.readTree(golden("tiny-native/model/config.json").toFile());
+        ObjectNode generation = (ObjectNode) JSON.readTree(golden("tiny-native/model/generation_config.json")
+                .toFile());
+        generation.remove(List.of("bos_token_id", "forced_eos_token_id"));
+        TextConfig text = NativeConfigReader.parse(root, generation).text();
+        assertNull(text.bosTokenId());
+        assertNull(text.forcedEosTokenId());
+        Florence2Config converted = ConfigReader.parse(ConfigWriter.toJson(NativeConfigReader.parse(root,
+                generation), DType.F32));
+        assertEquals(text, converted.text());
     }
 
     /** torch rounded the same float32 weights to float16 in model-f16-torch2: the conversion matches it exactly. */

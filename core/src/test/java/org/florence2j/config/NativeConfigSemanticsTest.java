@@ -194,7 +194,8 @@ class NativeConfigSemanticsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = ';', value = {"absent; ", "not JSON; {\"num_beams\": 1", "a folder; "})
+    @CsvSource(delimiter = ';', value = {"absent; ", "not JSON; {\"num_beams\": 1", "a folder; ", "empty; ''",
+            "blank; '   '"})
     void withoutAUsableGenerationConfigTheSettingsComeFromTheModelConfig(String what, String content)
             throws IOException {
         // from_pretrained catches the OSError of GenerationConfig.from_pretrained and keeps from_model_config(config):
@@ -214,6 +215,19 @@ class NativeConfigSemanticsTest {
         assertEquals(2, text.forcedEosTokenId(), "BartConfig's default");
         assertEquals(List.of(0, 2, 1, 2), List.of(text.bosTokenId(), text.eosTokenId(), text.padTokenId(),
                 text.decoderStartTokenId()), "BartConfig's defaults");
+    }
+
+    @Test
+    void anUnsupportedSettingOfTheGenerationConfigIsThatFilesFault() throws IOException {
+        Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(tinyNative()));
+        ObjectNode settings = (ObjectNode) JSON.readTree(MODEL.resolve("generation_config.json").toFile());
+        Path generation = Files.writeString(dir.resolve("generation_config.json"),
+                JSON.writeValueAsString(settings.put("repetition_penalty", 1.5)));
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> NativeConfigReader.read(config, generation));
+        assertEquals(generation, e.file());
+        assertTrue(e.getMessage().contains("generation_config.json.repetition_penalty 1.5 is not supported"),
+                e.getMessage());
     }
 
     @Test
