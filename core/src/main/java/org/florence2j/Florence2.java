@@ -417,7 +417,8 @@ public final class Florence2 implements AutoCloseable {
             generation = generation.withNumBeams(runOptions.numBeams());
         }
         // Compared by coalescing (CoalescedCall.canShareBatchWith): calls that stop otherwise never share a batch.
-        return runOptions.earlyStopping() == null ? generation
+        // Greedy search has no hypotheses to stop early, so its calls keep the config's mode and share batches.
+        return runOptions.earlyStopping() == null || generation.greedy() ? generation
                 : generation.withEarlyStopping(runOptions.earlyStopping());
     }
 

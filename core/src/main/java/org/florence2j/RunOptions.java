@@ -86,6 +86,7 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
      * Ends beam search as {@code mode} says instead of as {@code text_config.early_stopping} does ({@code null}: as
      * the config says). Florence-2's model card calls {@code generate(…, early_stopping=False, num_beams=3)}, while
      * its checkpoints' configs say {@code true}: {@code withEarlyStopping(EarlyStopping.FALSE)} makes that call.
+     * Greedy search (one beam) has nothing to stop early and ignores it, also when coalescing calls.
      */
     public RunOptions withEarlyStopping(EarlyStopping mode) {
         return new RunOptions(numBeams, maxNewTokens, listener, taps, timeout, mode);

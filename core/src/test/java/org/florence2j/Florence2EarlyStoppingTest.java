@@ -86,4 +86,26 @@ class Florence2EarlyStoppingTest {
             callers.shutdownNow();
         }
     }
+
+    /** Greedy search has no hypotheses to stop early: its calls share a batch whatever mode they name. */
+    @Test
+    void greedyCallsThatNameDifferentModesShareABatch() throws Exception {
+        RunOptions greedy = OPTIONS.greedy();
+        ExecutorService callers = Executors.newCachedThreadPool();
+        try (Florence2 model = load(EarlyStopping.TRUE, 4)) {
+            int[] alone = ids(model.run(request, greedy));
+            HeldEngine.Queued<Florence2Result> asConfigured;
+            HeldEngine.Queued<Florence2Result> never;
+            try (HeldEngine held = HeldEngine.hold(callers, model, request, OPTIONS)) {
+                asConfigured = HeldEngine.queueBehind(callers, model, request, greedy);
+                never = HeldEngine.queueBehind(callers, model, request, greedy.withEarlyStopping(EarlyStopping.NEVER));
+                held.release();
+            }
+            assertArrayEquals(alone, ids(asConfigured.result().get(60, TimeUnit.SECONDS)));
+            assertArrayEquals(alone, ids(never.result().get(60, TimeUnit.SECONDS)));
+            assertEquals(2, model.keptLimits().maxImages(), "the two calls ran as one batch");
+        } finally {
+            callers.shutdownNow();
+        }
+    }
 }
