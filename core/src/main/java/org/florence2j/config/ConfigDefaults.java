@@ -69,11 +69,7 @@ final class ConfigDefaults {
      * BOS is set, as {@code Florence2LanguageConfig} does.
      */
     static ObjectNode remoteText(JsonNode textConfig) {
-        ObjectNode text = withDefaults(textConfig, REMOTE_TEXT);
-        if (!text.hasNonNull("forced_bos_token_id") && text.path("force_bos_token_to_be_generated").asBoolean()) {
-            text.set("forced_bos_token_id", text.get("bos_token_id"));
-        }
-        return text;
+        return withLegacyForcedBos(withDefaults(textConfig, REMOTE_TEXT));
     }
 
     /** A copy of a native {@code vision_config} with the fields it lacks set to their defaults. */
@@ -93,7 +89,11 @@ final class ConfigDefaults {
      * {@code PretrainedConfig} also holds equal {@code GenerationConfig}'s, so they need no entry.)
      */
     static ObjectNode nativeTextGeneration(JsonNode textConfig) {
-        ObjectNode text = withDefaults(textConfig, NATIVE_TEXT_TOKEN_IDS);
+        return withLegacyForcedBos(withDefaults(textConfig, NATIVE_TEXT_TOKEN_IDS));
+    }
+
+    /** BART's legacy {@code force_bos_token_to_be_generated}: {@code forced_bos_token_id = bos_token_id} if unset. */
+    private static ObjectNode withLegacyForcedBos(ObjectNode text) {
         if (!text.hasNonNull("forced_bos_token_id") && text.path("force_bos_token_to_be_generated").asBoolean()) {
             text.set("forced_bos_token_id", text.get("bos_token_id"));
         }
@@ -111,7 +111,8 @@ final class ConfigDefaults {
         return filled;
     }
 
-    private static ObjectNode parse(String json) {
+    /** The JSON object {@code json}, for constant tables: a syntax error is a bug, thrown at class initialisation. */
+    static ObjectNode parse(String json) {
         try {
             return (ObjectNode) JSON.readTree(json);
         } catch (JsonProcessingException e) {

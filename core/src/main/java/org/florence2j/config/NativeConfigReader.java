@@ -1,6 +1,5 @@
 package org.florence2j.config;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -52,7 +51,7 @@ public final class NativeConfigReader {
      * The {@code GenerationConfig} fields florence2j reads (into {@link TextConfig}) or refuses
      * ({@link UnsupportedGenerationSettings}), with {@code GenerationConfig.__init__}'s defaults (transformers 4.57).
      */
-    private static final ObjectNode GENERATION_DEFAULTS = parse("""
+    private static final ObjectNode GENERATION_DEFAULTS = ConfigDefaults.parse("""
             {"bos_token_id": null, "eos_token_id": null, "pad_token_id": null, "decoder_start_token_id": null,
              "forced_bos_token_id": null, "forced_eos_token_id": null, "num_beams": 1, "no_repeat_ngram_size": 0,
              "early_stopping": false, "length_penalty": 1.0, "min_length": 0, "min_new_tokens": null,
@@ -68,7 +67,7 @@ public final class NativeConfigReader {
      * value in {@code config.json}, when not this default, makes {@code _get_non_default_generation_parameters}
      * non-empty. ({@code Florence2Config()}, which it compares with, holds these defaults.)
      */
-    private static final ObjectNode GLOBAL_GENERATION_DEFAULTS = parse("""
+    private static final ObjectNode GLOBAL_GENERATION_DEFAULTS = ConfigDefaults.parse("""
             {"max_length": 20, "min_length": 0, "do_sample": false, "early_stopping": false, "num_beams": 1,
              "temperature": 1.0, "top_k": 50, "top_p": 1.0, "typical_p": 1.0, "repetition_penalty": 1.0,
              "length_penalty": 1.0, "no_repeat_ngram_size": 0, "encoder_no_repeat_ngram_size": 0,
@@ -308,13 +307,5 @@ public final class NativeConfigReader {
         List<String> names = new ArrayList<>();
         node.fieldNames().forEachRemaining(names::add);
         return List.copyOf(names);
-    }
-
-    private static ObjectNode parse(String json) {
-        try {
-            return (ObjectNode) JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new ExceptionInInitializerError(e);
-        }
     }
 }
