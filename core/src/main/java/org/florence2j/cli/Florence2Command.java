@@ -3,6 +3,7 @@ package org.florence2j.cli;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
+import org.florence2j.bindings.Libc;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,23 +24,32 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:unexpected error (a bug: please report the stack trace)",
                 "2:usage error (unknown option, missing or malformed value)",
-                "3:bad input (image, task, text, or an output file that cannot be written)",
-                "4:bad model folder or checkpoint",
+                "3:bad input (image, task, text, or a --draw/--dump-taps file that cannot be written)",
+                "4:bad model folder or checkpoint (or a convert output that cannot be written)",
                 "5:native library or device problem (oneDNN, CUDA)",
                 "6:a request ran past run --timeout"})
 public final class Florence2Command implements Callable<Integer> {
+    private static final int STDERR = 2;
+
     private final ModelSource models;
+    private final boolean errIsTerminal;
 
     @Spec
     private CommandSpec spec;
 
-    Florence2Command(ModelSource models) {
+    Florence2Command(ModelSource models, boolean errIsTerminal) {
         this.models = models;
+        this.errIsTerminal = errIsTerminal;
     }
 
     /** Where the subcommands get their models. */
     ModelSource models() {
         return models;
+    }
+
+    /** Whether standard error is a terminal, where {@code run} draws its progress bar. */
+    boolean errIsTerminal() {
+        return errIsTerminal;
     }
 
     @Override
@@ -52,22 +62,38 @@ public final class Florence2Command implements Callable<Integer> {
     public static void main(String[] args) {
         PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
         PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
-        int code = execute(ModelSource.LOADING, out, err, args);
+        // File descriptor 2 itself: System.console() answers for stdin and stdout.
+        int code = execute(ModelSource.LOADING, out, err, Libc.isatty(STDERR), args);
         out.flush();
         err.flush();
         System.exit(code);
     }
 
     /**
-     * Runs a command line in-process.
+     * Runs a command line in-process, as with a standard error that is no terminal (no progress bar).
      *
      * @param models where {@code run} gets its model
      * @param out    standard output: results
-     * @param err    standard error: messages, progress
+     * @param err    standard error: messages
      * @return the exit code, one of {@link ExitCodes}
      */
     public static int execute(ModelSource models, PrintWriter out, PrintWriter err, String... args) {
-        CommandLine commandLine = new CommandLine(new Florence2Command(models));
+        return execute(models, out, err, false, args);
+    }
+
+    /**
+     * Runs a command line in-process.
+     *
+     * @param models        where {@code run} gets its model
+     * @param out           standard output: results
+     * @param err           standard error: messages, and progress when it is a terminal
+     * @param errIsTerminal whether {@code err} is a terminal, where {@code run} draws a progress bar over several
+     *                      images
+     * @return the exit code, one of {@link ExitCodes}
+     */
+    public static int execute(ModelSource models, PrintWriter out, PrintWriter err, boolean errIsTerminal,
+            String... args) {
+        CommandLine commandLine = new CommandLine(new Florence2Command(models, errIsTerminal));
         commandLine.setOut(out);
         commandLine.setErr(err);
         commandLine.setCaseInsensitiveEnumValuesAllowed(true);

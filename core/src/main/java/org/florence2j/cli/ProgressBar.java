@@ -2,7 +2,6 @@ package org.florence2j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import org.florence2j.bindings.Libc;
 
 /**
  * A one-line progress bar on stderr, redrawn in place with a carriage return. Drawn only when stderr is a terminal
@@ -11,7 +10,6 @@ import org.florence2j.bindings.Libc;
  */
 final class ProgressBar implements AutoCloseable {
     private static final int WIDTH = 30;
-    private static final int STDERR = 2;
 
     private final PrintWriter err;
     private final int total;
@@ -25,12 +23,9 @@ final class ProgressBar implements AutoCloseable {
         this.shown = shown;
     }
 
-    /**
-     * A bar over {@code total} images, drawn only if file descriptor 2 (stderr) is a terminal: not
-     * {@link System#console()}, which answers for stdin and stdout.
-     */
-    static ProgressBar onTerminal(PrintWriter err, int total) {
-        return new ProgressBar(err, total, total > 1 && Libc.isatty(STDERR));
+    /** A bar over {@code total} images, drawn only if {@code err} is a terminal ({@code errIsTerminal}). */
+    static ProgressBar onTerminal(PrintWriter err, int total, boolean errIsTerminal) {
+        return new ProgressBar(err, total, total > 1 && errIsTerminal);
     }
 
     /** Counts one image as done, {@code file} the last one. */
@@ -46,7 +41,10 @@ final class ProgressBar implements AutoCloseable {
         err.flush();
     }
 
-    /** Wipes the bar so that a message can be printed on a clean line. */
+    /**
+     * Wipes the bar so that a message or a result can be printed on a clean line: stdout is often the same
+     * terminal, where a result would otherwise continue the bar's line.
+     */
     void clearLine() {
         if (shown && done > 0) {
             err.print("\r\u001b[K");

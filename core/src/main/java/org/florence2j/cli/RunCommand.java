@@ -143,10 +143,10 @@ final class RunCommand implements Callable<Integer> {
         RunOptions runOptions = runOptions();
         TaskPrompts.Parsed request = request();
         List<Path> files = ImageArguments.expand(images);
-        checkOutputs("--draw", draw, files.size());
         if (draw != null && ResultDrawing.format(draw).isEmpty()) {
             throw new ParameterException(spec.commandLine(), "--draw " + draw + ": " + ResultDrawing.FORMATS);
         }
+        checkOutputs("--draw", draw, files.size());
         checkOutputs("--dump-taps", dumpTaps, files.size());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -154,23 +154,23 @@ final class RunCommand implements Callable<Integer> {
         Florence2 loaded = models.open(model, options);
         int failures = 0;
         int timeouts = 0;
-        try (ProgressBar progress = ProgressBar.onTerminal(err, files.size())) {
+        try (ProgressBar progress = ProgressBar.onTerminal(err, files.size(), parent.errIsTerminal())) {
             for (int i = 0; i < files.size(); i++) {
                 Path file = files.get(i);
                 try {
-                    runOne(loaded, request, runOptions, file, files.size() == 1 ? -1 : i, out);
+                    runOne(loaded, request, runOptions, file, files.size() == 1 ? -1 : i, out, progress);
                 } catch (RequestTimeoutException e) {
-                    // The others still get their own time; the message alone does not name the image.
+                    // The others still get their own time.
                     progress.clearLine();
-                    err.println("florence2 run: " + file + ": " + e.getMessage());
+                    err.println("florence2 run: " + namingFile(file, e.getMessage()));
                     timeouts++;
                 } catch (InvalidInputException e) {
                     if (files.size() == 1) {
-                        throw e;
+                        throw new InvalidInputException(namingFile(file, e.getMessage()), e);
                     }
                     // One unreadable image in a folder should not lose the others' results.
                     progress.clearLine();
-                    err.println("florence2 run: " + e.getMessage());
+                    err.println("florence2 run: " + namingFile(file, e.getMessage()));
                     failures++;
                 }
                 progress.step(file);
@@ -204,8 +204,16 @@ final class RunCommand implements Callable<Integer> {
         return request;
     }
 
+    /**
+     * {@code message} about {@code file}'s request, naming the file: an image's loading errors name it already (as
+     * {@code image file 'path'}), a generation's or a timeout's do not and get it in front.
+     */
+    static String namingFile(Path file, String message) {
+        return message.contains("'" + file + "'") ? message : file + ": " + message;
+    }
+
     private void runOne(Florence2 loaded, TaskPrompts.Parsed asked, RunOptions runOptions, Path file, int index,
-            PrintWriter out) {
+            PrintWriter out, ProgressBar progress) {
         Florence2Request request = new Florence2Request(ImageSource.of(file), asked.task(), asked.text());
         String givenPrompt = prompt != null ? prompt : asked.task().token() + (text == null ? "" : text);
         Florence2Result result;
@@ -217,6 +225,7 @@ final class RunCommand implements Callable<Integer> {
                 taps.write(indexed(dumpTaps, index), file, asked.task(), givenPrompt);
             }
         }
+        progress.clearLine();
         out.println(json ? ResultJson.line(result, givenPrompt) : ResultText.describe(result));
         out.flush();
         if (draw != null) {

@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.florence2j.InvalidInputException;
 import org.florence2j.Task;

@@ -50,6 +50,17 @@ final class CliRun {
         return new Result(code, out.toString(), err.toString());
     }
 
+    /**
+     * Runs with stdout and stderr on one terminal, as an interactive shell has them: {@code out} and {@code err}
+     * both hold everything written, progress bar included, in the order written.
+     */
+    static Result runOnOneTerminal(ModelSource models, String... args) {
+        StringWriter both = new StringWriter();
+        PrintWriter terminal = new PrintWriter(both);
+        int code = Florence2Command.execute(models, terminal, terminal, true, args);
+        return new Result(code, both.toString(), both.toString());
+    }
+
     /** {@code golden/tiny} in the test resources. */
     static Path goldenRoot() {
         try {

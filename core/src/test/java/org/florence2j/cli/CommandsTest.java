@@ -192,4 +192,30 @@ class CommandsTest {
             assertEquals(org.florence2j.Task.CAPTION, RunCommand.parseTask(spelling), spelling);
         }
     }
+
+    /**
+     * With stdout and stderr on one terminal, each result starts a line of its own: the bar is wiped before a result
+     * is printed, as before a message, and redrawn after it.
+     */
+    @Test
+    void resultsDoNotContinueTheProgressBarsLine(@TempDir Path temp) throws IOException {
+        String first = ROOT.resolve("images/small_37x29.png").toString();
+        String second = ROOT.resolve("images/gradient_160x160.png").toString();
+        String third = Files.writeString(temp.resolve("corrupt.png"), "not a PNG").toString();
+        CliRun.Result run = CliRun.runOnOneTerminal(models, "run", "--model", MODEL, "--num-beams", "1",
+                "--max-new-tokens", "3", first, second, third, first);
+        assertEquals(ExitCodes.BAD_INPUT, run.code(), run.out());
+        assertTrue(run.out().contains("] 2/4 "), "the bar is drawn: " + run.out());
+        int results = 0;
+        for (String line : new String[] {first + " (37x29)", second + " (160x160)", "florence2 run: image file"}) {
+            for (int at = run.out().indexOf(line); at >= 0; at = run.out().indexOf(line, at + 1)) {
+                String before = run.out().substring(0, at);
+                assertTrue(before.isEmpty() || before.endsWith("\n") || before.endsWith("\r\u001b[K"),
+                        "'" + line + "' starts a clean line: " + run.out());
+                results++;
+            }
+        }
+        assertEquals(4, results, run.out());
+        assertTrue(run.out().endsWith("small_37x29.png\u001b[K\n"), "the bar's last state ends its line: " + run.out());
+    }
 }

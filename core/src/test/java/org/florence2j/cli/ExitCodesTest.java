@@ -82,6 +82,28 @@ class ExitCodesTest {
                 "--max-new-tokens", "5", IMAGE);
     }
 
+    /**
+     * A request refused after its image loaded names the image, alone (the message came without it) or among
+     * several, where each image's line names its own and the others still run.
+     */
+    @Test
+    void aRequestRefusedAfterItsImageLoadedIsNamedWithItsFile() {
+        assertFails(3, IMAGE + ": a session for 1 images", "run", "--model", MODEL, "--num-beams", "100000",
+                "--max-new-tokens", "5", IMAGE);
+        String second = ROOT.resolve("images/gradient_160x160.png").toString();
+        CliRun.Result both = CliRun.run(models, "run", "--model", MODEL, "--num-beams", "100000",
+                "--max-new-tokens", "5", IMAGE, second);
+        assertEquals(3, both.code(), "exit code; stderr: " + both.err());
+        List<String> lines = both.err().lines().toList();
+        assertEquals(2, lines.size(), both.err());
+        assertTrue(lines.get(0).startsWith("florence2 run: " + IMAGE + ": a session for 1 images"), both.err());
+        assertTrue(lines.get(1).startsWith("florence2 run: " + second + ": a session for 1 images"), both.err());
+        String missing = ROOT.resolve("images/missing.png").toString();
+        CliRun.Result named = CliRun.run(models, "run", "--model", MODEL, missing, IMAGE);
+        assertTrue(named.err().startsWith("florence2 run: image file '" + missing + "' does not exist"),
+                "a loading error keeps its own naming: " + named.err());
+    }
+
     @Test
     void newTokensPastAnIntMaxLengthAreAUsageError() {
         assertFails(2, "--max-new-tokens must be 1 to 2147483646, got 2147483647", "run", "--model", MODEL,

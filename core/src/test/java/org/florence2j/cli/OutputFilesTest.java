@@ -42,7 +42,7 @@ class OutputFilesTest {
     @ParameterizedTest
     @ValueSource(strings = {"--draw", "--dump-taps"})
     void aNamedPipeIsRefusedAndLeftAPipe(String option) throws IOException, InterruptedException {
-        Path pipe = Fifos.make(temp.resolve("out"));
+        Path pipe = Fifos.make(temp.resolve("out.png"));
         assertRefused(pipe + " exists and is a named pipe (FIFO), not a regular file", "run", "--model", MODEL,
                 option, pipe.toString(), IMAGE);
         assertTrue(Files.readAttributes(pipe, BasicFileAttributes.class).isOther(), "still a pipe");
@@ -66,9 +66,11 @@ class OutputFilesTest {
                 MODEL, option, "/proc/florence2j-out.png", IMAGE);
     }
 
-    @Test
-    void aDrawingNamedForAFormatItIsNotWrittenInIsAUsageError() {
-        Path gif = temp.resolve("out.gif");
+    /** The name's format is a usage error whether or not its folder exists, so it is reported first. */
+    @ParameterizedTest
+    @ValueSource(strings = {"out.gif", "missing/out.gif"})
+    void aDrawingNamedForAFormatItIsNotWrittenInIsAUsageError(String name) {
+        Path gif = temp.resolve(name);
         CliRun.Result run = CliRun.run(NEVER_LOADED, "run", "--model", MODEL, "--draw", gif.toString(), IMAGE);
         assertEquals(ExitCodes.USAGE, run.code(), "exit code; stderr: " + run.err());
         assertTrue(run.err().contains("--draw " + gif + ": the drawing is PNG or JPEG"), run.err());
