@@ -92,7 +92,7 @@ final class CoalescedCall {
             }
             try {
                 listener.onToken(image, tokenId, pieces.apply(tokenId));
-            } catch (RuntimeException | Error e) {
+            } catch (Throwable e) { // a checked exception too (another JVM language's, a sneaky throw)
                 fail(e);
             }
         }

@@ -505,7 +505,7 @@ public final class Florence2 implements AutoCloseable {
                 call.finish(Arrays.copyOfRange(results, from, from + call.images()));
                 from += call.images();
             }
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) { // a listener's checked exception too: a call left unanswered would wait for ever
             if (batch.isEmpty()) {
                 head.fail(e); // before the head was claimed: only its caller is waiting for this work
             }

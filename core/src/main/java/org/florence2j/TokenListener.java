@@ -7,7 +7,9 @@ package org.florence2j;
  * serves one request at a time, so a listener that blocks holds up every model on the device; requests queued behind
  * it can still give up through their own timeout or interrupt, and so can calls in one batch with it
  * ({@link Florence2Options#maxCoalescedImages}). An exception the listener throws ends its request (in such a batch,
- * its own call only) and reaches the caller as it is; the model serves the next request as usual.
+ * its own call only) and reaches the caller as it is; a checked one (which a language without checked exceptions,
+ * or a sneaky throw, can raise here) arrives as the cause of an {@link IllegalStateException}. The model serves the
+ * next request as usual.
  */
 @FunctionalInterface
 public interface TokenListener {

@@ -3,10 +3,12 @@ package org.florence2j;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -333,5 +335,38 @@ class Florence2CoalescingTest {
             assertArrayEquals(greedyCaptionIds, ids(plain));
             assertEquals(2, model.keptLimits().maxImages(), "the two calls ran as one batch");
         }
+    }
+
+    /**
+     * A listener's checked exception (another JVM language's, a sneaky throw) ends its own call as an unchecked one
+     * does, wrapped as {@link TokenListener} says, in a batch and alone; the engine goes on serving.
+     */
+    @Test
+    void aListenerThatThrowsACheckedExceptionEndsOnlyItsOwnCall() throws Exception {
+        IOException closed = new IOException("client socket closed");
+        TokenListener sneaky = (image, id, p) -> Florence2CoalescingTest.<RuntimeException>sneakyThrow(closed);
+        try (Florence2 model = load(4)) {
+            HeldEngine.Queued<Florence2Result> plain;
+            HeldEngine.Queued<Florence2Result> failing;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                plain = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                failing = HeldEngine.queueBehind(callers, model, detection, GREEDY.withListener(sneaky));
+                held.release();
+            }
+            var failed = assertThrows(ExecutionException.class, () -> failing.result().get(60, TimeUnit.SECONDS));
+            assertInstanceOf(IllegalStateException.class, failed.getCause());
+            assertSame(closed, failed.getCause().getCause());
+            assertArrayEquals(greedyCaptionIds, ids(plain));
+            assertEquals(2, model.keptLimits().maxImages(), "the two calls ran as one batch");
+            Future<Florence2Result> alone = callers.submit(() -> model.run(detection, GREEDY.withListener(sneaky)));
+            var aloneFailed = assertThrows(ExecutionException.class, () -> alone.get(60, TimeUnit.SECONDS));
+            assertSame(closed, aloneFailed.getCause().getCause());
+            assertArrayEquals(greedyDetectionIds, ids(model.run(detection, GREEDY)), "the engine goes on");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Throwable> void sneakyThrow(Throwable e) throws E {
+        throw (E) e;
     }
 }
