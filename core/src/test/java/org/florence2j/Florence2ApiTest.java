@@ -278,19 +278,23 @@ class Florence2ApiTest {
     @Test
     void greedyStreamsEveryTokenAsItIsChosen() {
         List<Integer> streamed = new ArrayList<>();
-        StringBuilder text = new StringBuilder();
+        List<String> pieces = new ArrayList<>();
         Florence2Result result = model.run(Florence2Request.of(image("noise_173x97"), Task.CAPTION),
                 SHORT.greedy().withListener((image, id, piece) -> {
                     assertEquals(0, image);
                     streamed.add(id);
-                    text.append(piece);
+                    pieces.add(piece);
                 }));
         int[] ids = result.generation().generatedIds();
         assertEquals(ids.length - 1, streamed.size());
         for (int i = 1; i < ids.length; i++) {
             assertEquals(ids[i], streamed.get(i - 1), "token " + i);
+            assertEquals(model.tokenizer().piece(ids[i]), pieces.get(i - 1), "piece of token " + i);
         }
-        assertEquals(result.generation().text().replace("</s>", "").length() > 0, text.length() > 0);
+        // Special tokens are streamed as themselves: the forced <s>, and the </s> that ends the caption (EOS, or
+        // forced at the length limit).
+        assertEquals("<s>", pieces.getFirst());
+        assertEquals("</s>", pieces.getLast());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.florence2j;
 
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
@@ -28,6 +30,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class ModelFolderErrorsTest {
     private static final Florence2Options ONE_THREAD = Florence2Options.defaults().withThreads(1);
     private static final RunOptions SHORT = RunOptions.defaults().withMaxNewTokens(2);
+    private static final RunOptions FOUR_TOKENS = RunOptions.defaults().withMaxNewTokens(4);
 
     @TempDir
     Path dir;
@@ -99,7 +102,7 @@ class ModelFolderErrorsTest {
                 root -> root.set("size", json("{\"height\": 97, \"width\": 96}")));
         try (Florence2 model = Florence2.load(folder.path(), ONE_THREAD)) {
             Path image = TinyModelFolder.golden().resolveSibling("images/checker_shapes_200x150.png");
-            model.run(Florence2Request.of(image, Task.CAPTION), SHORT);
+            assertCaptioned(model.run(Florence2Request.of(image, Task.CAPTION), FOUR_TOKENS));
         }
         folder.editJson("preprocessor_config.json",
                 root -> root.set("size", json("{\"height\": 96, \"width\": 2048}")));
@@ -113,7 +116,7 @@ class ModelFolderErrorsTest {
                 root -> ((ObjectNode) root.get("vision_config")).put("window_size", 40));
         try (Florence2 model = Florence2.load(folder.path(), ONE_THREAD)) {
             Path image = TinyModelFolder.golden().resolveSibling("images/gradient_160x160.png");
-            model.run(Florence2Request.of(image, Task.CAPTION), SHORT);
+            assertCaptioned(model.run(Florence2Request.of(image, Task.CAPTION), FOUR_TOKENS));
         }
     }
 
@@ -149,6 +152,17 @@ class ModelFolderErrorsTest {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(e);
         }
+    }
+
+    /**
+     * A whole caption came back: the decoder start, the forced BOS, tokens chosen from the image and EOS (chosen, or
+     * forced at the limit).
+     */
+    private static void assertCaptioned(Florence2Result result) {
+        Caption caption = assertInstanceOf(Caption.class, result);
+        int[] ids = caption.generation().generatedIds();
+        assertTrue(ids.length >= 3 && ids.length <= 6 && ids[0] == 2 && ids[1] == 0 && ids[ids.length - 1] == 2,
+                Arrays.toString(ids));
     }
 
     private static void assertRefused(Path folder, String... fragments) {

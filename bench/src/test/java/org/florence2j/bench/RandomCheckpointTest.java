@@ -1,11 +1,18 @@
 package org.florence2j.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import org.florence2j.Florence2;
+import org.florence2j.Florence2Options;
+import org.florence2j.Florence2Request;
+import org.florence2j.RunOptions;
+import org.florence2j.Task;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.tensor.DType;
@@ -40,5 +47,12 @@ class RandomCheckpointTest {
         assertEquals(Map.of(DType.BF16, dtypes.size()), Map.of(DType.BF16,
                 (int) dtypes.values().stream().filter(d -> d == DType.BF16).count()));
         assertEquals(ConfigReader.read(TINY.resolve("config.json")), ConfigReader.read(out.resolve("config.json")));
+        try (Florence2 model = Florence2.load(out, Florence2Options.defaults().withThreads(1))) {
+            Path image = TINY.resolveSibling("images/gradient_160x160.png");
+            int[] ids = model.run(Florence2Request.of(image, Task.CAPTION), RunOptions.defaults().withMaxNewTokens(4))
+                    .generation().generatedIds();
+            assertTrue(ids.length >= 3 && ids[0] == 2 && ids[1] == 0 && ids[ids.length - 1] == 2,
+                    "a caption from the random weights: " + Arrays.toString(ids));
+        }
     }
 }

@@ -226,8 +226,9 @@ class ExitCodesTest {
     }
 
     @Test
-    void unavailableCudaIsANativeProblem() {
-        assertFails(5, "cuda", "run", "--model", MODEL, "--device", "cuda", IMAGE);
+    void anAbsentCudaDeviceIsANativeProblem() {
+        // Device 999: absent with or without a GPU (where CUDA itself is missing, that is the problem named).
+        assertFails(5, "cuda", "run", "--model", MODEL, "--device", "cuda:999", IMAGE);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.florence2j.model.text;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepParameters;
 import org.florence2j.backend.cpu.CpuBackend;
@@ -112,9 +114,12 @@ class KvCacheTest {
             for (int p = 0; p < positions; p++) {
                 int[] parents = parents(p);
                 step.setPosition(p); // as in Session: the captured copies read the position from the parameters
+                boolean identity = IntStream.range(0, rows).allMatch(r -> parents[r] == r);
+                assertEquals(!identity && p > 0, cache.moves(parents, p), "moves " + Arrays.toString(parents));
                 if (cache.moves(parents, p)) {
                     reorder(parents, p);
                 }
+                reorderExpected(parents); // by definition, whatever the cache decided
                 cache.recordWrites(p, 1);
                 for (int layer = 0; layer < LAYERS; layer++) {
                     write(cache.selfKey(layer), expected[layer][0], p);
@@ -150,10 +155,7 @@ class KvCacheTest {
             return parents;
         }
 
-        /**
-         * Reorders the cache by one path or the other, and the expected histories by definition; counts the
-         * positions the second path copies.
-         */
+        /** Reorders the cache by one path or the other; counts the positions the second path copies. */
         private void reorder(int[] parents, int filled) {
             if (random.nextBoolean()) {
                 cache.reorder(backend, parents, filled);
@@ -166,6 +168,10 @@ class KvCacheTest {
                 }
                 filledPositions += (long) rows * filled;
             }
+        }
+
+        /** The expected histories, each row taking its parent's. */
+        private void reorderExpected(int[] parents) {
             for (float[][][] layer : expected) {
                 for (int kv = 0; kv < 2; kv++) {
                     float[][] before = layer[kv].clone();
