@@ -129,6 +129,8 @@ public final class Florence2 implements AutoCloseable {
      * @throws org.florence2j.checkpoint.CheckpointException when the folder or a file in it is missing, corrupt,
      *                                                       or does not fit the config
      * @throws org.florence2j.bindings.NativeLibraryException when the device's native library cannot be loaded
+     * @throws org.florence2j.bindings.NativeCallException    when the device reports an error, or does not exist
+     *                                                       (a {@code CudaException} for {@code cuda:N})
      * @throws IllegalStateException                          when called from a token listener
      */
     public static Florence2 load(Path folder, Florence2Options options) {

@@ -29,6 +29,8 @@ public final class CudaRuntime {
     public static final int DEVICE_TO_HOST = 2;
     /** {@code cudaMemcpyKind}: device to device. */
     public static final int DEVICE_TO_DEVICE = 3;
+    /** {@code cudaErrorInvalidDevice}: no such device ordinal. */
+    public static final int ERROR_INVALID_DEVICE = 101;
     /** {@code cudaDevAttrComputeCapabilityMajor}. */
     public static final int ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     /** {@code cudaDevAttrComputeCapabilityMinor}. */

@@ -182,15 +182,20 @@ public final class CudaBackend implements Backend {
      *
      * @throws NativeLibraryException   if the driver, runtime, cuBLAS or NVRTC is missing, or cuDNN when the
      *                                  settings' convolutions are {@link ConvolutionPath#CUDNN}
-     * @throws CudaException            if CUDA reports an error (no device, old driver)
-     * @throws IllegalArgumentException if there is no device {@code ordinal}
+     * @throws CudaException            if CUDA reports an error (no device, old driver), or there is no device
+     *                                  {@code ordinal} ({@code cudaErrorInvalidDevice}, naming the devices visible)
+     * @throws IllegalArgumentException if {@code ordinal} is negative
      */
     public static CudaBackend open(int ordinal, CudaSettings settings) {
+        if (ordinal < 0) {
+            throw new IllegalArgumentException("CUDA device ordinals are 0 or more, got " + ordinal);
+        }
         CudaDriver.init();
         int count = CudaRuntime.getDeviceCount();
-        if (ordinal < 0 || ordinal >= count) {
-            throw new IllegalArgumentException("cuda:" + ordinal + " requested but " + count + " CUDA device(s)"
-                    + " are visible");
+        if (ordinal >= count) {
+            // A machine's problem, not the caller's: the same request runs where more devices are visible.
+            throw new CudaException("cudaSetDevice", CudaRuntime.ERROR_INVALID_DEVICE, "cudaErrorInvalidDevice",
+                    "cuda:" + ordinal + " requested but " + count + " CUDA device(s) are visible");
         }
         // Fail now, not at the first op, when cuBLAS or NVRTC is missing.
         for (var library : List.of(Cublas.library(), Nvrtc.library())) {

@@ -2,6 +2,7 @@ package org.florence2j.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.util.stream.Stream;
@@ -51,6 +52,16 @@ class CudaBackendTest {
         try (var t = new CudaVsReference(2)) {
             t.check("matmul", new int[] {3, 7, 9}, (b, out, in) -> b.matmul(out, in[0], in[1]),
                     t.random(1f, 3, 7, 11), t.random(1f, rightBatch, 11, 9));
+        }
+    }
+
+    /** A device beyond the visible ones is the machine's problem, typed as CUDA's own error, naming the count. */
+    @Test
+    void aDeviceBeyondTheVisibleOnesIsACudaError() {
+        try (CudaBackend present = CudaVsReference.openOrAbort()) {
+            var missing = assertThrows(CudaException.class, () -> CudaBackend.open(999));
+            assertTrue(missing.getMessage().contains("cudaErrorInvalidDevice")
+                    && missing.getMessage().contains("cuda:999 requested but "), missing.getMessage());
         }
     }
 
