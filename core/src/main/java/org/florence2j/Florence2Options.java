@@ -65,6 +65,12 @@ import org.florence2j.tensor.Device;
  */
 public record Florence2Options(Device device, DType dtype, int threads, boolean bf16Decoder, long maxImagePixels,
         int maxConcurrentCalls, int maxCoalescedImages) {
+    /**
+     * Checks the options.
+     *
+     * @throws IllegalArgumentException when a value is missing or out of its range, or bf16Decoder is asked for
+     *                                  other than F32 on the CPU
+     */
     public Florence2Options {
         if (device == null || dtype == null) {
             throw new IllegalArgumentException("Florence2Options: device and dtype are required");
@@ -102,16 +108,19 @@ public record Florence2Options(Device device, DType dtype, int threads, boolean 
                 Integer.MAX_VALUE, 1);
     }
 
+    /** Runs on {@code newDevice} (see {@link #device}). */
     public Florence2Options withDevice(Device newDevice) {
         return new Florence2Options(newDevice, dtype, threads, bf16Decoder, maxImagePixels, maxConcurrentCalls,
                 maxCoalescedImages);
     }
 
+    /** Computes in {@code newDtype} (see {@link #dtype}). */
     public Florence2Options withDtype(DType newDtype) {
         return new Florence2Options(device, newDtype, threads, bf16Decoder, maxImagePixels, maxConcurrentCalls,
                 maxCoalescedImages);
     }
 
+    /** Uses {@code newThreads} threads per op on the CPU (see {@link #threads}). */
     public Florence2Options withThreads(int newThreads) {
         return new Florence2Options(device, dtype, newThreads, bf16Decoder, maxImagePixels, maxConcurrentCalls,
                 maxCoalescedImages);
@@ -127,6 +136,7 @@ public record Florence2Options(Device device, DType dtype, int threads, boolean 
                 maxCoalescedImages);
     }
 
+    /** Refuses images of more than {@code newMaxImagePixels} pixels (see {@link #maxImagePixels}). */
     public Florence2Options withMaxImagePixels(long newMaxImagePixels) {
         return new Florence2Options(device, dtype, threads, bf16Decoder, newMaxImagePixels, maxConcurrentCalls,
                 maxCoalescedImages);

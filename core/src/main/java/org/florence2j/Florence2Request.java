@@ -16,6 +16,8 @@ import org.florence2j.task.TaskPrompts;
  */
 public record Florence2Request(ImageSource image, Task task, String text) {
     /**
+     * Checks the request and reads a prompt given as {@code text} without a task.
+     *
      * @throws IllegalArgumentException when the image, or both the task and the text, are missing
      * @throws InvalidInputException    when a prompt's task token without input is not the whole prompt
      */

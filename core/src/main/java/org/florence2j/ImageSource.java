@@ -23,24 +23,29 @@ public sealed interface ImageSource {
         }
     }
 
+    /** The image file {@code file}, named by its path. */
     static ImageSource of(Path file) {
         return new FromFile(file);
     }
 
+    /** An encoded image (the bytes of a PNG, JPEG, ... file) called {@code name}. */
     static ImageSource of(byte[] encoded, String name) {
         return new FromBytes(encoded, name);
     }
 
+    /** A decoded AWT image called {@code name}. */
     static ImageSource of(BufferedImage image, String name) {
         return new FromBufferedImage(image, name);
     }
 
+    /** Already-decoded RGB called {@code name}. */
     static ImageSource of(RgbImage image, String name) {
         return new FromRgb(image, name);
     }
 
     /** An image file (PNG, JPEG, BMP, GIF, WebP, TIFF). */
     record FromFile(Path file) implements ImageSource {
+        /** @throws IllegalArgumentException when an argument is missing */
         public FromFile {
             requirePresent(file, "file");
         }
@@ -58,6 +63,7 @@ public sealed interface ImageSource {
 
     /** An encoded image held in memory. */
     record FromBytes(byte[] encoded, String name) implements ImageSource {
+        /** @throws IllegalArgumentException when an argument is missing */
         public FromBytes {
             requirePresent(encoded, "encoded image");
             requirePresent(name, "name");
@@ -71,6 +77,7 @@ public sealed interface ImageSource {
 
     /** A decoded AWT image, converted to RGB. */
     record FromBufferedImage(BufferedImage image, String name) implements ImageSource {
+        /** @throws IllegalArgumentException when an argument is missing */
         public FromBufferedImage {
             requirePresent(image, "image");
             requirePresent(name, "name");
@@ -84,6 +91,7 @@ public sealed interface ImageSource {
 
     /** Packed RGB pixels, used as they are. */
     record FromRgb(RgbImage image, String name) implements ImageSource {
+        /** @throws IllegalArgumentException when an argument is missing */
         public FromRgb {
             requirePresent(image, "image");
             requirePresent(name, "name");

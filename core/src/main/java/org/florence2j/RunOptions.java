@@ -34,6 +34,12 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
      */
     public static final int MAX_NEW_TOKENS = Integer.MAX_VALUE - 1;
 
+    /**
+     * Checks the options; a {@code null} taps means none.
+     *
+     * @throws InvalidInputException when numBeams is below 1, maxNewTokens not 1 to {@link #MAX_NEW_TOKENS}, or the
+     *                               timeout not positive
+     */
     public RunOptions {
         if (numBeams != null && numBeams < 1) {
             throw new InvalidInputException("numBeams must be at least 1, got " + numBeams);
@@ -54,6 +60,12 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
         return new RunOptions(null, DEFAULT_MAX_NEW_TOKENS, null, Taps.NONE, null, null);
     }
 
+    /**
+     * Searches with {@code beams} beams (1: greedy), replacing the config's {@code num_beams} as {@code generate()}'s
+     * keyword does.
+     *
+     * @throws InvalidInputException when {@code beams} is below 1
+     */
     public RunOptions withNumBeams(int beams) {
         return new RunOptions(beams, maxNewTokens, listener, taps, timeout, earlyStopping);
     }
@@ -63,6 +75,11 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
         return withNumBeams(1);
     }
 
+    /**
+     * Generates at most {@code tokens} new tokens ({@code max_new_tokens}).
+     *
+     * @throws InvalidInputException when {@code tokens} is not 1 to {@link #MAX_NEW_TOKENS}
+     */
     public RunOptions withMaxNewTokens(int tokens) {
         return new RunOptions(numBeams, tokens, listener, taps, timeout, earlyStopping);
     }

@@ -14,6 +14,8 @@ package org.florence2j;
 @FunctionalInterface
 public interface TokenListener {
     /**
+     * Hears one generated token of one image as it is chosen, in order.
+     *
      * @param image   the index of the image in the batch (0 for a single request)
      * @param tokenId the chosen token
      * @param piece   its text (the token itself for special tokens such as {@code <loc_12>})

@@ -120,7 +120,7 @@ final class AddedVocabulary {
             return tokens.get(index);
         }
 
-        /** The longest token starting at {@code start} and ending by {@code to}: (index << 32 | end), or -1. */
+        /** The longest token starting at {@code start} and ending by {@code to}: {@code index << 32 | end}, or -1. */
         long longestAt(String text, int start, int to) {
             if (!firstChars.get(text.charAt(start))) {
                 return -1;

@@ -420,7 +420,7 @@ final class ByteLevelBpe {
         }
     }
 
-    /** A binary min-heap of longs: (rank << 32 | position), so the lowest rank, then leftmost, comes first. */
+    /** A binary min-heap of longs: {@code rank << 32 | position}, so the lowest rank, then leftmost, comes first. */
     private static final class LongHeap {
         private long[] heap;
         private int size;
