@@ -17,6 +17,7 @@ import java.util.function.Function;
 import java.util.function.IntFunction;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
+import org.florence2j.bindings.CudaException;
 import org.florence2j.bindings.Libc;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.checkpoint.Checkpoints;
@@ -660,14 +661,15 @@ public final class Florence2 implements AutoCloseable {
 
     /**
      * What {@code sessions} makes for {@code grown} (the kept session's limits with this request's), or, when that
-     * is refused as too large, for {@code needed} alone: a request that fits on its own must not fail for the sizes
-     * of an earlier one.
+     * is refused as too large or runs out of device memory, for {@code needed} alone: a request that fits on its own
+     * must not fail for the sizes of an earlier one. A session's size is checked against host memory only
+     * ({@link Session}), so on a GPU the allocation itself is the check.
      */
     static <S> S grownOrNeeded(Function<Session.Limits, S> sessions, Session.Limits grown, Session.Limits needed) {
         try {
             return sessions.apply(grown);
-        } catch (InvalidInputException e) {
-            if (grown.equals(needed)) {
+        } catch (InvalidInputException | CudaException e) {
+            if (grown.equals(needed) || e instanceof CudaException cuda && !cuda.isOutOfMemory()) {
                 throw e;
             }
             return sessions.apply(needed);

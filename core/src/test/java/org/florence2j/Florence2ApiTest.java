@@ -24,6 +24,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.florence2j.backend.cpu.CpuBackend;
+import org.florence2j.bindings.CudaException;
 import org.florence2j.checkpoint.CheckpointException;
 import org.florence2j.model.Session;
 import org.junit.jupiter.api.AfterAll;
@@ -261,6 +262,33 @@ class Florence2ApiTest {
             throw new InvalidInputException("too large alone");
         }, needed, needed));
         assertEquals(List.of(needed), asked, "a request refused on its own sizes is not tried twice");
+    }
+
+    /**
+     * On a GPU the grown session's allocation is its size check: running out of device memory falls back to the
+     * request's own sizes as a refusal does, and any other CUDA error is the request's failure.
+     */
+    @Test
+    void aGrownSessionOutOfDeviceMemoryFallsBackToTheRequestsOwnSizes() {
+        Session.Limits grown = new Session.Limits(3, 600, 20, 8000);
+        Session.Limits needed = new Session.Limits(1, 600, 1, 8000);
+        for (String outOfMemory : List.of("cudaErrorMemoryAllocation", "CUDA_ERROR_OUT_OF_MEMORY",
+                "CUBLAS_STATUS_ALLOC_FAILED")) {
+            String made = Florence2.grownOrNeeded(limits -> {
+                if (limits.maxImages() == 3) {
+                    throw new CudaException("cudaMalloc", 2, outOfMemory);
+                }
+                return "session for " + limits.maxImages();
+            }, grown, needed);
+            assertEquals("session for 1", made, outOfMemory);
+        }
+        List<Session.Limits> asked = new ArrayList<>();
+        var launch = assertThrows(CudaException.class, () -> Florence2.grownOrNeeded(limits -> {
+            asked.add(limits);
+            throw new CudaException("cudaLaunchKernel", 719, "cudaErrorLaunchFailure");
+        }, grown, needed));
+        assertEquals("cudaErrorLaunchFailure", launch.statusName());
+        assertEquals(List.of(grown), asked, "another CUDA error is not retried");
     }
 
     @Test
