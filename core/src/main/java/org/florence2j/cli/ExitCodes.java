@@ -14,9 +14,12 @@ public final class ExitCodes {
     public static final int UNEXPECTED = 1;
     /** The command line is wrong: an unknown option, a missing or malformed value. */
     public static final int USAGE = 2;
-    /** An input was refused: an image, the task, the task's text, or an output file that cannot be written. */
+    /** An input was refused: an image, the task, the task's text, or a {@code --draw}/{@code --dump-taps} file. */
     public static final int BAD_INPUT = 3;
-    /** The model folder or a checkpoint file in it is missing, corrupt, or does not fit the model. */
+    /**
+     * The model folder or a checkpoint file in it is missing, corrupt, or does not fit the model; or a
+     * {@code convert} output cannot be written.
+     */
     public static final int BAD_MODEL = 4;
     /** A native library or device cannot be used (oneDNN, CUDA). */
     public static final int NATIVE = 5;

@@ -3,6 +3,7 @@ package org.florence2j.cli;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 import org.florence2j.bindings.Libc;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -32,12 +33,12 @@ public final class Florence2Command implements Callable<Integer> {
     private static final int STDERR = 2;
 
     private final ModelSource models;
-    private final boolean errIsTerminal;
+    private final BooleanSupplier errIsTerminal;
 
     @Spec
     private CommandSpec spec;
 
-    Florence2Command(ModelSource models, boolean errIsTerminal) {
+    Florence2Command(ModelSource models, BooleanSupplier errIsTerminal) {
         this.models = models;
         this.errIsTerminal = errIsTerminal;
     }
@@ -47,9 +48,9 @@ public final class Florence2Command implements Callable<Integer> {
         return models;
     }
 
-    /** Whether standard error is a terminal, where {@code run} draws its progress bar. */
+    /** Whether standard error is a terminal, where {@code run} draws its progress bar over several images. */
     boolean errIsTerminal() {
-        return errIsTerminal;
+        return errIsTerminal.getAsBoolean();
     }
 
     @Override
@@ -62,8 +63,9 @@ public final class Florence2Command implements Callable<Integer> {
     public static void main(String[] args) {
         PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
         PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
-        // File descriptor 2 itself: System.console() answers for stdin and stdout.
-        int code = execute(ModelSource.LOADING, out, err, Libc.isatty(STDERR), args);
+        // File descriptor 2 itself (System.console() answers for stdin and stdout), asked only by a run of several
+        // images: the other commands need not load the C library.
+        int code = execute(ModelSource.LOADING, out, err, () -> Libc.isatty(STDERR), args);
         out.flush();
         err.flush();
         System.exit(code);
@@ -78,7 +80,7 @@ public final class Florence2Command implements Callable<Integer> {
      * @return the exit code, one of {@link ExitCodes}
      */
     public static int execute(ModelSource models, PrintWriter out, PrintWriter err, String... args) {
-        return execute(models, out, err, false, args);
+        return execute(models, out, err, () -> false, args);
     }
 
     /**
@@ -88,10 +90,10 @@ public final class Florence2Command implements Callable<Integer> {
      * @param out           standard output: results
      * @param err           standard error: messages, and progress when it is a terminal
      * @param errIsTerminal whether {@code err} is a terminal, where {@code run} draws a progress bar over several
-     *                      images
+     *                      images (asked only by such a run)
      * @return the exit code, one of {@link ExitCodes}
      */
-    public static int execute(ModelSource models, PrintWriter out, PrintWriter err, boolean errIsTerminal,
+    public static int execute(ModelSource models, PrintWriter out, PrintWriter err, BooleanSupplier errIsTerminal,
             String... args) {
         CommandLine commandLine = new CommandLine(new Florence2Command(models, errIsTerminal));
         commandLine.setOut(out);

@@ -2,6 +2,7 @@ package org.florence2j.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.function.BooleanSupplier;
 
 /**
  * A one-line progress bar on stderr, redrawn in place with a carriage return. Drawn only when stderr is a terminal
@@ -23,9 +24,12 @@ final class ProgressBar implements AutoCloseable {
         this.shown = shown;
     }
 
-    /** A bar over {@code total} images, drawn only if {@code err} is a terminal ({@code errIsTerminal}). */
-    static ProgressBar onTerminal(PrintWriter err, int total, boolean errIsTerminal) {
-        return new ProgressBar(err, total, total > 1 && errIsTerminal);
+    /**
+     * A bar over {@code total} images, drawn only if there are several and {@code err} is a terminal (asked only
+     * then: {@code errIsTerminal} may call the C library).
+     */
+    static ProgressBar onTerminal(PrintWriter err, int total, BooleanSupplier errIsTerminal) {
+        return new ProgressBar(err, total, total > 1 && errIsTerminal.getAsBoolean());
     }
 
     /** Counts one image as done, {@code file} the last one. */

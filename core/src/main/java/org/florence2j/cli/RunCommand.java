@@ -142,10 +142,10 @@ final class RunCommand implements Callable<Integer> {
         Florence2Options options = options();
         RunOptions runOptions = runOptions();
         TaskPrompts.Parsed request = request();
-        List<Path> files = ImageArguments.expand(images);
         if (draw != null && ResultDrawing.format(draw).isEmpty()) {
             throw new ParameterException(spec.commandLine(), "--draw " + draw + ": " + ResultDrawing.FORMATS);
         }
+        List<Path> files = ImageArguments.expand(images);
         checkOutputs("--draw", draw, files.size());
         checkOutputs("--dump-taps", dumpTaps, files.size());
         PrintWriter out = spec.commandLine().getOut();
@@ -154,23 +154,23 @@ final class RunCommand implements Callable<Integer> {
         Florence2 loaded = models.open(model, options);
         int failures = 0;
         int timeouts = 0;
-        try (ProgressBar progress = ProgressBar.onTerminal(err, files.size(), parent.errIsTerminal())) {
+        try (ProgressBar progress = ProgressBar.onTerminal(err, files.size(), parent::errIsTerminal)) {
             for (int i = 0; i < files.size(); i++) {
                 Path file = files.get(i);
                 try {
                     runOne(loaded, request, runOptions, file, files.size() == 1 ? -1 : i, out, progress);
                 } catch (RequestTimeoutException e) {
-                    // The others still get their own time.
+                    // The others still get their own time; the message alone does not name the image.
                     progress.clearLine();
-                    err.println("florence2 run: " + namingFile(file, e.getMessage()));
+                    err.println("florence2 run: " + file + ": " + e.getMessage());
                     timeouts++;
                 } catch (InvalidInputException e) {
                     if (files.size() == 1) {
-                        throw new InvalidInputException(namingFile(file, e.getMessage()), e);
+                        throw e;
                     }
                     // One unreadable image in a folder should not lose the others' results.
                     progress.clearLine();
-                    err.println("florence2 run: " + namingFile(file, e.getMessage()));
+                    err.println("florence2 run: " + e.getMessage());
                     failures++;
                 }
                 progress.step(file);
@@ -205,11 +205,18 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code message} about {@code file}'s request, naming the file: an image's loading errors name it already (as
-     * {@code image file 'path'}), a generation's or a timeout's do not and get it in front.
+     * {@code file}'s request, its refusal naming the file: an image's loading errors name it already (as
+     * {@code image file 'path'}), a generation's or a session's do not and get it in front.
      */
-    static String namingFile(Path file, String message) {
-        return message.contains("'" + file + "'") ? message : file + ": " + message;
+    private static Florence2Result run(Florence2 loaded, Florence2Request request, RunOptions runOptions, Path file) {
+        try {
+            return loaded.run(request, runOptions);
+        } catch (InvalidInputException e) {
+            if (e.getMessage().contains("'" + file + "'")) {
+                throw e;
+            }
+            throw new InvalidInputException(file + ": " + e.getMessage(), e);
+        }
     }
 
     private void runOne(Florence2 loaded, TaskPrompts.Parsed asked, RunOptions runOptions, Path file, int index,
@@ -218,10 +225,10 @@ final class RunCommand implements Callable<Integer> {
         String givenPrompt = prompt != null ? prompt : asked.task().token() + (text == null ? "" : text);
         Florence2Result result;
         if (dumpTaps == null) {
-            result = loaded.run(request, runOptions);
+            result = run(loaded, request, runOptions, file);
         } else {
             try (TapRecorder taps = new TapRecorder()) {
-                result = loaded.run(request, runOptions.withTaps(taps));
+                result = run(loaded, request, runOptions.withTaps(taps), file);
                 taps.write(indexed(dumpTaps, index), file, asked.task(), givenPrompt);
             }
         }

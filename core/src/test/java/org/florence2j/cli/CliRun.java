@@ -57,7 +57,7 @@ final class CliRun {
     static Result runOnOneTerminal(ModelSource models, String... args) {
         StringWriter both = new StringWriter();
         PrintWriter terminal = new PrintWriter(both);
-        int code = Florence2Command.execute(models, terminal, terminal, true, args);
+        int code = Florence2Command.execute(models, terminal, terminal, () -> true, args);
         return new Result(code, both.toString(), both.toString());
     }
 

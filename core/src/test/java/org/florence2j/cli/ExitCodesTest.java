@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 import org.florence2j.Florence2;
 import org.florence2j.Florence2Options;
 import org.florence2j.TinyModelFolder;
@@ -83,11 +84,12 @@ class ExitCodesTest {
     }
 
     /**
-     * A request refused after its image loaded names the image, alone (the message came without it) or among
-     * several, where each image's line names its own and the others still run.
+     * A request the model refuses (here one too large to size a session for) names its image, alone (the message
+     * came without it) or among several, where each image's line names its own and the others still run; an image
+     * the loader refuses is named once, as the loader names it.
      */
     @Test
-    void aRequestRefusedAfterItsImageLoadedIsNamedWithItsFile() {
+    void aRefusedRequestIsNamedWithItsFile() throws IOException {
         assertFails(3, IMAGE + ": a session for 1 images", "run", "--model", MODEL, "--num-beams", "100000",
                 "--max-new-tokens", "5", IMAGE);
         String second = ROOT.resolve("images/gradient_160x160.png").toString();
@@ -98,10 +100,14 @@ class ExitCodesTest {
         assertEquals(2, lines.size(), both.err());
         assertTrue(lines.get(0).startsWith("florence2 run: " + IMAGE + ": a session for 1 images"), both.err());
         assertTrue(lines.get(1).startsWith("florence2 run: " + second + ": a session for 1 images"), both.err());
-        String missing = ROOT.resolve("images/missing.png").toString();
-        CliRun.Result named = CliRun.run(models, "run", "--model", MODEL, missing, IMAGE);
-        assertTrue(named.err().startsWith("florence2 run: image file '" + missing + "' does not exist"),
-                "a loading error keeps its own naming: " + named.err());
+        String corrupt = Files.writeString(temp.resolve("corrupt.png"), "not a PNG").toString();
+        CliRun.Result named = CliRun.run(models, "run", "--model", MODEL, "--num-beams", "1", "--max-new-tokens", "2",
+                corrupt, IMAGE);
+        assertEquals(3, named.code(), "exit code; stderr: " + named.err());
+        assertTrue(named.err().startsWith("florence2 run: image file '" + corrupt + "' is not"), named.err());
+        assertEquals(1, named.err().split(Pattern.quote(corrupt), -1).length - 1,
+                "named once: " + named.err());
+        assertTrue(named.out().startsWith(IMAGE + " (37x29) <CAPTION>"), "the other image still runs: " + named.out());
     }
 
     @Test

@@ -75,6 +75,9 @@ class OutputFilesTest {
         assertEquals(ExitCodes.USAGE, run.code(), "exit code; stderr: " + run.err());
         assertTrue(run.err().contains("--draw " + gif + ": the drawing is PNG or JPEG"), run.err());
         assertFalse(Files.exists(gif));
+        CliRun.Result missingImage = CliRun.run(NEVER_LOADED, "run", "--model", MODEL, "--draw", gif.toString(),
+                temp.resolve("missing.png").toString());
+        assertEquals(ExitCodes.USAGE, missingImage.code(), "before the images: " + missingImage.err());
     }
 
     private static void assertRefused(String named, String... args) {
