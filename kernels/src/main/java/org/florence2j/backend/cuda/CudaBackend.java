@@ -194,8 +194,8 @@ public final class CudaBackend implements Backend {
         int count = CudaRuntime.getDeviceCount();
         if (ordinal >= count) {
             // A machine's problem, not the caller's: the same request runs where more devices are visible.
-            throw new CudaException("cudaSetDevice", CudaRuntime.ERROR_INVALID_DEVICE, "cudaErrorInvalidDevice",
-                    "cuda:" + ordinal + " requested but " + count + " CUDA device(s) are visible");
+            throw new CudaException("opening cuda:" + ordinal + " (" + count + " CUDA device(s) visible)",
+                    CudaRuntime.ERROR_INVALID_DEVICE, "cudaErrorInvalidDevice");
         }
         // Fail now, not at the first op, when cuBLAS or NVRTC is missing.
         for (var library : List.of(Cublas.library(), Nvrtc.library())) {

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
+import org.florence2j.backend.cuda.CudaBackend;
+import org.florence2j.bindings.CudaException;
 import org.florence2j.bindings.NativeLibrary;
 import org.florence2j.bindings.NativeLibraryException;
 import org.florence2j.tensor.DType;
@@ -98,6 +100,16 @@ class CpuBackendErrorTest {
         } catch (NativeLibraryException e) {
             assertTrue(e.getMessage().contains("searched"), e.getMessage());
             assertFalse(e.searched().isEmpty(), "the error lists the places searched");
+        } catch (CudaException e) {
+            // The libraries load but no device answers (a toolkit's stub driver, CUDA_VISIBLE_DEVICES="").
+            assertTrue(e.getMessage().contains(e.statusName()) && e.getMessage().contains(e.call()), e.getMessage());
         }
+    }
+
+    /** A negative ordinal is the caller's mistake, refused before any CUDA library is asked. */
+    @Test
+    void aNegativeCudaOrdinalIsRefused() {
+        var error = assertThrows(IllegalArgumentException.class, () -> CudaBackend.open(-1));
+        assertTrue(error.getMessage().contains("-1"), error.getMessage());
     }
 }
