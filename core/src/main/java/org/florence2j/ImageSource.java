@@ -45,7 +45,11 @@ public sealed interface ImageSource {
 
     /** An image file (PNG, JPEG, BMP, GIF, WebP, TIFF). */
     record FromFile(Path file) implements ImageSource {
-        /** @throws IllegalArgumentException when an argument is missing */
+        /**
+         * Checks the arguments.
+         *
+         * @throws IllegalArgumentException when an argument is missing
+         */
         public FromFile {
             requirePresent(file, "file");
         }
@@ -63,7 +67,11 @@ public sealed interface ImageSource {
 
     /** An encoded image held in memory. */
     record FromBytes(byte[] encoded, String name) implements ImageSource {
-        /** @throws IllegalArgumentException when an argument is missing */
+        /**
+         * Checks the arguments.
+         *
+         * @throws IllegalArgumentException when an argument is missing
+         */
         public FromBytes {
             requirePresent(encoded, "encoded image");
             requirePresent(name, "name");
@@ -77,7 +85,11 @@ public sealed interface ImageSource {
 
     /** A decoded AWT image, converted to RGB. */
     record FromBufferedImage(BufferedImage image, String name) implements ImageSource {
-        /** @throws IllegalArgumentException when an argument is missing */
+        /**
+         * Checks the arguments.
+         *
+         * @throws IllegalArgumentException when an argument is missing
+         */
         public FromBufferedImage {
             requirePresent(image, "image");
             requirePresent(name, "name");
@@ -91,7 +103,11 @@ public sealed interface ImageSource {
 
     /** Packed RGB pixels, used as they are. */
     record FromRgb(RgbImage image, String name) implements ImageSource {
-        /** @throws IllegalArgumentException when an argument is missing */
+        /**
+         * Checks the arguments.
+         *
+         * @throws IllegalArgumentException when an argument is missing
+         */
         public FromRgb {
             requirePresent(image, "image");
             requirePresent(name, "name");

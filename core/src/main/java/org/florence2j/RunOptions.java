@@ -94,7 +94,11 @@ public record RunOptions(Integer numBeams, int maxNewTokens, TokenListener liste
         return new RunOptions(numBeams, maxNewTokens, listener, newTaps, timeout, earlyStopping);
     }
 
-    /** Stops the call with a {@link RequestTimeoutException} once {@code limit} has passed ({@code null}: never). */
+    /**
+     * Stops the call with a {@link RequestTimeoutException} once {@code limit} has passed ({@code null}: never).
+     *
+     * @throws InvalidInputException when {@code limit} is zero or negative
+     */
     public RunOptions withTimeout(Duration limit) {
         return new RunOptions(numBeams, maxNewTokens, listener, taps, limit, earlyStopping);
     }

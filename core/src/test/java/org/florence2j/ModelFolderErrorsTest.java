@@ -1,5 +1,6 @@
 package org.florence2j;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -156,13 +157,20 @@ class ModelFolderErrorsTest {
 
     /**
      * A whole caption came back: the decoder start, the forced BOS, tokens chosen from the image and EOS (chosen, or
-     * forced at the limit).
+     * forced at the limit), each with a finite log-probability, the chosen ones below 0 (the model's distribution
+     * spread over the vocabulary, not NaN or a single token).
      */
     private static void assertCaptioned(Florence2Result result) {
         Caption caption = assertInstanceOf(Caption.class, result);
         int[] ids = caption.generation().generatedIds();
         assertTrue(ids.length >= 3 && ids.length <= 6 && ids[0] == 2 && ids[1] == 0 && ids[ids.length - 1] == 2,
                 Arrays.toString(ids));
+        float[] scores = caption.generation().transitionScores();
+        assertEquals(ids.length - 1, scores.length);
+        for (float score : scores) {
+            assertTrue(Float.isFinite(score) && score <= 0, Arrays.toString(scores));
+        }
+        assertTrue(scores[1] < 0, "the first chosen token's: " + Arrays.toString(scores));
     }
 
     private static void assertRefused(Path folder, String... fragments) {

@@ -11,6 +11,7 @@ import java.util.TreeMap;
 import org.florence2j.Florence2;
 import org.florence2j.Florence2Options;
 import org.florence2j.Florence2Request;
+import org.florence2j.Generation;
 import org.florence2j.RunOptions;
 import org.florence2j.Task;
 import org.florence2j.checkpoint.SafetensorsFile;
@@ -49,10 +50,14 @@ class RandomCheckpointTest {
         assertEquals(ConfigReader.read(TINY.resolve("config.json")), ConfigReader.read(out.resolve("config.json")));
         try (Florence2 model = Florence2.load(out, Florence2Options.defaults().withThreads(1))) {
             Path image = TINY.resolveSibling("images/gradient_160x160.png");
-            int[] ids = model.run(Florence2Request.of(image, Task.CAPTION), RunOptions.defaults().withMaxNewTokens(4))
-                    .generation().generatedIds();
+            Generation caption = model.run(Florence2Request.of(image, Task.CAPTION),
+                    RunOptions.defaults().withMaxNewTokens(4)).generation();
+            int[] ids = caption.generatedIds();
             assertTrue(ids.length >= 3 && ids[0] == 2 && ids[1] == 0 && ids[ids.length - 1] == 2,
                     "a caption from the random weights: " + Arrays.toString(ids));
+            // A distribution over the vocabulary, not NaN (weights of the wrong scale) or one certain token.
+            float chosen = caption.transitionScores()[1];
+            assertTrue(Float.isFinite(chosen) && chosen < 0, Arrays.toString(caption.transitionScores()));
         }
     }
 }
