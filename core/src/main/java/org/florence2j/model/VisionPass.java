@@ -7,6 +7,7 @@ import java.util.Locale;
 import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepGraph;
+import org.florence2j.bindings.CudaException;
 import org.florence2j.model.vision.DaViT;
 import org.florence2j.model.vision.VisionScratch;
 import org.florence2j.tensor.DType;
@@ -100,7 +101,8 @@ final class VisionPass implements AutoCloseable {
      * would hold more than twice this request's need, or more than the machine holds, the buffers are made for this
      * request alone: images kept at their own aspect ratios (a processor that does not resize) would otherwise grow
      * them to the largest height times the largest width, gigabytes for a tall image after a wide one. Alternating
-     * such shapes then makes new buffers for each request.
+     * such shapes then makes new buffers for each request. On a GPU, grown buffers that run out of device memory
+     * are made for this request alone too.
      *
      * @throws InvalidInputException when even this request's buffers could not be held ({@link #requireMemory})
      */
@@ -127,20 +129,37 @@ final class VisionPass implements AutoCloseable {
             arena.close();
             arena = null;
         }
+        try {
+            arena = allocateBuffers(keptImages, keptHeight, keptWidth);
+        } catch (CudaException e) {
+            // problem() counts host memory only: on a GPU the allocation is the check, and this request alone may
+            // still fit where the grown buffers did not.
+            boolean grown = keptImages != images || keptHeight != height || keptWidth != width;
+            if (!e.isOutOfMemory() || !grown) {
+                throw e;
+            }
+            keptImages = images;
+            keptHeight = height;
+            keptWidth = width;
+            arena = allocateBuffers(keptImages, keptHeight, keptWidth);
+        }
+        this.images = keptImages;
+        this.height = keptHeight;
+        this.width = keptWidth;
+    }
+
+    /** Makes the scratch, pixel and output buffers for {@code count × rows × columns} pixels; returns their arena. */
+    private Arena allocateBuffers(int count, int rows, int columns) {
         Arena fresh = Arena.ofShared();
         try {
-            scratch = davit.newScratch(new ForwardContext(backend, fresh, Taps.NONE), keptImages, keptHeight,
-                    keptWidth, lent);
-            pixels = allocate(new Shape(keptImages, 3, keptHeight, keptWidth), fresh);
-            out = allocate(davit.outputShape(keptImages, keptHeight, keptWidth), fresh);
+            scratch = davit.newScratch(new ForwardContext(backend, fresh, Taps.NONE), count, rows, columns, lent);
+            pixels = allocate(new Shape(count, 3, rows, columns), fresh);
+            out = allocate(davit.outputShape(count, rows, columns), fresh);
+            return fresh;
         } catch (RuntimeException | Error e) {
             fresh.close();
             throw e;
         }
-        arena = fresh;
-        this.images = keptImages;
-        this.height = keptHeight;
-        this.width = keptWidth;
     }
 
     /** The F32 elements of the tower's scratch and kept buffers for {@code images × height × width}. */

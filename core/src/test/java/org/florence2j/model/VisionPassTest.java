@@ -1,5 +1,6 @@
 package org.florence2j.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,6 +21,7 @@ import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepGraph;
 import org.florence2j.backend.Tolerance;
 import org.florence2j.backend.cuda.CudaBackend;
+import org.florence2j.bindings.CudaException;
 import org.florence2j.checkpoint.SafetensorsFile;
 import org.florence2j.config.ConfigReader;
 import org.florence2j.config.Florence2Config;
@@ -177,6 +179,52 @@ class VisionPassTest {
                     long largest = allocations.stream().mapToLong(Long::longValue).max().orElseThrow();
                     assertTrue(largest < 3L * 512 * 512, "a buffer of " + largest + " values for a 32-wide,"
                             + " 512-tall image after a 512-wide, 32-tall one: grown to 512 × 512");
+                }
+            });
+        }
+    }
+
+    /**
+     * Buffers grown past a request (the largest sizes seen) that run out of device memory are made for the request
+     * alone, as the host's memory check does on the CPU: this backend fails, as cudaMalloc would, the grown pixel
+     * buffer of 2 images of 80 × 80 after an 80 × 80 image, and the pass over 2 images of 64 × 64 gives the
+     * features a pass of its own gives. Another CUDA error is the pass's failure.
+     */
+    @Test
+    void grownBuffersOutOfDeviceMemoryAreMadeForTheRequestAlone() throws Exception {
+        long grownPixels = 2L * 3 * 80 * 80;
+        try (Backend cpu = GoldenText.openBackend("cpu")) {
+            String[] failure = {"cudaErrorMemoryAllocation"};
+            Backend tight = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                    new Class<?>[] {Backend.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("allocate") && ((Shape) args[1]).elementCount() == grownPixels) {
+                            throw new CudaException("cudaMalloc", 2, failure[0]);
+                        }
+                        try {
+                            return method.invoke(cpu, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            withGolden(tight, (model, index, options, session) -> {
+                try (Arena arena = Arena.ofConfined();
+                        VisionPass alone = new VisionPass(cpu, model.davit(), null);
+                        VisionPass grown = new VisionPass(tight, model.davit(), null);
+                        VisionPass failing = new VisionPass(tight, model.davit(), null)) {
+                    Tensor two = Tensor.allocateHost(DType.F32, new Shape(2, 3, 64, 64), arena);
+                    for (int i = 0; i < two.elementCount(); i++) {
+                        two.setFloat(i, (i % 97) / 97f - 0.5f);
+                    }
+                    float[] expected = alone.run(two, arena, Taps.NONE, Cancellation.NONE).toFloatArray();
+                    grown.run(Tensor.allocateHost(DType.F32, new Shape(1, 3, 80, 80), arena), arena, Taps.NONE,
+                            Cancellation.NONE);
+                    assertArrayEquals(expected, grown.run(two, arena, Taps.NONE, Cancellation.NONE).toFloatArray());
+                    failure[0] = "cudaErrorLaunchFailure";
+                    failing.run(Tensor.allocateHost(DType.F32, new Shape(1, 3, 80, 80), arena), arena, Taps.NONE,
+                            Cancellation.NONE);
+                    var launch = assertThrows(CudaException.class,
+                            () -> failing.run(two, arena, Taps.NONE, Cancellation.NONE));
+                    assertEquals("cudaErrorLaunchFailure", launch.statusName());
                 }
             });
         }
