@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiConsumer;
 import org.florence2j.InvalidInputException;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.StepGraph;
@@ -157,17 +158,11 @@ class VisionPassTest {
     void aTallImageAfterAWideOneDoesNotGrowTheBuffersToBoth() throws Exception {
         List<Long> allocations = new ArrayList<>();
         try (Backend cpu = GoldenText.openBackend("cpu")) {
-            Backend counting = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
-                    new Class<?>[] {Backend.class}, (proxy, method, args) -> {
-                        if (method.getName().equals("allocate")) {
-                            allocations.add(((Shape) args[1]).elementCount());
-                        }
-                        try {
-                            return method.invoke(cpu, args);
-                        } catch (InvocationTargetException e) {
-                            throw e.getCause();
-                        }
-                    });
+            Backend counting = watched(cpu, (method, args) -> {
+                if (method.equals("allocate")) {
+                    allocations.add(((Shape) args[1]).elementCount());
+                }
+            });
             withGolden(counting, (model, index, options, session) -> {
                 try (Arena arena = Arena.ofConfined();
                         VisionPass pass = new VisionPass(counting, model.davit(), null)) {
@@ -195,17 +190,11 @@ class VisionPassTest {
         long grownPixels = 2L * 3 * 80 * 80;
         try (Backend cpu = GoldenText.openBackend("cpu")) {
             String[] failure = {"cudaErrorMemoryAllocation"};
-            Backend tight = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
-                    new Class<?>[] {Backend.class}, (proxy, method, args) -> {
-                        if (method.getName().equals("allocate") && ((Shape) args[1]).elementCount() == grownPixels) {
-                            throw new CudaException("cudaMalloc", 2, failure[0]);
-                        }
-                        try {
-                            return method.invoke(cpu, args);
-                        } catch (InvocationTargetException e) {
-                            throw e.getCause();
-                        }
-                    });
+            Backend tight = watched(cpu, (method, args) -> {
+                if (method.equals("allocate") && ((Shape) args[1]).elementCount() == grownPixels) {
+                    throw new CudaException("cudaMalloc", 2, failure[0]);
+                }
+            });
             withGolden(tight, (model, index, options, session) -> {
                 try (Arena arena = Arena.ofConfined();
                         VisionPass alone = new VisionPass(cpu, model.davit(), null);
@@ -239,17 +228,11 @@ class VisionPassTest {
     void aPassOverImagesTooLargeToHoldIsRefusedBeforeItAllocates() throws Exception {
         try (Backend cpu = GoldenText.openBackend("cpu")) {
             withGolden(cpu, (model, index, options, session) -> {
-                Backend refusing = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
-                        new Class<?>[] {Backend.class}, (proxy, method, args) -> {
-                            if (Set.of("allocate", "copy", "write", "upload").contains(method.getName())) {
-                                throw new AssertionError(method.getName() + " for a pass that cannot be held");
-                            }
-                            try {
-                                return method.invoke(cpu, args);
-                            } catch (InvocationTargetException e) {
-                                throw e.getCause();
-                            }
-                        });
+                Backend refusing = watched(cpu, (method, args) -> {
+                    if (Set.of("allocate", "copy", "write", "upload").contains(method)) {
+                        throw new AssertionError(method + " for a pass that cannot be held");
+                    }
+                });
                 Shape shape = new Shape(1, 3, 20_000, 20_000);
                 Tensor unbacked = Tensor.wrap(DType.F32, shape, cpu.device(),
                         MemorySegment.NULL.reinterpret(shape.elementCount() * Float.BYTES));
@@ -347,6 +330,19 @@ class VisionPassTest {
             }
             return taps;
         }
+    }
+
+    /** {@code target} with {@code before} shown each call's method name and arguments first; it may throw instead. */
+    private static Backend watched(Backend target, BiConsumer<String, Object[]> before) {
+        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, method, args) -> {
+                    before.accept(method.getName(), args);
+                    try {
+                        return method.invoke(target, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
     }
 
     /** What a test does with the tiny golden model's session (4 images, 32 tokens each way, 3 beams). */
