@@ -12,9 +12,11 @@ import org.florence2j.Task;
  *
  * <p>Two paths, as in the reference: from the decoded text ({@code text=}), or from the generated tokens and their
  * transition scores ({@code sequence=}, {@code transition_beam_score=}), where the text is the tokens' pieces
- * joined and object-detection boxes get a score each. A location bin too large for 64 bits (the reference's
- * {@code torch.tensor} raises) is an {@link InvalidInputException}; a box whose tokens the score path cannot find
- * (the reference divides by zero) scores NaN.
+ * joined and object-detection boxes get a score each. A location bin beyond a signed 64-bit int is an
+ * {@link InvalidInputException}: the reference's {@code torch.tensor} raises for it on the box paths, while its
+ * polygon and OCR paths pass through {@code np.array} first, which turns a bin from 2^63 to 2^64 - 1 into a float64
+ * or uint64 array and de-quantizes it (no model emits a bin outside 0 to 999; README lists this difference). A box
+ * whose tokens the score path cannot find (the reference divides by zero) scores NaN.
  */
 public final class PostProcessor {
 

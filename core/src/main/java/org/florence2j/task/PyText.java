@@ -83,7 +83,7 @@ final class PyText {
 
     /**
      * Python's {@code int(digits)} for a run of Nd digits, limited to int64 as the reference's
-     * {@code torch.tensor(bins)} is (it raises beyond).
+     * {@code torch.tensor(bins)} is on its box paths (it raises beyond; see {@link PostProcessor} for the others).
      *
      * @throws InvalidInputException when the bin does not fit in 64 bits
      */
