@@ -277,17 +277,21 @@ class Florence2ApiTest {
     void aGrownSessionOutOfDeviceMemoryFallsBackToTheRequestsOwnSizes() {
         Session.Limits grown = new Session.Limits(3, 600, 20, 8000);
         Session.Limits needed = new Session.Limits(1, 600, 1, 8000);
+        List<Session.Limits> asked = new ArrayList<>();
         for (String outOfMemory : List.of("cudaErrorMemoryAllocation", "CUDA_ERROR_OUT_OF_MEMORY",
-                "CUBLAS_STATUS_ALLOC_FAILED")) {
+                "CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED")) {
+            asked.clear();
             String made = Florence2.grownOrNeeded(limits -> {
+                asked.add(limits);
                 if (limits.maxImages() == 3) {
                     throw new CudaException("cudaMalloc", 2, outOfMemory);
                 }
                 return "session for " + limits.maxImages();
             }, grown, needed);
             assertEquals("session for 1", made, outOfMemory);
+            assertEquals(List.of(grown, needed), asked, outOfMemory);
         }
-        List<Session.Limits> asked = new ArrayList<>();
+        asked.clear();
         var launch = assertThrows(CudaException.class, () -> Florence2.grownOrNeeded(limits -> {
             asked.add(limits);
             throw new CudaException("cudaLaunchKernel", 719, "cudaErrorLaunchFailure");

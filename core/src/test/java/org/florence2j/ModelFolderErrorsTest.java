@@ -157,8 +157,8 @@ class ModelFolderErrorsTest {
 
     /**
      * A whole caption came back: the decoder start, the forced BOS, tokens chosen from the image and EOS (chosen, or
-     * forced at the limit), each with a finite log-probability, the chosen ones below 0 (the model's distribution
-     * spread over the vocabulary, not NaN or a single token).
+     * forced at the limit), each with a finite log-probability, the first chosen one below 0 (the model's
+     * distribution spread over the vocabulary, not NaN or a single token).
      */
     private static void assertCaptioned(Florence2Result result) {
         Caption caption = assertInstanceOf(Caption.class, result);

@@ -8,9 +8,9 @@ import java.util.Set;
  * optional detail carries what the library said beyond the status, such as NVRTC's compile log.
  */
 public final class CudaException extends NativeCallException {
-    /** The statuses of device memory running out: the runtime's, the driver's and cuBLAS's. */
+    /** The statuses of memory running out: the runtime's, the driver's, cuBLAS's, cuDNN's and NVRTC's. */
     private static final Set<String> OUT_OF_MEMORY = Set.of("cudaErrorMemoryAllocation", "CUDA_ERROR_OUT_OF_MEMORY",
-            "CUBLAS_STATUS_ALLOC_FAILED");
+            "CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED", "NVRTC_ERROR_OUT_OF_MEMORY");
 
     private final String detail;
 

@@ -17,7 +17,10 @@ public class NativeCallException extends Florence2Exception {
         this.statusName = statusName;
     }
 
-    /** The native function that failed, e.g. {@code "dnnl_primitive_execute"}. */
+    /**
+     * The native function that failed, e.g. {@code "dnnl_primitive_execute"}, or the operation it was part of where
+     * florence2j found the failure itself (opening a CUDA device beyond those visible).
+     */
     public String call() {
         return call;
     }

@@ -105,6 +105,8 @@ final class VisionPass implements AutoCloseable {
      * are made for this request alone too.
      *
      * @throws InvalidInputException when even this request's buffers could not be held ({@link #requireMemory})
+     * @throws org.florence2j.bindings.CudaException when the device runs out of memory for this request's own
+     *                                               buffers, or fails otherwise
      */
     private void reserve(int images, int height, int width) {
         if (arena != null && images <= this.images && height <= this.height && width <= this.width) {
@@ -148,13 +150,13 @@ final class VisionPass implements AutoCloseable {
         this.width = keptWidth;
     }
 
-    /** Makes the scratch, pixel and output buffers for {@code count × rows × columns} pixels; returns their arena. */
-    private Arena allocateBuffers(int count, int rows, int columns) {
+    /** Makes the scratch, pixel and output buffers for {@code images × height × width}; returns their arena. */
+    private Arena allocateBuffers(int images, int height, int width) {
         Arena fresh = Arena.ofShared();
         try {
-            scratch = davit.newScratch(new ForwardContext(backend, fresh, Taps.NONE), count, rows, columns, lent);
-            pixels = allocate(new Shape(count, 3, rows, columns), fresh);
-            out = allocate(davit.outputShape(count, rows, columns), fresh);
+            scratch = davit.newScratch(new ForwardContext(backend, fresh, Taps.NONE), images, height, width, lent);
+            pixels = allocate(new Shape(images, 3, height, width), fresh);
+            out = allocate(davit.outputShape(images, height, width), fresh);
             return fresh;
         } catch (RuntimeException | Error e) {
             fresh.close();

@@ -85,7 +85,7 @@ final class PyText {
      * Python's {@code int(digits)} for a run of Nd digits, limited to int64 as the reference's
      * {@code torch.tensor(bins)} is on its box paths (it raises beyond; see {@link PostProcessor} for the others).
      *
-     * @throws InvalidInputException when the bin does not fit in 64 bits
+     * @throws InvalidInputException when the bin does not fit in a signed 64-bit int
      */
     static long parseBin(String digits) {
         long value = 0;
@@ -96,7 +96,7 @@ final class PyText {
                 throw new IllegalArgumentException("not a decimal digit: U+" + Integer.toHexString(codePoint));
             }
             if (value > (Long.MAX_VALUE - digit) / 10) {
-                throw new InvalidInputException("location token <loc_" + digits + "> does not fit in 64 bits");
+                throw new InvalidInputException("location token <loc_" + digits + "> does not fit in a signed 64-bit int");
             }
             value = value * 10 + digit;
             i += Character.charCount(codePoint);

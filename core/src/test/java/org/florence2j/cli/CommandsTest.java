@@ -8,10 +8,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import javax.imageio.ImageIO;
 import org.florence2j.Florence2;
 import org.florence2j.TinyModelFolder;
@@ -217,5 +220,31 @@ class CommandsTest {
         }
         assertEquals(4, results, run.out());
         assertTrue(run.out().endsWith("small_37x29.png\u001b[K\n"), "the bar's last state ends its line: " + run.out());
+    }
+
+    /**
+     * Whether stderr is a terminal is asked (through the C library, from the launcher) only by a run of several
+     * images, which may draw the bar: not by a single image's run, help, info or tokenize.
+     */
+    @Test
+    void onlyARunOfSeveralImagesAsksWhetherStderrIsATerminal() {
+        String image = ROOT.resolve("images/small_37x29.png").toString();
+        int[] asked = {0};
+        BooleanSupplier terminal = () -> {
+            asked[0]++;
+            return false;
+        };
+        List<String[]> notAsking = List.of(new String[] {"--help"}, new String[] {"info", "--model", MODEL},
+                new String[] {"tokenize", "--model", MODEL, "a cat"},
+                new String[] {"run", "--model", MODEL, "--num-beams", "1", "--max-new-tokens", "2", image});
+        for (String[] args : notAsking) {
+            StringWriter out = new StringWriter();
+            assertEquals(0, Florence2Command.execute(models, new PrintWriter(out), new PrintWriter(new StringWriter()),
+                    terminal, args), String.join(" ", args));
+            assertEquals(0, asked[0], String.join(" ", args));
+        }
+        Florence2Command.execute(models, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()),
+                terminal, "run", "--model", MODEL, "--num-beams", "1", "--max-new-tokens", "2", image, image);
+        assertEquals(1, asked[0], "a run of two images asks once");
     }
 }

@@ -190,8 +190,10 @@ class VisionPassTest {
         long grownPixels = 2L * 3 * 80 * 80;
         try (Backend cpu = GoldenText.openBackend("cpu")) {
             String[] failure = {"cudaErrorMemoryAllocation"};
+            int[] thrown = {0};
             Backend tight = watched(cpu, (method, args) -> {
                 if (method.equals("allocate") && ((Shape) args[1]).elementCount() == grownPixels) {
+                    thrown[0]++;
                     throw new CudaException("cudaMalloc", 2, failure[0]);
                 }
             });
@@ -208,12 +210,17 @@ class VisionPassTest {
                     grown.run(Tensor.allocateHost(DType.F32, new Shape(1, 3, 80, 80), arena), arena, Taps.NONE,
                             Cancellation.NONE);
                     assertArrayEquals(expected, grown.run(two, arena, Taps.NONE, Cancellation.NONE).toFloatArray());
+                    assertEquals(1, thrown[0], "the grown buffers were asked for, and failed");
                     failure[0] = "cudaErrorLaunchFailure";
-                    failing.run(Tensor.allocateHost(DType.F32, new Shape(1, 3, 80, 80), arena), arena, Taps.NONE,
-                            Cancellation.NONE);
+                    Tensor one = Tensor.allocateHost(DType.F32, new Shape(1, 3, 80, 80), arena);
+                    float[] oneAlone = alone.run(one, arena, Taps.NONE, Cancellation.NONE).toFloatArray();
+                    failing.run(one, arena, Taps.NONE, Cancellation.NONE);
                     var launch = assertThrows(CudaException.class,
                             () -> failing.run(two, arena, Taps.NONE, Cancellation.NONE));
                     assertEquals("cudaErrorLaunchFailure", launch.statusName());
+                    assertEquals(2, thrown[0]);
+                    assertArrayEquals(oneAlone, failing.run(one, arena, Taps.NONE, Cancellation.NONE).toFloatArray(),
+                            "a failed reserve leaves the pass usable");
                 }
             });
         }
