@@ -15,6 +15,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
 import org.florence2j.backend.Backend;
 import org.florence2j.backend.Backends;
 import org.florence2j.bindings.CudaException;
@@ -102,6 +103,10 @@ public final class Florence2 implements AutoCloseable {
     private final AtomicInteger callsInProgress = new AtomicInteger(); // runBatch calls admitted and not returned
     private final List<CoalescedCall> waiting = new ArrayList<>(); // guarded by itself; calls not yet claimed
     private Session session; // engine thread only; grown when a request needs more room
+    private Function<Session.Limits, Session> sessions; // engine thread only; how sessions are made
+    // Engine thread only: images a batch of coalesced calls may hold, lowered below a batch that ran out of device
+    // memory (runTogether).
+    private int coalescingLimit;
     private boolean closed; // engine thread only
 
     private Florence2(Path folder, Florence2Options options, LoadedCheckpoint checkpoint, EngineThread engine,
@@ -116,6 +121,8 @@ public final class Florence2 implements AutoCloseable {
         this.processor = processor;
         this.loader = new ImageLoader(options.maxImagePixels());
         this.imageLimits = new ImageSizeLimits(model);
+        this.sessions = model::newSession;
+        this.coalescingLimit = options.maxCoalescedImages();
     }
 
     /** Loads the model folder {@code folder} on the CPU in F32. */
@@ -230,6 +237,17 @@ public final class Florence2 implements AutoCloseable {
      */
     Session.Limits keptLimits() {
         return engine.call(() -> session == null ? null : session.limits());
+    }
+
+    /**
+     * Makes this model's sessions from now on with {@code wrap} applied to how it makes them now. For tests that
+     * fail a session's allocation as a GPU out of device memory fails it.
+     */
+    void wrapSessions(UnaryOperator<Function<Session.Limits, Session>> wrap) {
+        engine.call(() -> {
+            sessions = wrap.apply(sessions);
+            return null;
+        });
     }
 
     /** The model's configuration. */
@@ -502,21 +520,26 @@ public final class Florence2 implements AutoCloseable {
             if (batch.isEmpty()) {
                 return;
             }
-            GenerationResult[] results = batch.size() == 1 ? runAlone(head) : runTogether(batch);
-            int from = 0;
-            for (CoalescedCall call : batch) {
-                call.finish(Arrays.copyOfRange(results, from, from + call.images()));
-                from += call.images();
+            if (batch.size() == 1) {
+                head.finish(runAlone(head));
+            } else {
+                runTogether(batch);
             }
         } catch (Throwable e) { // a listener's checked exception too: a call left unanswered would wait for ever
             if (batch.isEmpty()) {
                 head.fail(e); // before the head was claimed: only its caller is waiting for this work
             }
-            // A call stopped by its caller reports its own stop, not the batch's end or another call's; any other
-            // failure is reported as it is.
-            boolean stop = e instanceof RequestCancelledException;
-            batch.forEach(call -> call.fail(stop && call.control().cancelled() ? call.control().stopped() : e));
+            failAll(batch, e);
         }
+    }
+
+    /**
+     * Hands {@code failure} to every call in {@code batch} that has no outcome yet: a call stopped by its caller
+     * reports its own stop, not the batch's end or another call's; any other failure is reported as it is.
+     */
+    private static void failAll(List<CoalescedCall> batch, Throwable failure) {
+        boolean stop = failure instanceof RequestCancelledException;
+        batch.forEach(call -> call.fail(stop && call.control().cancelled() ? call.control().stopped() : failure));
     }
 
     private GenerationResult[] runAlone(CoalescedCall call) {
@@ -526,8 +549,13 @@ public final class Florence2 implements AutoCloseable {
                 Taps.NONE, sinkFor(call.listener()), call.control());
     }
 
-    /** One batch of several calls: their pixels copied into one tensor, which frees theirs and releases them. */
-    private GenerationResult[] runTogether(List<CoalescedCall> batch) {
+    /**
+     * One batch of several calls: their pixels copied into one tensor, which frees theirs and releases them; each
+     * call finished with its rows' results. A batch that runs out of device memory before its images are encoded (no
+     * call has been handed a token) runs each call alone instead ({@link #runEachAlone}), and later batches hold at
+     * most one image fewer than it did.
+     */
+    private void runTogether(List<CoalescedCall> batch) {
         List<int[]> inputIds = new ArrayList<>();
         batch.forEach(call -> inputIds.addAll(call.inputIds()));
         Shape one = batch.getFirst().pixelValues().shape();
@@ -556,8 +584,24 @@ public final class Florence2 implements AutoCloseable {
                 }
                 batch.get(call).deliver(image - firstImages[call], id, pieces);
             };
-            return encodeAndDecode(needed, pixelValues, batchPixels, inputIds, batch.getFirst().generation(),
-                    Taps.NONE, sink, CoalescedCall.everyCallSettled(batch));
+            GenerationResult[] results;
+            try {
+                results = encodeAndDecode(needed, pixelValues, batchPixels, inputIds, batch.getFirst().generation(),
+                        Taps.NONE, sink, CoalescedCall.everyCallSettled(batch));
+            } catch (CudaException e) {
+                if (!e.isOutOfMemory() || !batchPixels.scope().isAlive()) {
+                    throw e;
+                }
+                // Its session or its vision tower's buffers did not fit the device, which claimBatch cannot see.
+                coalescingLimit = Math.max(1, inputIds.size() - 1);
+                runEachAlone(batch, pixelValues);
+                return;
+            }
+            int from = 0;
+            for (CoalescedCall call : batch) {
+                call.finish(Arrays.copyOfRange(results, from, from + call.images()));
+                from += call.images();
+            }
         } finally {
             if (batchPixels.scope().isAlive()) {
                 batchPixels.close();
@@ -566,10 +610,41 @@ public final class Florence2 implements AutoCloseable {
     }
 
     /**
+     * Runs each call of {@code batch} alone, in order, on a copy of its images' rows of {@code pixelValues} (the
+     * batch's, where the calls' own pixels were copied), finishing or failing it before the next starts. A call its
+     * caller stopped, or whose listener failed, stops at its run's first check.
+     */
+    private void runEachAlone(List<CoalescedCall> batch, Tensor pixelValues) {
+        Shape shape = pixelValues.shape();
+        long imageBytes = pixelValues.byteSize() / shape.dim(0);
+        IntFunction<String> pieces = tokenizer::piece;
+        long offset = 0;
+        for (CoalescedCall call : batch) {
+            long bytes = imageBytes * call.images();
+            Arena own = Arena.ofShared();
+            try {
+                Tensor pixels = Tensor.allocateHost(DType.F32, shape.withDim(0, call.images()), own);
+                MemorySegment.copy(pixelValues.memory(), offset, pixels.memory(), 0, bytes);
+                Session.Limits needed = sessionLimits(call.inputIds(), shape.dim(2), shape.dim(3), call.generation());
+                call.finish(encodeAndDecode(needed, pixels, own, call.inputIds(), call.generation(), Taps.NONE,
+                        (image, id) -> call.deliver(image, id, pieces), CoalescedCall.everyCallSettled(List.of(call))));
+            } catch (Throwable e) { // this call's failure is its own: the calls after it still run
+                failAll(List.of(call), e);
+            } finally {
+                if (own.scope().isAlive()) {
+                    own.close();
+                }
+            }
+            offset += bytes;
+        }
+    }
+
+    /**
      * Engine thread: takes {@code head} and, in their order of arrival, the waiting calls that can share its batch
      * ({@link CoalescedCall#canShareBatchWith}) while the batch stays within
-     * {@link Florence2Options#maxCoalescedImages} images and a session that passes {@link Session#requireFits} (the
-     * host's memory: on a GPU, not the device's), none beside a call whose new tokens could run past the decoder's
+     * {@link Florence2Options#maxCoalescedImages} images (fewer once a batch ran out of device memory:
+     * {@link #runTogether}) and a session that passes {@link Session#requireFits} (the host's memory: on a GPU, not
+     * the device's), none beside a call whose new tokens could run past the decoder's
      * positions (its failure would be theirs); each claimed call is started (its caller can no longer give it up
      * before it runs) and added to {@code batch} at once, so that a failure part way leaves none unanswered. Nothing
      * is added when {@code head} was given up or already ran in an earlier batch. A call whose caller has stopped is
@@ -595,7 +670,7 @@ public final class Florence2 implements AutoCloseable {
                 CoalescedCall other = it.next();
                 // One whose caller has stopped is left for its caller to give up, not started to ride the batch.
                 if (other.control().cancelled() || !head.canShareBatchWith(other)
-                        || inputIds.size() + other.images() > options.maxCoalescedImages()) {
+                        || inputIds.size() + other.images() > coalescingLimit) {
                     continue;
                 }
                 List<int[]> together = new ArrayList<>(inputIds);
@@ -655,7 +730,7 @@ public final class Florence2 implements AutoCloseable {
             session.close();
             session = null;
         }
-        session = grownOrNeeded(model::newSession, grown, needed);
+        session = grownOrNeeded(sessions, grown, needed);
         return session;
     }
 

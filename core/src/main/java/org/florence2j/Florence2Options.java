@@ -59,8 +59,10 @@ import org.florence2j.tensor.Device;
  *                           new tokens, every call of a model with fewer positions than that). The model's buffers
  *                           grow to the largest batch it has run (base F32, batches of up to 4 {@code <OD>} calls:
  *                           peak resident memory 2.14 GB against 1.91 GB). A batch is sized against the host's
- *                           memory; on a GPU its device memory is not checked beforehand, and running out fails every
- *                           call in it.
+ *                           memory; on a GPU its device memory is not checked beforehand. A batch that runs out of
+ *                           it before its images are encoded (its buffers) runs each of its calls alone instead, and
+ *                           the model's later batches hold at most one image fewer than it did, for the model's
+ *                           lifetime; one that runs out later fails every call in it.
  *                           1 by default: every call runs alone
  */
 public record Florence2Options(Device device, DType dtype, int threads, boolean bf16Decoder, long maxImagePixels,

@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.florence2j.bindings.CudaException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -361,6 +362,77 @@ class Florence2CoalescingTest {
             Future<Florence2Result> alone = callers.submit(() -> model.run(detection, GREEDY.withListener(sneaky)));
             var aloneFailed = assertThrows(ExecutionException.class, () -> alone.get(60, TimeUnit.SECONDS));
             assertSame(closed, aloneFailed.getCause().getCause());
+            assertArrayEquals(greedyDetectionIds, ids(model.run(detection, GREEDY)), "the engine goes on");
+        }
+    }
+
+    /**
+     * On a GPU a batch's session is checked against host memory only, so the device's allocation can still fail;
+     * here every session of more than one image fails as {@code cudaMalloc} does then. Each call then runs alone
+     * with its own output and its listener hears its tokens once, and each later batch holds one image fewer than
+     * the one that failed, until none is tried.
+     */
+    @Test
+    void aBatchOutOfDeviceMemoryRunsEachCallAloneAndLaterBatchesHoldFewerImages() throws Exception {
+        try (Florence2 model = load(3)) {
+            List<Integer> refused = new CopyOnWriteArrayList<>(); // images of each session refused
+            model.wrapSessions(sessions -> limits -> {
+                if (limits.maxImages() > 1) {
+                    refused.add(limits.maxImages());
+                    throw new CudaException("cudaMalloc", 2, "cudaErrorMemoryAllocation");
+                }
+                return sessions.apply(limits);
+            });
+            for (int expected : new int[] {3, 2, 1}) {
+                refused.clear();
+                List<Integer> streamed = new CopyOnWriteArrayList<>();
+                HeldEngine.Queued<Florence2Result> first;
+                HeldEngine.Queued<Florence2Result> listened;
+                HeldEngine.Queued<Florence2Result> third;
+                try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                    first = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                    listened = HeldEngine.queueBehind(callers, model, detection,
+                            GREEDY.withListener((image, id, piece) -> streamed.add(id)));
+                    third = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                    held.release();
+                }
+                String round = "calls tried in a batch of " + expected;
+                assertArrayEquals(greedyCaptionIds, ids(first), round);
+                assertArrayEquals(greedyDetectionIds, ids(listened), round);
+                assertArrayEquals(greedyCaptionIds, ids(third), round);
+                assertEquals(greedyDetectionIds.length - 1, streamed.size(), round + ": each token heard once");
+                for (int i = 1; i < greedyDetectionIds.length; i++) {
+                    assertEquals(greedyDetectionIds[i], streamed.get(i - 1), round + ", token " + i);
+                }
+                assertEquals(expected == 1 ? List.of() : List.of(expected), refused.stream().distinct().toList(),
+                        "sessions refused");
+                assertEquals(1, model.keptLimits().maxImages(), "every call ran alone");
+            }
+        }
+    }
+
+    /** A device failure other than running out of memory is the batch's: every call in it gets it. */
+    @Test
+    void aBatchsOtherDeviceFailureFailsEveryCallInIt() throws Exception {
+        CudaException launch = new CudaException("cuLaunchKernel", 719, "CUDA_ERROR_LAUNCH_FAILED");
+        try (Florence2 model = load(3)) {
+            model.wrapSessions(sessions -> limits -> {
+                if (limits.maxImages() > 1) {
+                    throw launch;
+                }
+                return sessions.apply(limits);
+            });
+            HeldEngine.Queued<Florence2Result> first;
+            HeldEngine.Queued<Florence2Result> second;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                first = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                second = HeldEngine.queueBehind(callers, model, detection, GREEDY);
+                held.release();
+            }
+            for (var call : List.of(first, second)) {
+                var failed = assertThrows(ExecutionException.class, () -> call.result().get(60, TimeUnit.SECONDS));
+                assertSame(launch, failed.getCause());
+            }
             assertArrayEquals(greedyDetectionIds, ids(model.run(detection, GREEDY)), "the engine goes on");
         }
     }
