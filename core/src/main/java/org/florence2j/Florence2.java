@@ -612,7 +612,8 @@ public final class Florence2 implements AutoCloseable {
     /**
      * Runs each call of {@code batch} alone, in order, on a copy of its images' rows of {@code pixelValues} (the
      * batch's, where the calls' own pixels were copied), finishing or failing it before the next starts. A call its
-     * caller stopped, or whose listener failed, stops at its run's first check.
+     * caller has stopped by its turn gets its stop without running; one stopped later, or whose listener fails,
+     * stops at its run's next check.
      */
     private void runEachAlone(List<CoalescedCall> batch, Tensor pixelValues) {
         Shape shape = pixelValues.shape();
@@ -621,10 +622,16 @@ public final class Florence2 implements AutoCloseable {
         long offset = 0;
         for (CoalescedCall call : batch) {
             long bytes = imageBytes * call.images();
+            long from = offset;
+            offset += bytes;
+            if (call.control().cancelled()) { // before its session and buffers are sized for nothing
+                call.fail(call.control().stopped());
+                continue;
+            }
             Arena own = Arena.ofShared();
             try {
                 Tensor pixels = Tensor.allocateHost(DType.F32, shape.withDim(0, call.images()), own);
-                MemorySegment.copy(pixelValues.memory(), offset, pixels.memory(), 0, bytes);
+                MemorySegment.copy(pixelValues.memory(), from, pixels.memory(), 0, bytes);
                 Session.Limits needed = sessionLimits(call.inputIds(), shape.dim(2), shape.dim(3), call.generation());
                 call.finish(encodeAndDecode(needed, pixels, own, call.inputIds(), call.generation(), Taps.NONE,
                         (image, id) -> call.deliver(image, id, pieces), CoalescedCall.everyCallSettled(List.of(call))));
@@ -635,7 +642,6 @@ public final class Florence2 implements AutoCloseable {
                     own.close();
                 }
             }
-            offset += bytes;
         }
     }
 

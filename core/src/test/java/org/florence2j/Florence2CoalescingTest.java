@@ -375,14 +375,8 @@ class Florence2CoalescingTest {
     @Test
     void aBatchOutOfDeviceMemoryRunsEachCallAloneAndLaterBatchesHoldFewerImages() throws Exception {
         try (Florence2 model = load(3)) {
-            List<Integer> refused = new CopyOnWriteArrayList<>(); // images of each session refused
-            model.wrapSessions(sessions -> limits -> {
-                if (limits.maxImages() > 1) {
-                    refused.add(limits.maxImages());
-                    throw new CudaException("cudaMalloc", 2, "cudaErrorMemoryAllocation");
-                }
-                return sessions.apply(limits);
-            });
+            List<Integer> refused = new CopyOnWriteArrayList<>();
+            deviceHolds(model, 1, refused);
             for (int expected : new int[] {3, 2, 1}) {
                 refused.clear();
                 List<Integer> streamed = new CopyOnWriteArrayList<>();
@@ -409,6 +403,83 @@ class Florence2CoalescingTest {
                 assertEquals(1, model.keptLimits().maxImages(), "every call ran alone");
             }
         }
+    }
+
+    /**
+     * The calls of a batch that ran out of device memory run alone in their order, each with its own outcome: a call
+     * of several images gets each image's output and its listener hears each image's tokens once, and a call whose
+     * listener throws fails alone, without failing the calls after it.
+     */
+    @Test
+    void callsRunAloneAfterTheirBatchRanOutKeepTheirOwnImagesAndFailures() throws Exception {
+        IllegalStateException broken = new IllegalStateException("listener broke");
+        try (Florence2 model = load(4)) {
+            List<Integer> refused = new CopyOnWriteArrayList<>();
+            deviceHolds(model, 2, refused);
+            List<List<Integer>> streamed = List.of(new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>());
+            HeldEngine.Queued<Florence2Result> first;
+            HeldEngine.Queued<Florence2Result> failing;
+            HeldEngine.Queued<List<Florence2Result>> several;
+            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                first = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                failing = HeldEngine.queueBehind(callers, model, detection, GREEDY.withListener((image, id, p) -> {
+                    throw broken;
+                }));
+                several = HeldEngine.queueBatchBehind(callers, model, List.of(detection, caption),
+                        GREEDY.withListener((image, id, piece) -> streamed.get(image).add(id)));
+                held.release();
+            }
+            assertArrayEquals(greedyCaptionIds, ids(first));
+            var failed = assertThrows(ExecutionException.class, () -> failing.result().get(60, TimeUnit.SECONDS));
+            assertSame(broken, failed.getCause());
+            List<Florence2Result> results = several.result().get(60, TimeUnit.SECONDS);
+            int[][] expected = {greedyDetectionIds, greedyCaptionIds};
+            for (int image = 0; image < 2; image++) {
+                assertArrayEquals(expected[image], ids(results.get(image)), "image " + image);
+                assertEquals(expected[image].length - 1, streamed.get(image).size(), "image " + image);
+                for (int i = 1; i < expected[image].length; i++) {
+                    assertEquals(expected[image][i], streamed.get(image).get(i - 1), "image " + image + ", token " + i);
+                }
+            }
+            assertEquals(List.of(4), refused.stream().distinct().toList(), "the batch of four images ran out");
+            assertEquals(2, model.keptLimits().maxImages(), "the call of two images ran alone, last");
+        }
+    }
+
+    /** A batch that runs out below the limit lowers it below the batch's own size, not the limit's. */
+    @Test
+    void aBatchThatRunsOutBelowTheLimitLowersItBelowItsOwnSize() throws Exception {
+        try (Florence2 model = load(4)) {
+            List<Integer> refused = new CopyOnWriteArrayList<>();
+            deviceHolds(model, 1, refused);
+            for (List<Integer> expected : List.of(List.of(2), List.<Integer>of())) {
+                refused.clear();
+                HeldEngine.Queued<Florence2Result> first;
+                HeldEngine.Queued<Florence2Result> second;
+                try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+                    first = HeldEngine.queueBehind(callers, model, caption, GREEDY);
+                    second = HeldEngine.queueBehind(callers, model, detection, GREEDY);
+                    held.release();
+                }
+                assertArrayEquals(greedyCaptionIds, ids(first));
+                assertArrayEquals(greedyDetectionIds, ids(second));
+                assertEquals(expected, refused.stream().distinct().toList(), "sessions refused");
+            }
+        }
+    }
+
+    /**
+     * Makes {@code model}'s sessions of more than {@code images} images fail as {@code cudaMalloc} fails on a full
+     * device, adding the images of each one refused to {@code refused}.
+     */
+    private static void deviceHolds(Florence2 model, int images, List<Integer> refused) {
+        model.wrapSessions(sessions -> limits -> {
+            if (limits.maxImages() > images) {
+                refused.add(limits.maxImages());
+                throw new CudaException("cudaMalloc", 2, "cudaErrorMemoryAllocation");
+            }
+            return sessions.apply(limits);
+        });
     }
 
     /** A device failure other than running out of memory is the batch's: every call in it gets it. */
