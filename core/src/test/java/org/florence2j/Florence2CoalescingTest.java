@@ -159,13 +159,9 @@ class Florence2CoalescingTest {
     @Test
     void byDefaultEveryCallRunsAlone() throws Exception {
         try (Florence2 model = load(1)) {
-            HeldEngine.Queued<Florence2Result> first;
-            HeldEngine.Queued<Florence2Result> second;
-            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
-                first = HeldEngine.queueBehind(callers, model, caption, SHORT);
-                second = HeldEngine.queueBehind(callers, model, detection, SHORT);
-                held.release();
-            }
+            List<HeldEngine.Queued<Florence2Result>> both = captionAndDetectionTogether(model, SHORT);
+            HeldEngine.Queued<Florence2Result> first = both.get(0);
+            HeldEngine.Queued<Florence2Result> second = both.get(1);
             assertArrayEquals(captionIds, ids(first));
             assertArrayEquals(detectionIds, ids(second));
             assertEquals(1, model.keptLimits().maxImages());
@@ -454,17 +450,27 @@ class Florence2CoalescingTest {
             deviceHolds(model, 1, refused);
             for (List<Integer> expected : List.of(List.of(2), List.<Integer>of())) {
                 refused.clear();
-                HeldEngine.Queued<Florence2Result> first;
-                HeldEngine.Queued<Florence2Result> second;
-                try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
-                    first = HeldEngine.queueBehind(callers, model, caption, GREEDY);
-                    second = HeldEngine.queueBehind(callers, model, detection, GREEDY);
-                    held.release();
-                }
+                List<HeldEngine.Queued<Florence2Result>> both = captionAndDetectionTogether(model, GREEDY);
+                HeldEngine.Queued<Florence2Result> first = both.get(0);
+                HeldEngine.Queued<Florence2Result> second = both.get(1);
                 assertArrayEquals(greedyCaptionIds, ids(first));
                 assertArrayEquals(greedyDetectionIds, ids(second));
                 assertEquals(expected, refused.stream().distinct().toList(), "sessions refused");
             }
+        }
+    }
+
+    /**
+     * Queues a caption and then a detection with {@code options} behind a request that holds {@code model}'s
+     * engine, and releases it once both wait: the two wait together.
+     */
+    private List<HeldEngine.Queued<Florence2Result>> captionAndDetectionTogether(Florence2 model, RunOptions options)
+            throws Exception {
+        try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
+            var first = HeldEngine.queueBehind(callers, model, caption, options);
+            var second = HeldEngine.queueBehind(callers, model, detection, options);
+            held.release();
+            return List.of(first, second);
         }
     }
 
@@ -493,13 +499,9 @@ class Florence2CoalescingTest {
                 }
                 return sessions.apply(limits);
             });
-            HeldEngine.Queued<Florence2Result> first;
-            HeldEngine.Queued<Florence2Result> second;
-            try (HeldEngine held = HeldEngine.hold(callers, model, caption, SHORT)) {
-                first = HeldEngine.queueBehind(callers, model, caption, GREEDY);
-                second = HeldEngine.queueBehind(callers, model, detection, GREEDY);
-                held.release();
-            }
+            List<HeldEngine.Queued<Florence2Result>> both = captionAndDetectionTogether(model, GREEDY);
+            HeldEngine.Queued<Florence2Result> first = both.get(0);
+            HeldEngine.Queued<Florence2Result> second = both.get(1);
             for (var call : List.of(first, second)) {
                 var failed = assertThrows(ExecutionException.class, () -> call.result().get(60, TimeUnit.SECONDS));
                 assertSame(launch, failed.getCause());
