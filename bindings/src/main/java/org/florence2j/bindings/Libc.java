@@ -9,16 +9,20 @@ import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 /**
- * The C library's {@code aligned_alloc} and {@code free}, its {@code isatty}, and glibc's {@code malloc_trim}. The
- * first two give native memory that is not zeroed first, for buffers a native routine overwrites whole right away (a
- * weight oneDNN packs). {@link Arena#allocate} zeroes what it hands out, which for the ~1 GB of Florence-2-base's
- * packed F32 weights was a pass over them before the pass that writes them. {@code isatty} tells whether one
+ * The C library's {@code aligned_alloc}, {@code calloc} and {@code free}, its {@code isatty}, and glibc's
+ * {@code malloc_trim}. {@code aligned_alloc} gives native memory that is not zeroed first, for buffers a native
+ * routine overwrites whole right away (a weight oneDNN packs). {@link Arena#allocate} zeroes what it hands out, which
+ * for the ~1 GB of Florence-2-base's packed F32 weights was a pass over them before the pass that writes them.
+ * {@code calloc} gives zeroed memory without that pass where it can: glibc maps a large block as fresh pages, which
+ * the kernel zeroes only as they are first touched. {@code isatty} tells whether one
  * standard stream is a terminal, which {@link System#console()} cannot: it answers for standard input and output
  * together. Bound from the system's default lookup, which holds libc on Linux.
  */
 public final class Libc {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle ALIGNED_ALLOC = bind("aligned_alloc",
+            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle CALLOC = bind("calloc",
             FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
     private static final MethodHandle FREE = bind("free", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
     private static final MethodHandle ISATTY = bind("isatty",
@@ -51,6 +55,30 @@ public final class Libc {
             throw new OutOfMemoryError("aligned_alloc of " + rounded + " bytes failed");
         }
         return memory.reinterpret(byteSize, owner, Libc::free);
+    }
+
+    /**
+     * {@code byteSize} zeroed bytes aligned to {@code alignment}, as {@link Arena#allocate} gives them, from
+     * {@code calloc}: a block large enough for glibc to map it (from 128 KB, and from at most 32 MB once blocks that
+     * large were freed) costs nothing until its pages are touched, and then only the pages touched. Freed when
+     * {@code owner} closes.
+     *
+     * @param alignment a power of two
+     * @throws OutOfMemoryError when the C library has no memory to give, as {@link Arena#allocate} throws
+     */
+    public static MemorySegment allocateZeroed(long byteSize, long alignment, Arena owner) {
+        if (byteSize < 0 || alignment <= 0 || Long.bitCount(alignment) != 1 || byteSize > Long.MAX_VALUE - alignment) {
+            throw new IllegalArgumentException("allocateZeroed: " + byteSize + " bytes aligned to " + alignment);
+        }
+        // calloc aligns to 16 bytes only: room to move the start up to the alignment asked for.
+        long padded = byteSize + alignment - 1;
+        MemorySegment block = Downcalls.invokeValue(() -> (MemorySegment) CALLOC.invokeExact(1L, padded));
+        if (block.equals(MemorySegment.NULL)) {
+            throw new OutOfMemoryError("calloc of " + padded + " bytes failed");
+        }
+        MemorySegment owned = block.reinterpret(padded, owner, Libc::free);
+        long skip = (alignment - owned.address() % alignment) % alignment;
+        return owned.asSlice(skip, byteSize);
     }
 
     /**

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link Libc#allocateUninitialized}: the size and alignment asked for, usable until its arena closes;
+ * {@link Libc#allocateUninitialized} and {@link Libc#allocateZeroed}: the size and alignment asked for, usable until
+ * its arena closes, and zeroed where asked, a large zeroed block resident only where it is touched;
  * {@link Libc#isatty}: false for what is not a terminal. {@link Libc#trimHeap}: freed heap memory leaves the process.
  */
 class LibcTest {
@@ -46,6 +47,44 @@ class LibcTest {
     }
 
     @Test
+    void zeroedMemoryHasTheSizeAndAlignmentAskedForAndIsZeroUntilWritten() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (long alignment : new long[] {8, 64, 4096}) {
+                for (long size : new long[] {0, 1, 4_099, 3_000_017}) {
+                    // Dirty the C library's heap first, so that a zero read is calloc's work, not fresh memory's.
+                    try (Arena dirty = Arena.ofConfined()) {
+                        Libc.allocateUninitialized(size + alignment, 16, dirty).fill((byte) 0x5A);
+                    }
+                    MemorySegment memory = Libc.allocateZeroed(size, alignment, arena);
+                    assertEquals(size, memory.byteSize());
+                    assertEquals(0, memory.address() % alignment, "aligned to " + alignment);
+                    assertEquals(-1, memory.mismatch(MemorySegment.ofArray(new byte[(int) size])),
+                            size + " bytes aligned to " + alignment + " are zero");
+                    memory.fill((byte) 7);
+                    assertEquals(arena.scope(), memory.scope());
+                }
+            }
+        }
+    }
+
+    /** A gigabyte asked for and touched at one place in every 64 MiB leaves resident memory almost as it was. */
+    @Test
+    void aLargeZeroedBlockIsResidentOnlyWhereTouched() throws IOException {
+        long bytes = 1L << 30;
+        try (Arena arena = Arena.ofConfined()) {
+            long before = residentKib();
+            MemorySegment memory = Libc.allocateZeroed(bytes, 64, arena);
+            for (long i = 0; i < bytes; i += 64L << 20) {
+                assertEquals(0, memory.get(ValueLayout.JAVA_LONG_UNALIGNED, i));
+                memory.set(ValueLayout.JAVA_LONG_UNALIGNED, i, i);
+            }
+            long grown = residentKib() - before;
+            assertTrue(grown < 64 * 1024, "resident memory grew by " + grown + " KiB for 16 touched pages of a"
+                    + " 1 GiB zeroed block");
+        }
+    }
+
+    @Test
     void memoryIsUnusableOnceItsArenaCloses() {
         MemorySegment memory;
         try (Arena arena = Arena.ofConfined()) {
@@ -62,6 +101,10 @@ class LibcTest {
             assertThrows(IllegalArgumentException.class, () -> Libc.allocateUninitialized(-1, 64, arena));
             assertThrows(IllegalArgumentException.class, () -> Libc.allocateUninitialized(64, 0, arena));
             assertThrows(IllegalArgumentException.class, () -> Libc.allocateUninitialized(64, 48, arena));
+            assertThrows(IllegalArgumentException.class, () -> Libc.allocateZeroed(-1, 64, arena));
+            assertThrows(IllegalArgumentException.class, () -> Libc.allocateZeroed(64, 0, arena));
+            assertThrows(IllegalArgumentException.class, () -> Libc.allocateZeroed(64, 48, arena));
+            assertThrows(IllegalArgumentException.class, () -> Libc.allocateZeroed(Long.MAX_VALUE - 10, 64, arena));
         }
     }
 
@@ -69,6 +112,7 @@ class LibcTest {
     void memoryTheCLibraryCannotGiveIsAnOutOfMemoryError() {
         try (Arena arena = Arena.ofConfined()) {
             assertThrows(OutOfMemoryError.class, () -> Libc.allocateUninitialized(Long.MAX_VALUE / 2, 64, arena));
+            assertThrows(OutOfMemoryError.class, () -> Libc.allocateZeroed(Long.MAX_VALUE / 2, 64, arena));
         }
     }
 

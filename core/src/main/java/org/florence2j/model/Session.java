@@ -149,8 +149,10 @@ public final class Session implements AutoCloseable {
             this.generator = new Generator(limits.maxImages(), limits.maxBeams(), maxLength, decoder.vocabulary());
             int selectedCount = maxRows * (3 * 2 * limits.maxBeams() + 1);
             this.selected = backend.allocate(DType.I32, new Shape(selectedCount), arena);
-            this.hostSelected = arena.allocate((long) selectedCount * Integer.BYTES, 64);
-            this.hostBans = arena.allocate((long) maxRows * Candidates.banWidth(maxLength) * Integer.BYTES, 64);
+            // Hundreds of MB for thousands of beams: allocated as the scratch is.
+            this.hostSelected = Tensor.allocateHostMemory((long) selectedCount * Integer.BYTES, arena);
+            this.hostBans = Tensor.allocateHostMemory((long) maxRows * Candidates.banWidth(maxLength) * Integer.BYTES,
+                    arena);
             this.hostOffsets = arena.allocate((long) maxRows * Float.BYTES, 64);
             // Last: nothing after them can fail and leave them open.
             this.stepGraph = backend.newStepGraph();

@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.florence2j.InvalidInputException;
@@ -47,6 +50,34 @@ class SessionLimitsTest {
             assertEquals(1024, Session.reachableNewTokens(golden.model(), 5000));
             assertEquals(20, Session.reachableNewTokens(golden.model(), 20));
         }
+    }
+
+    /**
+     * A session is sized for the most its limits allow, but is resident only where a request touches it: made for
+     * 1,000 beams of 1,024 new tokens (2.4 GB of KV cache and search buffers for the tiny model, all resident once zeroed), it adds
+     * little to resident memory until it runs, and making it takes no pass over that memory (which a request's
+     * timeout could not stop).
+     */
+    @Test
+    void aLargeSessionIsResidentOnlyWhereARequestTouchesIt() throws Exception {
+        try (GoldenText golden = GoldenText.open("cpu")) {
+            Session.Limits limits = new Session.Limits(1, 32, 1024, 1_000);
+            long before = residentKib();
+            try (Session session = new Session(golden.backend(), golden.model(), limits)) {
+                long grown = residentKib() - before;
+                assertTrue(grown < 256 * 1024, "resident memory grew by " + grown + " KiB for a session of "
+                        + session.limits());
+            }
+        }
+    }
+
+    private static long residentKib() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("\\D", ""));
+            }
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
     /** A session that could not fit is refused before anything of it is allocated, naming what it needs. */
