@@ -11,7 +11,7 @@ import org.florence2j.tensor.DType;
 
 /**
  * The random full-size Florence-2-base folder the model and end-to-end benchmarks load, written once by
- * {@link RandomCheckpoint} and reused by every later run (about 0.9 GB in F32).
+ * {@link RandomCheckpoint} and reused by every later run (1.08 GB in F32).
  *
  * <p>It lives under {@code bench/target/} (ignored by git, removed by {@code mvn clean}); override with
  * {@code -Dflorence2j.bench.folder=DIR} (pass it to the forks with {@code -jvmArgsAppend}). The folder is written
