@@ -54,12 +54,12 @@ public final class Libc {
         if (memory.equals(MemorySegment.NULL)) {
             throw new OutOfMemoryError("aligned_alloc of " + rounded + " bytes failed");
         }
-        return memory.reinterpret(byteSize, owner, Libc::free);
+        return owned(memory, byteSize, owner);
     }
 
     /**
      * {@code byteSize} zeroed bytes aligned to {@code alignment}, as {@link Arena#allocate} gives them, from
-     * {@code calloc}: a block large enough for glibc to map it (from 128 KB, and from at most 32 MB once blocks that
+     * {@code calloc}: a block large enough for glibc to map it (from 128 KiB, and from at most 32 MiB once blocks that
      * large were freed) costs nothing until its pages are touched, and then only the pages touched. Freed when
      * {@code owner} closes.
      *
@@ -76,7 +76,7 @@ public final class Libc {
         if (block.equals(MemorySegment.NULL)) {
             throw new OutOfMemoryError("calloc of " + padded + " bytes failed");
         }
-        MemorySegment owned = block.reinterpret(padded, owner, Libc::free);
+        MemorySegment owned = owned(block, padded, owner);
         long skip = (alignment - owned.address() % alignment) % alignment;
         return owned.asSlice(skip, byteSize);
     }
@@ -100,6 +100,20 @@ public final class Libc {
         }
         Downcalls.invoke(() -> (int) MALLOC_TRIM.invokeExact(0L));
         return true;
+    }
+
+    /**
+     * {@code memory}, {@code byteSize} long, freed when {@code owner} closes; freed at once when {@code owner} cannot
+     * take it (closed, or confined to another thread), which {@link MemorySegment#reinterpret} only finds out after
+     * the C library gave the memory.
+     */
+    private static MemorySegment owned(MemorySegment memory, long byteSize, Arena owner) {
+        try {
+            return memory.reinterpret(byteSize, owner, Libc::free);
+        } catch (RuntimeException e) {
+            free(memory);
+            throw e;
+        }
     }
 
     private static void free(MemorySegment memory) {

@@ -79,9 +79,42 @@ class LibcTest {
                 memory.set(ValueLayout.JAVA_LONG_UNALIGNED, i, i);
             }
             long grown = residentKib() - before;
-            assertTrue(grown < 64 * 1024, "resident memory grew by " + grown + " KiB for 16 touched pages of a"
+            assertTrue(grown < 256 * 1024, "resident memory grew by " + grown + " KiB for 16 touched pages of a"
                     + " 1 GiB zeroed block");
         }
+    }
+
+    /** A zeroed block filled and then freed with its arena leaves resident memory as it was. */
+    @Test
+    void aZeroedBlockIsFreedWithItsArena() throws IOException {
+        long bytes = 256L << 20;
+        long filled;
+        long before = residentKib();
+        try (Arena arena = Arena.ofConfined()) {
+            Libc.allocateZeroed(bytes, 64, arena).fill((byte) 1);
+            filled = residentKib();
+        }
+        long freed = filled - residentKib();
+        assertTrue(filled - before > 200 * 1024, "filling 256 MiB grew resident memory by " + (filled - before)
+                + " KiB");
+        assertTrue(freed > 200 * 1024, "closing the arena gave back " + freed + " KiB of 256 MiB filled");
+    }
+
+    /**
+     * Memory the C library gave to an arena that cannot take it is freed again, not leaked: eight refused blocks of
+     * 256 MiB, never touched, would hold 2 GiB of the process's address space.
+     */
+    @Test
+    void memoryForAClosedArenaIsRefusedWithoutALeak() throws IOException {
+        Arena closed = Arena.ofConfined();
+        closed.close();
+        long before = statusKib("VmSize:");
+        for (int i = 0; i < 4; i++) {
+            assertThrows(IllegalStateException.class, () -> Libc.allocateZeroed(256L << 20, 64, closed));
+            assertThrows(IllegalStateException.class, () -> Libc.allocateUninitialized(256L << 20, 64, closed));
+        }
+        long grown = statusKib("VmSize:") - before;
+        assertTrue(grown < 512 * 1024, "address space grew by " + grown + " KiB");
     }
 
     @Test
@@ -157,12 +190,17 @@ class LibcTest {
     }
 
     private static long residentKib() throws IOException {
+        return statusKib("VmRSS:");
+    }
+
+    /** The kibibytes of {@code field} in Linux's {@code /proc/self/status}. */
+    private static long statusKib(String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
+            if (line.startsWith(field)) {
                 return Long.parseLong(line.replaceAll("\\D", ""));
             }
         }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
+        throw new IllegalStateException("no " + field + " in /proc/self/status");
     }
 
     /** The descriptors of this process open on {@code file}, found through Linux's {@code /proc/self/fd}. */

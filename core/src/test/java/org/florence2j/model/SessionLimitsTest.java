@@ -54,7 +54,8 @@ class SessionLimitsTest {
 
     /**
      * A session is sized for the most its limits allow, but is resident only where a request touches it: made for
-     * 1,000 beams of 1,024 new tokens (2.4 GB of KV cache and search buffers for the tiny model, all resident once zeroed), it adds
+     * 1,000 beams of 1,024 new tokens (2.3 GB of text scratch, mostly KV cache, for the tiny model: all resident when
+     * it was zeroed at once), it adds
      * little to resident memory until it runs, and making it takes no pass over that memory (which a request's
      * timeout could not stop).
      */
@@ -65,7 +66,7 @@ class SessionLimitsTest {
             long before = residentKib();
             try (Session session = new Session(golden.backend(), golden.model(), limits)) {
                 long grown = residentKib() - before;
-                assertTrue(grown < 256 * 1024, "resident memory grew by " + grown + " KiB for a session of "
+                assertTrue(grown < 1024 * 1024, "resident memory grew by " + grown + " KiB for a session of "
                         + session.limits());
             }
         }

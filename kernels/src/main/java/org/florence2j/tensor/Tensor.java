@@ -17,9 +17,9 @@ public final class Tensor {
     /**
      * Host memory from this size on is zeroed as it is first touched ({@link Libc#allocateZeroed}), smaller memory at
      * once by its arena. Only requests far beyond the usual reach it (a session of base for 3 beams and 1,024 new
-     * tokens takes 269 MB): zeroing 2.4 GB took 6 s of a request here, but memory zeroed as a request first touches
-     * it made base's one-shot requests 5–7 % slower (their first touches fell inside the vision tower's and
-     * decoder's parallel ops).
+     * tokens takes 269 MB; one for a batch of six or more 768 × 768 images does): zeroing 2.4 GB took 6 s of a
+     * request here, but memory zeroed as a request first touches it made base's one-shot requests 5–7 % slower
+     * (their first touches fell inside the vision tower's and decoder's parallel ops).
      */
     public static final long LAZY_ZERO_BYTES = 512L << 20;
     private static final ValueLayout.OfFloat F32_LE =
@@ -65,12 +65,13 @@ public final class Tensor {
     }
 
     /**
-     * {@code bytes} of zeroed host memory in {@code owner}, aligned for vector loads. From {@link #LAZY_ZERO_BYTES}
+     * {@code byteSize} zeroed bytes of host memory in {@code owner}, aligned for vector loads. From
+     * {@link #LAZY_ZERO_BYTES}
      * on, pages never touched cost no time and no resident memory: a session sized for a thousand beams no longer
      * spends seconds zeroing before its request's first check of its timeout.
      */
-    public static MemorySegment allocateHostMemory(long bytes, Arena owner) {
-        return bytes >= LAZY_ZERO_BYTES ? Libc.allocateZeroed(bytes, 64, owner) : owner.allocate(bytes, 64);
+    public static MemorySegment allocateHostMemory(long byteSize, Arena owner) {
+        return byteSize >= LAZY_ZERO_BYTES ? Libc.allocateZeroed(byteSize, 64, owner) : owner.allocate(byteSize, 64);
     }
 
     /** A host F32 tensor holding a copy of {@code values}. */
