@@ -65,12 +65,7 @@ import org.openjdk.jmh.runner.IterationType;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xmx2g"})
-@State(Scope.Benchmark)
 public class DecodeStepBench {
-    /** The backend's compute type: {@code f32}, or {@code bf16} (linear weights stored and read in bf16). */
-    @Param({"f32", "bf16"})
-    public String dtype;
-
     /** Steps between two reads of the tight pairing ({@link Step#closeWindow}): ~0.1–0.2 s. */
     private static final int WINDOW_STEPS = 20;
     /** Rows of 64 KB the tight pairing reads: 256 MB, about as much as a step's weights. */
@@ -83,9 +78,15 @@ public class DecodeStepBench {
     public static class Step {
         private LoadedCheckpoint checkpoint;
         private Backend backend;
+        /**
+         * The backend's compute type: {@code f32}, or {@code bf16} (linear weights stored and read in bf16). A
+         * parameter of the step's state only, so that {@link #streamRead}, which reads no weights, runs once.
+         */
+        @Param({"f32", "bf16"})
+        public String dtype;
+
         private Arena arena;
         private DecodeFixture fixture;
-        private String dtype;
         private long weightBytes;
         private long crossBytes;
         private int position;
@@ -100,10 +101,9 @@ public class DecodeStepBench {
         private int windows;
 
         @Setup(Level.Trial)
-        public void setUp(DecodeStepBench bench) {
+        public void setUp() {
             checkpoint = Checkpoints.open(RandomBaseFolder.get(DType.F32));
             TextConfig text = checkpoint.config().text();
-            dtype = bench.dtype;
             backend = BenchModel.backend(dtype);
             arena = Arena.ofShared();
             fixture = DecodeFixture.load(checkpoint, backend, arena);
