@@ -650,11 +650,11 @@ public final class Florence2 implements AutoCloseable {
      * ({@link CoalescedCall#canShareBatchWith}) while the batch stays within
      * {@link Florence2Options#maxCoalescedImages} images (fewer once a batch ran out of device memory:
      * {@link #runTogether}) and a session that passes {@link Session#requireFits} (the host's memory: on a GPU, not
-     * the device's), none beside a call whose new tokens could run past the decoder's
-     * positions (its failure would be theirs); each claimed call is started (its caller can no longer give it up
-     * before it runs) and added to {@code batch} at once, so that a failure part way leaves none unanswered. Nothing
-     * is added when {@code head} was given up or already ran in an earlier batch. A call whose caller has stopped is
-     * neither started nor dropped here: its caller gives it up, and its own turn drops it from the waiting list.
+     * the device's), none beside a call whose new tokens could run past the decoder's positions (its failure would
+     * be theirs); each claimed call is started (its caller can no longer give it up before it runs) and added to
+     * {@code batch} at once, so that a failure part way leaves none unanswered. Nothing is added when {@code head}
+     * was given up or already ran in an earlier batch. A call whose caller has stopped is neither started nor dropped
+     * here: its caller gives it up, and its own turn drops it from the waiting list.
      */
     private void claimBatch(CoalescedCall head, List<CoalescedCall> batch) {
         synchronized (waiting) {
