@@ -34,7 +34,8 @@ import org.florence2j.error.IoErrors;
  * <p>The pixel limit is checked from the header, before any pixel is decoded, so an image claiming to be huge
  * costs neither memory nor time. Truncated files are refused, as PIL refuses them: most decoders throw, but the
  * JPEG decoder only warns (and fills the missing part with grey), so its truncation warnings are treated as errors,
- * and the WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front.
+ * and the WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front, and
+ * so is a decode that keeps reading past the end of the data.
  */
 public final class ImageLoader {
     /** Images above this many pixels are refused unless the caller sets another limit: 64 megapixels. */
@@ -126,16 +127,18 @@ public final class ImageLoader {
      * Converts an already decoded image to RGB.
      *
      * @param name what to call the input in error messages
-     * @throws InvalidInputException naming {@code name} when the image is empty or over the pixel limit
+     * @throws InvalidInputException naming {@code name} when the image is empty, over the pixel limit or has a colour
+     *                               channel of no bits
      */
     public RgbImage load(BufferedImage image, String name) {
         String label = "image '" + name + "'";
         checkSize(image.getWidth(), image.getHeight(), label);
+        requireColourBits(image, label);
         return RgbConversion.toRgb(image);
     }
 
-    private RgbImage decode(ImageInputStream stream, String name) {
-        try (stream) {
+    private RgbImage decode(ImageInputStream cache, String name) {
+        try (ImageInputStream stream = new EndBoundedImageInputStream(cache)) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
             if (!readers.hasNext()) {
                 throw new InvalidInputException(name + " is not an image in a readable format "
@@ -179,6 +182,7 @@ public final class ImageLoader {
             }
         }
         checkSize(image.getWidth(), image.getHeight(), name);
+        requireColourBits(image, name);
         return RgbConversion.toRgb(image);
     }
 
@@ -209,6 +213,20 @@ public final class ImageLoader {
         if ((long) width * height > maxPixels) {
             throw new InvalidInputException(name + " is " + width + "x" + height + " = " + (long) width * height
                     + " pixels, over the limit of " + maxPixels + " pixels");
+        }
+    }
+
+    /**
+     * Refuses a colour channel of no bits, which a BMP gets from a bit mask of 0: it holds no colour, and PIL
+     * refuses such a layout too.
+     */
+    private static void requireColourBits(BufferedImage image, String name) {
+        int[] bits = image.getColorModel().getComponentSize();
+        for (int channel = 0; channel < bits.length; channel++) {
+            if (bits[channel] <= 0) {
+                throw new InvalidInputException(name + " is not a valid image: its colour channel " + channel
+                        + " has no bits (a bit mask of 0)");
+            }
         }
     }
 

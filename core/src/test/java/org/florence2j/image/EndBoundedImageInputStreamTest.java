@@ -1,0 +1,64 @@
+package org.florence2j.image;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import javax.imageio.IIOException;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import org.junit.jupiter.api.Test;
+
+class EndBoundedImageInputStreamTest {
+    private static final byte[] DATA = {1, 2, 3, 4, 5, 6};
+
+    @Test
+    void readsSeeksAndReportsTheEndLikeTheStreamItWraps() throws IOException {
+        try (EndBoundedImageInputStream stream = bounded()) {
+            assertEquals(1, stream.read());
+            byte[] next = new byte[3];
+            assertEquals(3, stream.read(next, 0, 3));
+            assertArrayEquals(new byte[] {2, 3, 4}, next);
+            assertEquals(4, stream.getStreamPosition());
+            stream.mark();
+            assertEquals(0x0506, stream.readShort());
+            assertThrows(EOFException.class, stream::readByte);
+            stream.reset();
+            assertEquals(4, stream.getStreamPosition());
+            stream.seek(1);
+            assertEquals(2, stream.readByte());
+            assertTrue(stream.isCached() && stream.isCachedMemory());
+        }
+    }
+
+    @Test
+    void failsOnceTheEndIsReadTooOften() throws IOException {
+        try (EndBoundedImageInputStream stream = bounded()) {
+            stream.seek(DATA.length);
+            for (int i = 0; i < EndBoundedImageInputStream.MAX_READS_AT_END; i++) {
+                assertEquals(-1, i % 2 == 0 ? stream.read() : stream.read(new byte[4], 0, 4));
+            }
+            IIOException e = assertThrows(IIOException.class, stream::read);
+            assertTrue(e.getMessage().contains("read past the end of the data"), e.getMessage());
+            // Not an EOFException, which the WebP decoder's bit reader swallows; the data stays readable.
+            stream.seek(0);
+            assertEquals(1, stream.readByte());
+            stream.seek(DATA.length);
+            assertThrows(IIOException.class, stream::readByte);
+        }
+    }
+
+    @Test
+    void closingClosesTheWrappedStream() throws IOException {
+        MemoryCacheImageInputStream cache = new MemoryCacheImageInputStream(new ByteArrayInputStream(DATA));
+        new EndBoundedImageInputStream(cache).close();
+        assertThrows(IOException.class, cache::read);
+    }
+
+    private static EndBoundedImageInputStream bounded() {
+        return new EndBoundedImageInputStream(new MemoryCacheImageInputStream(new ByteArrayInputStream(DATA)));
+    }
+}
