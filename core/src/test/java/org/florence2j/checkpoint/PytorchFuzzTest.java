@@ -1,12 +1,12 @@
 package org.florence2j.checkpoint;
 
+import static org.florence2j.ByteMutations.mutate;
 import static org.florence2j.checkpoint.TestFiles.floats;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
@@ -75,34 +75,5 @@ class PytorchFuzzTest {
         }
         // A mutation of the data bytes alone leaves a valid archive; nearly every other is refused (956 here).
         assertTrue(refused > 800, "most mutations should be refused, only " + refused + " were");
-    }
-
-    /** One to four random edits: byte overwrite, bit flip, truncation, deletion or duplication of a range. */
-    private static byte[] mutate(byte[] original, Random random) {
-        byte[] bytes = original.clone();
-        int edits = 1 + random.nextInt(4);
-        for (int edit = 0; edit < edits && bytes.length > 0; edit++) {
-            int at = random.nextInt(bytes.length);
-            switch (random.nextInt(5)) {
-                case 0 -> bytes[at] = (byte) random.nextInt(256);
-                case 1 -> bytes[at] ^= (byte) (1 << random.nextInt(8));
-                case 2 -> bytes = Arrays.copyOf(bytes, at);
-                case 3 -> {
-                    int length = Math.min(bytes.length - at, 1 + random.nextInt(16));
-                    byte[] shorter = new byte[bytes.length - length];
-                    System.arraycopy(bytes, 0, shorter, 0, at);
-                    System.arraycopy(bytes, at + length, shorter, at, bytes.length - at - length);
-                    bytes = shorter;
-                }
-                default -> {
-                    int length = Math.min(bytes.length - at, 1 + random.nextInt(16));
-                    byte[] longer = new byte[bytes.length + length];
-                    System.arraycopy(bytes, 0, longer, 0, at + length);
-                    System.arraycopy(bytes, at, longer, at + length, bytes.length - at);
-                    bytes = longer;
-                }
-            }
-        }
-        return bytes;
     }
 }
