@@ -74,8 +74,11 @@ public record VisionConfig(
     /** The reference's {@code x_feat_dict} keys for one frame, the pieces {@code image_feature_source} may list. */
     public static final List<String> FEATURE_SOURCES = List.of("spatial_avg_pool", "temporal_avg_pool", "last_frame");
 
-    /** The largest window side whose window² tokens count as an int. */
-    public static final int MAX_WINDOW_SIZE = 46_340;
+    /**
+     * The largest window side whose attention scores, window_size⁴ values for each head of each window (the reference
+     * computes them whole, {@code q @ k.transpose(-2, -1)}), count as an int. Florence-2's windows are 12 wide.
+     */
+    public static final int MAX_WINDOW_SIZE = 215;
 
     public VisionConfig {
         Objects.requireNonNull(implementation, "the config reader sets the implementation");
@@ -127,7 +130,8 @@ public record VisionConfig(
         // A window larger than a feature map is fine (the reference pads the map to whole windows).
         if (windowSize <= 0 || windowSize > MAX_WINDOW_SIZE) {
             throw new IllegalArgumentException("vision_config.window_size must be 1 to " + MAX_WINDOW_SIZE
-                    + " (a window's tokens, window_size², must count as an int), got " + windowSize);
+                    + " (a window's attention scores, window_size⁴ for each head, must count as an int), got "
+                    + windowSize);
         }
         if (maxPosEmbeddings <= 0) {
             throw new IllegalArgumentException("vision_config." + key(implementation,

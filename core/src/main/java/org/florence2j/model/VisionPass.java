@@ -51,6 +51,7 @@ final class VisionPass implements AutoCloseable {
      * @param request      owner of what the request allocates (a conversion of pixels that are not F32)
      * @param cancellation checked before the pass, and between its stages when it runs eagerly
      * @return the tower's output, valid until the next pass
+     * @throws InvalidInputException when the host has no memory left for the pass
      */
     Tensor run(Tensor pixelValues, Arena request, Taps taps, Cancellation cancellation) {
         Shape shape = pixelValues.shape();
@@ -60,12 +61,19 @@ final class VisionPass implements AutoCloseable {
         taps.tap("pixel_values", input);
         Shape outShape = davit.outputShape(shape.dim(0), shape.dim(2), shape.dim(3));
         Tensor output = out.narrow(0, Math.toIntExact(outShape.elementCount())).reshape(outShape);
-        if (taps.readsVisionTower()) {
-            davit.forward(new ForwardContext(backend, request, taps, cancellation), input, output, scratch);
-        } else {
-            cancellation.throwIfCancelled();
-            ForwardContext untapped = new ForwardContext(backend, request, Taps.NONE, cancellation);
-            graph.run(variant(shape), () -> davit.forward(untapped, input, output, scratch));
+        try {
+            if (taps.readsVisionTower()) {
+                davit.forward(new ForwardContext(backend, request, taps, cancellation), input, output, scratch);
+            } else {
+                cancellation.throwIfCancelled();
+                ForwardContext untapped = new ForwardContext(backend, request, Taps.NONE, cancellation);
+                graph.run(variant(shape), () -> davit.forward(untapped, input, output, scratch));
+            }
+        } catch (OutOfMemoryError e) {
+            // The backend's own scratch, which the buffers above do not hold (window attention's scores grow as
+            // window_size⁴), found no host memory: the request is refused as too large, and the pass stays usable.
+            throw new InvalidInputException(shape.dim(0) + " image(s) of " + shape.dim(3) + " × " + shape.dim(2)
+                    + " pixels need more memory than is left for the vision tower (" + e.getMessage() + ")", e);
         }
         return output;
     }

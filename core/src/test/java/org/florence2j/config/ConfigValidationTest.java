@@ -51,6 +51,7 @@ class ConfigValidationTest {
             "text_config; max_position_embeddings; 2147483647; max_position_embeddings",
             "text_config; max_position_embeddings; 2147483646; max_position_embeddings",
             "vision_config; window_size; 100000; window_size",
+            "vision_config; window_size; 216; window_size",
             "vision_config; window_size; 0; window_size",
             "vision_config; dim_embed; [16, 32, 48, 1000000000]; dim_embed",
             "vision_config; image_feature_source; [\"spatial_avg_pool\", \"mean\"]; image_feature_source",
@@ -133,6 +134,8 @@ class ConfigValidationTest {
     @Test
     void aWindowLargerThanEveryFeatureMapIsAccepted() throws IOException {
         assertEquals(40, ConfigReader.read(withValue("vision_config", "window_size", "40")).vision().windowSize());
+        assertEquals(VisionConfig.MAX_WINDOW_SIZE,
+                ConfigReader.read(withValue("vision_config", "window_size", "215")).vision().windowSize());
     }
 
     /** The error reading the tiny model's config with {@code section.field} set to the JSON {@code value}. */

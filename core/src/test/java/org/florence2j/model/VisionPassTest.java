@@ -2,6 +2,7 @@ package org.florence2j.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -221,6 +222,41 @@ class VisionPassTest {
                     assertEquals(2, thrown[0]);
                     assertArrayEquals(oneAlone, failing.run(one, arena, Taps.NONE, Cancellation.NONE).toFloatArray(),
                             "a failed reserve leaves the pass usable");
+                }
+            });
+        }
+    }
+
+    /**
+     * Host memory that runs out inside the tower (the backend's own scratch: window attention's scores grow as
+     * window_size⁴, and a config's window of 1000 asked for 4 TB) refuses the request as too large, and the pass then
+     * gives the features of a pass that never failed.
+     */
+    @Test
+    void aPassOutOfHostMemoryIsRefusedAndLeavesThePassUsable() throws Exception {
+        try (Backend cpu = GoldenText.openBackend("cpu")) {
+            boolean[] full = {true};
+            Backend running = watched(cpu, (method, args) -> {
+                if (method.equals("selfAttention") && full[0]) {
+                    throw new OutOfMemoryError("Unable to allocate 4000000000048 bytes");
+                }
+            });
+            withGolden(running, (model, index, options, session) -> {
+                try (Arena arena = Arena.ofConfined();
+                        VisionPass alone = new VisionPass(cpu, model.davit(), null);
+                        VisionPass pass = new VisionPass(running, model.davit(), null)) {
+                    Tensor one = Tensor.allocateHost(DType.F32, new Shape(1, 3, 64, 64), arena);
+                    for (int i = 0; i < one.elementCount(); i++) {
+                        one.setFloat(i, (i % 89) / 89f - 0.5f);
+                    }
+                    var refused = assertThrows(InvalidInputException.class,
+                            () -> pass.run(one, arena, Taps.NONE, Cancellation.NONE));
+                    assertEquals("1 image(s) of 64 × 64 pixels need more memory than is left for the vision tower"
+                            + " (Unable to allocate 4000000000048 bytes)", refused.getMessage());
+                    assertInstanceOf(OutOfMemoryError.class, refused.getCause());
+                    full[0] = false;
+                    assertArrayEquals(alone.run(one, arena, Taps.NONE, Cancellation.NONE).toFloatArray(),
+                            pass.run(one, arena, Taps.NONE, Cancellation.NONE).toFloatArray());
                 }
             });
         }

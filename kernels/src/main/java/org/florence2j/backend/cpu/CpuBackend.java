@@ -1553,6 +1553,9 @@ public final class CpuBackend implements Backend {
         MemorySegment atLeast(long bytes) {
             if (memory.byteSize() < bytes) {
                 arena.close();
+                // Forgotten first: when the allocation fails (out of memory), a later, smaller request must not be
+                // handed the freed memory.
+                memory = MemorySegment.NULL;
                 arena = Arena.ofShared();
                 memory = arena.allocate(bytes, 64);
             }

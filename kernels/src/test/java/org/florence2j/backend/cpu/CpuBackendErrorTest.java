@@ -1,5 +1,6 @@
 package org.florence2j.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -39,6 +40,26 @@ class CpuBackendErrorTest {
                     () -> t.cpu.selfAttention(t.zeros(1, 4, 3), qkv, 2, 1f));
             String message = attention.getMessage();
             assertTrue(message.contains("selfAttention") && message.contains("[1, 4, 10]"), message);
+        }
+    }
+
+    /**
+     * Attention scores for which no host memory is left (one head of 2²⁰ tokens: 4 TB) throw an OutOfMemoryError,
+     * and the backend's scratch is then not the memory that the failed growth freed: a smaller attention after it
+     * gives what it gave before.
+     */
+    @Test
+    void scratchThatCannotGrowLeavesTheBackendUsable() {
+        try (var t = new CpuVsReference(43)) {
+            Tensor qkv = t.random(1, 2, 16, 3 * 8);
+            Tensor before = t.zeros(2, 16, 8);
+            t.cpu.selfAttention(before, qkv, 2, 0.5f);
+            int tokens = 1 << 20;
+            Tensor hugeQkv = t.zeros(1, tokens, 3);
+            assertThrows(OutOfMemoryError.class, () -> t.cpu.selfAttention(t.zeros(1, tokens, 1), hugeQkv, 1, 1f));
+            Tensor after = t.zeros(2, 16, 8);
+            t.cpu.selfAttention(after, qkv, 2, 0.5f);
+            assertArrayEquals(before.toFloatArray(), after.toFloatArray());
         }
     }
 
