@@ -99,7 +99,8 @@ final class ConfigRecords {
         JsonPointer pointer = JsonPointer.empty();
         for (JsonMappingException.Reference step : e.getPath()) {
             if (step.getFieldName() != null) {
-                key.append('.').append(step.getFieldName());
+                boolean topLevel = pointer.equals(JsonPointer.empty());
+                key.append('.').append(topLevel ? fileKey(tree, step.getFieldName()) : step.getFieldName());
                 pointer = pointer.appendProperty(step.getFieldName());
             } else {
                 key.append('[').append(step.getIndex()).append(']');
@@ -108,6 +109,16 @@ final class ConfigRecords {
         }
         JsonNode value = tree.at(pointer);
         return key + " must be " + expected(e, value) + ", got " + value;
+    }
+
+    /**
+     * What the config file calls the record field {@code field} of {@code tree}: a native vision config says
+     * {@code embed_dim} where the record (and the remote format) says {@code dim_embed}.
+     */
+    private static String fileKey(JsonNode tree, String field) {
+        VisionConfig.Implementation nativeFormat = VisionConfig.Implementation.NATIVE;
+        boolean isNative = nativeFormat.name().equals(tree.path("implementation").asText());
+        return isNative ? VisionConfig.key(nativeFormat, field) : field;
     }
 
     private static String expected(JsonMappingException e, JsonNode value) {

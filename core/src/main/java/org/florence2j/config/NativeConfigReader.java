@@ -115,6 +115,10 @@ public final class NativeConfigReader {
         GenerationFileException(String message) {
             super(message);
         }
+
+        GenerationFileException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /** The JSON object in {@code file}, or null where native {@code from_pretrained} would do without it. */
@@ -186,24 +190,53 @@ public final class NativeConfigReader {
         ObjectNode text = ConfigDefaults.nativeText(textNode);
         text.remove(GENERATION_FIELDS);
         text.remove(IGNORED_TEXT_KEYS);
-        ObjectNode settings = generationSettings(config, textNode, generation);
+        boolean fromModelConfig = takesSettingsFromModelConfig(config, generation);
+        ObjectNode settings = generationSettings(config, textNode, generation, fromModelConfig);
         settings.properties().forEach(field -> {
             if (!field.getValue().isNull()) {
                 text.set(field.getKey(), field.getValue());
             }
         });
-        return ConfigRecords.bind(vision, text);
+        try {
+            return ConfigRecords.bind(vision, text);
+        } catch (IllegalArgumentException e) {
+            throw fromModelConfig ? e : blamingTheGenerationFile(e);
+        }
+    }
+
+    /**
+     * {@code e} as a {@link GenerationFileException} when it names a generation setting ("text_config.eos_token_id
+     * …"), which then came from {@code generation_config.json}, with the key as the file has it; else {@code e}.
+     */
+    private static IllegalArgumentException blamingTheGenerationFile(IllegalArgumentException e) {
+        String message = String.valueOf(e.getMessage());
+        for (String field : GENERATION_FIELDS) {
+            String named = "text_config." + field;
+            if (message.startsWith(named + " ") || message.startsWith(named + "[")) {
+                return new GenerationFileException(message.substring("text_config.".length()), e);
+            }
+        }
+        return e;
+    }
+
+    /**
+     * Whether {@code generate()} takes its settings from {@code config.json} rather than {@code generation}, the
+     * folder's {@code generation_config.json} (null when it has none).
+     */
+    private static boolean takesSettingsFromModelConfig(JsonNode config, JsonNode generation) {
+        return generation == null
+                || (isTruthy(generation.get("_from_model_config")) && hasNonDefaultGenerationParameters(config));
     }
 
     /**
      * The settings {@code generate()} runs with, one per {@link #GENERATION_DEFAULTS} field (null where unset),
      * after {@code _prepare_special_tokens}' fallbacks.
      *
+     * @param fromModelConfig whether they come from {@code config.json} ({@link #takesSettingsFromModelConfig})
      * @throws IllegalArgumentException when no decoder start token or no EOS token results
      */
-    private static ObjectNode generationSettings(JsonNode config, JsonNode textConfig, JsonNode generation) {
-        boolean fromModelConfig = generation == null
-                || (isTruthy(generation.get("_from_model_config")) && hasNonDefaultGenerationParameters(config));
+    private static ObjectNode generationSettings(JsonNode config, JsonNode textConfig, JsonNode generation,
+            boolean fromModelConfig) {
         ObjectNode settings = fromModelConfig ? fromModelConfig(config, textConfig) : fromFile(generation);
         if (!fromModelConfig) {
             try {
@@ -224,16 +257,21 @@ public final class NativeConfigReader {
             settings.set("pad_token_id", eos.isArray() ? eos.path(0) : eos);
         }
         if (settings.get("decoder_start_token_id").isNull()) {
-            throw new IllegalArgumentException("native Florence-2 config: the generation settings, from " + source
+            throw missing(fromModelConfig, "native Florence-2 config: the generation settings, from " + source
                     + ", have neither decoder_start_token_id nor bos_token_id, without which native generate()"
                     + " refuses to run");
         }
         if (eos.isNull()) {
-            throw new IllegalArgumentException("native Florence-2 config: the generation settings, from " + source
+            throw missing(fromModelConfig, "native Florence-2 config: the generation settings, from " + source
                     + ", have no eos_token_id: native generate() would then never stop before max_new_tokens,"
                     + " which florence2j does not implement");
         }
         return settings;
+    }
+
+    /** A setting the generation settings lack, blamed on the file they came from. */
+    private static IllegalArgumentException missing(boolean fromModelConfig, String message) {
+        return fromModelConfig ? new IllegalArgumentException(message) : new GenerationFileException(message);
     }
 
     /** {@code GenerationConfig.from_pretrained}: the file's values, {@code GenerationConfig}'s defaults elsewhere. */

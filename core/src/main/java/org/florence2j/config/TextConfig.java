@@ -135,7 +135,7 @@ public record TextConfig(
     private static void requireTokenId(String name, int id, int vocabSize) {
         if (id < 0 || id >= vocabSize) {
             throw new IllegalArgumentException("text_config." + name + " " + id + " is outside the vocabulary [0, "
-                    + vocabSize + ")");
+                    + vocabSize + ") of text_config.vocab_size");
         }
     }
 }

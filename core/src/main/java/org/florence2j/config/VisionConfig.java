@@ -159,7 +159,7 @@ public record VisionConfig(
     }
 
     /** The key {@code implementation}'s config calls the remote key {@code remoteKey} by, for messages. */
-    private static String key(Implementation implementation, String remoteKey) {
+    static String key(Implementation implementation, String remoteKey) {
         if (implementation == Implementation.REMOTE_CODE) {
             return remoteKey;
         }

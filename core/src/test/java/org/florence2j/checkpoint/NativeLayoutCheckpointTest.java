@@ -158,8 +158,10 @@ class NativeLayoutCheckpointTest {
     void nativeConfigNeedsADecoderStartTokenInTheGenerationConfig() throws IOException {
         // generate() reads the file alone: text_config's ids (BartConfig's defaults) do not fill in for it.
         Path generation = Files.writeString(dir.resolve("generation_config.json"), "{\"num_beams\":3}");
-        assertCheckpointError(() -> NativeConfigReader.read(golden("tiny-native/model/config.json"), generation),
-                "config.json", "from generation_config.json, have neither decoder_start_token_id nor bos_token_id");
+        CheckpointException e = assertCheckpointError(() -> NativeConfigReader.read(
+                golden("tiny-native/model/config.json"), generation), "generation_config.json",
+                "from generation_config.json, have neither decoder_start_token_id nor bos_token_id");
+        assertEquals(generation, e.file(), "the settings are the file's, and so is their fault");
         Path absent = dir.resolve("absent/generation_config.json");
         assertEquals(2, NativeConfigReader.read(golden("tiny-native/model/config.json"), absent).text()
                 .decoderStartTokenId(), "without the file, the model config's (BartConfig's default)");

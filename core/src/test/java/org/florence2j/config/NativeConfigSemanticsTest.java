@@ -230,6 +230,49 @@ class NativeConfigSemanticsTest {
                 e.getMessage());
     }
 
+    /**
+     * A generation setting that generation_config.json gives a wrong type or value is refused naming that file and
+     * the key as the file has it (every such fault named config.json before).
+     */
+    @ParameterizedTest(name = "{0}: {1}")
+    @CsvSource(delimiter = ';', value = {
+            "eos_token_id; \"x\"; eos_token_id must be an integer, got \"x\"",
+            "num_beams; 0; num_beams must be at least 1, got 0",
+            "forced_bos_token_id; 999999; forced_bos_token_id 999999 is outside the vocabulary [0, 51328) of"
+                    + " text_config.vocab_size",
+            "no_repeat_ngram_size; [3]; no_repeat_ngram_size must be an integer, got [3]"})
+    void aGenerationSettingTheGenerationConfigGetsWrongIsThatFilesFault(String key, String value, String says)
+            throws IOException {
+        Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(tinyNative()));
+        ObjectNode settings = generationConfig();
+        settings.set(key, JSON.readTree(value));
+        Path generation = Files.writeString(dir.resolve("generation_config.json"), JSON.writeValueAsString(settings));
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> NativeConfigReader.read(config, generation));
+        assertEquals(generation, e.file());
+        assertTrue(e.getMessage().endsWith("generation_config.json: " + says), e.getMessage());
+
+        ObjectNode withoutTheFile = tinyNative();
+        text(withoutTheFile).set(key, JSON.readTree(value));
+        Path modelConfig = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(withoutTheFile));
+        CheckpointException fromModel = assertThrows(CheckpointException.class,
+                () -> NativeConfigReader.read(modelConfig, dir.resolve("absent/generation_config.json")));
+        assertEquals(modelConfig, fromModel.file(), "without the file, the settings and their faults are config.json's");
+        assertTrue(fromModel.getMessage().endsWith("config.json: text_config." + says), fromModel.getMessage());
+    }
+
+    /** A native vision config's mistyped width is named by its own key, embed_dim, not the remote dim_embed. */
+    @Test
+    void aMistypedNativeWidthIsNamedByTheNativeKey() throws IOException {
+        ObjectNode root = tinyNative();
+        vision(root).put("embed_dim", "x");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(root));
+        assertEquals("vision_config.embed_dim must be a list, got \"x\"", e.getMessage());
+        vision(root).putArray("embed_dim").add(16).add("x").add(48).add(64);
+        e = assertThrows(IllegalArgumentException.class, () -> parse(root));
+        assertEquals("vision_config.embed_dim[1] must be an integer, got \"x\"", e.getMessage());
+    }
+
     @Test
     void aGenerationConfigThatIsJsonButNoObjectIsRefused() throws IOException {
         Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(tinyNative()));
