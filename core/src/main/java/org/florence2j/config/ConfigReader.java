@@ -31,6 +31,8 @@ public final class ConfigReader {
         if (!visionNode.isObject() || !textNode.isObject()) {
             throw new IllegalArgumentException("config.json needs vision_config and text_config objects");
         }
+        requireType(visionNode, "image_pos_embed", "learned_abs_2d");
+        requireType(visionNode, "visual_temporal_embedding", "COSINE");
         ObjectNode vision = ConfigDefaults.remoteVision(visionNode);
         vision.put("maxPosEmbeddings",
                 ConfigRecords.firstInt(visionNode, "vision_config", "image_pos_embed/max_pos_embeddings"));
@@ -43,5 +45,17 @@ public final class ConfigReader {
         // The top-level projection_dim is stored but never read by the reference: vision_config's sizes the
         // projection.
         return ConfigRecords.bind(vision, ConfigDefaults.remoteText(textNode));
+    }
+
+    /**
+     * Refuses an embedding {@code type} other than the only one the remote code builds: its
+     * {@code _build_image_projection_layers} raises {@code NotImplementedError} for any other (and fails on none).
+     */
+    private static void requireType(JsonNode vision, String embedding, String only) {
+        JsonNode type = vision.path(embedding).path("type");
+        if (!type.isTextual() || !type.asText().equals(only)) {
+            throw new IllegalArgumentException("vision_config." + embedding + ".type must be '" + only + "', the only"
+                    + " one Florence-2's code implements, got " + (type.isMissingNode() ? "none" : type));
+        }
     }
 }

@@ -113,7 +113,7 @@ class ConfigValidationTest {
             "vision_config; dim_embed; [16, 32, 48, 1000000000000]; "
                     + "vision_config.dim_embed[3] must be a 32-bit integer, got 1000000000000",
             "vision_config; depths; 5; vision_config.depths must be a list, got 5",
-            "vision_config; image_pos_embed; {\"max_pos_embeddings\": 50.5}; "
+            "vision_config; image_pos_embed; {\"type\": \"learned_abs_2d\", \"max_pos_embeddings\": 50.5}; "
                     + "vision_config.image_pos_embed.max_pos_embeddings must be an integer, got 50.5",
     })
     void valuesOfTheWrongTypeAreRefusedNamingTheKey(String section, String field, String value, String says)
@@ -129,6 +129,27 @@ class ConfigValidationTest {
         assertTrue(e.getMessage().contains("config.json: cannot be read as JSON: ")
                 && e.getMessage().contains("(line 2, column 17)"), e.getMessage());
         assertFalse(e.getMessage().contains("Source") || e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    /** The remote code builds only these embeddings, and raises NotImplementedError for another type. */
+    @ParameterizedTest(name = "{0}.type {1}")
+    @CsvSource(delimiter = ';', value = {
+            "image_pos_embed; \"sine_2d\"; 'learned_abs_2d', the only one Florence-2's code implements, got \"sine_2d\"",
+            "image_pos_embed; null; got null",
+            "visual_temporal_embedding; \"LEARNED\"; 'COSINE', the only one Florence-2's code implements, got"
+                    + " \"LEARNED\"",
+            "visual_temporal_embedding; 1; got 1"})
+    void anEmbeddingOfAnotherTypeIsRefused(String embedding, String type, String says) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(TINY_CONFIG.toFile());
+        ((ObjectNode) root.get("vision_config").get(embedding)).set("type", JSON.readTree(type));
+        Path config = Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(root));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+        assertTrue(e.getMessage().contains("vision_config." + embedding + ".type must be "), e.getMessage());
+        assertTrue(e.getMessage().endsWith(says), e.getMessage());
+        ((ObjectNode) root.get("vision_config").get(embedding)).remove("type");
+        Files.writeString(config, JSON.writeValueAsString(root));
+        e = assertThrows(CheckpointException.class, () -> ConfigReader.read(config));
+        assertTrue(e.getMessage().endsWith("got none"), e.getMessage());
     }
 
     @Test
