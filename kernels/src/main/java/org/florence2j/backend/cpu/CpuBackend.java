@@ -1544,30 +1544,6 @@ public final class CpuBackend implements Backend {
         return scratch.atLeast(bytes);
     }
 
-    /** Backend-owned memory in its own arena, grown (never shrunk) on demand. */
-    private static final class GrowingBuffer implements AutoCloseable {
-        private Arena arena = Arena.ofShared();
-        private MemorySegment memory = MemorySegment.NULL;
-
-        /** At least {@code bytes}; the previous memory is freed when it is too small. */
-        MemorySegment atLeast(long bytes) {
-            if (memory.byteSize() < bytes) {
-                arena.close();
-                // Forgotten first: when the allocation fails (out of memory), a later, smaller request must not be
-                // handed the freed memory.
-                memory = MemorySegment.NULL;
-                arena = Arena.ofShared();
-                memory = arena.allocate(bytes, 64);
-            }
-            return memory;
-        }
-
-        @Override
-        public void close() {
-            arena.close();
-        }
-    }
-
     private static int floatType(String op, Tensor tensor) {
         return switch (tensor.dtype()) {
             case F32 -> DATA_TYPE_F32;

@@ -29,8 +29,7 @@ import org.florence2j.bindings.Dnnl;
 final class DnnlPrimitiveCache implements AutoCloseable {
     private final MemorySegment engine;
     private final int fpmathMode;
-    private Arena scratchpadArena = Arena.ofShared();
-    private MemorySegment scratchpad = MemorySegment.NULL;
+    private final GrowingBuffer scratchpad = new GrowingBuffer();
     /**
      * The most primitives held besides the pinned ones: a few times one request's (base: ~100 for a caption, more
      * for batches and bf16), so that a request never evicts what it is about to use again.
@@ -134,17 +133,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
         }
         primitives.clear();
         pinned.clear();
-        scratchpadArena.close();
-    }
-
-    /** The shared scratchpad, grown (the old one freed) when smaller than {@code bytes}. */
-    private MemorySegment scratchpad(long bytes) {
-        if (scratchpad.byteSize() < bytes) {
-            scratchpadArena.close();
-            scratchpadArena = Arena.ofShared();
-            scratchpad = scratchpadArena.allocate(bytes, 64);
-        }
-        return scratchpad;
+        scratchpad.close();
     }
 
     /**
@@ -383,7 +372,7 @@ final class DnnlPrimitiveCache implements AutoCloseable {
         /** Points the scratchpad at the shared one (it may have grown since the last call), then executes. */
         private void run(MemorySegment stream) {
             if (scratchpadMemory != null) {
-                Dnnl.memorySetDataHandle(scratchpadMemory, scratchpad(scratchpadBytes));
+                Dnnl.memorySetDataHandle(scratchpadMemory, scratchpad.atLeast(scratchpadBytes));
             }
             Dnnl.primitiveExecute(primitive, stream, argCount, args);
         }

@@ -34,14 +34,17 @@ final class CudaMemory implements AutoCloseable {
     synchronized MemorySegment workspace(long byteSize) {
         if (workspace.byteSize() < byteSize) {
             CudaRuntime.streamSynchronize(stream);
+            // Half again as much as asked, so a slowly growing request (a KV cache filling) reallocates rarely.
+            long grown = Math.max(byteSize, workspace.byteSize() + workspace.byteSize() / 2);
             if (workspaceArena != null) {
                 workspaceArena.close();
             }
-            workspaceArena = Arena.ofShared();
-            // Half again as much as asked, so a slowly growing request (a KV cache filling) reallocates rarely.
-            long grown = Math.max(byteSize, workspace.byteSize() + workspace.byteSize() / 2);
-            workspace = allocate(grown, workspaceArena);
+            // Forgotten first, and graphs told it moved: when cudaMalloc fails (out of memory, which callers may
+            // recover from), a later, smaller request must not be handed the freed memory.
+            workspace = MemorySegment.NULL;
             generation++;
+            workspaceArena = Arena.ofShared();
+            workspace = allocate(grown, workspaceArena);
         }
         return workspace.asSlice(0, byteSize);
     }
