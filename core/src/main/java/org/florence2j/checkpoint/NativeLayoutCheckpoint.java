@@ -103,7 +103,7 @@ public final class NativeLayoutCheckpoint implements Checkpoint {
             }
             return new NativeLayoutCheckpoint(inner, arena, Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(nativeNames));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             arena.close();
             inner.close();
             throw e;

@@ -60,7 +60,7 @@ public final class PytorchCheckpoint implements Checkpoint {
             }
             StoredZip zip = StoredZip.read(file, mapped);
             return new PytorchCheckpoint(file, arena, Collections.unmodifiableMap(tensors(zip, arena)));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
         }

@@ -75,7 +75,7 @@ public final class SafetensorsFile implements Checkpoint {
             }
             SafetensorsFile result = parse(file, arena, mapped);
             return result;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
         }

@@ -66,7 +66,8 @@ public final class Florence2Model implements AutoCloseable {
             BartModel text = BartModel.load(root.at("language_model"), config.text(), backend, arena,
                     stepWeightType);
             return new Florence2Model(backend, config, arena, davit, projector, text);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // An OutOfMemoryError too: the weights packed so far (gigabytes) are freed, not kept for good.
             arena.close();
             throw e;
         }

@@ -1,11 +1,14 @@
 package org.florence2j.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,6 +23,7 @@ import org.florence2j.model.text.GoldenText;
 import org.florence2j.tensor.DType;
 import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
@@ -123,6 +127,55 @@ class Florence2ModelTest {
                     () -> Florence2Model.load(withoutFc1, config, backend));
             org.junit.jupiter.api.Assertions.assertTrue(
                     e.getMessage().contains("language_model.model.decoder.layers.1.fc1.weight"), e.getMessage());
+        }
+    }
+
+    /**
+     * Memory that runs out while the weights are packed (here the last linear weight) fails the load with the
+     * weights packed before it freed: an OutOfMemoryError left them allocated for good.
+     */
+    @Test
+    void aLoadOutOfMemoryFreesTheWeightsPackedBeforeIt() throws Exception {
+        java.nio.file.Path root = GoldenText.goldenRoot();
+        Florence2Config config = ConfigReader.read(root.resolve("model/config.json"));
+        List<Arena> owners = new ArrayList<>();
+        try (Backend real = GoldenText.openBackend("cpu");
+                SafetensorsFile checkpoint = SafetensorsFile.open(root.resolve("model/model.safetensors"))) {
+            int[] linearWeights = {0};
+            Backend counting = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                    new Class<?>[] {Backend.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("uploadLinearWeight")) {
+                            linearWeights[0]++;
+                        }
+                        return invoke(real, method, args);
+                    });
+            Florence2Model.load(checkpoint, config, counting).close();
+            int last = linearWeights[0];
+            linearWeights[0] = 0;
+            Backend failing = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                    new Class<?>[] {Backend.class}, (proxy, method, args) -> {
+                        if (args != null && args[args.length - 1] instanceof Arena owner) {
+                            owners.add(owner);
+                        }
+                        if (method.getName().equals("uploadLinearWeight") && ++linearWeights[0] == last) {
+                            throw new OutOfMemoryError("aligned_alloc of 4096 bytes failed");
+                        }
+                        return invoke(real, method, args);
+                    });
+            assertThrows(OutOfMemoryError.class, () -> Florence2Model.load(checkpoint, config, failing));
+            assertEquals(last, linearWeights[0]);
+        }
+        assertFalse(owners.isEmpty(), "the load allocated nothing through its backend");
+        for (Arena owner : owners) {
+            assertFalse(owner.scope().isAlive(), "an arena of the failed load is still open");
+        }
+    }
+
+    private static Object invoke(Backend target, java.lang.reflect.Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
         }
     }
 

@@ -223,7 +223,7 @@ public final class CudaBackend implements Backend {
             CudnnConvolution cudnn = openCudnn(settings.convolutions(), stream);
             return new CudaBackend(Device.cuda(ordinal), handles, context, stream, cublas, modules, cudnn,
                     settings.convolutions() == ConvolutionPath.CUDNN, settings.graphs(), settings.linearWeights());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             handles.close();
             throw e;
         }

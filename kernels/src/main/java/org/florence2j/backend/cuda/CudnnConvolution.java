@@ -76,7 +76,7 @@ final class CudnnConvolution implements AutoCloseable {
             CudnnConvolution convolution = new CudnnConvolution(arena, handle);
             convolution.plan(new Geometry(1, 1, 1, 1, 1, 1, 1, 0, 1));
             return convolution;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
         }
