@@ -88,6 +88,11 @@ public final class CudaRuntime {
         static final MethodHandle H = downcall("cudaMalloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
     }
 
+    private static final class GetLastError {
+        // cudaError_t cudaGetLastError(void): returns the calling thread's last error and resets it
+        static final MethodHandle H = downcall("cudaGetLastError", FunctionDescriptor.of(JAVA_INT));
+    }
+
     private static final class Free {
         // cudaError_t cudaFree(void* devPtr)
         static final MethodHandle H = downcall("cudaFree", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -218,7 +223,14 @@ public final class CudaRuntime {
         MemorySegment pointer;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ADDRESS);
-            check(invoke(() -> (int) Malloc.H.invokeExact(out, byteSize)), "cudaMalloc(" + byteSize + " bytes)");
+            int status = invoke(() -> (int) Malloc.H.invokeExact(out, byteSize));
+            if (status != SUCCESS) {
+                // A failed cudaMalloc is also left as the runtime's last error, which code after it may read as its
+                // own (a library checking its kernel launches): callers recover from running out of memory, so it is
+                // cleared, as PyTorch's caching allocator clears it.
+                invoke(() -> (int) GetLastError.H.invokeExact());
+            }
+            check(status, "cudaMalloc(" + byteSize + " bytes)");
             pointer = out.get(ADDRESS, 0);
         }
         try {
