@@ -14,7 +14,16 @@ public sealed interface ImageSource {
     String name();
 
     /** Decodes the image to RGB with {@code loader}'s limits. */
-    RgbImage decode(ImageLoader loader);
+    default RgbImage decode(ImageLoader loader) {
+        return decode(loader, () -> {});
+    }
+
+    /**
+     * Decodes the image to RGB with {@code loader}'s limits, running {@code stopCheck} as the decoder reports
+     * progress: an unchecked exception it throws stops the decoding and is rethrown as it is
+     * ({@link ImageLoader#load(Path, Runnable)}). Sources already decoded never run it.
+     */
+    RgbImage decode(ImageLoader loader, Runnable stopCheck);
 
     /** Refuses a missing argument when the source is made, not when a request decodes it. */
     private static void requirePresent(Object value, String what) {
@@ -60,8 +69,8 @@ public sealed interface ImageSource {
         }
 
         @Override
-        public RgbImage decode(ImageLoader loader) {
-            return loader.load(file);
+        public RgbImage decode(ImageLoader loader, Runnable stopCheck) {
+            return loader.load(file, stopCheck);
         }
     }
 
@@ -78,8 +87,8 @@ public sealed interface ImageSource {
         }
 
         @Override
-        public RgbImage decode(ImageLoader loader) {
-            return loader.load(encoded, name);
+        public RgbImage decode(ImageLoader loader, Runnable stopCheck) {
+            return loader.load(encoded, name, stopCheck);
         }
     }
 
@@ -96,7 +105,7 @@ public sealed interface ImageSource {
         }
 
         @Override
-        public RgbImage decode(ImageLoader loader) {
+        public RgbImage decode(ImageLoader loader, Runnable stopCheck) {
             return loader.load(image, name);
         }
     }
@@ -114,7 +123,7 @@ public sealed interface ImageSource {
         }
 
         @Override
-        public RgbImage decode(ImageLoader loader) {
+        public RgbImage decode(ImageLoader loader, Runnable stopCheck) {
             long pixels = (long) image.width() * image.height();
             if (pixels > loader.maxPixels()) {
                 throw new InvalidInputException(name + ": " + image.width() + "x" + image.height()

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.event.IIOReadProgressListener;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
@@ -47,6 +48,8 @@ public final class ImageLoader {
      */
     private static final List<String> TRUNCATION_WARNINGS = List.of("truncated", "premature end");
 
+    private static final Runnable NEVER_STOPPED = () -> {};
+
     private final long maxPixels;
 
     /** A loader with the {@linkplain #DEFAULT_MAX_PIXELS default pixel limit}. */
@@ -74,6 +77,19 @@ public final class ImageLoader {
      *                               or over the pixel limit
      */
     public RgbImage load(Path file) {
+        return load(file, NEVER_STOPPED);
+    }
+
+    /**
+     * Decodes the image file {@code file}, running {@code stopCheck} as the decoder reports progress (every few rows
+     * for PNG, JPEG, BMP and GIF): an unchecked exception it throws stops the decoding and is rethrown as it is, so
+     * that a caller's timeout or interrupt need not wait for a large photo to be decoded (an 8000 × 8000 JPEG takes
+     * one to two seconds).
+     *
+     * @throws InvalidInputException naming the file when it is missing, unreadable, not an image, corrupt, empty
+     *                               or over the pixel limit
+     */
+    public RgbImage load(Path file, Runnable stopCheck) {
         String name = "image file '" + file + "'";
         requireRegularFile(file, name);
         // Opened here, not by ImageIO, whose file streams turn every failure to open into "Can't create cache
@@ -81,7 +97,7 @@ public final class ImageLoader {
         // image" (the stream of Files.newInputStream ignores interrupts). The memory cache stands in for ImageIO's
         // temporary-file cache, as for any other stream.
         try (InputStream in = Files.newInputStream(file)) {
-            return decode(new MemoryCacheImageInputStream(in), name);
+            return decode(new MemoryCacheImageInputStream(in), name, stopCheck);
         } catch (IOException e) {
             throw new InvalidInputException(name + " cannot be read: " + IoErrors.reason(e), e);
         }
@@ -109,7 +125,18 @@ public final class ImageLoader {
      * @throws InvalidInputException naming {@code name} when the bytes are not a whole image of a sane size
      */
     public RgbImage load(byte[] encoded, String name) {
-        return load(new ByteArrayInputStream(encoded), name);
+        return load(encoded, name, NEVER_STOPPED);
+    }
+
+    /**
+     * Decodes an encoded image, running {@code stopCheck} as {@link #load(Path, Runnable)} does.
+     *
+     * @param name what to call the input in error messages, e.g. the request field it came from
+     * @throws InvalidInputException naming {@code name} when the bytes are not a whole image of a sane size
+     */
+    public RgbImage load(byte[] encoded, String name, Runnable stopCheck) {
+        return decode(new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded)), "image '" + name + "'",
+                stopCheck);
     }
 
     /**
@@ -120,7 +147,7 @@ public final class ImageLoader {
      */
     public RgbImage load(InputStream in, String name) {
         // A memory cache, not ImageIO's default temporary file, so that decoding never touches the disk.
-        return decode(new MemoryCacheImageInputStream(in), "image '" + name + "'");
+        return decode(new MemoryCacheImageInputStream(in), "image '" + name + "'", NEVER_STOPPED);
     }
 
     /**
@@ -137,7 +164,7 @@ public final class ImageLoader {
         return RgbConversion.toRgb(image);
     }
 
-    private RgbImage decode(ImageInputStream cache, String name) {
+    private RgbImage decode(ImageInputStream cache, String name, Runnable stopCheck) {
         try (ImageInputStream stream = new EndBoundedImageInputStream(cache)) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
             if (!readers.hasNext()) {
@@ -146,7 +173,7 @@ public final class ImageLoader {
             }
             ImageReader reader = readers.next();
             try {
-                return read(reader, stream, name);
+                return read(reader, stream, name, stopCheck);
             } finally {
                 reader.dispose();
             }
@@ -155,9 +182,10 @@ public final class ImageLoader {
         }
     }
 
-    private RgbImage read(ImageReader reader, ImageInputStream stream, String name) {
+    private RgbImage read(ImageReader reader, ImageInputStream stream, String name, Runnable stopCheck) {
         String format = formatName(reader);
         List<String> warnings = new ArrayList<>();
+        StopWhenAsked stop = new StopWhenAsked(stopCheck);
         BufferedImage image;
         try {
             if (format.equals("WEBP")) {
@@ -166,14 +194,17 @@ public final class ImageLoader {
             reader.setInput(stream, true, true);
             checkSize(reader.getWidth(0), reader.getHeight(0), name);
             reader.addIIOReadWarningListener(new WarningCollector(warnings));
+            reader.addIIOReadProgressListener(stop);
             image = reader.read(0);
         } catch (InvalidInputException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
+            stop.rethrowIfStopped();
             // Decoders signal corrupt data with IIOException but also with unchecked exceptions of their own.
             throw new InvalidInputException(name + " is not a valid " + format + " image (corrupt or truncated): "
                     + e, e);
         }
+        stop.rethrowIfStopped();
         for (String warning : warnings) {
             String lowerCase = warning.toLowerCase(Locale.ROOT);
             if (TRUNCATION_WARNINGS.stream().anyMatch(lowerCase::contains)) {
@@ -236,6 +267,62 @@ public final class ImageLoader {
         } catch (IOException e) {
             return reader.getOriginatingProvider().getFormatNames()[0].toUpperCase(Locale.ROOT);
         }
+    }
+
+    /**
+     * Runs a caller's stop check as the decoder reports progress. What it throws aborts the decoder, which then
+     * returns early, and is rethrown once the decoder has returned: never thrown through a decoder's own code.
+     */
+    private static final class StopWhenAsked implements IIOReadProgressListener {
+        private final Runnable stopCheck;
+        private RuntimeException stop;
+
+        StopWhenAsked(Runnable stopCheck) {
+            this.stopCheck = stopCheck;
+        }
+
+        @Override
+        public void imageProgress(ImageReader source, float percentageDone) {
+            if (stop != null) {
+                return;
+            }
+            try {
+                stopCheck.run();
+            } catch (RuntimeException e) {
+                stop = e;
+                source.abort();
+            }
+        }
+
+        void rethrowIfStopped() {
+            if (stop != null) {
+                throw stop;
+            }
+        }
+
+        @Override
+        public void sequenceStarted(ImageReader source, int minIndex) {}
+
+        @Override
+        public void sequenceComplete(ImageReader source) {}
+
+        @Override
+        public void imageStarted(ImageReader source, int imageIndex) {}
+
+        @Override
+        public void imageComplete(ImageReader source) {}
+
+        @Override
+        public void thumbnailStarted(ImageReader source, int imageIndex, int thumbnailIndex) {}
+
+        @Override
+        public void thumbnailProgress(ImageReader source, float percentageDone) {}
+
+        @Override
+        public void thumbnailComplete(ImageReader source) {}
+
+        @Override
+        public void readAborted(ImageReader source) {}
     }
 
     private record WarningCollector(List<String> warnings) implements IIOReadWarningListener {
