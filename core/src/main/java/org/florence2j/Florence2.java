@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -292,7 +293,7 @@ public final class Florence2 implements AutoCloseable {
 
     /** Runs one request with per-call options. */
     public Florence2Result run(Florence2Request request, RunOptions runOptions) {
-        return runBatch(List.of(request), runOptions).get(0);
+        return runBatch(Collections.singletonList(request), runOptions).get(0); // which refuses a null request
     }
 
     /** Runs several images (each with its own task and text) through the engine together. */
@@ -305,9 +306,10 @@ public final class Florence2 implements AutoCloseable {
      *
      * <p>A call stops early, with a {@link RequestCancelledException}, when its thread is interrupted, and with a
      * {@link RequestTimeoutException} when its {@link RunOptions#timeout} passes: at once while the request waits for
-     * the engine behind other requests, else at the engine's next check (before each of the vision tower's stages and
-     * blocks, or once before it on a GPU that replays it as a graph, each encoder layer and every decoder step); a
-     * request that ends before that check returns its results as usual. A call the engine runs in one batch with
+     * the engine behind other requests, at the decoder's next progress report while its image is decoded, else at the
+     * engine's next check (before each of the vision tower's stages and blocks, or once before it on a GPU that
+     * replays it as a graph, each encoder layer and every decoder step); a request that ends before that check
+     * returns its results as usual. A call the engine runs in one batch with
      * other calls ({@link Florence2Options#maxCoalescedImages}) returns once the engine has copied its pixels (and
      * handed its listener any token in flight), and the batch goes on for the others. The model stays usable, and an
      * interrupt stays in the thread's status.
@@ -323,8 +325,10 @@ public final class Florence2 implements AutoCloseable {
      *                                   calls in progress
      * @throws IllegalStateException     when the model was closed before the call, or before the engine took it
      *                                   up ({@link #close})
+     * @throws IllegalArgumentException  when {@code requests}, one of them, or {@code runOptions} is null
      */
     public List<Florence2Result> runBatch(List<Florence2Request> requests, RunOptions runOptions) {
+        requirePresent(requests, runOptions);
         RequestControl control = new RequestControl(runOptions.timeout());
         engine.requireOpen(); // before decoding images that a closed model would not run
         admit();
@@ -332,6 +336,19 @@ public final class Florence2 implements AutoCloseable {
             return runAdmitted(requests, runOptions, control);
         } finally {
             callsInProgress.decrementAndGet();
+        }
+    }
+
+    /** Refuses a missing argument by name, as the API records do, rather than with a NullPointerException. */
+    private static void requirePresent(List<Florence2Request> requests, RunOptions runOptions) {
+        if (requests == null || runOptions == null) {
+            throw new IllegalArgumentException("Florence2.runBatch: the " + (requests == null ? "requests" : "run"
+                    + " options") + " are required");
+        }
+        for (int i = 0; i < requests.size(); i++) {
+            if (requests.get(i) == null) {
+                throw new IllegalArgumentException("Florence2.runBatch: request " + i + " is null");
+            }
         }
     }
 

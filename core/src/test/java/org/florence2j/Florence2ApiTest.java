@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -35,6 +36,7 @@ import org.florence2j.model.Session;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The public API's contract: typed results, thread safety, streaming, batches, and its errors. */
@@ -73,6 +75,21 @@ class Florence2ApiTest {
         assertEquals(model.tokenizer().decode(generation.generatedIds(), false), generation.text());
         assertEquals(160, generation.imageWidth());
         assertTrue(generation.timingsMs().keySet().containsAll(List.of("preprocess", "generate", "postprocess")));
+    }
+
+    /** A missing argument is refused by name (it was a NullPointerException), and the model runs the next call. */
+    @Test
+    void missingArgumentsAreRefusedByName() {
+        Florence2Request request = Florence2Request.of(image("gradient_160x160"), Task.CAPTION);
+        List<Executable> calls = List.of(() -> model.run(null, SHORT), () -> model.run(request, null),
+                () -> model.runBatch(null), () -> model.runBatch(Arrays.asList(request, null)));
+        List<String> says = List.of("request 0 is null", "the run options are required", "the requests are required",
+                "request 1 is null");
+        for (int i = 0; i < calls.size(); i++) {
+            var refused = assertThrows(IllegalArgumentException.class, calls.get(i));
+            assertEquals("Florence2.runBatch: " + says.get(i), refused.getMessage());
+        }
+        assertInstanceOf(Caption.class, model.run(request, SHORT));
     }
 
     @Test
