@@ -7,20 +7,24 @@ import javax.imageio.stream.ImageInputStreamImpl;
 
 /**
  * An {@link ImageInputStream} over another that fails with an {@link IIOException} once a decoder has run into the
- * end of the data more than {@value #MAX_READS_AT_END} times.
+ * end of the data more often than an image of its size could need: {@value #READS_AT_END_ALLOWED} times before the
+ * decoder knows the size, then that many plus {@value #READS_AT_END_PER_PIXEL} a pixel ({@link #allowFor}).
  *
- * <p>The WebP decoder's bit reader takes the end of the data for zero bits and goes on: a lossless WebP whose data
- * ends before its pixels do decodes into made-up pixels, one swallowed {@link java.io.EOFException} per read
- * (seconds for a few megapixels; TwelveMonkeys 3.12 looped forever on some). Its look-ahead meets the end of a whole
- * image too, but a few dozen times (68 for the test image), so the bound refuses only data that runs out well before
- * the image does; a file missing a few bytes still decodes, as before. An {@link IIOException}, unlike an
- * {@code EOFException}, is not swallowed.
+ * <p>The WebP decoder's bit reader takes the end of the data for zero bits and goes on, and it reads ahead: once its
+ * look-ahead has met the end, every later read meets it again, one swallowed {@link java.io.EOFException} each. So a
+ * valid lossless WebP whose last bytes code many pixels cheaply (a flat area at the bottom: a black 1000 × 1000
+ * image is 34 bytes) meets the end about once a pixel, as does one whose data ends before its pixels do, which
+ * decodes into made-up pixels (TwelveMonkeys 3.12 looped forever on some such data). The two cannot be told apart
+ * here, so the bound only guarantees that a decode ends, in time linear in its pixels; an {@link IIOException},
+ * unlike an {@code EOFException}, is not swallowed.
  */
 final class EndBoundedImageInputStream extends ImageInputStreamImpl {
-    static final int MAX_READS_AT_END = 1024;
+    static final int READS_AT_END_ALLOWED = 1024;
+    static final int READS_AT_END_PER_PIXEL = 16;
 
     private final ImageInputStream in;
-    private int readsAtEnd;
+    private long maxReadsAtEnd = READS_AT_END_ALLOWED;
+    private long readsAtEnd;
 
     EndBoundedImageInputStream(ImageInputStream in) {
         this.in = in;
@@ -52,9 +56,18 @@ final class EndBoundedImageInputStream extends ImageInputStreamImpl {
         return count;
     }
 
+    /**
+     * Allows the decode of an image of {@code pixels} pixels its reads at the end, counted from here (the format's
+     * detection before it read none in every case tried).
+     */
+    void allowFor(long pixels) {
+        readsAtEnd = 0;
+        maxReadsAtEnd = READS_AT_END_ALLOWED + READS_AT_END_PER_PIXEL * pixels;
+    }
+
     private void atEnd() throws IIOException {
         readsAtEnd++;
-        if (readsAtEnd > MAX_READS_AT_END) {
+        if (readsAtEnd > maxReadsAtEnd) {
             throw new IIOException("the decoder read past the end of the data " + readsAtEnd
                     + " times: the image is truncated or corrupt");
         }

@@ -35,8 +35,9 @@ import org.florence2j.error.IoErrors;
  * <p>The pixel limit is checked from the header, before any pixel is decoded, so an image claiming to be huge
  * costs neither memory nor time. Truncated files are refused, as PIL refuses them: most decoders throw, but the
  * JPEG decoder only warns (and fills the missing part with grey), so its truncation warnings are treated as errors,
- * and the WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front, and
- * so is a decode that keeps reading past the end of the data.
+ * and the WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front (one
+ * whose data ends inside its RIFF chunk still decodes, into made-up pixels). A decode that reads past the end of the
+ * data more often than its pixels could need is refused, so that it always ends.
  */
 public final class ImageLoader {
     /** Images above this many pixels are refused unless the caller sets another limit: 64 megapixels. */
@@ -165,7 +166,7 @@ public final class ImageLoader {
     }
 
     private RgbImage decode(ImageInputStream cache, String name, Runnable stopCheck) {
-        try (ImageInputStream stream = new EndBoundedImageInputStream(cache)) {
+        try (EndBoundedImageInputStream stream = new EndBoundedImageInputStream(cache)) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
             if (!readers.hasNext()) {
                 throw new InvalidInputException(name + " is not an image in a readable format "
@@ -182,7 +183,7 @@ public final class ImageLoader {
         }
     }
 
-    private RgbImage read(ImageReader reader, ImageInputStream stream, String name, Runnable stopCheck) {
+    private RgbImage read(ImageReader reader, EndBoundedImageInputStream stream, String name, Runnable stopCheck) {
         String format = formatName(reader);
         List<String> warnings = new ArrayList<>();
         StopWhenAsked stop = new StopWhenAsked(stopCheck);
@@ -193,6 +194,7 @@ public final class ImageLoader {
             }
             reader.setInput(stream, true, true);
             checkSize(reader.getWidth(0), reader.getHeight(0), name);
+            stream.allowFor((long) reader.getWidth(0) * reader.getHeight(0));
             reader.addIIOReadWarningListener(new WarningCollector(warnings));
             reader.addIIOReadProgressListener(stop);
             image = reader.read(0);
@@ -253,6 +255,9 @@ public final class ImageLoader {
      */
     private static void requireColourBits(BufferedImage image, String name) {
         int[] bits = image.getColorModel().getComponentSize();
+        if (bits == null) {
+            return; // a ColorModel made with ColorModel(int) keeps no per-channel sizes to check
+        }
         for (int channel = 0; channel < bits.length; channel++) {
             if (bits[channel] <= 0) {
                 throw new InvalidInputException(name + " is not a valid image: its colour channel " + channel

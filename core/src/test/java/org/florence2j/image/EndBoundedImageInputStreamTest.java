@@ -35,12 +35,10 @@ class EndBoundedImageInputStreamTest {
     }
 
     @Test
-    void failsOnceTheEndIsReadTooOften() throws IOException {
+    void failsOnceTheEndIsReadMoreOftenThanTheImageCouldNeed() throws IOException {
         try (EndBoundedImageInputStream stream = bounded()) {
             stream.seek(DATA.length);
-            for (int i = 0; i < EndBoundedImageInputStream.MAX_READS_AT_END; i++) {
-                assertEquals(-1, i % 2 == 0 ? stream.read() : stream.read(new byte[4], 0, 4));
-            }
+            readAtEnd(stream, EndBoundedImageInputStream.READS_AT_END_ALLOWED);
             IIOException e = assertThrows(IIOException.class, stream::read);
             assertTrue(e.getMessage().contains("read past the end of the data"), e.getMessage());
             // Not an EOFException, which the WebP decoder's bit reader swallows; the data stays readable.
@@ -48,6 +46,26 @@ class EndBoundedImageInputStreamTest {
             assertEquals(1, stream.readByte());
             stream.seek(DATA.length);
             assertThrows(IIOException.class, stream::readByte);
+        }
+    }
+
+    /** Once the decoder knows the image's size, the count starts again and allows so many reads a pixel. */
+    @Test
+    void anImageIsAllowedReadsAtTheEndForEachPixel() throws IOException {
+        try (EndBoundedImageInputStream stream = bounded()) {
+            stream.seek(DATA.length);
+            readAtEnd(stream, 10);
+            stream.allowFor(100);
+            readAtEnd(stream, EndBoundedImageInputStream.READS_AT_END_ALLOWED
+                    + 100 * EndBoundedImageInputStream.READS_AT_END_PER_PIXEL);
+            assertThrows(IIOException.class, () -> stream.read(new byte[4], 0, 4));
+        }
+    }
+
+    /** {@code count} reads at the end, alternating the two read methods, each answering -1. */
+    private static void readAtEnd(EndBoundedImageInputStream stream, int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            assertEquals(-1, i % 2 == 0 ? stream.read() : stream.read(new byte[4], 0, 4));
         }
     }
 

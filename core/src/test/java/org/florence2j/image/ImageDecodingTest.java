@@ -67,6 +67,22 @@ class ImageDecodingTest {
                 Base64.getDecoder().decode(expected.get("rgb_base64").asText())), decoded, file);
     }
 
+    /**
+     * A valid lossless WebP whose pixels cost no bits (Pillow's libwebp, method 0, all black): the decoder's
+     * look-ahead meets the end of the data about once a pixel, which a fixed bound of 1,024 took for a truncated
+     * file and refused.
+     */
+    @Test
+    void losslessWebpWhosePixelsCostNoBitsDecodes() {
+        RgbImage black = LOADER.load(TestImages.resource("/webp").resolve("black-300x300-lossless.webp"));
+        assertEquals(300, black.width());
+        assertEquals(300, black.height());
+        byte[] pixels = black.toByteArray();
+        for (int i = 0; i < pixels.length; i++) {
+            assertEquals(0, pixels[i], "byte " + i);
+        }
+    }
+
     @Test
     void jpegDecodesCloseToWhatWasEncoded() {
         assertMaxError("rgb.jpg", TestImages.expectedRgb(), LOADER.load(IMAGES.resolve("rgb.jpg")), JPEG_MAX_ERROR);

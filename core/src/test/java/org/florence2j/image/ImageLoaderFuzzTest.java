@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Mutates every committed test image many times (seeded, so a failure reproduces) and requires every outcome to be
  * either a decoded image or an {@link InvalidInputException} that names the input: never another exception, an
- * error or a hang (a decode that never ends fails the test after a minute). About three seconds for all the formats.
+ * error or a hang (a decode that never ends fails the test after a minute). A few seconds for all the formats.
  */
 class ImageLoaderFuzzTest {
     private static final Path IMAGES = TestImages.resource("/images");
