@@ -1,6 +1,7 @@
 package org.florence2j.image;
 
 import java.io.IOException;
+import java.util.function.BooleanSupplier;
 import javax.imageio.IIOException;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageInputStreamImpl;
@@ -22,12 +23,26 @@ final class EndBoundedImageInputStream extends ImageInputStreamImpl {
     static final int READS_AT_END_ALLOWED = 1024;
     static final int READS_AT_END_PER_PIXEL = 16;
 
+    /** Reads at the end between two runs of the caller's stop check. */
+    static final int READS_AT_END_PER_STOP_CHECK = 1024;
+
     private final ImageInputStream in;
+    private final BooleanSupplier stopRequested;
     private long maxReadsAtEnd = READS_AT_END_ALLOWED;
     private long readsAtEnd;
 
+    /** Over {@code in}, never stopped but by the bound. */
     EndBoundedImageInputStream(ImageInputStream in) {
+        this(in, () -> false);
+    }
+
+    /**
+     * Over {@code in}, asking {@code stopRequested} every {@value #READS_AT_END_PER_STOP_CHECK} reads at the end
+     * whether to fail the decode now: its caller's timeout, say.
+     */
+    EndBoundedImageInputStream(ImageInputStream in, BooleanSupplier stopRequested) {
         this.in = in;
+        this.stopRequested = stopRequested;
     }
 
     @Override
@@ -67,6 +82,9 @@ final class EndBoundedImageInputStream extends ImageInputStreamImpl {
 
     private void atEnd() throws IIOException {
         readsAtEnd++;
+        if (readsAtEnd % READS_AT_END_PER_STOP_CHECK == 0 && stopRequested.getAsBoolean()) {
+            throw new IIOException("the decode was stopped");
+        }
         if (readsAtEnd > maxReadsAtEnd) {
             throw new IIOException("the decoder read past the end of the data " + readsAtEnd
                     + " times: the image is truncated or corrupt");

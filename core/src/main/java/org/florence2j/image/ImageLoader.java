@@ -166,7 +166,8 @@ public final class ImageLoader {
     }
 
     private RgbImage decode(ImageInputStream cache, String name, Runnable stopCheck) {
-        try (EndBoundedImageInputStream stream = new EndBoundedImageInputStream(cache)) {
+        StopWhenAsked stop = new StopWhenAsked(stopCheck);
+        try (EndBoundedImageInputStream stream = new EndBoundedImageInputStream(cache, stop::stopRequested)) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
             if (!readers.hasNext()) {
                 throw new InvalidInputException(name + " is not an image in a readable format "
@@ -174,7 +175,7 @@ public final class ImageLoader {
             }
             ImageReader reader = readers.next();
             try {
-                return read(reader, stream, name, stopCheck);
+                return read(reader, stream, name, stop);
             } finally {
                 reader.dispose();
             }
@@ -183,10 +184,9 @@ public final class ImageLoader {
         }
     }
 
-    private RgbImage read(ImageReader reader, EndBoundedImageInputStream stream, String name, Runnable stopCheck) {
+    private RgbImage read(ImageReader reader, EndBoundedImageInputStream stream, String name, StopWhenAsked stop) {
         String format = formatName(reader);
         List<String> warnings = new ArrayList<>();
-        StopWhenAsked stop = new StopWhenAsked(stopCheck);
         BufferedImage image;
         try {
             if (format.equals("WEBP")) {
@@ -275,8 +275,9 @@ public final class ImageLoader {
     }
 
     /**
-     * Runs a caller's stop check as the decoder reports progress. What it throws aborts the decoder, which then
-     * returns early, and is rethrown once the decoder has returned: never thrown through a decoder's own code.
+     * Runs a caller's stop check as the decoder reports progress, and as it reads past the end of the data (a lossless
+     * WebP reports no progress, but one whose data ended reads there at every step). What the check throws aborts the
+     * decoder or ends the read, and is rethrown once the decoder has returned: never thrown through its code.
      */
     private static final class StopWhenAsked implements IIOReadProgressListener {
         private final Runnable stopCheck;
@@ -286,15 +287,21 @@ public final class ImageLoader {
             this.stopCheck = stopCheck;
         }
 
+        /** Runs the check unless it has already stopped the decode; whether the decode is to stop. */
+        boolean stopRequested() {
+            if (stop == null) {
+                try {
+                    stopCheck.run();
+                } catch (RuntimeException e) {
+                    stop = e;
+                }
+            }
+            return stop != null;
+        }
+
         @Override
         public void imageProgress(ImageReader source, float percentageDone) {
-            if (stop != null) {
-                return;
-            }
-            try {
-                stopCheck.run();
-            } catch (RuntimeException e) {
-                stop = e;
+            if (stop == null && stopRequested()) {
                 source.abort();
             }
         }

@@ -62,6 +62,22 @@ class EndBoundedImageInputStreamTest {
         }
     }
 
+    /** The caller is asked every so many reads at the end whether to stop, and a yes fails the read at once. */
+    @Test
+    void stopsWhenTheCallerAsksAtItsChecks() throws IOException {
+        int[] asked = {0};
+        MemoryCacheImageInputStream cache = new MemoryCacheImageInputStream(new ByteArrayInputStream(DATA));
+        try (EndBoundedImageInputStream stream = new EndBoundedImageInputStream(cache, () -> ++asked[0] == 2)) {
+            stream.allowFor(1000);
+            stream.seek(DATA.length);
+            readAtEnd(stream, 2 * EndBoundedImageInputStream.READS_AT_END_PER_STOP_CHECK - 1);
+            assertEquals(1, asked[0]);
+            IIOException stopped = assertThrows(IIOException.class, stream::read);
+            assertEquals("the decode was stopped", stopped.getMessage());
+            assertEquals(2, asked[0]);
+        }
+    }
+
     /** {@code count} reads at the end, alternating the two read methods, each answering -1. */
     private static void readAtEnd(EndBoundedImageInputStream stream, int count) throws IOException {
         for (int i = 0; i < count; i++) {

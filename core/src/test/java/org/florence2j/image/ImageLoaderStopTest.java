@@ -64,6 +64,22 @@ class ImageLoaderStopTest {
         assertEquals(decoded.getWidth(), ImageSource.of(decoded, "decoded").decode(LOADER, stopped).width());
     }
 
+    /**
+     * A lossless WebP reports no progress, but one that reads past the end of its data (as a truncated one does at
+     * every step, for seconds) runs the check there: here a valid one whose flat pixels do so too.
+     */
+    @Test
+    void aWebpReadingPastTheEndOfItsDataRunsTheCheckThere() {
+        Path webp = TestImages.resource("/webp").resolve("black-300x300-lossless.webp");
+        int[] checks = {0};
+        assertEquals(300, LOADER.load(webp, () -> checks[0]++).width());
+        assertTrue(checks[0] >= 10, "the check ran " + checks[0] + " times");
+        RuntimeException stop = new IllegalStateException("the caller stopped");
+        assertSame(stop, assertThrows(IllegalStateException.class, () -> LOADER.load(webp, () -> {
+            throw stop;
+        })));
+    }
+
     /** A 400 × 300 gradient in {@code format}: enough rows for decoders to report progress several times. */
     private static byte[] encoded(String format) throws IOException {
         BufferedImage image = new BufferedImage(400, 300, BufferedImage.TYPE_3BYTE_BGR);
