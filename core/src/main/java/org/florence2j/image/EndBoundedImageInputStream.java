@@ -31,11 +31,6 @@ final class EndBoundedImageInputStream extends ImageInputStreamImpl {
     private long maxReadsAtEnd = READS_AT_END_ALLOWED;
     private long readsAtEnd;
 
-    /** Over {@code in}, never stopped but by the bound. */
-    EndBoundedImageInputStream(ImageInputStream in) {
-        this(in, () -> false);
-    }
-
     /**
      * Over {@code in}, asking {@code stopRequested} every {@value #READS_AT_END_PER_STOP_CHECK} reads at the end
      * whether to fail the decode now: its caller's timeout, say.

@@ -88,11 +88,12 @@ class EndBoundedImageInputStreamTest {
     @Test
     void closingClosesTheWrappedStream() throws IOException {
         MemoryCacheImageInputStream cache = new MemoryCacheImageInputStream(new ByteArrayInputStream(DATA));
-        new EndBoundedImageInputStream(cache).close();
+        new EndBoundedImageInputStream(cache, () -> false).close();
         assertThrows(IOException.class, cache::read);
     }
 
     private static EndBoundedImageInputStream bounded() {
-        return new EndBoundedImageInputStream(new MemoryCacheImageInputStream(new ByteArrayInputStream(DATA)));
+        MemoryCacheImageInputStream cache = new MemoryCacheImageInputStream(new ByteArrayInputStream(DATA));
+        return new EndBoundedImageInputStream(cache, () -> false);
     }
 }
