@@ -1,5 +1,6 @@
 package org.florence2j.image;
 
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.EOFException;
@@ -15,7 +16,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadProgressListener;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
@@ -29,8 +32,10 @@ import org.florence2j.error.IoErrors;
  *
  * <p>Formats: whatever {@link ImageIO} has a reader for, which with florence2j's dependencies is PNG, JPEG
  * (including CMYK/YCCK, through TwelveMonkeys), BMP, GIF, WBMP, WebP and TIFF. Multi-frame files (GIF, TIFF) give
- * their first frame, as PIL's {@code Image.open} does. EXIF orientation is not applied, as PIL does not apply it
- * either. Pixels are converted to RGB as described in {@link RgbConversion}: alpha is dropped, not composited.
+ * their first frame, as PIL's {@code Image.open} does. EXIF orientation is not applied and an embedded ICC profile
+ * is ignored, as PIL does neither. Pixels are converted to RGB as described in {@link RgbConversion}: alpha is
+ * dropped, not composited. JPEGs decode byte for byte as PIL's libjpeg-turbo decodes them; lossy WebPs do not
+ * (TwelveMonkeys' VP8 decoder is not libwebp's).
  *
  * <p>The pixel limit is checked from the header, before any pixel is decoded, so an image claiming to be huge
  * costs neither memory nor time. Truncated files are refused, as PIL refuses them: most decoders throw, but the
@@ -197,7 +202,7 @@ public final class ImageLoader {
             stream.allowFor((long) reader.getWidth(0) * reader.getHeight(0));
             reader.addIIOReadWarningListener(new WarningCollector(warnings));
             reader.addIIOReadProgressListener(stop);
-            image = reader.read(0);
+            image = reader.read(0, storedSamples(reader));
         } catch (InvalidInputException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -217,6 +222,29 @@ public final class ImageLoader {
         checkSize(image.getWidth(), image.getHeight(), name);
         requireColourBits(image, name);
         return RgbConversion.toRgb(image);
+    }
+
+    /**
+     * Asks for the samples as stored when they are RGB in a colour space of the file's own: PIL ignores an embedded
+     * ICC profile, but the JPEG and WebP readers convert to sRGB through it by default (a Display P3 photo's colours
+     * would shift). CMYK and YCCK keep the reader's conversion, as they need one to become RGB at all.
+     */
+    private static ImageReadParam storedSamples(ImageReader reader) throws IOException {
+        ImageReadParam param = reader.getDefaultReadParam();
+        ImageTypeSpecifier stored = reader.getRawImageType(0);
+        if (stored != null && isUnconvertedRgb(stored.getColorModel().getColorSpace())) {
+            for (Iterator<ImageTypeSpecifier> offered = reader.getImageTypes(0); offered.hasNext(); ) {
+                if (offered.next().equals(stored)) {
+                    param.setDestinationType(stored);
+                    break;
+                }
+            }
+        }
+        return param;
+    }
+
+    private static boolean isUnconvertedRgb(ColorSpace space) {
+        return space.getType() == ColorSpace.TYPE_RGB && !space.isCS_sRGB();
     }
 
     /** A RIFF file (WebP) starts "RIFF", then its length after these 8 bytes (little-endian); all must be there. */

@@ -10,20 +10,22 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Each committed test image (see {@link TestImages}) decodes to the RGB pixels it was drawn with: exactly for
  * lossless formats, within a stated bound for JPEG. Alpha is dropped, palettes are looked up, gray is copied to
- * R, G and B without gamma, 16-bit samples keep their high byte; 16-bit BMPs (5- and 6-bit channels) decode as
- * Pillow decodes them ({@code images/pillow-decoded.json}).
+ * R, G and B without gamma, 16-bit samples keep their high byte. 16-bit BMPs (5- and 6-bit channels), JPEGs and
+ * images with an embedded colour profile decode byte for byte as Pillow decodes them
+ * ({@code images/pillow-decoded.json}).
  */
 class ImageDecodingTest {
     private static final Path IMAGES = TestImages.resource("/images");
@@ -58,13 +60,30 @@ class ImageDecodingTest {
         assertEquals(expected.get(), LOADER.load(IMAGES.resolve(file)), file);
     }
 
+    /**
+     * The files Pillow decoded into {@code images/pillow-decoded.json} ({@code pillow_decoded.py}): 16-bit BMPs, JPEGs
+     * of every chroma subsampling, baseline and progressive, and a JPEG and a WebP with an embedded ICC profile,
+     * which Pillow ignores and the readers would otherwise convert through.
+     */
+    static Stream<String> pillowDecodedFiles() throws IOException {
+        List<String> files = new ArrayList<>();
+        pillowDecoded().fieldNames().forEachRemaining(files::add);
+        files.remove("generator");
+        assertEquals(9, files.size(), "files in pillow-decoded.json");
+        return files.stream();
+    }
+
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"rgb565.bmp", "rgb555.bmp"})
-    void sixteenBitBmpDecodesAsPillowDoes(String file) throws IOException {
-        JsonNode expected = new ObjectMapper().readTree(IMAGES.resolve("pillow-decoded.json").toFile()).get(file);
+    @MethodSource("pillowDecodedFiles")
+    void decodesAsPillowDoes(String file) throws IOException {
+        JsonNode expected = pillowDecoded().get(file);
         RgbImage decoded = LOADER.load(IMAGES.resolve(file));
         assertEquals(new RgbImage(expected.get("width").asInt(), expected.get("height").asInt(),
                 Base64.getDecoder().decode(expected.get("rgb_base64").asText())), decoded, file);
+    }
+
+    private static JsonNode pillowDecoded() throws IOException {
+        return new ObjectMapper().readTree(IMAGES.resolve("pillow-decoded.json").toFile());
     }
 
     /**
