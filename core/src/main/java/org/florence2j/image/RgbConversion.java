@@ -29,12 +29,15 @@ final class RgbConversion {
         int height = image.getHeight();
         ColorModel model = image.getColorModel();
         int colorSpaceType = model.getColorSpace().getType();
+        // A ColorModel made with ColorModel(int) keeps no channel sizes to scale raw samples by; only it can say
+        // what its pixels are.
+        boolean sized = model.getComponentSize() != null;
         byte[] rgb = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
         if (model instanceof IndexColorModel palette) {
             fromPalette(image.getRaster(), palette, rgb);
-        } else if (colorSpaceType == ColorSpace.TYPE_GRAY && model.getNumColorComponents() == 1) {
+        } else if (sized && colorSpaceType == ColorSpace.TYPE_GRAY && model.getNumColorComponents() == 1) {
             fromBands(image.getRaster(), model, new int[] {0, 0, 0}, rgb);
-        } else if (colorSpaceType == ColorSpace.TYPE_RGB && model.getNumColorComponents() == 3
+        } else if (sized && colorSpaceType == ColorSpace.TYPE_RGB && model.getNumColorComponents() == 3
                 && !model.isAlphaPremultiplied()) {
             fromBands(image.getRaster(), model, new int[] {0, 1, 2}, rgb);
         } else {
