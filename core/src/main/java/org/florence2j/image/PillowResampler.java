@@ -10,7 +10,8 @@ import org.florence2j.bindings.Libm;
  *
  * <p>Mirrors {@code src/libImaging/Resample.c} ({@code ImagingResampleInner}, {@code precompute_coeffs},
  * {@code normalize_coeffs_8bpc}, {@code ImagingResample{Horizontal,Vertical}_8bpc}): a separable convolution,
- * horizontal pass first into an 8-bit intermediate image (rounded and clipped, as Pillow does), then vertical.
+ * horizontal pass first into an 8-bit intermediate image (rounded and clipped, as Pillow does), then vertical
+ * (vertical first for an image over 100 times taller than wide whose height shrinks, as Pillow 12.3 does).
  * The filter is stretched by the scale when downscaling (antialiasing). Weights are computed in double, normalised
  * to sum 1, then turned into fixed point with {@value #PRECISION_BITS} fractional bits; each output is
  * {@code clip8((2^(bits-1) + Σ sample·weight) >> bits)}. Only the rows the vertical pass reads are computed in the
@@ -85,7 +86,7 @@ public final class PillowResampler {
             return x > -0.5 && x <= 0.5 ? 1.0 : 0.0;
         }
 
-        // Pillow's hamming_filter.
+        // Pillow's hamming_filter, whose 0.54f and 0.46f are float constants widened to double, as here.
         private static double hamming(double x) {
             double distance = Math.abs(x);
             if (distance == 0.0) {
@@ -95,7 +96,7 @@ public final class PillowResampler {
                 return 0.0;
             }
             double angle = distance * Math.PI;
-            return Libm.sin(angle) / angle * (0.54 + 0.46 * Libm.cos(angle));
+            return Libm.sin(angle) / angle * (0.54f + 0.46f * Libm.cos(angle));
         }
 
         // Pillow's lanczos_filter: a sinc truncated to [-3, 3), times the sinc of a third.
@@ -151,6 +152,12 @@ public final class PillowResampler {
         if (!horizontal && !vertical) {
             return image;
         }
+        if (horizontal && vertical && isTallShrink(image, height)) {
+            byte[] shrunk = resampleVertical(image.pixels(), image.width(), 0,
+                    coefficients(image.height(), height, filter), height);
+            return new RgbImage(width, height, resampleHorizontal(shrunk, image.width(), 0, height,
+                    coefficients(image.width(), width, filter), width));
+        }
         Coefficients rows = coefficients(image.height(), height, filter);
         byte[] source = image.pixels();
         int sourceRowFirst = 0;
@@ -168,6 +175,15 @@ public final class PillowResampler {
             return new RgbImage(width, sourceRows, source);
         }
         return new RgbImage(width, height, resampleVertical(source, width, sourceRowFirst, rows, height));
+    }
+
+    /**
+     * Pillow's {@code Image.resize} resizes an image over 100 times taller than wide vertically first when it shrinks
+     * its height (two calls of the core resize, one pass each): so does Pillow 12.3, against which this was checked,
+     * where Pillow 11 went horizontally first.
+     */
+    private static boolean isTallShrink(RgbImage image, int height) {
+        return image.height() > image.width() * 100L && height < image.height();
     }
 
     // precompute_coeffs + normalize_coeffs_8bpc for the box [0, inSize) mapped onto outSize positions.

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.TestFactory;
  * Every Pillow filter florence2j reproduces, and the center crop, byte for byte against the reference libraries'
  * own output ({@code images/pillow-resample.json}: Pillow's {@code Image.resize} and transformers'
  * {@code image_transforms.center_crop}, run on a 37×29 image whose samples follow a formula this test repeats):
- * downscaling, upscaling, one side each way, and crops larger, smaller and mixed.
+ * downscaling, upscaling, one side each way, and crops larger, smaller and mixed; and resizes of other source sizes
+ * ({@code images/pillow-resample-sources.json}).
  */
 class PillowReferenceTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -29,8 +30,10 @@ class PillowReferenceTest {
     }
 
     private static RgbImage source(JsonNode reference) {
-        int width = reference.get("width").asInt();
-        int height = reference.get("height").asInt();
+        return source(reference.get("width").asInt(), reference.get("height").asInt());
+    }
+
+    private static RgbImage source(int width, int height) {
         byte[] pixels = new byte[width * height * 3];
         for (int y = 0; y < height; y++) {
             for (int x = 0; x < width; x++) {
@@ -50,6 +53,29 @@ class PillowReferenceTest {
                     c.get("height").asInt(), filter));
         });
         assertEquals(20, tests.size());
+        return tests;
+    }
+
+    /**
+     * Resizes whose sources differ from the 37×29 one ({@code images/pillow-resample-sources.json}, written by
+     * {@code pillow_resample.py}): a HAMMING resize that Pillow's float constants decide, and images over 100 times
+     * taller than wide, which Pillow 12 resizes vertically first when their height shrinks.
+     */
+    @TestFactory
+    List<DynamicTest> resizeOfOtherSourcesEqualsPillow() throws IOException {
+        JsonNode reference = JSON.readTree(TestImages.resource("/images/pillow-resample-sources.json").toFile());
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonNode c : reference.get("resize")) {
+            RgbImage source = source(c.get("source_width").asInt(), c.get("source_height").asInt());
+            PillowResampler.Filter filter = PillowResampler.Filter.ofPillowId(c.get("resample").asInt());
+            int width = c.get("width").asInt();
+            int height = c.get("height").asInt();
+            byte[] expected = Base64.getDecoder().decode(c.get("rgb_base64").asText());
+            tests.add(DynamicTest.dynamicTest(filter + " " + source.width() + "x" + source.height() + " to " + width
+                    + "x" + height, () -> assertArrayEquals(expected,
+                            PillowResampler.resize(source, width, height, filter).pixels())));
+        }
+        assertEquals(6, tests.size());
         return tests;
     }
 
