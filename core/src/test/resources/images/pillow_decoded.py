@@ -3,10 +3,19 @@
 Run from this folder: python3 pillow_decoded.py. The other images here are written by TestImages.main (Java);
 this script only decodes those. Pillow reads samples as stored: it ignores an embedded ICC profile, which is what
 the profile photos test.
+
+The lossy WebPs cover what changes how a VP8 frame decodes: qualities from 1 to 100, the encoder's fastest and
+slowest methods (different prediction modes and loop-filter strengths), sizes that are not whole macroblocks, gray,
+alpha (an extended file), and, through libwebp's own API because Pillow's save does not expose them, several token
+partitions, the simple loop filter with sharpness, and "sharp" RGB-to-YUV conversion.
 """
 import base64
+import ctypes
+import ctypes.util
+import glob
 import json
 import math
+import os
 import struct
 
 import PIL
@@ -15,14 +24,14 @@ from PIL import Image, features
 WIDTH, HEIGHT = 48, 40  # not whole 16-pixel macroblocks or MCUs down the side
 
 
-def photo():
+def photo(width=WIDTH, height=HEIGHT):
     """Smooth shading, a ripple and hard-edged squares: chroma edges, ringing and partial blocks to get right."""
-    image = Image.new("RGB", (WIDTH, HEIGHT))
+    image = Image.new("RGB", (width, height))
     pixels = image.load()
-    for y in range(HEIGHT):
-        for x in range(WIDTH):
+    for y in range(height):
+        for x in range(width):
             red = 128 + int(100 * math.sin(x / 5.0) * math.cos(y / 7.0))
-            green = x * 255 // WIDTH
+            green = x * 255 // width
             blue = 230 if (x // 12 + y // 12) % 2 else 25
             pixels[x, y] = (red, green, blue)
     return image
@@ -71,12 +80,79 @@ def write_photos():
     image.save("photo-profile.webp", lossless=True, icc_profile=profile)
 
 
+class _WebPConfig(ctypes.Structure):
+    """libwebp's WebPConfig (src/webp/encode.h, libwebp 1.x), with room to spare at the end."""
+    _fields_ = [(name, ctypes.c_float if name in ("quality", "target_PSNR") else ctypes.c_int) for name in (
+        "lossless quality method image_hint target_size target_PSNR segments sns_strength filter_strength "
+        "filter_sharpness filter_type autofilter alpha_compression alpha_filtering alpha_quality pass_ "
+        "show_compressed preprocessing partitions partition_limit emulate_jpeg_size thread_level low_memory "
+        "near_lossless exact use_delta_palette use_sharp_yuv qmin qmax").split()] + [("spare", ctypes.c_uint32 * 16)]
+
+
+# WebPPicture field offsets: use_argb; width and height; the writer function and its custom_ptr, after the plane
+# pointers, strides and paddings.
+PICTURE_USE_ARGB, PICTURE_SIZE, PICTURE_WRITER = 0, 8, 96
+
+
+def libwebp():
+    """The libwebp Pillow decodes with: the copy its wheel bundles, else the system's."""
+    bundled = glob.glob(os.path.join(os.path.dirname(os.path.dirname(PIL.__file__)), "pillow.libs", "libwebp-*.so*"))
+    return ctypes.CDLL(bundled[0] if bundled else ctypes.util.find_library("webp"))
+
+
+def save_with_libwebp(image, name, **options):
+    """Encodes an RGB image with libwebp's WebPEncode and the given WebPConfig fields, on top of the defaults."""
+    lib = libwebp()
+    abi = 0x0200  # any 2.x encoder ABI: libwebp checks the major version only
+    config = _WebPConfig()
+    assert lib.WebPConfigInitInternal(ctypes.byref(config), 0, ctypes.c_float(options.get("quality", 75)), abi)
+    for key, value in options.items():
+        setattr(config, key, value)
+    assert lib.WebPValidateConfig(ctypes.byref(config)), options
+    picture = ctypes.create_string_buffer(1024)  # a WebPPicture, its fields set at their 64-bit offsets
+    assert lib.WebPPictureInitInternal(picture, abi)
+    struct.pack_into("<i", picture, PICTURE_USE_ARGB, 1)  # RGB samples, turned into YUV by WebPEncode, as Pillow does
+    struct.pack_into("<ii", picture, PICTURE_SIZE, image.width, image.height)
+    assert lib.WebPPictureImportRGB(picture, image.tobytes(), image.width * 3)
+    memory = ctypes.create_string_buffer(64)  # a WebPMemoryWriter: data pointer, size, capacity
+    lib.WebPMemoryWriterInit(memory)
+    struct.pack_into("<QQ", picture, PICTURE_WRITER, ctypes.cast(lib.WebPMemoryWrite, ctypes.c_void_p).value,
+                     ctypes.addressof(memory))
+    assert lib.WebPEncode(ctypes.byref(config), picture), name
+    lib.WebPPictureFree(picture)
+    data_pointer, size = struct.unpack_from("<QQ", memory)
+    with open(name, "wb") as out:
+        out.write(ctypes.string_at(data_pointer, size))
+    lib.WebPMemoryWriterClear(memory)
+
+
+def write_lossy_webps():
+    image = photo()
+    image.save("lossy-q80.webp", quality=80)
+    image.save("lossy-q1-method0.webp", quality=1, method=0)
+    image.save("lossy-q100-method6.webp", quality=100, method=6)
+    image.convert("L").save("lossy-gray.webp", quality=60)
+    photo(37, 29).save("lossy-37x29.webp", quality=50, method=2)
+    with_alpha = image.convert("RGBA")
+    with_alpha.putalpha(Image.linear_gradient("L").resize(image.size))
+    with_alpha.save("lossy-alpha.webp", quality=70)
+    # 9 macroblock rows over 8 token partitions; the encoder keeps one partition unless it skips its token buffer.
+    save_with_libwebp(photo(32, 136), "lossy-8-partitions.webp", quality=70, method=0, partitions=3)
+    save_with_libwebp(image, "lossy-simple-filter.webp", quality=40, filter_type=0, filter_strength=80,
+                      filter_sharpness=4)
+    save_with_libwebp(image, "lossy-sharp-yuv.webp", quality=80, use_sharp_yuv=1)
+
+
+LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.webp", "lossy-gray.webp",
+               "lossy-37x29.webp", "lossy-alpha.webp", "lossy-8-partitions.webp", "lossy-simple-filter.webp",
+               "lossy-sharp-yuv.webp"]
 DECODED = ["rgb565.bmp", "rgb555.bmp", "rgb.jpg", "gray.jpg", "photo-420.jpg", "photo-422-progressive.jpg",
-           "photo-444.jpg", "photo-profile.jpg", "photo-profile.webp"]
+           "photo-444.jpg", "photo-profile.jpg", "photo-profile.webp"] + LOSSY_WEBPS
 
 
 def main():
     write_photos()
+    write_lossy_webps()
     reference = {"generator": "Pillow %s (libjpeg-turbo %s, libwebp %s): Image.open(file).convert(\"RGB\").tobytes()"
                  % (PIL.__version__, features.version("libjpeg_turbo"), features.version("webp"))}
     for name in DECODED:

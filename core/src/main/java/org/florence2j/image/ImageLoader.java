@@ -34,15 +34,17 @@ import org.florence2j.error.IoErrors;
  * (including CMYK/YCCK, through TwelveMonkeys), BMP, GIF, WBMP, WebP and TIFF. Multi-frame files (GIF, TIFF) give
  * their first frame, as PIL's {@code Image.open} does. EXIF orientation is not applied and an embedded ICC profile
  * is ignored, as PIL does neither. Pixels are converted to RGB as described in {@link RgbConversion}: alpha is
- * dropped, not composited. JPEGs decode byte for byte as PIL's libjpeg-turbo decodes them; lossy WebPs do not
- * (TwelveMonkeys' VP8 decoder is not libwebp's).
+ * dropped, not composited. JPEGs decode byte for byte as PIL's libjpeg-turbo decodes them, and still lossy WebPs as
+ * PIL's libwebp decodes them: those go to {@link LossyWebp}, not to TwelveMonkeys, whose VP8 decoder is not
+ * libwebp's (an animated lossy WebP still does, for its first frame).
  *
  * <p>The pixel limit is checked from the header, before any pixel is decoded, so an image claiming to be huge
  * costs neither memory nor time. Truncated files are refused, as PIL refuses them: most decoders throw, but the
  * JPEG decoder only warns (and fills the missing part with grey), so its truncation warnings are treated as errors,
- * and the WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front (one
- * whose data ends inside its RIFF chunk still decodes, into made-up pixels). A decode that reads past the end of the
- * data more often than its pixels could need is refused, so that it always ends.
+ * and TwelveMonkeys' WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up
+ * front (a lossless one whose data ends inside its RIFF chunk still decodes, into made-up pixels; a lossy one is
+ * refused, as libwebp refuses it). A decode that reads past the end of the data more often than its pixels could
+ * need is refused, so that it always ends.
  */
 public final class ImageLoader {
     /** Images above this many pixels are refused unless the caller sets another limit: 64 megapixels. */
@@ -88,9 +90,9 @@ public final class ImageLoader {
 
     /**
      * Decodes the image file {@code file}, running {@code stopCheck} as the decoder reports progress (every few rows
-     * for PNG, JPEG, BMP and GIF): an unchecked exception it throws stops the decoding and is rethrown as it is, so
-     * that a caller's timeout or interrupt need not wait for a large photo to be decoded (an 8000 × 8000 JPEG takes
-     * one to two seconds).
+     * for PNG, JPEG, BMP and GIF, every 16 rows for lossy WebP): an unchecked exception it throws stops the decoding
+     * and is rethrown as it is, so that a caller's timeout or interrupt need not wait for a large photo to be decoded
+     * (an 8000 × 8000 JPEG takes one to two seconds).
      *
      * @throws InvalidInputException naming the file when it is missing, unreadable, not an image, corrupt, empty
      *                               or over the pixel limit
@@ -196,6 +198,12 @@ public final class ImageLoader {
         try {
             if (format.equals("WEBP")) {
                 requireWholeRiff(stream, name);
+                // TwelveMonkeys' VP8 decoder is not libwebp's; ours is, for the still lossy files it can decode.
+                LossyWebp lossy = LossyWebp.read(stream);
+                if (lossy != null) {
+                    checkSize(lossy.width(), lossy.height(), name);
+                    return lossy.decode(stop::stopRequested);
+                }
             }
             reader.setInput(stream, true, true);
             checkSize(reader.getWidth(0), reader.getHeight(0), name);
@@ -303,9 +311,10 @@ public final class ImageLoader {
     }
 
     /**
-     * Runs a caller's stop check as the decoder reports progress, and as it reads past the end of the data (a lossless
-     * WebP reports no progress, but one whose data ended reads there at every step). What the check throws aborts the
-     * decoder or ends the read, and is rethrown once the decoder has returned: never thrown through its code.
+     * Runs a caller's stop check as the decoder reports progress, as it reads past the end of the data (a lossless
+     * WebP reports no progress, but one whose data ended reads there at every step), and as {@link LossyWebp} asks.
+     * What the check throws aborts the decoder or ends the read, and is rethrown once the decoder has returned: never
+     * thrown through its code.
      */
     private static final class StopWhenAsked implements IIOReadProgressListener {
         private final Runnable stopCheck;

@@ -8,6 +8,7 @@ import java.awt.image.DirectColorModel;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,7 +54,7 @@ class ImageLoaderErrorTest {
     /** Cut points are past the headers, so each decoder recognises its format and then runs out of data. */
     @ParameterizedTest(name = "{0} cut to {1}%")
     @CsvSource({"rgb.png, 60", "gray16.png, 50", "palette.gif, 60", "rgb.jpg, 90", "gray.jpg, 95",
-            "cmyk.jpg, 90", "lossless.webp, 60", "rgb.bmp, 50", "rgb.tiff, 50"})
+            "cmyk.jpg, 90", "lossless.webp, 60", "lossy-q80.webp, 60", "rgb.bmp, 50", "rgb.tiff, 50"})
     void truncatedFile(String file, int percent) throws IOException {
         byte[] whole = Files.readAllBytes(IMAGES.resolve(file));
         byte[] cut = Arrays.copyOf(whole, whole.length * percent / 100);
@@ -70,6 +71,44 @@ class ImageLoaderErrorTest {
             png[i] = (byte) (png[i] ^ 0x5A);
         }
         assertRefused(() -> LOADER.load(png, "scrambled.png"), "scrambled.png", "corrupt");
+    }
+
+    /**
+     * Lossy WebPs whose VP8 data is damaged inside a consistent container: each is refused, as Pillow's libwebp
+     * refuses it (checked with Pillow 12.3 on the same edits), never decoded into made-up pixels.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "start code, start code",
+        "zero width, no pixels",
+        "first partition past the data, first partition",
+        "first partition cut short, first partition",
+        "token partition cut short, token partition ends before macroblock",
+        "no token partition, token partition is empty",
+    })
+    void damagedLossyWebpIsRefused(String damage, String reason) throws IOException {
+        byte[] file = Files.readAllBytes(IMAGES.resolve("lossy-q80.webp"));
+        int chunkSize = ByteBuffer.wrap(file, 16, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        byte[] vp8 = Arrays.copyOfRange(file, 20, 20 + chunkSize);
+        int tag = (vp8[0] & 0xFF) | (vp8[1] & 0xFF) << 8 | (vp8[2] & 0xFF) << 16;
+        int firstPartition = tag >>> 5;
+        byte[] damaged = switch (damage) {
+            case "start code" -> withByte(vp8, 3, 0);
+            case "zero width" -> withByte(withByte(vp8, 6, 0), 7, 0);
+            case "first partition past the data" -> withFirstPartitionSize(vp8, tag, vp8.length);
+            case "first partition cut short" -> withFirstPartitionSize(vp8, tag, 3);
+            case "token partition cut short" -> Arrays.copyOf(vp8, (vp8.length + 10 + firstPartition) / 2);
+            case "no token partition" -> Arrays.copyOf(vp8, 10 + firstPartition);
+            default -> throw new IllegalArgumentException(damage);
+        };
+        String name = "damaged " + damage + ".webp";
+        assertRefused(() -> LOADER.load(simpleWebp(damaged), name), name, reason);
+    }
+
+    @Test
+    void oversizedLossyWebpIsRefusedFromItsHeader() {
+        ImageLoader strict = new ImageLoader(48 * 40 - 1);
+        assertRefused(() -> strict.load(IMAGES.resolve("lossy-q80.webp")), "lossy-q80.webp", "over the limit");
     }
 
     @Test
@@ -113,6 +152,27 @@ class ImageLoaderErrorTest {
         InvalidInputException e = assertThrows(InvalidInputException.class, load);
         assertTrue(e.getMessage().contains(name), () -> "message does not name '" + name + "': " + e.getMessage());
         assertTrue(e.getMessage().contains(reason), () -> "message does not say '" + reason + "': " + e.getMessage());
+    }
+
+    private static byte[] withByte(byte[] bytes, int at, int value) {
+        byte[] edited = bytes.clone();
+        edited[at] = (byte) value;
+        return edited;
+    }
+
+    /** The VP8 data with its frame tag's first-partition size replaced. */
+    private static byte[] withFirstPartitionSize(byte[] vp8, int tag, int size) {
+        int edited = (tag & 0x1F) | size << 5;
+        return withByte(withByte(withByte(vp8, 0, edited), 1, edited >> 8), 2, edited >> 16);
+    }
+
+    /** A simple-format WebP file around VP8 data: the RIFF header and one {@code VP8 } chunk, padded to even. */
+    private static byte[] simpleWebp(byte[] vp8) {
+        int padded = vp8.length + (vp8.length & 1);
+        ByteBuffer file = ByteBuffer.allocate(20 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        file.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(12 + padded);
+        file.put("WEBPVP8 ".getBytes(StandardCharsets.US_ASCII)).putInt(vp8.length).put(vp8);
+        return file.array();
     }
 
     /** A PNG signature, an IHDR for an 8-bit RGB image of the given size, and IEND: no pixel data. */

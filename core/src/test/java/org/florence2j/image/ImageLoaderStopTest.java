@@ -64,6 +64,26 @@ class ImageLoaderStopTest {
         assertEquals(decoded.getWidth(), ImageSource.of(decoded, "decoded").decode(LOADER, stopped).width());
     }
 
+    /** Lossy WebPs are decoded here, not by ImageIO: the check runs before each row of 16 × 16 macroblocks. */
+    @Test
+    void aLossyWebpRunsTheCheckEveryMacroblockRow() {
+        Path webp = TestImages.resource("/images").resolve("lossy-8-partitions.webp"); // 9 macroblock rows
+        int[] checks = {0};
+        RgbImage whole = LOADER.load(webp, () -> checks[0]++);
+        assertTrue(checks[0] >= 9, "the check ran " + checks[0] + " times");
+        assertEquals(LOADER.load(webp), whole);
+
+        checks[0] = 0;
+        IllegalStateException stop = new IllegalStateException("the caller stopped");
+        var thrown = assertThrows(IllegalStateException.class, () -> LOADER.load(webp, () -> {
+            if (++checks[0] == 4) {
+                throw stop;
+            }
+        }));
+        assertSame(stop, thrown, "rethrown as it is, not as a corrupt image");
+        assertEquals(4, checks[0], "the check ran again after it had stopped the decode");
+    }
+
     /**
      * A lossless WebP reports no progress, but one that reads past the end of its data (as a truncated one does at
      * every step, for seconds) runs the check there: here a valid one whose flat pixels do so too.
