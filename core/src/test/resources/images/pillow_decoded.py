@@ -8,6 +8,9 @@ The lossy WebPs cover what changes how a VP8 frame decodes: qualities from 1 to 
 slowest methods (different prediction modes and loop-filter strengths), sizes that are not whole macroblocks, gray,
 alpha (an extended file), and, through libwebp's own API because Pillow's save does not expose them, several token
 partitions, the simple loop filter with sharpness, and "sharp" RGB-to-YUV conversion.
+
+The GIFs put their first frame on a larger logical screen, at an offset, with and without a transparent index, and
+partly past the screen's edge, which PIL grows the image to hold.
 """
 import base64
 import ctypes
@@ -143,16 +146,47 @@ def write_lossy_webps():
     save_with_libwebp(image, "lossy-sharp-yuv.webp", quality=80, use_sharp_yuv=1)
 
 
+def place_gif_frame(name, screen, offset, transparency=None):
+    """A GIF whose first frame (8 x 6) lies at offset on a logical screen of its own size: Pillow's writer always
+    makes the screen the frame's size, so the header is edited after. PIL fills the screen around the frame with
+    the transparent index, or index 0."""
+    frame = Image.new("P", (8, 6))
+    frame.putpalette([value for index in range(256) for value in (index, 255 - index, index * 7 % 256)])
+    frame.putdata([(x * 3 + y * 5) % 16 + 1 for y in range(6) for x in range(8)])
+    frame.save(name, **({} if transparency is None else {"transparency": transparency}))
+    with open(name, "rb") as gif:
+        data = bytearray(gif.read())
+    data[6:10] = struct.pack("<HH", *screen)
+    at = 13 + 3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 13
+    while data[at] == 0x21:  # extension blocks before the image descriptor
+        at += 2
+        while data[at]:
+            at += data[at] + 1
+        at += 1
+    assert data[at] == 0x2C, name
+    data[at + 1:at + 5] = struct.pack("<HH", *offset)
+    with open(name, "wb") as gif:
+        gif.write(data)
+
+
+def write_gifs():
+    place_gif_frame("gif-offset.gif", (11, 9), (2, 1))
+    place_gif_frame("gif-offset-transparent.gif", (11, 9), (2, 1), transparency=7)
+    place_gif_frame("gif-past-screen.gif", (6, 4), (2, 1))
+
+
+GIFS = ["gif-offset.gif", "gif-offset-transparent.gif", "gif-past-screen.gif"]
 LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.webp", "lossy-gray.webp",
                "lossy-37x29.webp", "lossy-alpha.webp", "lossy-8-partitions.webp", "lossy-simple-filter.webp",
                "lossy-sharp-yuv.webp"]
-DECODED = ["rgb565.bmp", "rgb555.bmp", "rgb.jpg", "gray.jpg", "photo-420.jpg", "photo-422-progressive.jpg",
-           "photo-444.jpg", "photo-profile.jpg", "photo-profile.webp"] + LOSSY_WEBPS
+DECODED = ["rgb565.bmp", "rgb555.bmp", "rgb.jpg", "gray.jpg", "cmyk.jpg", "photo-420.jpg",
+           "photo-422-progressive.jpg", "photo-444.jpg", "photo-profile.jpg", "photo-profile.webp"] + LOSSY_WEBPS + GIFS
 
 
 def main():
     write_photos()
     write_lossy_webps()
+    write_gifs()
     reference = {"generator": "Pillow %s (libjpeg-turbo %s, libwebp %s): Image.open(file).convert(\"RGB\").tobytes()"
                  % (PIL.__version__, features.version("libjpeg_turbo"), features.version("webp"))}
     for name in DECODED:

@@ -32,7 +32,8 @@ import org.florence2j.error.IoErrors;
  *
  * <p>Formats: whatever {@link ImageIO} has a reader for, which with florence2j's dependencies is PNG, JPEG
  * (including CMYK/YCCK, through TwelveMonkeys), BMP, GIF, WBMP, WebP and TIFF. Multi-frame files (GIF, TIFF) give
- * their first frame, as PIL's {@code Image.open} does. EXIF orientation is not applied and an embedded ICC profile
+ * their first frame, as PIL's {@code Image.open} does (a GIF's on its logical screen, as PIL places it: see
+ * {@link GifScreen}). EXIF orientation is not applied and an embedded ICC profile
  * is ignored, as PIL does neither. Pixels are converted to RGB as described in {@link RgbConversion}: alpha is
  * dropped, not composited. JPEGs decode byte for byte as PIL's libjpeg-turbo decodes them, and still lossy WebPs as
  * PIL's libwebp decodes them: those go to {@link LossyWebp}, not to TwelveMonkeys, whose VP8 decoder is not
@@ -207,10 +208,17 @@ public final class ImageLoader {
             }
             reader.setInput(stream, true, true);
             checkSize(reader.getWidth(0), reader.getHeight(0), name);
+            GifScreen screen = format.equals("GIF") ? GifScreen.of(reader) : null;
+            if (screen != null) {
+                checkSize(screen.width(), screen.height(), name);
+            }
             stream.allowFor((long) reader.getWidth(0) * reader.getHeight(0));
             reader.addIIOReadWarningListener(new WarningCollector(warnings));
             reader.addIIOReadProgressListener(stop);
             image = reader.read(0, storedSamples(reader));
+            if (screen != null) {
+                image = screen.place(image);
+            }
         } catch (InvalidInputException e) {
             throw e;
         } catch (IOException | RuntimeException e) {

@@ -124,6 +124,19 @@ class ImageLoaderErrorTest {
         assertRefused(() -> LOADER.load(huge, "huge.png"), "huge.png", "over the limit of 64000000 pixels");
     }
 
+    /**
+     * A GIF's first frame goes on its logical screen, so the screen's size counts: here 65535 × 65535 around an
+     * 8 × 6 frame, which would need 4 GB.
+     */
+    @Test
+    void gifWithAHugeLogicalScreenIsRefusedFromItsHeader() throws IOException {
+        byte[] gif = Files.readAllBytes(IMAGES.resolve("gif-offset.gif"));
+        ByteBuffer.wrap(gif, 6, 4).order(ByteOrder.LITTLE_ENDIAN).putShort((short) 0xFFFF).putShort((short) 0xFFFF);
+        assertRefused(() -> LOADER.load(gif, "screen.gif"), "screen.gif", "65535x65535");
+        ImageLoader strict = new ImageLoader(11 * 9 - 1);
+        assertRefused(() -> strict.load(IMAGES.resolve("gif-offset.gif")), "gif-offset.gif", "11x9");
+    }
+
     @Test
     void pixelLimitIsConfigurable() {
         ImageLoader strict = new ImageLoader(TestImages.WIDTH * TestImages.HEIGHT - 1);

@@ -1,0 +1,92 @@
+package org.florence2j.image;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBuffer;
+import java.awt.image.DataBufferByte;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
+import java.io.IOException;
+import java.util.Arrays;
+import javax.imageio.ImageReader;
+import javax.imageio.metadata.IIOMetadata;
+import org.w3c.dom.Node;
+
+/**
+ * Where PIL puts a GIF's first frame: on the file's logical screen, grown to hold the frame where the frame reaches
+ * past it, at the frame's offset, the rest of the screen filled with the frame's transparent index or else index 0
+ * (PIL's {@code GifImagePlugin}). An image reader gives the frame alone, so a GIF whose first frame is smaller than
+ * its screen would otherwise come out smaller than PIL makes it.
+ *
+ * @param width     the screen's width, grown to the frame's right edge
+ * @param height    the screen's height, grown to the frame's bottom edge
+ * @param left      the frame's offset from the screen's left edge
+ * @param top       the frame's offset from the screen's top edge
+ * @param fillIndex the palette index of the screen around the frame
+ */
+record GifScreen(int width, int height, int left, int top, int fillIndex) {
+    private static final String STREAM_FORMAT = "javax_imageio_gif_stream_1.0";
+    private static final String IMAGE_FORMAT = "javax_imageio_gif_image_1.0";
+
+    /** The screen of the GIF {@code reader} reads (its input set), from the headers before the first frame's data. */
+    static GifScreen of(ImageReader reader) throws IOException {
+        IIOMetadata stream = reader.getStreamMetadata();
+        IIOMetadata image = reader.getImageMetadata(0);
+        Node screen = child(stream.getAsTree(STREAM_FORMAT), "LogicalScreenDescriptor");
+        Node imageTree = image.getAsTree(IMAGE_FORMAT);
+        Node frame = child(imageTree, "ImageDescriptor");
+        if (frame == null) {
+            throw new IOException("the GIF's first frame has no image descriptor");
+        }
+        int left = intAttribute(frame, "imageLeftPosition");
+        int top = intAttribute(frame, "imageTopPosition");
+        int width = Math.max(screen == null ? 0 : intAttribute(screen, "logicalScreenWidth"),
+                left + intAttribute(frame, "imageWidth"));
+        int height = Math.max(screen == null ? 0 : intAttribute(screen, "logicalScreenHeight"),
+                top + intAttribute(frame, "imageHeight"));
+        Node control = child(imageTree, "GraphicControlExtension");
+        boolean transparent = control != null && "TRUE".equals(attribute(control, "transparentColorFlag"));
+        return new GifScreen(width, height, left, top, transparent ? intAttribute(control, "transparentColorIndex") : 0);
+    }
+
+    /** The screen with {@code frame} on it; {@code frame} itself when it covers the screen. */
+    BufferedImage place(BufferedImage frame) {
+        if (frame.getWidth() == width && frame.getHeight() == height
+                || !(frame.getColorModel() instanceof IndexColorModel palette)) {
+            return frame;
+        }
+        // Eight bits a sample hold any index a GIF's palette has, whatever the frame's own raster packs.
+        WritableRaster screen = Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, width, height, 1, null);
+        Arrays.fill(((DataBufferByte) screen.getDataBuffer()).getData(), (byte) fillIndex);
+        int[] row = new int[frame.getWidth()];
+        Raster pixels = frame.getRaster();
+        for (int y = 0; y < frame.getHeight(); y++) {
+            pixels.getSamples(0, y, frame.getWidth(), 1, 0, row);
+            screen.setSamples(left, top + y, frame.getWidth(), 1, 0, row);
+        }
+        return new BufferedImage(palette, screen, false, null);
+    }
+
+    private static Node child(Node parent, String name) {
+        for (Node node = parent.getFirstChild(); node != null; node = node.getNextSibling()) {
+            if (node.getNodeName().equals(name)) {
+                return node;
+            }
+        }
+        return null;
+    }
+
+    private static String attribute(Node node, String name) {
+        Node value = node.getAttributes().getNamedItem(name);
+        return value == null ? null : value.getNodeValue();
+    }
+
+    private static int intAttribute(Node node, String name) throws IOException {
+        String value = attribute(node, name);
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IOException("the GIF's " + node.getNodeName() + " has no " + name + " (" + value + ")", e);
+        }
+    }
+}
