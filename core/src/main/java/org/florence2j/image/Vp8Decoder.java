@@ -409,11 +409,8 @@ final class Vp8Decoder {
         int chroma = Vp8Intra.edgeMode(chromaMode[mbX], mbX, mbY);
         Vp8Intra.predictBlock(chroma, 8, work, U_AT);
         Vp8Intra.predictBlock(chroma, 8, work, V_AT);
-        for (int block = 0; block < 4; block++) {
-            int offset = (block >> 1) * 4 * STRIDE + (block & 1) * 4;
-            addResidual(16 + block, U_AT + offset);
-            addResidual(20 + block, V_AT + offset);
-        }
+        addChromaResidual(16, U_AT);
+        addChromaResidual(20, V_AT);
 
         for (int column = 0; column < 16; column++) {
             topY[mbX * 16 + column] = work[Y_AT + 15 * STRIDE + column];
@@ -427,11 +424,35 @@ final class Vp8Decoder {
         copyOut(V_AT, 8, v, (mbY * 8) * uvStride + mbX * 8, uvStride);
     }
 
+    /**
+     * Adds a luma block's residual as libwebp's {@code DoTransform} does: a full transform (libwebp's SSE2 one, in
+     * 16-bit lanes) past the third coefficient, its 32-bit {@code TransformAC3} up to it, a DC-only one below.
+     */
     private void addResidual(int block, int at) {
         switch (blockCodes[block]) {
             case 0 -> { }
             case 1 -> Vp8Transform.addInverseDctOfDc(coefficients[block * 16], work, at);
-            default -> Vp8Transform.addInverseDct(coefficients, block * 16, work, at);
+            case 2 -> Vp8Transform.addInverseDct(coefficients, block * 16, work, at);
+            default -> Vp8Transform.addInverseDct16Bit(coefficients, block * 16, work, at);
+        }
+    }
+
+    /**
+     * Adds the residual of a chroma plane's four blocks from {@code first} on as libwebp's {@code DoUVTransform}
+     * does: all four through the full (SSE2, 16-bit) transform when any has an AC coefficient, else DC-only.
+     */
+    private void addChromaResidual(int first, int at) {
+        boolean anyAc = false;
+        for (int block = first; block < first + 4; block++) {
+            anyAc |= blockCodes[block] >= 2;
+        }
+        for (int block = first; block < first + 4; block++) {
+            int offset = at + (block - first >> 1) * 4 * STRIDE + (block - first & 1) * 4;
+            if (anyAc) {
+                Vp8Transform.addInverseDct16Bit(coefficients, block * 16, work, offset);
+            } else if (blockCodes[block] != 0) {
+                Vp8Transform.addInverseDctOfDc(coefficients[block * 16], work, offset);
+            }
         }
     }
 

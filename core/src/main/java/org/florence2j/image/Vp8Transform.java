@@ -91,6 +91,56 @@ final class Vp8Transform {
         }
     }
 
+    /**
+     * {@link #addInverseDct} as libwebp's x86 decoder computes it ({@code src/dsp/dec_sse2.c}, {@code Transform_SSE2}),
+     * which Pillow runs on x86-64: every sum in 16-bit lanes, wrapping, the residual added to the prediction in 16
+     * bits and saturated to 0..255. The same as {@link #addInverseDct} unless a corrupt or crafted stream's
+     * coefficients overflow 16 bits.
+     */
+    static void addInverseDct16Bit(short[] coefficients, int from, int[] work, int at) {
+        int[] columns = new int[16];
+        for (int column = 0; column < 4; column++) {
+            int c0 = coefficients[from + column];
+            int c1 = coefficients[from + 4 + column];
+            int c2 = coefficients[from + 8 + column];
+            int c3 = coefficients[from + 12 + column];
+            int a = (short) (c0 + c2);
+            int b = (short) (c0 - c2);
+            int c = (short) ((short) (c1 - c3) + (short) (mulHiSin(c1) - mulHiCos(c3)));
+            int d = (short) ((short) (c1 + c3) + (short) (mulHiCos(c1) + mulHiSin(c3)));
+            columns[column * 4] = (short) (a + d);
+            columns[column * 4 + 1] = (short) (b + c);
+            columns[column * 4 + 2] = (short) (b - c);
+            columns[column * 4 + 3] = (short) (a - d);
+        }
+        for (int row = 0; row < 4; row++) {
+            int t0 = columns[row];
+            int t1 = columns[4 + row];
+            int t2 = columns[8 + row];
+            int t3 = columns[12 + row];
+            int dc = (short) (t0 + 4);
+            int a = (short) (dc + t2);
+            int b = (short) (dc - t2);
+            int c = (short) ((short) (t1 - t3) + (short) (mulHiSin(t1) - mulHiCos(t3)));
+            int d = (short) ((short) (t1 + t3) + (short) (mulHiCos(t1) + mulHiSin(t3)));
+            int start = at + row * Vp8Intra.STRIDE;
+            work[start] = Vp8Intra.clamp255((short) (work[start] + ((short) (a + d) >> 3)));
+            work[start + 1] = Vp8Intra.clamp255((short) (work[start + 1] + ((short) (b + c) >> 3)));
+            work[start + 2] = Vp8Intra.clamp255((short) (work[start + 2] + ((short) (b - c) >> 3)));
+            work[start + 3] = Vp8Intra.clamp255((short) (work[start + 3] + ((short) (a - d) >> 3)));
+        }
+    }
+
+    /** {@code _mm_mulhi_epi16} by 20091: cos(π/8)·√2 − 1, to which the value itself is added. */
+    private static int mulHiCos(int value) {
+        return (value * COS_MINUS_ONE) >> 16;
+    }
+
+    /** {@code _mm_mulhi_epi16} by 35468 − 65536: sin(π/8)·√2 − 1, to which the value itself is added. */
+    private static int mulHiSin(int value) {
+        return (value * (SIN - 65536)) >> 16;
+    }
+
     private static int mulCos(int value) {
         return ((value * COS_MINUS_ONE) >> 16) + value;
     }

@@ -14,8 +14,11 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
@@ -169,5 +172,22 @@ class LossyWebpTest {
         byte[] edited = bytes.clone();
         edited[at] = (byte) value;
         return edited;
+    }
+
+    /**
+     * Frames whose dequantized coefficients overflow 16 bits in the inverse DCT (one 16 × 16 macroblock, quantizer
+     * 127, two coefficients of 100 steps in a luma block or in a U block; no encoder writes such values): Pillow's
+     * libwebp on x86-64 transforms in SSE2's wrapping 16-bit lanes, not in its C code's 32-bit integers, and these
+     * are the SHA-256 digests of Pillow 12.3's RGB.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "crafted-transform-overflow-luma.webp, ad8cd2d18cc34f5089745db3e6f3ed5a04ab87c1b74c0a983bcb8d9c22caff7b",
+        "crafted-transform-overflow-chroma.webp, 429445d4072430f4037361e80f2eb4330eaa98db4f65dfa241df508cf8375c03",
+    })
+    void coefficientsOverflowingSixteenBitsTransformAsPillowsSse2Does(String file, String sha256)
+            throws NoSuchAlgorithmException {
+        byte[] rgb = LOADER.load(IMAGES.resolve(file)).toByteArray();
+        assertEquals(sha256, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(rgb)), file);
     }
 }
