@@ -54,6 +54,11 @@ final class RgbConversion {
             int at = y * width * 3;
             for (int x = 0; x < width; x++) {
                 int index = indices[x];
+                if (index >= palette.getMapSize()) {
+                    // PIL's palette is black past the file's entries; IndexColorModel would wrap the index instead.
+                    at += 3;
+                    continue;
+                }
                 rgb[at++] = (byte) palette.getRed(index);
                 rgb[at++] = (byte) palette.getGreen(index);
                 rgb[at++] = (byte) palette.getBlue(index);
