@@ -59,6 +59,9 @@ public final class ImageLoader {
 
     private static final Runnable NEVER_STOPPED = () -> {};
 
+    /** The most pixels an {@link RgbImage} holds, three bytes each in one Java array, whatever the loader's limit. */
+    static final long MAX_RGB_PIXELS = (Integer.MAX_VALUE - 8) / 3;
+
     private final long maxPixels;
 
     /** A loader with the {@linkplain #DEFAULT_MAX_PIXELS default pixel limit}. */
@@ -66,7 +69,10 @@ public final class ImageLoader {
         this(DEFAULT_MAX_PIXELS);
     }
 
-    /** A loader that refuses images of more than {@code maxPixels} pixels (width × height). */
+    /**
+     * A loader that refuses images of more than {@code maxPixels} pixels (width × height). Whatever the limit, an
+     * image of more than 715,827,879 pixels is refused too: its RGB bytes would not fit in one Java array.
+     */
     public ImageLoader(long maxPixels) {
         if (maxPixels <= 0) {
             throw new IllegalArgumentException("maxPixels must be positive, got " + maxPixels);
@@ -287,9 +293,14 @@ public final class ImageLoader {
         if (width <= 0 || height <= 0) {
             throw new InvalidInputException(name + " has no pixels (" + width + "x" + height + ")");
         }
-        if ((long) width * height > maxPixels) {
-            throw new InvalidInputException(name + " is " + width + "x" + height + " = " + (long) width * height
+        long pixels = (long) width * height;
+        if (pixels > maxPixels) {
+            throw new InvalidInputException(name + " is " + width + "x" + height + " = " + pixels
                     + " pixels, over the limit of " + maxPixels + " pixels");
+        }
+        if (pixels > MAX_RGB_PIXELS) {
+            throw new InvalidInputException(name + " is " + width + "x" + height + " = " + pixels
+                    + " pixels, more than the " + MAX_RGB_PIXELS + " whose RGB bytes fit in one Java array");
         }
     }
 

@@ -135,6 +135,9 @@ class ImageLoaderErrorTest {
         assertRefused(() -> LOADER.load(gif, "screen.gif"), "screen.gif", "65535x65535");
         ImageLoader strict = new ImageLoader(11 * 9 - 1);
         assertRefused(() -> strict.load(IMAGES.resolve("gif-offset.gif")), "gif-offset.gif", "11x9");
+        // Without a limit, a screen whose RGB bytes would not fit in one array still cannot be decoded.
+        ImageLoader unlimited = new ImageLoader(Long.MAX_VALUE);
+        assertRefused(() -> unlimited.load(gif, "screen.gif"), "screen.gif", "fit in one Java array");
     }
 
     @Test
