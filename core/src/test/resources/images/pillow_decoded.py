@@ -9,6 +9,10 @@ slowest methods (different prediction modes and loop-filter strengths), sizes th
 alpha (an extended file), and, through libwebp's own API because Pillow's save does not expose them, several token
 partitions, the simple loop filter with sharpness, and "sharp" RGB-to-YUV conversion.
 
+The animated WebPs hold a first frame smaller than the canvas, at an offset: lossy with alpha, blend and dispose
+flags and a background colour (none of which changes what Pillow shows: the canvas around the frame is black),
+lossy from Pillow's own animation writer (which crops a first frame's transparent border), and lossless.
+
 The GIFs put their first frame on a larger logical screen, at an offset, with and without a transparent index, and
 partly past the screen's edge, which PIL grows the image to hold.
 """
@@ -16,6 +20,7 @@ import base64
 import ctypes
 import ctypes.util
 import glob
+import io
 import json
 import math
 import os
@@ -146,6 +151,56 @@ def write_lossy_webps():
     save_with_libwebp(image, "lossy-sharp-yuv.webp", quality=80, use_sharp_yuv=1)
 
 
+def riff_chunk(fourcc, payload):
+    return fourcc + struct.pack("<I", len(payload)) + payload + bytes(len(payload) & 1)
+
+
+def image_chunks(webp):
+    """The ALPH, VP8 and VP8L chunks of a still WebP file, as they follow each other in it."""
+    chunks, at = b"", 12
+    while at < len(webp):
+        size = struct.unpack_from("<I", webp, at + 4)[0]
+        if webp[at:at + 4] in (b"ALPH", b"VP8 ", b"VP8L"):
+            chunks += webp[at:at + 8 + size + (size & 1)]
+        at += 8 + size + (size & 1)
+    return chunks
+
+
+def encoded(image, **options):
+    out = io.BytesIO()
+    image.save(out, "WEBP", **options)
+    return out.getvalue()
+
+
+def animation(name, canvas, background, frames):
+    """An animated WebP of frames (still WebP file, (left, top), flags: 1 dispose, 2 do not blend) on a canvas."""
+    def u24(value):
+        return struct.pack("<I", value)[:3]
+    anmf = b""
+    for still, (left, top), flags in frames:
+        width, height = Image.open(io.BytesIO(still)).size
+        anmf += riff_chunk(b"ANMF", u24(left // 2) + u24(top // 2) + u24(width - 1) + u24(height - 1) + u24(100)
+                           + bytes([flags]) + image_chunks(still))
+    body = (b"WEBP" + riff_chunk(b"VP8X", bytes([0x12, 0, 0, 0]) + u24(canvas[0] - 1) + u24(canvas[1] - 1))
+            + riff_chunk(b"ANIM", struct.pack("<IH", background, 0)) + anmf)
+    with open(name, "wb") as out:
+        out.write(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def write_animated_webps():
+    with_alpha = photo(11, 9).convert("RGBA")
+    with_alpha.putalpha(Image.linear_gradient("L").resize(with_alpha.size))
+    # Opaque red background (ARGB), dispose and do-not-blend flags on the first frame, a lossless second frame.
+    animation("animated-lossy-offset.webp", (24, 20), 0xFFFF0000,
+              [(encoded(with_alpha, quality=50), (6, 4), 3), (encoded(photo(8, 8), lossless=True), (2, 2), 0)])
+    animation("animated-lossless-offset.webp", (20, 14), 0xFF00FF00,
+              [(encoded(photo(9, 7), lossless=True), (4, 6), 1), (encoded(photo(5, 5), quality=30), (0, 0), 0)])
+    first = Image.new("RGBA", (20, 16))
+    first.paste(photo(12, 10), (5, 3))  # Pillow's writer crops the transparent border: a 13 x 11 frame at (4, 2)
+    first.save("animated-lossy-pillow.webp", save_all=True, append_images=[photo(20, 16).convert("RGBA")],
+               duration=100, quality=40, background=(0, 0, 255, 255))
+
+
 def place_gif_frame(name, screen, offset, transparency=None):
     """A GIF whose first frame (8 x 6) lies at offset on a logical screen of its own size: Pillow's writer always
     makes the screen the frame's size, so the header is edited after. PIL fills the screen around the frame with
@@ -181,12 +236,15 @@ LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.we
                "lossy-sharp-yuv.webp"]
 DECODED = ["rgb565.bmp", "rgb555.bmp", "rgb.jpg", "gray.jpg", "cmyk.jpg", "photo-420.jpg",
            "photo-422-progressive.jpg", "photo-444.jpg", "photo-profile.jpg", "photo-profile.webp"] + LOSSY_WEBPS + GIFS
+ANIMATED_WEBPS = ["animated-lossy-offset.webp", "animated-lossless-offset.webp", "animated-lossy-pillow.webp"]
+DECODED += ANIMATED_WEBPS
 
 
 def main():
     write_photos()
     write_lossy_webps()
     write_gifs()
+    write_animated_webps()
     reference = {"generator": "Pillow %s (libjpeg-turbo %s, libwebp %s): Image.open(file).convert(\"RGB\").tobytes()"
                  % (PIL.__version__, features.version("libjpeg_turbo"), features.version("webp"))}
     for name in DECODED:

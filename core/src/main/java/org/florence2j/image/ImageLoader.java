@@ -31,21 +31,24 @@ import org.florence2j.error.IoErrors;
  * image of a sane size with an {@link InvalidInputException} that names the input.
  *
  * <p>Formats: whatever {@link ImageIO} has a reader for, which with florence2j's dependencies is PNG, JPEG
- * (including CMYK/YCCK, through TwelveMonkeys), BMP, GIF, WBMP, WebP and TIFF. Multi-frame files (GIF, TIFF) give
- * their first frame, as PIL's {@code Image.open} does (a GIF's on its logical screen, as PIL places it: see
- * {@link GifScreen}). EXIF orientation is not applied and an embedded ICC profile
+ * (including CMYK/YCCK, through TwelveMonkeys), BMP, GIF, WBMP, WebP and TIFF. Multi-frame files (GIF, TIFF,
+ * animated WebP) give their first frame, as PIL's {@code Image.open} does (a GIF's on its logical screen, as PIL
+ * places it: see {@link GifScreen}; an animated WebP's on its canvas, the rest black, as libwebp's animation decoder
+ * leaves it: see {@link AnimatedWebp}). EXIF orientation is not applied and an embedded ICC profile
  * is ignored, as PIL does neither. Pixels are converted to RGB as described in {@link RgbConversion}: alpha is
- * dropped, not composited. JPEGs decode byte for byte as PIL's libjpeg-turbo decodes them, and still lossy WebPs as
- * PIL's libwebp decodes them: those go to {@link LossyWebp}, not to TwelveMonkeys, whose VP8 decoder is not
- * libwebp's (an animated lossy WebP still does, for its first frame).
+ * dropped, not composited. JPEGs decode byte for byte as PIL's libjpeg-turbo decodes them, and lossy WebPs, still
+ * ones and an animated one's first frame, as PIL's libwebp decodes them: those go to {@link LossyWebp}, not to
+ * TwelveMonkeys, whose VP8 decoder is not libwebp's. Lossless WebPs go to TwelveMonkeys (an animated one's first
+ * frame as a still file of its own), whose VP8L decoder gives some pixels of alpha 0 other colours than libwebp's.
  *
  * <p>The pixel limit is checked from the header, before any pixel is decoded, so an image claiming to be huge
- * costs neither memory nor time. Truncated files are refused, as PIL refuses them: most decoders throw, but the
- * JPEG decoder only warns (and fills the missing part with grey), so its truncation warnings are treated as errors,
- * and TwelveMonkeys' WebP decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up
- * front (a lossless one whose data ends inside its RIFF chunk still decodes, into made-up pixels; a lossy one is
- * refused, as libwebp refuses it). A decode that reads past the end of the data more often than its pixels could
- * need is refused, so that it always ends.
+ * costs neither memory nor time; for a GIF or an animated WebP it is the screen's or the canvas's size that
+ * counts. Truncated files are refused, as PIL refuses them: most decoders throw, but the JPEG decoder only warns
+ * (and fills the missing part with grey), so its truncation warnings are treated as errors, and TwelveMonkeys' WebP
+ * decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front (a lossless one
+ * whose data ends inside its RIFF chunk still decodes, into made-up pixels; a lossy one is refused, as libwebp
+ * refuses it). A decode that reads past the end of the data more often than its pixels could need is refused, so
+ * that it always ends.
  */
 public final class ImageLoader {
     /** Images above this many pixels are refused unless the caller sets another limit: 64 megapixels. */
@@ -97,9 +100,9 @@ public final class ImageLoader {
 
     /**
      * Decodes the image file {@code file}, running {@code stopCheck} as the decoder reports progress (every few rows
-     * for PNG, JPEG, BMP and GIF, every 16 rows for lossy WebP): an unchecked exception it throws stops the decoding
-     * and is rethrown as it is, so that a caller's timeout or interrupt need not wait for a large photo to be decoded
-     * (an 8000 × 8000 JPEG takes one to two seconds).
+     * for PNG, JPEG, BMP and GIF, every 16 rows for lossy WebP, still or animated): an unchecked exception it throws
+     * stops the decoding and is rethrown as it is, so that a caller's timeout or interrupt need not wait for a large
+     * photo to be decoded (an 8000 × 8000 JPEG takes one to two seconds).
      *
      * @throws InvalidInputException naming the file when it is missing, unreadable, not an image, corrupt, empty
      *                               or over the pixel limit
@@ -180,7 +183,10 @@ public final class ImageLoader {
     }
 
     private RgbImage decode(ImageInputStream cache, String name, Runnable stopCheck) {
-        StopWhenAsked stop = new StopWhenAsked(stopCheck);
+        return decode(cache, name, new StopWhenAsked(stopCheck));
+    }
+
+    private RgbImage decode(ImageInputStream cache, String name, StopWhenAsked stop) {
         try (EndBoundedImageInputStream stream = new EndBoundedImageInputStream(cache, stop::stopRequested)) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
             if (!readers.hasNext()) {
@@ -210,6 +216,17 @@ public final class ImageLoader {
                 if (lossy != null) {
                     checkSize(lossy.width(), lossy.height(), name);
                     return lossy.decode(stop::stopRequested);
+                }
+                AnimatedWebp animated = AnimatedWebp.read(stream);
+                if (animated != null) {
+                    checkSize(animated.canvasWidth(), animated.canvasHeight(), name);
+                    byte[] lossless = animated.losslessFirstFrame();
+                    if (lossless == null) {
+                        return animated.decode(stop::stopRequested);
+                    }
+                    // TwelveMonkeys gives an animation's first frame alone; as a still file it gives it as Pillow does.
+                    return animated.onCanvas(decode(new MemoryCacheImageInputStream(new ByteArrayInputStream(lossless)),
+                            name, stop));
                 }
             }
             reader.setInput(stream, true, true);

@@ -17,16 +17,16 @@ import javax.imageio.stream.ImageInputStream;
  * its one image must be the canvas size, and an alpha chunk must come right before it. The alpha is not decoded,
  * as the RGB does not depend on it; only its header is checked, as libwebp checks it before decoding it, so a file
  * whose compressed alpha is corrupt past its header decodes here where Pillow refuses it.
+ *
+ * <p>An animated file is left to {@link AnimatedWebp}, which decodes a lossy first frame through
+ * {@link #ofImageChunk} with the same checks.
  */
 final class LossyWebp {
-    /** libwebp's {@code MAX_CHUNK_PAYLOAD}: a larger chunk size is an error. */
-    private static final long MAX_CHUNK_PAYLOAD = 0xFFFF_FFFFL - 8 - 1;
-    private static final int CHUNK_HEADER_BYTES = 8;
-    private static final int VP8X_PAYLOAD_BYTES = 10;
-    private static final int VP8X_ANIMATION = 0x02;
+    static final int VP8X_PAYLOAD_BYTES = 10;
+    static final int VP8X_ANIMATION = 0x02;
     private static final int VP8X_ALPHA = 0x10;
     /** The flags libwebp knows (ICC, alpha, EXIF, XMP, animation); any other set bit makes the file invalid. */
-    private static final int VP8X_KNOWN_FLAGS = 0x3E;
+    static final int VP8X_KNOWN_FLAGS = 0x3E;
     private static final int VP8_HEADER_BYTES = 10;
 
     private final byte[] vp8;
@@ -77,35 +77,35 @@ final class LossyWebp {
     }
 
     private static LossyWebp readContainer(ImageInputStream in) throws IOException {
-        byte[] head = readAt(in, 0, 12 + 4);
-        if (!fourcc(head, 0).equals("RIFF") || !fourcc(head, 8).equals("WEBP")) {
+        byte[] head = RiffChunk.read(in, 0, 12 + 4);
+        if (!RiffChunk.fourcc(head, 0).equals("RIFF") || !RiffChunk.fourcc(head, 8).equals("WEBP")) {
             return null;
         }
-        String first = fourcc(head, 12);
+        String first = RiffChunk.fourcc(head, 12);
         if (!first.equals("VP8 ") && !first.equals("VP8X")) {
             return null;
         }
-        long riffSize = uint32(head, 4);
-        if (riffSize > MAX_CHUNK_PAYLOAD) {
+        long riffSize = RiffChunk.uint32(head, 4);
+        if (riffSize > RiffChunk.MAX_PAYLOAD) {
             throw new IIOException("the RIFF size " + riffSize + " is over the largest a WebP may have");
         }
-        long riffEnd = CHUNK_HEADER_BYTES + riffSize;
-        Chunk chunk = chunkAt(in, 12, riffEnd);
-        Chunk image;
-        Chunk alpha = null;
+        long riffEnd = RiffChunk.HEADER_BYTES + riffSize;
+        RiffChunk chunk = RiffChunk.at(in, 12, riffEnd);
+        RiffChunk image;
+        RiffChunk alpha = null;
         int alphaFlag = 0;
         int canvasWidth = -1;
         int canvasHeight = -1;
-        if (chunk.fourcc.equals("VP8 ")) {
+        if (chunk.fourcc().equals("VP8 ")) {
             image = chunk;
             if (image.end() < riffEnd) {
-                chunkAt(in, image.end(), riffEnd); // libwebp's demuxer reads one chunk header past the image
+                RiffChunk.at(in, image.end(), riffEnd); // libwebp's demuxer reads one chunk header past the image
             }
         } else {
-            if (chunk.size < VP8X_PAYLOAD_BYTES) {
-                throw new IIOException("the VP8X chunk has " + chunk.size + " bytes, not " + VP8X_PAYLOAD_BYTES);
+            if (chunk.size() < VP8X_PAYLOAD_BYTES) {
+                throw new IIOException("the VP8X chunk has " + chunk.size() + " bytes, not " + VP8X_PAYLOAD_BYTES);
             }
-            byte[] vp8x = readAt(in, chunk.payloadAt, VP8X_PAYLOAD_BYTES);
+            byte[] vp8x = RiffChunk.read(in, chunk.payloadAt(), VP8X_PAYLOAD_BYTES);
             int flags = vp8x[0] & 0xFF;
             if ((flags & ~VP8X_KNOWN_FLAGS) != 0) {
                 throw new IIOException("the VP8X chunk has unknown flags 0x" + Integer.toHexString(flags));
@@ -114,13 +114,13 @@ final class LossyWebp {
                 return null;
             }
             alphaFlag = flags & VP8X_ALPHA;
-            canvasWidth = 1 + uint24(vp8x, 4);
-            canvasHeight = 1 + uint24(vp8x, 7);
+            canvasWidth = 1 + RiffChunk.uint24(vp8x, 4);
+            canvasHeight = 1 + RiffChunk.uint24(vp8x, 7);
             image = null;
             for (long at = chunk.end(); at < riffEnd; at = chunk.end()) {
-                chunk = chunkAt(in, at, riffEnd);
+                chunk = RiffChunk.at(in, at, riffEnd);
                 boolean alphaWaiting = alpha != null && image == null;
-                switch (chunk.fourcc) {
+                switch (chunk.fourcc()) {
                     case "VP8 " -> {
                         if (image != null) {
                             throw new IIOException("a second image chunk in a still WebP");
@@ -139,11 +139,12 @@ final class LossyWebp {
                         }
                         alpha = chunk;
                     }
-                    case "VP8X", "ANIM", "ANMF" -> throw new IIOException("a " + chunk.fourcc.trim()
+                    case "VP8X", "ANIM", "ANMF" -> throw new IIOException("a " + chunk.fourcc().trim()
                             + " chunk inside a still extended WebP");
                     default -> {
                         if (alphaWaiting) {
-                            throw new IIOException("the ALPH chunk is followed by " + chunk.fourcc + ", not the image");
+                            throw new IIOException("the ALPH chunk is followed by " + chunk.fourcc()
+                                    + ", not the image");
                         }
                     }
                 }
@@ -153,93 +154,58 @@ final class LossyWebp {
             }
         }
 
-        if (image.size > Integer.MAX_VALUE - 16) {
-            throw new IIOException("the VP8 chunk of " + image.size + " bytes is too large");
+        LossyWebp lossy = ofImageChunk(in, image, alphaFlag != 0 ? alpha : null);
+        if (canvasWidth >= 0 && (canvasWidth != lossy.width || canvasHeight != lossy.height)) {
+            throw new IIOException("the " + lossy.width + "x" + lossy.height + " image does not fill its "
+                    + canvasWidth + "x" + canvasHeight + " canvas");
+        }
+        return lossy;
+    }
+
+    /**
+     * The picture in the {@code VP8 } chunk {@code image}, its frame header checked as far as libwebp checks it before
+     * decoding, and the header of {@code alphaOrNull}, the alpha chunk that libwebp would decode with it (none when
+     * null).
+     *
+     * @throws IIOException when libwebp would refuse either
+     */
+    static LossyWebp ofImageChunk(ImageInputStream in, RiffChunk image, RiffChunk alphaOrNull) throws IOException {
+        if (image.size() > Integer.MAX_VALUE - 16) {
+            throw new IIOException("the VP8 chunk of " + image.size() + " bytes is too large");
         }
         // libwebp's demuxer hands the decoder the chunk's padding byte too: the last partition may read it.
-        byte[] vp8 = readAt(in, image.payloadAt, (int) (image.end() - image.payloadAt));
+        byte[] vp8 = RiffChunk.read(in, image.payloadAt(), (int) image.paddedSize());
         if (vp8.length < VP8_HEADER_BYTES) {
             throw new IIOException("the VP8 chunk has " + vp8.length + " bytes, too few for a frame header");
         }
         int firstPartitionBytes = ((vp8[0] & 0xFF) | (vp8[1] & 0xFF) << 8 | (vp8[2] & 0xFF) << 16) >>> 5;
-        if (firstPartitionBytes >= image.size) {
+        if (firstPartitionBytes >= image.size()) {
             throw new IIOException("the VP8 first partition (" + firstPartitionBytes + " bytes) does not fit in its "
-                    + image.size + "-byte chunk");
+                    + image.size() + "-byte chunk");
         }
-        int frameWidth = ((vp8[6] & 0xFF) | (vp8[7] & 0xFF) << 8) & 0x3fff;
-        int frameHeight = ((vp8[8] & 0xFF) | (vp8[9] & 0xFF) << 8) & 0x3fff;
-        if (canvasWidth >= 0 && (canvasWidth != frameWidth || canvasHeight != frameHeight)) {
-            throw new IIOException("the " + frameWidth + "x" + frameHeight + " image does not fill its "
-                    + canvasWidth + "x" + canvasHeight + " canvas");
+        int width = ((vp8[6] & 0xFF) | (vp8[7] & 0xFF) << 8) & 0x3fff;
+        int height = ((vp8[8] & 0xFF) | (vp8[9] & 0xFF) << 8) & 0x3fff;
+        if (alphaOrNull != null) {
+            checkAlphaHeader(in, alphaOrNull, (long) width * height);
         }
-        if (alphaFlag != 0 && alpha != null) {
-            checkAlphaHeader(in, alpha, (long) frameWidth * frameHeight);
-        }
-        return new LossyWebp(vp8, frameWidth, frameHeight);
+        return new LossyWebp(vp8, width, height);
     }
 
     /** The checks libwebp's {@code ALPHInit} makes before decoding an alpha chunk. */
-    private static void checkAlphaHeader(ImageInputStream in, Chunk alpha, long pixels) throws IOException {
-        if (alpha.size <= 1) {
+    private static void checkAlphaHeader(ImageInputStream in, RiffChunk alpha, long pixels) throws IOException {
+        if (alpha.size() <= 1) {
             throw new IIOException("the ALPH chunk has no data");
         }
-        int header = readAt(in, alpha.payloadAt, 1)[0] & 0xFF;
+        int header = RiffChunk.read(in, alpha.payloadAt(), 1)[0] & 0xFF;
         int compression = header & 3;
         int preprocessing = header >> 4 & 3;
         int reserved = header >> 6;
         if (compression > 1 || preprocessing > 1 || reserved != 0) {
             throw new IIOException("the ALPH chunk's header 0x" + Integer.toHexString(header) + " is invalid");
         }
-        if (compression == 0 && alpha.size - 1 < pixels) {
-            throw new IIOException("the uncompressed ALPH chunk has " + (alpha.size - 1) + " bytes for " + pixels
+        if (compression == 0 && alpha.size() - 1 < pixels) {
+            throw new IIOException("the uncompressed ALPH chunk has " + (alpha.size() - 1) + " bytes for " + pixels
                     + " pixels");
         }
-    }
-
-    /** A chunk: its four-character code, where its payload starts and the payload's declared size in bytes. */
-    private record Chunk(String fourcc, long payloadAt, long size) {
-        /** Where the next chunk starts: payloads of odd size are padded to even. */
-        long end() {
-            return payloadAt + size + (size & 1);
-        }
-    }
-
-    /** The chunk whose header is at {@code at}, which must lie, padded, before {@code riffEnd}. */
-    private static Chunk chunkAt(ImageInputStream in, long at, long riffEnd) throws IOException {
-        if (riffEnd - at < CHUNK_HEADER_BYTES) {
-            throw new IIOException("a chunk header at byte " + at + " runs past the end of the RIFF data (byte "
-                    + riffEnd + ")");
-        }
-        byte[] header = readAt(in, at, CHUNK_HEADER_BYTES);
-        Chunk chunk = new Chunk(fourcc(header, 0), at + CHUNK_HEADER_BYTES, uint32(header, 4));
-        if (chunk.size > MAX_CHUNK_PAYLOAD || chunk.end() > riffEnd) {
-            throw new IIOException("the " + chunk.fourcc + " chunk at byte " + at + " (" + chunk.size
-                    + " bytes) runs past the end of the RIFF data (byte " + riffEnd + ")");
-        }
-        return chunk;
-    }
-
-    private static byte[] readAt(ImageInputStream in, long at, int byteCount) throws IOException {
-        byte[] bytes = new byte[byteCount];
-        in.seek(at);
-        in.readFully(bytes);
-        return bytes;
-    }
-
-    private static String fourcc(byte[] bytes, int at) {
-        char[] chars = new char[4];
-        for (int i = 0; i < 4; i++) {
-            chars[i] = (char) (bytes[at + i] & 0xFF);
-        }
-        return new String(chars);
-    }
-
-    private static long uint32(byte[] bytes, int at) {
-        return (bytes[at] & 0xFFL) | (bytes[at + 1] & 0xFFL) << 8 | (bytes[at + 2] & 0xFFL) << 16
-                | (bytes[at + 3] & 0xFFL) << 24;
-    }
-
-    private static int uint24(byte[] bytes, int at) {
-        return (bytes[at] & 0xFF) | (bytes[at + 1] & 0xFF) << 8 | (bytes[at + 2] & 0xFF) << 16;
     }
 }

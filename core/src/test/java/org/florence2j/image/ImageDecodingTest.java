@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Each committed test image (see {@link TestImages}) decodes to the RGB pixels it was drawn with: exactly for
  * lossless formats, within a stated bound for JPEG. Alpha is dropped, palettes are looked up, gray is copied to
  * R, G and B without gamma, 16-bit samples keep their high byte. 16-bit BMPs (5- and 6-bit channels), JPEGs, lossy
- * WebPs and images with an embedded colour profile decode byte for byte as Pillow decodes them
+ * and animated WebPs and images with an embedded colour profile decode byte for byte as Pillow decodes them
  * ({@code images/pillow-decoded.json}).
  */
 class ImageDecodingTest {
@@ -65,13 +65,14 @@ class ImageDecodingTest {
      * of every chroma subsampling, baseline and progressive, and CMYK, a JPEG and a WebP with an embedded ICC profile, which
      * Pillow ignores and the readers would otherwise convert through, and lossy WebPs of qualities 1 to 100, gray,
      * with alpha, with 8 token partitions, the simple loop filter or sharp YUV, and of a size in no whole macroblocks;
-     * and GIFs whose first frame PIL places on a larger logical screen.
+     * GIFs whose first frame PIL places on a larger logical screen; and animated WebPs, lossy and lossless, whose
+     * first frame lies at an offset on a larger canvas.
      */
     static Stream<String> pillowDecodedFiles() throws IOException {
         List<String> files = new ArrayList<>();
         pillowDecoded().fieldNames().forEachRemaining(files::add);
         files.remove("generator");
-        assertEquals(22, files.size(), "files in pillow-decoded.json");
+        assertEquals(25, files.size(), "files in pillow-decoded.json");
         return files.stream();
     }
 

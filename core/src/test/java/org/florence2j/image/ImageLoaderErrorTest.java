@@ -54,7 +54,8 @@ class ImageLoaderErrorTest {
     /** Cut points are past the headers, so each decoder recognises its format and then runs out of data. */
     @ParameterizedTest(name = "{0} cut to {1}%")
     @CsvSource({"rgb.png, 60", "gray16.png, 50", "palette.gif, 60", "rgb.jpg, 90", "gray.jpg, 95",
-            "cmyk.jpg, 90", "lossless.webp, 60", "lossy-q80.webp, 60", "rgb.bmp, 50", "rgb.tiff, 50"})
+            "cmyk.jpg, 90", "lossless.webp, 60", "lossy-q80.webp, 60", "animated-lossy-offset.webp, 60",
+            "animated-lossless-offset.webp, 60", "rgb.bmp, 50", "rgb.tiff, 50"})
     void truncatedFile(String file, int percent) throws IOException {
         byte[] whole = Files.readAllBytes(IMAGES.resolve(file));
         byte[] cut = Arrays.copyOf(whole, whole.length * percent / 100);
@@ -109,6 +110,15 @@ class ImageLoaderErrorTest {
     void oversizedLossyWebpIsRefusedFromItsHeader() {
         ImageLoader strict = new ImageLoader(48 * 40 - 1);
         assertRefused(() -> strict.load(IMAGES.resolve("lossy-q80.webp")), "lossy-q80.webp", "over the limit");
+    }
+
+    /** An animated WebP's first frame goes on its canvas, so the canvas's size counts, not the frame's. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"animated-lossy-offset.webp, 24, 20", "animated-lossless-offset.webp, 20, 14"})
+    void oversizedAnimatedWebpIsRefusedFromItsCanvas(String file, int width, int height) {
+        ImageLoader strict = new ImageLoader(width * height - 1);
+        assertRefused(() -> strict.load(IMAGES.resolve(file)), file, width + "x" + height + " = " + width * height
+                + " pixels, over the limit");
     }
 
     @Test

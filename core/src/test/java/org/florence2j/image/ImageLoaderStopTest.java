@@ -84,6 +84,19 @@ class ImageLoaderStopTest {
         assertEquals(4, checks[0], "the check ran again after it had stopped the decode");
     }
 
+    /** An animated WebP's lossy first frame is decoded here too, the check running as for a still one. */
+    @Test
+    void anAnimatedLossyWebpRunsTheCheck() {
+        Path webp = TestImages.resource("/images").resolve("animated-lossy-offset.webp");
+        int[] checks = {0};
+        assertEquals(LOADER.load(webp), LOADER.load(webp, () -> checks[0]++));
+        assertTrue(checks[0] >= 1, "the check ran " + checks[0] + " times");
+        RuntimeException stop = new IllegalStateException("the caller stopped");
+        assertSame(stop, assertThrows(IllegalStateException.class, () -> LOADER.load(webp, () -> {
+            throw stop;
+        })));
+    }
+
     /**
      * A lossless WebP reports no progress, but one that reads past the end of its data (as a truncated one does at
      * every step, for seconds) runs the check there: here a valid one whose flat pixels do so too.
