@@ -201,19 +201,29 @@ def write_animated_webps():
                duration=100, quality=40, background=(0, 0, 255, 255))
 
 
-def place_gif_frame(name, screen, offset, transparency=None):
-    """A GIF whose first frame (8 x 6) lies at offset on a logical screen of its own size: Pillow's writer always
-    makes the screen the frame's size, so the header is edited after. PIL fills the screen around the frame with
-    the transparent index, or index 0."""
+def place_gif_frame(name, screen, offset, transparency=None, colours=16, transparent_index=None, palette=True):
+    """A GIF whose first frame (8 x 6, of colours palette indices from 1) lies at offset on a logical screen of its
+    own size: Pillow's writer always makes the screen the frame's size, so the header is edited after. PIL fills
+    the screen around the frame with the transparent index, or index 0. transparent_index overwrites the index the
+    writer stored (one past a small palette is black to PIL); without a palette the indices are gray levels."""
     frame = Image.new("P", (8, 6))
     frame.putpalette([value for index in range(256) for value in (index, 255 - index, index * 7 % 256)])
-    frame.putdata([(x * 3 + y * 5) % 16 + 1 for y in range(6) for x in range(8)])
+    frame.putdata([(x * 3 + y * 5) % colours + 1 for y in range(6) for x in range(8)])
     frame.save(name, **({} if transparency is None else {"transparency": transparency}))
     with open(name, "rb") as gif:
         data = bytearray(gif.read())
     data[6:10] = struct.pack("<HH", *screen)
-    at = 13 + 3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 13
+    at = 13
+    if data[10] & 0x80:
+        table = 3 * 2 ** ((data[10] & 7) + 1)
+        if palette:
+            at += table
+        else:
+            del data[13:13 + table]
+            data[10] &= 0x7F
     while data[at] == 0x21:  # extension blocks before the image descriptor
+        if data[at + 1] == 0xF9 and transparent_index is not None:  # the graphic control extension
+            data[at + 6] = transparent_index
         at += 2
         while data[at]:
             at += data[at] + 1
@@ -228,9 +238,13 @@ def write_gifs():
     place_gif_frame("gif-offset.gif", (11, 9), (2, 1))
     place_gif_frame("gif-offset-transparent.gif", (11, 9), (2, 1), transparency=7)
     place_gif_frame("gif-past-screen.gif", (6, 4), (2, 1))
+    place_gif_frame("gif-transparent-past-palette.gif", (10, 8), (1, 2), transparency=1, colours=4,
+                    transparent_index=7)
+    place_gif_frame("gif-no-palette.gif", (10, 8), (1, 2), palette=False)
 
 
-GIFS = ["gif-offset.gif", "gif-offset-transparent.gif", "gif-past-screen.gif"]
+GIFS = ["gif-offset.gif", "gif-offset-transparent.gif", "gif-past-screen.gif", "gif-transparent-past-palette.gif",
+        "gif-no-palette.gif"]
 LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.webp", "lossy-gray.webp",
                "lossy-37x29.webp", "lossy-alpha.webp", "lossy-8-partitions.webp", "lossy-simple-filter.webp",
                "lossy-sharp-yuv.webp"]

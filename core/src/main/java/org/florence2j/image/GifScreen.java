@@ -16,23 +16,27 @@ import org.w3c.dom.Node;
  * Where PIL puts a GIF's first frame: on the file's logical screen, grown to hold the frame where the frame reaches
  * past it, at the frame's offset, the rest of the screen filled with the frame's transparent index or else index 0
  * (PIL's {@code GifImagePlugin}). An image reader gives the frame alone, so a GIF whose first frame is smaller than
- * its screen would otherwise come out smaller than PIL makes it.
+ * its screen would otherwise come out smaller than PIL makes it. A GIF with no colour table at all is gray to PIL
+ * (index i is gray level i), where the reader would give it a palette of its own.
  *
  * @param width     the screen's width, grown to the frame's right edge
  * @param height    the screen's height, grown to the frame's bottom edge
  * @param left      the frame's offset from the screen's left edge
  * @param top       the frame's offset from the screen's top edge
  * @param fillIndex the palette index of the screen around the frame
+ * @param gray      whether the file has no colour table, so that its indices are gray levels
  */
-record GifScreen(int width, int height, int left, int top, int fillIndex) {
+record GifScreen(int width, int height, int left, int top, int fillIndex, boolean gray) {
     private static final String STREAM_FORMAT = "javax_imageio_gif_stream_1.0";
     private static final String IMAGE_FORMAT = "javax_imageio_gif_image_1.0";
+    private static final IndexColorModel GRAY_LEVELS = grayLevels();
 
     /** The screen of the GIF {@code reader} reads (its input set), from the headers before the first frame's data. */
     static GifScreen of(ImageReader reader) throws IOException {
         IIOMetadata stream = reader.getStreamMetadata();
         IIOMetadata image = reader.getImageMetadata(0);
-        Node screen = child(stream.getAsTree(STREAM_FORMAT), "LogicalScreenDescriptor");
+        Node streamTree = stream.getAsTree(STREAM_FORMAT);
+        Node screen = child(streamTree, "LogicalScreenDescriptor");
         Node imageTree = image.getAsTree(IMAGE_FORMAT);
         Node frame = child(imageTree, "ImageDescriptor");
         if (frame == null) {
@@ -46,15 +50,18 @@ record GifScreen(int width, int height, int left, int top, int fillIndex) {
                 top + intAttribute(frame, "imageHeight"));
         Node control = child(imageTree, "GraphicControlExtension");
         boolean transparent = control != null && "TRUE".equals(attribute(control, "transparentColorFlag"));
-        return new GifScreen(width, height, left, top, transparent ? intAttribute(control, "transparentColorIndex") : 0);
+        boolean gray = child(streamTree, "GlobalColorTable") == null && child(imageTree, "LocalColorTable") == null;
+        return new GifScreen(width, height, left, top, transparent ? intAttribute(control, "transparentColorIndex") : 0,
+                gray);
     }
 
-    /** The screen with {@code frame} on it; {@code frame} itself when it covers the screen. */
+    /** The screen with {@code frame} on it: {@code frame} itself when it covers the screen and has a palette. */
     BufferedImage place(BufferedImage frame) {
-        if (frame.getWidth() == width && frame.getHeight() == height
-                || !(frame.getColorModel() instanceof IndexColorModel palette)) {
+        if (frame.getWidth() == width && frame.getHeight() == height && !gray
+                || !(frame.getColorModel() instanceof IndexColorModel framePalette)) {
             return frame;
         }
+        IndexColorModel palette = gray ? GRAY_LEVELS : framePalette;
         // Eight bits a sample hold any index a GIF's palette has, whatever the frame's own raster packs.
         WritableRaster screen = Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, width, height, 1, null);
         Arrays.fill(((DataBufferByte) screen.getDataBuffer()).getData(), (byte) fillIndex);
@@ -65,6 +72,14 @@ record GifScreen(int width, int height, int left, int top, int fillIndex) {
             screen.setSamples(left, top + y, frame.getWidth(), 1, 0, row);
         }
         return new BufferedImage(palette, screen, false, null);
+    }
+
+    private static IndexColorModel grayLevels() {
+        byte[] levels = new byte[256];
+        for (int level = 0; level < levels.length; level++) {
+            levels[level] = (byte) level;
+        }
+        return new IndexColorModel(8, levels.length, levels, levels, levels);
     }
 
     private static Node child(Node parent, String name) {
