@@ -132,7 +132,7 @@ final class AnimatedWebp {
         }
         long riffEnd = RiffChunk.HEADER_BYTES + riffSize;
         RiffChunk vp8x = RiffChunk.at(in, 12, riffEnd);
-        if (vp8x.size() < LossyWebp.VP8X_PAYLOAD_BYTES) {
+        if (vp8x.size() != LossyWebp.VP8X_PAYLOAD_BYTES) { // libwebp's decoder takes no other size
             throw new IIOException("the VP8X chunk has " + vp8x.size() + " bytes, not " + LossyWebp.VP8X_PAYLOAD_BYTES);
         }
         byte[] header = RiffChunk.read(in, vp8x.payloadAt(), LossyWebp.VP8X_PAYLOAD_BYTES);

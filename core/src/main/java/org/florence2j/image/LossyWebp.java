@@ -102,7 +102,7 @@ final class LossyWebp {
                 RiffChunk.at(in, image.end(), riffEnd); // libwebp's demuxer reads one chunk header past the image
             }
         } else {
-            if (chunk.size() < VP8X_PAYLOAD_BYTES) {
+            if (chunk.size() != VP8X_PAYLOAD_BYTES) { // libwebp's decoder takes no other size
                 throw new IIOException("the VP8X chunk has " + chunk.size() + " bytes, not " + VP8X_PAYLOAD_BYTES);
             }
             byte[] vp8x = RiffChunk.read(in, chunk.payloadAt(), VP8X_PAYLOAD_BYTES);

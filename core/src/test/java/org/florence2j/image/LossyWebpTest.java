@@ -88,6 +88,7 @@ class LossyWebpTest {
         "an unknown VP8X flag, unknown flags",
         "an alpha header of unknown bits, header 0xc1 is invalid",
         "too little uncompressed alpha, 100 bytes for 1920 pixels",
+        "a VP8X chunk of 12 bytes, has 12 bytes, not 10",
     })
     void extendedContainers(String variant, String refusal) throws IOException {
         List<byte[]> chunks = chunks(Files.readAllBytes(IMAGES.resolve("lossy-alpha.webp")));
@@ -106,6 +107,8 @@ class LossyWebpTest {
             case "a canvas wider than the image" -> List.of(withByte(vp8x, 8 + 4, 48), alpha, image);
             case "an unknown VP8X flag" -> List.of(withFlags(vp8x, vp8x[8] | 0x01), alpha, image);
             case "an alpha header of unknown bits" -> List.of(vp8x, withByte(alpha, 8, 0xC1), image);
+            case "a VP8X chunk of 12 bytes" ->
+                    List.of(chunk("VP8X", Arrays.copyOfRange(vp8x, 8, 8 + 12)), alpha, image);
             case "too little uncompressed alpha" -> {
                 byte[] raw = new byte[101];
                 Arrays.fill(raw, 1, raw.length, (byte) 0x80);
