@@ -210,23 +210,9 @@ public final class ImageLoader {
         BufferedImage image;
         try {
             if (format.equals("WEBP")) {
-                requireWholeRiff(stream, name);
-                // TwelveMonkeys' VP8 decoder is not libwebp's; ours is, for the still lossy files it can decode.
-                LossyWebp lossy = LossyWebp.read(stream);
-                if (lossy != null) {
-                    checkSize(lossy.width(), lossy.height(), name);
-                    return lossy.decode(stop::stopRequested);
-                }
-                AnimatedWebp animated = AnimatedWebp.read(stream);
-                if (animated != null) {
-                    checkSize(animated.canvasWidth(), animated.canvasHeight(), name);
-                    byte[] lossless = animated.losslessFirstFrame();
-                    if (lossless == null) {
-                        return animated.decode(stop::stopRequested);
-                    }
-                    // TwelveMonkeys gives an animation's first frame alone; as a still file it gives it as Pillow does.
-                    return animated.onCanvas(decode(new MemoryCacheImageInputStream(new ByteArrayInputStream(lossless)),
-                            name, stop));
+                RgbImage webp = decodeWebp(stream, name, stop);
+                if (webp != null) {
+                    return webp;
                 }
             }
             reader.setInput(stream, true, true);
@@ -261,6 +247,33 @@ public final class ImageLoader {
         checkSize(image.getWidth(), image.getHeight(), name);
         requireColourBits(image, name);
         return RgbConversion.toRgb(image);
+    }
+
+    /**
+     * Decodes a WebP the way Pillow's libwebp does where TwelveMonkeys' reader would not: a still lossy one, or an
+     * animated one (its first frame on the canvas). Null for a still lossless WebP, which the reader decodes.
+     */
+    private RgbImage decodeWebp(EndBoundedImageInputStream stream, String name, StopWhenAsked stop)
+            throws IOException {
+        requireWholeRiff(stream, name);
+        // TwelveMonkeys' VP8 decoder is not libwebp's; ours is.
+        LossyWebp lossy = LossyWebp.read(stream);
+        if (lossy != null) {
+            checkSize(lossy.width(), lossy.height(), name);
+            return lossy.decode(stop::stopRequested);
+        }
+        AnimatedWebp animated = AnimatedWebp.read(stream);
+        if (animated == null) {
+            return null;
+        }
+        checkSize(animated.canvasWidth(), animated.canvasHeight(), name);
+        byte[] lossless = animated.losslessFirstFrame();
+        if (lossless == null) {
+            return animated.decode(stop::stopRequested);
+        }
+        // TwelveMonkeys gives an animation's first frame alone; as a still file it gives it as Pillow does.
+        return animated.onCanvas(decode(new MemoryCacheImageInputStream(new ByteArrayInputStream(lossless)), name,
+                stop));
     }
 
     /**
