@@ -25,6 +25,7 @@ import json
 import math
 import os
 import struct
+import zlib
 
 import PIL
 from PIL import Image, features
@@ -243,6 +244,28 @@ def write_gifs():
     place_gif_frame("gif-no-palette.gif", (10, 8), (1, 2), palette=False)
 
 
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def write_short_palette_png(name, depth, rows):
+    """A palette PNG whose PLTE holds 2 entries while its pixels use more: PIL makes the missing ones black, where
+    ImageIO's reader repeats the last entry. Pillow writes whole palettes, so the file is put together here."""
+    height, width = len(rows), len(rows[0]) * 8 // depth
+    header = struct.pack(">IIBBBBB", width, height, depth, 3, 0, 0, 0)
+    pixels = b"".join(b"\0" + row for row in rows)
+    with open(name, "wb") as png:
+        png.write(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+                  + png_chunk(b"PLTE", bytes([200, 10, 20, 30, 180, 40]))
+                  + png_chunk(b"IDAT", zlib.compress(pixels)) + png_chunk(b"IEND", b""))
+
+
+def write_short_palette_pngs():
+    write_short_palette_png("png-short-palette.png", 8, [bytes([0, 1, 2, 3, 200, 255])] * 2)
+    write_short_palette_png("png-short-palette-2bit.png", 2, [bytes([0b00011011])] * 2)
+
+
+PNGS = ["png-short-palette.png", "png-short-palette-2bit.png"]
 GIFS = ["gif-offset.gif", "gif-offset-transparent.gif", "gif-past-screen.gif", "gif-transparent-past-palette.gif",
         "gif-no-palette.gif"]
 LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.webp", "lossy-gray.webp",
@@ -250,6 +273,7 @@ LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.we
                "lossy-sharp-yuv.webp"]
 DECODED = ["rgb565.bmp", "rgb555.bmp", "rgb.jpg", "gray.jpg", "cmyk.jpg", "photo-420.jpg",
            "photo-422-progressive.jpg", "photo-444.jpg", "photo-profile.jpg", "photo-profile.webp"] + LOSSY_WEBPS + GIFS
+DECODED += PNGS
 ANIMATED_WEBPS = ["animated-lossy-offset.webp", "animated-lossless-offset.webp", "animated-lossy-pillow.webp"]
 DECODED += ANIMATED_WEBPS
 
@@ -258,6 +282,7 @@ def main():
     write_photos()
     write_lossy_webps()
     write_gifs()
+    write_short_palette_pngs()
     write_animated_webps()
     reference = {"generator": "Pillow %s (libjpeg-turbo %s, libwebp %s): Image.open(file).convert(\"RGB\").tobytes()"
                  % (PIL.__version__, features.version("libjpeg_turbo"), features.version("webp"))}

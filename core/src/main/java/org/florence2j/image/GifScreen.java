@@ -36,23 +36,25 @@ record GifScreen(int width, int height, int left, int top, int fillIndex, boolea
         IIOMetadata stream = reader.getStreamMetadata();
         IIOMetadata image = reader.getImageMetadata(0);
         Node streamTree = stream.getAsTree(STREAM_FORMAT);
-        Node screen = child(streamTree, "LogicalScreenDescriptor");
+        Node screen = MetadataNodes.child(streamTree, "LogicalScreenDescriptor");
         Node imageTree = image.getAsTree(IMAGE_FORMAT);
-        Node frame = child(imageTree, "ImageDescriptor");
+        Node frame = MetadataNodes.child(imageTree, "ImageDescriptor");
         if (frame == null) {
             throw new IOException("the GIF's first frame has no image descriptor");
         }
-        int left = intAttribute(frame, "imageLeftPosition");
-        int top = intAttribute(frame, "imageTopPosition");
-        int width = Math.max(screen == null ? 0 : intAttribute(screen, "logicalScreenWidth"),
-                left + intAttribute(frame, "imageWidth"));
-        int height = Math.max(screen == null ? 0 : intAttribute(screen, "logicalScreenHeight"),
-                top + intAttribute(frame, "imageHeight"));
-        Node control = child(imageTree, "GraphicControlExtension");
-        boolean transparent = control != null && "TRUE".equals(attribute(control, "transparentColorFlag"));
-        boolean gray = child(streamTree, "GlobalColorTable") == null && child(imageTree, "LocalColorTable") == null;
-        return new GifScreen(width, height, left, top, transparent ? intAttribute(control, "transparentColorIndex") : 0,
-                gray);
+        int left = MetadataNodes.intAttribute(frame, "imageLeftPosition");
+        int top = MetadataNodes.intAttribute(frame, "imageTopPosition");
+        int width = Math.max(screen == null ? 0 : MetadataNodes.intAttribute(screen, "logicalScreenWidth"),
+                left + MetadataNodes.intAttribute(frame, "imageWidth"));
+        int height = Math.max(screen == null ? 0 : MetadataNodes.intAttribute(screen, "logicalScreenHeight"),
+                top + MetadataNodes.intAttribute(frame, "imageHeight"));
+        Node control = MetadataNodes.child(imageTree, "GraphicControlExtension");
+        boolean transparent = control != null
+                && "TRUE".equals(MetadataNodes.attribute(control, "transparentColorFlag"));
+        int fillIndex = transparent ? MetadataNodes.intAttribute(control, "transparentColorIndex") : 0;
+        boolean gray = MetadataNodes.child(streamTree, "GlobalColorTable") == null
+                && MetadataNodes.child(imageTree, "LocalColorTable") == null;
+        return new GifScreen(width, height, left, top, fillIndex, gray);
     }
 
     /** The screen with {@code frame} on it: {@code frame} itself when it covers the screen and has a palette. */
@@ -80,28 +82,5 @@ record GifScreen(int width, int height, int left, int top, int fillIndex, boolea
             levels[level] = (byte) level;
         }
         return new IndexColorModel(8, levels.length, levels, levels, levels);
-    }
-
-    private static Node child(Node parent, String name) {
-        for (Node node = parent.getFirstChild(); node != null; node = node.getNextSibling()) {
-            if (node.getNodeName().equals(name)) {
-                return node;
-            }
-        }
-        return null;
-    }
-
-    private static String attribute(Node node, String name) {
-        Node value = node.getAttributes().getNamedItem(name);
-        return value == null ? null : value.getNodeValue();
-    }
-
-    private static int intAttribute(Node node, String name) throws IOException {
-        String value = attribute(node, name);
-        try {
-            return Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new IOException("the GIF's " + node.getNodeName() + " has no " + name + " (" + value + ")", e);
-        }
     }
 }

@@ -227,6 +227,8 @@ public final class ImageLoader {
             image = reader.read(0, storedSamples(reader));
             if (screen != null) {
                 image = screen.place(image);
+            } else if (format.equals("PNG")) {
+                image = PngPalette.asStored(reader, image);
             }
         } catch (InvalidInputException e) {
             throw e;
