@@ -13,6 +13,12 @@ The animated WebPs hold a first frame smaller than the canvas, at an offset: los
 flags and a background colour (none of which changes what Pillow shows: the canvas around the frame is black),
 lossy from Pillow's own animation writer (which crops a first frame's transparent border), and lossless.
 
+The lossless WebPs cover what changes how a VP8L image decodes: the predictor transform (tiles of ten of its
+modes), the cross-colour and subtract-green transforms, meta prefix codes, a colour cache, colour indexing with 2, 4
+and 16 colours (indices bundled 8, 4 and 2 to a pixel) and with 256, pixels of alpha 0 whose colour the encoder keeps
+(exact) or changes, and a 27 x 1 file whose first, transparent pixel libwebp decodes black where other decoders did
+not.
+
 The GIFs put their first frame on a larger logical screen, at an offset, with and without a transparent index, and
 partly past the screen's edge, which PIL grows the image to hold.
 """
@@ -24,6 +30,7 @@ import io
 import json
 import math
 import os
+import random
 import struct
 import zlib
 
@@ -152,6 +159,50 @@ def write_lossy_webps():
     save_with_libwebp(image, "lossy-sharp-yuv.webp", quality=80, use_sharp_yuv=1)
 
 
+def mosaic(size, tile, seed):
+    """An RGB square of tiles, each a gradient of its own slopes with a little noise: many predictor modes."""
+    rng = random.Random(seed)
+    slopes, data = {}, bytearray()
+    for y in range(size):
+        for x in range(size):
+            key = (x // tile, y // tile)
+            if key not in slopes:
+                slopes[key] = [(rng.randint(-9, 9), rng.randint(-9, 9), rng.randint(0, 255)) for _ in range(3)]
+            data += bytes((a * x + b * y + c + rng.randint(0, 1)) % 256 for a, b, c in slopes[key])
+    return Image.frombytes("RGB", (size, size), bytes(data))
+
+
+def palette_image(colours, width, height, block, seed):
+    """An RGB image of blocks of `colours` random colours, each used."""
+    rng = random.Random(seed)
+    palette = [bytes(rng.randrange(256) for _ in range(3)) for _ in range(colours)]
+    blocks = [[rng.randrange(colours) for _ in range(0, width, block)] for _ in range(0, height, block)]
+    indices = [blocks[y // block][x // block] for y in range(height) for x in range(width)]
+    for colour in range(colours):
+        indices[colour] = colour
+    return Image.frombytes("RGB", (width, height), b"".join(palette[i] for i in indices))
+
+
+def write_lossless_webps():
+    mosaic(48, 8, 2).save("lossless-mosaic.webp", lossless=True, quality=100, method=6)
+    mosaic(48, 8, 1).save("lossless-mosaic-cache.webp", lossless=True, quality=90, method=5)
+    photo().save("lossless-subtract-green.webp", lossless=True, quality=0, method=0)
+    for colours, (width, height, block) in {2: (37, 23, 4), 4: (37, 23, 4), 16: (37, 23, 4),
+                                            256: (32, 32, 1)}.items():
+        palette_image(colours, width, height, block, colours).save("lossless-palette-%d.webp" % colours,
+                                                                   lossless=True, quality=100, method=6)
+    with_alpha = photo().convert("RGBA")
+    alpha = Image.new("L", with_alpha.size, 255)
+    alpha.paste(0, (0, 0, WIDTH, HEIGHT // 3))
+    alpha.paste(0, (WIDTH // 2, 0, WIDTH // 2 + 5, HEIGHT))
+    with_alpha.putalpha(alpha)
+    with_alpha.save("lossless-alpha-zero-exact.webp", lossless=True, quality=90, method=5, exact=True)
+    with_alpha.save("lossless-alpha-zero.webp", lossless=True, quality=90, method=5)
+    with open("lossless-27x1.webp", "wb") as out:
+        out.write(bytes.fromhex("5249464638000000574542505650384c2c0000002f1a000010cf104f50e8400f822a552a288c24c94c"
+                                "9dde3622fa1f1f90589436d6f910532eb5f531d73ef701"))
+
+
 def riff_chunk(fourcc, payload):
     return fourcc + struct.pack("<I", len(payload)) + payload + bytes(len(payload) & 1)
 
@@ -276,6 +327,11 @@ DECODED = ["rgb565.bmp", "rgb555.bmp", "rgb.jpg", "gray.jpg", "cmyk.jpg", "photo
 DECODED += PNGS
 ANIMATED_WEBPS = ["animated-lossy-offset.webp", "animated-lossless-offset.webp", "animated-lossy-pillow.webp"]
 DECODED += ANIMATED_WEBPS
+LOSSLESS_WEBPS = ["lossless-mosaic.webp", "lossless-mosaic-cache.webp", "lossless-subtract-green.webp",
+                  "lossless-palette-2.webp", "lossless-palette-4.webp", "lossless-palette-16.webp",
+                  "lossless-palette-256.webp", "lossless-alpha-zero-exact.webp", "lossless-alpha-zero.webp",
+                  "lossless-27x1.webp"]
+DECODED += LOSSLESS_WEBPS
 
 
 def main():
@@ -284,6 +340,7 @@ def main():
     write_gifs()
     write_short_palette_pngs()
     write_animated_webps()
+    write_lossless_webps()
     reference = {"generator": "Pillow %s (libjpeg-turbo %s, libwebp %s): Image.open(file).convert(\"RGB\").tobytes()"
                  % (PIL.__version__, features.version("libjpeg_turbo"), features.version("webp"))}
     for name in DECODED:

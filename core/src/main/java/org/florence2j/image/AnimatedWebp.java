@@ -1,8 +1,6 @@
 package org.florence2j.image;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 import javax.imageio.IIOException;
 import javax.imageio.stream.ImageInputStream;
@@ -13,8 +11,8 @@ import javax.imageio.stream.ImageInputStream;
  * libwebp's {@code WebPAnimDecoder} ({@code src/demux/anim_decode.c}), in non-premultiplied RGBA: the first frame is
  * a key frame, so the canvas is zero-filled and the frame decoded into its rectangle, unblended. The pixels around
  * the frame are therefore black, whatever the background colour of the {@code ANIM} chunk, and neither the frame's
- * alpha nor its blend and dispose flags change any RGB. A lossy frame is decoded by {@link LossyWebp}; a lossless one
- * is handed out as a still file of its own, for another decoder, and {@linkplain #onCanvas put on the canvas} after.
+ * alpha nor its blend and dispose flags change any RGB. A lossy frame is decoded by {@link LossyWebp}, a lossless one
+ * by {@link LosslessWebp} (its RGB kept where its alpha is 0, as libwebp keeps it), and put on the canvas.
  *
  * <p>The container is checked as libwebp's demuxer checks an animated file ({@code src/demux/demux.c},
  * {@code ParseVP8XChunks}, {@code ParseAnimationFrame}, {@code StoreFrame}, {@code IsValidExtendedFormat}), so that a
@@ -29,7 +27,6 @@ final class AnimatedWebp {
     private static final int ANIM_PAYLOAD_BYTES = 6;
     private static final int ANMF_HEADER_BYTES = 16;
     private static final int VP8L_HEADER_BYTES = 5;
-    private static final int VP8L_SIGNATURE = 0x2F;
     private static final int VP8_HEADER_BYTES = 10;
     /** libwebp's {@code MAX_IMAGE_AREA}: a canvas or frame of this many pixels or more is refused. */
     private static final long MAX_IMAGE_AREA = 1L << 32;
@@ -39,9 +36,10 @@ final class AnimatedWebp {
     private final int frameLeft;
     private final int frameTop;
     private final LossyWebp lossyFrame;
-    private final byte[] losslessFrame;
+    private final LosslessWebp losslessFrame;
 
-    private AnimatedWebp(int canvasWidth, int canvasHeight, Frame first, LossyWebp lossyFrame, byte[] losslessFrame) {
+    private AnimatedWebp(int canvasWidth, int canvasHeight, Frame first, LossyWebp lossyFrame,
+            LosslessWebp losslessFrame) {
         this.canvasWidth = canvasWidth;
         this.canvasHeight = canvasHeight;
         this.frameLeft = first.left;
@@ -76,25 +74,13 @@ final class AnimatedWebp {
     }
 
     /**
-     * The first frame as a still lossless WebP file (RIFF header and its {@code VP8L} chunk), to be decoded elsewhere
-     * and {@linkplain #onCanvas put on the canvas}; null when the first frame is lossy and {@link #decode} decodes it.
-     */
-    byte[] losslessFirstFrame() {
-        return losslessFrame == null ? null : losslessFrame.clone();
-    }
-
-    /**
-     * Decodes the lossy first frame onto the canvas, asking {@code stopRequested} at least once per macroblock row
-     * whether to give up.
+     * Decodes the first frame onto the canvas, asking {@code stopRequested} at least every 16 rows of pixels whether
+     * to give up.
      *
-     * @throws IIOException when the VP8 data is corrupt or truncated, or when asked to stop
-     * @throws IllegalStateException when the first frame is lossless
+     * @throws IIOException when the frame's data is corrupt or truncated, or when asked to stop
      */
     RgbImage decode(BooleanSupplier stopRequested) throws IIOException {
-        if (lossyFrame == null) {
-            throw new IllegalStateException("the first frame is lossless: decode losslessFirstFrame() instead");
-        }
-        return onCanvas(lossyFrame.decode(stopRequested));
+        return onCanvas(lossyFrame != null ? lossyFrame.decode(stopRequested) : losslessFrame.decode(stopRequested));
     }
 
     /**
@@ -103,7 +89,7 @@ final class AnimatedWebp {
      *
      * @throws IIOException when {@code frame} does not fit the canvas at its offset
      */
-    RgbImage onCanvas(RgbImage frame) throws IIOException {
+    private RgbImage onCanvas(RgbImage frame) throws IIOException {
         if (frameLeft + frame.width() > canvasWidth || frameTop + frame.height() > canvasHeight) {
             throw new IIOException("the " + frame.width() + "x" + frame.height() + " first frame at (" + frameLeft
                     + ", " + frameTop + ") does not fit its " + canvasWidth + "x" + canvasHeight + " canvas");
@@ -187,26 +173,11 @@ final class AnimatedWebp {
             throw new IIOException("the animated WebP has no frame");
         }
         if (first.image.fourcc().equals("VP8L")) {
-            return new AnimatedWebp(canvasWidth, canvasHeight, first, null, stillFile(in, first.image));
+            return new AnimatedWebp(canvasWidth, canvasHeight, first, null,
+                    LosslessWebp.ofImageChunk(in, first.image));
         }
         return new AnimatedWebp(canvasWidth, canvasHeight, first, LossyWebp.ofImageChunk(in, first.image, first.alpha),
                 null);
-    }
-
-    /** A still WebP file of the one image chunk {@code image}, padding byte included. */
-    private static byte[] stillFile(ImageInputStream in, RiffChunk image) throws IOException {
-        if (image.paddedSize() > Integer.MAX_VALUE - 32) {
-            throw new IIOException("the VP8L chunk of " + image.size() + " bytes is too large");
-        }
-        int chunkBytes = RiffChunk.HEADER_BYTES + (int) image.paddedSize();
-        ByteArrayOutputStream file = new ByteArrayOutputStream(12 + chunkBytes);
-        file.writeBytes("RIFF".getBytes(StandardCharsets.US_ASCII));
-        int riffSize = 4 + chunkBytes;
-        file.writeBytes(new byte[] {(byte) riffSize, (byte) (riffSize >> 8), (byte) (riffSize >> 16),
-            (byte) (riffSize >> 24)});
-        file.writeBytes("WEBP".getBytes(StandardCharsets.US_ASCII));
-        file.writeBytes(RiffChunk.read(in, image.headerAt(), chunkBytes));
-        return file.toByteArray();
     }
 
     private static void requireArea(long width, long height, String what) throws IIOException {
@@ -298,11 +269,11 @@ final class AnimatedWebp {
         }
         byte[] header = RiffChunk.read(in, image.payloadAt(), headerBytes);
         if (lossless) {
-            if ((header[0] & 0xFF) != VP8L_SIGNATURE || (header[4] & 0xFF) >> 5 != 0) {
+            int[] size = Vp8lDecoder.size(header);
+            if (size == null) {
                 throw new IIOException("the VP8L chunk has no VP8L signature");
             }
-            long bits = RiffChunk.uint32(header, 1);
-            return new int[] {1 + (int) (bits & 0x3FFF), 1 + (int) (bits >> 14 & 0x3FFF)};
+            return size;
         }
         int tag = RiffChunk.uint24(header, 0);
         if ((header[3] & 0xFF) != 0x9D || header[4] != 0x01 || header[5] != 0x2A) {

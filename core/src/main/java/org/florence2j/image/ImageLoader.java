@@ -36,19 +36,18 @@ import org.florence2j.error.IoErrors;
  * places it: see {@link GifScreen}; an animated WebP's on its canvas, the rest black, as libwebp's animation decoder
  * leaves it: see {@link AnimatedWebp}). EXIF orientation is not applied and an embedded ICC profile
  * is ignored, as PIL does neither. Pixels are converted to RGB as described in {@link RgbConversion}: alpha is
- * dropped, not composited. JPEGs decode byte for byte as PIL's libjpeg-turbo decodes them, and lossy WebPs, still
- * ones and an animated one's first frame, as PIL's libwebp decodes them: those go to {@link LossyWebp}, not to
- * TwelveMonkeys, whose VP8 decoder is not libwebp's. Lossless WebPs go to TwelveMonkeys (an animated one's first
- * frame as a still file of its own), whose VP8L decoder gives some pixels of alpha 0 other colours than libwebp's.
+ * dropped, not composited. JPEGs decode byte for byte as PIL's libjpeg-turbo decodes them, and WebPs, lossy and
+ * lossless, still ones and an animated one's first frame, as PIL's libwebp decodes them: those go to
+ * {@link LossyWebp}, {@link LosslessWebp} and {@link AnimatedWebp}, not to TwelveMonkeys, whose VP8 decoder is not
+ * libwebp's and whose VP8L decoder gives some pixels of alpha 0 other colours than libwebp's.
  *
  * <p>The pixel limit is checked from the header, before any pixel is decoded, so an image claiming to be huge
  * costs neither memory nor time; for a GIF or an animated WebP it is the screen's or the canvas's size that
  * counts. Truncated files are refused, as PIL refuses them: most decoders throw, but the JPEG decoder only warns
- * (and fills the missing part with grey), so its truncation warnings are treated as errors, and TwelveMonkeys' WebP
- * decoder says nothing, so a WebP file shorter than its RIFF header declares is refused up front (a lossless one
- * whose data ends inside its RIFF chunk still decodes, into made-up pixels; a lossy one is refused, as libwebp
- * refuses it). A decode that reads past the end of the data more often than its pixels could need is refused, so
- * that it always ends.
+ * (and fills the missing part with grey), so its truncation warnings are treated as errors; a WebP file shorter
+ * than its RIFF header declares is refused up front, and one whose image data ends early inside its chunk is refused
+ * as libwebp refuses it. A decode that reads past the end of the data more often than its pixels could need is
+ * refused, so that it always ends.
  */
 public final class ImageLoader {
     /** Images above this many pixels are refused unless the caller sets another limit: 64 megapixels. */
@@ -100,7 +99,7 @@ public final class ImageLoader {
 
     /**
      * Decodes the image file {@code file}, running {@code stopCheck} as the decoder reports progress (every few rows
-     * for PNG, JPEG, BMP and GIF, every 16 rows for lossy WebP, still or animated): an unchecked exception it throws
+     * for PNG, JPEG, BMP and GIF, every 16 rows for WebP, lossy or lossless, still or animated): an unchecked exception it throws
      * stops the decoding and is rethrown as it is, so that a caller's timeout or interrupt need not wait for a large
      * photo to be decoded (an 8000 × 8000 JPEG takes one to two seconds).
      *
@@ -252,30 +251,29 @@ public final class ImageLoader {
     }
 
     /**
-     * Decodes a WebP the way Pillow's libwebp does where TwelveMonkeys' reader would not: a still lossy one, or an
-     * animated one (its first frame on the canvas). Null for a still lossless WebP, which the reader decodes.
+     * Decodes a WebP the way Pillow's libwebp does, as TwelveMonkeys' reader would not: a still lossy or lossless one,
+     * or an animated one (its first frame on the canvas). Null for a file that is none of these.
      */
     private RgbImage decodeWebp(EndBoundedImageInputStream stream, String name, StopWhenAsked stop)
             throws IOException {
         requireWholeRiff(stream, name);
-        // TwelveMonkeys' VP8 decoder is not libwebp's; ours is.
+        // TwelveMonkeys' VP8 and VP8L decoders are not libwebp's; ours are.
         LossyWebp lossy = LossyWebp.read(stream);
         if (lossy != null) {
             checkSize(lossy.width(), lossy.height(), name);
             return lossy.decode(stop::stopRequested);
+        }
+        LosslessWebp lossless = LosslessWebp.read(stream);
+        if (lossless != null) {
+            checkSize(lossless.width(), lossless.height(), name);
+            return lossless.decode(stop::stopRequested);
         }
         AnimatedWebp animated = AnimatedWebp.read(stream);
         if (animated == null) {
             return null;
         }
         checkSize(animated.canvasWidth(), animated.canvasHeight(), name);
-        byte[] lossless = animated.losslessFirstFrame();
-        if (lossless == null) {
-            return animated.decode(stop::stopRequested);
-        }
-        // TwelveMonkeys gives an animation's first frame alone; as a still file it gives it as Pillow does.
-        return animated.onCanvas(decode(new MemoryCacheImageInputStream(new ByteArrayInputStream(lossless)), name,
-                stop));
+        return animated.decode(stop::stopRequested);
     }
 
     /**
@@ -362,8 +360,9 @@ public final class ImageLoader {
     }
 
     /**
-     * Runs a caller's stop check as the decoder reports progress, as it reads past the end of the data (a lossless
-     * WebP reports no progress, but one whose data ended reads there at every step), and as {@link LossyWebp} asks.
+     * Runs a caller's stop check as the decoder reports progress, as it reads past the end of the data (where a
+     * decoder that reports no progress may be stuck), and as the WebP decoders ({@link LossyWebp},
+     * {@link LosslessWebp}, {@link AnimatedWebp}) ask.
      * What the check throws aborts the decoder or ends the read, and is rethrown once the decoder has returned: never
      * thrown through its code.
      */

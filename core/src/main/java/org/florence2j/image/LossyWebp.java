@@ -12,9 +12,8 @@ import javax.imageio.stream.ImageInputStream;
  * demuxer and {@code WebPAnimDecoder}, into non-premultiplied RGBA whose colour the alpha does not change), and
  * {@link Vp8Decoder} and {@link YuvToRgb} compute what libwebp computes.
  *
- * <p>The container is checked as libwebp's demuxer checks it ({@code src/demux/demux.c}), so that a file Pillow
- * refuses is refused here: chunks must lie whole inside the RIFF data, an extended file's flags must be known ones,
- * its one image must be the canvas size, and an alpha chunk must come right before it. The alpha is not decoded,
+ * <p>The container is checked as libwebp's demuxer checks it (see {@link StillWebp}), so that a file Pillow refuses
+ * is refused here. The alpha is not decoded,
  * as the RGB does not depend on it; only its header is checked, as libwebp checks it before decoding it, so a file
  * whose compressed alpha is corrupt past its header decodes here where Pillow refuses it.
  *
@@ -24,7 +23,6 @@ import javax.imageio.stream.ImageInputStream;
 final class LossyWebp {
     static final int VP8X_PAYLOAD_BYTES = 10;
     static final int VP8X_ANIMATION = 0x02;
-    private static final int VP8X_ALPHA = 0x10;
     /** The flags libwebp knows (ICC, alpha, EXIF, XMP, animation); any other set bit makes the file invalid. */
     static final int VP8X_KNOWN_FLAGS = 0x3E;
     private static final int VP8_HEADER_BYTES = 10;
@@ -77,88 +75,12 @@ final class LossyWebp {
     }
 
     private static LossyWebp readContainer(ImageInputStream in) throws IOException {
-        byte[] head = RiffChunk.read(in, 0, 12 + 4);
-        if (!RiffChunk.fourcc(head, 0).equals("RIFF") || !RiffChunk.fourcc(head, 8).equals("WEBP")) {
+        StillWebp still = StillWebp.read(in);
+        if (still == null || !still.image().fourcc().equals("VP8 ")) {
             return null;
         }
-        String first = RiffChunk.fourcc(head, 12);
-        if (!first.equals("VP8 ") && !first.equals("VP8X")) {
-            return null;
-        }
-        long riffSize = RiffChunk.uint32(head, 4);
-        if (riffSize > RiffChunk.MAX_PAYLOAD) {
-            throw new IIOException("the RIFF size " + riffSize + " is over the largest a WebP may have");
-        }
-        long riffEnd = RiffChunk.HEADER_BYTES + riffSize;
-        RiffChunk chunk = RiffChunk.at(in, 12, riffEnd);
-        RiffChunk image;
-        RiffChunk alpha = null;
-        int alphaFlag = 0;
-        int canvasWidth = -1;
-        int canvasHeight = -1;
-        if (chunk.fourcc().equals("VP8 ")) {
-            image = chunk;
-            if (image.end() < riffEnd) {
-                RiffChunk.at(in, image.end(), riffEnd); // libwebp's demuxer reads one chunk header past the image
-            }
-        } else {
-            if (chunk.size() != VP8X_PAYLOAD_BYTES) { // libwebp's decoder takes no other size
-                throw new IIOException("the VP8X chunk has " + chunk.size() + " bytes, not " + VP8X_PAYLOAD_BYTES);
-            }
-            byte[] vp8x = RiffChunk.read(in, chunk.payloadAt(), VP8X_PAYLOAD_BYTES);
-            int flags = vp8x[0] & 0xFF;
-            if ((flags & ~VP8X_KNOWN_FLAGS) != 0) {
-                throw new IIOException("the VP8X chunk has unknown flags 0x" + Integer.toHexString(flags));
-            }
-            if ((flags & VP8X_ANIMATION) != 0) {
-                return null;
-            }
-            alphaFlag = flags & VP8X_ALPHA;
-            canvasWidth = 1 + RiffChunk.uint24(vp8x, 4);
-            canvasHeight = 1 + RiffChunk.uint24(vp8x, 7);
-            image = null;
-            for (long at = chunk.end(); at < riffEnd; at = chunk.end()) {
-                chunk = RiffChunk.at(in, at, riffEnd);
-                boolean alphaWaiting = alpha != null && image == null;
-                switch (chunk.fourcc()) {
-                    case "VP8 " -> {
-                        if (image != null) {
-                            throw new IIOException("a second image chunk in a still WebP");
-                        }
-                        image = chunk;
-                    }
-                    case "VP8L" -> {
-                        if (image != null || alphaWaiting) {
-                            throw new IIOException("a VP8L chunk after an image or alpha chunk");
-                        }
-                        return null;
-                    }
-                    case "ALPH" -> {
-                        if (image != null || alphaWaiting) {
-                            throw new IIOException("an ALPH chunk that does not come right before the image");
-                        }
-                        alpha = chunk;
-                    }
-                    case "VP8X", "ANIM", "ANMF" -> throw new IIOException("a " + chunk.fourcc().trim()
-                            + " chunk inside a still extended WebP");
-                    default -> {
-                        if (alphaWaiting) {
-                            throw new IIOException("the ALPH chunk is followed by " + chunk.fourcc()
-                                    + ", not the image");
-                        }
-                    }
-                }
-            }
-            if (image == null) {
-                throw new IIOException("the extended WebP has no image chunk");
-            }
-        }
-
-        LossyWebp lossy = ofImageChunk(in, image, alphaFlag != 0 ? alpha : null);
-        if (canvasWidth >= 0 && (canvasWidth != lossy.width || canvasHeight != lossy.height)) {
-            throw new IIOException("the " + lossy.width + "x" + lossy.height + " image does not fill its "
-                    + canvasWidth + "x" + canvasHeight + " canvas");
-        }
+        LossyWebp lossy = ofImageChunk(in, still.image(), still.alpha());
+        still.requireCanvas(lossy.width, lossy.height);
         return lossy;
     }
 

@@ -106,6 +106,31 @@ class ImageLoaderErrorTest {
         assertRefused(() -> LOADER.load(simpleWebp(damaged), name), name, reason);
     }
 
+    /**
+     * Lossless WebPs whose VP8L data is cut short or has an unknown version inside a consistent container: each is
+     * refused, as Pillow's libwebp refuses it (checked with Pillow 12.3 on the same edits). TwelveMonkeys' decoder,
+     * used before, decoded the cut ones into made-up pixels.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "cut in half, ends too early",
+        "last byte cut, ends too early",
+        "version 1, no valid VP8L header",
+    })
+    void damagedLosslessWebpIsRefused(String damage, String reason) throws IOException {
+        byte[] file = Files.readAllBytes(IMAGES.resolve("lossless-mosaic.webp"));
+        int chunkSize = ByteBuffer.wrap(file, 16, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        byte[] vp8l = Arrays.copyOfRange(file, 20, 20 + chunkSize);
+        byte[] damaged = switch (damage) {
+            case "cut in half" -> Arrays.copyOf(vp8l, vp8l.length / 2);
+            case "last byte cut" -> Arrays.copyOf(vp8l, vp8l.length - 1);
+            case "version 1" -> withByte(vp8l, 4, vp8l[4] | 0x20);
+            default -> throw new IllegalArgumentException(damage);
+        };
+        String name = "damaged " + damage + ".webp";
+        assertRefused(() -> LOADER.load(simpleWebp(damaged, "VP8L"), name), name, reason);
+    }
+
     @Test
     void oversizedLossyWebpIsRefusedFromItsHeader() {
         ImageLoader strict = new ImageLoader(48 * 40 - 1);
@@ -194,10 +219,15 @@ class ImageLoaderErrorTest {
 
     /** A simple-format WebP file around VP8 data: the RIFF header and one {@code VP8 } chunk, padded to even. */
     private static byte[] simpleWebp(byte[] vp8) {
+        return simpleWebp(vp8, "VP8 ");
+    }
+
+    /** A simple WebP file of one image chunk, {@code VP8 } or {@code VP8L}. */
+    private static byte[] simpleWebp(byte[] vp8, String fourcc) {
         int padded = vp8.length + (vp8.length & 1);
         ByteBuffer file = ByteBuffer.allocate(20 + padded).order(ByteOrder.LITTLE_ENDIAN);
         file.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(12 + padded);
-        file.put("WEBPVP8 ".getBytes(StandardCharsets.US_ASCII)).putInt(vp8.length).put(vp8);
+        file.put(("WEBP" + fourcc).getBytes(StandardCharsets.US_ASCII)).putInt(vp8.length).put(vp8);
         return file.array();
     }
 

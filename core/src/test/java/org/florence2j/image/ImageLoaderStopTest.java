@@ -98,8 +98,8 @@ class ImageLoaderStopTest {
     }
 
     /**
-     * A lossless WebP reports no progress, but one that reads past the end of its data (as a truncated one does at
-     * every step, for seconds) runs the check there: here a valid one whose flat pixels do so too.
+     * A lossless WebP runs the check every 16 rows of pixels, even one whose flat pixels cost no bits (which
+     * TwelveMonkeys' decoder, used before, decoded by reading past the end of its data at every step).
      */
     @Test
     void aWebpReadingPastTheEndOfItsDataRunsTheCheckThere() {

@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Which WebPs {@link LossyWebp} decodes (still lossy ones, simple or extended) and which it leaves to other decoders
- * (lossless ones to ImageIO, animated ones to {@link AnimatedWebp}), and which extended containers it refuses:
+ * (lossless ones to {@link LosslessWebp}, animated ones to {@link AnimatedWebp}), and which extended containers it refuses:
  * exactly those Pillow 12.3 refuses, each case below checked against Pillow on the same bytes.
  */
 class LossyWebpTest {
