@@ -11,13 +11,13 @@ import javax.imageio.stream.ImageInputStreamImpl;
  * end of the data more often than an image of its size could need: {@value #READS_AT_END_ALLOWED} times before the
  * decoder knows the size, then that many plus {@value #READS_AT_END_PER_PIXEL} a pixel ({@link #allowFor}).
  *
- * <p>The WebP decoder's bit reader takes the end of the data for zero bits and goes on, and it reads ahead: once its
- * look-ahead has met the end, every later read meets it again, one swallowed {@link java.io.EOFException} each. So a
- * valid lossless WebP whose last bytes code many pixels cheaply (a flat area at the bottom: a black 1000 × 1000
- * image is 34 bytes) meets the end about once a pixel, as does one whose data ends before its pixels do, which
- * decodes into made-up pixels (TwelveMonkeys 3.12 looped forever on some such data). The two cannot be told apart
- * here, so the bound only guarantees that a decode ends, in time linear in its pixels; an {@link IIOException},
- * unlike an {@code EOFException}, is not swallowed.
+ * <p>It was made for TwelveMonkeys' WebP decoder, whose bit reader takes the end of the data for zero bits and goes
+ * on, reading ahead: once its look-ahead has met the end, every later read meets it again, one swallowed
+ * {@link java.io.EOFException} each, about once a pixel for a valid file whose last bytes code many pixels cheaply
+ * as for one cut short (TwelveMonkeys 3.12 looped forever on some such data). florence2j now decodes WebP itself
+ * ({@link LossyWebp}, {@link LosslessWebp}, {@link AnimatedWebp}); the bound stays for every reader ImageIO still
+ * runs, so that no decode of damaged data can run forever: it guarantees an end, in time linear in the pixels, and
+ * an {@link IIOException}, unlike an {@code EOFException}, is not swallowed.
  */
 final class EndBoundedImageInputStream extends ImageInputStreamImpl {
     static final int READS_AT_END_ALLOWED = 1024;
