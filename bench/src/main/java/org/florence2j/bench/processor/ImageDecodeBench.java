@@ -23,11 +23,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Decoding a 1920 × 1080 photo into RGB with {@link ImageLoader}, as a request does before preprocessing: a lossy
- * WebP of quality 80 ({@code images/photo-1920x1080.webp}, 68 KB, written by {@code photo_1920x1080.py}), and the
- * same pixels as a JPEG (ImageIO's default quality, 0.75) and a PNG, encoded by ImageIO at set-up.
- * {@link #imageIoRead} decodes the same bytes with {@link ImageIO#read}, which for a lossy WebP is TwelveMonkeys' VP8
- * decoder (no RGB conversion): the decoder florence2j used before its own.
+ * Decoding a 1920 × 1080 image into RGB with {@link ImageLoader}, as a request does before preprocessing: a photo as a
+ * lossy WebP of quality 80 ({@code images/photo-1920x1080.webp}, 68 KB, written by {@code photo_1920x1080.py}) and
+ * as a JPEG (ImageIO's default quality, 0.75) and a PNG, encoded by ImageIO at set-up; and a screenshot-like image
+ * as a lossless WebP ({@code images/screenshot-1920x1080.webp}, 7 KB, {@code screenshot_1920x1080.py}).
+ * {@link #imageIoRead} decodes the same bytes with {@link ImageIO#read}, which for a WebP is TwelveMonkeys' decoder
+ * (no RGB conversion): the one florence2j used before its own.
  *
  * <p>{@code java -jar bench/target/benchmarks.jar ImageDecodeBench}
  */
@@ -38,7 +39,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector"})
 public class ImageDecodeBench {
-    @Param({"webp", "jpeg", "png"})
+    @Param({"webp", "webp-lossless", "jpeg", "png"})
     public String format;
 
     private final ImageLoader loader = new ImageLoader();
@@ -46,11 +47,18 @@ public class ImageDecodeBench {
 
     @Setup
     public void setUp() throws IOException {
-        byte[] webp;
-        try (InputStream in = ImageDecodeBench.class.getResourceAsStream("/images/photo-1920x1080.webp")) {
-            webp = in.readAllBytes();
+        byte[] photo = resource("/images/photo-1920x1080.webp");
+        encoded = switch (format) {
+            case "webp" -> photo;
+            case "webp-lossless" -> resource("/images/screenshot-1920x1080.webp");
+            default -> encode(ImageIO.read(new ByteArrayInputStream(photo)), format);
+        };
+    }
+
+    private static byte[] resource(String path) throws IOException {
+        try (InputStream in = ImageDecodeBench.class.getResourceAsStream(path)) {
+            return in.readAllBytes();
         }
-        encoded = format.equals("webp") ? webp : encode(ImageIO.read(new ByteArrayInputStream(webp)), format);
     }
 
     private static byte[] encode(BufferedImage image, String format) {
