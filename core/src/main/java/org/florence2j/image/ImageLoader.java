@@ -236,6 +236,9 @@ public final class ImageLoader {
             // Decoders signal corrupt data with IIOException but also with unchecked exceptions of their own.
             throw new InvalidInputException(name + " is not a valid " + format + " image (corrupt or truncated): "
                     + e, e);
+        } catch (OutOfMemoryError e) {
+            // A small file may ask for much (a lossless WebP's prefix-code groups, say); the heap stays usable.
+            throw new InvalidInputException(name + " needs more memory to decode than is left: " + e.getMessage(), e);
         }
         stop.rethrowIfStopped();
         for (String warning : warnings) {

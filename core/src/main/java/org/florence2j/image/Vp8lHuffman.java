@@ -1,7 +1,5 @@
 package org.florence2j.image;
 
-import java.util.Arrays;
-
 /**
  * The prefix codes of a WebP lossless bitstream (RFC 9649 section 3.7.2): canonical codes of code lengths 0 to 15,
  * read least significant bit first, accepted and refused as libwebp's {@code BuildHuffmanTable}
@@ -39,11 +37,8 @@ final class Vp8lHuffman {
         if (symbols == 0) {
             return null;
         }
-        int[] table;
         if (symbols == 1) {
-            table = new int[1 << ROOT_BITS];
-            Arrays.fill(table, onlySymbol); // no bits read
-            return table;
+            return new int[] {onlySymbol}; // no bits read
         }
         int open = 1;
         for (int length = 1; length <= MAX_CODE_LENGTH; length++) {
@@ -55,11 +50,14 @@ final class Vp8lHuffman {
         if (open != 0) {
             return null; // incomplete
         }
-        int[] nextCode = new int[MAX_CODE_LENGTH + 1];
-        for (int length = 1, code = 0; length <= MAX_CODE_LENGTH; length++) {
-            code = (code + count[length - 1]) << 1;
-            nextCode[length] = code;
+        int maxLength = MAX_CODE_LENGTH;
+        while (count[maxLength] == 0) {
+            maxLength--;
         }
+        if (maxLength < ROOT_BITS) {
+            return shortCodeTable(codeLengths, alphabetSize, count, maxLength);
+        }
+        int[] nextCode = canonicalFirstCodes(count);
         // Canonical codes in symbol order; the first bit read is the code's most significant one.
         int[] reversed = new int[alphabetSize];
         int[] subTableBits = new int[1 << ROOT_BITS];
@@ -81,7 +79,7 @@ final class Vp8lHuffman {
                 size += 1 << subTableBits[root];
             }
         }
-        table = new int[size];
+        int[] table = new int[size];
         for (int root = 0; root < subTableBits.length; root++) {
             if (subTableBits[root] > 0) {
                 table[root] = LINK | subTableBits[root] << 24 | subTableAt[root];
@@ -110,10 +108,43 @@ final class Vp8lHuffman {
     }
 
     /**
+     * The table of a code no longer than {@code maxLength} &lt; {@value #ROOT_BITS} bits: {@code 1 << maxLength}
+     * entries, not a whole root table, so that the many small codes a file's meta prefix-code groups may hold cost
+     * memory in proportion to their bits.
+     */
+    private static int[] shortCodeTable(int[] codeLengths, int alphabetSize, int[] count, int maxLength) {
+        int[] nextCode = canonicalFirstCodes(count);
+        int[] table = new int[1 << maxLength];
+        for (int symbol = 0; symbol < alphabetSize; symbol++) {
+            int length = codeLengths[symbol];
+            if (length > 0) {
+                int code = Integer.reverse(nextCode[length]++) >>> (32 - length);
+                for (int index = code; index < table.length; index += 1 << length) {
+                    table[index] = length << 16 | symbol;
+                }
+            }
+        }
+        return table;
+    }
+
+    /** The first canonical code of each length, given how many codes each length has. */
+    private static int[] canonicalFirstCodes(int[] count) {
+        int[] nextCode = new int[MAX_CODE_LENGTH + 1];
+        for (int length = 1, code = 0; length <= MAX_CODE_LENGTH; length++) {
+            code = (code + count[length - 1]) << 1;
+            nextCode[length] = code;
+        }
+        return nextCode;
+    }
+
+    /**
      * The symbol whose code starts {@code bits} (at least {@value #MAX_CODE_LENGTH} of them, the first in the lowest
      * bit), with the number of bits it takes: {@code bitCount << 16 | symbol}.
      */
     static int lookUp(int[] table, int bits) {
+        if (table.length < 1 << ROOT_BITS) {
+            return table[bits & (table.length - 1)]; // a code shorter than the root bits, or of one symbol
+        }
         int entry = table[bits & ROOT_MASK];
         if (entry >= 0) {
             return entry;
