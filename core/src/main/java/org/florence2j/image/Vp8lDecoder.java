@@ -115,8 +115,6 @@ final class Vp8lDecoder {
         }
     }
 
-    // ---- bits
-
     /** At least 56 bits from the read position on, the next one in the lowest bit. */
     private long peek() {
         long byteAt = bitPosition >>> 3;
@@ -144,8 +142,6 @@ final class Vp8lDecoder {
         skip(entry >>> 16);
         return entry & 0xFFFF;
     }
-
-    // ---- image structure
 
     private int[] decodeMainImage(int width, int height) throws IIOException {
         List<Vp8lTransform> transforms = new ArrayList<>();
@@ -328,8 +324,6 @@ final class Vp8lDecoder {
             }
         }
     }
-
-    // ---- pixels
 
     private int[] decodePixels(int width, int height, int cacheBits, Codes codes, boolean mainImage)
             throws IIOException {
