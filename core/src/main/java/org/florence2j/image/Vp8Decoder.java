@@ -82,6 +82,8 @@ final class Vp8Decoder {
      * transform (the last coefficient read is past the DC).
      */
     private final int[] blockCodes = new int[BLOCKS];
+    /** The transforms' and diagonal predictors' 16 ints of scratch, kept so that no block allocates. */
+    private final int[] scratch = new int[16];
 
     Vp8Decoder(Vp8FrameHeader header) {
         this.header = header;
@@ -236,7 +238,7 @@ final class Vp8Decoder {
             nonZeroAbove[above + Y2_CONTEXT] = nonZero;
             nonZeroLeft[Y2_CONTEXT] = nonZero;
             if (count > 1) {
-                Vp8Transform.inverseWalshHadamard(y2, coefficients);
+                Vp8Transform.inverseWalshHadamard(y2, coefficients, scratch);
             } else {
                 // Only the Y2 DC: the transform gives every block the same DC, rounded as the full one rounds it.
                 short dc = (short) ((y2[0] + 3) >> 3);
@@ -397,7 +399,7 @@ final class Vp8Decoder {
             }
             for (int block = 0; block < 16; block++) {
                 int at = Y_AT + (block >> 2) * 4 * STRIDE + (block & 3) * 4;
-                Vp8Intra.predictSubblock(subblockModes[mbX * 16 + block], work, at);
+                Vp8Intra.predictSubblock(subblockModes[mbX * 16 + block], work, at, scratch);
                 addResidual(block, at);
             }
         } else {
@@ -432,8 +434,8 @@ final class Vp8Decoder {
         switch (blockCodes[block]) {
             case 0 -> { }
             case 1 -> Vp8Transform.addInverseDctOfDc(coefficients[block * 16], work, at);
-            case 2 -> Vp8Transform.addInverseDct(coefficients, block * 16, work, at);
-            default -> Vp8Transform.addInverseDct16Bit(coefficients, block * 16, work, at);
+            case 2 -> Vp8Transform.addInverseDct(coefficients, block * 16, work, at, scratch);
+            default -> Vp8Transform.addInverseDct16Bit(coefficients, block * 16, work, at, scratch);
         }
     }
 
@@ -449,7 +451,7 @@ final class Vp8Decoder {
         for (int block = first; block < first + 4; block++) {
             int offset = at + (block - first >> 1) * 4 * STRIDE + (block - first & 1) * 4;
             if (anyAc) {
-                Vp8Transform.addInverseDct16Bit(coefficients, block * 16, work, offset);
+                Vp8Transform.addInverseDct16Bit(coefficients, block * 16, work, offset, scratch);
             } else if (blockCodes[block] != 0) {
                 Vp8Transform.addInverseDctOfDc(coefficients[block * 16], work, offset);
             }

@@ -89,9 +89,10 @@ final class Vp8Intra {
 
     /**
      * Predicts the 4 × 4 subblock at {@code at} with subblock mode {@code mode}. The four samples above and to the
-     * right of the subblock must be in place too (the diagonal modes read them).
+     * right of the subblock must be in place too (the diagonal modes read them). {@code edge} is at least 15 ints
+     * of scratch for those modes.
      */
-    static void predictSubblock(int mode, int[] work, int at) {
+    static void predictSubblock(int mode, int[] work, int at, int[] edge) {
         int top = at - STRIDE;
         switch (mode) {
             case DC -> fill(work, at, 4, (sumTop(work, at, 4) + sumLeft(work, at, 4) + 4) >> 3);
@@ -113,7 +114,7 @@ final class Vp8Intra {
                     Arrays.fill(work, at + row * STRIDE, at + row * STRIDE + 4, avg3(above, left, below));
                 }
             }
-            case LD, RD, VR, VL, HD, HU -> predictDiagonal(DIAGONAL_TAPS[mode - LD], work, at);
+            case LD, RD, VR, VL, HD, HU -> predictDiagonal(DIAGONAL_TAPS[mode - LD], work, at, edge);
             default -> throw new IllegalArgumentException("not a subblock intra mode: " + mode);
         }
     }
@@ -137,8 +138,7 @@ final class Vp8Intra {
      * the left samples from the bottom up, E[5] the corner, E[6..13] those above; E[0] and E[14] repeat the ends, for
      * the averages that run off them.
      */
-    private static void predictDiagonal(int[] taps, int[] work, int at) {
-        int[] edge = new int[15];
+    private static void predictDiagonal(int[] taps, int[] work, int at, int[] edge) {
         for (int row = 0; row < 4; row++) {
             edge[4 - row] = work[at + row * STRIDE - 1];
         }

@@ -16,10 +16,11 @@ final class Vp8Transform {
 
     /**
      * Adds the inverse DCT of the 16 coefficients {@code coefficients[from, from + 16)} (raster order) to the 4 × 4
-     * block at {@code at} of {@code work} ({@value Vp8Intra#STRIDE} samples a row), clamping to 0..255.
+     * block at {@code at} of {@code work} ({@value Vp8Intra#STRIDE} samples a row), clamping to 0..255. {@code columns}
+     * is 16 ints of scratch, the caller's so that no block allocates.
      */
-    static void addInverseDct(short[] coefficients, int from, int[] work, int at) {
-        int[] columns = new int[16]; // [column][row] after the vertical pass
+    static void addInverseDct(short[] coefficients, int from, int[] work, int at, int[] columns) {
+        // columns: [column][row] after the vertical pass
         for (int column = 0; column < 4; column++) {
             int c0 = coefficients[from + column];
             int c1 = coefficients[from + 4 + column];
@@ -64,10 +65,9 @@ final class Vp8Transform {
 
     /**
      * The inverse Walsh–Hadamard transform of the 16 Y2 coefficients {@code y2} (raster order): writes the DC
-     * coefficient of luma block {@code i} into {@code coefficients[16 × i]}.
+     * coefficient of luma block {@code i} into {@code coefficients[16 × i]}, through 16 ints of scratch {@code rows}.
      */
-    static void inverseWalshHadamard(short[] y2, short[] coefficients) {
-        int[] rows = new int[16];
+    static void inverseWalshHadamard(short[] y2, short[] coefficients, int[] rows) {
         for (int i = 0; i < 4; i++) {
             int a0 = y2[i] + y2[12 + i];
             int a1 = y2[4 + i] + y2[8 + i];
@@ -95,10 +95,9 @@ final class Vp8Transform {
      * {@link #addInverseDct} as libwebp's x86 decoder computes it ({@code src/dsp/dec_sse2.c}, {@code Transform_SSE2}),
      * which Pillow runs on x86-64: every sum in 16-bit lanes, wrapping, the residual added to the prediction in 16
      * bits and saturated to 0..255. The same as {@link #addInverseDct} unless a corrupt or crafted stream's
-     * coefficients overflow 16 bits.
+     * coefficients overflow 16 bits. {@code columns} is 16 ints of scratch.
      */
-    static void addInverseDct16Bit(short[] coefficients, int from, int[] work, int at) {
-        int[] columns = new int[16];
+    static void addInverseDct16Bit(short[] coefficients, int from, int[] work, int at, int[] columns) {
         for (int column = 0; column < 4; column++) {
             int c0 = coefficients[from + column];
             int c1 = coefficients[from + 4 + column];
