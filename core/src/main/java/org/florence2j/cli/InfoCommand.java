@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import org.florence2j.backend.cpu.CpuBackend;
 import org.florence2j.bindings.Dnnl;
 import org.florence2j.bindings.NativeLibraryException;
 import org.florence2j.checkpoint.LoadedCheckpoint;
@@ -66,14 +67,16 @@ final class InfoCommand implements Callable<Integer> {
     /**
      * The instruction set oneDNN uses here, which decides what bf16 buys: on an AMD Zen 5 ({@code avx512_core_bf16})
      * bf16 ran the vision tower 1.79× faster than F32, on an Intel Xeon without AMX ({@code avx512_core_fp16}) it
-     * took 1.5–2× as long (README, {@code --dtype bf16}).
+     * took 1.5–2× as long (README, {@code --dtype bf16}); and whether the JVM has the Vector API, which the
+     * launcher leaves out (README, Library).
      */
     private static String cpu() {
+        String vectorApi = ", Java Vector API " + (CpuBackend.vectorApiAvailable() ? "on" : "off");
         try {
             return "oneDNN ISA " + Dnnl.cpuIsaName(Dnnl.getEffectiveCpuIsa()) + ", "
-                    + Runtime.getRuntime().availableProcessors() + " cores";
+                    + Runtime.getRuntime().availableProcessors() + " cores" + vectorApi;
         } catch (NativeLibraryException e) {
-            return "oneDNN not loaded (" + e.getMessage().lines().findFirst().orElse("") + ")";
+            return "oneDNN not loaded (" + e.getMessage().lines().findFirst().orElse("") + ")" + vectorApi;
         }
     }
 

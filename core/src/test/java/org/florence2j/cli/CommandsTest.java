@@ -85,6 +85,8 @@ class CommandsTest {
         assertTrue(info.out().contains("num_beams 3"), info.out());
         assertTrue(info.out().contains("this cpu:     oneDNN ISA " + Dnnl.cpuIsaName(Dnnl.getEffectiveCpuIsa())),
                 info.out());
+        // The test JVM has the module (florence2j.jvmFlags); the launcher's has not (version-test.sh).
+        assertTrue(info.out().contains(" cores, Java Vector API on\n"), info.out());
     }
 
     @Test

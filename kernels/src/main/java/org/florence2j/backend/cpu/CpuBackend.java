@@ -25,7 +25,10 @@ import org.florence2j.tensor.Tensor;
 /**
  * The CPU {@link Backend}: oneDNN primitives (matmul, convolution, layer normalization, softmax, eltwise, binary,
  * reorder) for the arithmetic, created once per shape and cached in a {@link DnnlPrimitiveCache}, and Java loops
- * ({@link VectorKernels}, {@link MemorySegment#copy}) for data movement.
+ * ({@link ScalarKernels}, {@link MemorySegment#copy}) for data movement. Where the JVM has the Vector API
+ * ({@code --add-modules=jdk.incubator.vector}) the beam search's top-k and a decoder step's small ops run in Java
+ * with it ({@link VectorLogSoftmaxTopK}, {@link #JAVA_DECODE_KERNELS_PROPERTY}); without it the top-k runs as
+ * scalar loops, the small ops on oneDNN, and nothing loads the module's classes ({@link #vectorApiAvailable}).
  *
  * <p>Attention never permutes: the per-head views of a packed {@code [batch, tokens, 3·channels]} projection are
  * strided oneDNN memory descriptors, so q·kᵀ and p·v are batched matmuls reading the projection in place and
@@ -97,12 +100,13 @@ public final class CpuBackend implements Backend {
 
     /**
      * System property: {@code false} keeps a decoder step's small ops on oneDNN's primitives instead of the Java
-     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link VectorKernels#addRows}, and
+     * kernels ({@link SmallAttention}, {@link VectorKernels#layerNormRows}, {@link ScalarKernels#addRows}, and
      * {@link VectorKernels#roundToBfloat16} for the input of a linear whose weight is packed in bf16). Those made a
      * warm base bf16 step 1.5–6 % faster before the rounding joined them, which alone saves another 1–3.5 %, but C2
      * spends ~0.5 s of CPU compiling their Vector API code, which a process that decodes once pays on cores its
      * decode needs: the {@code florence2} launcher sets it (a CLI {@code <OD>} of 128 tokens was 0.3–0.5 s slower on
-     * two cores with them). Read when a backend opens.
+     * two cores with them). Read when a backend opens. Without the Vector API ({@link #vectorApiAvailable}) they
+     * are off whatever it says.
      */
     public static final String JAVA_DECODE_KERNELS_PROPERTY = "florence2j.cpu.javaDecodeKernels";
 
@@ -163,15 +167,16 @@ public final class CpuBackend implements Backend {
     private final GrowingBuffer attentionProbabilities = new GrowingBuffer(); // bf16 softmax output
     private long meanRowTokens; // the token count meanRow holds 1/tokens for; 0: none yet
     private final Attention attention = new Attention(); // the problem of the attention op running now
-    private final SmallAttention smallAttention;
-    private final float[] layerNormLanes = new float[VectorMath.LANES]; // VectorKernels.layerNormRows' scratch
+    private final SmallAttention smallAttention; // null without javaDecodeKernels
+    private final float[] layerNormLanes; // VectorKernels.layerNormRows' scratch; null without javaDecodeKernels
     private long smallAttentionBytes = SMALL_ATTENTION_BYTES;
     private long teamAttentionBytes = TEAM_ATTENTION_BYTES;
     private long teamAttentionMinBytes = TEAM_ATTENTION_MIN_BYTES;
     private final boolean javaDecodeKernels; // see JAVA_DECODE_KERNELS_PROPERTY
-    private final LogSoftmaxTopK logSoftmaxTopK = new LogSoftmaxTopK();
+    private final LogSoftmaxTopK logSoftmaxTopK;
     private final OpenMpTeam team = new OpenMpTeam(); // Java work on oneDNN's threads
-    private final PackedCrossAttention packedCrossAttention; // bf16 mode's cross-attention, see packsCrossAttention
+    /** bf16 mode's cross-attention, see {@link #packsCrossAttention}; null without javaDecodeKernels. */
+    private final PackedCrossAttention packedCrossAttention;
     /**
      * The shared argument checks, with the weight dtypes linear and conv weights are read in. Operands the oneDNN
      * primitives here read only as F32 (matmul's and add's b, linear and conv biases, layerNorm's parameters) are
@@ -206,6 +211,15 @@ public final class CpuBackend implements Backend {
      * @throws org.florence2j.bindings.NativeLibraryException if oneDNN cannot be loaded
      */
     public CpuBackend(int threads, DType computeType) {
+        this(threads, computeType, VectorApi.AVAILABLE);
+    }
+
+    /**
+     * Opens a CPU backend that uses the Vector API or not: tests run the scalar paths of a JVM without it here.
+     *
+     * @param vectorApi whether to run the Vector API kernels; true only where {@link #vectorApiAvailable}
+     */
+    CpuBackend(int threads, DType computeType, boolean vectorApi) {
         if (threads < 0 || threads > MAX_THREADS) {
             throw new IllegalArgumentException("threads must be 0 to " + MAX_THREADS + ": " + threads);
         }
@@ -216,15 +230,27 @@ public final class CpuBackend implements Backend {
         int processDefault = DefaultTeam.SIZE; // read on the first backend's construction, before any op
         this.parallelTeam = threads > 0 ? threads : Math.min(processDefault, MAX_THREADS);
         this.computeType = computeType;
-        this.javaDecodeKernels = Boolean.parseBoolean(System.getProperty(JAVA_DECODE_KERNELS_PROPERTY, "true"));
+        this.javaDecodeKernels =
+                vectorApi && Boolean.parseBoolean(System.getProperty(JAVA_DECODE_KERNELS_PROPERTY, "true"));
         this.checks = new OpChecks(Device.cpu(), EnumSet.of(DType.F32, DType.F16, DType.BF16),
                 EnumSet.of(DType.F32, matmulActivationType()));
         this.engine = Dnnl.engineCreate(Dnnl.ENGINE_CPU, 0);
         this.stream = Dnnl.streamCreate(engine, Dnnl.STREAM_DEFAULT_FLAGS);
         this.cache = new DnnlPrimitiveCache(engine,
                 computeType == DType.BF16 ? Dnnl.FPMATH_MODE_BF16 : Dnnl.FPMATH_MODE_STRICT);
-        this.packedCrossAttention = new PackedCrossAttention(cache, engine, team);
-        this.smallAttention = new SmallAttention(team);
+        this.logSoftmaxTopK = vectorApi ? new VectorLogSoftmaxTopK() : new LogSoftmaxTopK();
+        this.packedCrossAttention = javaDecodeKernels ? new PackedCrossAttention(cache, engine, team) : null;
+        this.smallAttention = javaDecodeKernels ? new SmallAttention(team) : null;
+        this.layerNormLanes = javaDecodeKernels ? new float[VectorMath.LANES] : null;
+    }
+
+    /**
+     * Whether this JVM gives florence2j the JDK's Vector API ({@code --add-modules=jdk.incubator.vector}), which
+     * the CPU backend uses for the beam search's top-k and, by default, a decoder step's small ops. Without it
+     * those run as scalar loops and on oneDNN: the same results, a few percent slower a step.
+     */
+    public static boolean vectorApiAvailable() {
+        return VectorApi.AVAILABLE;
     }
 
     /**
@@ -443,7 +469,7 @@ public final class CpuBackend implements Backend {
         }
         require(out.dtype().isFloatingPoint() && src.dtype().isFloatingPoint() && out.dtype() != DType.F64
                 && src.dtype() != DType.F64, op, "converts only between F32, F16 and BF16", out, src);
-        VectorKernels.convert(out.memory(), out.dtype(), 0, src.memory(), src.dtype(), 0, src.elementCount());
+        ScalarKernels.convert(out.memory(), out.dtype(), 0, src.memory(), src.dtype(), 0, src.elementCount());
     }
 
     @Override
@@ -682,7 +708,7 @@ public final class CpuBackend implements Backend {
         long outer = a.elementCount() / inner;
         if (javaDecodeKernels && bytesMoved < ONE_THREAD_BYTES) {
             // A decoder step's position add: the primitive's call cost 35-50 µs for 2,304 sums.
-            VectorKernels.addRows(out.memory(), a.memory(), b.memory(), outer, inner);
+            ScalarKernels.addRows(out.memory(), a.memory(), b.memory(), outer, inner);
             return;
         }
         useTeam(bytesMoved);
@@ -944,12 +970,13 @@ public final class CpuBackend implements Backend {
             copySingleValue(a, v, vByteOffset, out);
             return;
         }
-        long javaBytes = SmallAttention.bytesRead(a);
-        if (javaDecodeKernels && a.dataType == DATA_TYPE_F32 && a.queryTokens == 1
-                && runsInJava(a, javaBytes, k, v)) {
-            int threads = javaBytes < teamAttentionMinBytes ? 1 : parallelTeam;
-            smallAttention.run(a, q, qByteOffset, k, kByteOffset, v, vByteOffset, out, threads);
-            return;
+        if (javaDecodeKernels && a.dataType == DATA_TYPE_F32 && a.queryTokens == 1) {
+            long javaBytes = SmallAttention.bytesRead(a);
+            if (runsInJava(a, javaBytes, k, v)) {
+                int threads = javaBytes < teamAttentionMinBytes ? 1 : parallelTeam;
+                smallAttention.run(a, q, qByteOffset, k, kByteOffset, v, vByteOffset, out, threads);
+                return;
+            }
         }
         // A pass covers whole groups while one group's scores fit the chunk, else some heads of one group (the
         // encoder's 12 heads × 577² scores are 16 MB for its single group).
@@ -1066,7 +1093,7 @@ public final class CpuBackend implements Backend {
                 long lastVisible = a.mask.pastTokens() + row % a.queryTokens;
                 long hidden = a.keyRows - 1 - lastVisible;
                 if (hidden > 0) {
-                    VectorKernels.fillNegativeInfinity(scores, (matrix * a.queryRows + row) * a.keyRows
+                    ScalarKernels.fillNegativeInfinity(scores, (matrix * a.queryRows + row) * a.keyRows
                             + lastVisible + 1, hidden);
                 }
             }
@@ -1399,7 +1426,7 @@ public final class CpuBackend implements Backend {
                 throw new IllegalArgumentException("embedding: id " + id + " at position " + i
                         + " is outside the vocabulary [0, " + vocabulary + ") of table " + table.shape());
             }
-            VectorKernels.convert(outMemory, DType.F32, i * channels, tableMemory, table.dtype(), id * channels,
+            ScalarKernels.convert(outMemory, DType.F32, i * channels, tableMemory, table.dtype(), id * channels,
                     channels);
         }
         if (tableMemory.isMapped() && tableMemory.byteSize() >= UNLOADED_TABLE_BYTES) {
@@ -1491,7 +1518,9 @@ public final class CpuBackend implements Backend {
             return;
         }
         closed = true;
-        packedCrossAttention.close();
+        if (packedCrossAttention != null) {
+            packedCrossAttention.close();
+        }
         team.close();
         cache.close();
         linearInput.close();

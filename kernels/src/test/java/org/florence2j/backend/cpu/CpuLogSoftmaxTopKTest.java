@@ -1,9 +1,11 @@
 package org.florence2j.backend.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.foreign.Arena;
+import java.util.stream.Stream;
 import org.florence2j.backend.LogSoftmaxTopKCases;
 import org.florence2j.backend.LogSoftmaxTopKCases.Case;
 import org.florence2j.backend.ref.ReferenceBackend;
@@ -12,34 +14,55 @@ import org.florence2j.tensor.Shape;
 import org.florence2j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link CpuBackend#logSoftmaxTopK} against {@link ReferenceBackend} on {@link LogSoftmaxTopKCases} (ties, bans,
- * forcing, fewer candidates than k, k = 1 and 6 over Florence-2's 51,289 tokens), then its value errors.
+ * forcing, fewer candidates than k, k = 1 and 6 over Florence-2's 51,289 tokens), with the Vector API's kernel and
+ * with the scalar one a JVM without it runs, then its value errors.
  */
 class CpuLogSoftmaxTopKTest {
-    static Iterable<Case> cases() {
-        return LogSoftmaxTopKCases.cases();
+    static Stream<Arguments> cases() {
+        return Stream.of(true, false).flatMap(vectorApi -> LogSoftmaxTopKCases.cases().stream()
+                .map(c -> Arguments.of(c, vectorApi)));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0}, Vector API {1}")
     @MethodSource("cases")
-    void matchesReference(Case c) {
-        try (var reference = new ReferenceBackend(); var cpu = new CpuBackend(1)) {
+    void matchesReference(Case c, boolean vectorApi) {
+        try (var reference = new ReferenceBackend(); var cpu = new CpuBackend(1, DType.F32, vectorApi)) {
             LogSoftmaxTopKCases.assertMatches(c.name(), LogSoftmaxTopKCases.run(reference, c, true),
                     LogSoftmaxTopKCases.run(cpu, c, true));
         }
     }
 
-    @Test
-    void repeatedCallsReuseScratchAcrossShapes() {
+    @ParameterizedTest(name = "Vector API {0}")
+    @ValueSource(booleans = {true, false})
+    void repeatedCallsReuseScratchAcrossShapes(boolean vectorApi) {
         // The backend keeps its ban bitmap and top-k lists between calls: a call after a larger one, and the same
         // call twice, must not see the earlier call's state.
-        try (var reference = new ReferenceBackend(); var cpu = new CpuBackend(1)) {
+        try (var reference = new ReferenceBackend(); var cpu = new CpuBackend(1, DType.F32, vectorApi)) {
             for (Case c : LogSoftmaxTopKCases.cases()) {
                 LogSoftmaxTopKCases.assertMatches(c.name() + " again", LogSoftmaxTopKCases.run(reference, c, true),
                         LogSoftmaxTopKCases.run(cpu, c, true));
+            }
+        }
+    }
+
+    @Test
+    void scalarKernelChoosesWhatTheVectorKernelChooses() {
+        // Scores and log-probs are computed with the same F32 operations in both; only the double sum's order
+        // differs, which moves the F32 log-sum by far less than an ulp.
+        try (var vector = new CpuBackend(1, DType.F32, true); var scalar = new CpuBackend(1, DType.F32, false)) {
+            for (Case c : LogSoftmaxTopKCases.cases()) {
+                LogSoftmaxTopKCases.Result expected = LogSoftmaxTopKCases.run(vector, c, true);
+                LogSoftmaxTopKCases.Result actual = LogSoftmaxTopKCases.run(scalar, c, true);
+                assertArrayEquals(expected.tokens(), actual.tokens(), c.name());
+                assertArrayEquals(expected.scores(), actual.scores(), c.name());
+                assertArrayEquals(expected.logProbs(), actual.logProbs(), c.name());
+                assertArrayEquals(expected.logSumExp(), actual.logSumExp(), c.name());
             }
         }
     }

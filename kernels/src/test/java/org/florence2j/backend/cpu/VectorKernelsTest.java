@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link VectorKernels#roundToBfloat16} (the vectorised rounding of a decoder step's linear input) gives the same
- * bits as the scalar round-to-nearest-even of {@link VectorKernels#convert}, on every kind of value and on a count
+ * bits as the scalar round-to-nearest-even of {@link ScalarKernels#convert}, on every kind of value and on a count
  * that leaves a scalar tail after the vector loop.
  */
 class VectorKernelsTest {
@@ -45,7 +45,7 @@ class VectorKernelsTest {
             MemorySegment vector = arena.allocate((long) count * Short.BYTES, 64);
             MemorySegment scalar = arena.allocate((long) count * Short.BYTES, 64);
             VectorKernels.roundToBfloat16(vector, src, count);
-            VectorKernels.convert(scalar, DType.BF16, 0, src, DType.F32, 0, count);
+            ScalarKernels.convert(scalar, DType.BF16, 0, src, DType.F32, 0, count);
             for (int i = 0; i < count; i++) {
                 short expected = scalar.getAtIndex(ValueLayout.JAVA_SHORT, i);
                 short actual = vector.getAtIndex(ValueLayout.JAVA_SHORT, i);
