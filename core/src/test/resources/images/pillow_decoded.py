@@ -21,6 +21,10 @@ not.
 
 The GIFs put their first frame on a larger logical screen, at an offset, with and without a transparent index, and
 partly past the screen's edge, which PIL grows the image to hold.
+
+The CMYK images carry a made-up CMYK printing profile (Pillow converts naively, ignoring it): a JPEG, the same JPEG
+with its Adobe marker's transform set to 2 and to 1 (libjpeg then reads the samples as YCCK), and without the
+marker (straight CMYK); and an LZW TIFF.
 """
 import base64
 import ctypes
@@ -316,6 +320,83 @@ def write_short_palette_pngs():
     write_short_palette_png("png-short-palette-2bit.png", 2, [bytes([0b00011011])] * 2)
 
 
+def cmyk_profile():
+    """A CMYK output profile of lut8 tables (CMYK -> Lab and back) for a made-up printing process: only a reader that
+    converts through it, as Pillow does not, changes the colours."""
+    def lut8(inputs, outputs, grid, entry):
+        body = b"mft1" + bytes(4) + bytes([inputs, outputs, grid, 0])
+        body += b"".join(s15_fixed16(1.0 if i == j else 0.0) for i in range(3) for j in range(3))
+        body += bytes(range(256)) * inputs
+        for index in range(grid ** inputs):
+            digits = [(index // grid ** (inputs - 1 - d)) % grid / (grid - 1) for d in range(inputs)]
+            body += bytes(entry(digits))
+        return body + bytes(range(256)) * outputs
+
+    def to_lab(cmyk):
+        c, m, y, k = cmyk
+        lightness = 100 * (1 - 0.8 * c) * (1 - 0.7 * m) * (1 - 0.6 * y) * (1 - 0.9 * k)
+        return [round(lightness * 255 / 100), round(40 * m - 30 * c + 128), round(50 * y - 20 * c - 10 * m + 128)]
+
+    def to_cmyk(lab):
+        lightness, a, b = lab
+        return [round(255 * min(1, max(0, v))) for v in (1 - lightness - 0.1 * a, 0.5 * a, 0.5 * b, (1 - lightness) / 2)]
+
+    description = b"florence2j test CMYK\0"
+    tags = [(b"desc", b"desc" + bytes(4) + struct.pack(">I", len(description)) + description + bytes(78)),
+            (b"wtpt", b"XYZ " + bytes(4) + s15_fixed16(0.9642) + s15_fixed16(1.0) + s15_fixed16(0.8249)),
+            (b"cprt", b"text" + bytes(4) + b"none\0"),
+            (b"A2B0", lut8(4, 3, 5, to_lab)), (b"B2A0", lut8(3, 4, 2, to_cmyk))]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = struct.pack(">I", len(tags)), b""
+    for signature, body in tags:
+        data += bytes(-(offset + len(data)) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = (struct.pack(">I", offset + len(data)) + b"lcms" + struct.pack(">I", 0x02100000) + b"prtrCMYKLab "
+              + bytes(12) + b"acspAPPL" + bytes(20) + struct.pack(">I", 0)
+              + s15_fixed16(0.9642) + s15_fixed16(1.0) + s15_fixed16(0.8249) + b"lcms" + bytes(44))
+    assert len(header) == 128
+    return header + table + data
+
+
+def adobe_marker(jpeg):
+    """Where the APP14 marker starts: FF EE, its length, then "Adobe"."""
+    at = jpeg.index(b"Adobe") - 4
+    assert jpeg[at:at + 2] == b"\xff\xee"
+    return at
+
+
+def with_adobe_transform(jpeg, transform):
+    at = adobe_marker(jpeg) + 4 + 11
+    return jpeg[:at] + bytes([transform]) + jpeg[at + 1:]
+
+
+def without_adobe_marker(jpeg):
+    at = adobe_marker(jpeg)
+    length = struct.unpack(">H", jpeg[at + 2:at + 4])[0]
+    return jpeg[:at] + jpeg[at + 2 + length:]
+
+
+def write_cmyk_images():
+    rng = random.Random(5)
+    ink = Image.frombytes("CMYK", (WIDTH, HEIGHT), bytes(
+        (x * 5 + c * 60 + rng.randrange(40)) % 256 if c < 3 else (x * y) % 97
+        for y in range(HEIGHT) for x in range(WIDTH) for c in range(4)))
+    profile = cmyk_profile()
+    out = io.BytesIO()
+    ink.save(out, "JPEG", quality=90, subsampling=2, icc_profile=profile)
+    jpeg = out.getvalue()
+    for name, data in [("cmyk-profile.jpg", jpeg), ("cmyk-ycck.jpg", with_adobe_transform(jpeg, 2)),
+                       ("cmyk-transform-1.jpg", with_adobe_transform(jpeg, 1)),
+                       ("cmyk-no-adobe.jpg", without_adobe_marker(jpeg))]:
+        with open(name, "wb") as file:
+            file.write(data)
+    ink.save("cmyk-profile.tiff", compression="tiff_lzw", icc_profile=profile)
+
+
+CMYK_IMAGES = ["cmyk-profile.jpg", "cmyk-ycck.jpg", "cmyk-transform-1.jpg", "cmyk-no-adobe.jpg", "cmyk-profile.tiff"]
+
+
 PNGS = ["png-short-palette.png", "png-short-palette-2bit.png"]
 GIFS = ["gif-offset.gif", "gif-offset-transparent.gif", "gif-past-screen.gif", "gif-transparent-past-palette.gif",
         "gif-no-palette.gif"]
@@ -332,6 +413,7 @@ LOSSLESS_WEBPS = ["lossless-mosaic.webp", "lossless-mosaic-cache.webp", "lossles
                   "lossless-palette-256.webp", "lossless-alpha-zero-exact.webp", "lossless-alpha-zero.webp",
                   "lossless-27x1.webp"]
 DECODED += LOSSLESS_WEBPS
+DECODED += CMYK_IMAGES
 
 
 def main():
@@ -341,6 +423,7 @@ def main():
     write_short_palette_pngs()
     write_animated_webps()
     write_lossless_webps()
+    write_cmyk_images()
     reference = {"generator": "Pillow %s (libjpeg-turbo %s, libwebp %s): Image.open(file).convert(\"RGB\").tobytes()"
                  % (PIL.__version__, features.version("libjpeg_turbo"), features.version("webp"))}
     for name in DECODED:

@@ -31,7 +31,8 @@ import org.florence2j.error.IoErrors;
  * image of a sane size with an {@link InvalidInputException} that names the input.
  *
  * <p>Formats: whatever {@link ImageIO} has a reader for, which with florence2j's dependencies is PNG, JPEG
- * (including CMYK/YCCK, through TwelveMonkeys), BMP, GIF, WBMP, WebP and TIFF. Multi-frame files (GIF, TIFF,
+ * (including CMYK/YCCK, through TwelveMonkeys, converted as PIL converts them: {@link CmykJpeg}), BMP, GIF, WBMP,
+ * WebP and TIFF. Multi-frame files (GIF, TIFF,
  * animated WebP) give their first frame, as PIL's {@code Image.open} does (a GIF's on its logical screen, as PIL
  * places it: see {@link GifScreen}; an animated WebP's on its canvas, the rest black, as libwebp's animation decoder
  * leaves it: see {@link AnimatedWebp}). EXIF orientation is not applied and an embedded ICC profile
@@ -214,6 +215,7 @@ public final class ImageLoader {
                     return webp;
                 }
             }
+            CmykJpeg cmyk = format.equals("JPEG") ? CmykJpeg.read(stream) : null;
             reader.setInput(stream, true, true);
             checkSize(reader.getWidth(0), reader.getHeight(0), name);
             GifScreen screen = format.equals("GIF") ? GifScreen.of(reader) : null;
@@ -223,6 +225,11 @@ public final class ImageLoader {
             stream.allowFor((long) reader.getWidth(0) * reader.getHeight(0));
             reader.addIIOReadWarningListener(new WarningCollector(warnings));
             reader.addIIOReadProgressListener(stop);
+            if (cmyk != null) {
+                RgbImage decoded = cmyk.decode(reader);
+                refuseIfTruncated(warnings, name, format, stop);
+                return decoded;
+            }
             image = reader.read(0, storedSamples(reader));
             if (screen != null) {
                 image = screen.place(image);
@@ -240,6 +247,13 @@ public final class ImageLoader {
             // A small file may ask for much (a lossless WebP's prefix-code groups, say); the heap stays usable.
             throw new InvalidInputException(name + " needs more memory to decode than is left: " + e.getMessage(), e);
         }
+        refuseIfTruncated(warnings, name, format, stop);
+        checkSize(image.getWidth(), image.getHeight(), name);
+        requireColourBits(image, name);
+        return RgbConversion.toRgb(image);
+    }
+
+    private static void refuseIfTruncated(List<String> warnings, String name, String format, StopWhenAsked stop) {
         stop.rethrowIfStopped();
         for (String warning : warnings) {
             String lowerCase = warning.toLowerCase(Locale.ROOT);
@@ -248,9 +262,6 @@ public final class ImageLoader {
                         + String.join("; ", warnings));
             }
         }
-        checkSize(image.getWidth(), image.getHeight(), name);
-        requireColourBits(image, name);
-        return RgbConversion.toRgb(image);
     }
 
     /**
@@ -282,7 +293,8 @@ public final class ImageLoader {
     /**
      * Asks for the samples as stored when they are RGB in a colour space of the file's own: PIL ignores an embedded
      * ICC profile, but the JPEG and WebP readers convert to sRGB through it by default (a Display P3 photo's colours
-     * would shift). CMYK and YCCK keep the reader's conversion, as they need one to become RGB at all.
+     * would shift). A CMYK JPEG does not come here ({@link CmykJpeg}); the TIFF reader gives CMYK as stored, which
+     * {@link RgbConversion} converts as PIL does.
      */
     private static ImageReadParam storedSamples(ImageReader reader) throws IOException {
         ImageReadParam param = reader.getDefaultReadParam();

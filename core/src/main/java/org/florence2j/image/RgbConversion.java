@@ -18,8 +18,9 @@ import java.awt.image.Raster;
  *   <li>samples are read raw, ignoring any embedded ICC profile or gamma, as PIL does.</li>
  * </ul>
  * Java2D is deliberately not used for the common cases: it treats 8-bit grayscale as linear and would
- * gamma-correct it when drawing onto an RGB image. Colour spaces other than RGB and gray (CMYK, YCCK) go through
- * Java2D's conversion to sRGB, which PIL's naive CMYK→RGB does not match exactly.
+ * gamma-correct it when drawing onto an RGB image. 8-bit CMYK (as the TIFF reader gives it; a CMYK JPEG goes to
+ * {@link CmykJpeg}) is converted as PIL's {@code cmyk2rgb} converts it ({@link #cmykToRgb}), ignoring any profile.
+ * Other colour spaces go through Java2D's conversion to sRGB.
  */
 final class RgbConversion {
     private RgbConversion() {}
@@ -40,6 +41,9 @@ final class RgbConversion {
         } else if (sized && colorSpaceType == ColorSpace.TYPE_RGB && model.getNumColorComponents() == 3
                 && !model.isAlphaPremultiplied()) {
             fromBands(image.getRaster(), model, new int[] {0, 1, 2}, rgb);
+        } else if (sized && colorSpaceType == ColorSpace.TYPE_CMYK && model.getNumColorComponents() == 4
+                && !model.isAlphaPremultiplied() && eightBits(model, 4)) {
+            fromCmyk(image.getRaster(), rgb);
         } else {
             fromJava2d(image, rgb);
         }
@@ -81,6 +85,45 @@ final class RgbConversion {
                 }
             }
         }
+    }
+
+    private static boolean eightBits(ColorModel model, int components) {
+        for (int band = 0; band < components; band++) {
+            if (model.getComponentSize(band) != 8) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Bands 0 to 3 are 8-bit C, M, Y and K as Pillow holds them (0: no ink); a band after them is alpha. */
+    private static void fromCmyk(Raster raster, byte[] rgb) {
+        int width = raster.getWidth();
+        int[][] inks = new int[3][width];
+        int[] black = new int[width];
+        for (int y = 0; y < raster.getHeight(); y++) {
+            for (int band = 0; band < 3; band++) {
+                raster.getSamples(0, y, width, 1, band, inks[band]);
+            }
+            raster.getSamples(0, y, width, 1, 3, black);
+            int at = y * width * 3;
+            for (int x = 0; x < width; x++) {
+                rgb[at++] = (byte) cmykToRgb(inks[0][x], black[x]);
+                rgb[at++] = (byte) cmykToRgb(inks[1][x], black[x]);
+                rgb[at++] = (byte) cmykToRgb(inks[2][x], black[x]);
+            }
+        }
+    }
+
+    /**
+     * One RGB channel from its CMYK ink and black, as Pillow's {@code cmyk2rgb} (Convert.c) computes it: what the
+     * black leaves, {@code 255 - black}, less the ink's share of it, rounded as its {@code MULDIV255}. No profile, no
+     * undercolour: a naive conversion, which is what the reference's users get from {@code convert("RGB")}.
+     */
+    static int cmykToRgb(int ink, int black) {
+        int white = 255 - black;
+        int product = ink * white + 128;
+        return white - (((product >> 8) + product) >> 8);
     }
 
     private static int to8Bits(int sample, int bits) {
