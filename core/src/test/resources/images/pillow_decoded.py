@@ -22,6 +22,11 @@ not.
 The GIFs put their first frame on a larger logical screen, at an offset, with and without a transparent index, and
 partly past the screen's edge, which PIL grows the image to hold.
 
+The Netpbm files cover each of P1 to P6: plain ones with comments (one between two digits, which Pillow removes
+with its line break, joining them), maxvals that scale (6 and 10, whose samples round half to even, 1000, 65,535), a PGM of a maxval over 255 (Pillow's
+mode I, whose conversion to RGB clips at 255), a bitmap of a width in no whole bytes, and header numbers written
+as Python reads them (+13, 0_6, a comment inside a token).
+
 The CMYK images carry a made-up CMYK printing profile (Pillow converts naively, ignoring it): a JPEG, the same JPEG
 with its Adobe marker's transform set to 2 and to 1 (libjpeg then reads the samples as YCCK), and without the
 marker (straight CMYK); and an LZW TIFF.
@@ -339,7 +344,8 @@ def cmyk_profile():
 
     def to_cmyk(lab):
         lightness, a, b = lab
-        return [round(255 * min(1, max(0, v))) for v in (1 - lightness - 0.1 * a, 0.5 * a, 0.5 * b, (1 - lightness) / 2)]
+        inks = (1 - lightness - 0.1 * a, 0.5 * a, 0.5 * b, (1 - lightness) / 2)
+        return [round(255 * min(1, max(0, v))) for v in inks]
 
     description = b"florence2j test CMYK\0"
     tags = [(b"desc", b"desc" + bytes(4) + struct.pack(">I", len(description)) + description + bytes(78)),
@@ -394,6 +400,40 @@ def write_cmyk_images():
     ink.save("cmyk-profile.tiff", compression="tiff_lzw", icc_profile=profile)
 
 
+def write_netpbm():
+    rng = random.Random(7)
+    width, height = 13, 5
+
+    def samples(count, maxval):
+        return [rng.randrange(maxval + 1) for _ in range(count)]
+
+    def plain(values):
+        return b"".join(str(v).encode() + (b"\n" if i % 7 == 6 else b" ") for i, v in enumerate(values))
+
+    files = {
+        "plain-bitmap.pbm": b"P1\n# a comment\n13 5\n" + b"".join(
+            bytes(rng.choice(b"01") for _ in range(width)) + b"\n" for _ in range(height)),
+        "plain-gray-6.pgm": b"P2 +13 5 0_6\n" + plain(samples(width * height, 6)),
+        "plain-gray-1000.pgm": b"P2\n13 5\n1000\n" + plain(samples(width * height, 1000)),
+        "plain-rgb-comments.ppm": b"P3\n13 5\n255\n" + b"1#joined\n2 " + plain(samples(3 * width * height - 1, 255)),
+        "raw-bitmap.pbm": b"P4\n1#x\n3 5\n" + bytes(rng.randrange(256) for _ in range(2 * height)),
+        "raw-gray-10.pgm": b"P5 13 5 10\n" + bytes(samples(width * height, 10)),
+        "raw-gray-1000.pgm": b"P5 13 5 1000\n" + b"".join(v.to_bytes(2, "big") for v in samples(width * height, 1000)),
+        "raw-gray-65535.pgm": b"P5 13 5 65535\n" + b"".join(
+            v.to_bytes(2, "big") for v in samples(width * height, 65535)),
+        "raw-rgb.ppm": b"P6\n13 5\n255\n" + bytes(samples(3 * width * height, 255)),
+        "raw-rgb-65535.ppm": b"P6\n13 5\n65535\n" + b"".join(
+            v.to_bytes(2, "big") for v in samples(3 * width * height, 65535)),
+    }
+    for name, data in files.items():
+        with open(name, "wb") as file:
+            file.write(data)
+
+
+NETPBM = ["plain-bitmap.pbm", "plain-gray-6.pgm", "plain-gray-1000.pgm", "plain-rgb-comments.ppm", "raw-bitmap.pbm",
+          "raw-gray-10.pgm", "raw-gray-1000.pgm", "raw-gray-65535.pgm", "raw-rgb.ppm", "raw-rgb-65535.ppm"]
+
+
 CMYK_IMAGES = ["cmyk-profile.jpg", "cmyk-ycck.jpg", "cmyk-transform-1.jpg", "cmyk-no-adobe.jpg", "cmyk-profile.tiff"]
 
 
@@ -414,6 +454,7 @@ LOSSLESS_WEBPS = ["lossless-mosaic.webp", "lossless-mosaic-cache.webp", "lossles
                   "lossless-27x1.webp"]
 DECODED += LOSSLESS_WEBPS
 DECODED += CMYK_IMAGES
+DECODED += NETPBM
 
 
 def main():
@@ -424,6 +465,7 @@ def main():
     write_animated_webps()
     write_lossless_webps()
     write_cmyk_images()
+    write_netpbm()
     reference = {"generator": "Pillow %s (libjpeg-turbo %s, libwebp %s): Image.open(file).convert(\"RGB\").tobytes()"
                  % (PIL.__version__, features.version("libjpeg_turbo"), features.version("webp"))}
     for name in DECODED:

@@ -52,7 +52,7 @@ public sealed interface ImageSource {
         return new FromRgb(image, name);
     }
 
-    /** An image file (PNG, JPEG, BMP, GIF, WebP, TIFF). */
+    /** An image file (PNG, JPEG, BMP, GIF, WebP, TIFF, PBM/PGM/PPM). */
     record FromFile(Path file) implements ImageSource {
         /**
          * Checks the arguments.

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
@@ -32,7 +33,7 @@ import org.florence2j.error.IoErrors;
  *
  * <p>Formats: whatever {@link ImageIO} has a reader for, which with florence2j's dependencies is PNG, JPEG
  * (including CMYK/YCCK, through TwelveMonkeys, converted as PIL converts them: {@link CmykJpeg}), BMP, GIF, WBMP,
- * WebP and TIFF. Multi-frame files (GIF, TIFF,
+ * WebP and TIFF, and PBM, PGM and PPM ({@link PnmImage}). Multi-frame files (GIF, TIFF,
  * animated WebP) give their first frame, as PIL's {@code Image.open} does (a GIF's on its logical screen, as PIL
  * places it: see {@link GifScreen}; an animated WebP's on its canvas, the rest black, as libwebp's animation decoder
  * leaves it: see {@link AnimatedWebp}). EXIF orientation is not applied and an embedded ICC profile
@@ -190,8 +191,7 @@ public final class ImageLoader {
         try (EndBoundedImageInputStream stream = new EndBoundedImageInputStream(cache, stop::stopRequested)) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
             if (!readers.hasNext()) {
-                throw new InvalidInputException(name + " is not an image in a readable format "
-                        + "(PNG, JPEG, BMP, GIF, WebP, TIFF)");
+                return decodePnm(stream, name, stop);
             }
             ImageReader reader = readers.next();
             try {
@@ -251,6 +251,25 @@ public final class ImageLoader {
         checkSize(image.getWidth(), image.getHeight(), name);
         requireColourBits(image, name);
         return RgbConversion.toRgb(image);
+    }
+
+    /** A Netpbm file, which no ImageIO reader here reads ({@link PnmImage}); other data is refused. */
+    private RgbImage decodePnm(EndBoundedImageInputStream stream, String name, StopWhenAsked stop)
+            throws IOException {
+        try {
+            PnmImage pnm = PnmImage.read(stream);
+            if (pnm == null) {
+                throw new InvalidInputException(name + " is not an image in a readable format "
+                        + "(PNG, JPEG, BMP, GIF, WebP, TIFF, PBM/PGM/PPM)");
+            }
+            checkSize(pnm.width(), pnm.height(), name);
+            stream.allowFor((long) pnm.width() * pnm.height());
+            return pnm.decode(stop::stopRequested);
+        } catch (IIOException e) {
+            stop.rethrowIfStopped();
+            throw new InvalidInputException(name + " is not a valid PNM image (corrupt or truncated): "
+                    + e.getMessage(), e);
+        }
     }
 
     private static void refuseIfTruncated(List<String> warnings, String name, String format, StopWhenAsked stop) {

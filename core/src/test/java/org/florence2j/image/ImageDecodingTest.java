@@ -69,13 +69,14 @@ class ImageDecodingTest {
      * its palette and one with no palette at all; PNGs whose pixels use indices past their 2-entry palette;
      * animated WebPs, lossy and lossless, whose first frame lies at an offset on a larger canvas; and CMYK JPEGs and
      * a TIFF with a CMYK profile, which Pillow ignores, one JPEG read as YCCK (its Adobe transform 2, or 1) and one
-     * without an Adobe marker.
+     * without an Adobe marker; and PBM, PGM and PPM files, plain and raw, of maxvals that scale, with comments and
+     * header numbers as Python reads them.
      */
     static Stream<String> pillowDecodedFiles() throws IOException {
         List<String> files = new ArrayList<>();
         pillowDecoded().fieldNames().forEachRemaining(files::add);
         files.remove("generator");
-        assertEquals(44, files.size(), "files in pillow-decoded.json");
+        assertEquals(54, files.size(), "files in pillow-decoded.json");
         return files.stream();
     }
 

@@ -55,7 +55,8 @@ class ImageLoaderErrorTest {
     @ParameterizedTest(name = "{0} cut to {1}%")
     @CsvSource({"rgb.png, 60", "gray16.png, 50", "palette.gif, 60", "rgb.jpg, 90", "gray.jpg, 95",
             "cmyk.jpg, 90", "lossless.webp, 60", "lossy-q80.webp, 60", "animated-lossy-offset.webp, 60",
-            "animated-lossless-offset.webp, 60", "rgb.bmp, 50", "rgb.tiff, 50"})
+            "animated-lossless-offset.webp, 60", "rgb.bmp, 50", "rgb.tiff, 50", "raw-rgb.ppm, 90",
+            "raw-gray-1000.pgm, 90", "raw-bitmap.pbm, 90", "plain-rgb-comments.ppm, 90", "plain-bitmap.pbm, 90"})
     void truncatedFile(String file, int percent) throws IOException {
         byte[] whole = Files.readAllBytes(IMAGES.resolve(file));
         byte[] cut = Arrays.copyOf(whole, whole.length * percent / 100);
@@ -129,6 +130,36 @@ class ImageLoaderErrorTest {
         };
         String name = "damaged " + damage + ".webp";
         assertRefused(() -> LOADER.load(simpleWebp(damaged, "VP8L"), name), name, reason);
+    }
+
+    /** What Pillow's PPM plugin refuses, florence2j refuses, naming the fault; Pillow's own extensions too. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+        "P3 2 1 255\\n1 2 3 4 5 256\\n | its sample 256 is outside 0 to its maxval 255",
+        "P2 2 1 10\\n1 -2\\n | its sample -2 is outside 0 to its maxval 10",
+        "P2 2 1 10\\n1 x\\n | its sample 'x' is not an integer",
+        "P2 2 1 10\\n1 00000000001\\n | a token of over 10 characters",
+        "P1 2 1\\n1 2\\n | its plain bitmap holds '2', not 0 or 1",
+        "P1 2 1\\n11\\nX | its plain bitmap holds 'X', not 0 or 1",
+        "P5 2 1 0\\n12 | its maxval 0 is not between 1 and 65,535",
+        "P5 2 1 65536\\n1234 | its maxval 65536 is not between 1 and 65,535",
+        "P6 2 two 255\\n | its height 'two' is not an integer",
+        "P6 2 | its header ends before its height",
+        "P6 12345678901 1 255\\n | its header's width token '12345678901' is over 10 characters",
+        "P7 2 1 255\\n | not an image in a readable format",
+        "P61 2 1 255\\n | its magic number 'P61' is not one of P1 to P6",
+        "Pf 2 1 -1.0\\n | its magic number 'Pf' is not one of P1 to P6 (Pillow's own PPM extensions are not read)",
+        "P5 0 3 255\\n | has no pixels (0x3)",
+    })
+    void malformedNetpbmIsRefused(String file, String reason) {
+        byte[] bytes = file.replace("\\n", "\n").getBytes(StandardCharsets.ISO_8859_1);
+        assertRefused(() -> LOADER.load(bytes, "upload.pnm"), "upload.pnm", reason);
+    }
+
+    @Test
+    void oversizedNetpbmIsRefusedFromItsHeader() {
+        assertRefused(() -> LOADER.load("P6 20000 20000 255\n".getBytes(StandardCharsets.US_ASCII), "huge.ppm"),
+                "huge.ppm", "over the limit of 64000000 pixels");
     }
 
     @Test

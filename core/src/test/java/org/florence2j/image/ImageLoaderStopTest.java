@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
@@ -111,6 +112,34 @@ class ImageLoaderStopTest {
         assertSame(stop, assertThrows(IllegalStateException.class, () -> LOADER.load(webp, () -> {
             throw stop;
         })));
+    }
+
+    /** A raw PPM runs the check every 64 rows, a plain one every 1 MiB block of its text. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"P6, 300, 4", "P3, 700, 3"})
+    void aNetpbmRunsTheCheck(String magic, int rows, int leastChecks) {
+        int width = 400;
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        file.writeBytes((magic + " " + width + " " + rows + " 255\n").getBytes(StandardCharsets.US_ASCII));
+        for (int i = 0; i < width * rows * 3; i++) {
+            if (magic.equals("P6")) {
+                file.write(i % 251);
+            } else {
+                file.writeBytes((i % 251 + " ").getBytes(StandardCharsets.US_ASCII));
+            }
+        }
+        byte[] pnm = file.toByteArray();
+        int[] checks = {0};
+        assertEquals(LOADER.load(pnm, "unchecked"), LOADER.load(pnm, "whole", () -> checks[0]++));
+        assertTrue(checks[0] >= leastChecks, magic + " ran the check " + checks[0] + " times");
+        checks[0] = 0;
+        RuntimeException stop = new IllegalStateException("the caller stopped");
+        assertSame(stop, assertThrows(IllegalStateException.class, () -> LOADER.load(pnm, "stopped", () -> {
+            if (++checks[0] == 2) {
+                throw stop;
+            }
+        })));
+        assertEquals(2, checks[0], "the check ran again after it had stopped the decode");
     }
 
     /** A 400 × 300 gradient in {@code format}: enough rows for decoders to report progress several times. */
