@@ -20,7 +20,8 @@ and 16 colours (indices bundled 8, 4 and 2 to a pixel) and with 256, pixels of a
 not.
 
 The GIFs put their first frame on a larger logical screen, at an offset, with and without a transparent index, and
-partly past the screen's edge, which PIL grows the image to hold.
+partly past the screen's edge, which PIL grows the image to hold; two use pixel indices past their colour table
+(global, local), which PIL shows black.
 
 The Netpbm files cover each of P1 to P6: plain ones with comments (one between two digits, which Pillow removes
 with its line break, joining them), maxvals that scale (6 and 10, whose samples round half to even, 1000, 65,535), a PGM of a maxval over 255 (Pillow's
@@ -295,6 +296,39 @@ def place_gif_frame(name, screen, offset, transparency=None, colours=16, transpa
         gif.write(data)
 
 
+def write_gif_with_indices_past_palette(name, entries, indices, local):
+    """A 23 x 11 GIF whose one frame's pixels use indices its colour table of entries does not hold, which an LZW
+    code size of 8 allows: PIL shows them black, where ImageIO's reader kept only the table's bits of each. Pillow's
+    writer never makes such a file, so the LZW codes are written here, each index a code of its own (a clear code
+    every 250 keeps the codes 9 bits wide)."""
+    width, height = 23, 11
+    codes = []
+    for i, index in enumerate(indices):
+        if i % 250 == 0:
+            codes.append(256)
+        codes.append(index)
+    codes.append(257)
+    bits, count, lzw = 0, 0, bytearray()
+    for code in codes:
+        bits |= code << count
+        count += 9
+        while count >= 8:
+            lzw.append(bits & 255)
+            bits >>= 8
+            count -= 8
+    if count:
+        lzw.append(bits & 255)
+    blocks = b"".join(bytes([len(lzw[i:i + 255])]) + lzw[i:i + 255] for i in range(0, len(lzw), 255))
+    table_bits = (entries - 1).bit_length() - 1
+    table = bytes((index * 97 + channel * 41) % 256 for index in range(entries) for channel in range(3))
+    screen_flags = 0 if local else 0x80 | table_bits
+    data = b"GIF89a" + struct.pack("<HHBBB", width, height, screen_flags, 0, 0) + (b"" if local else table)
+    data += b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0x80 | table_bits if local else 0)
+    data += (table if local else b"") + b"\x08" + blocks + b"\x00\x3b"
+    with open(name, "wb") as gif:
+        gif.write(data)
+
+
 def write_gifs():
     place_gif_frame("gif-offset.gif", (11, 9), (2, 1))
     place_gif_frame("gif-offset-transparent.gif", (11, 9), (2, 1), transparency=7)
@@ -302,6 +336,11 @@ def write_gifs():
     place_gif_frame("gif-transparent-past-palette.gif", (10, 8), (1, 2), transparency=1, colours=4,
                     transparent_index=7)
     place_gif_frame("gif-no-palette.gif", (10, 8), (1, 2), palette=False)
+    rng = random.Random(3)
+    write_gif_with_indices_past_palette("gif-indices-past-palette.gif", 2, [rng.randrange(256) for _ in range(253)],
+                                        local=False)
+    write_gif_with_indices_past_palette("gif-indices-past-local-palette.gif", 4,
+                                        [rng.choice([0, 1, 2, 3, 5, 9, 200, 255]) for _ in range(253)], local=True)
 
 
 def png_chunk(kind, data):
@@ -439,7 +478,7 @@ CMYK_IMAGES = ["cmyk-profile.jpg", "cmyk-ycck.jpg", "cmyk-transform-1.jpg", "cmy
 
 PNGS = ["png-short-palette.png", "png-short-palette-2bit.png"]
 GIFS = ["gif-offset.gif", "gif-offset-transparent.gif", "gif-past-screen.gif", "gif-transparent-past-palette.gif",
-        "gif-no-palette.gif"]
+        "gif-no-palette.gif", "gif-indices-past-palette.gif", "gif-indices-past-local-palette.gif"]
 LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.webp", "lossy-gray.webp",
                "lossy-37x29.webp", "lossy-alpha.webp", "lossy-8-partitions.webp", "lossy-simple-filter.webp",
                "lossy-sharp-yuv.webp"]

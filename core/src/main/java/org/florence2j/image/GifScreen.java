@@ -8,7 +8,9 @@ import java.awt.image.Raster;
 import java.awt.image.WritableRaster;
 import java.io.IOException;
 import java.util.Arrays;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.metadata.IIOMetadata;
 import org.w3c.dom.Node;
 
@@ -55,6 +57,30 @@ record GifScreen(int width, int height, int left, int top, int fillIndex, boolea
         boolean gray = MetadataNodes.child(streamTree, "GlobalColorTable") == null
                 && MetadataNodes.child(imageTree, "LocalColorTable") == null;
         return new GifScreen(width, height, left, top, fillIndex, gray);
+    }
+
+    /**
+     * A read of the first frame into eight bits a pixel, so that the indices an LZW code size above the palette's
+     * allows survive (PIL shows those past the palette black, {@link RgbConversion}); the reader's own image packs
+     * as many bits as its palette has entries for and keeps only those. The default read where the frame has no
+     * palette.
+     */
+    static ImageReadParam eightBitIndices(ImageReader reader) throws IOException {
+        ImageReadParam param = reader.getDefaultReadParam();
+        ImageTypeSpecifier stored = reader.getRawImageType(0);
+        if (stored != null && stored.getColorModel() instanceof IndexColorModel palette) {
+            int size = palette.getMapSize();
+            byte[] reds = new byte[size];
+            byte[] greens = new byte[size];
+            byte[] blues = new byte[size];
+            palette.getReds(reds);
+            palette.getGreens(greens);
+            palette.getBlues(blues);
+            IndexColorModel eightBits = new IndexColorModel(8, size, reds, greens, blues);
+            param.setDestination(new BufferedImage(eightBits,
+                    eightBits.createCompatibleWritableRaster(reader.getWidth(0), reader.getHeight(0)), false, null));
+        }
+        return param;
     }
 
     /** The screen with {@code frame} on it: {@code frame} itself when it covers the screen and has a palette. */

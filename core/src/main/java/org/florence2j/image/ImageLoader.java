@@ -230,7 +230,7 @@ public final class ImageLoader {
                 refuseIfTruncated(warnings, name, format, stop);
                 return decoded;
             }
-            image = reader.read(0, storedSamples(reader));
+            image = reader.read(0, screen != null ? GifScreen.eightBitIndices(reader) : storedSamples(reader));
             if (screen != null) {
                 image = screen.place(image);
             } else if (format.equals("PNG")) {
