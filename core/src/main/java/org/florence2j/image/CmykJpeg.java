@@ -68,7 +68,7 @@ final class CmykJpeg {
         int adobeTransform = -1; // -1: no Adobe marker; the last one before the scan counts, as in libjpeg
         while (true) {
             int marker = nextMarker(stream);
-            if (marker == SOS || marker == EOI || marker < 0) {
+            if (marker == SOS || marker == EOI) {
                 break;
             }
             if (marker == 0x01 || marker >= 0xD0 && marker <= 0xD7) {
@@ -95,16 +95,24 @@ final class CmykJpeg {
         return components == 4 ? new CmykJpeg(adobeTransform > 0) : null;
     }
 
-    /** The next marker code after fill bytes, or -1 where the data before it is not a marker. */
+    /**
+     * The next marker's code, as libjpeg's {@code next_marker} (jdmarker.c) finds it: bytes other than 0xFF before it
+     * are skipped (libjpeg warns of extraneous data and goes on, as Pillow's parser does), so are fill bytes, and so
+     * is a stuffed FF 00 pair.
+     */
     private static int nextMarker(ImageInputStream stream) throws IOException {
-        if (stream.readUnsignedByte() != 0xFF) {
-            return -1;
+        while (true) {
+            while (stream.readUnsignedByte() != 0xFF) {
+                // extraneous data before the marker
+            }
+            int code;
+            do {
+                code = stream.readUnsignedByte();
+            } while (code == 0xFF);
+            if (code != 0) {
+                return code;
+            }
         }
-        int code;
-        do {
-            code = stream.readUnsignedByte();
-        } while (code == 0xFF);
-        return code;
     }
 
     private static boolean isStartOfFrame(int marker) {

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -87,6 +88,41 @@ class ImageDecodingTest {
         RgbImage decoded = LOADER.load(IMAGES.resolve(file));
         assertEquals(new RgbImage(expected.get("width").asInt(), expected.get("height").asInt(),
                 Base64.getDecoder().decode(expected.get("rgb_base64").asText())), decoded, file);
+    }
+
+    /**
+     * Bytes between a CMYK JPEG's header segments that libjpeg and Pillow's parser skip (other than 0xFF, fill bytes,
+     * a stuffed FF 00): the file decodes as Pillow decodes it without them, not through the reader's own CMYK
+     * conversion, which ends up converting through the embedded profile.
+     */
+    @ParameterizedTest(name = "{0}, {1} before {2}")
+    @MethodSource("cmykJpegsWithExtraneousBytes")
+    void extraneousBytesBetweenCmykJpegSegmentsAreSkipped(String file, String extra, String marker)
+            throws IOException {
+        byte[] jpeg = Files.readAllBytes(IMAGES.resolve(file));
+        int at = segmentStart(jpeg, marker.equals("SOF") ? 0xC0 : 0xDA);
+        byte[] bytes = HexFormat.of().parseHex(extra);
+        byte[] edited = new byte[jpeg.length + bytes.length];
+        System.arraycopy(jpeg, 0, edited, 0, at);
+        System.arraycopy(bytes, 0, edited, at, bytes.length);
+        System.arraycopy(jpeg, at, edited, at + bytes.length, jpeg.length - at);
+        JsonNode expected = pillowDecoded().get(file);
+        assertEquals(new RgbImage(expected.get("width").asInt(), expected.get("height").asInt(),
+                Base64.getDecoder().decode(expected.get("rgb_base64").asText())), LOADER.load(edited, file), file);
+    }
+
+    static Stream<Arguments> cmykJpegsWithExtraneousBytes() {
+        return Stream.of("cmyk-profile.jpg", "cmyk-ycck.jpg").flatMap(file -> Stream.of("00", "abcd", "ff00", "ffff00")
+                .flatMap(extra -> Stream.of("SOF", "SOS").map(marker -> Arguments.of(file, extra, marker))));
+    }
+
+    /** Where the first segment of a baseline JPEG with the given marker code starts, following segment lengths. */
+    private static int segmentStart(byte[] jpeg, int code) {
+        int at = 2;
+        while ((jpeg[at + 1] & 0xFF) != code) {
+            at += 2 + ((jpeg[at + 2] & 0xFF) << 8 | jpeg[at + 3] & 0xFF);
+        }
+        return at;
     }
 
     private static JsonNode pillowDecoded() throws IOException {
