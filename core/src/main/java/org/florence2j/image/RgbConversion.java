@@ -18,7 +18,7 @@ import java.awt.image.Raster;
  *   <li>samples are read raw, ignoring any embedded ICC profile or gamma, as PIL does.</li>
  * </ul>
  * Java2D is deliberately not used for the common cases: it treats 8-bit grayscale as linear and would
- * gamma-correct it when drawing onto an RGB image. 8-bit CMYK (as the TIFF reader gives it; a CMYK JPEG goes to
+ * gamma-correct it when drawing onto an RGB image. 8- and 16-bit CMYK (as the TIFF reader gives it; a CMYK JPEG goes to
  * {@link CmykJpeg}) is converted as PIL's {@code cmyk2rgb} converts it ({@link #cmykToRgb}), ignoring any profile.
  * Other colour spaces go through Java2D's conversion to sRGB.
  */
@@ -42,8 +42,8 @@ final class RgbConversion {
                 && !model.isAlphaPremultiplied()) {
             fromBands(image.getRaster(), model, new int[] {0, 1, 2}, rgb);
         } else if (sized && colorSpaceType == ColorSpace.TYPE_CMYK && model.getNumColorComponents() == 4
-                && !model.isAlphaPremultiplied() && eightBits(model, 4)) {
-            fromCmyk(image.getRaster(), rgb);
+                && !model.isAlphaPremultiplied() && cmykBits(model) > 0) {
+            fromCmyk(image.getRaster(), cmykBits(model), rgb);
         } else {
             fromJava2d(image, rgb);
         }
@@ -87,17 +87,25 @@ final class RgbConversion {
         }
     }
 
-    private static boolean eightBits(ColorModel model, int components) {
-        for (int band = 0; band < components; band++) {
-            if (model.getComponentSize(band) != 8) {
-                return false;
+    /**
+     * The bits of each of a CMYK model's four colour bands where Pillow reads such samples (8, or 16 of which its
+     * {@code CMYK;16L}/{@code CMYK;16B} unpackers keep the high byte), else 0.
+     */
+    private static int cmykBits(ColorModel model) {
+        int bits = model.getComponentSize(0);
+        for (int band = 1; band < 4; band++) {
+            if (model.getComponentSize(band) != bits) {
+                return 0;
             }
         }
-        return true;
+        return bits == 8 || bits == 16 ? bits : 0;
     }
 
-    /** Bands 0 to 3 are 8-bit C, M, Y and K as Pillow holds them (0: no ink); a band after them is alpha. */
-    private static void fromCmyk(Raster raster, byte[] rgb) {
+    /**
+     * Bands 0 to 3 are C, M, Y and K of {@code bits} bits as Pillow holds them (0: no ink), 16-bit ones cut to their
+     * high byte as Pillow's unpackers cut them; a band after them is alpha.
+     */
+    private static void fromCmyk(Raster raster, int bits, byte[] rgb) {
         int width = raster.getWidth();
         int[][] inks = new int[3][width];
         int[] black = new int[width];
@@ -108,9 +116,10 @@ final class RgbConversion {
             raster.getSamples(0, y, width, 1, 3, black);
             int at = y * width * 3;
             for (int x = 0; x < width; x++) {
-                rgb[at++] = (byte) cmykToRgb(inks[0][x], black[x]);
-                rgb[at++] = (byte) cmykToRgb(inks[1][x], black[x]);
-                rgb[at++] = (byte) cmykToRgb(inks[2][x], black[x]);
+                int k = to8Bits(black[x], bits);
+                rgb[at++] = (byte) cmykToRgb(to8Bits(inks[0][x], bits), k);
+                rgb[at++] = (byte) cmykToRgb(to8Bits(inks[1][x], bits), k);
+                rgb[at++] = (byte) cmykToRgb(to8Bits(inks[2][x], bits), k);
             }
         }
     }

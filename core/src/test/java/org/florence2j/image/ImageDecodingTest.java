@@ -8,12 +8,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Random;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -123,6 +127,63 @@ class ImageDecodingTest {
             at += 2 + ((jpeg[at + 2] & 0xFF) << 8 | jpeg[at + 3] & 0xFF);
         }
         return at;
+    }
+
+    /**
+     * A 16-bit CMYK TIFF decodes as the 8-bit one of its high bytes, which Pillow's {@code CMYK;16} unpackers keep
+     * (the 8-bit conversion is checked against Pillow above), also with an embedded CMYK profile that Pillow ignores.
+     */
+    @Test
+    void sixteenBitCmykTiffKeepsTheHighBytes() throws IOException {
+        byte[] jpeg = Files.readAllBytes(IMAGES.resolve("cmyk-profile.jpg"));
+        int app2 = segmentStart(jpeg, 0xE2);
+        int app2Length = (jpeg[app2 + 2] & 0xFF) << 8 | jpeg[app2 + 3] & 0xFF;
+        byte[] profile = Arrays.copyOfRange(jpeg, app2 + 4 + 14, app2 + 2 + app2Length); // after ICC_PROFILE\0, 1, 1
+        int width = 7;
+        int height = 5;
+        byte[] wide = new byte[width * height * 8];
+        new Random(16).nextBytes(wide);
+        byte[] high = new byte[width * height * 4];
+        for (int i = 0; i < high.length; i++) {
+            high[i] = wide[2 * i + 1]; // little-endian samples
+        }
+        for (byte[] iccProfile : new byte[][] {null, profile}) {
+            assertEquals(LOADER.load(cmykTiff(width, height, 8, high, null), "8-bit"),
+                    LOADER.load(cmykTiff(width, height, 16, wide, iccProfile), "16-bit"),
+                    iccProfile == null ? "without a profile" : "with a profile");
+        }
+    }
+
+    /** An uncompressed little-endian CMYK TIFF of one strip, with an ICC profile unless null. */
+    private static byte[] cmykTiff(int width, int height, int bits, byte[] samples, byte[] iccProfile) {
+        int entries = iccProfile == null ? 10 : 11;
+        int ifd = 8 + samples.length;
+        int extra = ifd + 2 + 12 * entries + 4;
+        ByteBuffer tiff = ByteBuffer.allocate(extra + 8 + (iccProfile == null ? 0 : iccProfile.length))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        tiff.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(ifd).put(samples);
+        tiff.putShort((short) entries);
+        tiff.putShort((short) 256).putShort((short) 4).putInt(1).putInt(width);
+        tiff.putShort((short) 257).putShort((short) 4).putInt(1).putInt(height);
+        tiff.putShort((short) 258).putShort((short) 3).putInt(4).putInt(extra); // BitsPerSample, 4 values
+        tiff.putShort((short) 259).putShort((short) 3).putInt(1).putInt(1); // no compression
+        tiff.putShort((short) 262).putShort((short) 3).putInt(1).putInt(5); // separated
+        tiff.putShort((short) 273).putShort((short) 4).putInt(1).putInt(8);
+        tiff.putShort((short) 277).putShort((short) 3).putInt(1).putInt(4);
+        tiff.putShort((short) 278).putShort((short) 4).putInt(1).putInt(height);
+        tiff.putShort((short) 279).putShort((short) 4).putInt(1).putInt(samples.length);
+        tiff.putShort((short) 284).putShort((short) 3).putInt(1).putInt(1);
+        if (iccProfile != null) {
+            tiff.putShort((short) 34675).putShort((short) 7).putInt(iccProfile.length).putInt(extra + 8);
+        }
+        tiff.putInt(0);
+        for (int band = 0; band < 4; band++) {
+            tiff.putShort((short) bits);
+        }
+        if (iccProfile != null) {
+            tiff.put(iccProfile);
+        }
+        return tiff.array();
     }
 
     private static JsonNode pillowDecoded() throws IOException {
