@@ -18,9 +18,9 @@ import java.awt.image.Raster;
  *   <li>samples are read raw, ignoring any embedded ICC profile or gamma, as PIL does.</li>
  * </ul>
  * Java2D is deliberately not used for the common cases: it treats 8-bit grayscale as linear and would
- * gamma-correct it when drawing onto an RGB image. 8- and 16-bit CMYK (as the TIFF reader gives it; a CMYK JPEG goes to
- * {@link CmykJpeg}) is converted as PIL's {@code cmyk2rgb} converts it ({@link #cmykToRgb}), ignoring any profile.
- * Other colour spaces go through Java2D's conversion to sRGB.
+ * gamma-correct it when drawing onto an RGB image. 8- and 16-bit CMYK (as the TIFF reader gives it; a CMYK JPEG
+ * goes to {@link CmykJpeg}) is converted as PIL's {@code cmyk2rgb} converts it ({@link #cmykToRgb}), ignoring any
+ * profile. Other colour spaces go through Java2D's conversion to sRGB.
  */
 final class RgbConversion {
     private RgbConversion() {}

@@ -71,11 +71,11 @@ class ImageDecodingTest {
      * profile, which Pillow ignores and the readers would otherwise convert through; lossy WebPs of qualities 1 to
      * 100, gray, with alpha, with 8 token partitions, the simple loop filter or sharp YUV, and of a size in no whole
      * macroblocks; GIFs whose first frame PIL places on a larger logical screen, one with a transparent index past
-     * its palette and one with no palette at all, and two whose pixels use indices past their colour table; PNGs whose pixels use indices past their 2-entry palette;
-     * animated WebPs, lossy and lossless, whose first frame lies at an offset on a larger canvas; and CMYK JPEGs and
-     * a TIFF with a CMYK profile, which Pillow ignores, one JPEG read as YCCK (its Adobe transform 2, or 1) and one
-     * without an Adobe marker; and PBM, PGM and PPM files, plain and raw, of maxvals that scale, with comments and
-     * header numbers as Python reads them.
+     * its palette, one with no palette at all, and two whose pixels use indices past their colour table; PNGs whose
+     * pixels use indices past their 2-entry palette; animated WebPs, lossy and lossless, whose first frame lies at an
+     * offset on a larger canvas; CMYK JPEGs and a TIFF with a CMYK profile, which Pillow ignores, one JPEG read as
+     * YCCK (its Adobe transform 2, or 1) and one without an Adobe marker; and PBM, PGM and PPM files, plain and raw,
+     * of maxvals that scale, with comments and header numbers as Python reads them.
      */
     static Stream<String> pillowDecodedFiles() throws IOException {
         List<String> files = new ArrayList<>();
