@@ -247,7 +247,10 @@ public final class CpuBackend implements Backend {
     /**
      * Whether this JVM gives florence2j the JDK's Vector API ({@code --add-modules=jdk.incubator.vector}), which
      * the CPU backend uses for the beam search's top-k and, by default, a decoder step's small ops. Without it
-     * those run as scalar loops and on oneDNN: the same results, a few percent slower a step.
+     * those run as scalar loops and on oneDNN, a few percent slower a step once the Vector API code is compiled. The
+     * results are those of {@link #JAVA_DECODE_KERNELS_PROPERTY} false, but for the top-k's log-sums, which may
+     * differ by ~1e-12 ({@link LogSoftmaxTopK}); with the decode kernels on, a step's attention sums in another
+     * order than oneDNN's, which can flip a near tie.
      */
     public static boolean vectorApiAvailable() {
         return VectorApi.AVAILABLE;

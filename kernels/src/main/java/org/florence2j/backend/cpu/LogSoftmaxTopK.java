@@ -18,9 +18,11 @@ import org.florence2j.tensor.Tensor;
  *
  * <p>This class runs the three passes as scalar loops, for a JVM without the Vector API ({@link VectorApi});
  * {@link VectorLogSoftmaxTopK} runs them with vectors, ~7× as fast once compiled (3 beams over Florence-2's 51,289
- * tokens: 0.3 ms against 2.0–2.5 ms). Both give the same scores and tokens: the passes compute each value with the
- * same F32 operations, and only the double sums differ, in their order and, once C2 has compiled the vector kernel,
- * in its exponential's last bits (SVML's against {@link Math#exp}), which moves the F32 log-sum by ~1e-10 of an ulp.
+ * tokens: 0.3 ms against 2.0–2.5 ms). Both compute each score with the same F32 operations; only the double sum
+ * differs, in its order and, once C2 has compiled the vector kernel, in its exponential's last bits (SVML's against
+ * {@link Math#exp}). Over 51,289 terms its rounding is ~1e-12 absolute, so the log-sum, and every score of its row,
+ * may differ by that much: nothing where scores are of order 1, but many ulps of a score near 0 (a row whose best
+ * token takes nearly all the probability), and a tie between two rows' candidates may then break the other way.
  */
 class LogSoftmaxTopK {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
