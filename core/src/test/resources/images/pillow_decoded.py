@@ -28,6 +28,11 @@ with its line break, joining them), maxvals that scale (6 and 10, whose samples 
 mode I, whose conversion to RGB clips at 255), a bitmap of a width in no whole bytes, and header numbers written
 as Python reads them (+13, 0_6, a comment inside a token).
 
+Two lossy WebPs with alpha were damaged by random edits of their lossless alpha stream and are kept as they are
+(this script only decodes them): in lossy-alpha-read-past-end.webp the stream's last pixel, a literal, is read
+past the stream's end, which libwebp's 8-bit alpha path accepts. (In lossy-alpha-past-end-reference.webp, which
+Pillow refuses and ImageLoaderErrorTest checks, a backward reference is read past the end.)
+
 The CMYK images carry a made-up CMYK printing profile (Pillow converts naively, ignoring it): a JPEG, the same JPEG
 with its Adobe marker's transform set to 2 and to 1 (libjpeg then reads the samples as YCCK), and without the
 marker (straight CMYK); and an LZW TIFF.
@@ -481,7 +486,7 @@ GIFS = ["gif-offset.gif", "gif-offset-transparent.gif", "gif-past-screen.gif", "
         "gif-no-palette.gif", "gif-indices-past-palette.gif", "gif-indices-past-local-palette.gif"]
 LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.webp", "lossy-gray.webp",
                "lossy-37x29.webp", "lossy-alpha.webp", "lossy-8-partitions.webp", "lossy-simple-filter.webp",
-               "lossy-sharp-yuv.webp"]
+               "lossy-sharp-yuv.webp", "lossy-alpha-read-past-end.webp"]
 DECODED = ["rgb565.bmp", "rgb555.bmp", "rgb.jpg", "gray.jpg", "cmyk.jpg", "photo-420.jpg",
            "photo-422-progressive.jpg", "photo-444.jpg", "photo-profile.jpg", "photo-profile.webp"] + LOSSY_WEBPS + GIFS
 DECODED += PNGS

@@ -20,8 +20,8 @@ import javax.imageio.stream.ImageInputStream;
  * {@code ANMF}, each frame's chunks an optional {@code ALPH} then a {@code VP8 } (or a {@code VP8L}, without
  * {@code ALPH}) whose header libwebp can read, lying inside their {@code ANMF}, and each frame inside the canvas at
  * the size its bitstream declares (the {@code ANMF} chunk's own size fields are only checked against libwebp's area
- * limit). Only the first frame's pixels are decoded, as Pillow decodes only those; as for a still file, its alpha
- * chunk's header is checked but its data is not decoded.
+ * limit). Only the first frame's pixels are decoded, as Pillow decodes only those; as for a still file
+ * ({@link LossyWebp}), its lossless-compressed alpha is decoded too, and dropped, so that a corrupt one is refused.
  */
 final class AnimatedWebp {
     private static final int ANIM_PAYLOAD_BYTES = 6;

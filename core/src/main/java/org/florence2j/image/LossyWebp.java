@@ -13,9 +13,9 @@ import javax.imageio.stream.ImageInputStream;
  * {@link Vp8Decoder} and {@link YuvToRgb} compute what libwebp computes.
  *
  * <p>The container is checked as libwebp's demuxer checks it (see {@link StillWebp}), so that a file Pillow refuses
- * is refused here. The alpha is not decoded,
- * as the RGB does not depend on it; only its header is checked, as libwebp checks it before decoding it, so a file
- * whose compressed alpha is corrupt past its header decodes here where Pillow refuses it.
+ * is refused here. The RGB does not depend on the alpha, but libwebp decodes it and fails the image where it cannot:
+ * an alpha chunk's header is checked as libwebp checks it, and lossless-compressed alpha is decoded (and dropped) by
+ * {@link Vp8lDecoder#checkAlpha}, so that a file whose alpha is corrupt is refused as Pillow refuses it.
  *
  * <p>An animated file is left to {@link AnimatedWebp}, which decodes a lossy first frame through
  * {@link #ofImageChunk} with the same checks.
@@ -30,11 +30,13 @@ final class LossyWebp {
     private final byte[] vp8;
     private final int width;
     private final int height;
+    private final byte[] losslessAlpha; // the alpha chunk's VP8L image stream, or null: none, or uncompressed
 
-    private LossyWebp(byte[] vp8, int width, int height) {
+    private LossyWebp(byte[] vp8, int width, int height, byte[] losslessAlpha) {
         this.vp8 = vp8;
         this.width = width;
         this.height = height;
+        this.losslessAlpha = losslessAlpha;
     }
 
     /**
@@ -71,7 +73,11 @@ final class LossyWebp {
      */
     RgbImage decode(BooleanSupplier stopRequested) throws IIOException {
         Vp8FrameHeader header = new Vp8FrameHeader(vp8, 0, vp8.length);
-        return YuvToRgb.convert(new Vp8Decoder(header).decode(stopRequested), stopRequested);
+        RgbImage rgb = YuvToRgb.convert(new Vp8Decoder(header).decode(stopRequested), stopRequested);
+        if (losslessAlpha != null) {
+            Vp8lDecoder.checkAlpha(losslessAlpha, width, height, stopRequested);
+        }
+        return rgb;
     }
 
     private static LossyWebp readContainer(ImageInputStream in) throws IOException {
@@ -107,14 +113,15 @@ final class LossyWebp {
         }
         int width = ((vp8[6] & 0xFF) | (vp8[7] & 0xFF) << 8) & 0x3fff;
         int height = ((vp8[8] & 0xFF) | (vp8[9] & 0xFF) << 8) & 0x3fff;
-        if (alphaOrNull != null) {
-            checkAlphaHeader(in, alphaOrNull, (long) width * height);
-        }
-        return new LossyWebp(vp8, width, height);
+        byte[] losslessAlpha = alphaOrNull == null ? null : losslessAlpha(in, alphaOrNull, (long) width * height);
+        return new LossyWebp(vp8, width, height, losslessAlpha);
     }
 
-    /** The checks libwebp's {@code ALPHInit} makes before decoding an alpha chunk. */
-    private static void checkAlphaHeader(ImageInputStream in, RiffChunk alpha, long pixels) throws IOException {
+    /**
+     * The checks libwebp's {@code ALPHInit} makes before decoding an alpha chunk; then the VP8L image stream after the
+     * header byte (the chunk's declared size, no padding) where the alpha is compressed, else null.
+     */
+    private static byte[] losslessAlpha(ImageInputStream in, RiffChunk alpha, long pixels) throws IOException {
         if (alpha.size() <= 1) {
             throw new IIOException("the ALPH chunk has no data");
         }
@@ -129,5 +136,12 @@ final class LossyWebp {
             throw new IIOException("the uncompressed ALPH chunk has " + (alpha.size() - 1) + " bytes for " + pixels
                     + " pixels");
         }
+        if (compression == 0) {
+            return null;
+        }
+        if (alpha.size() > Integer.MAX_VALUE - 16) {
+            throw new IIOException("the ALPH chunk of " + alpha.size() + " bytes is too large");
+        }
+        return RiffChunk.read(in, alpha.payloadAt() + 1, (int) alpha.size() - 1);
     }
 }

@@ -55,6 +55,9 @@ final class Vp8lDecoder {
     private final long bitLimit;
     private long bitPosition;
     private final BooleanSupplier stopRequested;
+    /** Whether a read past the end only marks {@link #overran}: see {@link #checkAlpha}. */
+    private boolean overrunAllowed;
+    private boolean overran;
 
     private Vp8lDecoder(byte[] data, BooleanSupplier stopRequested) {
         this.padded = new byte[data.length + 8];
@@ -88,8 +91,22 @@ final class Vp8lDecoder {
         }
         Vp8lDecoder decoder = new Vp8lDecoder(data, stopRequested);
         decoder.readBits(8 + 14 + 14 + 1 + 3);
-        int[] argb = decoder.decodeMainImage(size[0], size[1]);
+        int[] argb = decoder.decodeImageStream(size[0], size[1], false);
         return toRgb(argb, size[0], size[1], stopRequested);
+    }
+
+    /**
+     * Decodes a WebP alpha chunk's lossless stream (a VP8L image stream without the bitstream's header, of the
+     * picture's size) and drops it, as florence2j keeps no alpha: libwebp fails the whole picture where it cannot
+     * decode it. libwebp decodes a stream of only a colour-indexing transform, no colour cache and red, blue and
+     * alpha codes of one symbol by a path of its own ({@code DecodeAlphaData}), which reads past the data's end
+     * without failing as long as that comes with the last pixel; so does this where the last pixel is a literal. (A
+     * backward reference read past the end is refused: libwebp reads its rest from a stale bit window.)
+     *
+     * @throws IIOException when libwebp would refuse the stream, or when asked to stop
+     */
+    static void checkAlpha(byte[] data, int width, int height, BooleanSupplier stopRequested) throws IIOException {
+        new Vp8lDecoder(data, stopRequested).decodeImageStream(width, height, true);
     }
 
     private static RgbImage toRgb(int[] argb, int width, int height, BooleanSupplier stopRequested)
@@ -117,6 +134,11 @@ final class Vp8lDecoder {
 
     /** At least 56 bits from the read position on, the next one in the lowest bit. */
     private long peek() {
+        if (overrunAllowed && bitPosition >= bitLimit) {
+            // libwebp's reader, its data all read, shifts its last 64 bits by its position modulo 64: a read from the
+            // end on starts over at their first bit.
+            return lastWindow() >>> ((bitPosition - bitLimit) & 63);
+        }
         long byteAt = bitPosition >>> 3;
         if (byteAt > padded.length - 8) {
             return 0; // past the data and its padding of zeros: reading there is an error
@@ -124,9 +146,19 @@ final class Vp8lDecoder {
         return (long) LONG_LE.get(padded, (int) byteAt) >>> (bitPosition & 7);
     }
 
+    /** The last 8 bytes of the data (all of it, zero-extended, when shorter), little-endian: libwebp's last window. */
+    private long lastWindow() {
+        int dataBytes = padded.length - 8;
+        return (long) LONG_LE.get(padded, Math.max(0, dataBytes - 8));
+    }
+
     private void skip(int bitCount) throws IIOException {
         bitPosition += bitCount;
         if (bitPosition > bitLimit) {
+            if (overrunAllowed) {
+                overran = true;
+                return;
+            }
             throw new IIOException("the VP8L data ends too early");
         }
     }
@@ -143,7 +175,8 @@ final class Vp8lDecoder {
         return entry & 0xFFFF;
     }
 
-    private int[] decodeMainImage(int width, int height) throws IIOException {
+    /** The main image stream: transforms, then pixels; {@code alpha} for an alpha chunk's (see {@link #checkAlpha}). */
+    private int[] decodeImageStream(int width, int height, boolean alpha) throws IIOException {
         List<Vp8lTransform> transforms = new ArrayList<>();
         int seen = 0;
         int codedWidth = width;
@@ -159,7 +192,10 @@ final class Vp8lDecoder {
         }
         int cacheBits = readCacheBits();
         Codes codes = readCodes(codedWidth, height, cacheBits, true);
+        overrunAllowed = alpha && transforms.size() == 1 && transforms.get(0).type() == Vp8lTransform.COLOR_INDEXING
+                && cacheBits == 0 && codes.oneSymbolRedBlueAlpha();
         int[] pixels = decodePixels(codedWidth, height, cacheBits, codes, true);
+        overrunAllowed = false;
         for (int i = transforms.size() - 1; i >= 0; i--) {
             pixels = transforms.get(i).undo(pixels, height, stopRequested);
         }
@@ -213,7 +249,11 @@ final class Vp8lDecoder {
      * @param metaBits  log2 of the tiles' side
      * @param metaWidth the tiles in a row
      */
-    private record Codes(int[][][] groups, int[] meta, int metaBits, int metaWidth) {
+    /**
+     * The prefix-code groups (null where no tile uses one) and the meta image choosing among them;
+     * {@code oneSymbolRedBlueAlpha}: whether every group libwebp keeps has red, blue and alpha codes of one symbol.
+     */
+    private record Codes(int[][][] groups, int[] meta, int metaBits, int metaWidth, boolean oneSymbolRedBlueAlpha) {
         int[][] groupAt(int x, int y) {
             return meta == null ? groups[0] : groups[meta[(y >> metaBits) * metaWidth + (x >> metaBits)]];
         }
@@ -224,7 +264,7 @@ final class Vp8lDecoder {
         int metaBits = 0;
         int metaWidth = 0;
         int groupCount = 1;
-        boolean[] used = null;
+        boolean[] usedGroups = null;
         if (allowMeta && readBits(1) == 1) {
             metaBits = readBits(3) + 2;
             metaWidth = subSampleSize(width, metaBits);
@@ -233,24 +273,33 @@ final class Vp8lDecoder {
                 meta[i] = meta[i] >> 8 & 0xFFFF;
                 groupCount = Math.max(groupCount, meta[i] + 1);
             }
-            used = new boolean[groupCount];
+            usedGroups = new boolean[groupCount];
             for (int group : meta) {
-                used[group] = true;
+                usedGroups[group] = true;
             }
         }
         int[] alphabetSizes = {NUM_LITERAL_CODES + NUM_LENGTH_CODES + (cacheBits > 0 ? 1 << cacheBits : 0),
             NUM_LITERAL_CODES, NUM_LITERAL_CODES, NUM_LITERAL_CODES, NUM_DISTANCE_CODES};
         int[] codeLengths = new int[alphabetSizes[GREEN]];
         int[][][] groups = new int[groupCount][][];
+        // libwebp keeps the groups no tile uses unless there are over 1,000 or more than pixels (ReadHuffmanCodes).
+        boolean keepsUnused = groupCount <= 1000 && groupCount <= (long) width * height;
+        boolean oneSymbolRedBlueAlpha = true;
         for (int group = 0; group < groupCount; group++) {
             int[][] tables = new int[5][];
             for (int code = 0; code < 5; code++) {
                 tables[code] = readCode(alphabetSizes[code], codeLengths);
             }
+            boolean used = usedGroups == null || usedGroups[group];
+            if (used || keepsUnused) {
+                for (int code : new int[] {RED, BLUE, ALPHA}) {
+                    oneSymbolRedBlueAlpha &= Vp8lHuffman.lookUp(tables[code], 0) >>> 16 == 0;
+                }
+            }
             // Tables of groups no tile uses are checked, as libwebp checks them, but not kept.
-            groups[group] = used == null || used[group] ? tables : null;
+            groups[group] = used ? tables : null;
         }
-        return new Codes(groups, meta, metaBits, metaWidth);
+        return new Codes(groups, meta, metaBits, metaWidth, oneSymbolRedBlueAlpha);
     }
 
     private int[] readCode(int alphabetSize, int[] codeLengths) throws IIOException {
@@ -368,6 +417,11 @@ final class Vp8lDecoder {
             } else {
                 int length = copyDistance(code - NUM_LITERAL_CODES);
                 int distance = planeCodeToDistance(width, copyDistance(readSymbol(group[DISTANCE])));
+                if (overran) {
+                    // libwebp reads the rest of a reference after the end from a stale bit window (its bit reader
+                    // resets its position): refused here whatever libwebp then makes of it.
+                    throw new IIOException("the VP8L data ends too early");
+                }
                 if (at < distance || total - at < length) {
                     throw new IIOException("a VP8L backward reference reaches outside the image");
                 }
@@ -380,6 +434,9 @@ final class Vp8lDecoder {
                 if ((x & tileMask) != 0) {
                     group = codes.groupAt(x, y);
                 }
+            }
+            if (overran && at < total) {
+                throw new IIOException("the VP8L data ends too early");
             }
         }
         return pixels;

@@ -1,5 +1,6 @@
 package org.florence2j.image;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -130,6 +131,35 @@ class ImageLoaderErrorTest {
         };
         String name = "damaged " + damage + ".webp";
         assertRefused(() -> LOADER.load(simpleWebp(damaged, "VP8L"), name), name, reason);
+    }
+
+    /**
+     * A lossy WebP whose lossless-compressed alpha stream is garbage past its header byte: libwebp fails the picture
+     * and Pillow refuses it (checked with Pillow 12.3 on these edits), although the RGB does not depend on the alpha.
+     */
+    @ParameterizedTest(name = "alpha stream of 0x{0}")
+    @CsvSource({"FF, 255", "00, 0"})
+    void damagedLosslessAlphaIsRefused(String hex, int fill) throws IOException {
+        byte[] file = Files.readAllBytes(IMAGES.resolve("lossy-alpha.webp"));
+        int at = 12 + 8 + LossyWebp.VP8X_PAYLOAD_BYTES; // the chunk after VP8X
+        assertEquals("ALPH", new String(file, at, 4, StandardCharsets.US_ASCII));
+        int size = ByteBuffer.wrap(file, at + 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        assertEquals(1, file[at + 8] & 3, "the fixture's alpha is lossless-compressed");
+        Arrays.fill(file, at + 9, at + 8 + size, (byte) fill);
+        String name = "alpha " + hex + ".webp";
+        assertRefused(() -> LOADER.load(file, name), name, "VP8L");
+    }
+
+    /**
+     * An alpha stream (of a colour-indexing transform only, which libwebp decodes by its 8-bit path) whose last
+     * pixel is a backward reference read past the stream's end: libwebp reads its rest from a stale bit window and
+     * fails, and Pillow 12.3 refuses the file; one whose last literal is read past the end decodes
+     * ({@code lossy-alpha-read-past-end.webp}, {@link ImageDecodingTest}). Both come from random edits.
+     */
+    @Test
+    void alphaReadPastItsEndByABackwardReferenceIsRefused() {
+        assertRefused(() -> LOADER.load(IMAGES.resolve("lossy-alpha-past-end-reference.webp")),
+                "lossy-alpha-past-end-reference.webp", "VP8L data ends too early");
     }
 
     /** What Pillow's PPM plugin refuses, florence2j refuses, naming the fault; Pillow's own extensions too. */
