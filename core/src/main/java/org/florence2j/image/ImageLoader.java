@@ -269,6 +269,8 @@ public final class ImageLoader {
             stop.rethrowIfStopped();
             throw new InvalidInputException(name + " is not a valid PNM image (corrupt or truncated): "
                     + e.getMessage(), e);
+        } catch (OutOfMemoryError e) {
+            throw new InvalidInputException(name + " needs more memory to decode than is left: " + e.getMessage(), e);
         }
     }
 

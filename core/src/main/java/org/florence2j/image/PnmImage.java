@@ -78,6 +78,10 @@ final class PnmImage {
                 throw new IIOException("its maxval " + maxval + " is not between 1 and 65,535");
             }
         }
+        long rowBytes = (long) width * (format == 6 ? 3 : 1) * (maxval < 256 ? 1 : 2);
+        if (rowBytes > Integer.MAX_VALUE - 16) {
+            throw new IIOException("its rows of " + rowBytes + " bytes are too long for florence2j to read");
+        }
         return new PnmImage(format, width, height, maxval, in);
     }
 
@@ -130,7 +134,7 @@ final class PnmImage {
     private void rawSamples(byte[] rgb, BooleanSupplier stopRequested) throws IOException {
         int bands = bands();
         int bytesPerSample = maxval < 256 ? 1 : 2;
-        byte[] row = new byte[width * bands * bytesPerSample];
+        byte[] row = new byte[width * bands * bytesPerSample]; // under 2^31: read() checked it
         int scaledMax = scaledMax();
         for (int y = 0; y < height; y++) {
             checkStop(y, stopRequested);

@@ -186,6 +186,14 @@ class ImageLoaderErrorTest {
         assertRefused(() -> LOADER.load(bytes, "upload.pnm"), "upload.pnm", reason);
     }
 
+    /** Whatever the pixel limit, a raw row over a Java array's length is refused from the header. */
+    @Test
+    void netpbmRowsPastAnArrayAreRefusedFromTheHeader() {
+        ImageLoader unlimited = new ImageLoader(Long.MAX_VALUE);
+        assertRefused(() -> unlimited.load("P6 400000000 1 65535\n".getBytes(StandardCharsets.US_ASCII), "wide.ppm"),
+                "wide.ppm", "its rows of 2400000000 bytes are too long");
+    }
+
     @Test
     void oversizedNetpbmIsRefusedFromItsHeader() {
         assertRefused(() -> LOADER.load("P6 20000 20000 255\n".getBytes(StandardCharsets.US_ASCII), "huge.ppm"),
