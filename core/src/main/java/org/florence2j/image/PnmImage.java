@@ -409,21 +409,38 @@ final class PnmImage {
                 }
             }
             commentSpans = false;
-            while (true) {
-                int start = indexOf(block, '#', 0);
-                if (start < 0) {
-                    break;
-                }
-                int end = commentEnd(block, start);
-                if (end >= 0) {
-                    block = concat(Arrays.copyOf(block, start), Arrays.copyOfRange(block, end + 1, block.length));
-                } else {
-                    block = Arrays.copyOf(block, start);
+            // Pillow deletes one comment at a time and searches the block again from its start, which is quadratic in
+            // the comments of a block (a megabyte of "#\n" took minutes here, with no stop check between); one pass
+            // gives the same bytes: no '#' precedes the comment it removes, and one that begins past 0 ends at its
+            // first line break.
+            int start = indexOf(block, '#', 0);
+            if (start < 0) {
+                return block;
+            }
+            ByteArrayOutputStream kept = new ByteArrayOutputStream(block.length);
+            int from = 0;
+            while (start >= 0) {
+                kept.write(block, from, start - from);
+                int end = lineBreak(block, start);
+                if (end < 0) {
                     commentSpans = true;
-                    break;
+                    return kept.toByteArray();
+                }
+                from = end + 1;
+                start = indexOf(block, '#', from);
+            }
+            kept.write(block, from, block.length - from);
+            return kept.toByteArray();
+        }
+
+        /** The first line feed or carriage return at or after {@code from}, or -1. */
+        private static int lineBreak(byte[] block, int from) {
+            for (int i = from; i < block.length; i++) {
+                if (block[i] == '\n' || block[i] == '\r') {
+                    return i;
                 }
             }
-            return block;
+            return -1;
         }
 
         /**
