@@ -21,7 +21,8 @@ not.
 
 The GIFs put their first frame on a larger logical screen, at an offset, with and without a transparent index, and
 partly past the screen's edge, which PIL grows the image to hold; two use pixel indices past their colour table
-(global, local), which PIL shows black.
+(global, local), which PIL shows black; one's table holds gray levels 0, 1, 2..., which PIL takes for no palette
+(an index past it is its gray level), and one's local table does, for which PIL takes the global one.
 
 The Netpbm files cover each of P1 to P6: plain ones with comments (one between two digits, which Pillow removes
 with its line break, joining them), maxvals that scale (6 and 10, whose samples round half to even, 1000, 65,535), a PGM of a maxval over 255 (Pillow's
@@ -301,7 +302,7 @@ def place_gif_frame(name, screen, offset, transparency=None, colours=16, transpa
         gif.write(data)
 
 
-def write_gif_with_indices_past_palette(name, entries, indices, local):
+def write_gif_with_indices_past_palette(name, entries, indices, local, gray_local=False, gray_global=False):
     """A 23 x 11 GIF whose one frame's pixels use indices its colour table of entries does not hold, which an LZW
     code size of 8 allows: PIL shows them black, where ImageIO's reader kept only the table's bits of each. Pillow's
     writer never makes such a file, so the LZW codes are written here, each index a code of its own (a clear code
@@ -325,11 +326,14 @@ def write_gif_with_indices_past_palette(name, entries, indices, local):
         lzw.append(bits & 255)
     blocks = b"".join(bytes([len(lzw[i:i + 255])]) + lzw[i:i + 255] for i in range(0, len(lzw), 255))
     table_bits = (entries - 1).bit_length() - 1
-    table = bytes((index * 97 + channel * 41) % 256 for index in range(entries) for channel in range(3))
-    screen_flags = 0 if local else 0x80 | table_bits
-    data = b"GIF89a" + struct.pack("<HHBBB", width, height, screen_flags, 0, 0) + (b"" if local else table)
+    colours = bytes((index * 97 + channel * 41) % 256 for index in range(entries) for channel in range(3))
+    gray = bytes(index for index in range(entries) for _ in range(3))  # PIL's mode L: no palette at all
+    global_table = gray if gray_global else colours
+    has_global = not local or gray_local
+    screen_flags = 0x80 | table_bits if has_global else 0
+    data = b"GIF89a" + struct.pack("<HHBBB", width, height, screen_flags, 0, 0) + (global_table if has_global else b"")
     data += b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0x80 | table_bits if local else 0)
-    data += (table if local else b"") + b"\x08" + blocks + b"\x00\x3b"
+    data += ((gray if gray_local else colours) if local else b"") + b"\x08" + blocks + b"\x00\x3b"
     with open(name, "wb") as gif:
         gif.write(data)
 
@@ -346,6 +350,10 @@ def write_gifs():
                                         local=False)
     write_gif_with_indices_past_palette("gif-indices-past-local-palette.gif", 4,
                                         [rng.choice([0, 1, 2, 3, 5, 9, 200, 255]) for _ in range(253)], local=True)
+    write_gif_with_indices_past_palette("gif-gray-levels-table.gif", 2, [rng.randrange(256) for _ in range(253)],
+                                        local=False, gray_global=True)
+    write_gif_with_indices_past_palette("gif-gray-local-table.gif", 4, [rng.randrange(8) for _ in range(253)],
+                                        local=True, gray_local=True)
 
 
 def png_chunk(kind, data):
@@ -483,7 +491,8 @@ CMYK_IMAGES = ["cmyk-profile.jpg", "cmyk-ycck.jpg", "cmyk-transform-1.jpg", "cmy
 
 PNGS = ["png-short-palette.png", "png-short-palette-2bit.png"]
 GIFS = ["gif-offset.gif", "gif-offset-transparent.gif", "gif-past-screen.gif", "gif-transparent-past-palette.gif",
-        "gif-no-palette.gif", "gif-indices-past-palette.gif", "gif-indices-past-local-palette.gif"]
+        "gif-no-palette.gif", "gif-indices-past-palette.gif", "gif-indices-past-local-palette.gif",
+        "gif-gray-levels-table.gif", "gif-gray-local-table.gif"]
 LOSSY_WEBPS = ["lossy-q80.webp", "lossy-q1-method0.webp", "lossy-q100-method6.webp", "lossy-gray.webp",
                "lossy-37x29.webp", "lossy-alpha.webp", "lossy-8-partitions.webp", "lossy-simple-filter.webp",
                "lossy-sharp-yuv.webp", "lossy-alpha-read-past-end.webp"]
