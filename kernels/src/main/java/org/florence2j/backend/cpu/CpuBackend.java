@@ -104,9 +104,9 @@ public final class CpuBackend implements Backend {
      * {@link VectorKernels#roundToBfloat16} for the input of a linear whose weight is packed in bf16). Those made a
      * warm base bf16 step 1.5–6 % faster before the rounding joined them, which alone saves another 1–3.5 %, but C2
      * spends ~0.5 s of CPU compiling their Vector API code, which a process that decodes once pays on cores its
-     * decode needs: the {@code florence2} launcher sets it (a CLI {@code <OD>} of 128 tokens was 0.3–0.5 s slower on
-     * two cores with them). Read when a backend opens. Without the Vector API ({@link #vectorApiAvailable}) they
-     * are off whatever it says.
+     * decode needs (a CLI {@code <OD>} of 128 tokens was 0.3–0.5 s slower on two cores with them). Read when a
+     * backend opens. Without the Vector API ({@link #vectorApiAvailable}) they are off whatever it says: the
+     * {@code florence2} launcher, which set this property, now leaves the module out instead.
      */
     public static final String JAVA_DECODE_KERNELS_PROPERTY = "florence2j.cpu.javaDecodeKernels";
 

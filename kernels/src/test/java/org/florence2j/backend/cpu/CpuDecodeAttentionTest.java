@@ -197,8 +197,8 @@ class CpuDecodeAttentionTest {
     }
 
     /**
-     * With {@link CpuBackend#JAVA_DECODE_KERNELS_PROPERTY} false (the CLI launcher's setting) a decoder step's
-     * attention, layer norm and add run on primitives; by default they create none.
+     * With {@link CpuBackend#JAVA_DECODE_KERNELS_PROPERTY} false (as without the Vector API, in the CLI launcher's
+     * JVM) a decoder step's attention, layer norm and add run on primitives; by default they create none.
      */
     @Test
     void thePropertyKeepsDecodeOpsOnPrimitives() {
