@@ -1,5 +1,6 @@
 package org.florence2j.image;
 
+import static org.florence2j.image.RiffFiles.withByte;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32;
 import org.florence2j.InvalidInputException;
 import org.junit.jupiter.api.Test;
@@ -90,9 +92,7 @@ class ImageLoaderErrorTest {
         "no token partition, token partition is empty",
     })
     void damagedLossyWebpIsRefused(String damage, String reason) throws IOException {
-        byte[] file = Files.readAllBytes(IMAGES.resolve("lossy-q80.webp"));
-        int chunkSize = ByteBuffer.wrap(file, 16, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        byte[] vp8 = Arrays.copyOfRange(file, 20, 20 + chunkSize);
+        byte[] vp8 = firstChunkPayload("lossy-q80.webp");
         int tag = (vp8[0] & 0xFF) | (vp8[1] & 0xFF) << 8 | (vp8[2] & 0xFF) << 16;
         int firstPartition = tag >>> 5;
         byte[] damaged = switch (damage) {
@@ -120,9 +120,7 @@ class ImageLoaderErrorTest {
         "version 1, no valid VP8L header",
     })
     void damagedLosslessWebpIsRefused(String damage, String reason) throws IOException {
-        byte[] file = Files.readAllBytes(IMAGES.resolve("lossless-mosaic.webp"));
-        int chunkSize = ByteBuffer.wrap(file, 16, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        byte[] vp8l = Arrays.copyOfRange(file, 20, 20 + chunkSize);
+        byte[] vp8l = firstChunkPayload("lossless-mosaic.webp");
         byte[] damaged = switch (damage) {
             case "cut in half" -> Arrays.copyOf(vp8l, vp8l.length / 2);
             case "last byte cut" -> Arrays.copyOf(vp8l, vp8l.length - 1);
@@ -140,12 +138,12 @@ class ImageLoaderErrorTest {
     @ParameterizedTest(name = "alpha stream of 0x{0}")
     @CsvSource({"FF, 255", "00, 0"})
     void damagedLosslessAlphaIsRefused(String hex, int fill) throws IOException {
-        byte[] file = Files.readAllBytes(IMAGES.resolve("lossy-alpha.webp"));
-        int at = 12 + 8 + LossyWebp.VP8X_PAYLOAD_BYTES; // the chunk after VP8X
-        assertEquals("ALPH", new String(file, at, 4, StandardCharsets.US_ASCII));
-        int size = ByteBuffer.wrap(file, at + 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-        assertEquals(1, file[at + 8] & 3, "the fixture's alpha is lossless-compressed");
-        Arrays.fill(file, at + 9, at + 8 + size, (byte) fill);
+        List<byte[]> chunks = RiffFiles.chunks(Files.readAllBytes(IMAGES.resolve("lossy-alpha.webp")));
+        byte[] alpha = chunks.get(1); // after VP8X
+        assertEquals("ALPH", new String(alpha, 0, 4, StandardCharsets.US_ASCII));
+        assertEquals(1, alpha[8] & 3, "the fixture's alpha is lossless-compressed");
+        Arrays.fill(alpha, 9, alpha.length, (byte) fill);
+        byte[] file = RiffFiles.riff(chunks);
         String name = "alpha " + hex + ".webp";
         assertRefused(() -> LOADER.load(file, name), name, "VP8L");
     }
@@ -274,30 +272,25 @@ class ImageLoaderErrorTest {
         assertTrue(e.getMessage().contains(reason), () -> "message does not say '" + reason + "': " + e.getMessage());
     }
 
-    private static byte[] withByte(byte[] bytes, int at, int value) {
-        byte[] edited = bytes.clone();
-        edited[at] = (byte) value;
-        return edited;
-    }
-
     /** The VP8 data with its frame tag's first-partition size replaced. */
     private static byte[] withFirstPartitionSize(byte[] vp8, int tag, int size) {
         int edited = (tag & 0x1F) | size << 5;
         return withByte(withByte(withByte(vp8, 0, edited), 1, edited >> 8), 2, edited >> 16);
     }
 
-    /** A simple-format WebP file around VP8 data: the RIFF header and one {@code VP8 } chunk, padded to even. */
-    private static byte[] simpleWebp(byte[] vp8) {
-        return simpleWebp(vp8, "VP8 ");
+    /** The payload of a WebP fixture's first chunk (a simple file's image data). */
+    private static byte[] firstChunkPayload(String fixture) throws IOException {
+        byte[] chunk = RiffFiles.chunks(Files.readAllBytes(IMAGES.resolve(fixture))).get(0);
+        return Arrays.copyOfRange(chunk, 8, chunk.length);
     }
 
-    /** A simple WebP file of one image chunk, {@code VP8 } or {@code VP8L}. */
+    /** A simple-format WebP file of one image chunk, {@code VP8 } or {@code VP8L}, padded to an even length. */
     private static byte[] simpleWebp(byte[] vp8, String fourcc) {
-        int padded = vp8.length + (vp8.length & 1);
-        ByteBuffer file = ByteBuffer.allocate(20 + padded).order(ByteOrder.LITTLE_ENDIAN);
-        file.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(12 + padded);
-        file.put(("WEBP" + fourcc).getBytes(StandardCharsets.US_ASCII)).putInt(vp8.length).put(vp8);
-        return file.array();
+        return RiffFiles.riff(List.of(RiffFiles.chunk(fourcc, vp8)));
+    }
+
+    private static byte[] simpleWebp(byte[] vp8) {
+        return simpleWebp(vp8, "VP8 ");
     }
 
     /** A PNG signature, an IHDR for an 8-bit RGB image of the given size, and IEND: no pixel data. */
